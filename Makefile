@@ -1,0 +1,127 @@
+# Build, test, benchmark and demo entry points for snug (see README.md for the two commands to start with).
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+OUT     := build
+OBJ     := $(OUT)/obj
+CC      := gcc
+CLANG   ?= clang
+PKG_CONFIG ?= pkg-config
+CLANG_FORMAT ?= clang-format-14
+
+# V=1 shows the full commands.
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS := libsystemd libbpf libcjson libcurl liburing libmicrohttpd yaml-0.1
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wundef -Wpointer-arith -Wwrite-strings -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wimplicit-fallthrough -Wdate-time -Wnested-externs
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -fno-strict-aliasing -fstack-protector-strong \
+	-I. -I$(OUT)
+LDFLAGS ?=
+LDLIBS :=
+
+ifeq ($(SANITIZE),1)
+CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+OUT := build/sanitize
+OBJ := $(OUT)/obj
+else
+CFLAGS += -D_FORTIFY_SOURCE=2
+endif
+
+# pkg-config is consulted lazily so `make deps` works before the -dev packages exist.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+# Every .c under agent/ and cgroup/ (but main.c) and the BPF loader go into one static library, so the
+# binary and every test link the same objects. Module fragments (*.mk) add rules of their own.
+LIB_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c agent/*/*.c cgroup/*.c)) \
+	$(filter-out %.bpf.c,$(wildcard bpf/*.c))
+LIB_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
+LIB := $(OUT)/libsnug.a
+AGENT := $(OUT)/snug-agent
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_RUNNER := $(OUT)/tests/unit-tests
+
+# Objects that must wait for generated headers (BPF skeletons) list them here.
+GENERATED_HEADERS :=
+
+-include $(sort $(wildcard bpf/*.mk cgroup/*.mk agent/*.mk tests/*/*.mk deploy/*.mk))
+
+.PHONY: all deps check check-unit check-api check-envtest check-vm check-deploy bench fuzz demo \
+	format format-check clean
+
+all: $(AGENT)
+
+$(OBJ)/%.o: %.c $(GENERATED_HEADERS) | deps-ok
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(AGENT): $(OBJ)/agent/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+# The unit runner: each tests/unit/test_NAME.c defines `Suite *NAME_suite(void)`; the list of suites is
+# generated from the file names so a new suite needs no edit anywhere else.
+$(OUT)/tests/suites.h: $(UNIT_SRCS) Makefile
+	$(Q)mkdir -p $(@D)
+	$(Q){ for f in $(UNIT_SRCS); do n=$$(basename $$f .c); n=$${n#test_}; \
+		echo "SUITE($${n})"; done; } > $@.tmp && mv $@.tmp $@
+
+$(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS) tests/unit/runner.c): $(OUT)/tests/suites.h
+
+$(UNIT_RUNNER): $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS) $(UNIT_HELPERS)) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(LDLIBS)
+
+# Unit tier: fast, no root, no network. Writes a result line for the `make check` summary.
+check-unit: $(UNIT_RUNNER) $(AGENT)
+	$(Q)mkdir -p $(OUT)/results
+	$(Q)SNUG_AGENT=$(abspath $(AGENT)) SNUG_RESULTS=$(abspath $(OUT)/results/unit) \
+		SNUG_TESTDATA=$(abspath tests/data) $(UNIT_RUNNER)
+
+check: check-unit check-api check-envtest check-vm check-deploy
+	$(Q)tests/summary.sh $(OUT)/results
+
+bench: $(AGENT)
+
+deps:
+	$(Q).ci/deps
+
+# deps-ok fails early with a clear message when the -dev packages are missing.
+.PHONY: deps-ok
+deps-ok:
+	$(Q)$(PKG_CONFIG) --exists $(PKGS) check || { echo "missing build dependencies: run 'make deps' first" >&2; exit 1; }
+
+FORMAT_SRCS = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null | grep -v -e '^bpf/vmlinux.h$$')
+format:
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check:
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS) && echo "format-check: clean"
+
+clean:
+	$(Q)rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
