@@ -104,7 +104,9 @@ check-unit: $(UNIT_RUNNER) $(AGENT)
 check: check-unit check-api check-envtest check-vm check-deploy
 	$(Q)tests/summary.sh $(OUT)/results
 
+# Fragments add their own pieces as prerequisites (`bench: bench-NAME`, `fuzz: fuzz-NAME`).
 bench: $(AGENT)
+fuzz:
 
 deps:
 	$(Q).ci/deps
