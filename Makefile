@@ -20,6 +20,11 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# The shared specs and envtest binaries sit beside the checkout (CI lays a copy there too).
+SHARED_DIR ?= $(abspath ../shared)
+# Downloads (the VM kernel, decompressed envtest binaries) are cached outside the tree, reused by clean clones.
+SNUG_CACHE ?= $(HOME)/.cache/snug
+
 PKGS := libsystemd libbpf libcjson libcurl liburing libmicrohttpd yaml-0.1
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
