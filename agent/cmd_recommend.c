@@ -13,21 +13,27 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: snug-agent recommend --replay FILE.csv [--containers N] [--memory-request BYTES]\n"
+		"Usage: snug-agent recommend --replay FILE.csv [--containers N] [--memory-request "
+		"BYTES]\n"
 		"\n"
 		"Replays a recorded history through snug's recommender (the VPA model) and prints\n"
 		"the recommendation as JSON:\n"
 		"  {\"cpu\":{\"target\":C,\"lower\":C,\"upper\":C},\"memory\":{\"target\":B,...}}\n"
 		"with C in cores (millicore precision) and B in bytes.\n"
 		"\n"
-		"FILE.csv rows: unix_seconds,cpu_cores,memory_bytes,oom (header line optional, oom 0/1,\n"
-		"rows in time order, '-' reads stdin). Rows are grouped into minutes (unix time // 60);\n"
-		"each minute's mean CPU, truncated to millicores, is one sample at the minute's start;\n"
-		"every row is a memory sample; oom=1 records an OOM after the row's memory sample.\n"
+		"FILE.csv rows: unix_seconds,cpu_cores,memory_bytes,oom (header line optional, oom "
+		"0/1,\n"
+		"rows in time order, '-' reads stdin). Rows are grouped into minutes (unix time // "
+		"60);\n"
+		"each minute's mean CPU, truncated to millicores, is one sample at the minute's "
+		"start;\n"
+		"every row is a memory sample; oom=1 records an OOM after the row's memory "
+		"sample.\n"
 		"\n"
 		"Options:\n"
 		"  --replay FILE           the history to replay\n"
-		"  --containers N          containers in the pod; the minimums are split across them (1)\n"
+		"  --containers N          containers in the pod; the minimums are split across "
+		"them (1)\n"
 		"  --memory-request BYTES  the memory request an OOM is measured against (0)\n"
 		"  -h, --help              show this help\n"
 		"\n"
@@ -129,7 +135,8 @@ int cmd_recommend(int argc, char **argv)
 	print_cores(rec.lower.cpu_millicores);
 	printf(",\"upper\":");
 	print_cores(rec.upper.cpu_millicores);
-	printf("},\"memory\":{\"target\":%" PRId64 ",\"lower\":%" PRId64 ",\"upper\":%" PRId64 "}}\n",
+	printf("},\"memory\":{\"target\":%" PRId64 ",\"lower\":%" PRId64 ",\"upper\":%" PRId64
+	       "}}\n",
 	       rec.target.memory_bytes, rec.lower.memory_bytes, rec.upper.memory_bytes);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -157,10 +157,11 @@ static int parse_time(const char *s, int64_t *ret)
 	const char *p = s;
 	time_t t;
 
-	if ((r = parse_digits(&p, 4, &y)) < 0 || *p++ != '-' || (r = parse_digits(&p, 2, &mo)) < 0 ||
-	    *p++ != '-' || (r = parse_digits(&p, 2, &d)) < 0 || *p++ != 'T' ||
-	    (r = parse_digits(&p, 2, &h)) < 0 || *p++ != ':' || (r = parse_digits(&p, 2, &mi)) < 0 ||
-	    *p++ != ':' || (r = parse_digits(&p, 2, &se)) < 0)
+	if ((r = parse_digits(&p, 4, &y)) < 0 || *p++ != '-' ||
+	    (r = parse_digits(&p, 2, &mo)) < 0 || *p++ != '-' ||
+	    (r = parse_digits(&p, 2, &d)) < 0 || *p++ != 'T' || (r = parse_digits(&p, 2, &h)) < 0 ||
+	    *p++ != ':' || (r = parse_digits(&p, 2, &mi)) < 0 || *p++ != ':' ||
+	    (r = parse_digits(&p, 2, &se)) < 0)
 		return -EBADMSG;
 	if (*p == '.') {
 		p++;
@@ -267,8 +268,7 @@ static int histogram_from_json(const cJSON *o, struct rec_decaying_histogram *d)
 	if (!cJSON_IsObject(weights))
 		return -EBADMSG;
 	memset(stored, 0, sizeof(stored));
-	cJSON_ArrayForEach(item, weights)
-	{
+	cJSON_ArrayForEach (item, weights) {
 		char *end;
 		long b;
 
@@ -356,10 +356,10 @@ static int identity_from_json(const cJSON *o, struct rec_identity **ret)
 		return -ENOMEM;
 	p = (char *)(id + 1);
 	for (size_t i = 0; i < 4; i++) {
-		const char **field = i == 0 ? &id->namespace :
-				     i == 1 ? &id->owner_kind :
-				     i == 2 ? &id->owner_name :
-					      &id->container;
+		const char **field = i == 0   ? &id->namespace
+				     : i == 1 ? &id->owner_kind
+				     : i == 2 ? &id->owner_name
+					      : &id->container;
 		*field = p;
 		p = stpcpy(p, v[i]) + 1;
 	}
