@@ -309,7 +309,8 @@ static int scan_pod(struct cg_layout *l, struct cg_pod *p)
 	}
 	if (errno != 0 && errno != ENOENT && errno != ENODEV)
 		return negative_errno();
-	qsort(p->containers, p->n_containers, sizeof(*p->containers), cmp_container);
+	if (p->n_containers > 0)
+		qsort(p->containers, p->n_containers, sizeof(*p->containers), cmp_container);
 	return 0;
 }
 
@@ -504,7 +505,8 @@ int cg_layout_scan(struct cg_layout *l, cg_layout_cb cb, void *userdata)
 		free(f.pods);
 		return r;
 	}
-	qsort(f.pods, f.n, sizeof(*f.pods), cmp_pod);
+	if (f.n > 0)
+		qsort(f.pods, f.n, sizeof(*f.pods), cmp_pod);
 
 	while (i < l->n_pods || j < f.n) {
 		struct cg_pod *a = i < l->n_pods ? l->pods[i] : NULL;
