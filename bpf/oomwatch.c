@@ -17,10 +17,10 @@
 
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
-#include "agent/util/parse.h"
 #include "agent/util/time.h"
 #include "bpf/oomwatch_api.h"
 #include "bpf/oomwatch.skel.h"
+#include "cgroup/files.h"
 
 struct ow_entry {
 	uint64_t id;
@@ -91,74 +91,26 @@ const char *oomwatch_via_to_string(int via)
 	return "none";
 }
 
-int oomwatch_parse_memory_events(const char *buf, size_t len, struct oomwatch_counters *ret)
-{
-	struct oomwatch_counters c = { 0 };
-	unsigned seen = 0;
-	size_t pos = 0;
-
-	if (len == 0)
-		return -EBADMSG;
-	while (pos < len) {
-		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) : len - pos;
-		char key[32], val[32];
-		const char *sp = memchr(line, ' ', n);
-		size_t klen, vlen;
-		uint64_t v;
-		int r;
-
-		pos += n + (nl ? 1 : 0);
-		if (!nl)
-			return -EBADMSG; /* the kernel ends every line with \n: a cut read */
-		if (!sp)
-			return -EBADMSG;
-		klen = sp - line;
-		vlen = n - klen - 1;
-		if (klen == 0 || klen >= sizeof(key) || vlen == 0 || vlen >= sizeof(val))
-			return -EBADMSG;
-		memcpy(key, line, klen);
-		key[klen] = 0;
-		memcpy(val, sp + 1, vlen);
-		val[vlen] = 0;
-		r = safe_atou64(val, &v);
-		if (r < 0)
-			return r == -ERANGE ? r : -EBADMSG;
-		if (strcmp(key, "low") == 0)
-			c.low = v, seen |= 1;
-		else if (strcmp(key, "high") == 0)
-			c.high = v, seen |= 2;
-		else if (strcmp(key, "max") == 0)
-			c.max = v, seen |= 4;
-		else if (strcmp(key, "oom") == 0)
-			c.oom = v, seen |= 8;
-		else if (strcmp(key, "oom_kill") == 0)
-			c.oom_kill = v, seen |= 16;
-		else if (strcmp(key, "oom_group_kill") == 0)
-			c.oom_group_kill = v;
-	}
-	if (seen != 31)
-		return -ENOMSG;
-	*ret = c;
-	return 0;
-}
-
-/* Reads memory.events beneath the cgroup dir fd; -ENODEV when the cgroup (or the file) is gone. */
+/* Reads memory.events beneath the cgroup dir fd (cgroup/'s parser); -ENODEV when the cgroup or the
+ * file is gone. */
 static int read_memory_events(int dir_fd, struct oomwatch_counters *ret)
 {
-	_cleanup_close_ int fd = -1;
-	char buf[512];
-	ssize_t n;
+	struct cg_memory_events m;
+	int r = cg_read_memory_events_at(dir_fd, &m);
 
-	fd = openat(dir_fd, "memory.events", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT || errno == ENODEV ? -ENODEV : negative_errno();
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0)
-		return errno == ENOENT || errno == ENODEV ? -ENODEV : negative_errno();
-	if ((size_t)n == sizeof(buf))
-		return -ENOBUFS;
-	return oomwatch_parse_memory_events(buf, n, ret);
+	if (r == -ENOENT)
+		return -ENODEV;
+	if (r < 0)
+		return r;
+	*ret = (struct oomwatch_counters){
+		.low = m.low,
+		.high = m.high,
+		.max = m.max,
+		.oom = m.oom,
+		.oom_kill = m.oom_kill,
+		.oom_group_kill = m.oom_group_kill,
+	};
+	return 0;
 }
 
 static void entry_free(struct ow_entry *e)

@@ -143,7 +143,3 @@ void oomwatch_log_source(const struct oomwatch *ow);
 /* Drains pending BPF records and re-reads every tracked memory.events now (the loop does this on
  * its own; tests and shutdown use it). */
 int oomwatch_flush(struct oomwatch *ow);
-
-/* memory.events text → counters; -EBADMSG for text the kernel does not write, -ENOMSG when a
- * required key (low high max oom oom_kill) is missing. */
-int oomwatch_parse_memory_events(const char *buf, size_t len, struct oomwatch_counters *ret);
