@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -550,4 +551,46 @@ int cg_sampler_tick(struct cg_sampler *s)
 	for (size_t i = 0; i < s->n_entries; i++)
 		ok += finish_entry(s->entries[i], now);
 	return ok;
+}
+
+uint64_t cg_sampler_fds_needed(unsigned files, size_t n_containers)
+{
+	return (uint64_t)__builtin_popcount(files | CG_FILE_BIT(CG_FILE_CPU_STAT)) * n_containers +
+	       256;
+}
+
+int cg_raise_nofile(uint64_t want, uint64_t *ret_old, uint64_t *ret_new)
+{
+	struct rlimit rl;
+	rlim_t old;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return negative_errno();
+	old = rl.rlim_cur;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		struct rlimit big = rl;
+		uint64_t nr_open = 0;
+		char buf[32] = {};
+		int fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			ssize_t k = read(fd, buf, sizeof(buf) - 1);
+
+			close(fd);
+			if (k > 0)
+				(void)cg_parse_u64(buf, (size_t)k, &nr_open);
+		}
+		big.rlim_max = nr_open > 0 && nr_open < want ? nr_open : want;
+		big.rlim_cur = big.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &big) == 0)
+			rl = big;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return negative_errno();
+	}
+	*ret_old = old;
+	*ret_new = rl.rlim_cur;
+	return 0;
 }

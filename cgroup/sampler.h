@@ -109,3 +109,10 @@ const struct cg_sample *cg_sampler_entry_sample(const struct cg_sampler_entry *e
 const char *cg_sampler_entry_path(const struct cg_sampler_entry *e);
 void *cg_sampler_entry_userdata(const struct cg_sampler_entry *e);
 unsigned cg_sampler_entry_files(const struct cg_sampler_entry *e);
+
+/* Kept fds add up (11 per container): raises RLIMIT_NOFILE's soft limit to the hard limit and, when
+ * that is still below want and the process may (CAP_SYS_RESOURCE), the hard limit too (up to
+ * fs.nr_open). Sets *ret_old and *ret_new (soft limits); returns 0 or -errno. The caller logs. */
+int cg_raise_nofile(uint64_t want, uint64_t *ret_old, uint64_t *ret_new);
+/* The fds a sampler with `files` needs for n containers (plus a margin for everything else). */
+uint64_t cg_sampler_fds_needed(unsigned files, size_t n_containers);
