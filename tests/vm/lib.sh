@@ -56,7 +56,10 @@ cg_spawn() {
 		echo "$BASHPID" >"$CG/$rel/cgroup.procs" || exit 1
 		exec "$@" </dev/null >/dev/null 2>&1
 	) &
-	echo "$!"
+	local pid=$!
+	# No "Killed" job report when the kernel or a test kills it.
+	disown "$pid" 2>/dev/null
+	echo "$pid"
 }
 
 # cg_wait_empty REL: waits up to ~5 s for a cgroup to have no processes.
