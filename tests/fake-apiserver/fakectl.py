@@ -123,9 +123,15 @@ class FakeApiServer:
     def ca_file(self):
         return self.certs["ca.crt"]
 
-    def kubeconfig(self, path=None, token=None):
+    def kubeconfig(self, path=None, token=None, client_cert=False):
+        """Write a kubeconfig for this server: bearer token, or (client_cert=True) the client
+        certificate made with the CA (user = its CN, snug-agent)."""
         path = path or os.path.join(self.dir, "kubeconfig")
-        fake_apiserver.write_kubeconfig(path, self.port, self.ca_file, token or self.token)
+        if client_cert:
+            fake_apiserver.write_kubeconfig(path, self.port, self.ca_file, None,
+                                            cert=self.certs["client.crt"], key=self.certs["client.key"])
+        else:
+            fake_apiserver.write_kubeconfig(path, self.port, self.ca_file, token or self.token)
         return path
 
     # ---- raw HTTP

@@ -217,6 +217,20 @@ class TestAuthAndTLS(ServerCase):
         c.request("GET", "/version", headers={"Authorization": "Bearer " + self.srv.token})
         self.assertEqual(c.getresponse().status, 200)
 
+    def test_client_certificate_authenticates_as_its_cn(self):
+        ctx = ssl.create_default_context(cafile=self.srv.ca_file)
+        ctx.load_cert_chain(self.srv.certs["client.crt"], self.srv.certs["client.key"])
+        self.srv.forbid(user="snug-agent", verb="list", resource="pods")
+        c = http.client.HTTPSConnection("127.0.0.1", self.srv.port, context=ctx, timeout=5)
+        c.request("GET", "/api/v1/pods")
+        r = c.getresponse()
+        body = json.loads(r.read())
+        self.assertEqual(r.status, 403)
+        self.assertIn('User "snug-agent" cannot list resource "pods"', body["message"])
+        c.request("GET", "/version")
+        self.assertEqual(c.getresponse().status, 200)
+        self.srv.control("DELETE", "forbid")
+
     def test_forbid_rule_gives_rbac_style_403(self):
         self.srv.create_pod("rz")
         self.srv.forbid(user="node-agent", verb="patch", resource="pods/resize")
@@ -576,6 +590,17 @@ class TestEviction(ServerCase):
         self.assertNotEqual(new["metadata"]["uid"], pod["metadata"]["uid"])
         self.assertEqual(new["metadata"]["ownerReferences"][0]["name"], "web-rs")
 
+    def test_statefulset_pod_comes_back_under_its_name(self):
+        self.srv.controller(enabled=True)
+        sts = self.srv.create({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+                               "spec": {"selector": {"matchLabels": {"app": "db"}},
+                                        "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "app", "image": "x"}]}}}})
+        old = self.srv.create_pod("db-0", labels={"app": "db"}, owner={"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db",
+                                                                        "uid": sts["metadata"]["uid"], "controller": True})
+        self.srv.request("DELETE", "/api/v1/namespaces/default/pods/db-0")
+        new = self.srv.wait_for(lambda: (self.srv.get_pod("db-0") or {}).get("metadata", {}).get("uid") not in (None, old["metadata"]["uid"]))
+        self.assertTrue(new)
+
     def test_two_pdbs_500_and_missing_pod_404(self):
         self.srv.create_pod("db-1", labels={"app": "db"})
         self.srv.create_pdb("p1", {"app": "db"})
@@ -628,6 +653,7 @@ class TestEviction(ServerCase):
             self.assertTrue(new)
             self.assertEqual(new[0]["metadata"]["annotations"], {"snug.io/from-hook": "yes"})
             self.assertEqual(seen[0]["request"]["operation"], "CREATE")
+            self.assertEqual(seen[0]["request"]["object"]["metadata"]["ownerReferences"][0]["name"], "rs")
             # an unreachable hook: Fail blocks the pod, Ignore lets it through
             for policy, expect in (("Fail", False), ("Ignore", True)):
                 self.srv.controller(webhook={"url": "https://127.0.0.1:1/x", "ca_file": certs["ca.crt"], "failure_policy": policy})
