@@ -2135,11 +2135,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         start = time.monotonic()
         deadline = start + timeout
-        drop = None
-        with fake.lock:
+        def drop_due():
+            # every watch open while the drop window lasts is cut `after` seconds after it started
             wd = fake.watch_drop
             if wd and time.time() < wd["until"]:
-                drop = (start + wd["after"], wd.get("mode", "close"))
+                return (start + wd["after"], wd.get("mode", "close"))
+            return None
+
         next_bookmark = start + fake.bookmark_interval
         final_bookmark = deadline - 2 if timeout > 3 else None
         try:
@@ -2152,6 +2154,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.write_chunk(json.dumps({"type": t, "object": to_external(res, o)}).encode() + b"\n")
             while True:
                 now = time.monotonic()
+                drop = drop_due()
                 if drop and now >= drop[0]:
                     if drop[1] == "end":
                         self.wfile.write(b"0\r\n\r\n")
@@ -2546,8 +2549,16 @@ class Kubelet(threading.Thread):
                 self.update_status(pod, lambda s: self.mark(s, "Error", "failed to update container resources"))
                 seen["phase"] = "marked"
             return
-        # apply: allocate (InProgress), then actuate after another delay
-        if seen["phase"] == "new" and now - seen["since"] >= delay:
+        # apply: check the node (when a Node object says what it has), allocate (InProgress), then actuate
+        if seen["phase"] in ("new", "marked") and now - seen["since"] >= delay:
+            verdict = self.node_fit(pod)
+            if verdict is not None:
+                if seen.get("verdict") != verdict:
+                    self.update_status(pod, lambda s: self.mark(s, verdict[0], verdict[1]))
+                    seen["verdict"] = verdict
+                seen["phase"] = "marked"
+                return
+        if seen["phase"] in ("new", "marked") and now - seen["since"] >= delay:
             def alloc(s):
                 for c in pod["spec"]["containers"]:
                     for cs in s.get("containerStatuses") or []:
@@ -2568,6 +2579,42 @@ class Kubelet(threading.Thread):
             self.write_cgroups(pod)
             self.update_status(pod, actuate)
             fake.kubelet_seen.pop(uid, None)
+
+    def node_fit(self, pod):
+        """Like the kubelet's allocation check: Infeasible if the pod alone exceeds the node's
+        allocatable, Deferred if it does not fit next to the other pods now. None = go ahead."""
+        fake = self.fake
+        with fake.lock:
+            node = fake.store.get(RES_NODE.key, "", pod["spec"].get("nodeName"))
+            if node is None:
+                return None
+            alloc = (node.get("status") or {}).get("allocatable") or (node.get("status") or {}).get("capacity") or {}
+            others = [p for p in fake.store.items(RES_POD.key) if p["spec"].get("nodeName") == pod["spec"].get("nodeName")
+                      and p["metadata"]["uid"] != pod["metadata"]["uid"]
+                      and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+
+        def want(p, r, allocated):
+            tot = 0
+            css = {c.get("name"): c for c in (p.get("status") or {}).get("containerStatuses") or []}
+            for c in p["spec"].get("containers") or []:
+                q = _res_list(c, "requests").get(r)
+                if allocated and "allocatedResources" in css.get(c.get("name"), {}):
+                    q = css[c.get("name")]["allocatedResources"].get(r, q)
+                if q is not None:
+                    tot += parse_quantity(q)
+            return tot
+
+        for r, unit in (("cpu", 1000), ("memory", 1)):
+            if r not in alloc:
+                continue
+            cap = parse_quantity(alloc[r])
+            req = want(pod, r, False)
+            if req > cap:
+                return ("Infeasible", "Node didn't have enough capacity: %s, requested: %d, capacity: %d" % (r, int(req * unit), int(cap * unit)))
+            used = sum(want(p, r, True) for p in others)
+            if req + used > cap:
+                return ("Deferred", "Node didn't have enough resource: %s, requested: %d, used: %d, capacity: %d" % (r, int(req * unit), int(used * unit), int(cap * unit)))
+        return None
 
     def has_resize_marks(self, st):
         return "resize" in st or any(c.get("type") in ("PodResizePending", "PodResizeInProgress") for c in st.get("conditions") or [])

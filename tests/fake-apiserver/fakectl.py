@@ -340,6 +340,19 @@ class FakeApiServer:
             raise RuntimeError("status patch -> %s %s" % (st, out))
         return out
 
+    def create_node(self, name="node-1", cpu="4", memory="8Gi", pods="110"):
+        """A Ready Node with capacity = allocatable; the kubelet simulator then refuses resizes that do
+        not fit (Infeasible) or not fit now (Deferred)."""
+        self.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}}})
+        res = {"cpu": cpu, "memory": memory, "pods": pods}
+        st, out = self.request("PATCH", "/api/v1/nodes/%s/status" % name,
+                               {"status": {"capacity": res, "allocatable": res,
+                                           "conditions": [{"type": "Ready", "status": "True"}]}},
+                               "application/strategic-merge-patch+json")
+        if st != 200:
+            raise RuntimeError("node status -> %s %s" % (st, out))
+        return out
+
     def get_pod(self, name, ns="default"):
         st, out = self.request("GET", "/api/v1/namespaces/%s/pods/%s" % (ns, name))
         return out if st == 200 else None

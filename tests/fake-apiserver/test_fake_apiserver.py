@@ -363,16 +363,16 @@ class TestKubelet(ServerCase):
 
     def test_apply_resize(self):
         self.srv.kubelet(delay=0.3)
-        self.srv.create_pod("rz")
+        rv = self.srv.create_pod("rz")["metadata"]["resourceVersion"]
         # a watch sees the resize pass through PodResizeInProgress and end with actual resources
         box = {}
 
         def watch():
-            box["ev"] = [e for _, e in self.srv.watch("/api/v1/namespaces/default/pods", {"timeoutSeconds": "3", "fieldSelector": "metadata.name=rz"})]
+            box["ev"] = [e for _, e in self.srv.watch("/api/v1/namespaces/default/pods", {
+                "resourceVersion": rv, "timeoutSeconds": "3", "fieldSelector": "metadata.name=rz"})]
 
         th = threading.Thread(target=watch)
         th.start()
-        time.sleep(0.2)
         self.assertEqual(self.srv.resize("rz", requests={"cpu": "150m"}, limits={"cpu": "300m"})[0], 200)
         ok = self.srv.wait_for(lambda: self._status_res("rz")["resources"]["limits"]["cpu"] == "300m")
         self.assertTrue(ok)
@@ -398,6 +398,21 @@ class TestKubelet(ServerCase):
         self.srv.kubelet(pods={"default/a": None})
         self.assertTrue(self.srv.wait_for(lambda: self._status_res("a")["resources"]["requests"]["cpu"] == "150m"))
         self.assertTrue(self.srv.wait_for(lambda: "PodResizePending" not in self._conds("a")))
+
+    def test_node_capacity_decides_infeasible_and_deferred(self):
+        self.srv.create_node("node-1", cpu="1", memory="2Gi")
+        self.srv.create_pod("big", requests={"cpu": "100m", "memory": "128Mi"}, limits=None)
+        self.srv.create_pod("other", requests={"cpu": "700m", "memory": "128Mi"}, limits=None)
+        self.srv.resize("big", requests={"cpu": "2"})
+        self.assertTrue(self.srv.wait_for(lambda: self._conds("big").get("PodResizePending", {}).get("reason") == "Infeasible"))
+        self.assertEqual(self._conds("big")["PodResizePending"]["message"],
+                         "Node didn't have enough capacity: cpu, requested: 2000, capacity: 1000")
+        self.srv.resize("big", requests={"cpu": "500m"})
+        self.assertTrue(self.srv.wait_for(lambda: self._conds("big").get("PodResizePending", {}).get("reason") == "Deferred"))
+        # room is made: the deferred resize goes through
+        self.srv.request("DELETE", "/api/v1/namespaces/default/pods/other?gracePeriodSeconds=0")
+        self.assertTrue(self.srv.wait_for(lambda: self._status_res("big")["resources"]["requests"]["cpu"] == "500m"))
+        self.assertNotIn("PodResizePending", self._conds("big"))
 
     def test_old_version_uses_status_resize(self):
         self.srv.set_version("1.30")
