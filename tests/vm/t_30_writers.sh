@@ -45,23 +45,27 @@ after=$(<"$CG/$cache/memory.current")
 alive "$cachepid" || fail "the cache holder died"
 ok "memory.max 4 MiB reclaimed page cache: $((before >> 20)) MiB -> $((after >> 10)) KiB, no OOM"
 
-# memory.high below anonymous memory: the kernel counts high events and throttles, no kill.
-kube_ctr cgroupfs containerd "$uid" "$(fake_cid 33)" "$WORKLOAD" grow --rate-mib 32 --max-mib 40
+# memory.high below a growing container's memory: the kernel counts high events and throttles it, no kill.
+kube_ctr cgroupfs containerd "$uid" "$(fake_cid 33)" "$WORKLOAD" grow --rate-mib 16
 anon=$KCTR
 anonpid=$KPID
 for ((i = 0; i < 100; i++)); do
-	(($(<"$CG/$anon/memory.current") >= 32 << 20)) && break
+	(($(<"$CG/$anon/memory.current") >= 16 << 20)) && break
 	sleep 0.1
 done
-(($(<"$CG/$anon/memory.current") >= 32 << 20)) || fail "the grower never reached 32 MiB"
-"$CGCHECK" write "$CG" "$anon" memory.high $((16 << 20)) >/dev/null || fail "cgcheck write memory.high failed"
-[[ $(<"$CG/$anon/memory.high") == $((16 << 20)) ]] || fail "memory.high reads $(<"$CG/$anon/memory.high")"
-sleep 1
-h=$(cg_key "$CG/$anon/memory.events" high)
-((h > 0)) || fail "no memory.high events with 40 MiB of anon under a 16 MiB high"
-ok "memory.high 16 MiB applies: high events $h"
+(($(<"$CG/$anon/memory.current") >= 16 << 20)) || fail "the grower never reached 16 MiB"
+"$CGCHECK" write "$CG" "$anon" memory.high $((8 << 20)) >/dev/null || fail "cgcheck write memory.high failed"
+[[ $(<"$CG/$anon/memory.high") == $((8 << 20)) ]] || fail "memory.high reads $(<"$CG/$anon/memory.high")"
+for ((i = 0; i < 50; i++)); do
+	h=$(cg_key "$CG/$anon/memory.events" high)
+	((h > 0)) && break
+	sleep 0.1
+done
+((h > 0)) || fail "no memory.high events while growing above an 8 MiB high"
+alive "$anonpid" || fail "memory.high killed the grower"
+ok "memory.high 8 MiB applies: high events $h, grower throttled, alive"
 
-# memory.max below anonymous memory with no swap: the OOM killer takes the grower.
+# memory.max below its anonymous memory with no swap: the OOM killer takes the grower.
 "$CGCHECK" write "$CG" "$anon" memory.max $((8 << 20)) >/dev/null 2>&1
 for ((i = 0; i < 50; i++)); do
 	alive "$anonpid" || break
