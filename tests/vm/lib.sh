@@ -110,7 +110,7 @@ cg_psi_total() {
 
 # A pod UID and container ID that look like kubelet's, derived from a seed so tests can predict them.
 fake_uid() { printf '%08x-%04x-4%03x-8%03x-%012x' "$1" "$1" "$1" "$1" "$1"; }
-fake_cid() { printf 'c0ffee00%056x' "$1"; }
+fake_cid() { printf '%06xc0ffee%052x' "$1" 0; }
 
 # kube_pod_path DRIVER QOS UID: the pod cgroup kubelet would make (QOS: Guaranteed|Burstable|BestEffort).
 kube_pod_path() {

@@ -199,7 +199,7 @@ def find_key(obj, *cands):
     raise KeyError("none of %s in %s" % (cands, sorted(obj)))
 
 
-def cmd_top(top_json, root, expected_tsv):
+def cmd_top(top_json, root, expected_tsv, extra_check=None):
     """snug-agent top --once --json agrees with the files of every container it lists."""
     with open(top_json) as f:
         doc = json.load(f)
@@ -214,6 +214,8 @@ def cmd_top(top_json, root, expected_tsv):
     for r in rows:
         cid = find_key(r, "container_id", "id", "container")
         by_id[cid] = r
+    if extra_check:
+        extra_check(by_id)
     check(set(by_id) == set(want), "top lists the %d created containers (got %d)" % (len(want), len(by_id)))
     for cid, r in sorted(by_id.items()):
         if cid not in want:
@@ -221,6 +223,8 @@ def cmd_top(top_json, root, expected_tsv):
         base = os.path.join(root, want[cid][4])
         name = cid[:12]
         q, p = read_value(os.path.join(base, "cpu.max")).split()
+        check(r.get("cgroup_inode", os.stat(base).st_ino) == os.stat(base).st_ino,
+              "%s: cgroup inode %s == stat" % (name, r.get("cgroup_inode")))
         lim = find_key(r, "cpu_limit_cores", "cpu_limit")
         want_lim = None if q == "max" else int(q) / int(p)
         check((lim is None and want_lim is None) or
@@ -228,21 +232,37 @@ def cmd_top(top_json, root, expected_tsv):
               "%s: cpu limit %s cores == cpu.max %s %s" % (name, lim, q, p))
         w = find_key(r, "cpu_weight", "weight")
         check(w == int(read_value(os.path.join(base, "cpu.weight"))), "%s: weight %s == cpu.weight" % (name, w))
-        mlim = find_key(r, "memory_limit_bytes", "memory_max_bytes")
+        mlim = find_key(r, "memory_max_bytes", "memory_limit_bytes")
         check(mlim == read_u64_or_max(os.path.join(base, "memory.max")),
               "%s: memory limit %s == memory.max" % (name, mlim))
         ws = find_key(r, "memory_working_set_bytes")
         cur = int(read_value(os.path.join(base, "memory.current")))
         inact = read_flat(os.path.join(base, "memory.stat"))["inactive_file"]
         check(ws == max(0, cur - inact), "%s: working set %s == current - inactive_file" % (name, ws))
-        oom = find_key(r, "oom_kills", "oom_kill", "oom_kills_total")
+        oom = find_key(r, "oom_kill_count", "oom_kills", "oom_kill")
         ev = read_flat(os.path.join(base, "memory.events"))["oom_kill"]
         check(oom == ev, "%s: oom kills %s == memory.events oom_kill %s" % (name, oom, ev))
 
 
+def cmd_top_live(top_json, burner_id, limit_cores):
+    """While the burner runs under its cpu.max, top shows it using CPU, throttled, within its limit."""
+    with open(top_json) as f:
+        doc = json.load(f)
+    rows = {r["container_id"]: r for r in doc}
+    r = rows.get(burner_id)
+    if not check(r is not None, "top lists the burner %s" % burner_id[:12]):
+        return
+    use, thr = r.get("cpu_usage_cores"), r.get("cpu_throttled_pct")
+    check(use is not None and use > 0, "burner uses %s cores" % use)
+    # Usage is averaged over the interval: allow generous slack, this is not a timing test.
+    check(use is not None and use <= float(limit_cores) * 1.5 + 0.05,
+          "burner stays near its %s-core limit (%s)" % (limit_cores, use))
+    check(thr is not None and thr > 0, "burner is shown throttled (%s%%)" % thr)
+
+
 def main():
     cmds = {"discover": cmd_discover, "same": cmd_same, "grows": cmd_grows, "files": cmd_files,
-            "top": cmd_top}
+            "top": cmd_top, "top-live": cmd_top_live}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print("usage: vmcheck.py %s ARGS..." % "|".join(sorted(cmds)), file=sys.stderr)
         return 2
