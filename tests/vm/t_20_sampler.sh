@@ -4,6 +4,10 @@
 need "$CGCHECK" "$WORKLOAD"
 R=$SNUG_VM_RESULTS
 
+# khugepaged collapses a frozen process's pages into a fresh 2 MiB page, charging the cgroup while
+# nothing runs; that would move memory.peak between the sampler's read and the files' read.
+echo never >/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true
+
 uid=$(fake_uid 20)
 kube_pod systemd Burstable "$uid"
 pod=$KPOD
