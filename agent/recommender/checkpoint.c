@@ -27,6 +27,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct rec_aggregate *, rec_aggregate_free)
 
 struct rec_store {
 	int dir_fd;
+	/* Temp names are pid + counter: unique across processes sharing the directory. */
+	pid_t pid;
 	unsigned counter;
 };
 
@@ -454,6 +456,7 @@ int rec_store_open(const char *dir, struct rec_store **ret)
 		return -ENOMEM;
 	}
 	s->dir_fd = fd;
+	s->pid = getpid();
 	*ret = s;
 	return 0;
 }
@@ -482,11 +485,34 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Writes text to a new temp file in the store; with do_fsync the content is durable on return. */
+static int write_temp(struct rec_store *s, const char *text, bool do_fsync, char *tmp, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	for (int attempt = 0; fd < 0; attempt++) {
+		snprintf(tmp, size, TMP_PREFIX "%d-%u", (int)s->pid, s->counter++);
+		fd = openat(s->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && (errno != EEXIST || attempt > 16))
+			return log_debug_errno(errno, "Cannot create %s: %m", tmp);
+	}
+	r = write_all(fd, text, strlen(text));
+	if (r >= 0 && do_fsync && fsync(fd) < 0)
+		r = negative_errno();
+	if (r >= 0 && close(TAKE_FD(fd)) < 0)
+		r = negative_errno();
+	if (r < 0) {
+		(void)unlinkat(s->dir_fd, tmp, 0);
+		return log_debug_errno(r, "Cannot write %s: %m", tmp);
+	}
+	return 0;
+}
+
 int rec_checkpoint_save(struct rec_store *s, const struct rec_identity *id,
 			const struct rec_aggregate *a, int64_t now_usec)
 {
 	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int fd = -1;
 	char name[256], tmp[64];
 	int r;
 
@@ -496,28 +522,111 @@ int rec_checkpoint_save(struct rec_store *s, const struct rec_identity *id,
 	r = rec_checkpoint_format(id, a, now_usec, &text);
 	if (r < 0)
 		return r;
-	for (int attempt = 0; fd < 0; attempt++) {
-		snprintf(tmp, sizeof(tmp), TMP_PREFIX "%d-%u", (int)getpid(), s->counter++);
-		fd = openat(s->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 && (errno != EEXIST || attempt > 16))
-			return log_debug_errno(errno, "Cannot create %s: %m", tmp);
-	}
-	r = write_all(fd, text, strlen(text));
-	if (r >= 0 && fsync(fd) < 0)
-		r = negative_errno();
-	if (r >= 0 && close(TAKE_FD(fd)) < 0)
-		r = negative_errno();
+	r = write_temp(s, text, true, tmp, sizeof(tmp));
+	if (r < 0)
+		return r;
 	/* Only a complete, durable file may take the checkpoint's name. */
-	if (r >= 0 && renameat(s->dir_fd, tmp, s->dir_fd, name) < 0)
+	if (renameat(s->dir_fd, tmp, s->dir_fd, name) < 0) {
 		r = negative_errno();
-	if (r < 0) {
 		(void)unlinkat(s->dir_fd, tmp, 0);
-		return log_debug_errno(r, "Cannot write checkpoint %s: %m", name);
+		return log_debug_errno(r, "Cannot rename %s to %s: %m", tmp, name);
 	}
 	/* The rename itself is durable only once the directory is. */
 	if (fsync(s->dir_fd) < 0)
 		return log_debug_errno(errno, "Cannot sync state directory: %m");
 	return 0;
+}
+
+struct batch_entry {
+	char tmp[32];
+	char name[256];
+};
+
+struct rec_checkpoint_batch {
+	struct rec_store *store;
+	struct batch_entry *entries;
+	size_t n, cap;
+	size_t committed;
+};
+
+int rec_checkpoint_batch_new(struct rec_store *s, struct rec_checkpoint_batch **ret)
+{
+	struct rec_checkpoint_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	b->store = s;
+	*ret = b;
+	return 0;
+}
+
+int rec_checkpoint_batch_add(struct rec_checkpoint_batch *b, const struct rec_identity *id,
+			     const struct rec_aggregate *a, int64_t now_usec)
+{
+	_cleanup_free_ char *text = NULL;
+	struct batch_entry *e;
+	int r;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct batch_entry *n = realloc(b->entries, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		b->entries = n;
+		b->cap = cap;
+	}
+	e = &b->entries[b->n];
+	r = rec_identity_file_name(id, e->name, sizeof(e->name));
+	if (r < 0)
+		return r;
+	r = rec_checkpoint_format(id, a, now_usec, &text);
+	if (r < 0)
+		return r;
+	r = write_temp(b->store, text, false, e->tmp, sizeof(e->tmp));
+	if (r < 0)
+		return r;
+	b->n++;
+	return 0;
+}
+
+int rec_checkpoint_batch_commit(struct rec_checkpoint_batch *b)
+{
+	int dir_fd = b->store->dir_fd;
+
+	if (b->committed == b->n)
+		return 0;
+	/* One sync for all temp files; where syncfs fails, each file is synced on its own. */
+	if (syncfs(dir_fd) < 0) {
+		for (size_t i = b->committed; i < b->n; i++) {
+			_cleanup_close_ int fd =
+				openat(dir_fd, b->entries[i].tmp, O_RDONLY | O_CLOEXEC);
+
+			if (fd < 0 || fsync(fd) < 0)
+				return log_debug_errno(errno, "Cannot sync %s: %m",
+						       b->entries[i].tmp);
+		}
+	}
+	for (; b->committed < b->n; b->committed++) {
+		struct batch_entry *e = &b->entries[b->committed];
+
+		if (renameat(dir_fd, e->tmp, dir_fd, e->name) < 0)
+			return log_debug_errno(errno, "Cannot rename %s to %s: %m", e->tmp,
+					       e->name);
+	}
+	if (fsync(dir_fd) < 0)
+		return log_debug_errno(errno, "Cannot sync state directory: %m");
+	return (int)b->n;
+}
+
+void rec_checkpoint_batch_free(struct rec_checkpoint_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = b->committed; i < b->n; i++)
+		(void)unlinkat(b->store->dir_fd, b->entries[i].tmp, 0);
+	free(b->entries);
+	free(b);
 }
 
 static int read_file_at(int dir_fd, const char *name, char **ret)

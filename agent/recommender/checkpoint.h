@@ -44,6 +44,21 @@ void rec_store_free(struct rec_store *s);
  * file, fsync the directory. A crash at any point leaves the old or the new file, never a torn one. */
 int rec_checkpoint_save(struct rec_store *s, const struct rec_identity *id,
 			const struct rec_aggregate *a, int64_t now_usec);
+/* Saving many checkpoints at once (the save timer, shutdown): every file is written to a temp file
+ * first, then one filesystem sync makes them all durable, then each is renamed into place and the
+ * directory synced once. Same crash safety as rec_checkpoint_save(), a fraction of the syncs. */
+struct rec_checkpoint_batch;
+
+int rec_checkpoint_batch_new(struct rec_store *s, struct rec_checkpoint_batch **ret);
+/* Writes the temp file now (so `a` may change right after). */
+int rec_checkpoint_batch_add(struct rec_checkpoint_batch *b, const struct rec_identity *id,
+			     const struct rec_aggregate *a, int64_t now_usec);
+/* Makes every added checkpoint durable and visible; returns how many, or -errno (files already
+ * renamed stay; the others keep their previous version). */
+int rec_checkpoint_batch_commit(struct rec_checkpoint_batch *b);
+/* Frees the batch, removing temp files that were not committed. */
+void rec_checkpoint_batch_free(struct rec_checkpoint_batch *b);
+
 /* Loads one identity's checkpoint; -ENOENT when there is none (or the file holds another identity). */
 int rec_checkpoint_load(struct rec_store *s, const struct rec_identity *id,
 			const struct rec_tunables *t, int64_t now_usec, struct rec_aggregate **ret);

@@ -309,6 +309,46 @@ START_TEST(test_store_save_load_skip_bad)
 }
 END_TEST
 
+START_TEST(test_batch)
+{
+	char *dir = make_dir();
+	struct rec_store *s;
+	struct rec_checkpoint_batch *b;
+	struct rec_aggregate *a, *l;
+	struct collected c = { 0 };
+	char name[16];
+	struct rec_identity id = { "shop", "StatefulSet", name, "db" };
+
+	rec_tunables_init_default(&tun);
+	ck_assert_int_eq(rec_store_open(dir, &s), 0);
+	a = rich_aggregate(4, 1);
+	ck_assert_int_eq(rec_checkpoint_batch_new(s, &b), 0);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "db-%d", i);
+		ck_assert_int_eq(rec_checkpoint_batch_add(b, &id, a, T0), 0);
+	}
+	/* Nothing is visible before the commit. */
+	ck_assert_int_eq(rec_checkpoint_load_all(s, &tun, T0, on_loaded, on_failed, &c), 0);
+	ck_assert_int_eq(rec_checkpoint_batch_commit(b), 100);
+	ck_assert_int_eq(rec_checkpoint_batch_commit(b), 0);
+	rec_checkpoint_batch_free(b);
+	ck_assert_int_eq(rec_checkpoint_load_all(s, &tun, T0, on_loaded, on_failed, &c), 100);
+	ck_assert_int_eq(c.failed, 0);
+	snprintf(name, sizeof(name), "db-%d", 42);
+	ck_assert_int_eq(rec_checkpoint_load(s, &id, &tun, T0, &l), 0);
+	assert_same_history(a, l);
+	rec_aggregate_free(l);
+	/* An abandoned batch leaves no temp files behind. */
+	ck_assert_int_eq(rec_checkpoint_batch_new(s, &b), 0);
+	ck_assert_int_eq(rec_checkpoint_batch_add(b, &id, a, T0), 0);
+	rec_checkpoint_batch_free(b);
+	ck_assert_int_eq(rec_checkpoint_gc(s, INT64_MAX / 2, INT64_MAX), 0);
+	rec_aggregate_free(a);
+	rec_store_free(s);
+	remove_dir(dir);
+}
+END_TEST
+
 static void set_mtime(const char *dir, const char *name, time_t when)
 {
 	char path[512];
@@ -391,8 +431,25 @@ START_TEST(test_kill_mid_save)
 
 				snprintf(ns, sizeof(ns), "ns%u", i % 4);
 				id.namespace = ns;
-				if (rec_checkpoint_save(s, &id, versions[i % 2], T0) < 0)
-					_exit(1);
+				if (i % 8 < 4) {
+					if (rec_checkpoint_save(s, &id, versions[i % 2], T0) < 0)
+						_exit(1);
+				} else {
+					/* Batches too: all four identities, one sync. */
+					struct rec_checkpoint_batch *b;
+
+					if (rec_checkpoint_batch_new(s, &b) < 0)
+						_exit(1);
+					for (unsigned k = 0; k < 4; k++) {
+						snprintf(ns, sizeof(ns), "ns%u", k);
+						if (rec_checkpoint_batch_add(
+							    b, &id, versions[i % 2], T0) < 0)
+							_exit(1);
+					}
+					if (rec_checkpoint_batch_commit(b) != 4)
+						_exit(1);
+					rec_checkpoint_batch_free(b);
+				}
 			}
 		}
 		seed = seed * 1103515245 + 12345;
@@ -430,6 +487,7 @@ Suite *rec_checkpoint_suite(void)
 	tcase_add_test(tc, test_parse_rejects);
 	tcase_add_test(tc, test_file_names);
 	tcase_add_test(tc, test_store_save_load_skip_bad);
+	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_gc);
 	tcase_add_test(tc, test_kill_mid_save);
 	suite_add_tcase(s, tc);
