@@ -507,6 +507,13 @@ FIELD_PATHS = {
     "involvedObject.namespace": lambda o: (o.get("involvedObject") or {}).get("namespace", ""),
     "involvedObject.kind": lambda o: (o.get("involvedObject") or {}).get("kind", ""),
     "involvedObject.uid": lambda o: (o.get("involvedObject") or {}).get("uid", ""),
+    # events.k8s.io/v1 names of the same fields (events are stored in core/v1 form)
+    "regarding.name": lambda o: (o.get("involvedObject") or {}).get("name", ""),
+    "regarding.namespace": lambda o: (o.get("involvedObject") or {}).get("namespace", ""),
+    "regarding.kind": lambda o: (o.get("involvedObject") or {}).get("kind", ""),
+    "regarding.uid": lambda o: (o.get("involvedObject") or {}).get("uid", ""),
+    "reportingController": lambda o: o.get("reportingComponent", ""),
+    "source": lambda o: (o.get("source") or {}).get("component", ""),
     "reason": lambda o: o.get("reason", ""),
     "type": lambda o: o.get("type", ""),
 }
@@ -1283,17 +1290,40 @@ class Fake:
     def list(self, res, ns, q):
         lsel = parse_label_selector(q.get("labelSelector", ""))
         fsel = parse_field_selector(q.get("fieldSelector", ""), res.kind)
+        after = None
+        rv = None
+        if q.get("continue"):
+            # pages are cut by (namespace, name); the token carries the first page's resourceVersion
+            try:
+                tok = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
+                after, rv = tuple(tok["after"]), tok["rv"]
+            except (ValueError, KeyError, TypeError):
+                raise err_bad_request("continue key is not valid: illegal base64 data at input byte 0")
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            raise err_bad_request("limit: Invalid value")
         with self.lock:
-            items = [
-                to_external(res, dcopy(o))
+            matched = [
+                o
                 for o in self.store.items(res.key, ns)
                 if labels_match(lsel, o["metadata"].get("labels")) and fields_match(fsel, o)
+                and (after is None or (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after)
             ]
-            rv = str(self.store.rv)
+            rv = rv or str(self.store.rv)
+            page = matched[:limit] if limit > 0 else matched
+            items = [to_external(res, dcopy(o)) for o in page]
+        md = {"resourceVersion": rv}
+        if limit > 0 and len(matched) > limit:
+            last = page[-1]["metadata"]
+            md["continue"] = base64.urlsafe_b64encode(
+                json.dumps({"rv": rv, "after": [last.get("namespace", ""), last["name"]]}).encode()
+            ).decode()
+            md["remainingItemCount"] = len(matched) - limit
         for o in items:
             o.pop("kind", None)
             o.pop("apiVersion", None)
-        return {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": {"resourceVersion": rv}, "items": items}
+        return {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": md, "items": items}
 
     def check_rv_precondition(self, res, cur, new):
         want = ((new or {}).get("metadata") or {}).get("resourceVersion") if isinstance(new, dict) else None

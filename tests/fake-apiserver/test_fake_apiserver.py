@@ -474,6 +474,24 @@ class TestWatch(ServerCase):
         self.assertEqual(set(bms[-1]["metadata"]), {"resourceVersion"})
         self.assertEqual(int(bms[-1]["metadata"]["resourceVersion"]), int(self.srv.state()["resourceVersion"]))
 
+    def test_list_pages_with_limit_and_continue(self):
+        for i in range(5):
+            self.srv.create_pod("p%d" % i, running=False)
+        names, cont, rvs = [], None, set()
+        while True:
+            q = {"limit": "2"}
+            if cont:
+                q["continue"] = cont
+            st, lst = self.srv.request("GET", "/api/v1/pods", query=q)
+            self.assertEqual(st, 200)
+            names += [i["metadata"]["name"] for i in lst["items"]]
+            rvs.add(lst["metadata"]["resourceVersion"])
+            cont = lst["metadata"].get("continue")
+            if not cont:
+                break
+        self.assertEqual(names, ["p0", "p1", "p2", "p3", "p4"])
+        self.assertEqual(len(rvs), 1)
+
     def test_410_after_compaction_and_bounded_history(self):
         rv = self.srv.state()["resourceVersion"]
         self.srv.create_pod("a", running=False)
