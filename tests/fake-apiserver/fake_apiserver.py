@@ -20,10 +20,8 @@ import select
 import signal
 import socket
 import ssl
-import string
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -91,6 +89,76 @@ def parse_quantity(q):
     if suf[:1] in ("e", "E") and re.match(r"^[eE][-+]?[0-9]+$", suf):
         return num * fractions.Fraction(10) ** int(suf[1:])
     raise ValueError(QUANTITY_ERROR)
+
+
+_DEC_SUFFIX = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+_BIN_SUFFIX = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+
+
+def canonical_quantity(q):
+    """The string a real apiserver stores for a quantity (resource.Quantity.String()): the format of
+    the suffix is kept (binary / decimal / exponent), the mantissa is the smallest integer, values
+    below 1e-9 round up. "0.1" -> "100m", "2000m" -> "2", "1024Mi" -> "1Gi", "1.5Gi" -> "1536Mi"."""
+    if not isinstance(q, str):
+        q = str(q)
+    v = parse_quantity(q)
+    if v == 0:
+        return "0"
+    m = _QUANTITY_RE.match(q.strip())
+    suf = m.group(2) if m else ""
+    fmt = "bin" if suf.endswith("i") else ("exp" if suf[:1] in ("e", "E") else "dec")
+    neg = v < 0
+    v = abs(v)
+    scaled = v * 10**9
+    if scaled.denominator != 1:
+        v = fractions.Fraction(math.ceil(scaled), 10**9)
+    sign = "-" if neg else ""
+    if fmt == "bin":
+        if v < 1024 or v.denominator != 1:
+            fmt = "dec"
+        else:
+            n, e = int(v), 0
+            while n % 1024 == 0 and e < 6:
+                n //= 1024
+                e += 1
+            return sign + str(n) + _BIN_SUFFIX[e]
+    n, e = int(v * 10**9), -9
+    while n % 1000 == 0 and e < 18:
+        n //= 1000
+        e += 3
+    if fmt == "exp":
+        return sign + str(n) + ("" if e == 0 else "e%d" % e)
+    return sign + str(n) + _DEC_SUFFIX[e]
+
+
+def canonicalize_resource_lists(obj):
+    """Rewrite every quantity in a pod's or node's resource lists the way the apiserver stores them."""
+
+    def fix(rl):
+        if isinstance(rl, dict):
+            for k, v in list(rl.items()):
+                try:
+                    rl[k] = canonical_quantity(v)
+                except ValueError:
+                    pass
+
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, dict) and isinstance(c.get("resources"), dict):
+                fix(c["resources"].get("requests"))
+                fix(c["resources"].get("limits"))
+    st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in st.get(key) or []:
+            if isinstance(cs, dict):
+                fix(cs.get("allocatedResources"))
+                if isinstance(cs.get("resources"), dict):
+                    fix(cs["resources"].get("requests"))
+                    fix(cs["resources"].get("limits"))
+    fix(st.get("capacity"))
+    fix(st.get("allocatable"))
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------
@@ -867,11 +935,6 @@ def validate_pod_resize(old, new, minor):
         raise err_invalid("Pod", name, errs)
 
 
-def spec_for_compare(spec):
-    s = dcopy(spec or {})
-    return s
-
-
 def pod_spec_update_diff(old_spec, new_spec, allow_resources):
     """Return None if the update of the pod spec is allowed (ValidatePodUpdate), else a diff text."""
     o = dcopy(old_spec or {})
@@ -1253,6 +1316,7 @@ class Fake:
                     "Pod", obj["metadata"]["name"], [FieldErr("FieldValueRequired", "spec.containers", "")]
                 )
             pod_default(obj)
+            canonicalize_resource_lists(obj)
             st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
             obj["status"] = {"phase": st.get("phase", "Pending"), "qosClass": pod_qos(obj)}
             if self.controller.get("webhook") and not dry_run:
@@ -1269,6 +1333,8 @@ class Fake:
             obj = event_to_core(obj)
             for k, v in (("reportingComponent", ""), ("reportingInstance", ""), ("source", {})):
                 obj.setdefault(k, v)
+        elif res is RES_NODE:
+            canonicalize_resource_lists(obj)
         elif res is RES_PDB:
             obj["status"] = {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
         with self.lock:
@@ -1325,11 +1391,6 @@ class Fake:
             o.pop("apiVersion", None)
         return {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": md, "items": items}
 
-    def check_rv_precondition(self, res, cur, new):
-        want = ((new or {}).get("metadata") or {}).get("resourceVersion") if isinstance(new, dict) else None
-        if want and want != cur["metadata"]["resourceVersion"]:
-            raise err_conflict(res, cur["metadata"]["name"])
-
     def apply_patch(self, cur, ctype, body):
         ctype = (ctype or "").split(";")[0].strip()
         try:
@@ -1378,6 +1439,9 @@ class Fake:
             want = (new.get("metadata") or {}).get("resourceVersion") if isinstance(new.get("metadata"), dict) else None
             if want and want != cur["metadata"]["resourceVersion"]:
                 raise err_conflict(res, name)
+            if res in (RES_POD, RES_NODE):
+                validate_quantities(new)
+                canonicalize_resource_lists(new)
             if res is RES_POD:
                 out = self.pod_update(cur, new, sub, dry_run)
             else:

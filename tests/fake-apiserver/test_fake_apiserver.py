@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -343,6 +342,16 @@ class TestResize(ServerCase):
         st, body = self.srv.resize("old", requests={"cpu": "150m"})
         self.assertEqual(st, 422)
         self.assertEqual(body["message"], 'Pod "old" is invalid: spec: Forbidden: Pod running on node without support for resize')
+
+    def test_quantities_stored_canonical(self):
+        pod = self.srv.create_pod("q", requests={"cpu": "0.1", "memory": "1024Mi"}, limits={"cpu": "2000m", "memory": "1.5Gi"})
+        self.assertEqual(pod["spec"]["containers"][0]["resources"],
+                         {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "1536Mi"}})
+        self.assertEqual(pod["status"]["containerStatuses"][0]["resources"]["limits"]["memory"], "1536Mi")
+        st, out = self.srv.resize("q", requests={"cpu": "0.25"})
+        self.assertEqual((st, out["spec"]["containers"][0]["resources"]["requests"]["cpu"]), (200, "250m"))
+        st, out = self.srv.resize("q", requests={"cpu": "1.5x"})
+        self.assertEqual((st, out["reason"]), (400, "BadRequest"))
 
     def test_dry_run_changes_nothing(self):
         pod = self.srv.create_pod("rz")
