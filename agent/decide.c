@@ -181,14 +181,17 @@ static int64_t round_up(int64_t v, int64_t unit)
 	return (v + unit - 1) / unit * unit;
 }
 
-/* ceil(v × f), saturated; inputs are below VALUE_MAX so long double is exact enough. */
+/* ceil(v × f), saturated; inputs are below VALUE_MAX so long double is exact enough, but a
+ * product that is whole up to float noise (600Mi × 0.1) must not round up to the next unit. */
 static int64_t scale(int64_t v, double f)
 {
-	long double x = ceill((long double)v * (long double)f);
+	long double x = (long double)v * (long double)f, r = roundl(x);
 
 	if (!(x < (long double)VALUE_MAX * 4))
 		return VALUE_MAX * 4;
-	return x < 0 ? 0 : (int64_t)x;
+	if (x <= 0)
+		return 0;
+	return (int64_t)(fabsl(x - r) < 1e-6L * (x > 1 ? x : 1) ? r : ceill(x));
 }
 
 /* VPA's proportional limit: ceil(old limit × new request / old request). */
@@ -206,7 +209,8 @@ struct plan {
 	const char *min_key, *max_key; /* for notes: which setting bounded the value */
 	int64_t req, lim;
 	int64_t min, max;
-	int64_t node_avail; /* this container's request may grow to this; -1 = unknown */
+	int64_t node_avail; /* this container's request may grow to this (may be < 0) */
+	bool node_known;
 	int64_t unit;
 	int64_t usage; /* memory only: current usage, -1 unknown */
 	bool guaranteed, requests_only;
@@ -244,7 +248,7 @@ static int64_t bound_request(struct plan *p, int64_t v)
 		v = p->max;
 		note(p, "capped by %s=%s", p->max_key, fmtq(p->cpu, p->max, a));
 	}
-	if (p->node_avail >= 0 && v > max64(p->req, p->node_avail)) {
+	if (p->node_known && v > max64(p->req, p->node_avail)) {
 		v = max64(p->req, p->node_avail);
 		note(p, "node has only %s %s left", fmtq(p->cpu, max64(p->node_avail, 0), a),
 		     p->name);
@@ -262,8 +266,9 @@ static int64_t bound_limit(struct plan *p, int64_t v)
 		v = max64(p->max, p->lim);
 		note(p, "limit capped by %s=%s", p->max_key, fmtq(p->cpu, p->max, a));
 	}
-	if (p->cpu && v < CPU_LIMIT_MIN_MILLIS)
-		v = CPU_LIMIT_MIN_MILLIS;
+	/* Shrinking under the kubelet's minimum quota would write a value it rounds up anyway. */
+	if (p->cpu && v < min64(CPU_LIMIT_MIN_MILLIS, p->lim))
+		v = min64(CPU_LIMIT_MIN_MILLIS, p->lim);
 	if (!p->cpu && p->usage >= 0) {
 		int64_t margin = max64(p->cfg->memory_margin_bytes,
 				       scale(p->usage, p->cfg->memory_margin_fraction));
@@ -296,7 +301,7 @@ static void describe(struct plan *p, const char *req_why)
 	} else {
 		if (req)
 			text_add(&p->change, "%s request %s%s%s -> %s", p->name,
-				 fmtq(p->cpu, p->req, a), req_why ? " " : "",
+				 fmtq(p->cpu, p->req, a), req_why && *req_why ? " " : "",
 				 req_why ? req_why : "", fmtq(p->cpu, p->new_req, b));
 		if (lim)
 			text_add(&p->change, "%s%s%s -> %s", req ? ", " : p->name,
@@ -532,6 +537,9 @@ static bool plan_recommendation(struct plan *p, const struct decide_estimate *e,
 	}
 
 	p->new_req = bound_request(p, target);
+	/* No room on the node for a request that was never set: leave it unset. */
+	if (p->req < 0 && p->new_req <= 0)
+		p->new_req = -1;
 	if (p->requests_only && p->lim >= 0 && p->new_req > p->lim) {
 		p->new_req = p->lim;
 		note(p, "held at the limit: controlled-values=requests leaves limits alone");
@@ -654,10 +662,13 @@ static bool valid_value(int64_t v)
 	return v >= -1 && v <= VALUE_MAX;
 }
 
+/* The API server refuses a request above its limit, so such input is a caller's bug. */
 static bool valid_resources(const struct decide_resources *r)
 {
 	return valid_value(r->cpu_request) && valid_value(r->cpu_limit) &&
-	       valid_value(r->memory_request) && valid_value(r->memory_limit);
+	       valid_value(r->memory_request) && valid_value(r->memory_limit) &&
+	       (r->cpu_limit < 0 || r->cpu_request <= r->cpu_limit) &&
+	       (r->memory_limit < 0 || r->memory_request <= r->memory_limit);
 }
 
 static bool valid_estimate(const struct decide_estimate *e)
@@ -696,8 +707,6 @@ static int64_t node_avail(int64_t free, const struct decide_container *cs, size_
 {
 	int64_t others = 0;
 
-	if (free < 0)
-		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct decide_resources r;
 
@@ -732,6 +741,7 @@ static void plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		p->max_key = pc->max_cpu_is_cap ? "--max-cpu" : "snug.io/max-cpu";
 	else
 		p->max_key = pc->max_memory_is_cap ? "--max-memory" : "snug.io/max-memory";
+	p->node_known = (cpu ? in->node.cpu_free_millis : in->node.memory_free_bytes) >= 0;
 	p->node_avail = node_avail(cpu ? in->node.cpu_free_millis : in->node.memory_free_bytes,
 				   in->containers, in->n_containers, in->index, cpu);
 	p->change = (struct text){ p->change_buf, sizeof(p->change_buf), 0 };
@@ -786,8 +796,7 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	    !valid_value(in->signals.oom_bumped_memory) || !valid_value(in->signals.memory_usage) ||
 	    !valid_value(in->signals.memory_cgroup_limit) ||
 	    !(in->signals.cpu_throttle_ratio >= 0 && in->signals.cpu_throttle_ratio <= 1e6) ||
-	    in->node.cpu_free_millis > VALUE_MAX || in->node.memory_free_bytes > VALUE_MAX ||
-	    in->node.cpu_free_millis < -VALUE_MAX || in->node.memory_free_bytes < -VALUE_MAX)
+	    !valid_value(in->node.cpu_free_millis) || !valid_value(in->node.memory_free_bytes))
 		return -EINVAL;
 	if (!in->config) {
 		decide_config_default(&defaults);
@@ -886,6 +895,13 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 		memcpy(wanted, d.reason, sizeof(wanted));
 		finish_none(&d, "refused: the change would make the pod %s (it is %s): %s",
 			    decide_qos_to_string(after), decide_qos_to_string(before), wanted);
+		goto done;
+	}
+	if (memcmp(&d.new_res, &d.old_res, sizeof(d.old_res)) == 0) {
+		char wanted[DECIDE_REASON_MAX];
+
+		memcpy(wanted, d.reason, sizeof(wanted));
+		finish_none(&d, "unchanged: %s", wanted);
 		goto done;
 	}
 

@@ -52,7 +52,8 @@ struct decide_signals {
 	uint64_t cpu_throttle_window_usec;
 };
 
-/* Node allocatable minus the requests of every other pod on the node; -1 = unknown. */
+/* Node allocatable minus the requests of every other pod on the node; -1 = unknown (an
+ * overcommitted node, where the difference is negative, is passed as 0). */
 struct decide_node {
 	int64_t cpu_free_millis;
 	int64_t memory_free_bytes;
