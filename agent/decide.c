@@ -57,6 +57,16 @@ int decide_qos_from_string(const char *s)
 	return -EINVAL;
 }
 
+int decide_restart_from_string(const char *s)
+{
+	/* An absent resizePolicy means NotRequired, the API's default. */
+	if (!s || s[0] == '\0' || strcmp(s, "NotRequired") == 0)
+		return DECIDE_RESTART_NOT_REQUIRED;
+	if (strcmp(s, "RestartContainer") == 0)
+		return DECIDE_RESTART_CONTAINER;
+	return -EINVAL;
+}
+
 const char *decide_kind_to_string(enum decide_kind k)
 {
 	switch (k) {
@@ -880,8 +890,15 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	d.bypass_cooldown = mem.bypass || cpu.bypass;
 	if (mem.kind != DECIDE_NONE)
 		text_add(&reason, "%s", mem.change.buf);
-	if (cpu.kind != DECIDE_NONE)
-		text_add(&reason, "%s%s", mem.kind != DECIDE_NONE ? "; " : "", cpu.change.buf);
+	if (cpu.kind != DECIDE_NONE) {
+		const char *c = cpu.change.buf;
+
+		/* "recommendation: memory …; cpu …" reads better than the prefix twice. */
+		if (mem.kind == DECIDE_RECOMMENDATION && cpu.kind == DECIDE_RECOMMENDATION &&
+		    strncmp(c, "recommendation: ", 16) == 0)
+			c += 16;
+		text_add(&reason, "%s%s", mem.kind != DECIDE_NONE ? "; " : "", c);
+	}
 	/* A signal that could not act still matters to whoever reads the Event. */
 	if (mem.kind == DECIDE_NONE && in->signals.oom_kill && mem.skip.len)
 		text_add(&reason, "; %s", mem.skip.buf);

@@ -145,5 +145,7 @@ enum decide_qos decide_qos_of(const struct decide_container *containers, size_t 
 /* "Guaranteed", "Burstable", "BestEffort" (status.qosClass); -EINVAL otherwise. */
 int decide_qos_from_string(const char *s);
 const char *decide_qos_to_string(enum decide_qos q);
+/* resizePolicy[].restartPolicy: "NotRequired" (or absent: NULL/"") or "RestartContainer". */
+int decide_restart_from_string(const char *s);
 const char *decide_kind_to_string(enum decide_kind k);
 const char *decide_file_to_string(enum decide_file f);
