@@ -17,7 +17,7 @@ cp_assets() {
 	for pair in "kube-apiserver:$xzname" "etcd:etcd.xz"; do
 		name=${pair%%:*}
 		src="$shared/envtest/${pair#*:}"
-		want=$(grep -F "\`${pair#*:}\`" "$shared/envtest/README.md" | grep -oE '[0-9a-f]{64}' | head -1)
+		want=$(grep -sF "\`${pair#*:}\`" "$shared/envtest/README.md" | grep -oE '[0-9a-f]{64}' | head -1)
 		if [ ! -x "$dir/$name" ]; then
 			[ -f "$src" ] || return 1
 			xz -dc "$src" > "$dir/$name.tmp" && chmod +x "$dir/$name.tmp" || return 1
