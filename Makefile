@@ -67,7 +67,7 @@ UNIT_RUNNER := $(OUT)/tests/unit-tests
 # Objects that must wait for generated headers (BPF skeletons) list them here.
 GENERATED_HEADERS :=
 
--include $(sort $(wildcard bpf/*.mk cgroup/*.mk agent/*.mk tests/*/*.mk deploy/*.mk))
+-include $(sort $(wildcard bpf/*.mk cgroup/*.mk agent/*.mk agent/*/*.mk tests/*/*.mk deploy/*.mk))
 
 .PHONY: all deps check check-unit check-api check-envtest check-vm check-deploy bench fuzz demo \
 	format format-check clean

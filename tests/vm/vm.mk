@@ -1,5 +1,26 @@
-# check-vm: placeholder until the vm tier lands; it says so loudly and records a skip.
-check-vm:
-	$(Q)mkdir -p $(OUT)/results
-	$(Q)echo "*** SKIPPED: the vm tier is not built yet ***"
-	$(Q)echo "vm 0 0 1" > $(OUT)/results/vm
+# VM tier: boots Debian's kernel in qemu (tests/vm/run.sh) and runs guest scripts there; also `make demo` and `make bench-vm`.
+
+VM_WORKLOAD := $(OUT)/tests/workload
+# Binaries the guest scripts use; fragments included before this one (cgroup/, bpf/) append theirs.
+VM_GUEST_DEPS +=
+
+.PHONY: bench-vm vm-shell
+
+$(VM_WORKLOAD): tests/vm/workload.c | deps-ok
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+# One boot runs every tests/vm/t_*.sh; `make check-vm T="boot sampler"` runs a subset.
+check-vm: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) tests/vm/check.sh check $(T)
+
+# One boot runs every tests/vm/bench_*.sh (other modules add theirs there).
+bench-vm: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) tests/vm/check.sh bench $(T)
+
+bench: bench-vm
+
+demo: deps all $(VM_WORKLOAD) $(VM_GUEST_DEPS)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SNUG_VM_TIMEOUT=180 \
+		tests/vm/run.sh tests/vm/guest-run.sh demo

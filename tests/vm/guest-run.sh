@@ -1,0 +1,63 @@
+#!/bin/bash
+# Runs inside the VM: every tests/vm/t_*.sh (check), bench_*.sh (bench) or the demo, one after another in one boot.
+#
+# Usage (in the guest): guest-run.sh check|bench [NAME...] | demo
+# check writes one line per test ("PASS name", "FAIL name", "SKIP name") to $SNUG_VM_RESULTS/tests and
+# exits 0 when nothing failed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/vm/lib.sh
+. "$here/lib.sh"
+
+mode=${1:-check}
+shift || true
+results=${SNUG_VM_RESULTS:-/tmp}
+
+case $mode in
+demo)
+	exec bash "$here/demo.sh" "$@"
+	;;
+check) pattern=t_ per_test_timeout=${SNUG_VM_TEST_TIMEOUT:-120} ;;
+bench) pattern=bench_ per_test_timeout=${SNUG_VM_BENCH_TIMEOUT:-300} ;;
+*)
+	echo "usage: guest-run.sh check|bench [NAME...] | demo" >&2
+	exit 2
+	;;
+esac
+
+tests=()
+if (($#)); then
+	for n; do tests+=("$here/${pattern}${n#"$pattern"}"); done
+	tests=("${tests[@]/%.sh.sh/.sh}")
+	for i in "${!tests[@]}"; do [[ ${tests[$i]} == *.sh ]] || tests[$i]+=.sh; done
+else
+	mapfile -t tests < <(ls "$here/${pattern}"*.sh 2>/dev/null | LC_ALL=C sort)
+fi
+
+if ((${#tests[@]} == 0)); then
+	echo "guest-run: no ${pattern}*.sh scripts found in $here" >&2
+	exit 1
+fi
+
+: >"$results/tests"
+failed=0
+for t in "${tests[@]}"; do
+	name=$(basename "$t" .sh)
+	echo "=== RUN  $name"
+	start=$(date +%s.%N)
+	timeout -k 5 "$per_test_timeout" bash "$t"
+	rc=$?
+	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	case $rc in
+	0) verdict=PASS ;;
+	77) verdict=SKIP ;;
+	124) verdict=FAIL && echo "  (timed out after ${per_test_timeout}s)" ;;
+	*) verdict=FAIL ;;
+	esac
+	[[ $verdict == FAIL ]] && failed=$((failed + 1))
+	echo "=== $verdict $name (${secs}s)"
+	echo "$verdict $name" >>"$results/tests"
+	# Each test starts from an empty tree.
+	cg_destroy_all || echo "warning: could not clean the cgroup tree after $name"
+done
+exit $((failed > 0))
