@@ -968,7 +968,8 @@ class Store:
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.rv = start_rv
-        self.floor = start_rv
+        self.floor = start_rv  # compaction: nothing older than this can be replayed, any resource
+        self.key_floor = {}  # per resource: the newest event dropped from the bounded history
         self.objs = {}  # key -> {(ns, name): obj}
         self.history = collections.deque()
         self.history_size = history_size
@@ -992,7 +993,7 @@ class Store:
         self.history.append((int(obj["metadata"]["resourceVersion"]), etype, key, dcopy(obj), old))
         while len(self.history) > self.history_size:
             ev = self.history.popleft()
-            self.floor = ev[0]
+            self.key_floor[ev[2]] = ev[0]
         self.cond.notify_all()
 
     def put(self, key, obj, etype=None):
@@ -1018,10 +1019,15 @@ class Store:
             self._record("DELETED", key, gone, old)
             return gone
 
+    def floor_for(self, key):
+        """Oldest resourceVersion a watch of this resource can start from (like a per-type watch cache)."""
+        return max(self.floor, self.key_floor.get(key, 0))
+
     def compact(self):
         with self.lock:
             self.history.clear()
             self.floor = self.rv
+            self.key_floor = {}
             self.cond.notify_all()
 
     def reset(self):
@@ -1029,6 +1035,7 @@ class Store:
             self.objs = {}
             self.history.clear()
             self.floor = self.rv
+            self.key_floor = {}
             for w in self.watchers:
                 w.abort = True
             self.cond.notify_all()
@@ -1137,8 +1144,14 @@ class Fake:
                 self.store.objs.setdefault(k, {})[tuple(ns_name)] = o
 
     # ---- auth
-    def authenticate(self, headers):
+    def authenticate(self, headers, peer_cert=None):
         auth = headers.get("Authorization", "")
+        if not auth and peer_cert:
+            # x509 client certificate (verified against --client-ca): the user is the subject CN
+            for rdn in peer_cert.get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        return v
         if not auth.startswith("Bearer "):
             return None
         tok = auth[7:].strip()
@@ -1598,21 +1611,25 @@ class Fake:
         if pod is None or not self.controller.get("enabled"):
             return
         refs = [r for r in pod["metadata"].get("ownerReferences") or [] if r.get("controller")]
-        if not refs or refs[0].get("kind") != "ReplicaSet":
+        owners = {"ReplicaSet": RES_RS, "StatefulSet": RES_STS, "DaemonSet": RES_DS}
+        if not refs or refs[0].get("kind") not in owners:
             return
         ref = refs[0]
         ns = pod["metadata"]["namespace"]
-        rs = self.store.get(RES_RS.key, ns, ref.get("name"))
-        if rs is None:
-            self.controller["log"].append({"pod": pod["metadata"]["name"], "error": "replicaset %s not found" % ref.get("name")})
+        owner = self.store.get(owners[ref["kind"]].key, ns, ref.get("name"))
+        if owner is None:
+            self.controller["log"].append({"pod": pod["metadata"]["name"], "error": "%s %s not found" % (ref["kind"], ref.get("name"))})
             return
-        tmpl = dcopy(((rs.get("spec") or {}).get("template")) or {})
-        spec = tmpl.get("spec") or dcopy(pod["spec"])
-        spec = dcopy(spec)
+        tmpl = dcopy(((owner.get("spec") or {}).get("template")) or {})
+        spec = dcopy(tmpl.get("spec") or pod["spec"])
         spec["nodeName"] = self.controller.get("node") or pod["spec"].get("nodeName")
         md = dcopy(tmpl.get("metadata") or {})
         md["labels"] = md.get("labels") or dcopy(pod["metadata"].get("labels") or {})
-        md["name"] = "%s-%s" % (ref.get("name"), rand_suffix())
+        # a StatefulSet brings its pod back under the same name; the others make a new one
+        if ref["kind"] == "StatefulSet":
+            md["name"] = pod["metadata"]["name"]
+        else:
+            md["name"] = "%s-%s" % (ref.get("name"), rand_suffix())
         md["ownerReferences"] = [dcopy(ref)]
         newpod = {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
         threading.Thread(target=self._controller_create, args=(ns, newpod, pod["metadata"]["name"]), daemon=True).start()
@@ -1901,7 +1918,13 @@ class Handler(BaseHTTPRequestHandler):
                     entry["status"] = code
                     self.send_json(code, status_body(code, reasons.get(code, "InternalError"), msg, action.get("details")), hdr)
                     return
-            user = fake.authenticate(self.headers)
+            peer = None
+            if isinstance(self.connection, ssl.SSLSocket):
+                try:
+                    peer = self.connection.getpeercert()
+                except (ValueError, ssl.SSLError):
+                    peer = None
+            user = fake.authenticate(self.headers, peer)
             if user is None:
                 entry["status"] = 401
                 self.send_json(401, UNAUTHORIZED)
@@ -2096,8 +2119,10 @@ class Handler(BaseHTTPRequestHandler):
                     last = int(rv_q)
                 except ValueError:
                     raise err_bad_request('resourceVersion: Invalid value: "%s": must be a valid resource version' % rv_q)
-                if last < store.floor:
-                    error = status_body(410, "Expired", "too old resource version: %d (%d)" % (last, store.floor))
+                if last < store.floor_for(res.key):
+                    error = status_body(
+                        410, "Expired", "too old resource version: %d (%d)" % (last, store.floor_for(res.key))
+                    )
             w = Watcher()
             store.watchers.add(w)
         entry["status"] = 200
@@ -2110,11 +2135,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         start = time.monotonic()
         deadline = start + timeout
-        drop = None
-        with fake.lock:
+        def drop_due():
+            # every watch open while the drop window lasts is cut `after` seconds after it started
             wd = fake.watch_drop
             if wd and time.time() < wd["until"]:
-                drop = (start + wd["after"], wd.get("mode", "close"))
+                return (start + wd["after"], wd.get("mode", "close"))
+            return None
+
         next_bookmark = start + fake.bookmark_interval
         final_bookmark = deadline - 2 if timeout > 3 else None
         try:
@@ -2127,6 +2154,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.write_chunk(json.dumps({"type": t, "object": to_external(res, o)}).encode() + b"\n")
             while True:
                 now = time.monotonic()
+                drop = drop_due()
                 if drop and now >= drop[0]:
                     if drop[1] == "end":
                         self.wfile.write(b"0\r\n\r\n")
@@ -2145,9 +2173,10 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 out = []
                 with store.lock:
-                    if last < store.floor:
+                    if last < store.floor_for(res.key):
                         # the history we would need was dropped while this watch lagged
-                        out.append(("ERROR", status_body(410, "Expired", "too old resource version: %d (%d)" % (last, store.floor))))
+                        msg = "too old resource version: %d (%d)" % (last, store.floor_for(res.key))
+                        out.append(("ERROR", status_body(410, "Expired", msg)))
                     else:
                         for ev_rv, etype, key, o, old in store.history:
                             if ev_rv <= last or key != res.key:
@@ -2520,8 +2549,16 @@ class Kubelet(threading.Thread):
                 self.update_status(pod, lambda s: self.mark(s, "Error", "failed to update container resources"))
                 seen["phase"] = "marked"
             return
-        # apply: allocate (InProgress), then actuate after another delay
-        if seen["phase"] == "new" and now - seen["since"] >= delay:
+        # apply: check the node (when a Node object says what it has), allocate (InProgress), then actuate
+        if seen["phase"] in ("new", "marked") and now - seen["since"] >= delay:
+            verdict = self.node_fit(pod)
+            if verdict is not None:
+                if seen.get("verdict") != verdict:
+                    self.update_status(pod, lambda s: self.mark(s, verdict[0], verdict[1]))
+                    seen["verdict"] = verdict
+                seen["phase"] = "marked"
+                return
+        if seen["phase"] in ("new", "marked") and now - seen["since"] >= delay:
             def alloc(s):
                 for c in pod["spec"]["containers"]:
                     for cs in s.get("containerStatuses") or []:
@@ -2542,6 +2579,42 @@ class Kubelet(threading.Thread):
             self.write_cgroups(pod)
             self.update_status(pod, actuate)
             fake.kubelet_seen.pop(uid, None)
+
+    def node_fit(self, pod):
+        """Like the kubelet's allocation check: Infeasible if the pod alone exceeds the node's
+        allocatable, Deferred if it does not fit next to the other pods now. None = go ahead."""
+        fake = self.fake
+        with fake.lock:
+            node = fake.store.get(RES_NODE.key, "", pod["spec"].get("nodeName"))
+            if node is None:
+                return None
+            alloc = (node.get("status") or {}).get("allocatable") or (node.get("status") or {}).get("capacity") or {}
+            others = [p for p in fake.store.items(RES_POD.key) if p["spec"].get("nodeName") == pod["spec"].get("nodeName")
+                      and p["metadata"]["uid"] != pod["metadata"]["uid"]
+                      and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+
+        def want(p, r, allocated):
+            tot = 0
+            css = {c.get("name"): c for c in (p.get("status") or {}).get("containerStatuses") or []}
+            for c in p["spec"].get("containers") or []:
+                q = _res_list(c, "requests").get(r)
+                if allocated and "allocatedResources" in css.get(c.get("name"), {}):
+                    q = css[c.get("name")]["allocatedResources"].get(r, q)
+                if q is not None:
+                    tot += parse_quantity(q)
+            return tot
+
+        for r, unit in (("cpu", 1000), ("memory", 1)):
+            if r not in alloc:
+                continue
+            cap = parse_quantity(alloc[r])
+            req = want(pod, r, False)
+            if req > cap:
+                return ("Infeasible", "Node didn't have enough capacity: %s, requested: %d, capacity: %d" % (r, int(req * unit), int(cap * unit)))
+            used = sum(want(p, r, True) for p in others)
+            if req + used > cap:
+                return ("Deferred", "Node didn't have enough resource: %s, requested: %d, used: %d, capacity: %d" % (r, int(req * unit), int(used * unit), int(cap * unit)))
+        return None
 
     def has_resize_marks(self, st):
         return "resize" in st or any(c.get("type") in ("PodResizePending", "PodResizeInProgress") for c in st.get("conditions") or [])
@@ -2670,13 +2743,21 @@ def make_certs(directory, cn="localhost", client_cn="snug-agent"):
 # main
 
 
-def write_kubeconfig(path, port, ca, token):
-    with open(ca) as f:
-        ca_data = base64.b64encode(f.read().encode()).decode()
+def write_kubeconfig(path, port, ca, token, cert=None, key=None):
+    """A kubeconfig for the fake: CA as data, and a bearer token or a client certificate/key as data."""
+
+    def b64(p):
+        with open(p, "rb") as f:
+            return base64.b64encode(f.read()).decode()
+
+    if cert:
+        user = "    client-certificate-data: %s\n    client-key-data: %s\n" % (b64(cert), b64(key))
+    else:
+        user = "    token: %s\n" % token
     text = (
         "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: https://127.0.0.1:%d\n"
         "    certificate-authority-data: %s\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n"
-        "current-context: fake\nusers:\n- name: fake\n  user:\n    token: %s\n" % (port, ca_data, token)
+        "current-context: fake\nusers:\n- name: fake\n  user:\n%s" % (port, b64(ca), user)
     )
     with open(path, "w") as f:
         f.write(text)
