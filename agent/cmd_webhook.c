@@ -22,15 +22,18 @@ static void help(FILE *f)
 	fprintf(f,
 		"Usage: snug-agent webhook [OPTIONS]\n\n"
 		"HTTPS mutating admission webhook (admission.k8s.io/v1) for pod CREATE: reads the\n"
-		"snug.io/recommendation annotation of the pod's controller (ReplicaSet, StatefulSet,\n"
-		"DaemonSet, Job) and patches the containers' requests, limits keeping their ratio to\n"
+		"snug.io/recommendation annotation of the pod's controller (ReplicaSet, "
+		"StatefulSet,\n"
+		"DaemonSet, Job) and patches the containers' requests, limits keeping their ratio "
+		"to\n"
 		"the requests and the pod's QoS class. Any error admits the pod unchanged.\n\n"
 		"Serves POST /mutate, GET /healthz, GET /metrics.\n\n"
 		"Options:\n"
 		"  --listen ADDR:PORT     where to listen (default :8443; [::1]:N for IPv6)\n"
 		"  --tls-cert FILE        server certificate, PEM (reloaded when it changes)\n"
 		"  --tls-key FILE         server key, PEM (reloaded when it changes)\n"
-		"  --kubeconfig FILE      API server access (default: in-cluster, then $KUBECONFIG,\n"
+		"  --kubeconfig FILE      API server access (default: in-cluster, then "
+		"$KUBECONFIG,\n"
 		"                         then ~/.kube/config)\n"
 		"  --max-cpu QTY          never set a CPU request above this (e.g. 4, 1500m)\n"
 		"  --max-memory QTY       never set a memory request above this (e.g. 8Gi)\n"
@@ -142,7 +145,8 @@ int cmd_webhook(int argc, char **argv)
 		case O_LOG:
 			r = log_level_from_string(optarg);
 			if (r < 0) {
-				fprintf(stderr, "snug-agent webhook: bad --log-level '%s'\n", optarg);
+				fprintf(stderr, "snug-agent webhook: bad --log-level '%s'\n",
+					optarg);
 				return 2;
 			}
 			log_set_max_level(r);
@@ -160,8 +164,9 @@ int cmd_webhook(int argc, char **argv)
 		return 2;
 	}
 	if (!cfg.cert_file || !cfg.key_file) {
-		fprintf(stderr, "snug-agent webhook: --tls-cert and --tls-key are required (the API "
-				"server only calls webhooks over HTTPS)\n");
+		fprintf(stderr,
+			"snug-agent webhook: --tls-cert and --tls-key are required (the API "
+			"server only calls webhooks over HTTPS)\n");
 		return 2;
 	}
 
@@ -192,7 +197,7 @@ int cmd_webhook(int argc, char **argv)
 	if ((r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL)) < 0 ||
 	    (r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL)) < 0)
 		return log_error_errno(r, "webhook: signals: %m"), 1;
-	log_info("webhook: listening on port %u (%s), caps cpu=%lldm memory=%lld", 
+	log_info("webhook: listening on port %u (%s), caps cpu=%lldm memory=%lld",
 		 webhook_server_port(server), cfg.listen, (long long)cfg.caps.max_cpu,
 		 (long long)cfg.caps.max_memory);
 	(void)sd_notify(0, "READY=1");

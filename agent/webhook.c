@@ -95,8 +95,7 @@ static int parse_owner(const cJSON *meta, struct webhook_request *r, char *errbu
 		return 0;
 	if (!cJSON_IsArray(refs))
 		return fail(errbuf, "metadata.ownerReferences is not a list");
-	cJSON_ArrayForEach(ref, refs)
-	{
+	cJSON_ArrayForEach (ref, refs) {
 		const cJSON *ctl;
 		const char *kind, *name, *api, *uid;
 
@@ -109,7 +108,8 @@ static int parse_owner(const cJSON *meta, struct webhook_request *r, char *errbu
 		name = get_string(ref, "name");
 		api = get_string(ref, "apiVersion");
 		if (!kind || !*kind || !name || !*name || !api || !*api)
-			return fail(errbuf, "controller ownerReference lacks kind, name or apiVersion");
+			return fail(errbuf,
+				    "controller ownerReference lacks kind, name or apiVersion");
 		if (opt_string(ref, "uid", &uid) < 0)
 			return fail(errbuf, "ownerReference uid is not a string");
 		if (r->has_owner)
@@ -124,8 +124,8 @@ static int parse_owner(const cJSON *meta, struct webhook_request *r, char *errbu
 	return 0;
 }
 
-int webhook_request_parse(const char *buf, size_t len, struct webhook_request **ret,
-			  char **ret_uid, char *errbuf)
+int webhook_request_parse(const char *buf, size_t len, struct webhook_request **ret, char **ret_uid,
+			  char *errbuf)
 {
 	_cleanup_(webhook_request_freep) struct webhook_request *r = NULL;
 	const cJSON *req, *kind, *v, *meta;
@@ -193,8 +193,8 @@ int webhook_request_parse(const char *buf, size_t len, struct webhook_request **
 		return fail(errbuf, "request.kind lacks group, version or kind");
 	if (opt_string(req, "subResource", &sub) < 0)
 		return fail(errbuf, "request.subResource is not a string");
-	r->is_pod = strcmp(group, "") == 0 && strcmp(version, "v1") == 0 &&
-		    strcmp(k, "Pod") == 0 && (!sub || !*sub);
+	r->is_pod = strcmp(group, "") == 0 && strcmp(version, "v1") == 0 && strcmp(k, "Pod") == 0 &&
+		    (!sub || !*sub);
 
 	v = cJSON_GetObjectItemCaseSensitive(req, "object");
 	if (v && !cJSON_IsNull(v)) {
@@ -329,8 +329,7 @@ int webhook_rec_parse(const char *text, struct webhook_rec **ret, char *errbuf)
 	r->containers = calloc(n ? n : 1, sizeof(*r->containers));
 	if (!r->containers)
 		return -ENOMEM;
-	cJSON_ArrayForEach(c, cs)
-	{
+	cJSON_ArrayForEach (c, cs) {
 		struct webhook_rec_container *rc_ = &r->containers[r->n_containers];
 
 		if (!cJSON_IsObject(c))
@@ -371,7 +370,8 @@ static int add_quantity(cJSON *obj, const char *key, int64_t v, bool cpu)
 
 	if (v == WEBHOOK_UNSET)
 		return 0;
-	rc = cpu ? quantity_format_cpu(v, buf, sizeof(buf)) : quantity_format_bytes(v, buf, sizeof(buf));
+	rc = cpu ? quantity_format_cpu(v, buf, sizeof(buf))
+		 : quantity_format_bytes(v, buf, sizeof(buf));
 	if (rc < 0)
 		return rc;
 	return cJSON_AddStringToObject(obj, key, buf) ? 0 : -ENOMEM;
@@ -489,8 +489,7 @@ int webhook_pod_qos(const cJSON *pod, enum webhook_qos *ret)
 		const cJSON *cs = pod_containers(pod, lists[l], NULL, &rc), *c;
 		if (rc < 0)
 			return rc;
-		cJSON_ArrayForEach(c, cs)
-		{
+		cJSON_ArrayForEach (c, cs) {
 			struct res4 r;
 
 			if (!cJSON_IsObject(c))
@@ -509,9 +508,9 @@ int webhook_pod_qos(const cJSON *pod, enum webhook_qos *ret)
 	}
 	if (n == 0)
 		return -EINVAL;
-	*ret = !any ? WEBHOOK_QOS_BESTEFFORT :
-	       guaranteed ? WEBHOOK_QOS_GUARANTEED :
-			    WEBHOOK_QOS_BURSTABLE;
+	*ret = !any	    ? WEBHOOK_QOS_BESTEFFORT
+	       : guaranteed ? WEBHOOK_QOS_GUARANTEED
+			    : WEBHOOK_QOS_BURSTABLE;
 	return 0;
 }
 
@@ -579,7 +578,8 @@ static int add_op(cJSON *patch, const char *path, cJSON *value)
 		return -ENOMEM;
 	}
 	if (!cJSON_AddStringToObject(op, "op", "add") ||
-	    !cJSON_AddStringToObject(op, "path", path) || !cJSON_AddItemToObject(op, "value", value))
+	    !cJSON_AddStringToObject(op, "path", path) ||
+	    !cJSON_AddItemToObject(op, "value", value))
 		return -ENOMEM;
 	return 0;
 }
@@ -614,8 +614,7 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 		*ret_patch = TAKE_PTR(patch);
 		return 0;
 	}
-	cJSON_ArrayForEach(c, cs)
-	{
+	cJSON_ArrayForEach (c, cs) {
 		const struct webhook_rec_container *want;
 		const cJSON *res;
 		struct res4 old, now;
@@ -751,8 +750,7 @@ const char *webhook_result_to_string(enum webhook_result r)
 }
 
 enum webhook_result webhook_decide(const struct webhook_request *req, const char *annotation,
-				   const struct webhook_caps *caps, cJSON **ret_patch,
-				   char *errbuf)
+				   const struct webhook_caps *caps, cJSON **ret_patch, char *errbuf)
 {
 	_cleanup_(webhook_rec_freep) struct webhook_rec *rec = NULL;
 	cJSON *patch = NULL;

@@ -38,8 +38,8 @@ struct webhook_request {
 /* Parses an AdmissionReview. -EINVAL with a message in errbuf (WEBHOOK_ERRBUF bytes, may be NULL)
  * when the envelope is unusable; when only the uid could be read, *ret_uid (may be NULL) gets a
  * copy so the caller can still answer "allowed". */
-int webhook_request_parse(const char *buf, size_t len, struct webhook_request **ret,
-			  char **ret_uid, char *errbuf);
+int webhook_request_parse(const char *buf, size_t len, struct webhook_request **ret, char **ret_uid,
+			  char *errbuf);
 struct webhook_request *webhook_request_free(struct webhook_request *r);
 
 /* ---- the recommendation annotation ---------------------------------------------------------- */

@@ -250,11 +250,12 @@ static void on_owner(const struct kube_result *r, void *userdata)
 	if (r->outcome != KUBE_OK || !r->object) {
 		s->stats.owner_errors++;
 		count(s, WEBHOOK_RESULT_FAILED_OPEN);
-		log_warning("webhook: pod %s/%s admitted unchanged (failed open): GET %s %s: %s%s%s",
-			    cn->req->namespace ? cn->req->namespace : "",
-			    cn->req->name ? cn->req->name : "", cn->req->owner.kind,
-			    cn->req->owner.name, kube_outcome_to_string(r->outcome),
-			    r->message ? ": " : "", r->message ? r->message : "");
+		log_warning(
+			"webhook: pod %s/%s admitted unchanged (failed open): GET %s %s: %s%s%s",
+			cn->req->namespace ? cn->req->namespace : "",
+			cn->req->name ? cn->req->name : "", cn->req->owner.kind,
+			cn->req->owner.name, kube_outcome_to_string(r->outcome),
+			r->message ? ": " : "", r->message ? r->message : "");
 		if (webhook_response(cn->req->uid, NULL, &cn->answer) < 0)
 			cn->answer = NULL;
 		goto resume;
@@ -351,9 +352,8 @@ static enum MHD_Result handle_mutate(struct conn *cn)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct daemon_slot *slot = cls;
 	struct webhook_server *s = slot->server;
@@ -491,11 +491,11 @@ static int slot_start(struct webhook_server *s, char *cert, char *key, struct da
 		return r;
 	}
 	slot->mhd = MHD_start_daemon(
-		MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
-		NULL, NULL, on_request, slot, MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_HTTPS_MEM_CERT, slot->cert, MHD_OPTION_HTTPS_MEM_KEY, slot->key,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, slot, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+		MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+		NULL, on_request, slot, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT,
+		slot->cert, MHD_OPTION_HTTPS_MEM_KEY, slot->key, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, slot, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
 	if (!slot->mhd) {
 		close(fd);
 		slot_free(slot);
@@ -649,8 +649,8 @@ static int open_listener(const char *spec, int *ret_fd, uint16_t *ret_port)
 	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		return negative_errno();
-	*ret_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-						     ((struct sockaddr_in *)&ss)->sin_port);
+	*ret_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						   : ((struct sockaddr_in *)&ss)->sin_port);
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }

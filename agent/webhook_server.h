@@ -11,7 +11,7 @@ struct kube_client;
 struct webhook_server;
 
 struct webhook_server_config {
-	const char *listen;		 /* "ADDR:PORT", "[ADDR]:PORT" or ":PORT" (all addresses) */
+	const char *listen; /* "ADDR:PORT", "[ADDR]:PORT" or ":PORT" (all addresses) */
 	const char *cert_file, *key_file; /* PEM; re-read when their mtime/size/inode change */
 	struct webhook_caps caps;
 	uint64_t reload_check_usec; /* how often the TLS files are checked, default 5 s */
