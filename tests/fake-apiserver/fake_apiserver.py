@@ -20,10 +20,8 @@ import select
 import signal
 import socket
 import ssl
-import string
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -91,6 +89,76 @@ def parse_quantity(q):
     if suf[:1] in ("e", "E") and re.match(r"^[eE][-+]?[0-9]+$", suf):
         return num * fractions.Fraction(10) ** int(suf[1:])
     raise ValueError(QUANTITY_ERROR)
+
+
+_DEC_SUFFIX = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+_BIN_SUFFIX = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+
+
+def canonical_quantity(q):
+    """The string a real apiserver stores for a quantity (resource.Quantity.String()): the format of
+    the suffix is kept (binary / decimal / exponent), the mantissa is the smallest integer, values
+    below 1e-9 round up. "0.1" -> "100m", "2000m" -> "2", "1024Mi" -> "1Gi", "1.5Gi" -> "1536Mi"."""
+    if not isinstance(q, str):
+        q = str(q)
+    v = parse_quantity(q)
+    if v == 0:
+        return "0"
+    m = _QUANTITY_RE.match(q.strip())
+    suf = m.group(2) if m else ""
+    fmt = "bin" if suf.endswith("i") else ("exp" if suf[:1] in ("e", "E") else "dec")
+    neg = v < 0
+    v = abs(v)
+    scaled = v * 10**9
+    if scaled.denominator != 1:
+        v = fractions.Fraction(math.ceil(scaled), 10**9)
+    sign = "-" if neg else ""
+    if fmt == "bin":
+        if v < 1024 or v.denominator != 1:
+            fmt = "dec"
+        else:
+            n, e = int(v), 0
+            while n % 1024 == 0 and e < 6:
+                n //= 1024
+                e += 1
+            return sign + str(n) + _BIN_SUFFIX[e]
+    n, e = int(v * 10**9), -9
+    while n % 1000 == 0 and e < 18:
+        n //= 1000
+        e += 3
+    if fmt == "exp":
+        return sign + str(n) + ("" if e == 0 else "e%d" % e)
+    return sign + str(n) + _DEC_SUFFIX[e]
+
+
+def canonicalize_resource_lists(obj):
+    """Rewrite every quantity in a pod's or node's resource lists the way the apiserver stores them."""
+
+    def fix(rl):
+        if isinstance(rl, dict):
+            for k, v in list(rl.items()):
+                try:
+                    rl[k] = canonical_quantity(v)
+                except ValueError:
+                    pass
+
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, dict) and isinstance(c.get("resources"), dict):
+                fix(c["resources"].get("requests"))
+                fix(c["resources"].get("limits"))
+    st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in st.get(key) or []:
+            if isinstance(cs, dict):
+                fix(cs.get("allocatedResources"))
+                if isinstance(cs.get("resources"), dict):
+                    fix(cs["resources"].get("requests"))
+                    fix(cs["resources"].get("limits"))
+    fix(st.get("capacity"))
+    fix(st.get("allocatable"))
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,6 +575,13 @@ FIELD_PATHS = {
     "involvedObject.namespace": lambda o: (o.get("involvedObject") or {}).get("namespace", ""),
     "involvedObject.kind": lambda o: (o.get("involvedObject") or {}).get("kind", ""),
     "involvedObject.uid": lambda o: (o.get("involvedObject") or {}).get("uid", ""),
+    # events.k8s.io/v1 names of the same fields (events are stored in core/v1 form)
+    "regarding.name": lambda o: (o.get("involvedObject") or {}).get("name", ""),
+    "regarding.namespace": lambda o: (o.get("involvedObject") or {}).get("namespace", ""),
+    "regarding.kind": lambda o: (o.get("involvedObject") or {}).get("kind", ""),
+    "regarding.uid": lambda o: (o.get("involvedObject") or {}).get("uid", ""),
+    "reportingController": lambda o: o.get("reportingComponent", ""),
+    "source": lambda o: (o.get("source") or {}).get("component", ""),
     "reason": lambda o: o.get("reason", ""),
     "type": lambda o: o.get("type", ""),
 }
@@ -860,11 +935,6 @@ def validate_pod_resize(old, new, minor):
         raise err_invalid("Pod", name, errs)
 
 
-def spec_for_compare(spec):
-    s = dcopy(spec or {})
-    return s
-
-
 def pod_spec_update_diff(old_spec, new_spec, allow_resources):
     """Return None if the update of the pod spec is allowed (ValidatePodUpdate), else a diff text."""
     o = dcopy(old_spec or {})
@@ -1192,7 +1262,7 @@ class Fake:
             raise ApiError(403, status_body(403, "Forbidden", msg, det))
 
     # ---- generic object life cycle
-    def new_meta(self, res, obj, ns):
+    def new_meta(self, res, obj, ns, defer_name=False):
         md = obj.setdefault("metadata", {})
         if not isinstance(md, dict):
             raise err_bad_request("metadata must be an object")
@@ -1211,7 +1281,9 @@ class Fake:
             md.pop("namespace", None)
         if not md.get("name"):
             if md.get("generateName"):
-                md["name"] = md["generateName"] + rand_suffix()
+                # pods keep an empty name through admission, like the real apiserver
+                if not defer_name:
+                    md["name"] = md["generateName"] + rand_suffix()
             else:
                 raise err_invalid(
                     res.kind,
@@ -1238,19 +1310,25 @@ class Fake:
     def create(self, res, ns, obj, dry_run=False, via_controller=False):
         if not isinstance(obj, dict):
             raise err_bad_request("Object 'Kind' is missing in '%s'" % json.dumps(obj))
-        obj = self.new_meta(res, dcopy(obj), ns)
+        obj = self.new_meta(res, dcopy(obj), ns, defer_name=res is RES_POD)
         if res is RES_POD:
             validate_quantities(obj)
             if not (obj.get("spec") or {}).get("containers"):
                 raise err_invalid(
-                    "Pod", obj["metadata"]["name"], [FieldErr("FieldValueRequired", "spec.containers", "")]
+                    "Pod", obj["metadata"].get("name", ""), [FieldErr("FieldValueRequired", "spec.containers", "")]
                 )
             pod_default(obj)
+            canonicalize_resource_lists(obj)
             st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
             obj["status"] = {"phase": st.get("phase", "Pending"), "qosClass": pod_qos(obj)}
             if self.controller.get("webhook") and not dry_run:
                 obj = self.call_webhook(obj, via_controller)
+                validate_quantities(obj)
+                canonicalize_resource_lists(obj)
                 obj["status"]["qosClass"] = pod_qos(obj)
+            md = obj["metadata"]
+            if not md.get("name"):
+                md["name"] = md["generateName"] + rand_suffix()
         elif res is RES_EVENT:
             for k, v in (("eventTime", None), ("reportingComponent", ""), ("reportingInstance", "")):
                 obj.setdefault(k, v)
@@ -1262,6 +1340,8 @@ class Fake:
             obj = event_to_core(obj)
             for k, v in (("reportingComponent", ""), ("reportingInstance", ""), ("source", {})):
                 obj.setdefault(k, v)
+        elif res is RES_NODE:
+            canonicalize_resource_lists(obj)
         elif res is RES_PDB:
             obj["status"] = {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
         with self.lock:
@@ -1283,22 +1363,40 @@ class Fake:
     def list(self, res, ns, q):
         lsel = parse_label_selector(q.get("labelSelector", ""))
         fsel = parse_field_selector(q.get("fieldSelector", ""), res.kind)
+        after = None
+        rv = None
+        if q.get("continue"):
+            # pages are cut by (namespace, name); the token carries the first page's resourceVersion
+            try:
+                tok = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
+                after, rv = tuple(tok["after"]), tok["rv"]
+            except (ValueError, KeyError, TypeError):
+                raise err_bad_request("continue key is not valid: illegal base64 data at input byte 0")
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            raise err_bad_request("limit: Invalid value")
         with self.lock:
-            items = [
-                to_external(res, dcopy(o))
+            matched = [
+                o
                 for o in self.store.items(res.key, ns)
                 if labels_match(lsel, o["metadata"].get("labels")) and fields_match(fsel, o)
+                and (after is None or (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after)
             ]
-            rv = str(self.store.rv)
+            rv = rv or str(self.store.rv)
+            page = matched[:limit] if limit > 0 else matched
+            items = [to_external(res, dcopy(o)) for o in page]
+        md = {"resourceVersion": rv}
+        if limit > 0 and len(matched) > limit:
+            last = page[-1]["metadata"]
+            md["continue"] = base64.urlsafe_b64encode(
+                json.dumps({"rv": rv, "after": [last.get("namespace", ""), last["name"]]}).encode()
+            ).decode()
+            md["remainingItemCount"] = len(matched) - limit
         for o in items:
             o.pop("kind", None)
             o.pop("apiVersion", None)
-        return {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": {"resourceVersion": rv}, "items": items}
-
-    def check_rv_precondition(self, res, cur, new):
-        want = ((new or {}).get("metadata") or {}).get("resourceVersion") if isinstance(new, dict) else None
-        if want and want != cur["metadata"]["resourceVersion"]:
-            raise err_conflict(res, cur["metadata"]["name"])
+        return {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": md, "items": items}
 
     def apply_patch(self, cur, ctype, body):
         ctype = (ctype or "").split(";")[0].strip()
@@ -1348,6 +1446,9 @@ class Fake:
             want = (new.get("metadata") or {}).get("resourceVersion") if isinstance(new.get("metadata"), dict) else None
             if want and want != cur["metadata"]["resourceVersion"]:
                 raise err_conflict(res, name)
+            if res in (RES_POD, RES_NODE):
+                validate_quantities(new)
+                canonicalize_resource_lists(new)
             if res is RES_POD:
                 out = self.pod_update(cur, new, sub, dry_run)
             else:
@@ -1626,10 +1727,11 @@ class Fake:
         md = dcopy(tmpl.get("metadata") or {})
         md["labels"] = md.get("labels") or dcopy(pod["metadata"].get("labels") or {})
         # a StatefulSet brings its pod back under the same name; the others make a new one
+        md.pop("name", None)
         if ref["kind"] == "StatefulSet":
             md["name"] = pod["metadata"]["name"]
         else:
-            md["name"] = "%s-%s" % (ref.get("name"), rand_suffix())
+            md["generateName"] = "%s-" % ref.get("name")
         md["ownerReferences"] = [dcopy(ref)]
         newpod = {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
         threading.Thread(target=self._controller_create, args=(ns, newpod, pod["metadata"]["name"]), daemon=True).start()
@@ -1677,7 +1779,7 @@ class Fake:
             with urllib.request.urlopen(r, timeout=wh.get("timeout", 10), context=ctx) as resp:
                 out = json.loads(resp.read())
             response = out["response"]
-            self.controller["log"].append({"webhook": name, "allowed": response.get("allowed"), "pod": pod["metadata"].get("name")})
+            self.controller["log"].append({"webhook": name, "allowed": response.get("allowed"), "pod": pod["metadata"].get("name") or pod["metadata"].get("generateName")})
             if not response.get("allowed"):
                 st = response.get("status") or {}
                 code = st.get("code") or 400
@@ -1691,7 +1793,7 @@ class Fake:
         except ApiError:
             raise
         except Exception as e:  # noqa: BLE001 - any failure reaching the hook
-            self.controller["log"].append({"webhook": name, "error": str(e), "pod": pod["metadata"].get("name")})
+            self.controller["log"].append({"webhook": name, "error": str(e), "pod": pod["metadata"].get("name") or pod["metadata"].get("generateName")})
             if fail_open:
                 return pod
             raise ApiError(500, status_body(500, "InternalError", 'Internal error occurred: failed calling webhook "%s": %s' % (name, e), {"causes": [{"message": 'failed calling webhook "%s": %s' % (name, e)}]}))

@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -344,6 +343,16 @@ class TestResize(ServerCase):
         self.assertEqual(st, 422)
         self.assertEqual(body["message"], 'Pod "old" is invalid: spec: Forbidden: Pod running on node without support for resize')
 
+    def test_quantities_stored_canonical(self):
+        pod = self.srv.create_pod("q", requests={"cpu": "0.1", "memory": "1024Mi"}, limits={"cpu": "2000m", "memory": "1.5Gi"})
+        self.assertEqual(pod["spec"]["containers"][0]["resources"],
+                         {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "1536Mi"}})
+        self.assertEqual(pod["status"]["containerStatuses"][0]["resources"]["limits"]["memory"], "1536Mi")
+        st, out = self.srv.resize("q", requests={"cpu": "0.25"})
+        self.assertEqual((st, out["spec"]["containers"][0]["resources"]["requests"]["cpu"]), (200, "250m"))
+        st, out = self.srv.resize("q", requests={"cpu": "1.5x"})
+        self.assertEqual((st, out["reason"]), (400, "BadRequest"))
+
     def test_dry_run_changes_nothing(self):
         pod = self.srv.create_pod("rz")
         st, out = self.srv.request("PATCH", "/api/v1/namespaces/default/pods/rz/resize?dryRun=All",
@@ -473,6 +482,24 @@ class TestWatch(ServerCase):
         # 1.36 bookmarks carry only metadata.resourceVersion
         self.assertEqual(set(bms[-1]["metadata"]), {"resourceVersion"})
         self.assertEqual(int(bms[-1]["metadata"]["resourceVersion"]), int(self.srv.state()["resourceVersion"]))
+
+    def test_list_pages_with_limit_and_continue(self):
+        for i in range(5):
+            self.srv.create_pod("p%d" % i, running=False)
+        names, cont, rvs = [], None, set()
+        while True:
+            q = {"limit": "2"}
+            if cont:
+                q["continue"] = cont
+            st, lst = self.srv.request("GET", "/api/v1/pods", query=q)
+            self.assertEqual(st, 200)
+            names += [i["metadata"]["name"] for i in lst["items"]]
+            rvs.add(lst["metadata"]["resourceVersion"])
+            cont = lst["metadata"].get("continue")
+            if not cont:
+                break
+        self.assertEqual(names, ["p0", "p1", "p2", "p3", "p4"])
+        self.assertEqual(len(rvs), 1)
 
     def test_410_after_compaction_and_bounded_history(self):
         rv = self.srv.state()["resourceVersion"]
@@ -669,6 +696,9 @@ class TestEviction(ServerCase):
             self.assertEqual(new[0]["metadata"]["annotations"], {"snug.io/from-hook": "yes"})
             self.assertEqual(seen[0]["request"]["operation"], "CREATE")
             self.assertEqual(seen[0]["request"]["object"]["metadata"]["ownerReferences"][0]["name"], "rs")
+            # like a ReplicaSet controller: generateName, no name yet at admission time
+            self.assertEqual(seen[0]["request"]["name"], "")
+            self.assertEqual(seen[0]["request"]["object"]["metadata"]["generateName"], "rs-")
             # an unreachable hook: Fail blocks the pod, Ignore lets it through
             for policy, expect in (("Fail", False), ("Ignore", True)):
                 self.srv.controller(webhook={"url": "https://127.0.0.1:1/x", "ca_file": certs["ca.crt"], "failure_policy": policy})
