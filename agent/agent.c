@@ -686,6 +686,17 @@ static struct decide_node node_free(struct agent *a, const struct kube_pod *self
 	return (struct decide_node){ .cpu_free_millis = -1, .memory_free_bytes = -1 };
 }
 
+/* Recommendations from a few minutes of data swing; VPA's own updater waits for history too. */
+static bool history_long_enough(struct agent *a, struct agent_container *c)
+{
+	const struct rec_aggregate *g = c->history->aggregate;
+
+	if (a->config.min_history_usec == 0)
+		return true;
+	return g->total_samples > 0 &&
+	       (uint64_t)(g->last_sample_usec - g->first_sample_usec) >= a->config.min_history_usec;
+}
+
 void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger)
 {
 	struct agent_pod *p = c->pod;
@@ -777,6 +788,11 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace, p->name,
 				  c->name);
+		return;
+	}
+	if (d.kind == DECIDE_RECOMMENDATION && !history_long_enough(a, c)) {
+		log_debug("%s/%s %s: not acting on a recommendation from %s of history yet: %s",
+			  p->namespace, p->name, c->name, "too little", d.reason);
 		return;
 	}
 	if (d.kind == DECIDE_NONE) {

@@ -23,7 +23,7 @@ void agent_config_init(struct agent_config *c)
 		.log_level = LOG_INFO,
 		.sampler_mode = CG_SAMPLER_AUTO,
 		.policy = POL_DEFAULTS_INIT,
-		.evictions_per_interval = 1,
+		.min_history_usec = 600 * USEC_PER_SEC,
 	};
 	decide_config_default(&c->decide);
 	rec_tunables_init_default(&c->tunables);
@@ -98,6 +98,8 @@ static void usage(FILE *f)
 	      "  --min-change FRACTION   ignore recommendations within this of the request (0.10)\n"
 	      "  --cooldown DURATION     at most one resize per container per this (5m); OOM kills,\n"
 	      "                          memory pressure and heavy throttling act at once\n"
+	      "  --min-history DURATION  act on recommendations only after this much history (10m)\n"
+	      "  --throttle-window DUR   CPU throttling must last this long to raise a limit (60s)\n"
 	      "\n"
 	      "How it looks:\n"
 	      "  --sample-interval DUR   cgroup sampling period (1s)\n"
@@ -140,6 +142,8 @@ enum {
 	ARG_LOG_LEVEL,
 	ARG_SAMPLER,
 	ARG_TEST_HALF_LIFE,
+	ARG_MIN_HISTORY,
+	ARG_THROTTLE_WINDOW,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -169,6 +173,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
 		{ "sampler", required_argument, NULL, ARG_SAMPLER },
 		{ "test-half-life", required_argument, NULL, ARG_TEST_HALF_LIFE },
+		{ "min-history", required_argument, NULL, ARG_MIN_HISTORY },
+		{ "throttle-window", required_argument, NULL, ARG_THROTTLE_WINDOW },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -205,8 +211,10 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		case ARG_CHECKPOINT_INTERVAL:
 		case ARG_COOLDOWN:
 		case ARG_TEST_HALF_LIFE:
+		case ARG_MIN_HISTORY:
+		case ARG_THROTTLE_WINDOW:
 			if (agent_parse_duration(optarg, &usec) < 0 ||
-			    (usec == 0 && opt != ARG_COOLDOWN))
+			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY))
 				return bad(argv[optind - 1], optarg, "not a duration (e.g. 1s, 500ms, 5m)");
 			if (opt == ARG_SAMPLE_INTERVAL)
 				c->sample_interval_usec = usec;
@@ -216,6 +224,10 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 				c->checkpoint_interval_usec = usec;
 			else if (opt == ARG_COOLDOWN)
 				c->decide.cooldown_usec = usec;
+			else if (opt == ARG_MIN_HISTORY)
+				c->min_history_usec = usec;
+			else if (opt == ARG_THROTTLE_WINDOW)
+				c->decide.throttle_window_usec = usec;
 			else {
 				c->tunables.cpu_histogram_decay_half_life_usec = (int64_t)usec;
 				c->tunables.memory_histogram_decay_half_life_usec = (int64_t)usec;

@@ -26,7 +26,9 @@ struct agent_config {
 	struct pol_defaults policy;	   /* --default-mode, --max-cpu, --max-memory */
 	struct decide_config decide;	   /* --min-change, --cooldown, throttling thresholds */
 	struct rec_tunables tunables;	   /* VPA's flags; --test-half-life shortens the decay */
-	uint64_t evictions_per_interval;   /* reserved for the eviction fallback */
+	/* --min-history (10 min): recommendation-driven resizes wait for this much CPU history;
+	 * OOM kills, pressure and throttling act at once regardless. */
+	uint64_t min_history_usec;
 };
 
 /* Fills the defaults above. */
