@@ -202,7 +202,7 @@ class AgentTest(unittest.TestCase):
         self.assertTrue(ev, "no InvalidAnnotation event:\n" + self.agent.log())
         self.assertIn("snug.io/mode", ev[0]["message"])
         self.assertEqual(ev[0]["involvedObject"]["name"], "typo")
-        self.assertEqual(self.agent.metric("snug_bad_annotations", pod="typo"), 1)
+        self.assertEqual(self.agent.metric("snug_bad_annotations_total", pod="typo"), 1)
         self.tree.container("typo").oom_kill()
         time.sleep(1.5)
         self.assertEqual(agentctl.resize_requests(self.srv), [])
