@@ -16,6 +16,7 @@ import math
 import os
 import random
 import re
+import select
 import signal
 import socket
 import ssl
@@ -1764,6 +1765,8 @@ class QuietServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY each reply waits for a delayed ACK
+    disable_nagle_algorithm = True
     server_version = "fake-apiserver"
     sys_version = ""
     fake = None  # set by main
@@ -1858,6 +1861,7 @@ class Handler(BaseHTTPRequestHandler):
             "raw_query": url.query,
             "content_type": self.headers.get("Content-Type"),
             "user_agent": self.headers.get("User-Agent"),
+            "accept": self.headers.get("Accept"),
             "body": None,
             "status": None,
         }
@@ -2030,6 +2034,23 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(code, obj, headers)
 
     # ---- watch
+    def client_gone(self):
+        """True when the peer closed a watch connection (nothing else is sent on it while we stream)."""
+        try:
+            r, _, _ = select.select([self.connection], [], [], 0)
+            if not r:
+                return False
+            self.connection.setblocking(False)
+            try:
+                data = self.connection.recv(1)
+            finally:
+                self.connection.setblocking(True)
+            return data == b""
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return False
+        except (OSError, ValueError):
+            return True
+
     def write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
@@ -2113,6 +2134,9 @@ class Handler(BaseHTTPRequestHandler):
                     else:
                         self.abort_connection()
                     entry["dropped"] = True
+                    return
+                if self.client_gone():
+                    self.close_connection = True
                     return
                 if now >= deadline or w.abort or fake.stop_event.is_set():
                     if w.abort and getattr(w, "hard", False):
@@ -2551,6 +2575,12 @@ class Kubelet(threading.Thread):
             st = cur.setdefault("status", {})
             before = dcopy(st)
             fn(st)
+            if fake.minor >= 34:
+                # PodObservedGenerationTracking (beta in 1.34): the kubelet reports the generation it acted on
+                st["observedGeneration"] = cur["metadata"].get("generation", 1)
+                for c in st.get("conditions") or []:
+                    if c.get("type") in ("PodResizePending", "PodResizeInProgress"):
+                        c["observedGeneration"] = cur["metadata"].get("generation", 1)
             if st != before:
                 fake.store.put(RES_POD.key, cur)
 

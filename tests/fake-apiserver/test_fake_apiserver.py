@@ -364,6 +364,8 @@ class TestKubelet(ServerCase):
         self.assertTrue(ok)
         cs = self._status_res("rz")
         self.assertEqual(cs["allocatedResources"]["cpu"], "150m")
+        pod = self.srv.get_pod("rz")
+        self.assertEqual(pod["status"]["observedGeneration"], pod["metadata"]["generation"])
         self.assertNotIn("PodResizeInProgress", self._conds("rz"))
         th.join(10)
         seen = [c["type"] for e in box["ev"] for c in e["object"]["status"].get("conditions") or []]
@@ -470,6 +472,15 @@ class TestWatch(ServerCase):
         self.assertLess(time.time() - t0, 10)
         self.assertEqual(ev[-1]["type"], "CLOSED")
         self.srv.control("DELETE", "watch-drop")
+
+    def test_watch_ends_when_client_goes(self):
+        # many reconnecting clients must not leave watch threads behind on the server
+        for _ in range(5):
+            c = self.srv._conn(10)
+            c.request("GET", "/api/v1/pods?watch=1&timeoutSeconds=300", headers={"Authorization": "Bearer " + self.srv.token})
+            c.getresponse()
+            c.close()
+        self.assertTrue(self.srv.wait_for(lambda: self.srv.state()["watches"] == 0, timeout=5))
 
     def test_close_watches_now(self):
         box = {}

@@ -8,6 +8,7 @@ AGENT=$B/snug-agent
 CGCHECK=$B/tests/cgcheck
 WORKLOAD=$B/tests/workload
 BENCH_SAMPLER=$B/tests/bench-sampler
+VMDIR=$SNUG_REPO/tests/vm
 CONTROLLERS="+cpu +memory +io +pids"
 
 # Prints a failure and stops the test (the runner counts it).
@@ -109,4 +110,59 @@ cg_psi_total() {
 
 # A pod UID and container ID that look like kubelet's, derived from a seed so tests can predict them.
 fake_uid() { printf '%08x-%04x-4%03x-8%03x-%012x' "$1" "$1" "$1" "$1" "$1"; }
-fake_cid() { printf '%064x' "$1" | sed 's/^0\{8\}/c0ffee00/'; }
+fake_cid() { printf '%06xc0ffee%052x' "$1" 0; }
+
+# kube_pod_path DRIVER QOS UID: the pod cgroup kubelet would make (QOS: Guaranteed|Burstable|BestEffort).
+kube_pod_path() {
+	local drv=$1 qos=$2 uid=$3 u=${3//-/_}
+	case $drv:$qos in
+	systemd:Guaranteed) echo "kubepods.slice/kubepods-pod$u.slice" ;;
+	systemd:Burstable) echo "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$u.slice" ;;
+	systemd:BestEffort) echo "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod$u.slice" ;;
+	cgroupfs:Guaranteed) echo "kubepods/pod$uid" ;;
+	cgroupfs:Burstable) echo "kubepods/burstable/pod$uid" ;;
+	cgroupfs:BestEffort) echo "kubepods/besteffort/pod$uid" ;;
+	*) return 1 ;;
+	esac
+}
+
+# kube_ctr_name DRIVER RUNTIME ID: the container cgroup's name (RUNTIME: containerd|cri-o|docker).
+kube_ctr_name() {
+	case $1:$2 in
+	systemd:containerd) echo "cri-containerd-$3.scope" ;;
+	systemd:cri-o) echo "crio-$3.scope" ;;
+	systemd:docker) echo "docker-$3.scope" ;;
+	cgroupfs:containerd) echo "$3" ;;
+	cgroupfs:cri-o) echo "crio-$3" ;;
+	*) return 1 ;;
+	esac
+}
+
+# kube_pod DRIVER QOS UID: creates the pod cgroup, records it in $EXPECT (when set), sets KPOD.
+kube_pod() {
+	KPOD=$(kube_pod_path "$@") || return 1
+	cg_mkdir "$KPOD" || return 1
+	[[ -n ${EXPECT:-} ]] && echo "pod $3 $2 $1 $KPOD" >>"$EXPECT"
+	return 0
+}
+
+# kube_ctr DRIVER RUNTIME UID ID [CMD...]: creates a container cgroup under $KPOD, starts CMD in it
+# (default: workload idle), records it in $EXPECT, sets KCTR (its path) and KPID.
+kube_ctr() {
+	local drv=$1 rt=$2 uid=$3 id=$4
+	shift 4
+	KCTR=$KPOD/$(kube_ctr_name "$drv" "$rt" "$id") || return 1
+	(($#)) || set -- "$WORKLOAD" idle
+	KPID=$(cg_spawn "$KCTR" "$@") || return 1
+	[[ -n ${EXPECT:-} ]] && echo "ctr $uid $id $rt $KCTR" >>"$EXPECT"
+	return 0
+}
+
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() {
+	local st
+	[[ -r /proc/$1/stat ]] || return 1
+	read -r st </proc/"$1"/stat 2>/dev/null || return 1
+	st=${st##*) }
+	[[ ${st%% *} != Z ]]
+}

@@ -105,7 +105,10 @@ case $results$repo$PWD in
 *[[:space:]]*) echo "run.sh: paths with spaces are not supported ($results, $repo, $PWD)" >&2; exit 2 ;;
 esac
 rm -f "$results/status" "$results/booted" "$results/cmd" "$results/keep"
-printf '%s\n' "$repo" "$results" "$PWD" "${keep[@]}" >"$results/keep"
+# Paths the guest must still see when they sit under a tmpfs dir: each once, and none below another
+# (a kept dir keeps everything under it, the results mount included).
+printf '%s\n' "$repo" "$results" "$PWD" "${keep[@]}" | LC_ALL=C sort -u |
+	awk '{ for (i = 1; i <= n; i++) if (index($0 "/", k[i] "/") == 1) next; k[++n] = $0; print }' >"$results/keep"
 
 rows=24 cols=80
 if [[ -t 1 ]] && sz=$(stty size 2>/dev/null) && [[ $sz =~ ^([0-9]+)\ ([0-9]+)$ ]]; then
