@@ -331,12 +331,9 @@ char *agent_recommendations_json(struct agent *a)
 
 /* ---- the HTTP endpoint's callbacks ---------------------------------------------------------- */
 
-static int on_metrics(void *userdata, char **ret_body, size_t *ret_size)
+static void on_before_scrape(void *userdata)
 {
-	struct agent_metrics *m = userdata;
-
-	refresh(m);
-	return metrics_registry_format(m->reg, ret_body, ret_size);
+	refresh(userdata);
 }
 
 static bool on_ready(void *userdata)
@@ -371,7 +368,8 @@ static int on_recommendations(void *userdata, char **ret_body, size_t *ret_size)
 int agent_metrics_listen(struct agent_metrics *m, const char *listen)
 {
 	struct metrics_http_handlers h = {
-		.metrics = on_metrics,
+		.registry = m->reg,
+		.before_scrape = on_before_scrape,
 		.recommendations = on_recommendations,
 		.ready = on_ready,
 		.healthy = on_healthy,
