@@ -30,6 +30,7 @@ void decide_config_default(struct decide_config *ret)
 		.throttle_grow = 1.5,
 		.pressure_near = 0.90,
 		.pressure_grow = 1.25,
+		.pressure_working_set = 0.95,
 		.memory_margin_bytes = 32 * MIB,
 		.memory_margin_fraction = 0.10,
 		.memory_round_bytes = MIB,
@@ -416,38 +417,63 @@ static bool plan_oom(struct plan *p, const struct decide_signals *s)
 	return true;
 }
 
-static bool pressure_seen(const struct plan *p, const struct decide_signals *s)
+static int64_t pressure_limit(const struct plan *p, const struct decide_signals *s)
 {
-	int64_t limit = s->memory_cgroup_limit >= 0 ? s->memory_cgroup_limit : p->lim;
+	return s->memory_cgroup_limit >= 0 ? s->memory_cgroup_limit : p->lim;
+}
+
+/* memory.events `max` grew while usage sits near the limit, or the working set alone is nearly
+ * at the limit. */
+static bool max_event_pressure(const struct plan *p, const struct decide_signals *s)
+{
+	int64_t limit = pressure_limit(p, s);
 
 	return s->memory_max_grew && p->lim >= 0 && limit > 0 && s->memory_usage >= 0 &&
 	       (long double)s->memory_usage >= (long double)limit * p->cfg->pressure_near;
 }
 
+static bool working_set_pressure(const struct plan *p, const struct decide_signals *s)
+{
+	int64_t limit = pressure_limit(p, s);
+
+	return p->cfg->pressure_working_set > 0 && p->lim >= 0 && limit > 0 &&
+	       s->memory_working_set >= 0 &&
+	       (long double)s->memory_working_set >=
+		       (long double)limit * p->cfg->pressure_working_set;
+}
+
+static bool pressure_seen(const struct plan *p, const struct decide_signals *s)
+{
+	return max_event_pressure(p, s) || working_set_pressure(p, s);
+}
+
 static bool plan_pressure(struct plan *p, const struct decide_signals *s)
 {
-	char a[32], b[32];
-	int64_t limit = s->memory_cgroup_limit >= 0 ? s->memory_cgroup_limit : p->lim;
-	int pct = (int)((long double)s->memory_usage * 100 / limit);
-	int64_t margin = max64(p->cfg->memory_margin_bytes,
-			       scale(s->memory_usage, p->cfg->memory_margin_fraction));
+	char a[32], b[32], what[96];
+	int64_t limit = pressure_limit(p, s);
+	bool by_event = max_event_pressure(p, s);
+	int64_t used = by_event ? s->memory_usage : s->memory_working_set;
+	int pct = (int)((long double)used * 100 / limit);
+	int64_t margin =
+		max64(p->cfg->memory_margin_bytes, scale(used, p->cfg->memory_margin_fraction));
 
+	snprintf(what, sizeof(what), "%s %s of %s (%d%%)",
+		 by_event ? "memory.max hit at" : "working set", fmtq(false, used, a),
+		 fmtq(false, limit, b), pct);
 	if (p->requests_only) {
-		skip(p,
-		     "memory-pressure at %d%% of the limit, but controlled-values=requests leaves "
-		     "limits alone",
-		     pct);
+		skip(p, "memory-pressure: %s, but controlled-values=requests leaves limits alone",
+		     what);
 		return false;
 	}
-	if (!grow_limit(p, max64(scale(p->lim, p->cfg->pressure_grow), s->memory_usage + margin))) {
-		skip(p, "memory-pressure: memory limit %s not raised", fmtq(false, p->lim, a));
+	if (!grow_limit(p, max64(scale(p->lim, p->cfg->pressure_grow), used + margin))) {
+		skip(p, "memory-pressure: %s: memory limit %s not raised", what,
+		     fmtq(false, p->lim, a));
 		reset(p);
 		return false;
 	}
 	p->kind = DECIDE_PRESSURE;
 	p->bypass = true;
-	text_add(&p->change, "memory-pressure: memory.max hit at %s of %s (%d%%): ",
-		 fmtq(false, s->memory_usage, a), fmtq(false, limit, b), pct);
+	text_add(&p->change, "memory-pressure: %s: ", what);
 	describe(p, NULL);
 	return true;
 }
@@ -691,10 +717,10 @@ static bool valid_config(const struct decide_config *c)
 	/* NaN fails every comparison below, so it is refused too. */
 	return c->min_change >= 0 && c->throttle_ratio >= 0 && c->throttle_heavy_ratio >= 0 &&
 	       c->throttle_grow >= 1 && c->throttle_grow <= 100 && c->pressure_near >= 0 &&
-	       c->pressure_grow >= 1 && c->pressure_grow <= 100 && c->memory_margin_bytes >= 0 &&
-	       c->memory_margin_bytes <= VALUE_MAX && c->memory_margin_fraction >= 0 &&
-	       c->memory_margin_fraction <= 100 && c->memory_round_bytes >= 1 &&
-	       c->memory_round_bytes <= VALUE_MAX;
+	       c->pressure_grow >= 1 && c->pressure_grow <= 100 && c->pressure_working_set >= 0 &&
+	       c->memory_margin_bytes >= 0 && c->memory_margin_bytes <= VALUE_MAX &&
+	       c->memory_margin_fraction >= 0 && c->memory_margin_fraction <= 100 &&
+	       c->memory_round_bytes >= 1 && c->memory_round_bytes <= VALUE_MAX;
 }
 
 static void finish_none(struct decide_decision *d, const char *fmt, ...)
@@ -805,6 +831,7 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	if (!valid_estimate(&in->cpu) || !valid_estimate(&in->memory) ||
 	    !valid_value(in->signals.oom_bumped_memory) || !valid_value(in->signals.memory_usage) ||
 	    !valid_value(in->signals.memory_cgroup_limit) ||
+	    !valid_value(in->signals.memory_working_set) ||
 	    !(in->signals.cpu_throttle_ratio >= 0 && in->signals.cpu_throttle_ratio <= 1e6) ||
 	    !valid_value(in->node.cpu_free_millis) || !valid_value(in->node.memory_free_bytes))
 		return -EINVAL;

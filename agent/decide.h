@@ -47,6 +47,10 @@ struct decide_signals {
 	/* memory.current and memory.max of the container cgroup (bytes, -1 = unknown / "max"). */
 	int64_t memory_usage;
 	int64_t memory_cgroup_limit;
+	/* memory.current − inactive_file (bytes, -1 = unknown): what cannot be reclaimed. Near the
+	 * limit it means an OOM kill is coming even before memory.events reports anything (an
+	 * anonymous-memory grower hits `max` only moments before the kill). */
+	int64_t memory_working_set;
 	/* throttled_usec / usage_usec over the window, and the window's length. */
 	double cpu_throttle_ratio;
 	uint64_t cpu_throttle_window_usec;
@@ -69,7 +73,8 @@ struct decide_config {
 	double throttle_grow;	       /* new CPU limit = old × this: 1.5 */
 	double pressure_near;	     /* usage ≥ this × limit counts as "near the limit": 0.90 */
 	double pressure_grow;	     /* new memory limit = old × this under pressure: 1.25 */
-	int64_t memory_margin_bytes; /* memory limit ≥ usage + max(this, fraction × usage) */
+	double pressure_working_set; /* working set ≥ this × limit is pressure too: 0.95; 0 = off */
+	int64_t memory_margin_bytes;   /* memory limit ≥ usage + max(this, fraction × usage) */
 	double memory_margin_fraction; /* 32 MiB, 0.10 */
 	int64_t memory_round_bytes;    /* computed memory values are rounded up to this: 1 MiB */
 };

@@ -49,7 +49,8 @@ static void fx_init(struct fx *f, enum decide_qos qos, size_t n)
 		.memory = NO_REC,
 		.signals = { .oom_bumped_memory = -1,
 			     .memory_usage = -1,
-			     .memory_cgroup_limit = -1 },
+			     .memory_cgroup_limit = -1,
+			     .memory_working_set = -1 },
 		.node = { -1, -1 },
 		.now_usec = NOW,
 		.config = &f->cfg,
@@ -311,6 +312,39 @@ START_TEST(test_memory_pressure)
 	f.in.signals.memory_usage = 250 * MIB;
 	f.in.signals.memory_max_grew = false;
 	assert_unchanged(run(&f));
+	/* A working set of 96% of the limit is pressure even before any max event: the memory of
+	 * a steady grower cannot be reclaimed, and its first max event comes with the kill. */
+	f.in.signals.memory_max_grew = false;
+	f.in.signals.memory_usage = 250 * MIB;
+	f.in.signals.memory_working_set = 246 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert(d->bypass_cooldown);
+	ck_assert_int_eq(d->new_res.memory_limit, 320 * MIB);
+	ck_assert_reason(d, "memory-pressure: working set 246Mi of 256Mi (96%)");
+	/* Page cache near the limit is normal: a small working set is no pressure. */
+	f.in.signals.memory_working_set = 120 * MIB;
+	assert_unchanged(run(&f));
+	/* The threshold is a setting; 0 turns the working-set trigger off. */
+	f.in.signals.memory_working_set = 246 * MIB;
+	f.cfg.pressure_working_set = 0;
+	assert_unchanged(run(&f));
+	f.cfg.pressure_working_set = 0.95;
+	/* Up to max-memory and no further: the grower is then left to the OOM path. */
+	f.pc.max_memory_bytes = 288 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 288 * MIB);
+	set(&f, 0, 500, 1000, 288 * MIB, 288 * MIB);
+	f.in.signals.memory_cgroup_limit = 288 * MIB;
+	f.in.signals.memory_working_set = 280 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "not raised");
+	f.pc.max_memory_bytes = -1;
+	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
+	f.in.signals.memory_cgroup_limit = 256 * MIB;
+	f.in.signals.memory_working_set = -1;
+
 	/* requests mode cannot touch limits: says so. */
 	f.in.signals.memory_max_grew = true;
 	f.pc.controlled = POL_CONTROLLED_REQUESTS;
@@ -918,6 +952,7 @@ START_TEST(test_invariants_random)
 		f.in.signals.memory_max_grew = rnd(&seed) % 3 == 0;
 		f.in.signals.memory_usage = pick(&seed, false);
 		f.in.signals.memory_cgroup_limit = pick(&seed, false);
+		f.in.signals.memory_working_set = pick(&seed, false);
 		f.in.signals.cpu_throttle_ratio = (double)(rnd(&seed) % 100) / 100.0;
 		f.in.signals.cpu_throttle_window_usec = (rnd(&seed) % 120) * SEC;
 		f.in.node.cpu_free_millis = rnd(&seed) % 2 ? pick(&seed, true) : -1;
