@@ -28,24 +28,25 @@ int act_step_unit_properties(const struct decide_step *s, enum cg_weight_formula
 
 	switch (s->file) {
 	case DECIDE_FILE_MEMORY_MAX:
-		ret[0] = (struct act_unit_property){ "MemoryMax",
-						     s->value < 0 ? UINT64_MAX : (uint64_t)s->value };
+		ret[0] = (struct act_unit_property){ "MemoryMax", s->value < 0
+									  ? UINT64_MAX
+									  : (uint64_t)s->value };
 		return 1;
 	case DECIDE_FILE_CPU_MAX:
 		cg_cpu_limit_to_max(s->value < 0 ? 0 : (uint64_t)s->value, &m);
 		/* systemd's quota is per second of wall time; "infinity" is UINT64_MAX. */
 		ret[0] = (struct act_unit_property){
-			"CPUQuotaPerSecUSec",
-			m.quota_usec == CG_UNLIMITED ? UINT64_MAX
-						     : m.quota_usec * USEC_PER_SEC / m.period_usec
+			"CPUQuotaPerSecUSec", m.quota_usec == CG_UNLIMITED
+						      ? UINT64_MAX
+						      : m.quota_usec * USEC_PER_SEC / m.period_usec
 		};
 		ret[1] = (struct act_unit_property){ "CPUQuotaPeriodUSec", m.period_usec };
 		return 2;
 	case DECIDE_FILE_CPU_WEIGHT:
 		ret[0] = (struct act_unit_property){
 			"CPUWeight",
-			cg_shares_to_weight(f, cg_millicores_to_shares(
-						       s->value < 0 ? 0 : (uint64_t)s->value))
+			cg_shares_to_weight(
+				f, cg_millicores_to_shares(s->value < 0 ? 0 : (uint64_t)s->value))
 		};
 		return 1;
 	}
@@ -64,8 +65,9 @@ static int write_step_file(int dirfd, const struct decide_step *s, enum cg_weigh
 		return cg_write_cpu_max(dirfd, m.quota_usec, m.period_usec);
 	case DECIDE_FILE_CPU_WEIGHT:
 		return cg_write_cpu_weight(
-			dirfd, cg_shares_to_weight(f, cg_millicores_to_shares(
-							      s->value < 0 ? 0 : (uint64_t)s->value)));
+			dirfd,
+			cg_shares_to_weight(
+				f, cg_millicores_to_shares(s->value < 0 ? 0 : (uint64_t)s->value)));
 	}
 	return -EINVAL;
 }
@@ -127,8 +129,8 @@ int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_dec
 		if (!path)
 			return -ENOENT;
 		if (t->dry_run) {
-			log_info("dry-run: would set %s of %s to %" PRId64, decide_file_to_string(s->file),
-				 path, s->value);
+			log_info("dry-run: would set %s of %s to %" PRId64,
+				 decide_file_to_string(s->file), path, s->value);
 			continue;
 		}
 		if (t->driver == CG_DRIVER_SYSTEMD) {
@@ -160,8 +162,8 @@ static enum cg_weight_formula container_weight_formula(struct cg_tree *tree, con
 	uint64_t weight;
 
 	if (fd >= 0 && cg_read_cpu_weight_at(fd, &weight) >= 0 &&
-	    cg_weight_formula_detect(weight, request_millicores > 0 ? (uint64_t)request_millicores : 0,
-				     &f) < 0)
+	    cg_weight_formula_detect(
+		    weight, request_millicores > 0 ? (uint64_t)request_millicores : 0, &f) < 0)
 		f = CG_WEIGHT_LOG;
 	return f;
 }
@@ -254,9 +256,10 @@ static void apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_con
 	int r;
 
 	if (!c->cg) {
-		log_info("%s/%s %s: resized through the API; its cgroup is not tracked, the kubelet "
-			 "applies it",
-			 p->namespace, p->name, c->name);
+		log_info(
+			"%s/%s %s: resized through the API; its cgroup is not tracked, the kubelet "
+			"applies it",
+			p->namespace, p->name, c->name);
 		return;
 	}
 	t = (struct act_cgroup_target){
@@ -264,14 +267,15 @@ static void apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_con
 		.driver = c->cg->pod->driver,
 		.pod_path = c->cg->pod->path,
 		.container_path = c->cg->path,
-		.container_weight_formula = container_weight_formula(
-			a->tree, c->cg->path, d->old_res.cpu_request),
+		.container_weight_formula =
+			container_weight_formula(a->tree, c->cg->path, d->old_res.cpu_request),
 		.dry_run = a->config.dry_run,
 	};
 	r = act_write_cgroups(&t, d);
 	if (r < 0) {
-		log_warning_errno(r, "%s/%s %s: API resize accepted but writing the cgroup failed "
-				     "(the kubelet will apply it): %m",
+		log_warning_errno(r,
+				  "%s/%s %s: API resize accepted but writing the cgroup failed "
+				  "(the kubelet will apply it): %m",
 				  p->namespace, p->name, c->name);
 		agent_metrics_cgroup_write_error(a->metrics);
 	}
@@ -296,13 +300,16 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	case KUBE_OK:
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		apply_cgroups(a, p, c, &ar->d);
-		if (c->oom_pending && c->oom_seen_usec) {
+		if (ar->d.kind == DECIDE_OOM && c->oom_seen_usec) {
 			uint64_t now = now_usec(CLOCK_MONOTONIC);
 			if (now > c->oom_seen_usec)
 				agent_metrics_oom_to_resize(a->metrics, now - c->oom_seen_usec);
 		}
-		c->oom_pending = false;
-		c->oom_seen_usec = 0;
+		/* A kill that arrived while another resize was in flight still wants its bump. */
+		if (ar->d.kind == DECIDE_OOM) {
+			c->oom_pending = false;
+			c->oom_seen_usec = 0;
+		}
 		record(c, "accepted", ar->d.reason);
 		log_info("Resized %s/%s %s: %s", p->namespace, p->name, c->name, ar->d.reason);
 		act_event(a, p, "Normal", "Resized", ar->d.reason);
@@ -400,11 +407,11 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	if (rc.res.mem_limit == d->old_res.memory_limit)
 		rc.res.mem_limit = KUBE_UNSET;
 
-	r = kube_resize(a->kube, p->namespace, p->name, pod->resource_version, &rc, 1, on_resize_done,
-			ar);
+	r = kube_resize(a->kube, p->namespace, p->name, pod->resource_version, &rc, 1,
+			on_resize_done, ar);
 	if (r < 0) {
-		log_warning_errno(r, "Cannot send the resize of %s/%s %s: %m", p->namespace, p->name,
-				  c->name);
+		log_warning_errno(r, "Cannot send the resize of %s/%s %s: %m", p->namespace,
+				  p->name, c->name);
 		act_resize_free(ar);
 		return;
 	}

@@ -41,7 +41,8 @@ static void history_free(struct agent_history *h)
 
 static bool identity_eq(const struct rec_identity *a, const struct rec_identity *b)
 {
-	return strcmp(a->namespace, b->namespace) == 0 && strcmp(a->owner_kind, b->owner_kind) == 0 &&
+	return strcmp(a->namespace, b->namespace) == 0 &&
+	       strcmp(a->owner_kind, b->owner_kind) == 0 &&
 	       strcmp(a->owner_name, b->owner_name) == 0 && strcmp(a->container, b->container) == 0;
 }
 
@@ -103,7 +104,8 @@ static void checkpoint_failed(const char *file_name, int error, void *userdata)
 {
 	struct agent *a = userdata;
 
-	log_warning_errno(error, "Skipping checkpoint %s (kept on disk, not loaded): %m", file_name);
+	log_warning_errno(error, "Skipping checkpoint %s (kept on disk, not loaded): %m",
+			  file_name);
 	agent_metrics_checkpoint_error(a->metrics);
 }
 
@@ -302,8 +304,8 @@ static uint64_t pod_last_resize_usec(const struct kube_pod *pod, const char *con
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)
 {
-	struct pol_annotation *ann = calloc(pod->n_annotations ? pod->n_annotations : 1,
-					    sizeof(*ann));
+	struct pol_annotation *ann =
+		calloc(pod->n_annotations ? pod->n_annotations : 1, sizeof(*ann));
 	int r;
 
 	if (!ann)
@@ -374,8 +376,8 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 		p->uid = strdup(pod->uid);
 		p->namespace = strdup(pod->namespace);
 		p->name = strdup(pod->name);
-		p->containers = calloc(pod->n_containers ? pod->n_containers : 1,
-				       sizeof(*p->containers));
+		p->containers =
+			calloc(pod->n_containers ? pod->n_containers : 1, sizeof(*p->containers));
 		if (!p->uid || !p->namespace || !p->name || !p->containers) {
 			pol_done(&pol);
 			pod_free(a, p);
@@ -575,10 +577,11 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 		c->window_throttled_usec += dthr;
 		c->throttle_window_usec = s->timestamp_usec - c->window_start_usec;
 		/* throttled time per CPU time used: how much more the container wanted. */
-		c->throttle_ratio = c->window_usage_usec
-					    ? (double)c->window_throttled_usec /
-						      (double)(c->window_usage_usec + c->window_throttled_usec)
-					    : 0.0;
+		c->throttle_ratio =
+			c->window_usage_usec
+				? (double)c->window_throttled_usec /
+					  (double)(c->window_usage_usec + c->window_throttled_usec)
+				: 0.0;
 	}
 	c->have_prev = true;
 	c->prev_ts_usec = s->timestamp_usec;
@@ -654,8 +657,12 @@ static void on_oom(const struct oomwatch_record *rec, void *userdata)
 		agent_decide_container(a, c, "oom-kill");
 	} else if (rec->max_delta > 0) {
 		c->memory_max_grew = true;
-		agent_decide_container(a, c, "memory-pressure");
+		/* A kill in the same read has its own record: the OOM bump decides, not pressure. */
+		if (rec->oom_delta == 0 && rec->counters.oom_kill == c->oom_kills_seen)
+			agent_decide_container(a, c, "memory-pressure");
 	}
+	if (rec->kind == OOMWATCH_KILL || rec->oom_delta > 0)
+		c->oom_kills_seen = rec->counters.oom_kill;
 }
 
 /* ---- decisions ------------------------------------------------------------------------------- */
@@ -762,6 +769,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 			.oom_bumped_memory = c->oom_pending ? c->oom_bumped_memory : -1,
 			.memory_max_grew = c->memory_max_grew,
 			.memory_usage = c->memory_current ? (int64_t)c->memory_current : -1,
+			.memory_working_set = c->entry ? (int64_t)c->working_set : -1,
 			.memory_cgroup_limit = c->memory_cgroup_max && c->memory_cgroup_max != CG_UNLIMITED
 						       ? (int64_t)c->memory_cgroup_max
 						       : -1,
@@ -786,8 +794,8 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	free(dcs);
 	c->memory_max_grew = false;
 	if (r < 0) {
-		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace, p->name,
-				  c->name);
+		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
+				  p->name, c->name);
 		return;
 	}
 	if (d.kind == DECIDE_RECOMMENDATION && !history_long_enough(a, c)) {
@@ -857,8 +865,8 @@ static int setup_cgroups(struct agent *a)
 	r = cg_layout_new(a->tree, &a->layout);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up cgroup discovery: %m");
-	r = cg_sampler_new(a->tree, a->config.sampler_mode, CG_FILES_USAGE | CG_FILE_BIT(CG_FILE_MEMORY_MAX),
-			   &a->sampler);
+	r = cg_sampler_new(a->tree, a->config.sampler_mode,
+			   CG_FILES_USAGE | CG_FILE_BIT(CG_FILE_MEMORY_MAX), &a->sampler);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the cgroup sampler: %m");
 	log_info("Sampling cgroups under %s every %.3gs with %s", a->config.cgroup_root,
@@ -936,7 +944,8 @@ int agent_new(struct agent_config *config, struct agent **ret)
 		log_warning_errno(r, "No OOM watching at all: %m");
 	else {
 		oomwatch_log_source(a->oomwatch);
-		agent_metrics_oom_source(a->metrics, oomwatch_source_to_string(oomwatch_source(a->oomwatch)));
+		agent_metrics_oom_source(a->metrics,
+					 oomwatch_source_to_string(oomwatch_source(a->oomwatch)));
 	}
 
 	r = kube_config_load(a->config.kubeconfig, &kcfg);

@@ -30,7 +30,7 @@ struct agent_history {
 
 /* What happened to the last decision of a container, for /recommendations and metrics. */
 struct agent_action {
-	uint64_t at_usec; /* CLOCK_REALTIME */
+	uint64_t at_usec;   /* CLOCK_REALTIME */
 	const char *result; /* "accepted", "rejected", "dry-run", "report-only", ... (static) */
 	char reason[DECIDE_REASON_MAX];
 };
@@ -39,8 +39,8 @@ struct agent_action {
 struct agent_container {
 	struct agent_pod *pod;
 	char *name;
-	char *container_id;	    /* from the pod status, NULL until started */
-	struct cg_container *cg;    /* its cgroup, NULL until discovery found it */
+	char *container_id;	 /* from the pod status, NULL until started */
+	struct cg_container *cg; /* its cgroup, NULL until discovery found it */
 	struct cg_sampler_entry *entry;
 	uint64_t oom_tracked_inode; /* the cgroup oomwatch watches for it, 0 = none */
 	struct agent_history *history;
@@ -61,6 +61,7 @@ struct agent_container {
 	int64_t oom_bumped_memory;
 	uint64_t oom_seen_usec; /* CLOCK_MONOTONIC ns of the kill, for the latency histogram */
 	bool memory_max_grew;
+	uint64_t oom_kills_seen; /* memory.events oom_kill at the last kill record */
 
 	uint64_t last_resize_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
 	bool resize_in_flight;
@@ -96,8 +97,8 @@ struct agent {
 
 	struct agent_pod *pods;
 	struct agent_history *histories;
-	bool ready;	  /* first pod sync done */
-	bool cgroup_ok;	  /* the cgroup tree and sampler are usable */
+	bool ready;	/* first pod sync done */
+	bool cgroup_ok; /* the cgroup tree and sampler are usable */
 	uint64_t started_usec;
 	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
 	uint64_t ticks;

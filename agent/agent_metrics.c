@@ -47,20 +47,22 @@ int agent_metrics_new(struct agent *a, struct agent_metrics **ret)
 		goto fail;
 	if ((r = metrics_gauge_new(m->reg, "snug_container_usage_cpu_cores",
 				   "CPU used over the last sampling interval, in cores.",
-				   METRICS_LABELS("namespace", "pod", "container"), &m->usage_cpu)) < 0 ||
-	    (r = metrics_gauge_new(m->reg, "snug_container_working_set_bytes",
-				   "Memory working set (current - inactive_file) at the last sample.",
-				   METRICS_LABELS("namespace", "pod", "container"), &m->working_set)) <
-		    0 ||
+				   METRICS_LABELS("namespace", "pod", "container"),
+				   &m->usage_cpu)) < 0 ||
+	    (r = metrics_gauge_new(
+		     m->reg, "snug_container_working_set_bytes",
+		     "Memory working set (current - inactive_file) at the last sample.",
+		     METRICS_LABELS("namespace", "pod", "container"), &m->working_set)) < 0 ||
 	    (r = metrics_counter_new(m->reg, "snug_checkpoint_errors_total",
 				     "Checkpoint files that could not be loaded or saved.",
 				     METRICS_NO_LABELS, &m->checkpoint_errors)) < 0 ||
 	    (r = metrics_counter_new(m->reg, "snug_cgroup_write_errors_total",
 				     "cgroup limit writes that failed after an accepted resize.",
 				     METRICS_NO_LABELS, &m->cgroup_write_errors)) < 0 ||
-	    (r = metrics_gauge_new(m->reg, "snug_resize_path",
-				   "The in-place resize path the API server offers (1 for the active one).",
-				   METRICS_LABELS("path"), &m->resize_path)) < 0)
+	    (r = metrics_gauge_new(
+		     m->reg, "snug_resize_path",
+		     "The in-place resize path the API server offers (1 for the active one).",
+		     METRICS_LABELS("path"), &m->resize_path)) < 0)
 		goto fail;
 	*ret = m;
 	return 0;
@@ -211,7 +213,8 @@ static void refresh(struct agent_metrics *m)
 
 		for (size_t i = 0; i < p->n_containers; i++) {
 			struct agent_container *c = &p->containers[i];
-			const struct kube_container *kc = pod ? kube_pod_container(pod, c->name) : NULL;
+			const struct kube_container *kc =
+				pod ? kube_pod_container(pod, c->name) : NULL;
 			const char *const *v = METRICS_VALUES(p->namespace, p->name, c->name);
 
 			if (kc) {
@@ -219,11 +222,14 @@ static void refresh(struct agent_metrics *m)
 					gauge_set(m->m.requests_cpu, v,
 						  (double)kc->spec.cpu_request / 1000.0);
 				if (kc->spec.cpu_limit >= 0)
-					gauge_set(m->m.limits_cpu, v, (double)kc->spec.cpu_limit / 1000.0);
+					gauge_set(m->m.limits_cpu, v,
+						  (double)kc->spec.cpu_limit / 1000.0);
 				if (kc->spec.mem_request >= 0)
-					gauge_set(m->m.requests_memory, v, (double)kc->spec.mem_request);
+					gauge_set(m->m.requests_memory, v,
+						  (double)kc->spec.mem_request);
 				if (kc->spec.mem_limit >= 0)
-					gauge_set(m->m.limits_memory, v, (double)kc->spec.mem_limit);
+					gauge_set(m->m.limits_memory, v,
+						  (double)kc->spec.mem_limit);
 			}
 			if (c->entry) {
 				gauge_set(m->usage_cpu, v, c->cpu_cores);
@@ -240,9 +246,9 @@ static void refresh(struct agent_metrics *m)
 			char code[16];
 
 			snprintf(code, sizeof(code), "%ld", hc[i].code);
-			if (metrics_series_get(m->m.api_requests,
-					       METRICS_VALUES(kube_call_to_string(hc[i].call), code),
-					       &s) >= 0)
+			if (metrics_series_get(
+				    m->m.api_requests,
+				    METRICS_VALUES(kube_call_to_string(hc[i].call), code), &s) >= 0)
 				counter_sync(s, (double)hc[i].count);
 		}
 		if (m->m.watch_restarts_s)
@@ -250,7 +256,8 @@ static void refresh(struct agent_metrics *m)
 				     (double)kube_client_stats(a->kube)->watch_restarts);
 	}
 	if (m->m.tracked_containers_s)
-		metrics_gauge_set(m->m.tracked_containers_s, (double)cg_sampler_n_entries(a->sampler));
+		metrics_gauge_set(m->m.tracked_containers_s,
+				  (double)cg_sampler_n_entries(a->sampler));
 }
 
 static int json_resources(cJSON *parent, const char *key, int64_t cpu_millis, int64_t memory)
@@ -259,7 +266,8 @@ static int json_resources(cJSON *parent, const char *key, int64_t cpu_millis, in
 
 	if (!o)
 		return -ENOMEM;
-	if (cpu_millis >= 0 && !cJSON_AddNumberToObject(o, "cpu_cores", (double)cpu_millis / 1000.0))
+	if (cpu_millis >= 0 &&
+	    !cJSON_AddNumberToObject(o, "cpu_cores", (double)cpu_millis / 1000.0))
 		return -ENOMEM;
 	if (memory >= 0 && !cJSON_AddNumberToObject(o, "memory_bytes", (double)memory))
 		return -ENOMEM;
@@ -279,7 +287,8 @@ char *agent_recommendations_json(struct agent *a)
 
 		for (size_t i = 0; i < p->n_containers; i++) {
 			struct agent_container *c = &p->containers[i];
-			const struct kube_container *kc = pod ? kube_pod_container(pod, c->name) : NULL;
+			const struct kube_container *kc =
+				pod ? kube_pod_container(pod, c->name) : NULL;
 			cJSON *o = cJSON_CreateObject(), *last;
 
 			if (!o || !cJSON_AddItemToArray(arr, o))
@@ -295,11 +304,12 @@ char *agent_recommendations_json(struct agent *a)
 			if (kc) {
 				if (json_resources(o, "requests", kc->spec.cpu_request,
 						   kc->spec.mem_request) < 0 ||
-				    json_resources(o, "limits", kc->spec.cpu_limit, kc->spec.mem_limit) <
-					    0)
+				    json_resources(o, "limits", kc->spec.cpu_limit,
+						   kc->spec.mem_limit) < 0)
 					return NULL;
 			}
-			if (json_resources(o, "usage", c->entry ? (int64_t)(c->cpu_cores * 1000) : -1,
+			if (json_resources(o, "usage",
+					   c->entry ? (int64_t)(c->cpu_cores * 1000) : -1,
 					   c->entry ? (int64_t)c->working_set : -1) < 0)
 				return NULL;
 			if (c->have_recommendation) {
@@ -318,8 +328,8 @@ char *agent_recommendations_json(struct agent *a)
 			if (c->last.result) {
 				last = cJSON_AddObjectToObject(o, "last_action");
 				if (!last ||
-				    !cJSON_AddNumberToObject(last, "at",
-							     (double)(c->last.at_usec / USEC_PER_SEC)) ||
+				    !cJSON_AddNumberToObject(
+					    last, "at", (double)(c->last.at_usec / USEC_PER_SEC)) ||
 				    !cJSON_AddStringToObject(last, "result", c->last.result) ||
 				    !cJSON_AddStringToObject(last, "reason", c->last.reason))
 					return NULL;
@@ -349,8 +359,8 @@ static bool on_healthy(void *userdata)
 	uint64_t now = now_usec(CLOCK_MONOTONIC);
 
 	/* Alive while sampling ticks keep coming (a stuck loop would not answer at all). */
-	return a->last_tick_usec == 0 || now - a->last_tick_usec < 10 * a->config.sample_interval_usec +
-									     10 * USEC_PER_SEC;
+	return a->last_tick_usec == 0 ||
+	       now - a->last_tick_usec < 10 * a->config.sample_interval_usec + 10 * USEC_PER_SEC;
 }
 
 static int on_recommendations(void *userdata, char **ret_body, size_t *ret_size)

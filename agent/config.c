@@ -78,7 +78,8 @@ static void usage(FILE *f)
 	fputs("Usage: snug-agent run [OPTIONS]\n"
 	      "\n"
 	      "The node agent. It watches the pods of this node that opted in with the annotation\n"
-	      "snug.io/mode, samples their cgroups every second, learns VPA-style recommendations,\n"
+	      "snug.io/mode, samples their cgroups every second, learns VPA-style "
+	      "recommendations,\n"
 	      "and resizes their containers in place (API first, then the cgroup files).\n"
 	      "\n"
 	      "Where:\n"
@@ -87,19 +88,24 @@ static void usage(FILE *f)
 	      "                          (default: in-cluster service account, then $KUBECONFIG)\n"
 	      "  --cgroup-root DIR       cgroup v2 mount (default /sys/fs/cgroup)\n"
 	      "  --state-dir DIR         recommender checkpoints (default /var/lib/snug)\n"
-	      "  --listen [ADDR]:PORT    /metrics /healthz /readyz /recommendations (default :9746)\n"
+	      "  --listen [ADDR]:PORT    /metrics /healthz /readyz /recommendations (default "
+	      ":9746)\n"
 	      "\n"
 	      "What it may do:\n"
-	      "  --default-mode MODE     mode of pods without snug.io/mode: off (default), recommend,\n"
+	      "  --default-mode MODE     mode of pods without snug.io/mode: off (default), "
+	      "recommend,\n"
 	      "                          auto, in-place\n"
 	      "  --dry-run               decide and report, never PATCH or write a cgroup file\n"
 	      "  --max-cpu QUANTITY      cluster cap on any CPU request/limit snug sets (e.g. 4)\n"
 	      "  --max-memory QUANTITY   cluster cap on memory (e.g. 8Gi)\n"
 	      "  --min-change FRACTION   ignore recommendations within this of the request (0.10)\n"
-	      "  --cooldown DURATION     at most one resize per container per this (5m); OOM kills,\n"
+	      "  --cooldown DURATION     at most one resize per container per this (5m); OOM "
+	      "kills,\n"
 	      "                          memory pressure and heavy throttling act at once\n"
-	      "  --min-history DURATION  act on recommendations only after this much history (10m)\n"
-	      "  --throttle-window DUR   CPU throttling must last this long to raise a limit (60s)\n"
+	      "  --min-history DURATION  act on recommendations only after this much history "
+	      "(10m)\n"
+	      "  --throttle-window DUR   CPU throttling must last this long to raise a limit "
+	      "(60s)\n"
 	      "\n"
 	      "How it looks:\n"
 	      "  --sample-interval DUR   cgroup sampling period (1s)\n"
@@ -215,7 +221,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		case ARG_THROTTLE_WINDOW:
 			if (agent_parse_duration(optarg, &usec) < 0 ||
 			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY))
-				return bad(argv[optind - 1], optarg, "not a duration (e.g. 1s, 500ms, 5m)");
+				return bad(argv[optind - 1], optarg,
+					   "not a duration (e.g. 1s, 500ms, 5m)");
 			if (opt == ARG_SAMPLE_INTERVAL)
 				c->sample_interval_usec = usec;
 			else if (opt == ARG_DECIDE_INTERVAL)
@@ -254,7 +261,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 			break;
 		case ARG_MAX_MEMORY:
 			if (quantity_parse_bytes(optarg, &q) < 0 || q <= 0)
-				return bad("--max-memory", optarg, "not a positive memory quantity");
+				return bad("--max-memory", optarg,
+					   "not a positive memory quantity");
 			c->policy.max_memory_bytes = q;
 			r = 0;
 			break;
@@ -271,7 +279,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		case ARG_LOG_LEVEL:
 			r = log_level_from_string(optarg);
 			if (r < 0)
-				return bad("--log-level", optarg, "expected error, warning, info or debug");
+				return bad("--log-level", optarg,
+					   "expected error, warning, info or debug");
 			c->log_level = r;
 			r = 0;
 			break;

@@ -236,7 +236,7 @@ class Agent:
 
 def resize_requests(srv, pod_name=None):
     out = []
-    for r in srv.requests()["requests"]:
+    for r in srv.requests():
         if r["method"] == "PATCH" and r["path"].endswith("/resize"):
             if pod_name is None or "/pods/%s/" % pod_name in r["path"]:
                 out.append(r)

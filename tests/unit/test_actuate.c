@@ -176,7 +176,8 @@ START_TEST(test_dry_run_writes_nothing)
 	struct decide_decision d = {
 		.kind = DECIDE_OOM,
 		.n_steps = 1,
-		.steps = { { DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 268435456, 402653184 } },
+		.steps = { { DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 268435456,
+			     402653184 } },
 	};
 	char buf[64];
 	struct act_cgroup_target tg;

@@ -32,9 +32,21 @@ END_TEST
 
 START_TEST(test_flags)
 {
-	char *argv[] = { "run", "--node-name", "n1", "--max-memory", "8Gi", "--max-cpu", "1500m",
-			 "--default-mode", "recommend", "--cooldown", "30s", "--dry-run", "--min-change",
-			 "0.2", NULL };
+	char *argv[] = { (char *)"run",
+			 (char *)"--node-name",
+			 (char *)"n1",
+			 (char *)"--max-memory",
+			 (char *)"8Gi",
+			 (char *)"--max-cpu",
+			 (char *)"1500m",
+			 (char *)"--default-mode",
+			 (char *)"recommend",
+			 (char *)"--cooldown",
+			 (char *)"30s",
+			 (char *)"--dry-run",
+			 (char *)"--min-change",
+			 (char *)"0.2",
+			 NULL };
 	struct agent_config c;
 
 	agent_config_init(&c);
@@ -54,10 +66,14 @@ END_TEST
 
 START_TEST(test_bad_flags)
 {
-	char *no_node[] = { "run", NULL };
-	char *bad_mode[] = { "run", "--node-name", "n", "--default-mode", "always", NULL };
-	char *bad_mem[] = { "run", "--node-name", "n", "--max-memory", "lots", NULL };
-	char *bad_change[] = { "run", "--node-name", "n", "--min-change", "1.5", NULL };
+	char *no_node[] = { (char *)"run", NULL };
+	char *bad_mode[] = { (char *)"run",    (char *)"--node-name",
+			     (char *)"n",      (char *)"--default-mode",
+			     (char *)"always", NULL };
+	char *bad_mem[] = { (char *)"run",	    (char *)"--node-name", (char *)"n",
+			    (char *)"--max-memory", (char *)"lots",	   NULL };
+	char *bad_change[] = { (char *)"run",	       (char *)"--node-name", (char *)"n",
+			       (char *)"--min-change", (char *)"1.5",	      NULL };
 	struct agent_config c;
 
 	unsetenv("NODE_NAME");
