@@ -1262,7 +1262,7 @@ class Fake:
             raise ApiError(403, status_body(403, "Forbidden", msg, det))
 
     # ---- generic object life cycle
-    def new_meta(self, res, obj, ns):
+    def new_meta(self, res, obj, ns, defer_name=False):
         md = obj.setdefault("metadata", {})
         if not isinstance(md, dict):
             raise err_bad_request("metadata must be an object")
@@ -1281,7 +1281,9 @@ class Fake:
             md.pop("namespace", None)
         if not md.get("name"):
             if md.get("generateName"):
-                md["name"] = md["generateName"] + rand_suffix()
+                # pods keep an empty name through admission, like the real apiserver
+                if not defer_name:
+                    md["name"] = md["generateName"] + rand_suffix()
             else:
                 raise err_invalid(
                     res.kind,
@@ -1308,12 +1310,12 @@ class Fake:
     def create(self, res, ns, obj, dry_run=False, via_controller=False):
         if not isinstance(obj, dict):
             raise err_bad_request("Object 'Kind' is missing in '%s'" % json.dumps(obj))
-        obj = self.new_meta(res, dcopy(obj), ns)
+        obj = self.new_meta(res, dcopy(obj), ns, defer_name=res is RES_POD)
         if res is RES_POD:
             validate_quantities(obj)
             if not (obj.get("spec") or {}).get("containers"):
                 raise err_invalid(
-                    "Pod", obj["metadata"]["name"], [FieldErr("FieldValueRequired", "spec.containers", "")]
+                    "Pod", obj["metadata"].get("name", ""), [FieldErr("FieldValueRequired", "spec.containers", "")]
                 )
             pod_default(obj)
             canonicalize_resource_lists(obj)
@@ -1321,7 +1323,12 @@ class Fake:
             obj["status"] = {"phase": st.get("phase", "Pending"), "qosClass": pod_qos(obj)}
             if self.controller.get("webhook") and not dry_run:
                 obj = self.call_webhook(obj, via_controller)
+                validate_quantities(obj)
+                canonicalize_resource_lists(obj)
                 obj["status"]["qosClass"] = pod_qos(obj)
+            md = obj["metadata"]
+            if not md.get("name"):
+                md["name"] = md["generateName"] + rand_suffix()
         elif res is RES_EVENT:
             for k, v in (("eventTime", None), ("reportingComponent", ""), ("reportingInstance", "")):
                 obj.setdefault(k, v)
@@ -1720,10 +1727,11 @@ class Fake:
         md = dcopy(tmpl.get("metadata") or {})
         md["labels"] = md.get("labels") or dcopy(pod["metadata"].get("labels") or {})
         # a StatefulSet brings its pod back under the same name; the others make a new one
+        md.pop("name", None)
         if ref["kind"] == "StatefulSet":
             md["name"] = pod["metadata"]["name"]
         else:
-            md["name"] = "%s-%s" % (ref.get("name"), rand_suffix())
+            md["generateName"] = "%s-" % ref.get("name")
         md["ownerReferences"] = [dcopy(ref)]
         newpod = {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
         threading.Thread(target=self._controller_create, args=(ns, newpod, pod["metadata"]["name"]), daemon=True).start()
@@ -1771,7 +1779,7 @@ class Fake:
             with urllib.request.urlopen(r, timeout=wh.get("timeout", 10), context=ctx) as resp:
                 out = json.loads(resp.read())
             response = out["response"]
-            self.controller["log"].append({"webhook": name, "allowed": response.get("allowed"), "pod": pod["metadata"].get("name")})
+            self.controller["log"].append({"webhook": name, "allowed": response.get("allowed"), "pod": pod["metadata"].get("name") or pod["metadata"].get("generateName")})
             if not response.get("allowed"):
                 st = response.get("status") or {}
                 code = st.get("code") or 400
@@ -1785,7 +1793,7 @@ class Fake:
         except ApiError:
             raise
         except Exception as e:  # noqa: BLE001 - any failure reaching the hook
-            self.controller["log"].append({"webhook": name, "error": str(e), "pod": pod["metadata"].get("name")})
+            self.controller["log"].append({"webhook": name, "error": str(e), "pod": pod["metadata"].get("name") or pod["metadata"].get("generateName")})
             if fail_open:
                 return pod
             raise ApiError(500, status_body(500, "InternalError", 'Internal error occurred: failed calling webhook "%s": %s' % (name, e), {"causes": [{"message": 'failed calling webhook "%s": %s' % (name, e)}]}))

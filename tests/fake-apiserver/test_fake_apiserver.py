@@ -696,6 +696,9 @@ class TestEviction(ServerCase):
             self.assertEqual(new[0]["metadata"]["annotations"], {"snug.io/from-hook": "yes"})
             self.assertEqual(seen[0]["request"]["operation"], "CREATE")
             self.assertEqual(seen[0]["request"]["object"]["metadata"]["ownerReferences"][0]["name"], "rs")
+            # like a ReplicaSet controller: generateName, no name yet at admission time
+            self.assertEqual(seen[0]["request"]["name"], "")
+            self.assertEqual(seen[0]["request"]["object"]["metadata"]["generateName"], "rs-")
             # an unreachable hook: Fail blocks the pod, Ignore lets it through
             for policy, expect in (("Fail", False), ("Ignore", True)):
                 self.srv.controller(webhook={"url": "https://127.0.0.1:1/x", "ca_file": certs["ca.crt"], "failure_policy": policy})
