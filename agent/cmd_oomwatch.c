@@ -279,6 +279,11 @@ static void usage(FILE *f)
 		"  --rescan SECONDS      rediscover containers this often besides inotify "
 		"(default 2)\n"
 		"  --count N             exit after N OOM kills\n"
+		"  --bpf-program auto|tp_btf|tp\n"
+		"                        tp_btf reads the victim task the tracepoint passes; tp "
+		"(classic)\n"
+		"                        takes the current task or /proc/<pid>/cgroup (default "
+		"auto)\n"
 		"  --log-level LEVEL     error, warning, info (default), debug\n"
 		"  -h, --help            this text\n\n"
 		"The first line has kind \"start\" and says which source is active.\n");
@@ -293,6 +298,7 @@ int cmd_oomwatch(int argc, char **argv)
 					      { "rescan", required_argument, NULL, 's' },
 					      { "count", required_argument, NULL, 'c' },
 					      { "log-level", required_argument, NULL, 'l' },
+					      { "bpf-program", required_argument, NULL, 'p' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	struct oomwatch_cli c = { .rescan_usec = 2 * USEC_PER_SEC };
@@ -337,6 +343,17 @@ int cmd_oomwatch(int argc, char **argv)
 				return 2;
 			}
 			log_set_max_level(r);
+			break;
+		case 'p':
+			if (strcmp(optarg, "tp_btf") == 0)
+				cfg.bpf_program = OOMWATCH_VIA_TASK;
+			else if (strcmp(optarg, "tp") == 0)
+				cfg.bpf_program = OOMWATCH_VIA_CURRENT;
+			else if (strcmp(optarg, "auto") != 0) {
+				fprintf(stderr,
+					"oomwatch: --bpf-program wants auto, tp_btf or tp\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -13,7 +13,8 @@
  *    OOMWATCH_KILL record per kill with pid, comm, rss and the kernel's timestamp.
  *  - memory.events of every tracked cgroup (inotify IN_MODIFY): always watched for `max`/`high`
  *    growth (OOMWATCH_PRESSURE records); its `oom_kill` growth becomes OOMWATCH_KILL records when
- *    BPF is not active, and also when BPF is active but missed a kill (missed_by_bpf set).
+ *    BPF is not active, and also when BPF is active but missed a kill (missed_by_bpf set, once
+ *    config->missed_grace_usec passed without its BPF record).
  */
 
 enum oomwatch_kind {
@@ -92,6 +93,10 @@ struct oomwatch_config {
 	/* Which BPF program: 0 = the best the kernel allows (tp_btf when mark_victim passes the task,
 	 * else the classic tracepoint), or force OOMWATCH_VIA_TASK / OOMWATCH_VIA_CURRENT (tests). */
 	int bpf_program;
+	/* With BPF active, how long a kill memory.events counted may wait for its BPF record before it
+	 * is reported as missed_by_bpf (the kernel counts the kill just before the tracepoint fires);
+	 * 0 = 1 s. */
+	uint64_t missed_grace_usec;
 };
 
 struct oomwatch;
