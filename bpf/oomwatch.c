@@ -94,6 +94,8 @@ const char *oomwatch_via_to_string(int via)
 		return "current";
 	case OOMWATCH_VIA_PROC:
 		return "proc";
+	case OOMWATCH_VIA_SIGNAL:
+		return "signal";
 	}
 	return "none";
 }
@@ -498,8 +500,11 @@ static void bpf_stop(struct oomwatch *ow)
 	ow->skel = NULL;
 }
 
-static int bpf_try(struct oomwatch *ow, bool use_task)
+/* mode: OOMWATCH_VIA_TASK (tp_btf), OOMWATCH_VIA_CURRENT (classic tp + the signal_generate helper
+ * that names a victim other than current), OOMWATCH_VIA_PROC (classic tp alone; /proc for others). */
+static int bpf_try(struct oomwatch *ow, int mode)
 {
+	bool use_task = mode == OOMWATCH_VIA_TASK;
 	int r;
 
 	ow->skel = oomwatch_bpf__open();
@@ -507,6 +512,7 @@ static int bpf_try(struct oomwatch *ow, bool use_task)
 		return negative_errno();
 	bpf_program__set_autoload(ow->skel->progs.mark_victim_btf, use_task);
 	bpf_program__set_autoload(ow->skel->progs.mark_victim_tp, !use_task);
+	bpf_program__set_autoload(ow->skel->progs.signal_generate, mode == OOMWATCH_VIA_CURRENT);
 	r = oomwatch_bpf__load(ow->skel);
 	if (r < 0)
 		goto fail;
@@ -528,7 +534,7 @@ static int bpf_try(struct oomwatch *ow, bool use_task)
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_enabled(ow->missed_timer, SD_EVENT_OFF);
-	ow->bpf_mode = use_task ? OOMWATCH_VIA_TASK : OOMWATCH_VIA_CURRENT;
+	ow->bpf_mode = mode;
 	return 0;
 fail:
 	bpf_stop(ow);
@@ -537,27 +543,36 @@ fail:
 
 static int bpf_start(struct oomwatch *ow)
 {
-	int has_task, r;
+	static const char *const names[] = {
+		[OOMWATCH_VIA_TASK] = "tp_btf/mark_victim",
+		[OOMWATCH_VIA_CURRENT] = "tp/oom/mark_victim + tp_btf/signal_generate",
+		[OOMWATCH_VIA_PROC] = "tp/oom/mark_victim",
+	};
+	int modes[3], n = 0, has_task, r = -ENOENT;
 
 	libbpf_set_print(libbpf_print_debug);
 	has_task = mark_victim_has_task();
 	if (has_task < 0)
 		return log_debug_errno(has_task, "oomwatch: no kernel BTF: %m");
-	if (ow->config.bpf_program == OOMWATCH_VIA_TASK) {
-		r = bpf_try(ow, true);
-		return r < 0 ? log_debug_errno(r, "oomwatch: tp_btf/mark_victim failed: %m") : 0;
+	/* Best first: the victim task from the tracepoint, then the classic tracepoint with the
+	 * SIGKILL helper, then the classic tracepoint alone. A forced choice is tried alone. */
+	if (ow->config.bpf_program > 0)
+		modes[n++] = ow->config.bpf_program;
+	else {
+		if (has_task > 0)
+			modes[n++] = OOMWATCH_VIA_TASK;
+		modes[n++] = OOMWATCH_VIA_CURRENT;
+		modes[n++] = OOMWATCH_VIA_PROC;
 	}
-	if (has_task > 0 && ow->config.bpf_program != OOMWATCH_VIA_CURRENT) {
-		r = bpf_try(ow, true);
+	for (int i = 0; i < n; i++) {
+		if (modes[i] < OOMWATCH_VIA_TASK || modes[i] > OOMWATCH_VIA_PROC)
+			return -EINVAL;
+		r = bpf_try(ow, modes[i]);
 		if (r >= 0)
 			return 0;
-		log_debug_errno(
-			r, "oomwatch: tp_btf/mark_victim failed: %m; trying tp/oom/mark_victim");
+		log_debug_errno(r, "oomwatch: %s failed: %m", names[modes[i]]);
 	}
-	r = bpf_try(ow, false);
-	if (r < 0)
-		return log_debug_errno(r, "oomwatch: tp/oom/mark_victim failed: %m");
-	return 0;
+	return r;
 }
 
 int oomwatch_new(sd_event *event, const struct oomwatch_config *config, oomwatch_handler_t handler,

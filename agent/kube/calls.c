@@ -24,14 +24,14 @@ struct call {
 	/* local completion (no request sent) */
 	enum kube_outcome local_outcome;
 	const char *local_message;
-	sd_event_source *defer;
 };
 
-static void call_free(struct call *k)
+static void call_free(void *p)
 {
+	struct call *k = p;
+
 	if (!k)
 		return;
-	sd_event_source_disable_unref(k->defer);
 	free(k->name);
 	free(k);
 }
@@ -116,7 +116,7 @@ static void on_call_done(struct kube_request *r, const struct kube_reply *reply,
 	call_free(k);
 }
 
-static int on_local(sd_event_source *s, void *userdata)
+static void on_local(struct kube_request *r, const struct kube_reply *reply, void *userdata)
 {
 	struct call *k = userdata;
 	struct kube_result res = {
@@ -132,7 +132,6 @@ static int on_local(sd_event_source *s, void *userdata)
 	if (k->done)
 		k->done(&res, k->userdata);
 	call_free(k);
-	return 0;
 }
 
 /* Completes a call without sending anything, from the loop (never inside the caller). */
@@ -140,17 +139,20 @@ static int complete_locally(struct kube_client *c, enum kube_call call, enum kub
 			    const char *message, kube_done_t done, void *userdata)
 {
 	struct call *k = call_new(c, call, NULL, done, userdata);
-	int r;
+	struct kube_request *r;
+	int e;
 
 	if (!k)
 		return -ENOMEM;
 	k->local_outcome = outcome;
 	k->local_message = message;
-	r = sd_event_add_defer(c->event, &k->defer, on_local, k);
-	if (r < 0) {
+	e = kube_request_new_local(c, call, &r);
+	if (e < 0) {
 		call_free(k);
-		return r;
+		return e;
 	}
+	kube_request_submit(r, NULL, on_local, k);
+	r->free_userdata = call_free;
 	return 0;
 }
 
@@ -173,6 +175,7 @@ static int send_call(struct kube_client *c, enum kube_call call, const char *met
 		return e;
 	}
 	kube_request_submit(r, NULL, on_call_done, k);
+	r->free_userdata = call_free;
 	return 0;
 }
 

@@ -53,6 +53,7 @@ static void check_finished(struct kube_client *c)
 		}
 		if (r->on_done)
 			r->on_done(r, &reply, r->userdata);
+		r->free_userdata = NULL;
 		kube_request_free(r);
 	}
 }
@@ -187,6 +188,15 @@ static int on_defer(sd_event_source *s, void *userdata)
 		if (!r->queued)
 			continue;
 		r->queued = false;
+		if (!r->easy) {
+			struct kube_reply reply = { .curl = CURLE_OK };
+
+			if (r->on_done)
+				r->on_done(r, &reply, r->userdata);
+			r->free_userdata = NULL;
+			kube_request_free(r);
+			continue;
+		}
 		mc = curl_multi_add_handle(c->multi, r->easy);
 		if (mc != CURLM_OK) {
 			struct kube_reply reply = { .curl = CURLE_FAILED_INIT,
@@ -195,6 +205,7 @@ static int on_defer(sd_event_source *s, void *userdata)
 			kube_count_http(c, r->call, 0);
 			if (r->on_done)
 				r->on_done(r, &reply, r->userdata);
+			r->free_userdata = NULL;
 			kube_request_free(r);
 			continue;
 		}
@@ -350,6 +361,14 @@ static int set_tls(struct kube_client *c, CURL *e)
 	return cc == CURLE_OK ? 0 : -EINVAL;
 }
 
+static void link_request(struct kube_client *c, struct kube_request *r)
+{
+	r->next = c->requests;
+	if (c->requests)
+		c->requests->prev = r;
+	c->requests = r;
+}
+
 int kube_request_new(struct kube_client *c, enum kube_call call, const char *method,
 		     const char *path, const char *content_type, char *body,
 		     struct kube_request **ret)
@@ -417,16 +436,26 @@ int kube_request_new(struct kube_client *c, enum kube_call call, const char *met
 		kube_request_free(r);
 		return -EINVAL;
 	}
-	/* Link into the client so kube_client_free() can abort it. */
-	r->next = c->requests;
-	if (c->requests)
-		c->requests->prev = r;
-	c->requests = r;
+	/* Linked into the client so kube_client_free() can abort it. */
+	link_request(c, r);
 	*ret = r;
 	return 0;
 oom:
 	kube_request_free(r);
 	return -ENOMEM;
+}
+
+int kube_request_new_local(struct kube_client *c, enum kube_call call, struct kube_request **ret)
+{
+	struct kube_request *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->client = c;
+	r->call = call;
+	link_request(c, r);
+	*ret = r;
+	return 0;
 }
 
 void kube_request_submit(struct kube_request *r, kube_req_line_t on_line, kube_req_done_t on_done,
@@ -456,6 +485,8 @@ void kube_request_free(struct kube_request *r)
 		r->next->prev = r->prev;
 	if (r->easy)
 		curl_easy_cleanup(r->easy);
+	if (r->free_userdata)
+		r->free_userdata(r->userdata);
 	curl_slist_free_all(r->headers);
 	free(r->url);
 	free(r->body);

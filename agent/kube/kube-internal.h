@@ -89,6 +89,8 @@ struct kube_request {
 	kube_req_line_t on_line;
 	kube_req_done_t on_done;
 	void *userdata;
+	/* Releases userdata when the request goes away without on_done (client freed). */
+	void (*free_userdata)(void *userdata);
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -146,6 +148,8 @@ struct kube_client {
 int kube_request_new(struct kube_client *c, enum kube_call call, const char *method,
 		     const char *path, const char *content_type, char *body,
 		     struct kube_request **ret);
+/* A request that sends nothing: on_done runs from the loop with an empty reply (code 0). */
+int kube_request_new_local(struct kube_client *c, enum kube_call call, struct kube_request **ret);
 /* Queues it: it starts from the event loop, on_done runs once, then the request is freed. */
 void kube_request_submit(struct kube_request *r, kube_req_line_t on_line, kube_req_done_t on_done,
 			 void *userdata);

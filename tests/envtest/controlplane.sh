@@ -45,6 +45,14 @@ cp_start() {
 	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$pki/ext"
 	openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
 		-CAcreateserial -days 2 -extfile "$pki/ext" -out "$pki/server.crt" 2>/dev/null || return 1
+	# A client certificate for the same agent identity (CN = user, O = group), for the
+	# kubeconfig path of the client.
+	openssl req -newkey rsa:2048 -nodes \
+		-subj "/O=system:serviceaccounts/CN=system:serviceaccount:snug-system:snug-agent" \
+		-keyout "$pki/agent.key" -out "$pki/agent.csr" 2>/dev/null || return 1
+	printf 'extendedKeyUsage=clientAuth\n' > "$pki/agent-ext"
+	openssl x509 -req -in "$pki/agent.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+		-CAcreateserial -days 2 -extfile "$pki/agent-ext" -out "$pki/agent.crt" 2>/dev/null || return 1
 	openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null || return 1
 	openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null || return 1
 
@@ -85,7 +93,7 @@ cp_start() {
 	CP_CA="$pki/ca.crt"
 	CP_WORK=$work
 	local i
-	for i in $(seq 1 120); do
+	for i in $(seq 1 240); do
 		if [ "$(curl -s --cacert "$CP_CA" -H "Authorization: Bearer $CP_ADMIN_TOKEN" \
 			"$CP_SERVER/readyz" 2>/dev/null)" = ok ]; then
 			return 0
@@ -142,4 +150,27 @@ cp_apply() {
 		n=$((n + 1))
 	done
 	echo "envtest: applied $n objects from $file"
+}
+
+# cp_kubeconfig FILE: a kubeconfig for the agent with inline CA and client certificate (no token).
+cp_kubeconfig() {
+	local pki=$CP_WORK/pki
+	cat > "$1" <<EOK
+apiVersion: v1
+kind: Config
+current-context: agent
+clusters:
+- name: envtest
+  cluster:
+    server: $CP_SERVER
+    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
+contexts:
+- name: agent
+  context: {cluster: envtest, user: agent, namespace: default}
+users:
+- name: agent
+  user:
+    client-certificate-data: $(base64 -w0 "$pki/agent.crt")
+    client-key-data: $(base64 -w0 "$pki/agent.key")
+EOK
 }

@@ -36,10 +36,12 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 		continue
 	fi
 	printf '%s' "$CP_AGENT_TOKEN" > "$work/agent-token"
+	cp_kubeconfig "$work/kubeconfig"
 	rm -f "$work/result"
 	SNUG_ENVTEST_SERVER=$CP_SERVER SNUG_ENVTEST_CA=$CP_CA \
 		SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN \
 		SNUG_ENVTEST_AGENT_TOKEN_FILE=$work/agent-token SNUG_ENVTEST_VERSION=$num \
+		SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig \
 		SNUG_RESULTS=$work/result "$prog"
 	if [ -f "$work/result" ]; then
 		read -r p f < "$work/result"

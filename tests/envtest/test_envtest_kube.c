@@ -22,44 +22,16 @@ static long admin(const char *method, const char *path, const char *ctype, const
 	return kt_http(server, ca, admin_token, method, path, ctype, body, ret);
 }
 
+static struct kt_cluster cluster;
+
 static void admin_ok(const char *method, const char *path, const char *ctype, const char *body)
 {
-	char *out = NULL;
-	long code = admin(method, path, ctype, body, &out);
-
-	ck_assert_msg(code >= 200 && code < 300, "%s %s: %ld %s", method, path, code, out);
-	free(out);
+	kt_admin_ok(&cluster, method, path, ctype, body);
 }
 
-/* Creates a pod on node (Burstable unless guaranteed) and, as the kubelet would, marks it Running
- * with container status; with_resources=false is a node whose kubelet predates resize. */
 static void make_pod(const char *name, const char *node, bool guaranteed, bool with_resources)
 {
-	char body[4096], path[256];
-	const char *req = guaranteed ? "{\"cpu\":\"200m\",\"memory\":\"256Mi\"}"
-				     : "{\"cpu\":\"100m\",\"memory\":\"128Mi\"}";
-
-	snprintf(body, sizeof(body),
-		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
-		 "\"namespace\":\"default\",\"labels\":{\"app\":\"%s\"},"
-		 "\"annotations\":{\"snug.io/mode\":\"auto\"}},\"spec\":{\"nodeName\":\"%s\","
-		 "\"automountServiceAccountToken\":false,\"containers\":[{\"name\":\"app\","
-		 "\"image\":\"registry.example/app:1\",\"resources\":{\"requests\":%s,"
-		 "\"limits\":{\"cpu\":\"200m\",\"memory\":\"256Mi\"}}}]}}",
-		 name, name, node, req);
-	admin_ok("POST", "/api/v1/namespaces/default/pods", "application/json", body);
-	snprintf(body, sizeof(body),
-		 "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\","
-		 "\"status\":\"True\"}],\"containerStatuses\":[{\"name\":\"app\",\"ready\":true,"
-		 "\"restartCount\":0,\"image\":\"registry.example/app:1\",\"imageID\":\"\","
-		 "\"containerID\":\"containerd://%064d\",\"state\":{\"running\":"
-		 "{\"startedAt\":\"2026-11-25T13:32:52Z\"}}%s}]}}",
-		 (int)strlen(name),
-		 with_resources ? ",\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":"
-				  "\"128Mi\"},\"limits\":{\"cpu\":\"200m\",\"memory\":\"256Mi\"}}"
-				: "");
-	snprintf(path, sizeof(path), "/api/v1/namespaces/default/pods/%s/status", name);
-	admin_ok("PATCH", path, "application/strategic-merge-patch+json", body);
+	kt_make_pod(&cluster, name, node, guaranteed, with_resources);
 }
 
 struct fixture {
@@ -448,6 +420,33 @@ START_TEST(test_unknown_ca_refused)
 }
 END_TEST
 
+/* kubeconfig with inline CA data and a client certificate (no token): the same agent identity. */
+START_TEST(test_kubeconfig_client_certificate)
+{
+	struct kube_config *cfg = NULL;
+	struct kube_options opts = { .node_name = "node-1" };
+	struct kube_client *c;
+	sd_event *e;
+
+	make_pod("kc-1", "node-1", false, true);
+	ck_assert_int_eq(kube_config_from_kubeconfig(getenv("SNUG_ENVTEST_KUBECONFIG"), NULL, &cfg),
+			 0);
+	ck_assert_ptr_nonnull(cfg->cert_data);
+	ck_assert_ptr_nonnull(cfg->key_data);
+	ck_assert_ptr_null(cfg->token);
+	ck_assert_str_eq(cfg->namespace, "default");
+	ck_assert_int_eq(sd_event_new(&e), 0);
+	ck_assert_int_eq(kube_client_new(e, cfg, &opts, &c), 0);
+	kube_config_free(cfg);
+	ck_assert_int_eq(kube_client_watch_pods(c, NULL, NULL), 0);
+	ck_assert_msg(kt_run_until(e, (bool (*)(void *))kube_client_synced, c, WAIT),
+		      "never synced with the client certificate");
+	ck_assert_ptr_nonnull(kube_client_pod_at(c, 0));
+	kube_client_free(c);
+	sd_event_unref(e);
+}
+END_TEST
+
 static void setup_cluster(void)
 {
 	static bool done;
@@ -481,6 +480,7 @@ int main(void)
 		return 2;
 	}
 	version = atoi(v);
+	cluster = (struct kt_cluster){ server, ca, admin_token };
 	setup_cluster();
 
 	s = suite_create(version >= 134 ? "envtest-kube-1.36" : "envtest-kube-1.33");
@@ -494,6 +494,7 @@ int main(void)
 	tcase_add_test(tc, test_owners);
 	tcase_add_test(tc, test_rbac_limits);
 	tcase_add_test(tc, test_unknown_ca_refused);
+	tcase_add_test(tc, test_kubeconfig_client_certificate);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

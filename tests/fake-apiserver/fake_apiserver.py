@@ -413,6 +413,8 @@ def json_patch(doc, ops):
     for op in ops:
         if not isinstance(op, dict):
             raise JsonPatchError("invalid JSON patch operation")
+        if not isinstance(op.get("path", ""), str) or not isinstance(op.get("from", ""), str):
+            raise JsonPatchError("json: cannot unmarshal number into Go value of type string")
         kind = op.get("op")
         path = op.get("path", "")
 
@@ -1008,6 +1010,103 @@ def container_running(pod):
     return False
 
 
+def _type_err(kind, field, want, got):
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "bool"}
+    return err_bad_request(
+        '%s in version "v1" cannot be handled as a %s: json: cannot unmarshal %s into Go struct field %s of type %s'
+        % (kind, kind, names.get(type(got), "null"), field, want)
+    )
+
+
+def check_object_types(kind, obj):
+    """The decoding step of the real apiserver: fields of the wrong JSON type are a 400, never stored."""
+    if not isinstance(obj, dict):
+        raise _type_err(kind, kind, "object", obj)
+    md = obj.get("metadata")
+    if md is not None and not isinstance(md, dict):
+        raise _type_err(kind, "%s.metadata" % kind, "v1.ObjectMeta", md)
+    md = md or {}
+    for f in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+        if md.get(f) is not None and not isinstance(md[f], str):
+            raise _type_err(kind, "ObjectMeta.metadata.%s" % f, "string", md[f])
+    for f in ("labels", "annotations"):
+        v = md.get(f)
+        if v is not None and (not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values())):
+            raise _type_err(kind, "ObjectMeta.metadata.%s" % f, "map[string]string", v)
+    refs = md.get("ownerReferences")
+    if refs is not None and (not isinstance(refs, list) or not all(isinstance(r, dict) for r in refs)):
+        raise _type_err(kind, "ObjectMeta.metadata.ownerReferences", "[]v1.OwnerReference", refs)
+    for f in ("spec", "status"):
+        if obj.get(f) is not None and not isinstance(obj[f], dict):
+            raise _type_err(kind, "%s.%s" % (kind, f), "object", obj[f])
+    if kind == "Pod":
+        spec = obj.get("spec") or {}
+        if spec.get("nodeName") is not None and not isinstance(spec["nodeName"], str):
+            raise _type_err(kind, "PodSpec.spec.nodeName", "string", spec["nodeName"])
+        tol = spec.get("tolerations")
+        if tol is not None and (not isinstance(tol, list) or not all(isinstance(t, dict) for t in tol)):
+            raise _type_err(kind, "PodSpec.spec.tolerations", "[]v1.Toleration", tol)
+        for key in ("initContainers", "containers"):
+            cs = spec.get(key)
+            if cs is None:
+                continue
+            if not isinstance(cs, list):
+                raise _type_err(kind, "PodSpec.spec.%s" % key, "[]v1.Container", cs)
+            for c in cs:
+                if not isinstance(c, dict):
+                    raise _type_err(kind, "PodSpec.spec.%s" % key, "v1.Container", c)
+                if c.get("name") is not None and not isinstance(c["name"], str):
+                    raise _type_err(kind, "Container.spec.%s.name" % key, "string", c["name"])
+                res = c.get("resources")
+                if res is not None and not isinstance(res, dict):
+                    raise _type_err(kind, "Container.spec.%s.resources" % key, "v1.ResourceRequirements", res)
+                for which in ("requests", "limits"):
+                    rl = (res or {}).get(which)
+                    if rl is not None and not isinstance(rl, dict):
+                        raise _type_err(kind, "ResourceRequirements.spec.%s.resources.%s" % (key, which), "v1.ResourceList", rl)
+                rp = c.get("resizePolicy")
+                if rp is not None and (not isinstance(rp, list) or not all(isinstance(p, dict) for p in rp)):
+                    raise _type_err(kind, "Container.spec.%s.resizePolicy" % key, "[]v1.ContainerResizePolicy", rp)
+        st = obj.get("status") or {}
+        for f in ("conditions", "containerStatuses", "initContainerStatuses"):
+            v = st.get(f)
+            if v is not None and (not isinstance(v, list) or not all(isinstance(x, dict) for x in v)):
+                raise _type_err(kind, "PodStatus.status.%s" % f, "[]object", v)
+        for cs in st.get("containerStatuses") or []:
+            for f in ("state", "lastState", "resources", "allocatedResources"):
+                if cs.get(f) is not None and not isinstance(cs[f], dict):
+                    raise _type_err(kind, "ContainerStatus.status.containerStatuses.%s" % f, "object", cs[f])
+        for f in ("phase", "podIP", "hostIP", "qosClass"):
+            if st.get(f) is not None and not isinstance(st[f], str):
+                raise _type_err(kind, "PodStatus.status.%s" % f, "string", st[f])
+    if kind == "PodDisruptionBudget":
+        st = obj.get("status") or {}
+        for f in ("observedGeneration", "disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"):
+            if st.get(f) is not None and (isinstance(st[f], bool) or not isinstance(st[f], int)):
+                raise _type_err(kind, "PodDisruptionBudgetStatus.status.%s" % f, "int32", st[f])
+        sel = (obj.get("spec") or {}).get("selector")
+        if sel is not None and not isinstance(sel, dict):
+            raise _type_err(kind, "PodDisruptionBudgetSpec.spec.selector", "v1.LabelSelector", sel)
+
+
+def check_delete_options(opts):
+    """DeleteOptions from a body, type-checked the way the apiserver's decoder would."""
+    if opts is None:
+        return {}
+    if not isinstance(opts, dict):
+        raise err_bad_request("json: cannot unmarshal %s into Go value of type v1.DeleteOptions" % type(opts).__name__)
+    g = opts.get("gracePeriodSeconds")
+    if g is not None and (isinstance(g, bool) or not isinstance(g, int)):
+        raise err_bad_request("json: cannot unmarshal into Go struct field DeleteOptions.gracePeriodSeconds of type int64")
+    pre = opts.get("preconditions")
+    if pre is not None and not isinstance(pre, dict):
+        raise err_bad_request("json: cannot unmarshal into Go struct field DeleteOptions.preconditions")
+    dr = opts.get("dryRun")
+    if dr is not None and (not isinstance(dr, list) or not all(isinstance(x, str) for x in dr)):
+        raise err_bad_request("json: cannot unmarshal into Go struct field DeleteOptions.dryRun of type []string")
+    return dict(opts)
+
+
 # ---------------------------------------------------------------------------------------------
 # the store
 
@@ -1262,7 +1361,7 @@ class Fake:
             raise ApiError(403, status_body(403, "Forbidden", msg, det))
 
     # ---- generic object life cycle
-    def new_meta(self, res, obj, ns):
+    def new_meta(self, res, obj, ns, defer_name=False):
         md = obj.setdefault("metadata", {})
         if not isinstance(md, dict):
             raise err_bad_request("metadata must be an object")
@@ -1281,7 +1380,9 @@ class Fake:
             md.pop("namespace", None)
         if not md.get("name"):
             if md.get("generateName"):
-                md["name"] = md["generateName"] + rand_suffix()
+                # pods keep an empty name through admission, like the real apiserver
+                if not defer_name:
+                    md["name"] = md["generateName"] + rand_suffix()
             else:
                 raise err_invalid(
                     res.kind,
@@ -1308,12 +1409,13 @@ class Fake:
     def create(self, res, ns, obj, dry_run=False, via_controller=False):
         if not isinstance(obj, dict):
             raise err_bad_request("Object 'Kind' is missing in '%s'" % json.dumps(obj))
-        obj = self.new_meta(res, dcopy(obj), ns)
+        check_object_types(res.kind, obj)
+        obj = self.new_meta(res, dcopy(obj), ns, defer_name=res is RES_POD)
         if res is RES_POD:
             validate_quantities(obj)
             if not (obj.get("spec") or {}).get("containers"):
                 raise err_invalid(
-                    "Pod", obj["metadata"]["name"], [FieldErr("FieldValueRequired", "spec.containers", "")]
+                    "Pod", obj["metadata"].get("name", ""), [FieldErr("FieldValueRequired", "spec.containers", "")]
                 )
             pod_default(obj)
             canonicalize_resource_lists(obj)
@@ -1321,7 +1423,12 @@ class Fake:
             obj["status"] = {"phase": st.get("phase", "Pending"), "qosClass": pod_qos(obj)}
             if self.controller.get("webhook") and not dry_run:
                 obj = self.call_webhook(obj, via_controller)
+                validate_quantities(obj)
+                canonicalize_resource_lists(obj)
                 obj["status"]["qosClass"] = pod_qos(obj)
+            md = obj["metadata"]
+            if not md.get("name"):
+                md["name"] = md["generateName"] + rand_suffix()
         elif res is RES_EVENT:
             for k, v in (("eventTime", None), ("reportingComponent", ""), ("reportingInstance", "")):
                 obj.setdefault(k, v)
@@ -1439,6 +1546,7 @@ class Fake:
             want = (new.get("metadata") or {}).get("resourceVersion") if isinstance(new.get("metadata"), dict) else None
             if want and want != cur["metadata"]["resourceVersion"]:
                 raise err_conflict(res, name)
+            check_object_types(res.kind, new)
             if res in (RES_POD, RES_NODE):
                 validate_quantities(new)
                 canonicalize_resource_lists(new)
@@ -1584,7 +1692,7 @@ class Fake:
     def evict(self, ns, name, body, q):
         if not isinstance(body, dict):
             raise err_bad_request("Eviction body must be an object")
-        opts = body.get("deleteOptions") or {}
+        opts = check_delete_options(body.get("deleteOptions"))
         dry_run = "All" in (opts.get("dryRun") or []) or q.get("dryRun") == "All"
         with self.lock:
             pod = self.store.get(RES_POD.key, ns, name)
@@ -1704,7 +1812,8 @@ class Fake:
     def on_pod_gone(self, pod):
         if pod is None or not self.controller.get("enabled"):
             return
-        refs = [r for r in pod["metadata"].get("ownerReferences") or [] if r.get("controller")]
+        refs = pod["metadata"].get("ownerReferences")
+        refs = [r for r in refs if isinstance(r, dict) and r.get("controller")] if isinstance(refs, list) else []
         owners = {"ReplicaSet": RES_RS, "StatefulSet": RES_STS, "DaemonSet": RES_DS}
         if not refs or refs[0].get("kind") not in owners:
             return
@@ -1720,10 +1829,11 @@ class Fake:
         md = dcopy(tmpl.get("metadata") or {})
         md["labels"] = md.get("labels") or dcopy(pod["metadata"].get("labels") or {})
         # a StatefulSet brings its pod back under the same name; the others make a new one
+        md.pop("name", None)
         if ref["kind"] == "StatefulSet":
             md["name"] = pod["metadata"]["name"]
         else:
-            md["name"] = "%s-%s" % (ref.get("name"), rand_suffix())
+            md["generateName"] = "%s-" % ref.get("name")
         md["ownerReferences"] = [dcopy(ref)]
         newpod = {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
         threading.Thread(target=self._controller_create, args=(ns, newpod, pod["metadata"]["name"]), daemon=True).start()
@@ -1771,7 +1881,7 @@ class Fake:
             with urllib.request.urlopen(r, timeout=wh.get("timeout", 10), context=ctx) as resp:
                 out = json.loads(resp.read())
             response = out["response"]
-            self.controller["log"].append({"webhook": name, "allowed": response.get("allowed"), "pod": pod["metadata"].get("name")})
+            self.controller["log"].append({"webhook": name, "allowed": response.get("allowed"), "pod": pod["metadata"].get("name") or pod["metadata"].get("generateName")})
             if not response.get("allowed"):
                 st = response.get("status") or {}
                 code = st.get("code") or 400
@@ -1785,7 +1895,7 @@ class Fake:
         except ApiError:
             raise
         except Exception as e:  # noqa: BLE001 - any failure reaching the hook
-            self.controller["log"].append({"webhook": name, "error": str(e), "pod": pod["metadata"].get("name")})
+            self.controller["log"].append({"webhook": name, "error": str(e), "pod": pod["metadata"].get("name") or pod["metadata"].get("generateName")})
             if fail_open:
                 return pod
             raise ApiError(500, status_body(500, "InternalError", 'Internal error occurred: failed calling webhook "%s": %s' % (name, e), {"causes": [{"message": 'failed calling webhook "%s": %s' % (name, e)}]}))
@@ -2031,6 +2141,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(e.code, e.body, e.headers)
         except (ConnectionError, BrokenPipeError, ssl.SSLError):
             self.close_connection = True
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
+            # a body of the wrong shape that no explicit check caught: the real decoder answers 400
+            sys.stderr.write("fake-apiserver: %s %s: malformed input: %r\n" % (method, self.path, e))
+            traceback.print_exc()
+            entry["status"] = 400
+            self.send_json(400, status_body(400, "BadRequest", "the server rejected the request: %s" % e))
         except Exception as e:  # noqa: BLE001
             traceback.print_exc()
             entry["status"] = 500
@@ -2139,9 +2255,12 @@ class Handler(BaseHTTPRequestHandler):
                     opts = json.loads(body)
                 except ValueError as e:
                     raise err_bad_request("json: %s" % e)
-            opts = dict(opts or {})
+            opts = check_delete_options(opts)
             if "gracePeriodSeconds" in q:
-                opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+                try:
+                    opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+                except ValueError:
+                    raise err_bad_request('strconv.ParseInt: parsing "%s": invalid syntax' % q["gracePeriodSeconds"])
             dr = dry_run or "All" in (opts.get("dryRun") or [])
             return self.reply(entry, 200, fake.delete(res, ns, name, opts, dr))
         raise err_method_not_allowed(method)

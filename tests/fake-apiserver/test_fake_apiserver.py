@@ -696,6 +696,9 @@ class TestEviction(ServerCase):
             self.assertEqual(new[0]["metadata"]["annotations"], {"snug.io/from-hook": "yes"})
             self.assertEqual(seen[0]["request"]["operation"], "CREATE")
             self.assertEqual(seen[0]["request"]["object"]["metadata"]["ownerReferences"][0]["name"], "rs")
+            # like a ReplicaSet controller: generateName, no name yet at admission time
+            self.assertEqual(seen[0]["request"]["name"], "")
+            self.assertEqual(seen[0]["request"]["object"]["metadata"]["generateName"], "rs-")
             # an unreachable hook: Fail blocks the pod, Ignore lets it through
             for policy, expect in (("Fail", False), ("Ignore", True)):
                 self.srv.controller(webhook={"url": "https://127.0.0.1:1/x", "ca_file": certs["ca.crt"], "failure_policy": policy})
@@ -744,6 +747,22 @@ class TestFaultsAndControl(ServerCase):
         self.assertEqual([p["metadata"]["name"] for p in st["pods"]], ["a"])
         self.srv.reset()
         self.assertEqual(self.srv.state()["pods"], [])
+
+    def test_malformed_bodies_are_400_not_stored(self):
+        self.srv.create_pod("a")
+        for body, ct in (({"metadata": {"labels": 3}}, "application/merge-patch+json"),
+                         ({"spec": {"containers": 3}}, "application/strategic-merge-patch+json"),
+                         ([{"op": "add", "path": 3}], "application/json-patch+json"),
+                         ("{not json", "application/merge-patch+json")):
+            st, out = self.srv.request("PATCH", "/api/v1/namespaces/default/pods/a", body, ct)
+            self.assertIn(st, (400, 422), (body, out))
+            self.assertEqual(out["kind"], "Status")
+        st, out = self.srv.request("DELETE", "/api/v1/namespaces/default/pods/a", {"gracePeriodSeconds": "x"})
+        self.assertEqual(st, 400)
+        # the pod is intact and lists still work
+        self.assertEqual(self.srv.get_pod("a")["metadata"]["labels"], {"app": "a"})
+        st, lst = self.srv.request("GET", "/api/v1/pods", query={"labelSelector": "app=a"})
+        self.assertEqual([p["metadata"]["name"] for p in lst["items"]], ["a"])
 
     def test_control_needs_admin_token(self):
         st, _ = self.srv.request("GET", "/_fake/state")

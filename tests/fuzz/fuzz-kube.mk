@@ -18,11 +18,8 @@ $(FUZZ_KUBE_BIN): $(FUZZ_KUBE_SRCS) $(wildcard agent/kube/*.h agent/util/*.h) | 
 
 fuzz-kube-pod: $(FUZZ_KUBE_BIN)
 	$(Q)rm -rf $(FUZZ_KUBE_DIR)/seeds && mkdir -p $(FUZZ_KUBE_DIR)/seeds $(FUZZ_KUBE_DIR)/corpus
-	$(Q)for f in tests/data/kube/*/*.reply; do tail -n +2 "$$f" > "$(FUZZ_KUBE_DIR)/seeds/$$(basename $$(dirname $$f))-$$(basename $$f)"; done
-	$(Q)for f in tests/data/kube/*/*.watch; do i=0; while IFS= read -r l; do i=$$((i+1)); \
-		printf '%s' "$$l" > "$(FUZZ_KUBE_DIR)/seeds/$$(basename $$(dirname $$f))-$$(basename $$f)-$$i"; done < "$$f"; done
-	$(Q)cp tests/data/kube/*.json $(FUZZ_KUBE_DIR)/seeds/
-	$(Q)cd $(FUZZ_KUBE_DIR) && ./fuzz-kube-pod -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	$(Q)python3 tests/fuzz/seeds.py tests/data/kube $(FUZZ_KUBE_DIR)/seeds
+	$(Q)cd $(FUZZ_KUBE_DIR) && ./fuzz-kube-pod -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
 		-dict=$(abspath tests/fuzz/kube.dict) -print_final_stats=1 corpus seeds 2>&1 | \
 		grep -E '^(#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==|SUMMARY|artifact)' ; \
 		test $${PIPESTATUS[0]} -eq 0 && echo "fuzz-kube-pod: no crash in $(FUZZ_SECONDS) s"
