@@ -110,12 +110,13 @@ def agent_calls(repo, surface, exclude=("webhook",)):
             fn = m.group(1)
             if fn not in surface:
                 continue
-            # The nearest kind literal above the call (a kube_object_ref initialiser).
-            before = text[max(0, m.start() - 1500):m.start()]
-            lits = re.findall(r'\.kind = "(\w+)"', before)
+            # The kinds this file names: kube_object_ref initialisers and the strcmp() tests
+            # that guard a kind taken from a pod's owner.
+            lits = set(re.findall(r'\.kind = "(\w+)"', text)) | \
+                set(re.findall(r'strcmp\([^,()]*kind[^,()]*, "(\w+)"\)', text))
             for perm in surface[fn]:
                 g, res, verb, kind = perm
-                if kind and lits and kind != lits[-1]:
+                if kind and kind not in lits:
                     continue
                 where = "%s:%d %s" % (os.path.relpath(f, repo), text.count("\n", 0, m.start()) + 1, fn)
                 need.setdefault((g, res, verb), []).append(where)
