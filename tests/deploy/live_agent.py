@@ -65,7 +65,7 @@ def scenario(repo, version, workdir):
         _wait(lambda: agent.metric("snug_resizes_total") and agent.metric("snug_oom_to_resize_seconds_count"))
         _wait(lambda: agent.metric("snug_recommendation_cpu_cores"))
         text = agent.metrics()
-        reqs = [r for r in srv.requests()["requests"] if (r.get("user_agent") or "").startswith("snug")]
+        reqs = [r for r in srv.requests() if (r.get("user_agent") or "").startswith("snug")]
         return families(text), reqs, text
     finally:
         if agent:
