@@ -39,13 +39,16 @@ demo_tree() {
 
 	# "cache": Guaranteed, 64 MiB limit, grows 8 MiB/s until the kernel OOM-kills it; a restart
 	# loop plays the kubelet (restartPolicy: Always), so the OOM count climbs.
+	# 500m requested = limit: shares 512, weight 20 (the kubelet's formula).
 	kube_pod systemd Guaranteed "$DEMO_UID_CACHE"
 	echo $((64 << 20)) >"$CG/$KPOD/memory.max"
 	echo "50000 100000" >"$CG/$KPOD/cpu.max"
+	echo 20 >"$CG/$KPOD/cpu.weight"
 	DEMO_CACHE=$KPOD/$(kube_ctr_name systemd containerd "$DEMO_CID_CACHE")
 	cg_mkdir "$DEMO_CACHE"
 	echo $((64 << 20)) >"$CG/$DEMO_CACHE/memory.max"
 	echo "50000 100000" >"$CG/$DEMO_CACHE/cpu.max"
+	echo 20 >"$CG/$DEMO_CACHE/cpu.weight"
 	(
 		while :; do
 			pid=$(cg_spawn "$DEMO_CACHE" "$WORKLOAD" grow --rate-mib 8)
@@ -57,7 +60,9 @@ demo_tree() {
 
 	# "batch": BestEffort (cgroupfs driver, as some nodes run), sleeping.
 	kube_pod cgroupfs BestEffort "$DEMO_UID_BATCH"
+	echo 1 >"$CG/$KPOD/cpu.weight"
 	kube_ctr cgroupfs containerd "$DEMO_UID_BATCH" "$DEMO_CID_BATCH"
+	echo 1 >"$CG/$KCTR/cpu.weight"
 	DEMO_BATCH=$KCTR
 }
 
@@ -87,6 +92,8 @@ EOT
 EOT
 }
 
+# The kernel's OOM report would scroll the table away; the OOM column tells the story.
+echo 1 >/proc/sys/kernel/printk
 demo_tree
 DEMO_VIEW=("$AGENT" top --interval 1)
 for f in "$VMDIR"/demo.d/*.sh; do
