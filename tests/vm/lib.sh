@@ -166,3 +166,29 @@ alive() {
 	st=${st##*) }
 	[[ ${st%% *} != Z ]]
 }
+
+# kube_bulk_tree ROOT N [PER_POD]: N container cgroups (containerd, systemd driver) in pods of PER_POD
+# (default 4) below the cgroup ROOT (relative to $CG), Burstable and BestEffort alternating, made
+# with a handful of execs (one per level) since every exec is slow under TCG.
+kube_bulk_tree() {
+	local root=$1 n=$2 per=${3:-4} i p qos pods=() ctrs=() d
+	local top=$CG/$root/kubepods.slice
+	cg_mkdir "$root/kubepods.slice/kubepods-burstable.slice" || return 1
+	cg_mkdir "$root/kubepods.slice/kubepods-besteffort.slice" || return 1
+	for d in "$top" "$top/kubepods-burstable.slice" "$top/kubepods-besteffort.slice"; do
+		echo "$CONTROLLERS" >"$d/cgroup.subtree_control" || return 1
+	done
+	for ((i = 0; i < n; i++)); do
+		p=$((i / per))
+		((p % 2)) && qos=BestEffort || qos=Burstable
+		d=$CG/$root/$(kube_pod_path systemd $qos "$(fake_uid $((p + 1000)))")
+		((i % per == 0)) && pods+=("$d")
+		ctrs+=("$d/$(kube_ctr_name systemd containerd "$(fake_cid $((i + 1000)))")")
+	done
+	mkdir -p "${pods[@]}" || return 1
+	for d in "${pods[@]}"; do
+		echo "$CONTROLLERS" >"$d/cgroup.subtree_control" || return 1
+	done
+	mkdir "${ctrs[@]}" || return 1
+	BULK_CTRS=("${ctrs[@]}")
+}
