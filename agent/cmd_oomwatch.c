@@ -236,7 +236,11 @@ static void print_start(struct oomwatch_cli *c)
 	cJSON_AddStringToObject(o, "kind", "start");
 	cJSON_AddStringToObject(o, "source", oomwatch_source_to_string(oomwatch_source(c->ow)));
 	if (oomwatch_source(c->ow) == OOMWATCH_SOURCE_BPF)
-		cJSON_AddStringToObject(o, "via", oomwatch_via_to_string(oomwatch_bpf_mode(c->ow)));
+		cJSON_AddStringToObject(o, "program",
+					oomwatch_bpf_mode(c->ow) == OOMWATCH_VIA_TASK ? "tp_btf"
+					: oomwatch_bpf_mode(c->ow) == OOMWATCH_VIA_CURRENT
+						? "tp"
+						: "tp-proc");
 	else
 		cJSON_AddStringToObject(o, "bpf_error",
 					err == -ECANCELED ? "disabled by --no-bpf"
@@ -279,6 +283,10 @@ static void usage(FILE *f)
 		"  --rescan SECONDS      rediscover containers this often besides inotify "
 		"(default 2)\n"
 		"  --count N             exit after N OOM kills\n"
+		"  --bpf-program auto|tp_btf|tp|tp-proc\n"
+		"      tp_btf: the victim task the tracepoint passes; tp (classic): the current\n"
+		"      task or the SIGKILL's target; tp-proc: current or /proc/<pid>/cgroup.\n"
+		"      Default auto: the best the kernel allows\n"
 		"  --log-level LEVEL     error, warning, info (default), debug\n"
 		"  -h, --help            this text\n\n"
 		"The first line has kind \"start\" and says which source is active.\n");
@@ -293,6 +301,7 @@ int cmd_oomwatch(int argc, char **argv)
 					      { "rescan", required_argument, NULL, 's' },
 					      { "count", required_argument, NULL, 'c' },
 					      { "log-level", required_argument, NULL, 'l' },
+					      { "bpf-program", required_argument, NULL, 'p' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	struct oomwatch_cli c = { .rescan_usec = 2 * USEC_PER_SEC };
@@ -337,6 +346,19 @@ int cmd_oomwatch(int argc, char **argv)
 				return 2;
 			}
 			log_set_max_level(r);
+			break;
+		case 'p':
+			if (strcmp(optarg, "tp_btf") == 0)
+				cfg.bpf_program = OOMWATCH_VIA_TASK;
+			else if (strcmp(optarg, "tp") == 0)
+				cfg.bpf_program = OOMWATCH_VIA_CURRENT;
+			else if (strcmp(optarg, "tp-proc") == 0)
+				cfg.bpf_program = OOMWATCH_VIA_PROC;
+			else if (strcmp(optarg, "auto") != 0) {
+				fprintf(stderr, "oomwatch: --bpf-program wants auto, tp_btf, tp or "
+						"tp-proc\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

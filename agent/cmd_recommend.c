@@ -37,8 +37,15 @@ static void usage(FILE *f)
 		"  --memory-request BYTES  the memory request an OOM is measured against (0)\n"
 		"  -h, --help              show this help\n"
 		"\n"
-		"Exit status: 0 on success, 2 on bad usage or a bad row (named on stderr).\n");
+		"VPA recommender flags (same names and defaults):\n");
+	for (size_t i = 0; rec_tunable_info(i); i++)
+		fprintf(f, "  --%s=VALUE\n        %s\n", rec_tunable_info(i)->name,
+			rec_tunable_info(i)->help);
+	fprintf(f, "\nExit status: 0 on success, 2 on bad usage or a bad row (named on stderr).\n");
 }
+
+#define TUNABLE_OPT 1000
+#define MAX_TUNABLES 64
 
 static void print_cores(int64_t millicores)
 {
@@ -56,12 +63,11 @@ static void print_cores(int64_t millicores)
 
 int cmd_recommend(int argc, char **argv)
 {
-	static const struct option options[] = {
+	struct option options[4 + MAX_TUNABLES + 1] = {
 		{ "replay", required_argument, NULL, 'r' },
 		{ "containers", required_argument, NULL, 'c' },
 		{ "memory-request", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
-		{},
 	};
 	struct rec_replay_options o = { .containers = 1 };
 	_cleanup_fclose_ FILE *f = NULL;
@@ -73,8 +79,22 @@ int cmd_recommend(int argc, char **argv)
 	uint64_t u;
 	int opt, r;
 
+	rec_tunables_init_default(&t);
+	for (size_t i = 0; rec_tunable_info(i) && i < MAX_TUNABLES; i++)
+		options[4 + i] = (struct option){ rec_tunable_info(i)->name, required_argument,
+						  NULL, TUNABLE_OPT + (int)i };
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		if (opt >= TUNABLE_OPT) {
+			const char *name = rec_tunable_info((size_t)(opt - TUNABLE_OPT))->name;
+
+			if (rec_tunables_set(&t, name, optarg) < 0) {
+				fprintf(stderr, "snug-agent recommend: bad --%s '%s'\n", name,
+					optarg);
+				return 2;
+			}
+			continue;
+		}
 		switch (opt) {
 		case 'r':
 			path = optarg;
@@ -117,7 +137,10 @@ int cmd_recommend(int argc, char **argv)
 		return 2;
 	}
 
-	rec_tunables_init_default(&t);
+	if (rec_tunables_validate(&t) < 0) {
+		fprintf(stderr, "snug-agent recommend: inconsistent recommender flags\n");
+		return 2;
+	}
 	r = rec_replay(f, &t, &o, &rec, &line, err, sizeof(err));
 	if (r == -EINVAL && err[0]) {
 		fprintf(stderr, "snug-agent recommend: %s:%u: %s\n", path, line, err);

@@ -1,10 +1,210 @@
-/* snug-agent webhook: placeholder until its issue lands; it says so and fails rather than pretending. */
+/* snug-agent webhook: the mutating admission webhook that gives pods recreated after a fallback
+ * eviction the resources recorded on their owner; one sd-event loop, fails open on any error. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
 
 #include "agent/commands.h"
+#include "agent/kube/kube.h"
+#include "agent/util/cleanup.h"
+#include "agent/util/log.h"
+#include "agent/util/quantity.h"
+#include "agent/util/time.h"
+#include "agent/webhook_server.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"Usage: snug-agent webhook [OPTIONS]\n\n"
+		"HTTPS mutating admission webhook (admission.k8s.io/v1) for pod CREATE: reads the\n"
+		"snug.io/recommendation annotation of the pod's controller (ReplicaSet, "
+		"StatefulSet,\n"
+		"DaemonSet, Job) and patches the containers' requests, limits keeping their ratio "
+		"to\n"
+		"the requests and the pod's QoS class. Any error admits the pod unchanged.\n\n"
+		"Serves POST /mutate, GET /healthz, GET /metrics.\n\n"
+		"Options:\n"
+		"  --listen ADDR:PORT     where to listen (default :8443; [::1]:N for IPv6)\n"
+		"  --tls-cert FILE        server certificate, PEM (reloaded when it changes)\n"
+		"  --tls-key FILE         server key, PEM (reloaded when it changes)\n"
+		"  --kubeconfig FILE      API server access (default: in-cluster, then "
+		"$KUBECONFIG,\n"
+		"                         then ~/.kube/config)\n"
+		"  --max-cpu QTY          never set a CPU request above this (e.g. 4, 1500m)\n"
+		"  --max-memory QTY       never set a memory request above this (e.g. 8Gi)\n"
+		"  --port-file FILE       write the bound port there once listening (tests)\n"
+		"  --log-level LEVEL      error, warning, info (default), debug\n"
+		"  -h, --help             this text\n");
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static void webhook_server_freep(struct webhook_server **s)
+{
+	webhook_server_free(*s);
+}
+static void kube_client_freep(struct kube_client **c)
+{
+	kube_client_free(*c);
+}
+static void kube_config_freep(struct kube_config **c)
+{
+	kube_config_free(*c);
+}
+
+static int write_port_file(const char *path, uint16_t port)
+{
+	_cleanup_free_ char *tmp = NULL;
+	FILE *f;
+
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		return -ENOMEM;
+	f = fopen(tmp, "we");
+	if (!f)
+		return negative_errno();
+	fprintf(f, "%u\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		return negative_errno();
+	return 0;
+}
 
 int cmd_webhook(int argc, char **argv)
 {
-	fprintf(stderr, "snug-agent webhook: not built yet\n");
-	return 2;
+	enum { O_LISTEN = 256, O_CERT, O_KEY, O_KUBECONFIG, O_MAXCPU, O_MAXMEM, O_PORTFILE, O_LOG };
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "tls-cert", required_argument, NULL, O_CERT },
+		{ "tls-key", required_argument, NULL, O_KEY },
+		{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+		{ "max-cpu", required_argument, NULL, O_MAXCPU },
+		{ "max-memory", required_argument, NULL, O_MAXMEM },
+		{ "port-file", required_argument, NULL, O_PORTFILE },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct webhook_server_config cfg = {
+		.listen = ":8443",
+		.caps = { WEBHOOK_UNSET, WEBHOOK_UNSET },
+	};
+	const char *kubeconfig = NULL, *port_file = NULL;
+	_cleanup_(kube_config_freep) struct kube_config *kcfg = NULL;
+	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
+	/* Freed before the server so no owner-lookup callback runs into a freed server. */
+	_cleanup_(webhook_server_freep) struct webhook_server *server = NULL;
+	_cleanup_(kube_client_freep) struct kube_client *kube = NULL;
+	struct kube_options kopts = {
+		.component = "snug-webhook",
+		/* The API server waits timeoutSeconds for us; answer (open) well before. */
+		.request_timeout_usec = 3 * USEC_PER_SEC,
+		.connect_timeout_usec = 2 * USEC_PER_SEC,
+	};
+	int opt, r;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (opt) {
+		case O_LISTEN:
+			cfg.listen = optarg;
+			break;
+		case O_CERT:
+			cfg.cert_file = optarg;
+			break;
+		case O_KEY:
+			cfg.key_file = optarg;
+			break;
+		case O_KUBECONFIG:
+			kubeconfig = optarg;
+			break;
+		case O_MAXCPU:
+			if (quantity_parse_cpu_millis(optarg, &cfg.caps.max_cpu) < 0 ||
+			    cfg.caps.max_cpu <= 0) {
+				fprintf(stderr, "snug-agent webhook: bad --max-cpu '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case O_MAXMEM:
+			if (quantity_parse_bytes(optarg, &cfg.caps.max_memory) < 0 ||
+			    cfg.caps.max_memory <= 0) {
+				fprintf(stderr, "snug-agent webhook: bad --max-memory '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case O_PORTFILE:
+			port_file = optarg;
+			break;
+		case O_LOG:
+			r = log_level_from_string(optarg);
+			if (r < 0) {
+				fprintf(stderr, "snug-agent webhook: bad --log-level '%s'\n",
+					optarg);
+				return 2;
+			}
+			log_set_max_level(r);
+			break;
+		case 'h':
+			help(stdout);
+			return 0;
+		default:
+			help(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "snug-agent webhook: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!cfg.cert_file || !cfg.key_file) {
+		fprintf(stderr,
+			"snug-agent webhook: --tls-cert and --tls-key are required (the API "
+			"server only calls webhooks over HTTPS)\n");
+		return 2;
+	}
+
+	r = kube_config_load(kubeconfig, &kcfg);
+	if (r < 0) {
+		log_error_errno(r, "webhook: no API server access (kubeconfig/in-cluster): %m");
+		return 1;
+	}
+	r = sd_event_default(&event);
+	if (r < 0)
+		return log_error_errno(r, "webhook: sd_event: %m"), 1;
+	r = kube_client_new(event, kcfg, &kopts, &kube);
+	if (r < 0)
+		return log_error_errno(r, "webhook: kube client: %m"), 1;
+	r = webhook_server_new(event, kube, &cfg, &server);
+	if (r < 0)
+		return log_error_errno(r, "webhook: cannot start on %s: %m", cfg.listen), 1;
+	if (port_file) {
+		r = write_port_file(port_file, webhook_server_port(server));
+		if (r < 0)
+			return log_error_errno(r, "webhook: cannot write %s: %m", port_file), 1;
+	}
+	sigset_t ss;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if ((r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL)) < 0 ||
+	    (r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL)) < 0)
+		return log_error_errno(r, "webhook: signals: %m"), 1;
+	log_info("webhook: listening on port %u (%s), caps cpu=%lldm memory=%lld",
+		 webhook_server_port(server), cfg.listen, (long long)cfg.caps.max_cpu,
+		 (long long)cfg.caps.max_memory);
+	(void)sd_notify(0, "READY=1");
+	r = sd_event_loop(event);
+	(void)sd_notify(0, "STOPPING=1");
+	/* The kube client goes first: its pending callbacks must not run into a freed server. */
+	kube = kube_client_free(kube);
+	server = webhook_server_free(server);
+	return r < 0 ? 1 : 0;
 }

@@ -16,3 +16,12 @@ $(BPF_OUT)/oomwatch.skel.h: $(BPF_OUT)/oomwatch.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name oomwatch_bpf > $@.tmp && mv $@.tmp $@
 
 GENERATED_HEADERS += $(BPF_OUT)/oomwatch.skel.h
+
+# The OOM latency benchmark's guest helper (tests/vm/bench_oom.sh runs it in the VM).
+OOM_BENCH := $(OUT)/tests/oom-bench
+$(OOM_BENCH): $(OBJ)/tests/vm/oom_bench.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+VM_GUEST_DEPS += $(OOM_BENCH)

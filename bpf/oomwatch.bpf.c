@@ -14,6 +14,22 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* Recent SIGKILL targets by pid (an OOM kill sends it just before mark_victim fires). LRU: other
+ * SIGKILLs age out by themselves. */
+struct kill_target {
+	__u32 tgid;
+	__u64 cgroup_id;
+	__u64 parent_cgroup_id;
+	char comm[OOMWATCH_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct kill_target);
+} kill_targets SEC(".maps");
+
 /* Records that found the ring buffer full; user space reads it so a loss is never silent. */
 __u64 dropped = 0;
 
@@ -45,15 +61,19 @@ static __always_inline long mm_counter(struct mm_struct *mm, int member)
 	}
 }
 
-static __always_inline void fill_cgroup(struct oomwatch_bpf_event *e, struct task_struct *task)
+static __always_inline void task_cgroup(struct task_struct *task, __u64 *id, __u64 *parent_id)
 {
 	struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
 	/* `self` is the first member of struct cgroup, so a parent css is its parent cgroup. */
 	struct cgroup *parent = (struct cgroup *)BPF_CORE_READ(cgrp, self.parent);
 
-	e->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
-	if (parent)
-		e->parent_cgroup_id = BPF_CORE_READ(parent, kn, id);
+	*id = BPF_CORE_READ(cgrp, kn, id);
+	*parent_id = parent ? BPF_CORE_READ(parent, kn, id) : 0;
+}
+
+static __always_inline void fill_cgroup(struct oomwatch_bpf_event *e, struct task_struct *task)
+{
+	task_cgroup(task, &e->cgroup_id, &e->parent_cgroup_id);
 }
 
 static __always_inline struct oomwatch_bpf_event *reserve(void)
@@ -98,9 +118,29 @@ int BPF_PROG(mark_victim_btf, struct task_struct *task, uid_t uid)
 	return 0;
 }
 
+/* Companion of the classic program: remembers who each SIGKILL targets, so mark_victim can name
+ * the victim's cgroup when the victim is not the current task (no /proc race). */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	struct kill_target t = {};
+	__u32 pid;
+
+	if (sig != 9 /* SIGKILL */)
+		return 0;
+	pid = BPF_CORE_READ(task, pid);
+	t.tgid = BPF_CORE_READ(task, tgid);
+	task_cgroup(task, &t.cgroup_id, &t.parent_cgroup_id);
+	BPF_CORE_READ_STR_INTO(&t.comm, task, comm);
+	bpf_map_update_elem(&kill_targets, &pid, &t, BPF_ANY);
+	return 0;
+}
+
 /* Classic tracepoint: only the victim's pid (plus Debian's extended fields). In a memcg OOM the
  * allocating (current) task is usually the victim: then its cgroup is the victim's. Otherwise the
- * record goes out with cgroup_id 0 and user space resolves the pid through /proc at once. */
+ * SIGKILL just sent to the victim names it (signal_generate, when loaded); failing that the record
+ * goes out with cgroup_id 0 and user space resolves the pid through /proc at once. */
 SEC("tp/oom/mark_victim")
 int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 {
@@ -119,7 +159,19 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 		fill_cgroup(e, task);
 		bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	} else {
-		e->via = OOMWATCH_VIA_PROC;
+		__u32 pid = e->pid;
+		struct kill_target *t = bpf_map_lookup_elem(&kill_targets, &pid);
+
+		if (t && t->cgroup_id) {
+			e->via = OOMWATCH_VIA_SIGNAL;
+			e->tgid = t->tgid;
+			e->cgroup_id = t->cgroup_id;
+			e->parent_cgroup_id = t->parent_cgroup_id;
+			__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
+			bpf_map_delete_elem(&kill_targets, &pid);
+		} else {
+			e->via = OOMWATCH_VIA_PROC;
+		}
 	}
 	if (bpf_core_field_exists(ctx->anon_rss)) {
 		e->total_vm = BPF_CORE_READ(ctx, total_vm);
@@ -129,7 +181,7 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 		e->uid = BPF_CORE_READ(ctx, uid);
 		e->oom_score_adj = BPF_CORE_READ(ctx, oom_score_adj);
 	}
-	if (bpf_core_field_exists(ctx->__data_loc_comm) && e->via == OOMWATCH_VIA_PROC) {
+	if (bpf_core_field_exists(ctx->__data_loc_comm) && e->via != OOMWATCH_VIA_CURRENT) {
 		__u32 loc = BPF_CORE_READ(ctx, __data_loc_comm);
 
 		bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (void *)ctx + (loc & 0xffff));

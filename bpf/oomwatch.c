@@ -32,8 +32,13 @@ struct ow_entry {
 	bool report_initial; /* OOMWATCH_TRACK_NEW: the first read counts from zero */
 	bool gone;	     /* memory.events vanished: the cgroup was removed */
 	bool dead;	     /* untracked while a dispatch was running: freed afterwards */
-	/* BPF kills attributed here that memory.events has not shown yet. */
-	uint64_t bpf_kills;
+	/* Matching the two sources while BPF is active: BPF kills memory.events has not shown yet, and
+	 * memory.events kills no BPF record has claimed yet (reported as missed after a grace period:
+	 * the kernel bumps oom_kill before the tracepoint fires, so memory.events can be first). */
+	uint64_t bpf_unmatched;
+	uint64_t events_unmatched;
+	uint64_t missed_deadline; /* CLOCK_MONOTONIC µs */
+	struct oomwatch_counters missed_counters;
 };
 
 struct oomwatch {
@@ -49,6 +54,8 @@ struct oomwatch {
 	struct oomwatch_bpf *skel;
 	struct ring_buffer *rb;
 	sd_event_source *rb_source;
+	sd_event_source *missed_timer;
+	uint64_t missed_grace_usec;
 
 	int inotify_fd;
 	sd_event_source *inotify_source;
@@ -87,6 +94,8 @@ const char *oomwatch_via_to_string(int via)
 		return "current";
 	case OOMWATCH_VIA_PROC:
 		return "proc";
+	case OOMWATCH_VIA_SIGNAL:
+		return "signal";
 	}
 	return "none";
 }
@@ -172,6 +181,61 @@ static uint64_t delta(uint64_t now, uint64_t before)
 	return now - before;
 }
 
+static void arm_missed_timer(struct oomwatch *ow)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < ow->n_entries; i++) {
+		struct ow_entry *e = ow->entries[i];
+
+		if (!e->dead && e->events_unmatched > 0 && e->missed_deadline < next)
+			next = e->missed_deadline;
+	}
+	if (!ow->missed_timer)
+		return;
+	if (next == UINT64_MAX) {
+		(void)sd_event_source_set_enabled(ow->missed_timer, SD_EVENT_OFF);
+		return;
+	}
+	(void)sd_event_source_set_time(ow->missed_timer, next);
+	(void)sd_event_source_set_enabled(ow->missed_timer, SD_EVENT_ONESHOT);
+}
+
+static void drain_rb(struct oomwatch *ow);
+
+/* Kills memory.events counted that no BPF record claimed within the grace period. */
+static int on_missed_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct oomwatch *ow = userdata;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+	ow->busy++;
+	drain_rb(ow);
+	for (size_t i = 0; i < ow->n_entries; i++) {
+		struct ow_entry *e = ow->entries[i];
+		struct oomwatch_record rec = { 0 };
+
+		if (e->dead || e->events_unmatched == 0 || e->missed_deadline > now)
+			continue;
+		rec.kind = OOMWATCH_KILL;
+		rec.source = OOMWATCH_SOURCE_MEMORY_EVENTS;
+		rec.cgroup_id = e->id;
+		rec.container = e->container;
+		rec.seen_ns = now_nsec(CLOCK_MONOTONIC);
+		rec.kills = e->events_unmatched;
+		rec.missed_by_bpf = true;
+		rec.counters = e->missed_counters;
+		e->events_unmatched = 0;
+		log_debug("oomwatch: %" PRIu64 " kill(s) in cgroup %" PRIu64 " not seen by BPF",
+			  rec.kills, e->id);
+		emit(ow, &rec);
+	}
+	ow->busy--;
+	gc_entries(ow);
+	arm_missed_timer(ow);
+	return 0;
+}
+
 /* Re-reads one entry's memory.events and emits pressure and kill records for what grew. */
 static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 {
@@ -209,7 +273,7 @@ static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 	    cur.oom < base.oom || cur.oom_kill < base.oom_kill ||
 	    cur.oom_group_kill < base.oom_group_kill) {
 		memset(&base, 0, sizeof(base));
-		e->bpf_kills = 0;
+		e->bpf_unmatched = e->events_unmatched = 0;
 	}
 	e->last = cur;
 
@@ -232,13 +296,20 @@ static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 	if (kills == 0)
 		return;
 	if (ow->source == OOMWATCH_SOURCE_BPF && !ow->config.report_all_sources) {
-		uint64_t matched = kills < e->bpf_kills ? kills : e->bpf_kills;
+		uint64_t matched = kills < e->bpf_unmatched ? kills : e->bpf_unmatched;
 
-		e->bpf_kills -= matched;
+		e->bpf_unmatched -= matched;
 		kills -= matched;
-		if (kills == 0)
-			return;
-		rec.missed_by_bpf = true;
+		if (kills > 0) {
+			/* Give the BPF record a moment to arrive before calling it missed. */
+			if (e->events_unmatched == 0)
+				e->missed_deadline =
+					rec.seen_ns / NSEC_PER_USEC + ow->missed_grace_usec;
+			e->events_unmatched += kills;
+			e->missed_counters = cur;
+			arm_missed_timer(ow);
+		}
+		return;
 	}
 	rec.kind = OOMWATCH_KILL;
 	rec.kills = kills;
@@ -257,8 +328,9 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
 
-	/* BPF submits its record before the kernel bumps oom_kill: reading the ring first lets the
-	 * memory.events comparison see every kill BPF delivered. */
+	/* Reading the ring first lets the memory.events comparison see every kill BPF delivered so
+	 * far (on 6.1 the kernel bumps oom_kill just before the tracepoint fires, so a BPF record may
+	 * still follow: see the grace timer). */
 	ow->busy++;
 	drain_rb(ow);
 	for (;;) {
@@ -360,7 +432,10 @@ static int on_bpf_event(void *ctx, void *data, size_t size)
 		e = find_entry(ow, ev->parent_cgroup_id);
 	if (e) {
 		rec.container = e->container;
-		e->bpf_kills++;
+		if (e->events_unmatched > 0)
+			e->events_unmatched--; /* memory.events was first: no longer missed */
+		else
+			e->bpf_unmatched++;
 	} else if (ow->config.lookup && rec.cgroup_id != 0) {
 		rec.container =
 			ow->config.lookup(rec.cgroup_id, ev->parent_cgroup_id, ow->userdata);
@@ -418,14 +493,18 @@ out:
 static void bpf_stop(struct oomwatch *ow)
 {
 	ow->rb_source = sd_event_source_disable_unref(ow->rb_source);
+	ow->missed_timer = sd_event_source_disable_unref(ow->missed_timer);
 	ring_buffer__free(ow->rb);
 	ow->rb = NULL;
 	oomwatch_bpf__destroy(ow->skel);
 	ow->skel = NULL;
 }
 
-static int bpf_try(struct oomwatch *ow, bool use_task)
+/* mode: OOMWATCH_VIA_TASK (tp_btf), OOMWATCH_VIA_CURRENT (classic tp + the signal_generate helper
+ * that names a victim other than current), OOMWATCH_VIA_PROC (classic tp alone; /proc for others). */
+static int bpf_try(struct oomwatch *ow, int mode)
 {
+	bool use_task = mode == OOMWATCH_VIA_TASK;
 	int r;
 
 	ow->skel = oomwatch_bpf__open();
@@ -433,6 +512,7 @@ static int bpf_try(struct oomwatch *ow, bool use_task)
 		return negative_errno();
 	bpf_program__set_autoload(ow->skel->progs.mark_victim_btf, use_task);
 	bpf_program__set_autoload(ow->skel->progs.mark_victim_tp, !use_task);
+	bpf_program__set_autoload(ow->skel->progs.signal_generate, mode == OOMWATCH_VIA_CURRENT);
 	r = oomwatch_bpf__load(ow->skel);
 	if (r < 0)
 		goto fail;
@@ -449,7 +529,12 @@ static int bpf_try(struct oomwatch *ow, bool use_task)
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_description(ow->rb_source, "oomwatch-ringbuf");
-	ow->bpf_mode = use_task ? OOMWATCH_VIA_TASK : OOMWATCH_VIA_CURRENT;
+	r = sd_event_add_time(ow->event, &ow->missed_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+			      on_missed_timer, ow);
+	if (r < 0)
+		goto fail;
+	(void)sd_event_source_set_enabled(ow->missed_timer, SD_EVENT_OFF);
+	ow->bpf_mode = mode;
 	return 0;
 fail:
 	bpf_stop(ow);
@@ -458,27 +543,36 @@ fail:
 
 static int bpf_start(struct oomwatch *ow)
 {
-	int has_task, r;
+	static const char *const names[] = {
+		[OOMWATCH_VIA_TASK] = "tp_btf/mark_victim",
+		[OOMWATCH_VIA_CURRENT] = "tp/oom/mark_victim + tp_btf/signal_generate",
+		[OOMWATCH_VIA_PROC] = "tp/oom/mark_victim",
+	};
+	int modes[3], n = 0, has_task, r = -ENOENT;
 
 	libbpf_set_print(libbpf_print_debug);
 	has_task = mark_victim_has_task();
 	if (has_task < 0)
 		return log_debug_errno(has_task, "oomwatch: no kernel BTF: %m");
-	if (ow->config.bpf_program == OOMWATCH_VIA_TASK) {
-		r = bpf_try(ow, true);
-		return r < 0 ? log_debug_errno(r, "oomwatch: tp_btf/mark_victim failed: %m") : 0;
+	/* Best first: the victim task from the tracepoint, then the classic tracepoint with the
+	 * SIGKILL helper, then the classic tracepoint alone. A forced choice is tried alone. */
+	if (ow->config.bpf_program > 0)
+		modes[n++] = ow->config.bpf_program;
+	else {
+		if (has_task > 0)
+			modes[n++] = OOMWATCH_VIA_TASK;
+		modes[n++] = OOMWATCH_VIA_CURRENT;
+		modes[n++] = OOMWATCH_VIA_PROC;
 	}
-	if (has_task > 0 && ow->config.bpf_program != OOMWATCH_VIA_CURRENT) {
-		r = bpf_try(ow, true);
+	for (int i = 0; i < n; i++) {
+		if (modes[i] < OOMWATCH_VIA_TASK || modes[i] > OOMWATCH_VIA_PROC)
+			return -EINVAL;
+		r = bpf_try(ow, modes[i]);
 		if (r >= 0)
 			return 0;
-		log_debug_errno(
-			r, "oomwatch: tp_btf/mark_victim failed: %m; trying tp/oom/mark_victim");
+		log_debug_errno(r, "oomwatch: %s failed: %m", names[modes[i]]);
 	}
-	r = bpf_try(ow, false);
-	if (r < 0)
-		return log_debug_errno(r, "oomwatch: tp/oom/mark_victim failed: %m");
-	return 0;
+	return r;
 }
 
 int oomwatch_new(sd_event *event, const struct oomwatch_config *config, oomwatch_handler_t handler,
@@ -503,6 +597,7 @@ int oomwatch_new(sd_event *event, const struct oomwatch_config *config, oomwatch
 	ow->config.cgroup_root = ow->cgroup_root;
 	ow->handler = handler;
 	ow->userdata = userdata;
+	ow->missed_grace_usec = ow->config.missed_grace_usec ?: USEC_PER_SEC;
 
 	ow->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ow->inotify_fd < 0)

@@ -15,6 +15,9 @@ enum oomwatch_victim_via {
 	OOMWATCH_VIA_CURRENT = 2,
 	/* classic tp, victim is another task: cgroup_id is 0, user space reads /proc/<pid>/cgroup. */
 	OOMWATCH_VIA_PROC = 3,
+	/* classic tp, victim is another task whose SIGKILL the kernel just sent (signal_generate
+	 * fires right before mark_victim, on the same CPU, with the task): its cgroup from there. */
+	OOMWATCH_VIA_SIGNAL = 4,
 };
 
 struct oomwatch_bpf_event {

@@ -13,7 +13,8 @@
  *    OOMWATCH_KILL record per kill with pid, comm, rss and the kernel's timestamp.
  *  - memory.events of every tracked cgroup (inotify IN_MODIFY): always watched for `max`/`high`
  *    growth (OOMWATCH_PRESSURE records); its `oom_kill` growth becomes OOMWATCH_KILL records when
- *    BPF is not active, and also when BPF is active but missed a kill (missed_by_bpf set).
+ *    BPF is not active, and also when BPF is active but missed a kill (missed_by_bpf set, once
+ *    config->missed_grace_usec passed without its BPF record).
  */
 
 enum oomwatch_kind {
@@ -90,8 +91,14 @@ struct oomwatch_config {
 	const char *cgroup_root;
 	oomwatch_lookup_t lookup;
 	/* Which BPF program: 0 = the best the kernel allows (tp_btf when mark_victim passes the task,
-	 * else the classic tracepoint), or force OOMWATCH_VIA_TASK / OOMWATCH_VIA_CURRENT (tests). */
+	 * else the classic tracepoint with the SIGKILL helper, else the classic one alone), or force
+	 * one: OOMWATCH_VIA_TASK, OOMWATCH_VIA_CURRENT (classic + helper), OOMWATCH_VIA_PROC (classic
+	 * alone: a victim other than current is looked up in /proc). */
 	int bpf_program;
+	/* With BPF active, how long a kill memory.events counted may wait for its BPF record before it
+	 * is reported as missed_by_bpf (the kernel counts the kill just before the tracepoint fires);
+	 * 0 = 1 s. */
+	uint64_t missed_grace_usec;
 };
 
 struct oomwatch;
@@ -131,8 +138,9 @@ enum oomwatch_source oomwatch_source(const struct oomwatch *ow);
 const char *oomwatch_source_to_string(enum oomwatch_source s);
 /* Why BPF is not active (-errno; -ECANCELED for config->no_bpf), 0 when it is. */
 int oomwatch_bpf_error(const struct oomwatch *ow);
-/* With BPF active: OOMWATCH_VIA_TASK (tp_btf) or OOMWATCH_VIA_CURRENT (classic tp, /proc when the
- * victim is not current); 0 otherwise. */
+/* With BPF active, the program in use: OOMWATCH_VIA_TASK (tp_btf), OOMWATCH_VIA_CURRENT (classic tp
+ * + signal_generate helper) or OOMWATCH_VIA_PROC (classic tp alone); 0 otherwise. Each record's via
+ * says how its victim was found: task, current, signal or proc. */
 int oomwatch_bpf_mode(const struct oomwatch *ow);
 const char *oomwatch_via_to_string(int via);
 /* Records the kernel could not queue because the ring buffer was full (BPF only). */

@@ -612,11 +612,12 @@ uint64_t cg_weight_to_shares_kubelet(uint64_t weight)
 	return ((weight - 1) * 262142) / 9999 + 2;
 }
 
-uint64_t cg_weight_to_shares_log(uint64_t weight)
+/* The smallest shares value whose log-formula weight is at least weight (binary search: the
+ * formula is monotonic). */
+static uint64_t log_weight_lower_bound(uint64_t weight)
 {
 	uint64_t lo = CG_MIN_SHARES, hi = CG_MAX_SHARES;
 
-	/* The formula is monotonic: binary-search the smallest shares reaching weight. */
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
@@ -626,6 +627,22 @@ uint64_t cg_weight_to_shares_log(uint64_t weight)
 			lo = mid + 1;
 	}
 	return lo;
+}
+
+uint64_t cg_weight_to_shares_log(uint64_t weight)
+{
+	uint64_t lo, hi;
+
+	if (weight <= CG_MIN_WEIGHT)
+		return CG_MIN_SHARES;
+	if (weight >= CG_MAX_WEIGHT)
+		return CG_MAX_SHARES;
+	lo = log_weight_lower_bound(weight);
+	if (cg_shares_to_weight_log(lo) != weight)
+		return lo; /* a weight the formula skips: the nearest shares above */
+	hi = log_weight_lower_bound(weight + 1);
+	/* The middle of the range mapping to weight: the least-biased guess of the request. */
+	return lo + (hi - 1 - lo) / 2;
 }
 
 uint64_t cg_weight_to_shares(enum cg_weight_formula f, uint64_t weight)

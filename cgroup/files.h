@@ -164,7 +164,7 @@ uint64_t cg_shares_to_weight_log(uint64_t shares);
 uint64_t cg_shares_to_weight(enum cg_weight_formula f, uint64_t shares);
 /* kubelet's reverse: ((w-1)*262142)/9999 + 2. */
 uint64_t cg_weight_to_shares_kubelet(uint64_t weight);
-/* Inverse of the log formula: the smallest shares value that maps to weight (clamped). */
+/* Inverse of the log formula: the middle of the shares range that maps to weight (clamped). */
 uint64_t cg_weight_to_shares_log(uint64_t weight);
 uint64_t cg_weight_to_shares(enum cg_weight_formula f, uint64_t weight);
 /* Which formula produced weight for a container whose CPU request is request_millicores:

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "agent/recommender/histogram.h"
@@ -50,6 +51,19 @@ void rec_tunables_init_default(struct rec_tunables *ret);
 /* -EINVAL when a value would make the model meaningless (non-positive intervals, percentiles
  * outside [0,1], ratio < 1, ...). */
 int rec_tunables_validate(const struct rec_tunables *t);
+/* The tunables by VPA flag name ("target-cpu-percentile", "cpu-histogram-decay-half-life", ...):
+ * rec_tunable_info(i) for i = 0.. until NULL lists them with a help line (default in parentheses);
+ * rec_tunables_set() parses a value (durations Go-style: "24h", "90m", "1h30m"). -ENOENT for an
+ * unknown name, -EINVAL for a bad value. Call rec_tunables_validate() after the last one. */
+struct rec_tunable_info {
+	const char *name;
+	const char *help;
+};
+const struct rec_tunable_info *rec_tunable_info(size_t i);
+int rec_tunables_set(struct rec_tunables *t, const char *name, const char *value);
+/* Go's time.ParseDuration for non-negative values, to microseconds. */
+int rec_parse_duration(const char *s, int64_t *ret_usec);
+
 /* Interval x count: how long history is kept (8 days by default). */
 int64_t rec_tunables_history_window_usec(const struct rec_tunables *t);
 

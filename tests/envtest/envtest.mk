@@ -1,5 +1,12 @@
-# check-envtest: placeholder until the envtest tier lands; it says so loudly and records a skip.
-check-envtest:
-	$(Q)mkdir -p $(OUT)/results
-	$(Q)echo "*** SKIPPED: the envtest tier is not built yet ***"
-	$(Q)echo "envtest 0 0 1" > $(OUT)/results/envtest
+# Envtest tier: the kube client against a real kube-apiserver + etcd (1.36 and 1.33) on loopback,
+# binaries from $(SHARED_DIR)/envtest decompressed once into $(SNUG_CACHE)/envtest/<version>/.
+ENVTEST_KUBE := $(OUT)/tests/envtest-kube
+
+$(ENVTEST_KUBE): $(OBJ)/tests/envtest/test_envtest_kube.o $(OBJ)/tests/kubetest/kubetest.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(LDLIBS)
+
+check-envtest: $(ENVTEST_KUBE)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SHARED_DIR=$(SHARED_DIR) SNUG_CACHE=$(SNUG_CACHE) \
+		tests/envtest/run.sh $(abspath $(ENVTEST_KUBE))

@@ -16,13 +16,12 @@ import math
 import os
 import random
 import re
+import select
 import signal
 import socket
 import ssl
-import string
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -90,6 +89,76 @@ def parse_quantity(q):
     if suf[:1] in ("e", "E") and re.match(r"^[eE][-+]?[0-9]+$", suf):
         return num * fractions.Fraction(10) ** int(suf[1:])
     raise ValueError(QUANTITY_ERROR)
+
+
+_DEC_SUFFIX = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+_BIN_SUFFIX = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+
+
+def canonical_quantity(q):
+    """The string a real apiserver stores for a quantity (resource.Quantity.String()): the format of
+    the suffix is kept (binary / decimal / exponent), the mantissa is the smallest integer, values
+    below 1e-9 round up. "0.1" -> "100m", "2000m" -> "2", "1024Mi" -> "1Gi", "1.5Gi" -> "1536Mi"."""
+    if not isinstance(q, str):
+        q = str(q)
+    v = parse_quantity(q)
+    if v == 0:
+        return "0"
+    m = _QUANTITY_RE.match(q.strip())
+    suf = m.group(2) if m else ""
+    fmt = "bin" if suf.endswith("i") else ("exp" if suf[:1] in ("e", "E") else "dec")
+    neg = v < 0
+    v = abs(v)
+    scaled = v * 10**9
+    if scaled.denominator != 1:
+        v = fractions.Fraction(math.ceil(scaled), 10**9)
+    sign = "-" if neg else ""
+    if fmt == "bin":
+        if v < 1024 or v.denominator != 1:
+            fmt = "dec"
+        else:
+            n, e = int(v), 0
+            while n % 1024 == 0 and e < 6:
+                n //= 1024
+                e += 1
+            return sign + str(n) + _BIN_SUFFIX[e]
+    n, e = int(v * 10**9), -9
+    while n % 1000 == 0 and e < 18:
+        n //= 1000
+        e += 3
+    if fmt == "exp":
+        return sign + str(n) + ("" if e == 0 else "e%d" % e)
+    return sign + str(n) + _DEC_SUFFIX[e]
+
+
+def canonicalize_resource_lists(obj):
+    """Rewrite every quantity in a pod's or node's resource lists the way the apiserver stores them."""
+
+    def fix(rl):
+        if isinstance(rl, dict):
+            for k, v in list(rl.items()):
+                try:
+                    rl[k] = canonical_quantity(v)
+                except ValueError:
+                    pass
+
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, dict) and isinstance(c.get("resources"), dict):
+                fix(c["resources"].get("requests"))
+                fix(c["resources"].get("limits"))
+    st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in st.get(key) or []:
+            if isinstance(cs, dict):
+                fix(cs.get("allocatedResources"))
+                if isinstance(cs.get("resources"), dict):
+                    fix(cs["resources"].get("requests"))
+                    fix(cs["resources"].get("limits"))
+    fix(st.get("capacity"))
+    fix(st.get("allocatable"))
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,6 +575,13 @@ FIELD_PATHS = {
     "involvedObject.namespace": lambda o: (o.get("involvedObject") or {}).get("namespace", ""),
     "involvedObject.kind": lambda o: (o.get("involvedObject") or {}).get("kind", ""),
     "involvedObject.uid": lambda o: (o.get("involvedObject") or {}).get("uid", ""),
+    # events.k8s.io/v1 names of the same fields (events are stored in core/v1 form)
+    "regarding.name": lambda o: (o.get("involvedObject") or {}).get("name", ""),
+    "regarding.namespace": lambda o: (o.get("involvedObject") or {}).get("namespace", ""),
+    "regarding.kind": lambda o: (o.get("involvedObject") or {}).get("kind", ""),
+    "regarding.uid": lambda o: (o.get("involvedObject") or {}).get("uid", ""),
+    "reportingController": lambda o: o.get("reportingComponent", ""),
+    "source": lambda o: (o.get("source") or {}).get("component", ""),
     "reason": lambda o: o.get("reason", ""),
     "type": lambda o: o.get("type", ""),
 }
@@ -859,11 +935,6 @@ def validate_pod_resize(old, new, minor):
         raise err_invalid("Pod", name, errs)
 
 
-def spec_for_compare(spec):
-    s = dcopy(spec or {})
-    return s
-
-
 def pod_spec_update_diff(old_spec, new_spec, allow_resources):
     """Return None if the update of the pod spec is allowed (ValidatePodUpdate), else a diff text."""
     o = dcopy(old_spec or {})
@@ -967,7 +1038,8 @@ class Store:
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.rv = start_rv
-        self.floor = start_rv
+        self.floor = start_rv  # compaction: nothing older than this can be replayed, any resource
+        self.key_floor = {}  # per resource: the newest event dropped from the bounded history
         self.objs = {}  # key -> {(ns, name): obj}
         self.history = collections.deque()
         self.history_size = history_size
@@ -991,7 +1063,7 @@ class Store:
         self.history.append((int(obj["metadata"]["resourceVersion"]), etype, key, dcopy(obj), old))
         while len(self.history) > self.history_size:
             ev = self.history.popleft()
-            self.floor = ev[0]
+            self.key_floor[ev[2]] = ev[0]
         self.cond.notify_all()
 
     def put(self, key, obj, etype=None):
@@ -1017,10 +1089,15 @@ class Store:
             self._record("DELETED", key, gone, old)
             return gone
 
+    def floor_for(self, key):
+        """Oldest resourceVersion a watch of this resource can start from (like a per-type watch cache)."""
+        return max(self.floor, self.key_floor.get(key, 0))
+
     def compact(self):
         with self.lock:
             self.history.clear()
             self.floor = self.rv
+            self.key_floor = {}
             self.cond.notify_all()
 
     def reset(self):
@@ -1028,6 +1105,7 @@ class Store:
             self.objs = {}
             self.history.clear()
             self.floor = self.rv
+            self.key_floor = {}
             for w in self.watchers:
                 w.abort = True
             self.cond.notify_all()
@@ -1136,8 +1214,14 @@ class Fake:
                 self.store.objs.setdefault(k, {})[tuple(ns_name)] = o
 
     # ---- auth
-    def authenticate(self, headers):
+    def authenticate(self, headers, peer_cert=None):
         auth = headers.get("Authorization", "")
+        if not auth and peer_cert:
+            # x509 client certificate (verified against --client-ca): the user is the subject CN
+            for rdn in peer_cert.get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        return v
         if not auth.startswith("Bearer "):
             return None
         tok = auth[7:].strip()
@@ -1178,7 +1262,7 @@ class Fake:
             raise ApiError(403, status_body(403, "Forbidden", msg, det))
 
     # ---- generic object life cycle
-    def new_meta(self, res, obj, ns):
+    def new_meta(self, res, obj, ns, defer_name=False):
         md = obj.setdefault("metadata", {})
         if not isinstance(md, dict):
             raise err_bad_request("metadata must be an object")
@@ -1197,7 +1281,9 @@ class Fake:
             md.pop("namespace", None)
         if not md.get("name"):
             if md.get("generateName"):
-                md["name"] = md["generateName"] + rand_suffix()
+                # pods keep an empty name through admission, like the real apiserver
+                if not defer_name:
+                    md["name"] = md["generateName"] + rand_suffix()
             else:
                 raise err_invalid(
                     res.kind,
@@ -1224,19 +1310,25 @@ class Fake:
     def create(self, res, ns, obj, dry_run=False, via_controller=False):
         if not isinstance(obj, dict):
             raise err_bad_request("Object 'Kind' is missing in '%s'" % json.dumps(obj))
-        obj = self.new_meta(res, dcopy(obj), ns)
+        obj = self.new_meta(res, dcopy(obj), ns, defer_name=res is RES_POD)
         if res is RES_POD:
             validate_quantities(obj)
             if not (obj.get("spec") or {}).get("containers"):
                 raise err_invalid(
-                    "Pod", obj["metadata"]["name"], [FieldErr("FieldValueRequired", "spec.containers", "")]
+                    "Pod", obj["metadata"].get("name", ""), [FieldErr("FieldValueRequired", "spec.containers", "")]
                 )
             pod_default(obj)
+            canonicalize_resource_lists(obj)
             st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
             obj["status"] = {"phase": st.get("phase", "Pending"), "qosClass": pod_qos(obj)}
             if self.controller.get("webhook") and not dry_run:
                 obj = self.call_webhook(obj, via_controller)
+                validate_quantities(obj)
+                canonicalize_resource_lists(obj)
                 obj["status"]["qosClass"] = pod_qos(obj)
+            md = obj["metadata"]
+            if not md.get("name"):
+                md["name"] = md["generateName"] + rand_suffix()
         elif res is RES_EVENT:
             for k, v in (("eventTime", None), ("reportingComponent", ""), ("reportingInstance", "")):
                 obj.setdefault(k, v)
@@ -1248,6 +1340,8 @@ class Fake:
             obj = event_to_core(obj)
             for k, v in (("reportingComponent", ""), ("reportingInstance", ""), ("source", {})):
                 obj.setdefault(k, v)
+        elif res is RES_NODE:
+            canonicalize_resource_lists(obj)
         elif res is RES_PDB:
             obj["status"] = {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
         with self.lock:
@@ -1269,22 +1363,40 @@ class Fake:
     def list(self, res, ns, q):
         lsel = parse_label_selector(q.get("labelSelector", ""))
         fsel = parse_field_selector(q.get("fieldSelector", ""), res.kind)
+        after = None
+        rv = None
+        if q.get("continue"):
+            # pages are cut by (namespace, name); the token carries the first page's resourceVersion
+            try:
+                tok = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
+                after, rv = tuple(tok["after"]), tok["rv"]
+            except (ValueError, KeyError, TypeError):
+                raise err_bad_request("continue key is not valid: illegal base64 data at input byte 0")
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            raise err_bad_request("limit: Invalid value")
         with self.lock:
-            items = [
-                to_external(res, dcopy(o))
+            matched = [
+                o
                 for o in self.store.items(res.key, ns)
                 if labels_match(lsel, o["metadata"].get("labels")) and fields_match(fsel, o)
+                and (after is None or (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after)
             ]
-            rv = str(self.store.rv)
+            rv = rv or str(self.store.rv)
+            page = matched[:limit] if limit > 0 else matched
+            items = [to_external(res, dcopy(o)) for o in page]
+        md = {"resourceVersion": rv}
+        if limit > 0 and len(matched) > limit:
+            last = page[-1]["metadata"]
+            md["continue"] = base64.urlsafe_b64encode(
+                json.dumps({"rv": rv, "after": [last.get("namespace", ""), last["name"]]}).encode()
+            ).decode()
+            md["remainingItemCount"] = len(matched) - limit
         for o in items:
             o.pop("kind", None)
             o.pop("apiVersion", None)
-        return {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": {"resourceVersion": rv}, "items": items}
-
-    def check_rv_precondition(self, res, cur, new):
-        want = ((new or {}).get("metadata") or {}).get("resourceVersion") if isinstance(new, dict) else None
-        if want and want != cur["metadata"]["resourceVersion"]:
-            raise err_conflict(res, cur["metadata"]["name"])
+        return {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": md, "items": items}
 
     def apply_patch(self, cur, ctype, body):
         ctype = (ctype or "").split(";")[0].strip()
@@ -1334,6 +1446,9 @@ class Fake:
             want = (new.get("metadata") or {}).get("resourceVersion") if isinstance(new.get("metadata"), dict) else None
             if want and want != cur["metadata"]["resourceVersion"]:
                 raise err_conflict(res, name)
+            if res in (RES_POD, RES_NODE):
+                validate_quantities(new)
+                canonicalize_resource_lists(new)
             if res is RES_POD:
                 out = self.pod_update(cur, new, sub, dry_run)
             else:
@@ -1597,21 +1712,26 @@ class Fake:
         if pod is None or not self.controller.get("enabled"):
             return
         refs = [r for r in pod["metadata"].get("ownerReferences") or [] if r.get("controller")]
-        if not refs or refs[0].get("kind") != "ReplicaSet":
+        owners = {"ReplicaSet": RES_RS, "StatefulSet": RES_STS, "DaemonSet": RES_DS}
+        if not refs or refs[0].get("kind") not in owners:
             return
         ref = refs[0]
         ns = pod["metadata"]["namespace"]
-        rs = self.store.get(RES_RS.key, ns, ref.get("name"))
-        if rs is None:
-            self.controller["log"].append({"pod": pod["metadata"]["name"], "error": "replicaset %s not found" % ref.get("name")})
+        owner = self.store.get(owners[ref["kind"]].key, ns, ref.get("name"))
+        if owner is None:
+            self.controller["log"].append({"pod": pod["metadata"]["name"], "error": "%s %s not found" % (ref["kind"], ref.get("name"))})
             return
-        tmpl = dcopy(((rs.get("spec") or {}).get("template")) or {})
-        spec = tmpl.get("spec") or dcopy(pod["spec"])
-        spec = dcopy(spec)
+        tmpl = dcopy(((owner.get("spec") or {}).get("template")) or {})
+        spec = dcopy(tmpl.get("spec") or pod["spec"])
         spec["nodeName"] = self.controller.get("node") or pod["spec"].get("nodeName")
         md = dcopy(tmpl.get("metadata") or {})
         md["labels"] = md.get("labels") or dcopy(pod["metadata"].get("labels") or {})
-        md["name"] = "%s-%s" % (ref.get("name"), rand_suffix())
+        # a StatefulSet brings its pod back under the same name; the others make a new one
+        md.pop("name", None)
+        if ref["kind"] == "StatefulSet":
+            md["name"] = pod["metadata"]["name"]
+        else:
+            md["generateName"] = "%s-" % ref.get("name")
         md["ownerReferences"] = [dcopy(ref)]
         newpod = {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
         threading.Thread(target=self._controller_create, args=(ns, newpod, pod["metadata"]["name"]), daemon=True).start()
@@ -1659,7 +1779,7 @@ class Fake:
             with urllib.request.urlopen(r, timeout=wh.get("timeout", 10), context=ctx) as resp:
                 out = json.loads(resp.read())
             response = out["response"]
-            self.controller["log"].append({"webhook": name, "allowed": response.get("allowed"), "pod": pod["metadata"].get("name")})
+            self.controller["log"].append({"webhook": name, "allowed": response.get("allowed"), "pod": pod["metadata"].get("name") or pod["metadata"].get("generateName")})
             if not response.get("allowed"):
                 st = response.get("status") or {}
                 code = st.get("code") or 400
@@ -1673,7 +1793,7 @@ class Fake:
         except ApiError:
             raise
         except Exception as e:  # noqa: BLE001 - any failure reaching the hook
-            self.controller["log"].append({"webhook": name, "error": str(e), "pod": pod["metadata"].get("name")})
+            self.controller["log"].append({"webhook": name, "error": str(e), "pod": pod["metadata"].get("name") or pod["metadata"].get("generateName")})
             if fail_open:
                 return pod
             raise ApiError(500, status_body(500, "InternalError", 'Internal error occurred: failed calling webhook "%s": %s' % (name, e), {"causes": [{"message": 'failed calling webhook "%s": %s' % (name, e)}]}))
@@ -1764,6 +1884,8 @@ class QuietServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY each reply waits for a delayed ACK
+    disable_nagle_algorithm = True
     server_version = "fake-apiserver"
     sys_version = ""
     fake = None  # set by main
@@ -1858,6 +1980,7 @@ class Handler(BaseHTTPRequestHandler):
             "raw_query": url.query,
             "content_type": self.headers.get("Content-Type"),
             "user_agent": self.headers.get("User-Agent"),
+            "accept": self.headers.get("Accept"),
             "body": None,
             "status": None,
         }
@@ -1897,7 +2020,13 @@ class Handler(BaseHTTPRequestHandler):
                     entry["status"] = code
                     self.send_json(code, status_body(code, reasons.get(code, "InternalError"), msg, action.get("details")), hdr)
                     return
-            user = fake.authenticate(self.headers)
+            peer = None
+            if isinstance(self.connection, ssl.SSLSocket):
+                try:
+                    peer = self.connection.getpeercert()
+                except (ValueError, ssl.SSLError):
+                    peer = None
+            user = fake.authenticate(self.headers, peer)
             if user is None:
                 entry["status"] = 401
                 self.send_json(401, UNAUTHORIZED)
@@ -2030,6 +2159,23 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(code, obj, headers)
 
     # ---- watch
+    def client_gone(self):
+        """True when the peer closed a watch connection (nothing else is sent on it while we stream)."""
+        try:
+            r, _, _ = select.select([self.connection], [], [], 0)
+            if not r:
+                return False
+            self.connection.setblocking(False)
+            try:
+                data = self.connection.recv(1)
+            finally:
+                self.connection.setblocking(True)
+            return data == b""
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return False
+        except (OSError, ValueError):
+            return True
+
     def write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
@@ -2075,8 +2221,10 @@ class Handler(BaseHTTPRequestHandler):
                     last = int(rv_q)
                 except ValueError:
                     raise err_bad_request('resourceVersion: Invalid value: "%s": must be a valid resource version' % rv_q)
-                if last < store.floor:
-                    error = status_body(410, "Expired", "too old resource version: %d (%d)" % (last, store.floor))
+                if last < store.floor_for(res.key):
+                    error = status_body(
+                        410, "Expired", "too old resource version: %d (%d)" % (last, store.floor_for(res.key))
+                    )
             w = Watcher()
             store.watchers.add(w)
         entry["status"] = 200
@@ -2089,11 +2237,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         start = time.monotonic()
         deadline = start + timeout
-        drop = None
-        with fake.lock:
+        def drop_due():
+            # every watch open while the drop window lasts is cut `after` seconds after it started
             wd = fake.watch_drop
             if wd and time.time() < wd["until"]:
-                drop = (start + wd["after"], wd.get("mode", "close"))
+                return (start + wd["after"], wd.get("mode", "close"))
+            return None
+
         next_bookmark = start + fake.bookmark_interval
         final_bookmark = deadline - 2 if timeout > 3 else None
         try:
@@ -2106,6 +2256,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.write_chunk(json.dumps({"type": t, "object": to_external(res, o)}).encode() + b"\n")
             while True:
                 now = time.monotonic()
+                drop = drop_due()
                 if drop and now >= drop[0]:
                     if drop[1] == "end":
                         self.wfile.write(b"0\r\n\r\n")
@@ -2114,6 +2265,9 @@ class Handler(BaseHTTPRequestHandler):
                         self.abort_connection()
                     entry["dropped"] = True
                     return
+                if self.client_gone():
+                    self.close_connection = True
+                    return
                 if now >= deadline or w.abort or fake.stop_event.is_set():
                     if w.abort and getattr(w, "hard", False):
                         self.abort_connection()
@@ -2121,9 +2275,10 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 out = []
                 with store.lock:
-                    if last < store.floor:
+                    if last < store.floor_for(res.key):
                         # the history we would need was dropped while this watch lagged
-                        out.append(("ERROR", status_body(410, "Expired", "too old resource version: %d (%d)" % (last, store.floor))))
+                        msg = "too old resource version: %d (%d)" % (last, store.floor_for(res.key))
+                        out.append(("ERROR", status_body(410, "Expired", msg)))
                     else:
                         for ev_rv, etype, key, o, old in store.history:
                             if ev_rv <= last or key != res.key:
@@ -2496,8 +2651,16 @@ class Kubelet(threading.Thread):
                 self.update_status(pod, lambda s: self.mark(s, "Error", "failed to update container resources"))
                 seen["phase"] = "marked"
             return
-        # apply: allocate (InProgress), then actuate after another delay
-        if seen["phase"] == "new" and now - seen["since"] >= delay:
+        # apply: check the node (when a Node object says what it has), allocate (InProgress), then actuate
+        if seen["phase"] in ("new", "marked") and now - seen["since"] >= delay:
+            verdict = self.node_fit(pod)
+            if verdict is not None:
+                if seen.get("verdict") != verdict:
+                    self.update_status(pod, lambda s: self.mark(s, verdict[0], verdict[1]))
+                    seen["verdict"] = verdict
+                seen["phase"] = "marked"
+                return
+        if seen["phase"] in ("new", "marked") and now - seen["since"] >= delay:
             def alloc(s):
                 for c in pod["spec"]["containers"]:
                     for cs in s.get("containerStatuses") or []:
@@ -2518,6 +2681,42 @@ class Kubelet(threading.Thread):
             self.write_cgroups(pod)
             self.update_status(pod, actuate)
             fake.kubelet_seen.pop(uid, None)
+
+    def node_fit(self, pod):
+        """Like the kubelet's allocation check: Infeasible if the pod alone exceeds the node's
+        allocatable, Deferred if it does not fit next to the other pods now. None = go ahead."""
+        fake = self.fake
+        with fake.lock:
+            node = fake.store.get(RES_NODE.key, "", pod["spec"].get("nodeName"))
+            if node is None:
+                return None
+            alloc = (node.get("status") or {}).get("allocatable") or (node.get("status") or {}).get("capacity") or {}
+            others = [p for p in fake.store.items(RES_POD.key) if p["spec"].get("nodeName") == pod["spec"].get("nodeName")
+                      and p["metadata"]["uid"] != pod["metadata"]["uid"]
+                      and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+
+        def want(p, r, allocated):
+            tot = 0
+            css = {c.get("name"): c for c in (p.get("status") or {}).get("containerStatuses") or []}
+            for c in p["spec"].get("containers") or []:
+                q = _res_list(c, "requests").get(r)
+                if allocated and "allocatedResources" in css.get(c.get("name"), {}):
+                    q = css[c.get("name")]["allocatedResources"].get(r, q)
+                if q is not None:
+                    tot += parse_quantity(q)
+            return tot
+
+        for r, unit in (("cpu", 1000), ("memory", 1)):
+            if r not in alloc:
+                continue
+            cap = parse_quantity(alloc[r])
+            req = want(pod, r, False)
+            if req > cap:
+                return ("Infeasible", "Node didn't have enough capacity: %s, requested: %d, capacity: %d" % (r, int(req * unit), int(cap * unit)))
+            used = sum(want(p, r, True) for p in others)
+            if req + used > cap:
+                return ("Deferred", "Node didn't have enough resource: %s, requested: %d, used: %d, capacity: %d" % (r, int(req * unit), int(used * unit), int(cap * unit)))
+        return None
 
     def has_resize_marks(self, st):
         return "resize" in st or any(c.get("type") in ("PodResizePending", "PodResizeInProgress") for c in st.get("conditions") or [])
@@ -2551,6 +2750,12 @@ class Kubelet(threading.Thread):
             st = cur.setdefault("status", {})
             before = dcopy(st)
             fn(st)
+            if fake.minor >= 34:
+                # PodObservedGenerationTracking (beta in 1.34): the kubelet reports the generation it acted on
+                st["observedGeneration"] = cur["metadata"].get("generation", 1)
+                for c in st.get("conditions") or []:
+                    if c.get("type") in ("PodResizePending", "PodResizeInProgress"):
+                        c["observedGeneration"] = cur["metadata"].get("generation", 1)
             if st != before:
                 fake.store.put(RES_POD.key, cur)
 
@@ -2640,13 +2845,21 @@ def make_certs(directory, cn="localhost", client_cn="snug-agent"):
 # main
 
 
-def write_kubeconfig(path, port, ca, token):
-    with open(ca) as f:
-        ca_data = base64.b64encode(f.read().encode()).decode()
+def write_kubeconfig(path, port, ca, token, cert=None, key=None):
+    """A kubeconfig for the fake: CA as data, and a bearer token or a client certificate/key as data."""
+
+    def b64(p):
+        with open(p, "rb") as f:
+            return base64.b64encode(f.read()).decode()
+
+    if cert:
+        user = "    client-certificate-data: %s\n    client-key-data: %s\n" % (b64(cert), b64(key))
+    else:
+        user = "    token: %s\n" % token
     text = (
         "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: https://127.0.0.1:%d\n"
         "    certificate-authority-data: %s\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n"
-        "current-context: fake\nusers:\n- name: fake\n  user:\n    token: %s\n" % (port, ca_data, token)
+        "current-context: fake\nusers:\n- name: fake\n  user:\n%s" % (port, b64(ca), user)
     )
     with open(path, "w") as f:
         f.write(text)

@@ -123,9 +123,15 @@ class FakeApiServer:
     def ca_file(self):
         return self.certs["ca.crt"]
 
-    def kubeconfig(self, path=None, token=None):
+    def kubeconfig(self, path=None, token=None, client_cert=False):
+        """Write a kubeconfig for this server: bearer token, or (client_cert=True) the client
+        certificate made with the CA (user = its CN, snug-agent)."""
         path = path or os.path.join(self.dir, "kubeconfig")
-        fake_apiserver.write_kubeconfig(path, self.port, self.ca_file, token or self.token)
+        if client_cert:
+            fake_apiserver.write_kubeconfig(path, self.port, self.ca_file, None,
+                                            cert=self.certs["client.crt"], key=self.certs["client.key"])
+        else:
+            fake_apiserver.write_kubeconfig(path, self.port, self.ca_file, token or self.token)
         return path
 
     # ---- raw HTTP
@@ -332,6 +338,19 @@ class FakeApiServer:
                                "application/strategic-merge-patch+json")
         if st != 200:
             raise RuntimeError("status patch -> %s %s" % (st, out))
+        return out
+
+    def create_node(self, name="node-1", cpu="4", memory="8Gi", pods="110"):
+        """A Ready Node with capacity = allocatable; the kubelet simulator then refuses resizes that do
+        not fit (Infeasible) or not fit now (Deferred)."""
+        self.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}}})
+        res = {"cpu": cpu, "memory": memory, "pods": pods}
+        st, out = self.request("PATCH", "/api/v1/nodes/%s/status" % name,
+                               {"status": {"capacity": res, "allocatable": res,
+                                           "conditions": [{"type": "Ready", "status": "True"}]}},
+                               "application/strategic-merge-patch+json")
+        if st != 200:
+            raise RuntimeError("node status -> %s %s" % (st, out))
         return out
 
     def get_pod(self, name, ns="default"):

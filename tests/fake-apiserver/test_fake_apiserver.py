@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -217,6 +216,20 @@ class TestAuthAndTLS(ServerCase):
         c.request("GET", "/version", headers={"Authorization": "Bearer " + self.srv.token})
         self.assertEqual(c.getresponse().status, 200)
 
+    def test_client_certificate_authenticates_as_its_cn(self):
+        ctx = ssl.create_default_context(cafile=self.srv.ca_file)
+        ctx.load_cert_chain(self.srv.certs["client.crt"], self.srv.certs["client.key"])
+        self.srv.forbid(user="snug-agent", verb="list", resource="pods")
+        c = http.client.HTTPSConnection("127.0.0.1", self.srv.port, context=ctx, timeout=5)
+        c.request("GET", "/api/v1/pods")
+        r = c.getresponse()
+        body = json.loads(r.read())
+        self.assertEqual(r.status, 403)
+        self.assertIn('User "snug-agent" cannot list resource "pods"', body["message"])
+        c.request("GET", "/version")
+        self.assertEqual(c.getresponse().status, 200)
+        self.srv.control("DELETE", "forbid")
+
     def test_forbid_rule_gives_rbac_style_403(self):
         self.srv.create_pod("rz")
         self.srv.forbid(user="node-agent", verb="patch", resource="pods/resize")
@@ -330,6 +343,16 @@ class TestResize(ServerCase):
         self.assertEqual(st, 422)
         self.assertEqual(body["message"], 'Pod "old" is invalid: spec: Forbidden: Pod running on node without support for resize')
 
+    def test_quantities_stored_canonical(self):
+        pod = self.srv.create_pod("q", requests={"cpu": "0.1", "memory": "1024Mi"}, limits={"cpu": "2000m", "memory": "1.5Gi"})
+        self.assertEqual(pod["spec"]["containers"][0]["resources"],
+                         {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "1536Mi"}})
+        self.assertEqual(pod["status"]["containerStatuses"][0]["resources"]["limits"]["memory"], "1536Mi")
+        st, out = self.srv.resize("q", requests={"cpu": "0.25"})
+        self.assertEqual((st, out["spec"]["containers"][0]["resources"]["requests"]["cpu"]), (200, "250m"))
+        st, out = self.srv.resize("q", requests={"cpu": "1.5x"})
+        self.assertEqual((st, out["reason"]), (400, "BadRequest"))
+
     def test_dry_run_changes_nothing(self):
         pod = self.srv.create_pod("rz")
         st, out = self.srv.request("PATCH", "/api/v1/namespaces/default/pods/rz/resize?dryRun=All",
@@ -349,21 +372,23 @@ class TestKubelet(ServerCase):
 
     def test_apply_resize(self):
         self.srv.kubelet(delay=0.3)
-        self.srv.create_pod("rz")
+        rv = self.srv.create_pod("rz")["metadata"]["resourceVersion"]
         # a watch sees the resize pass through PodResizeInProgress and end with actual resources
         box = {}
 
         def watch():
-            box["ev"] = [e for _, e in self.srv.watch("/api/v1/namespaces/default/pods", {"timeoutSeconds": "3", "fieldSelector": "metadata.name=rz"})]
+            box["ev"] = [e for _, e in self.srv.watch("/api/v1/namespaces/default/pods", {
+                "resourceVersion": rv, "timeoutSeconds": "3", "fieldSelector": "metadata.name=rz"})]
 
         th = threading.Thread(target=watch)
         th.start()
-        time.sleep(0.2)
         self.assertEqual(self.srv.resize("rz", requests={"cpu": "150m"}, limits={"cpu": "300m"})[0], 200)
         ok = self.srv.wait_for(lambda: self._status_res("rz")["resources"]["limits"]["cpu"] == "300m")
         self.assertTrue(ok)
         cs = self._status_res("rz")
         self.assertEqual(cs["allocatedResources"]["cpu"], "150m")
+        pod = self.srv.get_pod("rz")
+        self.assertEqual(pod["status"]["observedGeneration"], pod["metadata"]["generation"])
         self.assertNotIn("PodResizeInProgress", self._conds("rz"))
         th.join(10)
         seen = [c["type"] for e in box["ev"] for c in e["object"]["status"].get("conditions") or []]
@@ -382,6 +407,21 @@ class TestKubelet(ServerCase):
         self.srv.kubelet(pods={"default/a": None})
         self.assertTrue(self.srv.wait_for(lambda: self._status_res("a")["resources"]["requests"]["cpu"] == "150m"))
         self.assertTrue(self.srv.wait_for(lambda: "PodResizePending" not in self._conds("a")))
+
+    def test_node_capacity_decides_infeasible_and_deferred(self):
+        self.srv.create_node("node-1", cpu="1", memory="2Gi")
+        self.srv.create_pod("big", requests={"cpu": "100m", "memory": "128Mi"}, limits=None)
+        self.srv.create_pod("other", requests={"cpu": "700m", "memory": "128Mi"}, limits=None)
+        self.srv.resize("big", requests={"cpu": "2"})
+        self.assertTrue(self.srv.wait_for(lambda: self._conds("big").get("PodResizePending", {}).get("reason") == "Infeasible"))
+        self.assertEqual(self._conds("big")["PodResizePending"]["message"],
+                         "Node didn't have enough capacity: cpu, requested: 2000, capacity: 1000")
+        self.srv.resize("big", requests={"cpu": "500m"})
+        self.assertTrue(self.srv.wait_for(lambda: self._conds("big").get("PodResizePending", {}).get("reason") == "Deferred"))
+        # room is made: the deferred resize goes through
+        self.srv.request("DELETE", "/api/v1/namespaces/default/pods/other?gracePeriodSeconds=0")
+        self.assertTrue(self.srv.wait_for(lambda: self._status_res("big")["resources"]["requests"]["cpu"] == "500m"))
+        self.assertNotIn("PodResizePending", self._conds("big"))
 
     def test_old_version_uses_status_resize(self):
         self.srv.set_version("1.30")
@@ -443,6 +483,24 @@ class TestWatch(ServerCase):
         self.assertEqual(set(bms[-1]["metadata"]), {"resourceVersion"})
         self.assertEqual(int(bms[-1]["metadata"]["resourceVersion"]), int(self.srv.state()["resourceVersion"]))
 
+    def test_list_pages_with_limit_and_continue(self):
+        for i in range(5):
+            self.srv.create_pod("p%d" % i, running=False)
+        names, cont, rvs = [], None, set()
+        while True:
+            q = {"limit": "2"}
+            if cont:
+                q["continue"] = cont
+            st, lst = self.srv.request("GET", "/api/v1/pods", query=q)
+            self.assertEqual(st, 200)
+            names += [i["metadata"]["name"] for i in lst["items"]]
+            rvs.add(lst["metadata"]["resourceVersion"])
+            cont = lst["metadata"].get("continue")
+            if not cont:
+                break
+        self.assertEqual(names, ["p0", "p1", "p2", "p3", "p4"])
+        self.assertEqual(len(rvs), 1)
+
     def test_410_after_compaction_and_bounded_history(self):
         rv = self.srv.state()["resourceVersion"]
         self.srv.create_pod("a", running=False)
@@ -470,6 +528,15 @@ class TestWatch(ServerCase):
         self.assertLess(time.time() - t0, 10)
         self.assertEqual(ev[-1]["type"], "CLOSED")
         self.srv.control("DELETE", "watch-drop")
+
+    def test_watch_ends_when_client_goes(self):
+        # many reconnecting clients must not leave watch threads behind on the server
+        for _ in range(5):
+            c = self.srv._conn(10)
+            c.request("GET", "/api/v1/pods?watch=1&timeoutSeconds=300", headers={"Authorization": "Bearer " + self.srv.token})
+            c.getresponse()
+            c.close()
+        self.assertTrue(self.srv.wait_for(lambda: self.srv.state()["watches"] == 0, timeout=5))
 
     def test_close_watches_now(self):
         box = {}
@@ -565,6 +632,17 @@ class TestEviction(ServerCase):
         self.assertNotEqual(new["metadata"]["uid"], pod["metadata"]["uid"])
         self.assertEqual(new["metadata"]["ownerReferences"][0]["name"], "web-rs")
 
+    def test_statefulset_pod_comes_back_under_its_name(self):
+        self.srv.controller(enabled=True)
+        sts = self.srv.create({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+                               "spec": {"selector": {"matchLabels": {"app": "db"}},
+                                        "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "app", "image": "x"}]}}}})
+        old = self.srv.create_pod("db-0", labels={"app": "db"}, owner={"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db",
+                                                                        "uid": sts["metadata"]["uid"], "controller": True})
+        self.srv.request("DELETE", "/api/v1/namespaces/default/pods/db-0")
+        new = self.srv.wait_for(lambda: (self.srv.get_pod("db-0") or {}).get("metadata", {}).get("uid") not in (None, old["metadata"]["uid"]))
+        self.assertTrue(new)
+
     def test_two_pdbs_500_and_missing_pod_404(self):
         self.srv.create_pod("db-1", labels={"app": "db"})
         self.srv.create_pdb("p1", {"app": "db"})
@@ -617,6 +695,10 @@ class TestEviction(ServerCase):
             self.assertTrue(new)
             self.assertEqual(new[0]["metadata"]["annotations"], {"snug.io/from-hook": "yes"})
             self.assertEqual(seen[0]["request"]["operation"], "CREATE")
+            self.assertEqual(seen[0]["request"]["object"]["metadata"]["ownerReferences"][0]["name"], "rs")
+            # like a ReplicaSet controller: generateName, no name yet at admission time
+            self.assertEqual(seen[0]["request"]["name"], "")
+            self.assertEqual(seen[0]["request"]["object"]["metadata"]["generateName"], "rs-")
             # an unreachable hook: Fail blocks the pod, Ignore lets it through
             for policy, expect in (("Fail", False), ("Ignore", True)):
                 self.srv.controller(webhook={"url": "https://127.0.0.1:1/x", "ca_file": certs["ca.crt"], "failure_policy": policy})

@@ -5,8 +5,6 @@ import copy
 import json
 import os
 import re
-import threading
-import time
 import urllib.parse
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -35,7 +33,6 @@ class Transcript:
     def _parse(self):
         with open(self.path, encoding="utf-8") as f:
             lines = f.read().split("\n")
-        i = 0
         req_body, resp_body = [], []
         section = None
         for line in lines:
@@ -65,7 +62,6 @@ class Transcript:
                 req_body.append(line)
             elif section == "resp":
                 resp_body.append(line)
-            i += 1
         rb = "\n".join(req_body).strip()
         self.req_body = rb or None
         text = "\n".join(resp_body).strip()

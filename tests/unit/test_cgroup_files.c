@@ -368,8 +368,10 @@ START_TEST(test_conversions)
 	ck_assert_uint_eq(cg_weight_to_shares_kubelet(1), 2);
 	ck_assert_uint_eq(cg_shares_to_weight_log(cg_weight_to_shares_log(100)), 100);
 	ck_assert_uint_eq(cg_shares_to_weight_log(cg_weight_to_shares_log(59)), 59);
-	ck_assert_uint_le(cg_weight_to_shares_log(100), 1024);
-	ck_assert_uint_gt(cg_weight_to_shares_log(100), 1000);
+	ck_assert_uint_le(cg_weight_to_shares_log(100), 1034);
+	ck_assert_uint_ge(cg_weight_to_shares_log(100), 1014);
+	ck_assert_uint_eq(cg_weight_to_shares_log(1), 2);
+	ck_assert_uint_eq(cg_weight_to_shares_log(10000), 262144);
 	/* kubelet's reverse floors twice, so a round trip may land one weight below, never more. */
 	for (uint64_t s = 2; s <= 262144; s += 997) {
 		uint64_t w = cg_shares_to_weight_kubelet(s);

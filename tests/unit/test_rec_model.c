@@ -226,6 +226,42 @@ START_TEST(test_tunables_validate)
 }
 END_TEST
 
+START_TEST(test_tunables_by_flag_name)
+{
+	struct rec_tunables t;
+	int64_t us;
+	size_t n = 0;
+
+	rec_tunables_init_default(&t);
+	for (; rec_tunable_info(n); n++)
+		ck_assert_ptr_nonnull(rec_tunable_info(n)->help);
+	ck_assert_int_eq(n, 17);
+	ck_assert_int_eq(rec_tunables_set(&t, "cpu-histogram-decay-half-life", "1h30m"), 0);
+	ck_assert_int_eq(t.cpu_histogram_decay_half_life_usec, 90 * MIN);
+	ck_assert_int_eq(rec_tunables_set(&t, "memory-aggregation-interval-count", "4"), 0);
+	ck_assert_int_eq(rec_tunables_history_window_usec(&t), 4 * DAY);
+	ck_assert_int_eq(rec_tunables_set(&t, "target-cpu-percentile", "0.95"), 0);
+	ck_assert_double_eq(t.target_cpu_percentile, 0.95);
+	ck_assert_int_eq(rec_tunables_set(&t, "oom-bump-up-ratio", "1.5"), 0);
+	ck_assert_double_eq(t.oom_bump_up_ratio, 1.5);
+	ck_assert_int_eq(rec_tunables_validate(&t), 0);
+	ck_assert_int_eq(rec_tunables_set(&t, "target-cpu-percentile", "1.1"), -EINVAL);
+	ck_assert_int_eq(rec_tunables_set(&t, "confidence-interval-cpu", "0"), -EINVAL);
+	ck_assert_int_eq(rec_tunables_set(&t, "confidence-interval-cpu", "5x"), -EINVAL);
+	ck_assert_int_eq(rec_tunables_set(&t, "no-such-flag", "1"), -ENOENT);
+	ck_assert_double_eq(t.target_cpu_percentile, 0.95);
+	ck_assert_int_eq(rec_parse_duration("24h", &us), 0);
+	ck_assert_int_eq(us, DAY);
+	ck_assert_int_eq(rec_parse_duration("1.5s250ms", &us), 0);
+	ck_assert_int_eq(us, 1750000);
+	ck_assert_int_eq(rec_parse_duration("2m", &us), 0);
+	ck_assert_int_eq(us, 2 * MIN);
+	ck_assert_int_eq(rec_parse_duration("-1h", &us), -EINVAL);
+	ck_assert_int_eq(rec_parse_duration("h", &us), -EINVAL);
+	ck_assert_int_eq(rec_parse_duration("", &us), -EINVAL);
+}
+END_TEST
+
 Suite *rec_model_suite(void)
 {
 	Suite *s = suite_create("rec_model");
@@ -239,6 +275,7 @@ Suite *rec_model_suite(void)
 	tcase_add_test(tc, test_recommend_steady);
 	tcase_add_test(tc, test_merge);
 	tcase_add_test(tc, test_tunables_validate);
+	tcase_add_test(tc, test_tunables_by_flag_name);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -390,7 +390,7 @@ END_TEST
 
 START_TEST(test_cli_small_exact)
 {
-	char out[512], err[512], args[128];
+	char out[512], err[512], args[256];
 	char *p = save_csv("unix_seconds,cpu_cores,memory_bytes,oom\n"
 			   "1700000000,0.5,100000000,0\n"
 			   "1700000030,0.7,120000000,0\n"
@@ -403,6 +403,16 @@ START_TEST(test_cli_small_exact)
 	ck_assert_str_eq(out, "{\"cpu\":{\"target\":1.388,\"lower\":0.233,\"upper\":2000.108},"
 			      "\"memory\":{\"target\":262144000,\"lower\":262144000,"
 			      "\"upper\":208434544483}}\n");
+	/* VPA's flags change the numbers the same way: no margin, no minimum. */
+	snprintf(args, sizeof(args),
+		 "--replay %s --recommendation-margin-fraction=0 "
+		 "--pod-recommendation-min-cpu-millicores 0",
+		 p);
+	ck_assert_int_eq(run_cli(args, out, sizeof(out), err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "{\"cpu\":{\"target\":1.207,"));
+	snprintf(args, sizeof(args), "--replay %s --target-cpu-percentile=2", p);
+	ck_assert_int_eq(run_cli(args, out, sizeof(out), err, sizeof(err)), 2);
+	ck_assert_ptr_nonnull(strstr(err, "target-cpu-percentile"));
 	unlink(p);
 }
 END_TEST

@@ -277,6 +277,43 @@ START_TEST(test_min_resources_split)
 }
 END_TEST
 
+/* Beyond the vectors: subtraction clamps at epsilon, merge adds buckets and aligns references. */
+START_TEST(test_subtract_and_merge)
+{
+	struct hist x, y;
+
+	linear(&x, 10, 1, 1e-3);
+	rec_histogram_add_sample(&x.h, 2, 1.0);
+	rec_histogram_add_sample(&x.h, 5, 1.0);
+	/* Leaving less than epsilon empties the bucket and moves min/max. */
+	rec_histogram_subtract_sample(&x.h, 5, 0.9995);
+	ck_assert_double_eq(x.w[5], 0.0);
+	ck_assert_int_eq(x.h.max_bucket, 2);
+	ck_assert_double_eq_tol(x.h.total_weight, 1.0, 1e-12);
+	rec_histogram_subtract_sample(&x.h, 2, 5.0);
+	ck_assert(rec_histogram_is_empty(&x.h));
+
+	linear(&x, 10, 1, 1e-15);
+	linear(&y, 10, 1, 1e-15);
+	rec_histogram_add_sample(&x.h, 1, 1);
+	rec_histogram_add_sample(&y.h, 7, 3);
+	ck_assert_int_eq(rec_histogram_merge(&x.h, &y.h), 0);
+	ck_assert_double_eq_tol(rec_histogram_percentile(&x.h, 0.25), 2, EPS);
+	ck_assert_double_eq_tol(rec_histogram_percentile(&x.h, 0.5), 8, EPS);
+
+	/* Decaying: the older histogram is shifted to the younger reference before adding. */
+	linear_decaying(&x, 10, 1, 1e-15, HOUR);
+	linear_decaying(&y, 10, 1, 1e-15, HOUR);
+	rec_decaying_histogram_add_sample(&x.d, 1, 1, START);
+	rec_decaying_histogram_add_sample(&y.d, 7, 1, START + 200 * HOUR);
+	ck_assert_int_eq(rec_decaying_histogram_merge(&x.d, &y.d), 0);
+	ck_assert_int_eq(x.d.reference_usec, y.d.reference_usec);
+	ck_assert_double_eq_tol(rec_decaying_histogram_percentile(&x.d, 0.0), 8, EPS);
+	y.d.half_life_usec = 2 * HOUR;
+	ck_assert_int_eq(rec_decaying_histogram_merge(&x.d, &y.d), -EINVAL);
+}
+END_TEST
+
 Suite *rec_vectors_suite(void)
 {
 	Suite *s = suite_create("rec_vectors");
@@ -294,6 +331,7 @@ Suite *rec_vectors_suite(void)
 	tcase_add_test(tc, test_v10_confidence);
 	tcase_add_test(tc, test_v11_real_options);
 	tcase_add_test(tc, test_min_resources_split);
+	tcase_add_test(tc, test_subtract_and_merge);
 	suite_add_tcase(s, tc);
 	return s;
 }

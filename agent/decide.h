@@ -1,0 +1,156 @@
+/* The resize decision for one container: policy + pod spec + recommendation + signals → what to
+ * change, why, and in which order the cgroup files must be written. Pure: no I/O, no clock. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/policy.h"
+
+enum decide_qos {
+	DECIDE_QOS_BEST_EFFORT,
+	DECIDE_QOS_BURSTABLE,
+	DECIDE_QOS_GUARANTEED,
+};
+
+enum decide_restart {
+	DECIDE_RESTART_NOT_REQUIRED, /* resizePolicy NotRequired (the default) */
+	DECIDE_RESTART_CONTAINER,    /* resizePolicy RestartContainer */
+};
+
+/* A container's spec resources; millicores and bytes, -1 = unset. */
+struct decide_resources {
+	int64_t cpu_request, cpu_limit;
+	int64_t memory_request, memory_limit;
+};
+
+/* One app container of the pod as the spec has it now. */
+struct decide_container {
+	const char *name;
+	struct decide_resources res;
+	enum decide_restart cpu_restart, memory_restart;
+};
+
+/* One resource's recommendation from the recommender; all -1 = no recommendation yet. */
+struct decide_estimate {
+	int64_t target, lower, upper;
+};
+
+/* What the node saw for this container since the last decision. */
+struct decide_signals {
+	/* An OOM kill just happened; the recommender's bumped memory (bytes) after it, or -1. */
+	bool oom_kill;
+	int64_t oom_bumped_memory;
+	/* memory.events `max` grew since the last look (usage hit memory.max). */
+	bool memory_max_grew;
+	/* memory.current and memory.max of the container cgroup (bytes, -1 = unknown / "max"). */
+	int64_t memory_usage;
+	int64_t memory_cgroup_limit;
+	/* memory.current − inactive_file (bytes, -1 = unknown): what cannot be reclaimed. Near the
+	 * limit it means an OOM kill is coming even before memory.events reports anything (an
+	 * anonymous-memory grower hits `max` only moments before the kill). */
+	int64_t memory_working_set;
+	/* throttled_usec / usage_usec over the window, and the window's length. */
+	double cpu_throttle_ratio;
+	uint64_t cpu_throttle_window_usec;
+};
+
+/* Node allocatable minus the requests of every other pod on the node; -1 = unknown (an
+ * overcommitted node, where the difference is negative, is passed as 0). */
+struct decide_node {
+	int64_t cpu_free_millis;
+	int64_t memory_free_bytes;
+};
+
+/* Tunables (flags); decide_config_default() gives snug's defaults. */
+struct decide_config {
+	double min_change;	       /* --min-change: 0.10 */
+	uint64_t cooldown_usec;	       /* --cooldown: 5 min */
+	double throttle_ratio;	       /* sustained throttling that raises the limit: 0.10 */
+	double throttle_heavy_ratio;   /* ... at once, bypassing the cooldown: 0.25 */
+	uint64_t throttle_window_usec; /* "sustained" = at least this long: 60 s */
+	double throttle_grow;	       /* new CPU limit = old × this: 1.5 */
+	double pressure_near;	     /* usage ≥ this × limit counts as "near the limit": 0.90 */
+	double pressure_grow;	     /* new memory limit = old × this under pressure: 1.25 */
+	double pressure_working_set; /* working set ≥ this × limit is pressure too: 0.95; 0 = off */
+	int64_t memory_margin_bytes;   /* memory limit ≥ usage + max(this, fraction × usage) */
+	double memory_margin_fraction; /* 32 MiB, 0.10 */
+	int64_t memory_round_bytes;    /* computed memory values are rounded up to this: 1 MiB */
+};
+
+struct decide_input {
+	const struct pol_container *policy;	   /* of the container decided on */
+	enum decide_qos qos;			   /* status.qosClass of the pod */
+	const struct decide_container *containers; /* all app containers of the pod */
+	size_t n_containers;
+	size_t index; /* the container decided on */
+	struct decide_estimate cpu, memory;
+	struct decide_signals signals;
+	struct decide_node node;
+	uint64_t last_resize_usec; /* 0 = never; same clock as now_usec */
+	uint64_t now_usec;
+	const struct decide_config *config; /* NULL = defaults */
+};
+
+enum decide_kind {
+	DECIDE_NONE,	       /* nothing to change; reason says why */
+	DECIDE_OOM,	       /* an OOM kill */
+	DECIDE_PRESSURE,       /* memory.events max growth near the limit */
+	DECIDE_THROTTLE,       /* sustained CPU throttling */
+	DECIDE_RECOMMENDATION, /* the recommendation (or the min/max bounds) */
+};
+
+enum decide_level {
+	DECIDE_LEVEL_POD,
+	DECIDE_LEVEL_CONTAINER,
+};
+
+/* The cgroup value to write; converting to file text is the cgroup library's job. */
+enum decide_file {
+	DECIDE_FILE_MEMORY_MAX, /* value: bytes, -1 = "max" */
+	DECIDE_FILE_CPU_MAX,	/* value: CPU limit in millicores, -1 = "max" */
+	DECIDE_FILE_CPU_WEIGHT, /* value: CPU request in millicores (→ shares → weight) */
+};
+
+struct decide_step {
+	enum decide_level level;
+	enum decide_file file;
+	int64_t old_value, value;
+};
+
+#define DECIDE_MAX_STEPS 6
+/* More app containers than this in one pod is refused (-EINVAL): it bounds the sums. */
+#define DECIDE_MAX_CONTAINERS 4096
+#define DECIDE_REASON_MAX 512
+
+struct decide_decision {
+	enum decide_kind kind;
+	bool bypass_cooldown;	   /* acted inside the cooldown (OOM, pressure, heavy throttling) */
+	bool report_only;	   /* mode recommend: report, never write */
+	bool needs_restart;	   /* a changed resource has resizePolicy RestartContainer */
+	bool shrinks_memory_limit; /* 1.33 refuses this unless memory resizePolicy RestartContainer */
+	size_t index;		   /* the container changed */
+	struct decide_resources old_res, new_res; /* of that container; others are unchanged */
+	/* Pod-cgroup write order, kubelet's: per file, growing → pod first; shrinking → pod last. */
+	struct decide_step steps[DECIDE_MAX_STEPS];
+	size_t n_steps;
+	char reason[DECIDE_REASON_MAX];
+};
+
+void decide_config_default(struct decide_config *ret);
+
+/* Decides for in->containers[in->index]. Returns 0 and fills *ret (kind DECIDE_NONE when nothing
+ * is to be done, with the reason), or -EINVAL on inconsistent input (then *ret is untouched).
+ * A decision changes one container; to change several, call again with the first applied. */
+int decide_container(const struct decide_input *in, struct decide_decision *ret);
+
+/* The QoS class Kubernetes derives from these containers' cpu/memory requests and limits. */
+enum decide_qos decide_qos_of(const struct decide_container *containers, size_t n);
+/* "Guaranteed", "Burstable", "BestEffort" (status.qosClass); -EINVAL otherwise. */
+int decide_qos_from_string(const char *s);
+const char *decide_qos_to_string(enum decide_qos q);
+/* resizePolicy[].restartPolicy: "NotRequired" (or absent: NULL/"") or "RestartContainer". */
+int decide_restart_from_string(const char *s);
+const char *decide_kind_to_string(enum decide_kind k);
+const char *decide_file_to_string(enum decide_file f);

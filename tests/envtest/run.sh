@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Envtest tier driver: for kube-apiserver 1.36 and 1.33, start etcd + kube-apiserver on loopback,
+# apply deploy/rbac.yaml, and run the kube client's scenarios as the snug-agent service account.
+set -u
+prog=$1
+out=${SNUG_OUT:-build}
+shared=${SHARED_DIR:-../shared}
+cache=${SNUG_CACHE:-$HOME/.cache/snug}
+mkdir -p "$out/results"
+cd "$(dirname "$0")/../.."
+. tests/envtest/controlplane.sh
+
+pass=0 fail=0 skip=0
+start_all=$(date +%s)
+trap 'cp_stop' EXIT
+for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133"; do
+	set -- $spec
+	xzname=$1 version=$2 num=$3
+	t0=$(date +%s)
+	if ! assets=$(cp_assets "$shared" "$cache" "$xzname" "$version"); then
+		echo "*** SKIPPED: envtest kube-apiserver $version: no binaries under $shared/envtest ***"
+		skip=$((skip + 1))
+		continue
+	fi
+	work=$(mktemp -d /tmp/snug-envtest.XXXXXX)
+	if ! cp_start "$assets" "$work"; then
+		echo "envtest $version: control plane did not start" >&2
+		fail=$((fail + 1))
+		cp_stop
+		continue
+	fi
+	echo "envtest $version: kube-apiserver at $CP_SERVER (ready in $(($(date +%s) - t0)) s)"
+	if ! cp_apply deploy/rbac.yaml; then
+		fail=$((fail + 1))
+		cp_stop
+		continue
+	fi
+	printf '%s' "$CP_AGENT_TOKEN" > "$work/agent-token"
+	cp_kubeconfig "$work/kubeconfig"
+	rm -f "$work/result"
+	SNUG_ENVTEST_SERVER=$CP_SERVER SNUG_ENVTEST_CA=$CP_CA \
+		SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN \
+		SNUG_ENVTEST_AGENT_TOKEN_FILE=$work/agent-token SNUG_ENVTEST_VERSION=$num \
+		SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig \
+		SNUG_RESULTS=$work/result "$prog"
+	if [ -f "$work/result" ]; then
+		read -r p f < "$work/result"
+		pass=$((pass + p)) fail=$((fail + f))
+	else
+		echo "envtest $version: the test program died" >&2
+		fail=$((fail + 1))
+	fi
+	cp_stop
+	if [ "$fail" -gt 0 ]; then
+		echo "envtest $version: logs kept in $work"
+	else
+		rm -rf "$work"
+	fi
+	echo "envtest $version: $(($(date +%s) - t0)) s"
+done
+echo "envtest $pass $fail $skip" > "$out/results/envtest"
+echo "envtest: $pass passed, $fail failed, $skip skipped in $(($(date +%s) - start_all)) s"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,1064 @@
+/* Unit tests for agent/decide: when snug resizes, to what, why, and in which cgroup write order. */
+#include "tests/unit/unit.h"
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/decide.h"
+#include "agent/policy.h"
+#include "agent/util/time.h"
+
+#define MIB (INT64_C(1) << 20)
+#define GIB (INT64_C(1) << 30)
+#define SEC USEC_PER_SEC
+#define NOW (1700000000ULL * SEC)
+
+struct fx {
+	struct pol_container pc;
+	struct decide_container c[3];
+	struct decide_config cfg;
+	struct decide_input in;
+	struct decide_decision d;
+};
+
+static const struct decide_estimate NO_REC = { -1, -1, -1 };
+
+static void fx_init(struct fx *f, enum decide_qos qos, size_t n)
+{
+	static const char *const names[] = { "app", "sidecar", "log" };
+
+	memset(f, 0, sizeof(*f));
+	f->pc = (struct pol_container){ .mode = POL_MODE_AUTO,
+					.resources = POL_RESOURCE_ALL,
+					.controlled = POL_CONTROLLED_REQUESTS_AND_LIMITS,
+					.min_cpu_millis = -1,
+					.max_cpu_millis = -1,
+					.min_memory_bytes = -1,
+					.max_memory_bytes = -1 };
+	decide_config_default(&f->cfg);
+	for (size_t i = 0; i < 3; i++)
+		f->c[i] = (struct decide_container){ .name = names[i], .res = { -1, -1, -1, -1 } };
+	f->in = (struct decide_input){
+		.policy = &f->pc,
+		.qos = qos,
+		.containers = f->c,
+		.n_containers = n,
+		.cpu = NO_REC,
+		.memory = NO_REC,
+		.signals = { .oom_bumped_memory = -1,
+			     .memory_usage = -1,
+			     .memory_cgroup_limit = -1,
+			     .memory_working_set = -1 },
+		.node = { -1, -1 },
+		.now_usec = NOW,
+		.config = &f->cfg,
+	};
+}
+
+static void set(struct fx *f, size_t i, int64_t cpu_req, int64_t cpu_lim, int64_t mem_req,
+		int64_t mem_lim)
+{
+	f->c[i].res = (struct decide_resources){ cpu_req, cpu_lim, mem_req, mem_lim };
+}
+
+static const struct decide_decision *run(struct fx *f)
+{
+	ck_assert_int_eq(decide_container(&f->in, &f->d), 0);
+	return &f->d;
+}
+
+#define ck_assert_reason(d, s)                                                                     \
+	ck_assert_msg(strstr((d)->reason, (s)), "reason \"%s\" lacks \"%s\"", (d)->reason, (s))
+
+static void assert_unchanged(const struct decide_decision *d)
+{
+	ck_assert_int_eq(d->kind, DECIDE_NONE);
+	ck_assert_uint_eq(d->n_steps, 0);
+	ck_assert_int_eq(d->new_res.cpu_request, d->old_res.cpu_request);
+	ck_assert_int_eq(d->new_res.cpu_limit, d->old_res.cpu_limit);
+	ck_assert_int_eq(d->new_res.memory_request, d->old_res.memory_request);
+	ck_assert_int_eq(d->new_res.memory_limit, d->old_res.memory_limit);
+}
+
+/* The QoS class of the pod after the decision is applied. */
+static enum decide_qos qos_after(const struct fx *f)
+{
+	struct decide_container c[3];
+
+	memcpy(c, f->c, sizeof(c));
+	c[f->d.index].res = f->d.new_res;
+	return decide_qos_of(c, f->in.n_containers);
+}
+
+START_TEST(test_off_and_unselected)
+{
+	struct fx f;
+	struct pol p;
+	struct pol_annotation a[] = { { "snug.io/mode", "auto" }, { "snug.io/containers", "web" } };
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
+	f.pc.mode = POL_MODE_OFF;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "not managed");
+
+	/* The pod is on, but snug.io/containers names another container. */
+	ck_assert_int_eq(pol_parse(a, 2, &(struct pol_defaults)POL_DEFAULTS_INIT, &p), 0);
+	pol_container(&p, "app", &f.pc);
+	d = run(&f);
+	assert_unchanged(d);
+	pol_container(&p, "web", &f.pc);
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	pol_done(&p);
+}
+END_TEST
+
+START_TEST(test_best_effort_never_resized)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BEST_EFFORT, 1);
+	f.in.memory = (struct decide_estimate){ 300 * MIB, 200 * MIB, 400 * MIB };
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 400 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "BestEffort");
+}
+END_TEST
+
+START_TEST(test_recommendation_outside_range)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert(!d->bypass_cooldown);
+	ck_assert(!d->report_only);
+	ck_assert_int_eq(d->new_res.cpu_request, 250);
+	/* requests-and-limits keeps the 1:2 ratio. */
+	ck_assert_int_eq(d->new_res.cpu_limit, 500);
+	ck_assert_int_eq(d->new_res.memory_request, 256 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 512 * MIB);
+	ck_assert_reason(d, "recommendation: cpu request 500m outside [120m, 300m] -> 250m");
+	ck_assert_reason(d, "limit 1 -> 500m");
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+}
+END_TEST
+
+START_TEST(test_min_change)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 250, 500, 256 * MIB, 512 * MIB);
+	/* 8% off a target inside [lower, upper]: not worth a resize. */
+	f.in.cpu = (struct decide_estimate){ 270, 100, 1000 };
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "within [100m, 1]");
+	f.in.cpu.target = 230;
+	assert_unchanged(run(&f));
+	/* 12%: acts. */
+	f.in.cpu.target = 280;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.cpu_request, 280);
+	ck_assert_int_eq(d->new_res.cpu_limit, 560);
+	ck_assert_reason(d, "12% off target 280m");
+	/* --min-change 5% makes the 8% case act. */
+	f.cfg.min_change = 0.05;
+	f.in.cpu.target = 270;
+	ck_assert_int_eq(run(&f)->new_res.cpu_request, 270);
+}
+END_TEST
+
+START_TEST(test_no_recommendation_yet)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "no recommendation yet");
+}
+END_TEST
+
+START_TEST(test_cooldown)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
+	f.in.last_resize_usec = NOW - 120 * SEC;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "cooldown (180s left)");
+	/* A clock that went backwards is still inside the cooldown, not an excuse to act. */
+	f.in.last_resize_usec = NOW + 10 * SEC;
+	assert_unchanged(run(&f));
+	f.in.last_resize_usec = NOW - 301 * SEC;
+	ck_assert_int_eq(run(&f)->kind, DECIDE_RECOMMENDATION);
+	f.cfg.cooldown_usec = 600 * SEC;
+	assert_unchanged(run(&f));
+}
+END_TEST
+
+START_TEST(test_oom_kill)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
+	f.in.last_resize_usec = NOW - 60 * SEC;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 384 * MIB;
+	d = run(&f);
+	/* Acts at once although a resize happened a minute ago. */
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert(d->bypass_cooldown);
+	ck_assert_int_eq(d->new_res.memory_limit, 384 * MIB);
+	/* request == limit stays equal (VPA's rule). */
+	ck_assert_int_eq(d->new_res.memory_request, 384 * MIB);
+	ck_assert_int_eq(d->new_res.cpu_request, 500);
+	ck_assert_reason(d, "oom-kill: memory limit 256Mi -> 384Mi");
+	ck_assert(!d->shrinks_memory_limit);
+
+	/* A request below the limit stays: the limit is what killed it. */
+	set(&f, 0, 500, 1000, 128 * MIB, 256 * MIB);
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 384 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+
+	/* Without the recommender's figure: +20% of the limit, rounded up to whole MiB. */
+	f.in.signals.oom_bumped_memory = -1;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 308 * MIB);
+}
+END_TEST
+
+START_TEST(test_oom_without_limit_and_at_max)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, -1);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 384 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_request, 384 * MIB);
+	/* Never adds a limit that was not there. */
+	ck_assert_int_eq(d->new_res.memory_limit, -1);
+	ck_assert_reason(d, "no memory limit");
+
+	/* Already at snug.io/max-memory: nothing to do, and the reason says why. */
+	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
+	f.pc.max_memory_bytes = 256 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "oom-kill: memory limit 256Mi not raised");
+	ck_assert_reason(d, "snug.io/max-memory=256Mi");
+	/* Up to max, not beyond. */
+	f.pc.max_memory_bytes = 300 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 300 * MIB);
+	ck_assert_reason(d, "limit capped by snug.io/max-memory=300Mi");
+}
+END_TEST
+
+START_TEST(test_memory_pressure)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
+	f.in.last_resize_usec = NOW - 10 * SEC;
+	f.in.signals.memory_max_grew = true;
+	f.in.signals.memory_usage = 243 * MIB;
+	f.in.signals.memory_cgroup_limit = 256 * MIB;
+	d = run(&f);
+	/* Memory grows before the OOM killer gets there, cooldown or not. */
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert(d->bypass_cooldown);
+	ck_assert_int_eq(d->new_res.memory_limit, 320 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 320 * MIB);
+	ck_assert_reason(d, "memory-pressure: memory.max hit at 243Mi of 256Mi (94%)");
+	ck_assert_reason(d, "limit 256Mi -> 320Mi");
+
+	/* Usage fell back far from the limit: a stale max event is no reason. */
+	f.in.signals.memory_usage = 100 * MIB;
+	assert_unchanged(run(&f));
+	/* Near the limit but no max event: no pressure. */
+	f.in.signals.memory_usage = 250 * MIB;
+	f.in.signals.memory_max_grew = false;
+	assert_unchanged(run(&f));
+	/* A working set of 96% of the limit is pressure even before any max event: the memory of
+	 * a steady grower cannot be reclaimed, and its first max event comes with the kill. */
+	f.in.signals.memory_max_grew = false;
+	f.in.signals.memory_usage = 250 * MIB;
+	f.in.signals.memory_working_set = 246 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert(d->bypass_cooldown);
+	ck_assert_int_eq(d->new_res.memory_limit, 320 * MIB);
+	ck_assert_reason(d, "memory-pressure: working set 246Mi of 256Mi (96%)");
+	/* Page cache near the limit is normal: a small working set is no pressure. */
+	f.in.signals.memory_working_set = 120 * MIB;
+	assert_unchanged(run(&f));
+	/* The threshold is a setting; 0 turns the working-set trigger off. */
+	f.in.signals.memory_working_set = 246 * MIB;
+	f.cfg.pressure_working_set = 0;
+	assert_unchanged(run(&f));
+	f.cfg.pressure_working_set = 0.95;
+	/* Up to max-memory and no further: the grower is then left to the OOM path. */
+	f.pc.max_memory_bytes = 288 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 288 * MIB);
+	set(&f, 0, 500, 1000, 288 * MIB, 288 * MIB);
+	f.in.signals.memory_cgroup_limit = 288 * MIB;
+	f.in.signals.memory_working_set = 280 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "not raised");
+	f.pc.max_memory_bytes = -1;
+	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
+	f.in.signals.memory_cgroup_limit = 256 * MIB;
+	f.in.signals.memory_working_set = -1;
+
+	/* requests mode cannot touch limits: says so. */
+	f.in.signals.memory_max_grew = true;
+	f.pc.controlled = POL_CONTROLLED_REQUESTS;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "controlled-values=requests");
+}
+END_TEST
+
+START_TEST(test_cpu_throttling)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 256 * MIB, 512 * MIB);
+	f.in.last_resize_usec = NOW - 30 * SEC;
+	f.in.signals.cpu_throttle_ratio = 0.42;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	d = run(&f);
+	/* Heavy throttling acts inside the cooldown. */
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	ck_assert(d->bypass_cooldown);
+	ck_assert_int_eq(d->new_res.cpu_limit, 300);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_reason(d, "cpu-throttled 42% over 60s: cpu limit 200m -> 300m");
+
+	/* Light throttling waits for the cooldown, then acts. */
+	f.in.signals.cpu_throttle_ratio = 0.15;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "waits for the cooldown");
+	f.in.last_resize_usec = 0;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	ck_assert(!d->bypass_cooldown);
+
+	/* A short burst is not "sustained"; a little throttling is normal. */
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 30 * SEC;
+	assert_unchanged(run(&f));
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	f.in.signals.cpu_throttle_ratio = 0.05;
+	assert_unchanged(run(&f));
+	/* No CPU limit: nothing throttles it by a limit, nothing to raise. */
+	set(&f, 0, 100, -1, 256 * MIB, 512 * MIB);
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	assert_unchanged(run(&f));
+}
+END_TEST
+
+START_TEST(test_bounds_and_caps)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 3000, 2000, 4000 };
+	f.pc.max_cpu_millis = 800;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 800);
+	/* The ratio would give 1600m; the limit stays at the larger of max and its old value. */
+	ck_assert_int_eq(d->new_res.cpu_limit, 1000);
+	ck_assert_reason(d, "capped by snug.io/max-cpu=800m");
+	/* The same bound coming from the cluster flag is named as such. */
+	f.pc.max_cpu_is_cap = true;
+	ck_assert_reason(run(&f), "capped by --max-cpu=800m");
+
+	/* min raises the recommendation. */
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.in.memory = (struct decide_estimate){ 300 * MIB, 200 * MIB, 400 * MIB };
+	f.pc.min_memory_bytes = 512 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 512 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 1024 * MIB);
+	ck_assert_reason(d, "raised to snug.io/min-memory=512Mi");
+
+	/* A request above max is brought down even before any recommendation exists. */
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.pc.max_cpu_millis = 250;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.cpu_request, 250);
+	ck_assert_int_eq(d->new_res.cpu_limit, 500);
+	ck_assert_reason(d, "above snug.io/max-cpu=250m");
+}
+END_TEST
+
+START_TEST(test_node_allocatable)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 2);
+	set(&f, 0, 300, 1000, 256 * MIB, 512 * MIB);
+	set(&f, 1, 200, 400, 128 * MIB, 256 * MIB);
+	/* 600m free on the node for this pod; the sidecar holds 200m of it. */
+	f.in.node.cpu_free_millis = 600;
+	f.in.cpu = (struct decide_estimate){ 800, 700, 900 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 400);
+	ck_assert_int_eq(d->new_res.cpu_limit, 1334);
+	ck_assert_reason(d, "node has only 400m cpu left");
+
+	/* Already more than fits: no growth at all (but no shrink forced either). */
+	f.in.node.cpu_free_millis = 300;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "node has only 100m cpu left");
+	/* Shrinking is never held back by the node. */
+	f.in.node.cpu_free_millis = 0;
+	f.in.cpu = (struct decide_estimate){ 100, 50, 150 };
+	ck_assert_int_eq(run(&f)->new_res.cpu_request, 100);
+
+	/* Memory the same way, also for an OOM bump on a request == limit container. */
+	set(&f, 0, 300, 1000, 256 * MIB, 256 * MIB);
+	f.in.cpu = NO_REC;
+	f.in.node.memory_free_bytes = 448 * MIB;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 512 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 512 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 320 * MIB);
+}
+END_TEST
+
+START_TEST(test_memory_limit_not_below_usage)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, GIB, GIB);
+	f.in.signals.memory_usage = 600 * MIB;
+	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 256 * MIB);
+	/* 600Mi in use + 10% margin: the limit stops at 660Mi for now. */
+	ck_assert_int_eq(d->new_res.memory_limit, 660 * MIB);
+	ck_assert_reason(d, "limit kept at 660Mi above usage 600Mi plus margin, shrink later");
+	ck_assert(d->shrinks_memory_limit);
+
+	/* Guaranteed: request and limit stop there together. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	set(&f, 0, 500, 500, GIB, GIB);
+	f.in.signals.memory_usage = 600 * MIB;
+	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 660 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 660 * MIB);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+
+	/* Usage at the limit: no shrink at all. */
+	f.in.signals.memory_usage = GIB - MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "shrink later");
+}
+END_TEST
+
+START_TEST(test_requests_only)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	f.pc.controlled = POL_CONTROLLED_REQUESTS;
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 250);
+	ck_assert_int_eq(d->new_res.cpu_limit, 1000);
+
+	/* A request may not pass its limit. */
+	f.in.cpu = (struct decide_estimate){ 1500, 1200, 1800 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 1000);
+	ck_assert_int_eq(d->new_res.cpu_limit, 1000);
+	ck_assert_reason(d, "held at the limit");
+
+	/* Throttling wants a higher limit, which this mode never writes. */
+	f.in.cpu = NO_REC;
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 120 * SEC;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "controlled-values=requests leaves limits alone");
+
+	/* After an OOM kill the request rises as far as the limit. */
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 600 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_request, 512 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 512 * MIB);
+	ck_assert_reason(d, "limit not controlled");
+}
+END_TEST
+
+START_TEST(test_vpa_limit_ratio)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	/* new limit = old limit × new request / old request */
+	set(&f, 0, 100, 300, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 200, 150, 250 };
+	f.in.memory = (struct decide_estimate){ 384 * MIB, 300 * MIB, 400 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 200);
+	ck_assert_int_eq(d->new_res.cpu_limit, 600);
+	ck_assert_int_eq(d->new_res.memory_request, 384 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 768 * MIB);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_reason(d, "recommendation: memory request 256Mi");
+	ck_assert_reason(d, "; cpu request 100m");
+
+	/* No old limit → none. */
+	set(&f, 0, 100, -1, 256 * MIB, -1);
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_limit, -1);
+	ck_assert_int_eq(d->new_res.memory_limit, -1);
+	ck_assert_int_eq(d->new_res.cpu_request, 200);
+
+	/* request == limit → limit = new request. */
+	set(&f, 0, 100, 100, 256 * MIB, 512 * MIB);
+	f.in.memory = NO_REC;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 200);
+	ck_assert_int_eq(d->new_res.cpu_limit, 200);
+
+	/* A missing request counts as the limit, as the API server defaults it. */
+	set(&f, 0, -1, 100, 256 * MIB, 512 * MIB);
+	d = run(&f);
+	ck_assert_int_eq(d->old_res.cpu_request, 100);
+	ck_assert_int_eq(d->new_res.cpu_limit, 200);
+}
+END_TEST
+
+START_TEST(test_guaranteed_stays_guaranteed)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	set(&f, 0, 500, 500, 512 * MIB, 512 * MIB);
+	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
+	f.in.cpu = (struct decide_estimate){ 800, 700, 900 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 800);
+	ck_assert_int_eq(d->new_res.cpu_limit, 800);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+
+	/* Signals that raise a limit raise the request with it. */
+	f.in.cpu = NO_REC;
+	f.in.signals.cpu_throttle_ratio = 0.3;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_limit, 750);
+	ck_assert_int_eq(d->new_res.cpu_request, 750);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 700 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 700 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 700 * MIB);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+
+	/* requests-only cannot keep requests == limits: refuses, says why. */
+	f.pc.controlled = POL_CONTROLLED_REQUESTS;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "Guaranteed pod with controlled-values=requests");
+}
+END_TEST
+
+START_TEST(test_burstable_never_becomes_guaranteed)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 2);
+	f.pc.controlled = POL_CONTROLLED_REQUESTS;
+	/* Everything equal but app's CPU: pushing its request up to the limit would flip the pod. */
+	set(&f, 0, 500, 1000, 512 * MIB, 512 * MIB);
+	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
+	f.in.cpu = (struct decide_estimate){ 1500, 1200, 1800 };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.cpu_request, 999);
+	ck_assert_int_eq(d->new_res.cpu_limit, 1000);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+	ck_assert_reason(d, "stays Burstable");
+
+	/* Same with memory under an OOM kill in requests mode. */
+	set(&f, 0, 1000, 1000, 256 * MIB, 512 * MIB);
+	f.in.cpu = NO_REC;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = GIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 511 * MIB);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+
+	/* Limits are never removed nor added: a container without limits keeps none. */
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, -1, 256 * MIB, -1);
+	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
+	f.in.memory = (struct decide_estimate){ 512 * MIB, 400 * MIB, 600 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_limit, -1);
+	ck_assert_int_eq(d->new_res.memory_limit, -1);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+}
+END_TEST
+
+START_TEST(test_resize_policy)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
+	f.c[0].cpu_restart = DECIDE_RESTART_CONTAINER;
+	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
+	d = run(&f);
+	ck_assert(d->needs_restart);
+	ck_assert_reason(d, "restarts the container (resizePolicy RestartContainer)");
+
+	/* Only memory changes, and memory's policy is NotRequired. */
+	f.in.cpu = NO_REC;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 384 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert(!d->needs_restart);
+	f.c[0].memory_restart = DECIDE_RESTART_CONTAINER;
+	ck_assert(run(&f)->needs_restart);
+}
+END_TEST
+
+START_TEST(test_recommend_mode_reports_only)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	f.pc.mode = POL_MODE_RECOMMEND;
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
+	d = run(&f);
+	ck_assert(d->report_only);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.cpu_request, 250);
+	f.pc.mode = POL_MODE_IN_PLACE;
+	ck_assert(!run(&f)->report_only);
+}
+END_TEST
+
+START_TEST(test_resources_restriction)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 256 * MIB, 256 * MIB);
+	f.pc.resources = POL_RESOURCE_CPU;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 384 * MIB;
+	f.in.memory = (struct decide_estimate){ 512 * MIB, 400 * MIB, 600 * MIB };
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "snug.io/resources leaves memory alone");
+
+	/* memory only: throttling and the CPU recommendation are ignored, memory still acts. */
+	f.pc.resources = POL_RESOURCE_MEMORY;
+	f.in.signals.oom_kill = false;
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	f.in.cpu = (struct decide_estimate){ 1000, 900, 1100 };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_int_eq(d->new_res.cpu_limit, 200);
+	ck_assert_int_eq(d->new_res.memory_request, 512 * MIB);
+}
+END_TEST
+
+static void assert_step(const struct decide_decision *d, size_t i, enum decide_level level,
+			enum decide_file file, int64_t old, int64_t value)
+{
+	ck_assert_uint_gt(d->n_steps, i);
+	ck_assert_msg(d->steps[i].level == level && d->steps[i].file == file,
+		      "step %zu is %s %s, wanted %s %s", i,
+		      d->steps[i].level == DECIDE_LEVEL_POD ? "pod" : "container",
+		      decide_file_to_string(d->steps[i].file),
+		      level == DECIDE_LEVEL_POD ? "pod" : "container", decide_file_to_string(file));
+	ck_assert_int_eq(d->steps[i].old_value, old);
+	ck_assert_int_eq(d->steps[i].value, value);
+}
+
+START_TEST(test_write_order_grow_and_shrink)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 2);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	set(&f, 1, 200, 400, 128 * MIB, 256 * MIB);
+	/* Growing: the pod cgroup (sum of limits) first, so the child never exceeds its parent. */
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 768 * MIB;
+	d = run(&f);
+	ck_assert_uint_eq(d->n_steps, 2);
+	assert_step(d, 0, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 768 * MIB, 1024 * MIB);
+	assert_step(d, 1, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 512 * MIB, 768 * MIB);
+
+	/* Shrinking: container first, pod after. */
+	f.in.signals.oom_kill = false;
+	f.in.memory = (struct decide_estimate){ 128 * MIB, 100 * MIB, 150 * MIB };
+	d = run(&f);
+	ck_assert_uint_eq(d->n_steps, 2);
+	assert_step(d, 0, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 512 * MIB, 256 * MIB);
+	assert_step(d, 1, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 768 * MIB, 512 * MIB);
+
+	/* Mixed: memory shrinks (container, pod), then CPU grows (pod, container). */
+	f.in.cpu = (struct decide_estimate){ 1000, 900, 1100 };
+	d = run(&f);
+	ck_assert_uint_eq(d->n_steps, 6);
+	assert_step(d, 0, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 512 * MIB, 256 * MIB);
+	assert_step(d, 1, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 768 * MIB, 512 * MIB);
+	assert_step(d, 2, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 1400, 2400);
+	assert_step(d, 3, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 700, 1200);
+	assert_step(d, 4, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 1000, 2000);
+	assert_step(d, 5, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT, 500, 1000);
+}
+END_TEST
+
+START_TEST(test_write_order_pod_limits_rule)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	/* Burstable, the sidecar has no limits: the pod cgroup has no cpu.max / memory.max to
+	 * write, only the weight from the summed requests. */
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 2);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	set(&f, 1, 200, -1, 128 * MIB, -1);
+	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
+	d = run(&f);
+	ck_assert_uint_eq(d->n_steps, 3);
+	assert_step(d, 0, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 1000, 500);
+	assert_step(d, 1, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT, 500, 250);
+	assert_step(d, 2, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 700, 450);
+
+	/* Guaranteed: quota and memory.max at the pod level too. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	set(&f, 0, 500, 500, 512 * MIB, 512 * MIB);
+	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
+	f.in.cpu = (struct decide_estimate){ 800, 700, 900 };
+	f.in.memory = (struct decide_estimate){ 768 * MIB, 700 * MIB, 800 * MIB };
+	d = run(&f);
+	ck_assert_uint_eq(d->n_steps, 6);
+	assert_step(d, 0, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 576 * MIB, 832 * MIB);
+	assert_step(d, 1, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 512 * MIB, 768 * MIB);
+	assert_step(d, 2, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 600, 900);
+	assert_step(d, 3, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 600, 900);
+	assert_step(d, 4, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 500, 800);
+	assert_step(d, 5, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT, 500, 800);
+}
+END_TEST
+
+START_TEST(test_invalid_input)
+{
+	struct fx f;
+	struct decide_decision d = { .kind = DECIDE_THROTTLE };
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
+	f.in.index = 1;
+	ck_assert_int_eq(decide_container(&f.in, &d), -EINVAL);
+	f.in.index = 0;
+	f.c[0].res.cpu_request = -2;
+	ck_assert_int_eq(decide_container(&f.in, &d), -EINVAL);
+	/* A request above its limit cannot come from a real pod. */
+	f.c[0].res.cpu_request = 1500;
+	ck_assert_int_eq(decide_container(&f.in, &d), -EINVAL);
+	f.c[0].res.cpu_request = 500;
+	f.in.signals.cpu_throttle_ratio = NAN;
+	ck_assert_int_eq(decide_container(&f.in, &d), -EINVAL);
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.policy = NULL;
+	ck_assert_int_eq(decide_container(&f.in, &d), -EINVAL);
+	f.in.policy = &f.pc;
+	f.cfg.throttle_grow = 0.5;
+	ck_assert_int_eq(decide_container(&f.in, &d), -EINVAL);
+	ck_assert_int_eq(d.kind, DECIDE_THROTTLE);
+	/* NULL config means the defaults. */
+	f.in.config = NULL;
+	ck_assert_int_eq(decide_container(&f.in, &d), 0);
+	ck_assert_int_eq(decide_container(NULL, &d), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_qos_of)
+{
+	struct decide_container c[2] = {
+		{ .name = "a", .res = { -1, -1, -1, -1 } },
+		{ .name = "b", .res = { -1, -1, -1, -1 } },
+	};
+
+	ck_assert_int_eq(decide_qos_of(c, 2), DECIDE_QOS_BEST_EFFORT);
+	c[0].res = (struct decide_resources){ 100, 100, MIB, MIB };
+	ck_assert_int_eq(decide_qos_of(c, 2), DECIDE_QOS_BURSTABLE);
+	/* Requests default to limits. */
+	c[1].res = (struct decide_resources){ -1, 200, -1, MIB };
+	ck_assert_int_eq(decide_qos_of(c, 2), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(decide_qos_from_string("Guaranteed"), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(decide_qos_from_string("BestEffort"), DECIDE_QOS_BEST_EFFORT);
+	ck_assert_int_eq(decide_qos_from_string("guaranteed"), -EINVAL);
+	ck_assert_int_eq(decide_restart_from_string(NULL), DECIDE_RESTART_NOT_REQUIRED);
+	ck_assert_int_eq(decide_restart_from_string("RestartContainer"), DECIDE_RESTART_CONTAINER);
+	ck_assert_int_eq(decide_restart_from_string("Always"), -EINVAL);
+}
+END_TEST
+
+/* Assertions inside the random loops: Check records every passing ck_assert with a syscall,
+ * which would dominate the run time. */
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			ck_abort_msg("iteration %d: %s", iter, #cond);                             \
+	} while (0)
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static int64_t pick(uint64_t *s, bool cpu)
+{
+	static const int64_t cpus[] = { -1, -1, 1, 10, 100, 250, 500, 999, 1000, 4000 };
+	static const int64_t mems[] = { -1, -1, MIB, 64 * MIB, 256 * MIB, 512 * MIB, GIB, 4 * GIB };
+
+	if (rnd(s) % 5 == 0)
+		return (int64_t)(rnd(s) % (cpu ? 5000 : 8 * GIB));
+	return cpu ? cpus[rnd(s) % 10] : mems[rnd(s) % 8];
+}
+
+/* Random pods, recommendations and signals: whatever the inputs, what a user relies on holds. */
+START_TEST(test_invariants_random)
+{
+	uint64_t seed = 0xdec1de0123456789ULL;
+	size_t acted = 0;
+
+	for (int iter = 0; iter < 50000; iter++) {
+		struct fx f;
+		const struct decide_decision *d;
+		const struct decide_resources *o, *n;
+		enum decide_qos qos;
+		size_t nc = 1 + rnd(&seed) % 3;
+
+		fx_init(&f, DECIDE_QOS_BURSTABLE, nc);
+		for (size_t i = 0; i < nc; i++) {
+			set(&f, i, pick(&seed, true), pick(&seed, true), pick(&seed, false),
+			    pick(&seed, false));
+			f.c[i].cpu_restart = rnd(&seed) % 2;
+			/* The API server refuses request > limit; so does decide (tested above). */
+			if (f.c[i].res.cpu_limit >= 0 &&
+			    f.c[i].res.cpu_request > f.c[i].res.cpu_limit)
+				f.c[i].res.cpu_request = f.c[i].res.cpu_limit;
+			if (f.c[i].res.memory_limit >= 0 &&
+			    f.c[i].res.memory_request > f.c[i].res.memory_limit)
+				f.c[i].res.memory_request = f.c[i].res.memory_limit;
+		}
+		if (rnd(&seed) % 3 == 0) /* make some pods Guaranteed */
+			for (size_t i = 0; i < nc; i++) {
+				f.c[i].res.cpu_request = f.c[i].res.cpu_limit = 100 + 100 * i;
+				f.c[i].res.memory_request = f.c[i].res.memory_limit = 256 * MIB;
+			}
+		qos = decide_qos_of(f.c, nc);
+		f.in.qos = qos;
+		f.in.index = rnd(&seed) % nc;
+		f.pc.mode = rnd(&seed) % _POL_MODE_MAX;
+		f.pc.resources = 1 + rnd(&seed) % 3;
+		f.pc.controlled = rnd(&seed) % 2;
+		f.pc.max_cpu_millis = rnd(&seed) % 2 ? pick(&seed, true) : -1;
+		f.pc.max_memory_bytes = rnd(&seed) % 2 ? pick(&seed, false) : -1;
+		f.pc.min_cpu_millis = rnd(&seed) % 4 ? -1 : 50;
+		f.in.cpu = (struct decide_estimate){ pick(&seed, true), pick(&seed, true),
+						     pick(&seed, true) };
+		f.in.memory = (struct decide_estimate){ pick(&seed, false), pick(&seed, false),
+							pick(&seed, false) };
+		f.in.signals.oom_kill = rnd(&seed) % 4 == 0;
+		f.in.signals.oom_bumped_memory = pick(&seed, false);
+		f.in.signals.memory_max_grew = rnd(&seed) % 3 == 0;
+		f.in.signals.memory_usage = pick(&seed, false);
+		f.in.signals.memory_cgroup_limit = pick(&seed, false);
+		f.in.signals.memory_working_set = pick(&seed, false);
+		f.in.signals.cpu_throttle_ratio = (double)(rnd(&seed) % 100) / 100.0;
+		f.in.signals.cpu_throttle_window_usec = (rnd(&seed) % 120) * SEC;
+		f.in.node.cpu_free_millis = rnd(&seed) % 2 ? pick(&seed, true) : -1;
+		f.in.node.memory_free_bytes = rnd(&seed) % 2 ? pick(&seed, false) : -1;
+		f.in.last_resize_usec = rnd(&seed) % 2 ? NOW - (rnd(&seed) % 600) * SEC : 0;
+
+		d = run(&f);
+		o = &d->old_res;
+		n = &d->new_res;
+		CHECK((strlen(d->reason)) < (DECIDE_REASON_MAX));
+		CHECK((strlen(d->reason)) > (0));
+		if (d->kind == DECIDE_NONE) {
+			CHECK((d->n_steps) == (0));
+			CHECK(!memcmp(o, n, sizeof(*o)));
+			continue;
+		}
+		acted++;
+		CHECK((f.pc.mode) != (POL_MODE_OFF));
+		CHECK((qos) != (DECIDE_QOS_BEST_EFFORT));
+		CHECK((qos_after(&f)) == (qos));
+		/* Limits are neither added nor removed; a request never passes its limit. */
+		CHECK((o->cpu_limit < 0) == (n->cpu_limit < 0));
+		CHECK((o->memory_limit < 0) == (n->memory_limit < 0));
+		CHECK(n->cpu_limit < 0 || n->cpu_request <= n->cpu_limit);
+		CHECK(n->memory_limit < 0 || n->memory_request <= n->memory_limit);
+		if (f.pc.controlled == POL_CONTROLLED_REQUESTS) {
+			CHECK((n->cpu_limit) == (o->cpu_limit));
+			CHECK((n->memory_limit) == (o->memory_limit));
+		}
+		if (!(f.pc.resources & POL_RESOURCE_CPU))
+			CHECK(n->cpu_request == o->cpu_request && n->cpu_limit == o->cpu_limit);
+		if (!(f.pc.resources & POL_RESOURCE_MEMORY))
+			CHECK(n->memory_request == o->memory_request &&
+			      n->memory_limit == o->memory_limit);
+		/* Inside the cooldown only the bypassing signals act. */
+		if (f.in.last_resize_usec && NOW - f.in.last_resize_usec < f.cfg.cooldown_usec)
+			CHECK(d->bypass_cooldown);
+		/* snug never raises anything past max (values already above it are the user's). */
+		if (f.pc.max_cpu_millis >= 0 && n->cpu_request > o->cpu_request)
+			CHECK((n->cpu_request) <= (f.pc.max_cpu_millis > o->cpu_request
+							   ? f.pc.max_cpu_millis
+							   : o->cpu_request));
+		if (f.pc.max_memory_bytes >= 0 && n->memory_limit > o->memory_limit)
+			CHECK((n->memory_limit) <= (f.pc.max_memory_bytes));
+		/* Growth of a request stays within what the node has left. */
+		if (f.in.node.cpu_free_millis >= 0 && n->cpu_request > o->cpu_request) {
+			int64_t others = 0;
+
+			for (size_t i = 0; i < nc; i++)
+				if (i != f.in.index && f.c[i].res.cpu_request > 0)
+					others += f.c[i].res.cpu_request;
+				else if (i != f.in.index && f.c[i].res.cpu_limit > 0)
+					others += f.c[i].res.cpu_limit;
+			CHECK((n->cpu_request + others) <= (f.in.node.cpu_free_millis));
+		}
+		/* A memory limit shrinks no lower than usage plus the margin. */
+		if (f.in.signals.memory_usage >= 0 && o->memory_limit >= 0 &&
+		    n->memory_limit < o->memory_limit)
+			CHECK((n->memory_limit) >=
+			      (f.in.signals.memory_usage + f.cfg.memory_margin_bytes));
+		/* Every change but a memory request (no cgroup file holds it) has a write step. */
+		if (n->cpu_request != o->cpu_request || n->cpu_limit != o->cpu_limit ||
+		    n->memory_limit != o->memory_limit)
+			CHECK((d->n_steps) > (0));
+		else
+			CHECK((n->memory_request) != (o->memory_request));
+		CHECK((d->report_only) == (f.pc.mode == POL_MODE_RECOMMEND));
+	}
+	/* The generator must exercise the acting paths, not only the refusals. */
+	ck_assert_uint_gt(acted, 5000);
+}
+END_TEST
+
+Suite *decide_suite(void)
+{
+	Suite *s = suite_create("decide");
+	TCase *tc = tcase_create("rules");
+
+	tcase_add_test(tc, test_off_and_unselected);
+	tcase_add_test(tc, test_best_effort_never_resized);
+	tcase_add_test(tc, test_recommendation_outside_range);
+	tcase_add_test(tc, test_min_change);
+	tcase_add_test(tc, test_no_recommendation_yet);
+	tcase_add_test(tc, test_cooldown);
+	tcase_add_test(tc, test_oom_kill);
+	tcase_add_test(tc, test_oom_without_limit_and_at_max);
+	tcase_add_test(tc, test_memory_pressure);
+	tcase_add_test(tc, test_cpu_throttling);
+	tcase_add_test(tc, test_bounds_and_caps);
+	tcase_add_test(tc, test_node_allocatable);
+	tcase_add_test(tc, test_memory_limit_not_below_usage);
+	tcase_add_test(tc, test_requests_only);
+	tcase_add_test(tc, test_vpa_limit_ratio);
+	tcase_add_test(tc, test_guaranteed_stays_guaranteed);
+	tcase_add_test(tc, test_burstable_never_becomes_guaranteed);
+	tcase_add_test(tc, test_resize_policy);
+	tcase_add_test(tc, test_recommend_mode_reports_only);
+	tcase_add_test(tc, test_resources_restriction);
+	tcase_add_test(tc, test_write_order_grow_and_shrink);
+	tcase_add_test(tc, test_write_order_pod_limits_rule);
+	tcase_add_test(tc, test_invalid_input);
+	tcase_add_test(tc, test_qos_of);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("random");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_invariants_random);
+	suite_add_tcase(s, tc);
+	return s;
+}
