@@ -413,6 +413,8 @@ def json_patch(doc, ops):
     for op in ops:
         if not isinstance(op, dict):
             raise JsonPatchError("invalid JSON patch operation")
+        if not isinstance(op.get("path", ""), str) or not isinstance(op.get("from", ""), str):
+            raise JsonPatchError("json: cannot unmarshal number into Go value of type string")
         kind = op.get("op")
         path = op.get("path", "")
 
@@ -981,6 +983,12 @@ def resources_changed(old_spec, new_spec):
     return False
 
 
+def bump_generation(cur, out):
+    """Spec changed: generation+1 on objects that track it (pods before 1.33 do not)."""
+    if "generation" in cur["metadata"]:
+        out["metadata"]["generation"] = cur["metadata"]["generation"] + 1
+
+
 def pod_status_default(st):
     """Defaults the apiserver fills into a written pod status (seen in the transcripts)."""
     for c in st.get("conditions") or []:
@@ -1006,6 +1014,103 @@ def container_running(pod):
         if "running" in (cs.get("state") or {}):
             return True
     return False
+
+
+def _type_err(kind, field, want, got):
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "bool"}
+    return err_bad_request(
+        '%s in version "v1" cannot be handled as a %s: json: cannot unmarshal %s into Go struct field %s of type %s'
+        % (kind, kind, names.get(type(got), "null"), field, want)
+    )
+
+
+def check_object_types(kind, obj):
+    """The decoding step of the real apiserver: fields of the wrong JSON type are a 400, never stored."""
+    if not isinstance(obj, dict):
+        raise _type_err(kind, kind, "object", obj)
+    md = obj.get("metadata")
+    if md is not None and not isinstance(md, dict):
+        raise _type_err(kind, "%s.metadata" % kind, "v1.ObjectMeta", md)
+    md = md or {}
+    for f in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+        if md.get(f) is not None and not isinstance(md[f], str):
+            raise _type_err(kind, "ObjectMeta.metadata.%s" % f, "string", md[f])
+    for f in ("labels", "annotations"):
+        v = md.get(f)
+        if v is not None and (not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values())):
+            raise _type_err(kind, "ObjectMeta.metadata.%s" % f, "map[string]string", v)
+    refs = md.get("ownerReferences")
+    if refs is not None and (not isinstance(refs, list) or not all(isinstance(r, dict) for r in refs)):
+        raise _type_err(kind, "ObjectMeta.metadata.ownerReferences", "[]v1.OwnerReference", refs)
+    for f in ("spec", "status"):
+        if obj.get(f) is not None and not isinstance(obj[f], dict):
+            raise _type_err(kind, "%s.%s" % (kind, f), "object", obj[f])
+    if kind == "Pod":
+        spec = obj.get("spec") or {}
+        if spec.get("nodeName") is not None and not isinstance(spec["nodeName"], str):
+            raise _type_err(kind, "PodSpec.spec.nodeName", "string", spec["nodeName"])
+        tol = spec.get("tolerations")
+        if tol is not None and (not isinstance(tol, list) or not all(isinstance(t, dict) for t in tol)):
+            raise _type_err(kind, "PodSpec.spec.tolerations", "[]v1.Toleration", tol)
+        for key in ("initContainers", "containers"):
+            cs = spec.get(key)
+            if cs is None:
+                continue
+            if not isinstance(cs, list):
+                raise _type_err(kind, "PodSpec.spec.%s" % key, "[]v1.Container", cs)
+            for c in cs:
+                if not isinstance(c, dict):
+                    raise _type_err(kind, "PodSpec.spec.%s" % key, "v1.Container", c)
+                if c.get("name") is not None and not isinstance(c["name"], str):
+                    raise _type_err(kind, "Container.spec.%s.name" % key, "string", c["name"])
+                res = c.get("resources")
+                if res is not None and not isinstance(res, dict):
+                    raise _type_err(kind, "Container.spec.%s.resources" % key, "v1.ResourceRequirements", res)
+                for which in ("requests", "limits"):
+                    rl = (res or {}).get(which)
+                    if rl is not None and not isinstance(rl, dict):
+                        raise _type_err(kind, "ResourceRequirements.spec.%s.resources.%s" % (key, which), "v1.ResourceList", rl)
+                rp = c.get("resizePolicy")
+                if rp is not None and (not isinstance(rp, list) or not all(isinstance(p, dict) for p in rp)):
+                    raise _type_err(kind, "Container.spec.%s.resizePolicy" % key, "[]v1.ContainerResizePolicy", rp)
+        st = obj.get("status") or {}
+        for f in ("conditions", "containerStatuses", "initContainerStatuses"):
+            v = st.get(f)
+            if v is not None and (not isinstance(v, list) or not all(isinstance(x, dict) for x in v)):
+                raise _type_err(kind, "PodStatus.status.%s" % f, "[]object", v)
+        for cs in st.get("containerStatuses") or []:
+            for f in ("state", "lastState", "resources", "allocatedResources"):
+                if cs.get(f) is not None and not isinstance(cs[f], dict):
+                    raise _type_err(kind, "ContainerStatus.status.containerStatuses.%s" % f, "object", cs[f])
+        for f in ("phase", "podIP", "hostIP", "qosClass"):
+            if st.get(f) is not None and not isinstance(st[f], str):
+                raise _type_err(kind, "PodStatus.status.%s" % f, "string", st[f])
+    if kind == "PodDisruptionBudget":
+        st = obj.get("status") or {}
+        for f in ("observedGeneration", "disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"):
+            if st.get(f) is not None and (isinstance(st[f], bool) or not isinstance(st[f], int)):
+                raise _type_err(kind, "PodDisruptionBudgetStatus.status.%s" % f, "int32", st[f])
+        sel = (obj.get("spec") or {}).get("selector")
+        if sel is not None and not isinstance(sel, dict):
+            raise _type_err(kind, "PodDisruptionBudgetSpec.spec.selector", "v1.LabelSelector", sel)
+
+
+def check_delete_options(opts):
+    """DeleteOptions from a body, type-checked the way the apiserver's decoder would."""
+    if opts is None:
+        return {}
+    if not isinstance(opts, dict):
+        raise err_bad_request("json: cannot unmarshal %s into Go value of type v1.DeleteOptions" % type(opts).__name__)
+    g = opts.get("gracePeriodSeconds")
+    if g is not None and (isinstance(g, bool) or not isinstance(g, int)):
+        raise err_bad_request("json: cannot unmarshal into Go struct field DeleteOptions.gracePeriodSeconds of type int64")
+    pre = opts.get("preconditions")
+    if pre is not None and not isinstance(pre, dict):
+        raise err_bad_request("json: cannot unmarshal into Go struct field DeleteOptions.preconditions")
+    dr = opts.get("dryRun")
+    if dr is not None and (not isinstance(dr, list) or not all(isinstance(x, str) for x in dr)):
+        raise err_bad_request("json: cannot unmarshal into Go struct field DeleteOptions.dryRun of type []string")
+    return dict(opts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1297,7 +1402,9 @@ class Fake:
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"):
             md.pop(k, None)
         if res.resource not in ("events", "serviceaccounts", "configmaps", "namespaces", "nodes", "leases") and res.group != "rbac.authorization.k8s.io":
-            md["generation"] = 1
+            # pods carry metadata.generation only from 1.33 on (KEP-5067)
+            if res is not RES_POD or self.minor >= 33:
+                md["generation"] = 1
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         # the real server writes kind/apiVersion first, then metadata, spec, status
@@ -1310,6 +1417,7 @@ class Fake:
     def create(self, res, ns, obj, dry_run=False, via_controller=False):
         if not isinstance(obj, dict):
             raise err_bad_request("Object 'Kind' is missing in '%s'" % json.dumps(obj))
+        check_object_types(res.kind, obj)
         obj = self.new_meta(res, dcopy(obj), ns, defer_name=res is RES_POD)
         if res is RES_POD:
             validate_quantities(obj)
@@ -1446,6 +1554,7 @@ class Fake:
             want = (new.get("metadata") or {}).get("resourceVersion") if isinstance(new.get("metadata"), dict) else None
             if want and want != cur["metadata"]["resourceVersion"]:
                 raise err_conflict(res, name)
+            check_object_types(res.kind, new)
             if res in (RES_POD, RES_NODE):
                 validate_quantities(new)
                 canonicalize_resource_lists(new)
@@ -1512,7 +1621,7 @@ class Fake:
             if out["spec"] != cur["spec"] or dry_run:
                 # the transcripts show the bumped generation even on a dry-run reply
                 if out["spec"] != cur["spec"]:
-                    out["metadata"]["generation"] = cur["metadata"].get("generation", 1) + 1
+                    bump_generation(cur, out)
             if out["spec"] == cur["spec"]:
                 return out if dry_run else None
             return out
@@ -1536,7 +1645,7 @@ class Fake:
             validate_pod_resize(cur, tmp, self.minor)
             out.setdefault("status", {})["resize"] = "Proposed"
         if out["spec"] != cur["spec"]:
-            out["metadata"]["generation"] = cur["metadata"].get("generation", 1) + 1
+            bump_generation(cur, out)
         if out == cur:
             return None
         return out
@@ -1584,14 +1693,14 @@ class Fake:
         out = dcopy(cur)
         out["metadata"]["deletionTimestamp"] = now_iso(grace)
         out["metadata"]["deletionGracePeriodSeconds"] = grace
-        out["metadata"]["generation"] = cur["metadata"].get("generation", 1) + 1
+        bump_generation(cur, out)
         return self.store.put(RES_POD.key, out)
 
     # ---- eviction
     def evict(self, ns, name, body, q):
         if not isinstance(body, dict):
             raise err_bad_request("Eviction body must be an object")
-        opts = body.get("deleteOptions") or {}
+        opts = check_delete_options(body.get("deleteOptions"))
         dry_run = "All" in (opts.get("dryRun") or []) or q.get("dryRun") == "All"
         with self.lock:
             pod = self.store.get(RES_POD.key, ns, name)
@@ -1711,7 +1820,8 @@ class Fake:
     def on_pod_gone(self, pod):
         if pod is None or not self.controller.get("enabled"):
             return
-        refs = [r for r in pod["metadata"].get("ownerReferences") or [] if r.get("controller")]
+        refs = pod["metadata"].get("ownerReferences")
+        refs = [r for r in refs if isinstance(r, dict) and r.get("controller")] if isinstance(refs, list) else []
         owners = {"ReplicaSet": RES_RS, "StatefulSet": RES_STS, "DaemonSet": RES_DS}
         if not refs or refs[0].get("kind") not in owners:
             return
@@ -2039,6 +2149,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(e.code, e.body, e.headers)
         except (ConnectionError, BrokenPipeError, ssl.SSLError):
             self.close_connection = True
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
+            # a body of the wrong shape that no explicit check caught: the real decoder answers 400
+            sys.stderr.write("fake-apiserver: %s %s: malformed input: %r\n" % (method, self.path, e))
+            traceback.print_exc()
+            entry["status"] = 400
+            self.send_json(400, status_body(400, "BadRequest", "the server rejected the request: %s" % e))
         except Exception as e:  # noqa: BLE001
             traceback.print_exc()
             entry["status"] = 500
@@ -2147,9 +2263,12 @@ class Handler(BaseHTTPRequestHandler):
                     opts = json.loads(body)
                 except ValueError as e:
                     raise err_bad_request("json: %s" % e)
-            opts = dict(opts or {})
+            opts = check_delete_options(opts)
             if "gracePeriodSeconds" in q:
-                opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+                try:
+                    opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+                except ValueError:
+                    raise err_bad_request('strconv.ParseInt: parsing "%s": invalid syntax' % q["gracePeriodSeconds"])
             dr = dry_run or "All" in (opts.get("dryRun") or [])
             return self.reply(entry, 200, fake.delete(res, ns, name, opts, dr))
         raise err_method_not_allowed(method)
@@ -2504,7 +2623,7 @@ class Handler(BaseHTTPRequestHandler):
                     cur = fake.store.get(r.key, md.get("namespace", ""), md.get("name"))
                     md.setdefault("uid", cur["metadata"]["uid"] if cur else str(uuid.uuid4()))
                     md.setdefault("creationTimestamp", cur["metadata"]["creationTimestamp"] if cur else now_iso())
-                    if r is RES_POD and "generation" not in md:
+                    if r is RES_POD and "generation" not in md and fake.minor >= 33:
                         md["generation"] = cur["metadata"].get("generation", 1) if cur else 1
                     out.append(fake.store.put(r.key, o))
             return self.send_json(200, {"ok": True, "items": out})
