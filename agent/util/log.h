@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <errno.h>
 #include <syslog.h>
 
 /* The process-wide maximum level (LOG_ERR..LOG_DEBUG); the daemon sets it from --log-level. */
@@ -23,6 +24,8 @@ int log_internal(int level, int error, const char *func, const char *fmt, ...)
 #define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, (error), __VA_ARGS__)
 #define log_info_errno(error, ...) log_full_errno(LOG_INFO, (error), __VA_ARGS__)
 #define log_debug_errno(error, ...) log_full_errno(LOG_DEBUG, (error), __VA_ARGS__)
+/* Logs and returns -ENOMEM. */
+#define log_oom() log_error_errno(ENOMEM, "Out of memory.")
 #define log_error(...) ((void)log_full_errno(LOG_ERR, 0, __VA_ARGS__))
 #define log_warning(...) ((void)log_full_errno(LOG_WARNING, 0, __VA_ARGS__))
 #define log_notice(...) ((void)log_full_errno(LOG_NOTICE, 0, __VA_ARGS__))

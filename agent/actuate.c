@@ -1,0 +1,444 @@
+/* Carrying out a decision: the API resize first, then the cgroup limits, then the record of it. */
+#include "agent/actuate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/agent_metrics.h"
+#include "agent/kube/kube.h"
+#include "agent/util/cleanup.h"
+#include "agent/util/json.h"
+#include "agent/util/log.h"
+#include "agent/util/quantity.h"
+#include "agent/util/time.h"
+
+/* ---- cgroup writes --------------------------------------------------------------------------- */
+
+int act_step_unit_properties(const struct decide_step *s, enum cg_weight_formula f,
+			     struct act_unit_property ret[2])
+{
+	struct cg_cpu_max m;
+
+	switch (s->file) {
+	case DECIDE_FILE_MEMORY_MAX:
+		ret[0] = (struct act_unit_property){ "MemoryMax", s->value < 0
+									  ? UINT64_MAX
+									  : (uint64_t)s->value };
+		return 1;
+	case DECIDE_FILE_CPU_MAX:
+		cg_cpu_limit_to_max(s->value < 0 ? 0 : (uint64_t)s->value, &m);
+		/* systemd's quota is per second of wall time; "infinity" is UINT64_MAX. */
+		ret[0] = (struct act_unit_property){
+			"CPUQuotaPerSecUSec", m.quota_usec == CG_UNLIMITED
+						      ? UINT64_MAX
+						      : m.quota_usec * USEC_PER_SEC / m.period_usec
+		};
+		ret[1] = (struct act_unit_property){ "CPUQuotaPeriodUSec", m.period_usec };
+		return 2;
+	case DECIDE_FILE_CPU_WEIGHT:
+		ret[0] = (struct act_unit_property){
+			"CPUWeight",
+			cg_shares_to_weight(
+				f, cg_millicores_to_shares(s->value < 0 ? 0 : (uint64_t)s->value))
+		};
+		return 1;
+	}
+	return -EINVAL;
+}
+
+static int write_step_file(int dirfd, const struct decide_step *s, enum cg_weight_formula f)
+{
+	struct cg_cpu_max m;
+
+	switch (s->file) {
+	case DECIDE_FILE_MEMORY_MAX:
+		return cg_write_memory_max(dirfd, s->value < 0 ? CG_UNLIMITED : (uint64_t)s->value);
+	case DECIDE_FILE_CPU_MAX:
+		cg_cpu_limit_to_max(s->value < 0 ? 0 : (uint64_t)s->value, &m);
+		return cg_write_cpu_max(dirfd, m.quota_usec, m.period_usec);
+	case DECIDE_FILE_CPU_WEIGHT:
+		return cg_write_cpu_weight(
+			dirfd,
+			cg_shares_to_weight(
+				f, cg_millicores_to_shares(s->value < 0 ? 0 : (uint64_t)s->value)));
+	}
+	return -EINVAL;
+}
+
+static const char *unit_name_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* SetUnitProperties(name, runtime=true, props) on the system manager, as crun's systemd backend
+ * does: the values survive `systemctl daemon-reload`, where a raw file write would not. */
+static int set_unit_properties(const char *unit, const struct act_unit_property *props, int n)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_open_system(&bus);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
+					   "/org/freedesktop/systemd1",
+					   "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "sb", unit, 1);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r < 0)
+		return r;
+	for (int i = 0; i < n; i++) {
+		r = sd_bus_message_append(m, "(sv)", props[i].name, "t", props[i].value);
+		if (r < 0)
+			return r;
+	}
+	r = sd_bus_message_close_container(m);
+	if (r < 0)
+		return r;
+	r = sd_bus_call(bus, m, 0, &error, &reply);
+	if (r < 0)
+		log_debug_errno(r, "SetUnitProperties(%s) failed: %s", unit,
+				error.message ? error.message : "");
+	sd_bus_error_free(&error);
+	return r;
+}
+
+int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_decision *d)
+{
+	for (size_t i = 0; i < d->n_steps; i++) {
+		const struct decide_step *s = &d->steps[i];
+		bool pod = s->level == DECIDE_LEVEL_POD;
+		const char *path = pod ? t->pod_path : t->container_path;
+		enum cg_weight_formula f = pod ? CG_WEIGHT_KUBELET : t->container_weight_formula;
+		int r;
+
+		if (!path)
+			return -ENOENT;
+		if (t->dry_run) {
+			log_info("dry-run: would set %s of %s to %" PRId64,
+				 decide_file_to_string(s->file), path, s->value);
+			continue;
+		}
+		if (t->driver == CG_DRIVER_SYSTEMD) {
+			struct act_unit_property props[2];
+			int n = act_step_unit_properties(s, f, props);
+
+			if (n < 0)
+				return n;
+			r = set_unit_properties(unit_name_of(path), props, n);
+		} else {
+			_cleanup_close_ int fd = cg_tree_open_dir(t->tree, path);
+
+			r = fd < 0 ? fd : write_step_file(fd, s, f);
+		}
+		if (r < 0)
+			return log_debug_errno(r, "Writing %s of %s failed: %m",
+					       decide_file_to_string(s->file), path);
+	}
+	return 0;
+}
+
+/* The formula this node's runtime used for a container's weight, learnt from the container itself:
+ * its cpu.weight against its known request. The newer runtimes' formula when it cannot be told. */
+static enum cg_weight_formula container_weight_formula(struct cg_tree *tree, const char *path,
+						       int64_t request_millicores)
+{
+	_cleanup_close_ int fd = cg_tree_open_dir(tree, path);
+	enum cg_weight_formula f = CG_WEIGHT_LOG;
+	uint64_t weight;
+
+	if (fd >= 0 && cg_read_cpu_weight_at(fd, &weight) >= 0 &&
+	    cg_weight_formula_detect(
+		    weight, request_millicores > 0 ? (uint64_t)request_millicores : 0, &f) < 0)
+		f = CG_WEIGHT_LOG;
+	return f;
+}
+
+/* ---- the record of what was done --------------------------------------------------------------- */
+
+void act_event(struct agent *a, struct agent_pod *p, const char *type, const char *reason,
+	       const char *message)
+{
+	struct kube_object_ref ref = {
+		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
+	};
+	int r;
+
+	if (!a->kube)
+		return;
+	r = kube_event(a->kube, &ref, type, reason, message, NULL, NULL);
+	if (r < 0)
+		log_debug_errno(r, "Cannot send Event %s for %s/%s: %m", reason, p->namespace,
+				p->name);
+}
+
+static void record(struct agent_container *c, const char *result, const char *reason)
+{
+	c->last.at_usec = now_usec(CLOCK_REALTIME);
+	c->last.result = result;
+	snprintf(c->last.reason, sizeof(c->last.reason), "%s", reason);
+}
+
+/* snug.io/last-resize: {"at":unix seconds,"container":..,"kind":..,"reason":..}, read back after
+ * a restart so the cooldown outlives the agent. */
+static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct agent_container *c,
+				 const struct decide_decision *d)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
+	_cleanup_free_ char *text = NULL;
+	const char *kv[2];
+	struct kube_object_ref ref = {
+		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
+	};
+
+	if (!j || !cJSON_AddNumberToObject(j, "at", (double)(c->last_resize_usec / USEC_PER_SEC)) ||
+	    !cJSON_AddStringToObject(j, "container", c->name) ||
+	    !cJSON_AddStringToObject(j, "kind", decide_kind_to_string(d->kind)) ||
+	    !cJSON_AddStringToObject(j, "reason", d->reason))
+		return;
+	text = cJSON_PrintUnformatted(j);
+	if (!text)
+		return;
+	kv[0] = "snug.io/last-resize";
+	kv[1] = text;
+	if (kube_annotate(a->kube, &ref, kv, 1, NULL, NULL) < 0)
+		log_debug("Cannot annotate %s/%s with the last resize", p->namespace, p->name);
+}
+
+struct act_resize {
+	struct agent *agent;
+	char *uid, *container;
+	struct decide_decision d;
+	uint64_t started_usec; /* CLOCK_MONOTONIC */
+};
+
+static void act_resize_free(struct act_resize *r)
+{
+	free(r->uid);
+	free(r->container);
+	free(r);
+}
+
+static struct agent_container *find_container(struct agent *a, const char *uid, const char *name,
+					      struct agent_pod **ret_pod)
+{
+	struct agent_pod *p = agent_find_pod(a, uid);
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < p->n_containers; i++)
+		if (strcmp(p->containers[i].name, name) == 0) {
+			*ret_pod = p;
+			return &p->containers[i];
+		}
+	return NULL;
+}
+
+/* The API accepted: the same limits go into the cgroups now, in the safe order. */
+static void apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_container *c,
+			  const struct decide_decision *d)
+{
+	struct act_cgroup_target t;
+	int r;
+
+	if (!c->cg) {
+		log_info(
+			"%s/%s %s: resized through the API; its cgroup is not tracked, the kubelet "
+			"applies it",
+			p->namespace, p->name, c->name);
+		return;
+	}
+	t = (struct act_cgroup_target){
+		.tree = a->tree,
+		.driver = c->cg->pod->driver,
+		.pod_path = c->cg->pod->path,
+		.container_path = c->cg->path,
+		.container_weight_formula =
+			container_weight_formula(a->tree, c->cg->path, d->old_res.cpu_request),
+		.dry_run = a->config.dry_run,
+	};
+	r = act_write_cgroups(&t, d);
+	if (r < 0) {
+		log_warning_errno(r,
+				  "%s/%s %s: API resize accepted but writing the cgroup failed "
+				  "(the kubelet will apply it): %m",
+				  p->namespace, p->name, c->name);
+		agent_metrics_cgroup_write_error(a->metrics);
+	}
+}
+
+static void on_resize_done(const struct kube_result *res, void *userdata)
+{
+	struct act_resize *ar = userdata;
+	struct agent *a = ar->agent;
+	struct agent_pod *p = NULL;
+	struct agent_container *c = find_container(a, ar->uid, ar->container, &p);
+	const char *result = kube_outcome_to_string(res->outcome);
+	char msg[DECIDE_REASON_MAX + 256];
+
+	agent_metrics_resize(a->metrics, result);
+	if (!c) {
+		act_resize_free(ar);
+		return;
+	}
+	c->resize_in_flight = false;
+	switch (res->outcome) {
+	case KUBE_OK:
+		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		apply_cgroups(a, p, c, &ar->d);
+		if (ar->d.kind == DECIDE_OOM && c->oom_seen_usec) {
+			uint64_t now = now_usec(CLOCK_MONOTONIC);
+			if (now > c->oom_seen_usec)
+				agent_metrics_oom_to_resize(a->metrics, now - c->oom_seen_usec);
+		}
+		/* A kill that arrived while another resize was in flight still wants its bump. */
+		if (ar->d.kind == DECIDE_OOM) {
+			c->oom_pending = false;
+			c->oom_seen_usec = 0;
+		}
+		record(c, "accepted", ar->d.reason);
+		log_info("Resized %s/%s %s: %s", p->namespace, p->name, c->name, ar->d.reason);
+		act_event(a, p, "Normal", "Resized", ar->d.reason);
+		annotate_last_resize(a, p, c, &ar->d);
+		break;
+	case KUBE_CONFLICT:
+		/* The pod changed under us: the next decision uses the new spec. */
+		record(c, "conflict", ar->d.reason);
+		break;
+	case KUBE_TRANSIENT:
+	case KUBE_UNAUTHORIZED:
+	case KUBE_BAD_REPLY:
+		/* Kept pending (OOM flags stay set); the next decision retries. */
+		record(c, "retrying", ar->d.reason);
+		log_warning("Resize of %s/%s %s not done yet (%s%s%s), retrying", p->namespace,
+			    p->name, c->name, result, res->message ? ": " : "",
+			    res->message ? res->message : "");
+		break;
+	case KUBE_NOT_SUPPORTED:
+		/* Eviction fallback is a separate capability: here it is only reported. */
+		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		c->oom_pending = false;
+		record(c, "unsupported", ar->d.reason);
+		snprintf(msg, sizeof(msg), "in-place resize not supported (%s); wanted: %s",
+			 res->message ? res->message : "no message", ar->d.reason);
+		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
+		act_event(a, p, "Warning", "ResizeNotSupported", msg);
+		break;
+	default:
+		/* Rejected or forbidden: say why once per cooldown, don't hammer the server. */
+		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		c->oom_pending = false;
+		record(c, "rejected", ar->d.reason);
+		snprintf(msg, sizeof(msg), "resize refused (%s%s%s); wanted: %s", result,
+			 res->message ? ": " : "", res->message ? res->message : "", ar->d.reason);
+		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
+		act_event(a, p, "Warning", "ResizeRejected", msg);
+		break;
+	}
+	act_resize_free(ar);
+}
+
+void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
+	       const struct kube_pod *pod, const struct decide_decision *d)
+{
+	const struct decide_resources *n = &d->new_res;
+	struct kube_resize_container rc;
+	struct act_resize *ar;
+	int r;
+
+	if (d->report_only || a->config.dry_run) {
+		const char *result = d->report_only ? "report-only" : "dry-run";
+
+		/* Reported once per cooldown, like a resize would be. */
+		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		c->oom_pending = false;
+		record(c, result, d->reason);
+		agent_metrics_resize(a->metrics, result);
+		log_info("%s %s/%s %s: %s", d->report_only ? "Recommend" : "dry-run: would resize",
+			 p->namespace, p->name, c->name, d->reason);
+		if (d->report_only)
+			act_event(a, p, "Normal", "Recommendation", d->reason);
+		return;
+	}
+
+	ar = calloc(1, sizeof(*ar));
+	if (!ar) {
+		log_oom();
+		return;
+	}
+	ar->agent = a;
+	ar->uid = strdup(p->uid);
+	ar->container = strdup(c->name);
+	ar->d = *d;
+	ar->started_usec = now_usec(CLOCK_MONOTONIC);
+	if (!ar->uid || !ar->container) {
+		act_resize_free(ar);
+		log_oom();
+		return;
+	}
+	rc = (struct kube_resize_container){
+		.name = c->name,
+		.res = { .cpu_request = n->cpu_request,
+			 .cpu_limit = n->cpu_limit,
+			 .mem_request = n->memory_request,
+			 .mem_limit = n->memory_limit },
+	};
+	/* Unchanged resources are left out of the patch. */
+	if (rc.res.cpu_request == d->old_res.cpu_request)
+		rc.res.cpu_request = KUBE_UNSET;
+	if (rc.res.cpu_limit == d->old_res.cpu_limit)
+		rc.res.cpu_limit = KUBE_UNSET;
+	if (rc.res.mem_request == d->old_res.memory_request)
+		rc.res.mem_request = KUBE_UNSET;
+	if (rc.res.mem_limit == d->old_res.memory_limit)
+		rc.res.mem_limit = KUBE_UNSET;
+
+	r = kube_resize(a->kube, p->namespace, p->name, pod->resource_version, &rc, 1,
+			on_resize_done, ar);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot send the resize of %s/%s %s: %m", p->namespace,
+				  p->name, c->name);
+		act_resize_free(ar);
+		return;
+	}
+	c->resize_in_flight = true;
+	log_info("Resizing %s/%s %s: %s", p->namespace, p->name, c->name, d->reason);
+}
+
+void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod *pod)
+{
+	char msg[512];
+
+	if (pod->resize != KUBE_RESIZE_DEFERRED && pod->resize != KUBE_RESIZE_INFEASIBLE &&
+	    pod->resize != KUBE_RESIZE_ERROR)
+		return;
+	for (size_t i = 0; i < p->n_containers; i++) {
+		struct agent_container *c = &p->containers[i];
+		const char *result = pod->resize == KUBE_RESIZE_DEFERRED     ? "deferred"
+				     : pod->resize == KUBE_RESIZE_INFEASIBLE ? "infeasible"
+									     : "error";
+
+		if (!c->last.result || strcmp(c->last.result, "accepted") != 0)
+			continue;
+		record(c, result, pod->resize_message ? pod->resize_message : c->last.reason);
+		agent_metrics_resize(a->metrics, result);
+		snprintf(msg, sizeof(msg), "kubelet reports the resize %s: %s", result,
+			 pod->resize_message ? pod->resize_message : "no message");
+		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
+		act_event(a, p, "Warning", "ResizeNotApplied", msg);
+	}
+}

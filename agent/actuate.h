@@ -1,0 +1,48 @@
+/* Carrying out a decision: the API resize first, then the cgroup limits, then the record of it. */
+#pragma once
+
+#include <stdint.h>
+
+#include "agent/agent.h"
+#include "agent/decide.h"
+#include "cgroup/files.h"
+#include "cgroup/layout.h"
+#include "cgroup/tree.h"
+
+struct kube_pod;
+
+/* Resizes through the API (unless report-only or --dry-run); on acceptance writes the cgroups in
+ * the decision's order and annotates the pod with snug.io/last-resize. */
+void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
+	       const struct kube_pod *pod, const struct decide_decision *d);
+/* An Event on the pod (rate-limited by the client). */
+void act_event(struct agent *a, struct agent_pod *p, const char *type, const char *reason,
+	       const char *message);
+/* Follows the kubelet's answer to a resize (Deferred, Infeasible, done) from the pod status. */
+void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod *pod);
+
+/* How cgroup limits are written: files for the cgroupfs driver, systemd unit properties over D-Bus
+ * for the systemd driver (systemd would undo a raw write on its next reload). */
+struct act_cgroup_target {
+	struct cg_tree *tree;
+	enum cg_driver driver;
+	const char *pod_path;	    /* relative to the tree */
+	const char *container_path; /* relative to the tree */
+	/* The formula the runtime used for the container's cpu.weight (the pod's is kubelet's). */
+	enum cg_weight_formula container_weight_formula;
+	/* --dry-run: log what would be written. */
+	bool dry_run;
+};
+
+/* Writes the decision's steps in order. Returns 0 or the first -errno (later steps are skipped so
+ * the safe order is never broken). */
+int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_decision *d);
+
+/* The systemd unit properties for one step, as SetUnitProperties takes them; exposed for tests. */
+struct act_unit_property {
+	const char *name; /* "MemoryMax", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "CPUWeight" */
+	uint64_t value;
+};
+/* Fills up to 2 properties for one step; returns how many. */
+int act_step_unit_properties(const struct decide_step *s, enum cg_weight_formula f,
+			     struct act_unit_property ret[2]);

@@ -1,0 +1,1036 @@
+/* The agent's context and loop: pods from the API joined with cgroups, sampled, learned from, decided on. */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "agent/actuate.h"
+#include "agent/agent_metrics.h"
+#include "agent/kube/kube.h"
+#include "agent/util/cleanup.h"
+#include "agent/util/json.h"
+#include "agent/util/log.h"
+#include "agent/util/time.h"
+#include "bpf/oomwatch_api.h"
+
+static uint64_t realtime_usec(void)
+{
+	return now_usec(CLOCK_REALTIME);
+}
+
+/* ---- histories (one per container identity) ------------------------------------------------- */
+
+static void history_free(struct agent_history *h)
+{
+	if (!h)
+		return;
+	free((char *)h->id.namespace);
+	free((char *)h->id.owner_kind);
+	free((char *)h->id.owner_name);
+	free((char *)h->id.container);
+	rec_aggregate_free(h->aggregate);
+	free(h);
+}
+
+static bool identity_eq(const struct rec_identity *a, const struct rec_identity *b)
+{
+	return strcmp(a->namespace, b->namespace) == 0 &&
+	       strcmp(a->owner_kind, b->owner_kind) == 0 &&
+	       strcmp(a->owner_name, b->owner_name) == 0 && strcmp(a->container, b->container) == 0;
+}
+
+static struct agent_history *history_find(struct agent *a, const struct rec_identity *id)
+{
+	for (struct agent_history *h = a->histories; h; h = h->next)
+		if (identity_eq(&h->id, id))
+			return h;
+	return NULL;
+}
+
+/* Takes ownership of aggregate (may be NULL: a new one is created). */
+static int history_add(struct agent *a, const struct rec_identity *id,
+		       struct rec_aggregate *aggregate, struct agent_history **ret)
+{
+	struct agent_history *h = calloc(1, sizeof(*h));
+	int r;
+
+	if (!h) {
+		rec_aggregate_free(aggregate);
+		return -ENOMEM;
+	}
+	h->id.namespace = strdup(id->namespace);
+	h->id.owner_kind = strdup(id->owner_kind);
+	h->id.owner_name = strdup(id->owner_name);
+	h->id.container = strdup(id->container);
+	h->aggregate = aggregate;
+	if (!h->id.namespace || !h->id.owner_kind || !h->id.owner_name || !h->id.container) {
+		history_free(h);
+		return -ENOMEM;
+	}
+	if (!h->aggregate) {
+		r = rec_aggregate_new(&a->config.tunables, (int64_t)realtime_usec(), &h->aggregate);
+		if (r < 0) {
+			history_free(h);
+			return r;
+		}
+	}
+	h->next = a->histories;
+	a->histories = h;
+	*ret = h;
+	return 0;
+}
+
+static int checkpoint_loaded(const struct rec_identity *id, struct rec_aggregate *aggregate,
+			     void *userdata)
+{
+	struct agent *a = userdata;
+	struct agent_history *h;
+
+	if (history_find(a, id)) {
+		rec_aggregate_free(aggregate);
+		return 0;
+	}
+	return history_add(a, id, aggregate, &h);
+}
+
+static void checkpoint_failed(const char *file_name, int error, void *userdata)
+{
+	struct agent *a = userdata;
+
+	log_warning_errno(error, "Skipping checkpoint %s (kept on disk, not loaded): %m",
+			  file_name);
+	agent_metrics_checkpoint_error(a->metrics);
+}
+
+int agent_save_checkpoints(struct agent *a)
+{
+	struct rec_checkpoint_batch *batch = NULL;
+	int64_t now = (int64_t)realtime_usec();
+	int r, n = 0;
+
+	if (!a->store)
+		return 0;
+	r = rec_checkpoint_batch_new(a->store, &batch);
+	if (r < 0)
+		return log_error_errno(r, "Cannot start saving checkpoints: %m");
+	for (struct agent_history *h = a->histories; h; h = h->next) {
+		if (!h->dirty)
+			continue;
+		r = rec_checkpoint_batch_add(batch, &h->id, h->aggregate, now);
+		if (r < 0) {
+			log_warning_errno(r, "Cannot write checkpoint of %s/%s/%s/%s: %m",
+					  h->id.namespace, h->id.owner_kind, h->id.owner_name,
+					  h->id.container);
+			continue;
+		}
+		n++;
+	}
+	r = rec_checkpoint_batch_commit(batch);
+	rec_checkpoint_batch_free(batch);
+	if (r < 0)
+		return log_error_errno(r, "Saving checkpoints failed: %m");
+	for (struct agent_history *h = a->histories; h; h = h->next)
+		h->dirty = false;
+	log_debug("Saved %d checkpoints", n);
+	r = rec_checkpoint_gc(a->store, now, rec_tunables_history_window_usec(&a->config.tunables));
+	if (r > 0)
+		log_info("Removed %d checkpoints older than the history window", r);
+	return n;
+}
+
+/* ---- pods and containers ------------------------------------------------------------------ */
+
+struct agent_pod *agent_find_pod(struct agent *a, const char *uid)
+{
+	for (struct agent_pod *p = a->pods; p; p = p->next)
+		if (strcmp(p->uid, uid) == 0)
+			return p;
+	return NULL;
+}
+
+static void container_detach_cgroup(struct agent *a, struct agent_container *c)
+{
+	if (c->entry) {
+		cg_sampler_remove(a->sampler, c->entry);
+		c->entry = NULL;
+	}
+	if (c->oom_tracked_inode && a->oomwatch)
+		(void)oomwatch_untrack(a->oomwatch, c->oom_tracked_inode);
+	c->oom_tracked_inode = 0;
+	if (c->cg && c->cg->userdata == c)
+		c->cg->userdata = NULL;
+	c->cg = NULL;
+	c->have_prev = false;
+}
+
+/* Starts sampling and OOM-watching the container's cgroup; new says it appeared while we run. */
+static void container_attach_cgroup(struct agent *a, struct agent_container *c,
+				    struct cg_container *cg, bool is_new)
+{
+	int r;
+
+	if (c->cg == cg)
+		return;
+	container_detach_cgroup(a, c);
+	c->cg = cg;
+	cg->userdata = c;
+	r = cg_sampler_add(a->sampler, cg->path, c, &c->entry);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot sample %s/%s container %s (%s): %m", c->pod->namespace,
+				  c->pod->name, c->name, cg->path);
+		c->entry = NULL;
+	}
+	if (a->oomwatch) {
+		r = oomwatch_track(a->oomwatch, cg->inode, cg_tree_fd(a->tree), cg->path,
+				   is_new ? OOMWATCH_TRACK_NEW : 0, c);
+		if (r < 0)
+			log_warning_errno(r, "Cannot watch OOM kills of %s: %m", cg->path);
+		else
+			c->oom_tracked_inode = cg->inode;
+	}
+	log_debug("Tracking %s/%s container %s at %s", c->pod->namespace, c->pod->name, c->name,
+		  cg->path);
+}
+
+/* Joins a pod's containers with the cgroups discovery found, by pod UID and container ID. */
+static void pod_join_cgroups(struct agent *a, struct agent_pod *p, bool is_new)
+{
+	if (!a->layout)
+		return;
+	for (size_t i = 0; i < p->n_containers; i++) {
+		struct agent_container *c = &p->containers[i];
+		struct cg_container *cg = NULL;
+
+		if (c->container_id)
+			cg = cg_layout_find_container(a->layout, c->container_id);
+		if (cg && strcmp(cg->pod->uid, p->uid) != 0)
+			cg = NULL;
+		if (cg)
+			container_attach_cgroup(a, c, cg, is_new);
+		else if (c->cg)
+			container_detach_cgroup(a, c);
+	}
+}
+
+static void container_done(struct agent *a, struct agent_container *c)
+{
+	container_detach_cgroup(a, c);
+	agent_metrics_container_gone(a->metrics, c);
+	free(c->name);
+	free(c->container_id);
+}
+
+static void pod_free(struct agent *a, struct agent_pod *p)
+{
+	for (size_t i = 0; i < p->n_containers; i++)
+		container_done(a, &p->containers[i]);
+	free(p->containers);
+	pol_done(&p->pol);
+	free(p->uid);
+	free(p->namespace);
+	free(p->name);
+	free(p);
+}
+
+static void pod_unlink(struct agent *a, struct agent_pod *p)
+{
+	for (struct agent_pod **pp = &a->pods; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+}
+
+/* Whose history a container is: the pod's controller, collapsed from ReplicaSet to Deployment when
+ * the ReplicaSet carries the pod-template-hash suffix, so a rollout keeps the history. */
+static void pod_identity(const struct kube_pod *pod, const char *container, char *kind_buf,
+			 size_t kind_size, char *name_buf, size_t name_size,
+			 struct rec_identity *ret)
+{
+	const char *kind = "Pod", *name = pod->name;
+
+	if (pod->has_owner && pod->owner.kind && pod->owner.name) {
+		const char *hash = kube_pod_label(pod, "pod-template-hash");
+		size_t nl = strlen(pod->owner.name), hl = hash ? strlen(hash) : 0;
+
+		kind = pod->owner.kind;
+		name = pod->owner.name;
+		if (strcmp(kind, "ReplicaSet") == 0 && hash && hl > 0 && nl > hl + 1 &&
+		    pod->owner.name[nl - hl - 1] == '-' &&
+		    strcmp(pod->owner.name + nl - hl, hash) == 0 && nl - hl - 1 < name_size) {
+			memcpy(name_buf, pod->owner.name, nl - hl - 1);
+			name_buf[nl - hl - 1] = '\0';
+			name = name_buf;
+			kind = "Deployment";
+		}
+	}
+	snprintf(kind_buf, kind_size, "%s", kind);
+	if (name != name_buf)
+		snprintf(name_buf, name_size, "%s", name);
+	*ret = (struct rec_identity){ .namespace = pod->namespace,
+				      .owner_kind = kind_buf,
+				      .owner_name = name_buf,
+				      .container = container };
+}
+
+/* The last resize time snug wrote on the pod ("at" of snug.io/last-resize, unix seconds), so a
+ * restarted agent keeps honouring the cooldown. */
+static uint64_t pod_last_resize_usec(const struct kube_pod *pod, const char *container)
+{
+	const char *v = kube_pod_annotation(pod, "snug.io/last-resize");
+	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
+	const cJSON *at, *ct;
+
+	if (!v)
+		return 0;
+	j = cJSON_Parse(v);
+	if (!j)
+		return 0;
+	ct = cJSON_GetObjectItemCaseSensitive(j, "container");
+	if (cJSON_IsString(ct) && container && strcmp(ct->valuestring, container) != 0)
+		return 0;
+	at = cJSON_GetObjectItemCaseSensitive(j, "at");
+	if (!cJSON_IsNumber(at) || at->valuedouble <= 0)
+		return 0;
+	return (uint64_t)(at->valuedouble * (double)USEC_PER_SEC);
+}
+
+static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)
+{
+	struct pol_annotation *ann =
+		calloc(pod->n_annotations ? pod->n_annotations : 1, sizeof(*ann));
+	int r;
+
+	if (!ann)
+		return -ENOMEM;
+	for (size_t i = 0; i < pod->n_annotations; i++)
+		ann[i] = (struct pol_annotation){ pod->annotations[i].key,
+						  pod->annotations[i].value };
+	r = pol_parse(ann, pod->n_annotations, &a->config.policy, ret);
+	free(ann);
+	return r;
+}
+
+/* Reports bad annotations once per pod: a log line, an Event on the pod, a metric. */
+static void pod_report_policy_issues(struct agent *a, struct agent_pod *p,
+				     const struct kube_pod *pod)
+{
+	char text[1024];
+
+	if (p->pol.n_errors == 0) {
+		if (p->bad_annotations)
+			agent_metrics_bad_annotations(a->metrics, p->namespace, p->name, false);
+		p->bad_annotations = false;
+		return;
+	}
+	if (p->bad_annotations)
+		return;
+	p->bad_annotations = true;
+	pol_issues_format(&p->pol, true, text, sizeof(text));
+	log_warning("Pod %s/%s: %s", p->namespace, p->name, text);
+	agent_metrics_bad_annotations(a->metrics, p->namespace, p->name, true);
+	act_event(a, p, "Warning", "InvalidAnnotation", text);
+}
+
+/* Brings the agent's view of one pod up to date with the API's. */
+static void pod_sync(struct agent *a, const struct kube_pod *pod)
+{
+	struct agent_pod *p = agent_find_pod(a, pod->uid);
+	struct pol pol;
+	bool managed;
+	int r;
+
+	r = pod_policy(a, pod, &pol);
+	if (r < 0) {
+		log_error_errno(r, "Cannot evaluate annotations of %s/%s: %m", pod->namespace,
+				pod->name);
+		return;
+	}
+	managed = (pol.mode != POL_MODE_OFF || pol.n_errors > 0) && !pod->deleting &&
+		  (pod->phase == KUBE_PHASE_RUNNING || pod->phase == KUBE_PHASE_PENDING);
+	if (!managed) {
+		pol_done(&pol);
+		if (p) {
+			log_info("Pod %s/%s is no longer managed", p->namespace, p->name);
+			pod_unlink(a, p);
+			pod_free(a, p);
+		}
+		return;
+	}
+
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			pol_done(&pol);
+			log_oom();
+			return;
+		}
+		p->agent = a;
+		p->uid = strdup(pod->uid);
+		p->namespace = strdup(pod->namespace);
+		p->name = strdup(pod->name);
+		p->containers =
+			calloc(pod->n_containers ? pod->n_containers : 1, sizeof(*p->containers));
+		if (!p->uid || !p->namespace || !p->name || !p->containers) {
+			pol_done(&pol);
+			pod_free(a, p);
+			log_oom();
+			return;
+		}
+		p->next = a->pods;
+		a->pods = p;
+		log_info("Managing pod %s/%s (mode %s)", p->namespace, p->name,
+			 pol_mode_to_string(pol.mode));
+	} else
+		pol_done(&p->pol);
+	p->pol = pol;
+	pod_report_policy_issues(a, p, pod);
+
+	/* Containers of a pod spec never change; the first sync creates them. */
+	if (p->n_containers == 0) {
+		for (size_t i = 0; i < pod->n_containers; i++) {
+			struct agent_container *c = &p->containers[p->n_containers];
+			char kind[64], owner[256];
+			struct rec_identity id;
+			struct agent_history *h;
+
+			pod_identity(pod, pod->containers[i].name, kind, sizeof(kind), owner,
+				     sizeof(owner), &id);
+			h = history_find(a, &id);
+			if (!h && history_add(a, &id, NULL, &h) < 0) {
+				log_oom();
+				continue;
+			}
+			c->pod = p;
+			c->name = strdup(pod->containers[i].name);
+			if (!c->name) {
+				log_oom();
+				continue;
+			}
+			c->history = h;
+			rec_container_init(&c->rec, h->aggregate);
+			c->last_resize_usec = pod_last_resize_usec(pod, c->name);
+			p->n_containers++;
+		}
+	}
+	for (size_t i = 0; i < p->n_containers; i++) {
+		struct agent_container *c = &p->containers[i];
+		const struct kube_container *kc = kube_pod_container(pod, c->name);
+		const char *id = kc && kc->container_id ? kc->container_id : NULL;
+
+		if ((id == NULL) != (c->container_id == NULL) ||
+		    (id && strcmp(id, c->container_id) != 0)) {
+			/* Restarted: a new cgroup. The history stays (it is the identity's). */
+			free(c->container_id);
+			c->container_id = id ? strdup(id) : NULL;
+			container_detach_cgroup(a, c);
+		}
+	}
+	pod_join_cgroups(a, p, a->ready);
+	act_pod_status(a, p, pod);
+}
+
+static void on_pod_added(const struct kube_pod *pod, void *userdata)
+{
+	pod_sync(userdata, pod);
+}
+
+static void on_pod_updated(const struct kube_pod *old, const struct kube_pod *pod, void *userdata)
+{
+	pod_sync(userdata, pod);
+}
+
+static void on_pod_deleted(const struct kube_pod *pod, void *userdata)
+{
+	struct agent *a = userdata;
+	struct agent_pod *p = agent_find_pod(a, pod->uid);
+
+	if (!p)
+		return;
+	log_info("Pod %s/%s deleted", p->namespace, p->name);
+	pod_unlink(a, p);
+	pod_free(a, p);
+}
+
+static void on_pods_synced(void *userdata)
+{
+	struct agent *a = userdata;
+
+	if (a->ready)
+		return;
+	a->ready = true;
+	log_info("Pods of node %s synced; ready", a->config.node_name);
+	(void)sd_notify(false, "READY=1\nSTATUS=Watching pods, sampling cgroups");
+}
+
+static void on_resize_path(enum kube_resize_path path, void *userdata)
+{
+	struct agent *a = userdata;
+
+	log_info("In-place resize path: %s", kube_resize_path_to_string(path));
+	agent_metrics_resize_path(a->metrics, kube_resize_path_to_string(path));
+}
+
+static const struct kube_watch_ops watch_ops = {
+	.added = on_pod_added,
+	.updated = on_pod_updated,
+	.deleted = on_pod_deleted,
+	.synced = on_pods_synced,
+	.resize_path = on_resize_path,
+};
+
+/* ---- cgroup discovery ----------------------------------------------------------------------- */
+
+static void on_layout(enum cg_layout_event ev, struct cg_pod *cgp, struct cg_container *cgc,
+		      void *userdata)
+{
+	struct agent *a = userdata;
+	struct agent_pod *p;
+
+	switch (ev) {
+	case CG_LAYOUT_CONTAINER_APPEARED:
+		p = agent_find_pod(a, cgp->uid);
+		if (p)
+			pod_join_cgroups(a, p, true);
+		break;
+	case CG_LAYOUT_CONTAINER_VANISHED:
+		if (cgc->userdata)
+			container_detach_cgroup(a, cgc->userdata);
+		break;
+	case CG_LAYOUT_POD_APPEARED:
+	case CG_LAYOUT_POD_VANISHED:
+		break;
+	}
+}
+
+static void rescan(struct agent *a)
+{
+	int r = cg_layout_scan(a->layout, on_layout, a);
+
+	if (r < 0)
+		log_warning_errno(r, "Scanning the cgroup tree failed: %m");
+	agent_metrics_tracked(a->metrics, cg_sampler_n_entries(a->sampler));
+}
+
+static int on_layout_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct agent *a = userdata;
+
+	if (cg_layout_watch_drain(a->layout) > 0)
+		rescan(a);
+	return 0;
+}
+
+static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct agent *a = userdata;
+
+	rescan(a);
+	return sd_event_source_set_time_relative(s, a->config.rescan_interval_usec);
+}
+
+/* ---- sampling ------------------------------------------------------------------------------ */
+
+static void container_feed(struct agent *a, struct agent_container *c, const struct cg_sample *s,
+			   int64_t wall_usec)
+{
+	const struct decide_config *dc = &a->config.decide;
+
+	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_CURRENT)) {
+		c->memory_current = s->memory_current;
+		if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_STAT)) {
+			c->working_set = s->memory_working_set;
+			if (rec_container_add_memory_reading(&c->rec, wall_usec,
+							     (int64_t)c->working_set) > 0)
+				c->history->dirty = true;
+		}
+	}
+	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_MAX))
+		c->memory_cgroup_max = s->memory_max;
+	if (!(s->present & CG_FILE_BIT(CG_FILE_CPU_STAT)))
+		return;
+	if (c->have_prev && s->timestamp_usec > c->prev_ts_usec &&
+	    s->cpu.usage_usec >= c->prev_usage_usec) {
+		uint64_t dt = s->timestamp_usec - c->prev_ts_usec;
+		uint64_t du = s->cpu.usage_usec - c->prev_usage_usec;
+		uint64_t dthr = s->cpu.throttled_usec >= c->prev_throttled_usec
+					? s->cpu.throttled_usec - c->prev_throttled_usec
+					: 0;
+
+		c->cpu_cores = (double)du / (double)dt;
+		if (rec_container_add_cpu_reading(&c->rec, wall_usec, c->cpu_cores) > 0)
+			c->history->dirty = true;
+		/* Throttling over a sliding window that restarts once it is long enough. */
+		if (c->window_start_usec == 0 ||
+		    s->timestamp_usec - c->window_start_usec > 2 * dc->throttle_window_usec) {
+			c->window_start_usec = c->prev_ts_usec;
+			c->window_usage_usec = c->window_throttled_usec = 0;
+		}
+		c->window_usage_usec += du;
+		c->window_throttled_usec += dthr;
+		c->throttle_window_usec = s->timestamp_usec - c->window_start_usec;
+		/* throttled time per CPU time used: how much more the container wanted. */
+		c->throttle_ratio =
+			c->window_usage_usec
+				? (double)c->window_throttled_usec /
+					  (double)(c->window_usage_usec + c->window_throttled_usec)
+				: 0.0;
+	}
+	c->have_prev = true;
+	c->prev_ts_usec = s->timestamp_usec;
+	c->prev_usage_usec = s->cpu.usage_usec;
+	c->prev_throttled_usec = s->cpu.throttled_usec;
+}
+
+static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct agent *a = userdata;
+	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+	int64_t wall = (int64_t)realtime_usec();
+	int r;
+
+	a->last_tick_usec = t0;
+	a->ticks++;
+	(void)sd_event_source_set_time(s, usec + a->config.sample_interval_usec);
+
+	r = cg_sampler_tick(a->sampler);
+	if (r < 0) {
+		log_warning_errno(r, "Sampling tick failed: %m");
+		return 0;
+	}
+	for (size_t i = 0; i < cg_sampler_n_entries(a->sampler); i++) {
+		struct cg_sampler_entry *e = cg_sampler_entry_at(a->sampler, i);
+		const struct cg_sample *sample = cg_sampler_entry_sample(e);
+		struct agent_container *c = cg_sampler_entry_userdata(e);
+
+		if (sample->error)
+			continue; /* vanished: the next rescan detaches it */
+		container_feed(a, c, sample, wall);
+		if (c->throttle_window_usec >= a->config.decide.throttle_window_usec &&
+		    c->throttle_ratio >= a->config.decide.throttle_ratio)
+			agent_decide_container(a, c, "throttle");
+	}
+	agent_metrics_sample_duration(a->metrics, now_usec(CLOCK_MONOTONIC) - t0);
+	return 0;
+}
+
+/* ---- OOM kills and memory pressure ----------------------------------------------------------- */
+
+static void on_oom(const struct oomwatch_record *rec, void *userdata)
+{
+	struct agent *a = userdata;
+	struct agent_container *c = rec->container;
+	int64_t wall = (int64_t)realtime_usec();
+
+	if (rec->kind == OOMWATCH_KILL)
+		agent_metrics_oom_kill(a->metrics, oomwatch_source_to_string(rec->source),
+				       rec->kills);
+	if (!c)
+		return;
+	if (rec->kind == OOMWATCH_KILL) {
+		struct agent_pod *p = c->pod;
+		const struct kube_pod *pod = a->kube ? kube_client_pod(a->kube, p->uid) : NULL;
+		const struct kube_container *kc = pod ? kube_pod_container(pod, c->name) : NULL;
+		int64_t request = kc && kc->spec.mem_request > 0 ? kc->spec.mem_request : 0;
+		int r;
+
+		log_info("OOM kill in %s/%s container %s (%s%s%s)", p->namespace, p->name, c->name,
+			 oomwatch_source_to_string(rec->source), rec->comm[0] ? ", " : "",
+			 rec->comm);
+		r = rec_container_record_oom(&c->rec, wall, request);
+		if (r < 0)
+			log_debug_errno(r, "OOM not recorded in the history: %m");
+		else
+			c->history->dirty = true;
+		c->oom_pending = true;
+		c->oom_bumped_memory = rec_container_max_memory_peak(&c->rec);
+		if (!c->oom_seen_usec)
+			c->oom_seen_usec = rec->kernel_ns ? rec->kernel_ns / NSEC_PER_USEC
+							  : rec->seen_ns / NSEC_PER_USEC;
+		agent_decide_container(a, c, "oom-kill");
+	} else if (rec->max_delta > 0) {
+		c->memory_max_grew = true;
+		/* A kill in the same read has its own record: the OOM bump decides, not pressure. */
+		if (rec->oom_delta == 0 && rec->counters.oom_kill == c->oom_kills_seen)
+			agent_decide_container(a, c, "memory-pressure");
+	}
+	if (rec->kind == OOMWATCH_KILL || rec->oom_delta > 0)
+		c->oom_kills_seen = rec->counters.oom_kill;
+}
+
+/* ---- decisions ------------------------------------------------------------------------------- */
+
+static enum decide_qos qos_of(enum kube_qos q)
+{
+	switch (q) {
+	case KUBE_QOS_GUARANTEED:
+		return DECIDE_QOS_GUARANTEED;
+	case KUBE_QOS_BESTEFFORT:
+		return DECIDE_QOS_BEST_EFFORT;
+	default:
+		return DECIDE_QOS_BURSTABLE;
+	}
+}
+
+static void to_decide_resources(const struct kube_resources *k, struct decide_resources *ret)
+{
+	*ret = (struct decide_resources){ .cpu_request = k->cpu_request,
+					  .cpu_limit = k->cpu_limit,
+					  .memory_request = k->mem_request,
+					  .memory_limit = k->mem_limit };
+}
+
+/* Node allocatable minus the other pods' requests: unknown (-1) until the node is read. */
+static struct decide_node node_free(struct agent *a, const struct kube_pod *self)
+{
+	return (struct decide_node){ .cpu_free_millis = -1, .memory_free_bytes = -1 };
+}
+
+/* Recommendations from a few minutes of data swing; VPA's own updater waits for history too. */
+static bool history_long_enough(struct agent *a, struct agent_container *c)
+{
+	const struct rec_aggregate *g = c->history->aggregate;
+
+	if (a->config.min_history_usec == 0)
+		return true;
+	return g->total_samples > 0 &&
+	       (uint64_t)(g->last_sample_usec - g->first_sample_usec) >= a->config.min_history_usec;
+}
+
+void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger)
+{
+	struct agent_pod *p = c->pod;
+	const struct kube_pod *pod;
+	struct decide_container *dcs;
+	struct pol_container pc;
+	struct decide_input in;
+	struct decide_decision d;
+	size_t index = SIZE_MAX;
+	int n_containers, r;
+
+	if (c->resize_in_flight || !a->kube)
+		return;
+	pod = kube_client_pod(a->kube, p->uid);
+	if (!pod || pod->n_containers == 0)
+		return;
+	pol_container(&p->pol, c->name, &pc);
+	if (pc.mode == POL_MODE_OFF)
+		return;
+
+	n_containers = (int)pod->n_containers;
+	r = rec_recommend(c->history->aggregate, n_containers, &c->recommendation);
+	if (r < 0)
+		return;
+	c->have_recommendation = true;
+	agent_metrics_recommendation(a->metrics, c);
+
+	dcs = calloc(pod->n_containers, sizeof(*dcs));
+	if (!dcs) {
+		log_oom();
+		return;
+	}
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		const struct kube_container *kc = &pod->containers[i];
+
+		dcs[i].name = kc->name;
+		to_decide_resources(&kc->spec, &dcs[i].res);
+		dcs[i].cpu_restart = kc->cpu_policy == KUBE_RESIZE_RESTART_CONTAINER
+					     ? DECIDE_RESTART_CONTAINER
+					     : DECIDE_RESTART_NOT_REQUIRED;
+		dcs[i].memory_restart = kc->mem_policy == KUBE_RESIZE_RESTART_CONTAINER
+						? DECIDE_RESTART_CONTAINER
+						: DECIDE_RESTART_NOT_REQUIRED;
+		if (strcmp(kc->name, c->name) == 0)
+			index = i;
+	}
+	if (index == SIZE_MAX) {
+		free(dcs);
+		return;
+	}
+
+	/* No estimate before the histograms hold anything: signals still act. */
+	in = (struct decide_input){
+		.policy = &pc,
+		.qos = qos_of(pod->qos),
+		.containers = dcs,
+		.n_containers = pod->n_containers,
+		.index = index,
+		.cpu = { -1, -1, -1 },
+		.memory = { -1, -1, -1 },
+		.signals = {
+			.oom_kill = c->oom_pending,
+			.oom_bumped_memory = c->oom_pending ? c->oom_bumped_memory : -1,
+			.memory_max_grew = c->memory_max_grew,
+			.memory_usage = c->memory_current ? (int64_t)c->memory_current : -1,
+			.memory_working_set = c->entry ? (int64_t)c->working_set : -1,
+			.memory_cgroup_limit = c->memory_cgroup_max && c->memory_cgroup_max != CG_UNLIMITED
+						       ? (int64_t)c->memory_cgroup_max
+						       : -1,
+			.cpu_throttle_ratio = c->throttle_ratio,
+			.cpu_throttle_window_usec = c->throttle_window_usec,
+		},
+		.node = node_free(a, pod),
+		.last_resize_usec = c->last_resize_usec,
+		.now_usec = realtime_usec(),
+		.config = &a->config.decide,
+	};
+	if (!rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
+		in.cpu = (struct decide_estimate){ c->recommendation.target.cpu_millicores,
+						   c->recommendation.lower.cpu_millicores,
+						   c->recommendation.upper.cpu_millicores };
+	if (!rec_decaying_histogram_is_empty(&c->history->aggregate->memory))
+		in.memory = (struct decide_estimate){ c->recommendation.target.memory_bytes,
+						      c->recommendation.lower.memory_bytes,
+						      c->recommendation.upper.memory_bytes };
+
+	r = decide_container(&in, &d);
+	free(dcs);
+	c->memory_max_grew = false;
+	if (r < 0) {
+		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
+				  p->name, c->name);
+		return;
+	}
+	if (d.kind == DECIDE_RECOMMENDATION && !history_long_enough(a, c)) {
+		log_debug("%s/%s %s: not acting on a recommendation from %s of history yet: %s",
+			  p->namespace, p->name, c->name, "too little", d.reason);
+		return;
+	}
+	if (d.kind == DECIDE_NONE) {
+		log_debug("%s/%s %s (%s): %s", p->namespace, p->name, c->name, trigger, d.reason);
+		if (c->oom_pending && strcmp(trigger, "oom-kill") == 0)
+			log_info("OOM kill in %s/%s %s, no resize: %s", p->namespace, p->name,
+				 c->name, d.reason);
+		c->oom_pending = false;
+		return;
+	}
+	act_apply(a, p, c, pod, &d);
+}
+
+static int on_decide_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct agent *a = userdata;
+
+	for (struct agent_pod *p = a->pods; p; p = p->next)
+		for (size_t i = 0; i < p->n_containers; i++)
+			if (p->containers[i].cg)
+				agent_decide_container(a, &p->containers[i], "periodic");
+	return sd_event_source_set_time_relative(s, a->config.decide_interval_usec);
+}
+
+static int on_checkpoint_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct agent *a = userdata;
+
+	(void)agent_save_checkpoints(a);
+	return sd_event_source_set_time_relative(s, a->config.checkpoint_interval_usec);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct agent *a = userdata;
+
+	log_info("Received %s, saving history and exiting", strsignal((int)si->ssi_signo));
+	(void)sd_notify(false, "STOPPING=1");
+	return sd_event_exit(a->event, 0);
+}
+
+/* ---- life cycle ---------------------------------------------------------------------------- */
+
+static int add_timer(struct agent *a, sd_event_source **ret, uint64_t first_usec,
+		     sd_event_time_handler_t cb)
+{
+	int r = sd_event_add_time_relative(a->event, ret, CLOCK_MONOTONIC, first_usec, 1000, cb, a);
+	if (r < 0)
+		return log_error_errno(r, "Cannot add a timer: %m");
+	return 0;
+}
+
+static int setup_cgroups(struct agent *a)
+{
+	uint64_t old_limit, new_limit;
+	int r;
+
+	r = cg_tree_open(a->config.cgroup_root, &a->tree);
+	if (r < 0)
+		return log_error_errno(r, "Cannot open the cgroup tree at %s: %m",
+				       a->config.cgroup_root);
+	r = cg_layout_new(a->tree, &a->layout);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up cgroup discovery: %m");
+	r = cg_sampler_new(a->tree, a->config.sampler_mode,
+			   CG_FILES_USAGE | CG_FILE_BIT(CG_FILE_MEMORY_MAX), &a->sampler);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the cgroup sampler: %m");
+	log_info("Sampling cgroups under %s every %.3gs with %s", a->config.cgroup_root,
+		 (double)a->config.sample_interval_usec / 1e6,
+		 cg_sampler_mode_to_string(cg_sampler_mode(a->sampler)));
+	r = cg_raise_nofile(cg_sampler_fds_needed(CG_FILES_USAGE, 1000), &old_limit, &new_limit);
+	if (r >= 0 && new_limit != old_limit)
+		log_info("Raised RLIMIT_NOFILE from %" PRIu64 " to %" PRIu64
+			 " for the sampler's kept fds",
+			 old_limit, new_limit);
+	r = cg_layout_watch_fd(a->layout);
+	if (r >= 0) {
+		r = sd_event_add_io(a->event, &a->layout_io, r, EPOLLIN, on_layout_io, a);
+		if (r < 0)
+			log_warning_errno(r, "No inotify wakeups for cgroup changes: %m");
+	}
+	a->cgroup_ok = true;
+	return 0;
+}
+
+int agent_new(struct agent_config *config, struct agent **ret)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	struct oomwatch_config owc = { 0 };
+	struct kube_config *kcfg = NULL;
+	struct kube_options kopts = { 0 };
+	sigset_t mask;
+	int r;
+
+	if (!a) {
+		agent_config_done(config);
+		return log_oom();
+	}
+	a->config = *config;
+	*config = (struct agent_config){ 0 };
+	a->started_usec = realtime_usec();
+
+	r = sd_event_default(&a->event);
+	if (r < 0)
+		goto fail;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((r = sd_event_add_signal(a->event, &a->sigterm, SIGTERM, on_signal, a)) < 0 ||
+	    (r = sd_event_add_signal(a->event, &a->sigint, SIGINT, on_signal, a)) < 0)
+		goto fail;
+	(void)sd_event_set_watchdog(a->event, true);
+
+	r = agent_metrics_new(a, &a->metrics);
+	if (r < 0)
+		goto fail;
+
+	r = rec_store_open(a->config.state_dir, &a->store);
+	if (r < 0) {
+		log_error_errno(r, "Cannot open the state dir %s: %m", a->config.state_dir);
+		goto fail;
+	}
+	r = rec_checkpoint_load_all(a->store, &a->config.tunables, (int64_t)realtime_usec(),
+				    checkpoint_loaded, checkpoint_failed, a);
+	if (r < 0)
+		log_warning_errno(r, "Cannot read checkpoints in %s, starting without history: %m",
+				  a->config.state_dir);
+	else
+		log_info("Loaded %d checkpoints from %s", r, a->config.state_dir);
+
+	r = setup_cgroups(a);
+	if (r < 0)
+		goto fail;
+
+	owc.no_bpf = a->config.no_bpf;
+	owc.cgroup_root = a->config.cgroup_root;
+	r = oomwatch_new(a->event, &owc, on_oom, a, &a->oomwatch);
+	if (r < 0)
+		log_warning_errno(r, "No OOM watching at all: %m");
+	else {
+		oomwatch_log_source(a->oomwatch);
+		agent_metrics_oom_source(a->metrics,
+					 oomwatch_source_to_string(oomwatch_source(a->oomwatch)));
+	}
+
+	r = kube_config_load(a->config.kubeconfig, &kcfg);
+	if (r < 0) {
+		log_error_errno(r, "No way to reach the API server (kubeconfig or in-cluster): %m");
+		goto fail;
+	}
+	kopts.node_name = a->config.node_name;
+	kopts.component = "snug-agent";
+	r = kube_client_new(a->event, kcfg, &kopts, &a->kube);
+	kube_config_free(kcfg);
+	if (r < 0) {
+		log_error_errno(r, "Cannot create the API client: %m");
+		goto fail;
+	}
+	r = kube_client_watch_pods(a->kube, &watch_ops, a);
+	if (r < 0) {
+		log_error_errno(r, "Cannot watch pods: %m");
+		goto fail;
+	}
+
+	r = agent_metrics_listen(a->metrics, a->config.listen);
+	if (r < 0)
+		goto fail;
+
+	if ((r = add_timer(a, &a->sample_timer, 0, on_sample_timer)) < 0 ||
+	    (r = add_timer(a, &a->decide_timer, a->config.decide_interval_usec, on_decide_timer)) <
+		    0 ||
+	    (r = add_timer(a, &a->checkpoint_timer, a->config.checkpoint_interval_usec,
+			   on_checkpoint_timer)) < 0 ||
+	    (r = add_timer(a, &a->rescan_timer, 0, on_rescan_timer)) < 0)
+		goto fail;
+	(void)sd_event_source_set_enabled(a->sample_timer, SD_EVENT_ON);
+	(void)sd_event_source_set_enabled(a->decide_timer, SD_EVENT_ON);
+	(void)sd_event_source_set_enabled(a->checkpoint_timer, SD_EVENT_ON);
+	(void)sd_event_source_set_enabled(a->rescan_timer, SD_EVENT_ON);
+
+	*ret = a;
+	return 0;
+fail:
+	agent_free(a);
+	return r < 0 ? r : -EIO;
+}
+
+struct agent *agent_free(struct agent *a)
+{
+	if (!a)
+		return NULL;
+	while (a->pods) {
+		struct agent_pod *p = a->pods;
+		a->pods = p->next;
+		pod_free(a, p);
+	}
+	agent_metrics_free(a->metrics);
+	kube_client_free(a->kube);
+	oomwatch_free(a->oomwatch);
+	sd_event_source_unref(a->sample_timer);
+	sd_event_source_unref(a->decide_timer);
+	sd_event_source_unref(a->checkpoint_timer);
+	sd_event_source_unref(a->rescan_timer);
+	sd_event_source_unref(a->layout_io);
+	sd_event_source_unref(a->sigterm);
+	sd_event_source_unref(a->sigint);
+	cg_sampler_free(a->sampler);
+	cg_layout_free(a->layout);
+	cg_tree_free(a->tree);
+	while (a->histories) {
+		struct agent_history *h = a->histories;
+		a->histories = h->next;
+		history_free(h);
+	}
+	if (a->store)
+		rec_store_free(a->store);
+	sd_event_unref(a->event);
+	agent_config_done(&a->config);
+	free(a);
+	return NULL;
+}
+
+int agent_run(struct agent *a)
+{
+	int r = sd_event_loop(a->event);
+
+	if (r < 0)
+		log_error_errno(r, "Event loop failed: %m");
+	(void)agent_save_checkpoints(a);
+	return r;
+}

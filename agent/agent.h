@@ -1,0 +1,118 @@
+/* The agent's one context: what `snug-agent run` owns, and the state it keeps per pod and container. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "agent/config.h"
+#include "agent/decide.h"
+#include "agent/policy.h"
+#include "agent/recommender/checkpoint.h"
+#include "agent/recommender/recommender.h"
+#include "cgroup/layout.h"
+#include "cgroup/sampler.h"
+
+struct kube_client;
+struct kube_pod;
+struct oomwatch;
+struct agent_metrics;
+
+/* The history of one container identity (namespace/owner-kind/owner-name/container): every
+ * instance of that container, across restarts and recreated pods, feeds the same aggregate. */
+struct agent_history {
+	struct rec_identity id; /* strings owned here */
+	struct rec_aggregate *aggregate;
+	bool dirty; /* changed since the last checkpoint */
+	struct agent_history *next;
+};
+
+/* What happened to the last decision of a container, for /recommendations and metrics. */
+struct agent_action {
+	uint64_t at_usec;   /* CLOCK_REALTIME */
+	const char *result; /* "accepted", "rejected", "dry-run", "report-only", ... (static) */
+	char reason[DECIDE_REASON_MAX];
+};
+
+/* One app container of a managed pod. */
+struct agent_container {
+	struct agent_pod *pod;
+	char *name;
+	char *container_id;	 /* from the pod status, NULL until started */
+	struct cg_container *cg; /* its cgroup, NULL until discovery found it */
+	struct cg_sampler_entry *entry;
+	uint64_t oom_tracked_inode; /* the cgroup oomwatch watches for it, 0 = none */
+	struct agent_history *history;
+	struct rec_container rec;
+
+	/* The previous sample, for deltas of cumulative counters. */
+	bool have_prev;
+	uint64_t prev_ts_usec, prev_usage_usec, prev_throttled_usec;
+	/* Throttling over the current window. */
+	uint64_t window_start_usec, window_usage_usec, window_throttled_usec;
+	double throttle_ratio;
+	uint64_t throttle_window_usec;
+	uint64_t working_set, memory_current, memory_cgroup_max; /* last sample */
+	double cpu_cores;					 /* last sample */
+
+	/* Signals waiting for a decision; they stay set until a resize is accepted. */
+	bool oom_pending;
+	int64_t oom_bumped_memory;
+	uint64_t oom_seen_usec; /* CLOCK_MONOTONIC ns of the kill, for the latency histogram */
+	bool memory_max_grew;
+	uint64_t oom_kills_seen; /* memory.events oom_kill at the last kill record */
+
+	uint64_t last_resize_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
+	bool resize_in_flight;
+	bool have_recommendation;
+	struct rec_recommendation recommendation;
+	struct agent_action last;
+};
+
+/* A pod of this node with a mode other than off (or that had bad annotations). */
+struct agent_pod {
+	struct agent *agent;
+	char *uid, *namespace, *name;
+	struct pol pol;
+	struct agent_container *containers;
+	size_t n_containers;
+	bool bad_annotations; /* reported once per annotation set */
+	struct agent_pod *next;
+};
+
+struct agent {
+	struct agent_config config;
+	sd_event *event;
+	struct cg_tree *tree;
+	struct cg_layout *layout;
+	struct cg_sampler *sampler;
+	struct oomwatch *oomwatch;
+	struct kube_client *kube;
+	struct rec_store *store;
+	struct agent_metrics *metrics;
+
+	sd_event_source *sample_timer, *decide_timer, *checkpoint_timer, *rescan_timer;
+	sd_event_source *layout_io, *sigterm, *sigint;
+
+	struct agent_pod *pods;
+	struct agent_history *histories;
+	bool ready;	/* first pod sync done */
+	bool cgroup_ok; /* the cgroup tree and sampler are usable */
+	uint64_t started_usec;
+	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
+	uint64_t ticks;
+};
+
+/* Takes the config over (its strings too; *config is zeroed), also on failure. */
+int agent_new(struct agent_config *config, struct agent **ret);
+struct agent *agent_free(struct agent *a);
+/* Runs the loop until SIGTERM/SIGINT; saves every checkpoint before returning. */
+int agent_run(struct agent *a);
+
+/* Pieces other agent files call. */
+struct agent_pod *agent_find_pod(struct agent *a, const char *uid);
+void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger);
+int agent_save_checkpoints(struct agent *a);
+/* The JSON of /recommendations (caller frees). */
+char *agent_recommendations_json(struct agent *a);

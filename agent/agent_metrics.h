@@ -1,0 +1,30 @@
+/* What the agent counts and exports: the glue between the agent's state and /metrics, /recommendations. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct agent;
+struct agent_container;
+struct agent_metrics;
+
+int agent_metrics_new(struct agent *a, struct agent_metrics **ret);
+void agent_metrics_free(struct agent_metrics *m);
+/* Starts the HTTP endpoint (/metrics /healthz /readyz /recommendations) on "[addr]:port". */
+int agent_metrics_listen(struct agent_metrics *m, const char *listen);
+
+/* Events the agent reports; m may be NULL (then they are dropped). */
+void agent_metrics_resize(struct agent_metrics *m, const char *result);
+void agent_metrics_oom_kill(struct agent_metrics *m, const char *source, uint64_t kills);
+void agent_metrics_oom_source(struct agent_metrics *m, const char *source);
+void agent_metrics_oom_to_resize(struct agent_metrics *m, uint64_t usec);
+void agent_metrics_sample_duration(struct agent_metrics *m, uint64_t usec);
+void agent_metrics_tracked(struct agent_metrics *m, size_t n);
+void agent_metrics_bad_annotations(struct agent_metrics *m, const char *namespace, const char *pod,
+				   bool bad);
+void agent_metrics_resize_path(struct agent_metrics *m, const char *path);
+void agent_metrics_recommendation(struct agent_metrics *m, const struct agent_container *c);
+void agent_metrics_container_gone(struct agent_metrics *m, const struct agent_container *c);
+void agent_metrics_checkpoint_error(struct agent_metrics *m);
+void agent_metrics_cgroup_write_error(struct agent_metrics *m);

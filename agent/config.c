@@ -1,0 +1,318 @@
+/* The settings of `snug-agent run`: flags and environment turned into one validated struct. */
+#include "agent/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/util/log.h"
+#include "agent/util/parse.h"
+#include "agent/util/quantity.h"
+#include "agent/util/time.h"
+
+void agent_config_init(struct agent_config *c)
+{
+	*c = (struct agent_config){
+		.sample_interval_usec = 1 * USEC_PER_SEC,
+		.checkpoint_interval_usec = 300 * USEC_PER_SEC,
+		.decide_interval_usec = 15 * USEC_PER_SEC,
+		.rescan_interval_usec = 10 * USEC_PER_SEC,
+		.log_level = LOG_INFO,
+		.sampler_mode = CG_SAMPLER_AUTO,
+		.policy = POL_DEFAULTS_INIT,
+		.min_history_usec = 600 * USEC_PER_SEC,
+	};
+	decide_config_default(&c->decide);
+	rec_tunables_init_default(&c->tunables);
+}
+
+void agent_config_done(struct agent_config *c)
+{
+	free(c->node_name);
+	free(c->kubeconfig);
+	free(c->cgroup_root);
+	free(c->state_dir);
+	free(c->listen);
+	*c = (struct agent_config){ 0 };
+}
+
+int agent_parse_duration(const char *s, uint64_t *ret_usec)
+{
+	static const struct {
+		const char *suffix;
+		double usec;
+	} units[] = {
+		{ "us", 1 }, { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 },
+	};
+	char num[64];
+	double v, mult = 1e6;
+	size_t len;
+
+	if (!s || !*s)
+		return -EINVAL;
+	len = strlen(s);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t sl = strlen(units[i].suffix);
+		if (len > sl && strcmp(s + len - sl, units[i].suffix) == 0 &&
+		    (sl > 1 || (s[len - 2] >= '0' && s[len - 2] <= '9') || s[len - 2] == '.')) {
+			len -= sl;
+			mult = units[i].usec;
+			break;
+		}
+	}
+	if (len == 0 || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (safe_atod(num, &v) < 0 || v < 0 || v * mult > 1e17)
+		return -EINVAL;
+	*ret_usec = (uint64_t)llround(v * mult);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: snug-agent run [OPTIONS]\n"
+	      "\n"
+	      "The node agent. It watches the pods of this node that opted in with the annotation\n"
+	      "snug.io/mode, samples their cgroups every second, learns VPA-style "
+	      "recommendations,\n"
+	      "and resizes their containers in place (API first, then the cgroup files).\n"
+	      "\n"
+	      "Where:\n"
+	      "  --node-name NAME        this node (default $NODE_NAME; required)\n"
+	      "  --kubeconfig FILE       talk to the API server with this kubeconfig\n"
+	      "                          (default: in-cluster service account, then $KUBECONFIG)\n"
+	      "  --cgroup-root DIR       cgroup v2 mount (default /sys/fs/cgroup)\n"
+	      "  --state-dir DIR         recommender checkpoints (default /var/lib/snug)\n"
+	      "  --listen [ADDR]:PORT    /metrics /healthz /readyz /recommendations (default "
+	      ":9746)\n"
+	      "\n"
+	      "What it may do:\n"
+	      "  --default-mode MODE     mode of pods without snug.io/mode: off (default), "
+	      "recommend,\n"
+	      "                          auto, in-place\n"
+	      "  --dry-run               decide and report, never PATCH or write a cgroup file\n"
+	      "  --max-cpu QUANTITY      cluster cap on any CPU request/limit snug sets (e.g. 4)\n"
+	      "  --max-memory QUANTITY   cluster cap on memory (e.g. 8Gi)\n"
+	      "  --min-change FRACTION   ignore recommendations within this of the request (0.10)\n"
+	      "  --cooldown DURATION     at most one resize per container per this (5m); OOM "
+	      "kills,\n"
+	      "                          memory pressure and heavy throttling act at once\n"
+	      "  --min-history DURATION  act on recommendations only after this much history "
+	      "(10m)\n"
+	      "  --throttle-window DUR   CPU throttling must last this long to raise a limit "
+	      "(60s)\n"
+	      "\n"
+	      "How it looks:\n"
+	      "  --sample-interval DUR   cgroup sampling period (1s)\n"
+	      "  --decide-interval DUR   how often recommendations are compared (15s)\n"
+	      "  --checkpoint-interval DUR  how often history is saved (5m; also at shutdown)\n"
+	      "  --sampler MODE          auto (io_uring, else pread), uring, pread\n"
+	      "  --no-bpf                see OOM kills through memory.events only\n"
+	      "  --log-level LEVEL       error, warning, info (default), debug\n"
+	      "  --test-half-life DUR    TEST ONLY: shorten the histograms' 24h decay half-life\n"
+	      "  -h, --help              this text\n",
+	      f);
+}
+
+static int dup_arg(char **dst, const char *v)
+{
+	char *n = strdup(v);
+	if (!n)
+		return -ENOMEM;
+	free(*dst);
+	*dst = n;
+	return 0;
+}
+
+enum {
+	ARG_NODE_NAME = 0x100,
+	ARG_KUBECONFIG,
+	ARG_CGROUP_ROOT,
+	ARG_STATE_DIR,
+	ARG_LISTEN,
+	ARG_SAMPLE_INTERVAL,
+	ARG_DECIDE_INTERVAL,
+	ARG_CHECKPOINT_INTERVAL,
+	ARG_DEFAULT_MODE,
+	ARG_DRY_RUN,
+	ARG_MAX_CPU,
+	ARG_MAX_MEMORY,
+	ARG_MIN_CHANGE,
+	ARG_COOLDOWN,
+	ARG_NO_BPF,
+	ARG_LOG_LEVEL,
+	ARG_SAMPLER,
+	ARG_TEST_HALF_LIFE,
+	ARG_MIN_HISTORY,
+	ARG_THROTTLE_WINDOW,
+};
+
+static int bad(const char *opt, const char *value, const char *why)
+{
+	fprintf(stderr, "snug-agent run: %s '%s': %s\n", opt, value, why);
+	return -EINVAL;
+}
+
+int agent_config_parse(int argc, char **argv, struct agent_config *c)
+{
+	static const struct option options[] = {
+		{ "node-name", required_argument, NULL, ARG_NODE_NAME },
+		{ "kubeconfig", required_argument, NULL, ARG_KUBECONFIG },
+		{ "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
+		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
+		{ "listen", required_argument, NULL, ARG_LISTEN },
+		{ "sample-interval", required_argument, NULL, ARG_SAMPLE_INTERVAL },
+		{ "decide-interval", required_argument, NULL, ARG_DECIDE_INTERVAL },
+		{ "checkpoint-interval", required_argument, NULL, ARG_CHECKPOINT_INTERVAL },
+		{ "default-mode", required_argument, NULL, ARG_DEFAULT_MODE },
+		{ "dry-run", no_argument, NULL, ARG_DRY_RUN },
+		{ "max-cpu", required_argument, NULL, ARG_MAX_CPU },
+		{ "max-memory", required_argument, NULL, ARG_MAX_MEMORY },
+		{ "min-change", required_argument, NULL, ARG_MIN_CHANGE },
+		{ "cooldown", required_argument, NULL, ARG_COOLDOWN },
+		{ "no-bpf", no_argument, NULL, ARG_NO_BPF },
+		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+		{ "sampler", required_argument, NULL, ARG_SAMPLER },
+		{ "test-half-life", required_argument, NULL, ARG_TEST_HALF_LIFE },
+		{ "min-history", required_argument, NULL, ARG_MIN_HISTORY },
+		{ "throttle-window", required_argument, NULL, ARG_THROTTLE_WINDOW },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *env;
+	int opt, r;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		uint64_t usec;
+		int64_t q;
+		double d;
+
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return 1;
+		case ARG_NODE_NAME:
+			r = dup_arg(&c->node_name, optarg);
+			break;
+		case ARG_KUBECONFIG:
+			r = dup_arg(&c->kubeconfig, optarg);
+			break;
+		case ARG_CGROUP_ROOT:
+			r = dup_arg(&c->cgroup_root, optarg);
+			break;
+		case ARG_STATE_DIR:
+			r = dup_arg(&c->state_dir, optarg);
+			break;
+		case ARG_LISTEN:
+			r = dup_arg(&c->listen, optarg);
+			break;
+		case ARG_SAMPLE_INTERVAL:
+		case ARG_DECIDE_INTERVAL:
+		case ARG_CHECKPOINT_INTERVAL:
+		case ARG_COOLDOWN:
+		case ARG_TEST_HALF_LIFE:
+		case ARG_MIN_HISTORY:
+		case ARG_THROTTLE_WINDOW:
+			if (agent_parse_duration(optarg, &usec) < 0 ||
+			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY))
+				return bad(argv[optind - 1], optarg,
+					   "not a duration (e.g. 1s, 500ms, 5m)");
+			if (opt == ARG_SAMPLE_INTERVAL)
+				c->sample_interval_usec = usec;
+			else if (opt == ARG_DECIDE_INTERVAL)
+				c->decide_interval_usec = usec;
+			else if (opt == ARG_CHECKPOINT_INTERVAL)
+				c->checkpoint_interval_usec = usec;
+			else if (opt == ARG_COOLDOWN)
+				c->decide.cooldown_usec = usec;
+			else if (opt == ARG_MIN_HISTORY)
+				c->min_history_usec = usec;
+			else if (opt == ARG_THROTTLE_WINDOW)
+				c->decide.throttle_window_usec = usec;
+			else {
+				c->tunables.cpu_histogram_decay_half_life_usec = (int64_t)usec;
+				c->tunables.memory_histogram_decay_half_life_usec = (int64_t)usec;
+			}
+			r = 0;
+			break;
+		case ARG_DEFAULT_MODE:
+			r = pol_mode_from_string(optarg);
+			if (r < 0)
+				return bad("--default-mode", optarg,
+					   "expected off, recommend, auto or in-place");
+			c->policy.mode = r;
+			r = 0;
+			break;
+		case ARG_DRY_RUN:
+			c->dry_run = true;
+			r = 0;
+			break;
+		case ARG_MAX_CPU:
+			if (quantity_parse_cpu_millis(optarg, &q) < 0 || q <= 0)
+				return bad("--max-cpu", optarg, "not a positive CPU quantity");
+			c->policy.max_cpu_millis = q;
+			r = 0;
+			break;
+		case ARG_MAX_MEMORY:
+			if (quantity_parse_bytes(optarg, &q) < 0 || q <= 0)
+				return bad("--max-memory", optarg,
+					   "not a positive memory quantity");
+			c->policy.max_memory_bytes = q;
+			r = 0;
+			break;
+		case ARG_MIN_CHANGE:
+			if (safe_atod(optarg, &d) < 0 || d < 0 || d >= 1)
+				return bad("--min-change", optarg, "expected a fraction in [0, 1)");
+			c->decide.min_change = d;
+			r = 0;
+			break;
+		case ARG_NO_BPF:
+			c->no_bpf = true;
+			r = 0;
+			break;
+		case ARG_LOG_LEVEL:
+			r = log_level_from_string(optarg);
+			if (r < 0)
+				return bad("--log-level", optarg,
+					   "expected error, warning, info or debug");
+			c->log_level = r;
+			r = 0;
+			break;
+		case ARG_SAMPLER:
+			if (cg_sampler_mode_from_string(optarg, &c->sampler_mode) < 0)
+				return bad("--sampler", optarg, "expected auto, uring or pread");
+			r = 0;
+			break;
+		default:
+			fprintf(stderr, "Run 'snug-agent run --help' for the options.\n");
+			return -EINVAL;
+		}
+		if (r < 0)
+			return r;
+	}
+	if (optind < argc)
+		return bad("argument", argv[optind], "run takes no positional arguments");
+
+	env = getenv("NODE_NAME");
+	if (!c->node_name && env && *env && dup_arg(&c->node_name, env) < 0)
+		return -ENOMEM;
+	if (!c->node_name) {
+		fprintf(stderr, "snug-agent run: --node-name (or $NODE_NAME) is required\n");
+		return -EINVAL;
+	}
+	if ((!c->cgroup_root && dup_arg(&c->cgroup_root, "/sys/fs/cgroup") < 0) ||
+	    (!c->state_dir && dup_arg(&c->state_dir, "/var/lib/snug") < 0) ||
+	    (!c->listen && dup_arg(&c->listen, ":9746") < 0))
+		return -ENOMEM;
+	if (rec_tunables_validate(&c->tunables) < 0) {
+		fprintf(stderr, "snug-agent run: recommender settings are inconsistent\n");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* The settings of `snug-agent run`: flags and environment turned into one validated struct. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/decide.h"
+#include "agent/policy.h"
+#include "agent/recommender/recommender.h"
+#include "cgroup/sampler.h"
+
+struct agent_config {
+	char *node_name;   /* --node-name / $NODE_NAME (required) */
+	char *kubeconfig;  /* --kubeconfig; NULL = in-cluster, then $KUBECONFIG, ~/.kube/config */
+	char *cgroup_root; /* --cgroup-root (/sys/fs/cgroup) */
+	char *state_dir;   /* --state-dir (/var/lib/snug) */
+	char *listen;	   /* --listen (:9746) */
+	uint64_t sample_interval_usec;	   /* --sample-interval (1 s) */
+	uint64_t checkpoint_interval_usec; /* --checkpoint-interval (5 min) */
+	uint64_t decide_interval_usec;	   /* --decide-interval (15 s): recommendation checks */
+	uint64_t rescan_interval_usec;	   /* cgroup rescan when inotify is not enough (10 s) */
+	bool dry_run;			   /* --dry-run */
+	bool no_bpf;			   /* --no-bpf */
+	int log_level;			   /* --log-level */
+	enum cg_sampler_mode sampler_mode; /* --sampler */
+	struct pol_defaults policy;	   /* --default-mode, --max-cpu, --max-memory */
+	struct decide_config decide;	   /* --min-change, --cooldown, throttling thresholds */
+	struct rec_tunables tunables;	   /* VPA's flags; --test-half-life shortens the decay */
+	/* --min-history (10 min): recommendation-driven resizes wait for this much CPU history;
+	 * OOM kills, pressure and throttling act at once regardless. */
+	uint64_t min_history_usec;
+};
+
+/* Fills the defaults above. */
+void agent_config_init(struct agent_config *c);
+void agent_config_done(struct agent_config *c);
+
+/* Parses `run`'s arguments (argv[0] is "run"). Returns 0 to run, 1 when --help was printed, or
+ * -EINVAL after printing what is wrong to stderr. */
+int agent_config_parse(int argc, char **argv, struct agent_config *c);
+
+/* Durations as operators write them: "1s", "500ms", "5m", "24h", or plain seconds. */
+int agent_parse_duration(const char *s, uint64_t *ret_usec);

@@ -1,0 +1,112 @@
+/* Unit tests for `snug-agent run`'s flags: durations, quantities, required node name, bad values. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "agent/config.h"
+#include "agent/util/time.h"
+#include "tests/unit/unit.h"
+
+START_TEST(test_durations)
+{
+	uint64_t u;
+
+	ck_assert_int_eq(agent_parse_duration("1s", &u), 0);
+	ck_assert_uint_eq(u, USEC_PER_SEC);
+	ck_assert_int_eq(agent_parse_duration("500ms", &u), 0);
+	ck_assert_uint_eq(u, 500000);
+	ck_assert_int_eq(agent_parse_duration("5m", &u), 0);
+	ck_assert_uint_eq(u, 300 * USEC_PER_SEC);
+	ck_assert_int_eq(agent_parse_duration("24h", &u), 0);
+	ck_assert_uint_eq(u, 86400 * USEC_PER_SEC);
+	ck_assert_int_eq(agent_parse_duration("2", &u), 0);
+	ck_assert_uint_eq(u, 2 * USEC_PER_SEC);
+	ck_assert_int_eq(agent_parse_duration("0.5s", &u), 0);
+	ck_assert_uint_eq(u, 500000);
+	ck_assert_int_eq(agent_parse_duration("", &u), -EINVAL);
+	ck_assert_int_eq(agent_parse_duration("s", &u), -EINVAL);
+	ck_assert_int_eq(agent_parse_duration("-1s", &u), -EINVAL);
+	ck_assert_int_eq(agent_parse_duration("1d", &u), -EINVAL);
+	ck_assert_int_eq(agent_parse_duration("ms", &u), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_flags)
+{
+	char *argv[] = { (char *)"run",
+			 (char *)"--node-name",
+			 (char *)"n1",
+			 (char *)"--max-memory",
+			 (char *)"8Gi",
+			 (char *)"--max-cpu",
+			 (char *)"1500m",
+			 (char *)"--default-mode",
+			 (char *)"recommend",
+			 (char *)"--cooldown",
+			 (char *)"30s",
+			 (char *)"--dry-run",
+			 (char *)"--min-change",
+			 (char *)"0.2",
+			 NULL };
+	struct agent_config c;
+
+	agent_config_init(&c);
+	ck_assert_int_eq(agent_config_parse(14, argv, &c), 0);
+	ck_assert_str_eq(c.node_name, "n1");
+	ck_assert_int_eq(c.policy.max_memory_bytes, 8LL << 30);
+	ck_assert_int_eq(c.policy.max_cpu_millis, 1500);
+	ck_assert_int_eq(c.policy.mode, POL_MODE_RECOMMEND);
+	ck_assert_uint_eq(c.decide.cooldown_usec, 30 * USEC_PER_SEC);
+	ck_assert(c.dry_run);
+	ck_assert_double_eq(c.decide.min_change, 0.2);
+	ck_assert_str_eq(c.cgroup_root, "/sys/fs/cgroup");
+	ck_assert_str_eq(c.listen, ":9746");
+	agent_config_done(&c);
+}
+END_TEST
+
+START_TEST(test_bad_flags)
+{
+	char *no_node[] = { (char *)"run", NULL };
+	char *bad_mode[] = { (char *)"run",    (char *)"--node-name",
+			     (char *)"n",      (char *)"--default-mode",
+			     (char *)"always", NULL };
+	char *bad_mem[] = { (char *)"run",	    (char *)"--node-name", (char *)"n",
+			    (char *)"--max-memory", (char *)"lots",	   NULL };
+	char *bad_change[] = { (char *)"run",	       (char *)"--node-name", (char *)"n",
+			       (char *)"--min-change", (char *)"1.5",	      NULL };
+	struct agent_config c;
+
+	unsetenv("NODE_NAME");
+	agent_config_init(&c);
+	ck_assert_int_eq(agent_config_parse(1, no_node, &c), -EINVAL);
+	agent_config_done(&c);
+	agent_config_init(&c);
+	ck_assert_int_eq(agent_config_parse(5, bad_mode, &c), -EINVAL);
+	agent_config_done(&c);
+	agent_config_init(&c);
+	ck_assert_int_eq(agent_config_parse(5, bad_mem, &c), -EINVAL);
+	agent_config_done(&c);
+	agent_config_init(&c);
+	ck_assert_int_eq(agent_config_parse(5, bad_change, &c), -EINVAL);
+	agent_config_done(&c);
+	/* NODE_NAME from the downward API. */
+	setenv("NODE_NAME", "from-env", 1);
+	agent_config_init(&c);
+	ck_assert_int_eq(agent_config_parse(1, no_node, &c), 0);
+	ck_assert_str_eq(c.node_name, "from-env");
+	agent_config_done(&c);
+	unsetenv("NODE_NAME");
+}
+END_TEST
+
+Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_durations);
+	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_bad_flags);
+	suite_add_tcase(s, tc);
+	return s;
+}
