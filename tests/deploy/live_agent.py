@@ -1,0 +1,90 @@
+"""The live half of the deploy tier: `snug-agent run` (through tests/agent/agentctl.py) against the
+fake API server and a fake cgroup tree, driven through what the dashboard shows (a managed pod with
+usage, an OOM kill and the resize it causes, a pod with a bad annotation), on a server with the
+resize subresource (1.36) and one where resources change by spec patch (1.30). Returns the metric
+families seen on /metrics and the agent's requests from the server's log (/_fake/requests)."""
+
+import os
+import sys
+import time
+
+
+def _wait(fn, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    return fn()
+
+
+def families(text):
+    fams = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            fams.add(line.split()[2])
+        elif line and not line.startswith("#"):
+            fams.add(line.split("{")[0].split(" ")[0])
+    return fams
+
+
+def scenario(repo, version, workdir):
+    sys.path.insert(0, os.path.join(repo, "tests/agent"))
+    sys.path.insert(0, os.path.join(repo, "tests/fake-apiserver"))
+    import agentctl
+    import fakectl
+    MiB = agentctl.MiB
+    srv = fakectl.FakeApiServer(version=version, workdir=os.path.join(workdir, "srv-" + version))
+    os.makedirs(srv.dir, exist_ok=True)
+    srv.start()
+    agent = None
+    try:
+        tree = agentctl.FakeTree(os.path.join(workdir, "cgroup-" + version))
+        srv.kubelet(mode="apply", delay=0.1)
+        pod = srv.create_pod("grower", annotations={"snug.io/mode": "auto"},
+                             requests={"cpu": "100m", "memory": "128Mi"},
+                             limits={"cpu": "500m", "memory": "256Mi"})
+        tree.add_pod(pod)
+        bad = srv.create_pod("typo", annotations={"snug.io/mode": "sometimes"},
+                             requests={"cpu": "100m", "memory": "64Mi"})
+        tree.add_pod(bad)
+        c = tree.container("grower")
+        c.write("memory.max", "%d\n" % (256 * MiB))
+        c.memory = 250 * MiB
+        c.write_memory()
+        agent = agentctl.Agent(srv, tree.root, os.path.join(workdir, "state-" + version),
+                               args=["--sample-interval", "200ms", "--decide-interval", "500ms",
+                                     "--min-history", "0"])
+        agent.start()
+        _wait(lambda: (agent.metric("snug_tracked_containers") or 0) >= 1)
+        for _ in range(5):
+            c.run(0.2, 0.3)
+            time.sleep(0.2)
+        c.oom_kill()
+        _wait(lambda: agent.metric("snug_resizes_total") and agent.metric("snug_oom_to_resize_seconds_count"))
+        _wait(lambda: agent.metric("snug_recommendation_cpu_cores"))
+        text = agent.metrics()
+        reqs = [r for r in srv.requests() if (r.get("user_agent") or "").startswith("snug")]
+        return families(text), reqs, text
+    finally:
+        if agent:
+            agent.stop()
+        srv.cleanup()
+
+
+def run(repo, workdir):
+    import shutil
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    fams, reqs = set(), []
+    for version in ("1.36", "1.30"):
+        f, r, text = scenario(repo, version, workdir)
+        fams |= f
+        reqs += r
+        with open(os.path.join(workdir, "metrics-%s.txt" % version), "w") as out:
+            out.write(text)
+    assert reqs, "the fake API server logged no request from the agent"
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {"families": fams, "requests": reqs,
+            "summary": "%d metric families, %d agent requests (1.36 + 1.30)" % (len(fams), len(reqs))}
