@@ -1875,7 +1875,8 @@ class Fake:
                 "namespace": pod["metadata"].get("namespace"),
                 "operation": "CREATE",
                 "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller", "groups": ["system:serviceaccounts", "system:authenticated"]},
-                "object": pod,
+                # mutating admission runs before the registry fills in status (phase, qosClass)
+                "object": dict(pod, status={}),
                 "oldObject": None,
                 "dryRun": False,
                 "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"},
@@ -1898,7 +1899,9 @@ class Fake:
                 if response.get("patchType", "JSONPatch") != "JSONPatch":
                     raise ValueError("unsupported patchType")
                 ops = json.loads(base64.b64decode(response["patch"]))
-                pod = json_patch(pod, ops)
+                st = pod.get("status")
+                pod = json_patch(dict(pod, status={}), ops)
+                pod["status"] = st
             return pod
         except ApiError:
             raise

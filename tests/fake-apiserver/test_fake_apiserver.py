@@ -648,11 +648,12 @@ class TestEviction(ServerCase):
         self.srv.create_pod("db-1", labels={"app": "db"})
         self.srv.create_pdb("p1", {"app": "db"})
         self.srv.create_pdb("p2", {"app": "db"})
-        ev = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "db-1", "namespace": "default"}}
-        st, body = self.srv.request("POST", "/api/v1/namespaces/default/pods/db-1/eviction", ev)
+        st, body = self.srv.evict("db-1")
         self.assertEqual((st, body["message"]), (500, "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."))
-        st, body = self.srv.request("POST", "/api/v1/namespaces/default/pods/nope/eviction", ev)
+        st, body = self.srv.evict("nope")
         self.assertEqual((st, body["message"]), (404, 'pods "nope" not found'))
+        st, body = self.srv.evict("db-1", uid="00000000-0000-0000-0000-000000000000")
+        self.assertEqual((st, body["reason"]), (409, "Conflict"))
 
     def test_webhook_on_recreated_pod(self):
         certs = self.srv.certs
@@ -685,7 +686,7 @@ class TestEviction(ServerCase):
         th.start()
         try:
             url = "https://127.0.0.1:%d/mutate" % hook.server_address[1]
-            self.srv.controller(enabled=True, webhook={"url": url, "ca_file": certs["ca.crt"], "failure_policy": "Fail"})
+            self.srv.use_webhook(url, certs["ca.crt"], failure_policy="Fail")
             self.srv.create({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs"},
                              "spec": {"selector": {"matchLabels": {"app": "h"}}, "template": {"metadata": {"labels": {"app": "h"}}, "spec": {"containers": [{"name": "app", "image": "x"}]}}}})
             uid = self.srv.request("GET", "/apis/apps/v1/namespaces/default/replicasets/rs")[1]["metadata"]["uid"]
@@ -700,6 +701,7 @@ class TestEviction(ServerCase):
             # like a ReplicaSet controller: generateName, no name yet at admission time
             self.assertEqual(seen[0]["request"]["name"], "")
             self.assertEqual(seen[0]["request"]["object"]["metadata"]["generateName"], "rs-")
+            self.assertEqual(seen[0]["request"]["object"]["status"], {})
             # an unreachable hook: Fail blocks the pod, Ignore lets it through
             for policy, expect in (("Fail", False), ("Ignore", True)):
                 self.srv.controller(webhook={"url": "https://127.0.0.1:1/x", "ca_file": certs["ca.crt"], "failure_policy": policy})
