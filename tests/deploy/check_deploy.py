@@ -21,6 +21,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 DEPLOY = os.path.join(REPO, "deploy")
 sys.path.insert(0, HERE)
 import rbac  # noqa: E402
+import strict_fields  # noqa: E402
 
 CACHE = os.environ.get("SNUG_CACHE", os.path.expanduser("~/.cache/snug"))
 NAMESPACE = "snug-system"
@@ -164,7 +165,23 @@ def check_schema():
                        capture_output=True, text=True, timeout=120)
     bad = [l for l in r.stdout.splitlines() if l.startswith("bad ")]
     assert r.returncode == 0 and not bad, "\n".join(bad) or r.stderr[-2000:]
-    return "%d objects valid against kubernetes-models 5.1.0 schemas" % len(docs)
+    nm = os.path.join(root, "node_modules")
+    unknown = []
+    for d in docs:
+        u = strict_fields.check(nm, d)
+        assert u is not None, "no type declaration for %s %s" % (d["apiVersion"], d["kind"])
+        unknown += u
+    assert not unknown, "\n".join(unknown)
+    # The validators must see a broken manifest: a wrong type and a misspelt field.
+    ds = json.loads(json.dumps(find(base_docs(), "DaemonSet")))
+    c = ds["spec"]["template"]["spec"]["containers"][0]
+    c["ports"][0]["containerPort"] = "9746"
+    c["securityContext"]["readOnlyRootFileSystem"] = True
+    r = subprocess.run(["node", os.path.join(HERE, "k8s_validate.mjs"), root], input=json.dumps([ds]),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "containerPort" in r.stdout, "schema check missed a bad type: " + r.stdout
+    assert strict_fields.check(nm, ds), "unknown-field check missed a misspelt field"
+    return "%d objects valid against kubernetes-models 5.1.0 schemas, no unknown fields" % len(docs)
 
 
 def chart_values():
@@ -357,10 +374,9 @@ def check_rbac_static():
     beyond = sorted(p for p in role if p not in client)
     assert not beyond, "granted, but no call in agent/kube/ can use it: %s" % beyond
     unused = sorted(p for p in role if p not in need)
-    note = "%d permissions, %d calls the agent code makes" % (len(role), len(need))
-    if unused:
-        print("  NOTE: granted for kube client calls the agent does not make (yet): %s" % unused)
-    return note, unused
+    assert not unused, "granted, but the agent's code never makes that call: %s" % unused
+    return "%d permissions, each used by a call in agent/ (%s)" % (
+        len(role), ", ".join(sorted({w.split()[0].split(":")[0] for ws in need.values() for w in ws})))
 
 
 def check_live_agent():
@@ -387,8 +403,6 @@ def main():
         name = fn.__name__[len("check_"):]
         try:
             out = fn()
-            if fn is check_rbac_static:
-                out, unused = out
             if fn is check_live_agent:
                 live = out
                 out = live["summary"]
