@@ -13,6 +13,7 @@
 #include "agent/kube/kube.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
+#include "agent/util/parse.h"
 #include "agent/util/quantity.h"
 #include "agent/util/time.h"
 #include "agent/webhook_server.h"
@@ -37,6 +38,7 @@ static void help(FILE *f)
 		"                         then ~/.kube/config)\n"
 		"  --max-cpu QTY          never set a CPU request above this (e.g. 4, 1500m)\n"
 		"  --max-memory QTY       never set a memory request above this (e.g. 8Gi)\n"
+		"  --tls-check-interval S  how often the TLS files are checked (default 5)\n"
 		"  --port-file FILE       write the bound port there once listening (tests)\n"
 		"  --log-level LEVEL      error, warning, info (default), debug\n"
 		"  -h, --help             this text\n");
@@ -78,7 +80,17 @@ static int write_port_file(const char *path, uint16_t port)
 
 int cmd_webhook(int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_CERT, O_KEY, O_KUBECONFIG, O_MAXCPU, O_MAXMEM, O_PORTFILE, O_LOG };
+	enum {
+		O_LISTEN = 256,
+		O_CERT,
+		O_KEY,
+		O_KUBECONFIG,
+		O_MAXCPU,
+		O_MAXMEM,
+		O_PORTFILE,
+		O_LOG,
+		O_TLSCHECK
+	};
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "tls-cert", required_argument, NULL, O_CERT },
@@ -88,6 +100,7 @@ int cmd_webhook(int argc, char **argv)
 		{ "max-memory", required_argument, NULL, O_MAXMEM },
 		{ "port-file", required_argument, NULL, O_PORTFILE },
 		{ "log-level", required_argument, NULL, O_LOG },
+		{ "tls-check-interval", required_argument, NULL, O_TLSCHECK },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -142,6 +155,17 @@ int cmd_webhook(int argc, char **argv)
 		case O_PORTFILE:
 			port_file = optarg;
 			break;
+		case O_TLSCHECK: {
+			double sec;
+			if (safe_atod(optarg, &sec) < 0 || !(sec >= 0.01 && sec <= 86400)) {
+				fprintf(stderr,
+					"snug-agent webhook: bad --tls-check-interval '%s'\n",
+					optarg);
+				return 2;
+			}
+			cfg.reload_check_usec = (uint64_t)(sec * USEC_PER_SEC);
+			break;
+		}
 		case O_LOG:
 			r = log_level_from_string(optarg);
 			if (r < 0) {

@@ -210,6 +210,13 @@ int webhook_request_parse(const char *buf, size_t len, struct webhook_request **
 			rc = parse_owner(meta, r, errbuf);
 			if (rc < 0)
 				return rc;
+			if (!r->namespace) {
+				if (opt_string(meta, "namespace", &s) < 0)
+					return fail(errbuf,
+						    "object.metadata.namespace is not a string");
+				if (strdup_or_null(s, &r->namespace) < 0)
+					return -ENOMEM;
+			}
 			if (!r->name) {
 				if (opt_string(meta, "name", &s) < 0 ||
 				    (!s && opt_string(meta, "generateName", &s) < 0))

@@ -36,6 +36,7 @@ struct daemon_slot {
 	char *cert, *key;
 	unsigned pending; /* suspended requests waiting for the owner */
 	bool draining;
+	uint64_t quiesced_usec; /* CLOCK_MONOTONIC */
 	struct daemon_slot *next;
 };
 
@@ -52,6 +53,8 @@ struct webhook_server {
 	struct webhook_caps caps;
 	char *cert_file, *key_file;
 	struct file_id cert_id, key_id;
+	struct file_id seen_cert_id, seen_key_id; /* a change seen once, reloaded when it holds */
+	bool change_seen;
 	uint64_t reload_check_usec;
 	sd_event_source *reload_timer;
 	int listen_fd;
@@ -220,14 +223,21 @@ static void conn_free(struct conn *cn)
 
 static void slot_free(struct daemon_slot *slot);
 
-/* Stops quiesced daemons with nothing suspended left. */
+/* Stops quiesced daemons once their connections are done (handshakes in progress and
+ * keep-alive connections get DRAIN_USEC to finish; suspended requests always finish first). */
+#define DRAIN_USEC (10 * USEC_PER_SEC)
 static void reap_old(struct webhook_server *s)
 {
 	struct daemon_slot **p = &s->old;
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
 
 	while (*p) {
 		struct daemon_slot *d = *p;
-		if (d->pending == 0) {
+		const union MHD_DaemonInfo *info =
+			MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		bool idle = info && info->num_connections == 0;
+
+		if (d->pending == 0 && (idle || now >= d->quiesced_usec + DRAIN_USEC)) {
 			*p = d->next;
 			slot_free(d);
 		} else
@@ -550,7 +560,17 @@ static int on_reload_check(sd_event_source *src, uint64_t usec, void *userdata)
 
 	stat_file(s->cert_file, &c);
 	stat_file(s->key_file, &k);
-	if (!file_id_equal(&c, &s->cert_id) || !file_id_equal(&k, &s->key_id)) {
+	if (file_id_equal(&c, &s->cert_id) && file_id_equal(&k, &s->key_id))
+		s->change_seen = false;
+	else if (!s->change_seen || !file_id_equal(&c, &s->seen_cert_id) ||
+		 !file_id_equal(&k, &s->seen_key_id)) {
+		/* Reload only once the files held still for one interval: a key written before
+		 * its certificate must not be paired with the old one. */
+		s->change_seen = true;
+		s->seen_cert_id = c;
+		s->seen_key_id = k;
+	} else {
+		s->change_seen = false;
 		r = load_tls(s, &slot);
 		if (r < 0) {
 			/* Keep serving the old certificate; a half-written Secret update is retried
@@ -565,15 +585,17 @@ static int on_reload_check(sd_event_source *src, uint64_t usec, void *userdata)
 			if (fd != MHD_INVALID_SOCKET)
 				close(fd);
 			old->draining = true;
+			old->quiesced_usec = now_usec(CLOCK_MONOTONIC);
 			old->next = s->old;
 			s->old = old;
 			s->active = slot;
 			s->stats.tls_reloads++;
 			log_info("webhook: TLS certificate reloaded from %s", s->cert_file);
-			reap_old(s);
 		}
 	}
+	reap_old(s);
 	sd_event_source_set_time_relative(src, s->reload_check_usec);
+	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
 }
 

@@ -93,6 +93,11 @@ bool cg_tree_has_openat2(const struct cg_tree *t)
 	return t->openat2_ok;
 }
 
+void cg_tree_disable_openat2(struct cg_tree *t)
+{
+	t->openat2_ok = false;
+}
+
 bool cg_name_is_valid(const char *s)
 {
 	size_t n;

@@ -22,6 +22,9 @@ int cg_tree_fd(const struct cg_tree *t);
 const char *cg_tree_path(const struct cg_tree *t);
 /* True when openat2(RESOLVE_BENEATH) is in use, false on the openat(O_NOFOLLOW) fallback. */
 bool cg_tree_has_openat2(const struct cg_tree *t);
+/* Forces the openat(O_NOFOLLOW)-per-component walk even where openat2 works (tests exercise the
+ * fallback with it). */
+void cg_tree_disable_openat2(struct cg_tree *t);
 
 /* Opens relpath (relative to dirfd, which must be the root fd or a dir fd obtained beneath it)
  * without ever leaving dirfd: no "..", no absolute paths, no symlinks. relpath "" or "." is dirfd

@@ -93,8 +93,8 @@ static void on_call_done(struct kube_request *r, const struct kube_reply *reply,
 		/* The patch was applied whatever the body says; a bad body only loses the echo. */
 		if (kube_pod_parse_json(reply->body, reply->len, &pod, err) < 0) {
 			k->client->stats.parse_errors++;
-			log_warning("kube: resize of %s accepted, reply unreadable: %s", k->name,
-				    err);
+			log_debug("kube: resize of %s accepted, reply unreadable: %s", k->name,
+				  err);
 		}
 		res.pod = pod;
 	} else if (res.outcome == KUBE_OK && k->call == KUBE_CALL_GET) {

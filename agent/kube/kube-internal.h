@@ -23,6 +23,8 @@ int kube_json_bool(const cJSON *parent, const char *key, const char *path, bool 
 int kube_json_int(const cJSON *parent, const char *key, const char *path, int64_t min, int64_t max,
 		  int64_t def, int64_t *ret, char *errbuf);
 bool kube_uid_valid(const char *s);
+/* "namespace/name" of an object as far as it can be read, else "?", into buf. */
+const char *kube_object_ident(const cJSON *obj, char *buf, size_t size);
 
 int kube_discovery_has_resize(const char *body, size_t len);
 int kube_version_parse(const char *body, size_t len, int *ret);

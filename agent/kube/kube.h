@@ -231,6 +231,9 @@ struct kube_watch_ops {
 	void (*synced)(void *userdata);
 	/* After discovery found (or changed) the resize path. */
 	void (*resize_path)(enum kube_resize_path path, void *userdata);
+	/* A pod in a list or watch event was malformed and skipped; `why` names the object
+	 * (namespace/name when readable) and the field. The library itself logs only at debug. */
+	void (*invalid)(const char *why, void *userdata);
 };
 
 /* Counters for metrics; read any time. */

@@ -86,8 +86,17 @@ int kube_watch_event_parse(const char *line, size_t len, struct kube_watch_event
 		return r;
 	default:
 		r = kube_pod_parse(obj, &ev->pod, errbuf);
-		if (r < 0)
+		if (r < 0) {
+			char id[200], e[KUBE_ERRBUF];
+
+			/* Say which pod: the caller logs this once and moves on. */
+			if (errbuf && r == -EINVAL) {
+				snprintf(e, sizeof(e), "%s", errbuf);
+				kube_err(errbuf, "pod %s: %s",
+					 kube_object_ident(obj, id, sizeof(id)), e);
+			}
 			return r;
+		}
 		ev->resource_version = strdup(ev->pod->resource_version);
 		if (!ev->resource_version) {
 			kube_watch_event_done(ev);
@@ -150,8 +159,12 @@ int kube_pod_list_parse(const char *body, size_t len, struct kube_pod ***ret_pod
 			return r;
 		}
 		if (r < 0) {
+			char id[200], why[KUBE_ERRBUF + 200];
+
+			snprintf(why, sizeof(why), "pod %s: %s",
+				 kube_object_ident(it, id, sizeof(id)), err);
 			if (skip)
-				skip(err, ud);
+				skip(why, ud);
 			continue;
 		}
 		n++;

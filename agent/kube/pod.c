@@ -648,6 +648,17 @@ static int parse_pod(const cJSON *obj, struct kube_pod *pod, char *errbuf)
 	return 0;
 }
 
+const char *kube_object_ident(const cJSON *obj, char *buf, size_t size)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(meta, "namespace");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
+
+	snprintf(buf, size, "%.64s/%.128s", cJSON_IsString(ns) ? ns->valuestring : "?",
+		 cJSON_IsString(name) ? name->valuestring : "?");
+	return buf;
+}
+
 int kube_pod_parse(const cJSON *obj, struct kube_pod **ret, char *errbuf)
 {
 	struct kube_pod *pod;

@@ -69,7 +69,7 @@ static void fail_later(struct kube_client *c, const char *what)
 		r = sd_event_add_time_relative(c->event, &c->retry_timer, CLOCK_MONOTONIC, delay, 0,
 					       on_retry, c);
 	if (r < 0)
-		log_error_errno(r, "kube: cannot arm the retry timer, the pod watch stops: %m");
+		log_debug_errno(r, "kube: cannot arm the retry timer, the pod watch stops: %m");
 }
 
 static void describe_failure(const struct kube_reply *reply, char *buf, size_t size,
@@ -143,7 +143,9 @@ static void list_skip(const char *why, void *userdata)
 	struct kube_client *c = userdata;
 
 	c->stats.parse_errors++;
-	log_warning("kube: skipping a pod in the list: %s", why);
+	log_debug("kube: skipping a pod in the list: %s", why);
+	if (c->ops && c->ops->invalid)
+		c->ops->invalid(why, c->ops_userdata);
 }
 
 /* Replaces the cache with a fresh list and tells the owner what changed. */
@@ -202,7 +204,6 @@ static void on_list(struct kube_request *r, const struct kube_reply *reply, void
 		c->stats.parse_errors++;
 		snprintf(buf, sizeof(buf), "pod list unusable: %s",
 			 k == -ENOMEM ? "no memory" : err);
-		log_warning("kube: %s", buf);
 		return fail_later(c, buf);
 	}
 	c->stats.lists++;
@@ -271,7 +272,9 @@ static int on_watch_line(struct kube_request *r, const char *line, size_t len, v
 	k = kube_watch_event_parse(line, len, &ev, err);
 	if (k < 0) {
 		c->stats.parse_errors++;
-		log_warning("kube: skipping a watch event: %s", k == -ENOMEM ? "no memory" : err);
+		log_debug("kube: skipping a watch event: %s", k == -ENOMEM ? "no memory" : err);
+		if (k != -ENOMEM && c->ops && c->ops->invalid)
+			c->ops->invalid(err, c->ops_userdata);
 		/* A lost DELETED (or no memory) leaves a stale cache entry: list again. */
 		if (ev.type == KUBE_WATCH_DELETED || k == -ENOMEM) {
 			c->relist_wanted = true;
@@ -290,8 +293,8 @@ static int on_watch_line(struct kube_request *r, const char *line, size_t len, v
 			c->stats.relists_410++;
 			c->relist_wanted = true;
 		} else {
-			log_warning("kube: watch error %ld: %s", ev.error_code,
-				    ev.error_message ? ev.error_message : "?");
+			log_debug("kube: watch error %ld: %s", ev.error_code,
+				  ev.error_message ? ev.error_message : "?");
 			c->watch_error = true;
 		}
 		kube_watch_event_done(&ev);

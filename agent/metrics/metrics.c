@@ -35,6 +35,7 @@ struct metrics_family {
 
 struct metrics_registry {
 	struct metrics_family *head, *tail;
+	size_t last_size; /* of the last exposition, to size the next one's buffer */
 };
 
 static bool valid_name(const char *s, bool colon)
@@ -593,23 +594,63 @@ int metrics_registry_write(struct metrics_registry *reg, FILE *f)
 	return 0;
 }
 
+/* A growable buffer behind a FILE: glibc's open_memstream grows in small steps and made a 300 kB
+ * scrape cost 25 ms here, against 1 ms of actual formatting. */
+struct grow_buf {
+	char *data;
+	size_t size, capacity;
+};
+
+static ssize_t grow_buf_write(void *cookie, const char *data, size_t n)
+{
+	struct grow_buf *b = cookie;
+
+	if (b->size + n + 1 > b->capacity) {
+		size_t cap = b->capacity ? b->capacity : 4096;
+		char *p;
+
+		while (b->size + n + 1 > cap)
+			cap *= 2;
+		p = realloc(b->data, cap);
+		if (!p)
+			return -1;
+		b->data = p;
+		b->capacity = cap;
+	}
+	memcpy(b->data + b->size, data, n);
+	b->size += n;
+	b->data[b->size] = '\0';
+	return (ssize_t)n;
+}
+
 int metrics_registry_format(struct metrics_registry *reg, char **ret_text, size_t *ret_size)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t size = 0;
+	/* Start at the last scrape's size, so a steady registry renders with one allocation. */
+	struct grow_buf b = { .capacity = reg->last_size + reg->last_size / 8 + 4096 };
 	FILE *f;
 	int r;
 
-	f = open_memstream(&buf, &size);
-	if (!f)
+	b.data = malloc(b.capacity);
+	if (!b.data)
 		return -ENOMEM;
+	b.data[0] = '\0';
+	f = fopencookie(&b, "w", (cookie_io_functions_t){ .write = grow_buf_write });
+	if (!f) {
+		free(b.data);
+		return -ENOMEM;
+	}
+	/* Hand the cookie large chunks rather than glibc's default few kB. */
+	(void)setvbuf(f, NULL, _IOFBF, 65536);
 	r = metrics_registry_write(reg, f);
 	if (fclose(f) != 0 && r >= 0)
 		r = -ENOMEM;
-	if (r < 0)
+	if (r < 0) {
+		free(b.data);
 		return r;
-	*ret_text = TAKE_PTR(buf);
+	}
+	reg->last_size = b.size;
+	*ret_text = b.data;
 	if (ret_size)
-		*ret_size = size;
+		*ret_size = b.size;
 	return 0;
 }

@@ -920,6 +920,12 @@ START_TEST(test_malformed_objects_skipped)
 	ck_assert_ptr_nonnull(cached(&f, "good"));
 	ck_assert_ptr_null(cached(&f, "bad"));
 	ck_assert_uint_ge(kube_client_stats(f.c)->parse_errors, 1);
+	/* the owner hears which pod and which field */
+	ck_assert_uint_eq(f.w.invalid, 1);
+	ck_assert_msg(strstr(f.w.last_invalid,
+			     "pod default/bad: "
+			     "spec.containers[0].resources.requests.cpu: bad quantity"),
+		      "%s", f.w.last_invalid);
 	kt_fake_ctl_ok(&f.fake, "POST", "/_fake/objects",
 		       "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"bad2\","
 		       "\"namespace\":\"default\",\"uid\":\"bad-2\"},\"spec\":{\"nodeName\":"
@@ -930,6 +936,9 @@ START_TEST(test_malformed_objects_skipped)
 	ck_assert_ptr_nonnull(cached(&f, "good2"));
 	ck_assert_ptr_null(cached(&f, "bad2"));
 	ck_assert_uint_ge(kube_client_stats(f.c)->parse_errors, 2);
+	ck_assert_uint_eq(f.w.invalid, 2);
+	ck_assert_msg(strstr(f.w.last_invalid, "pod default/bad2: spec.containers: not an array"),
+		      "%s", f.w.last_invalid);
 	fx_stop(&f);
 }
 END_TEST

@@ -983,6 +983,12 @@ def resources_changed(old_spec, new_spec):
     return False
 
 
+def bump_generation(cur, out):
+    """Spec changed: generation+1 on objects that track it (pods before 1.33 do not)."""
+    if "generation" in cur["metadata"]:
+        out["metadata"]["generation"] = cur["metadata"]["generation"] + 1
+
+
 def pod_status_default(st):
     """Defaults the apiserver fills into a written pod status (seen in the transcripts)."""
     for c in st.get("conditions") or []:
@@ -1396,7 +1402,9 @@ class Fake:
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"):
             md.pop(k, None)
         if res.resource not in ("events", "serviceaccounts", "configmaps", "namespaces", "nodes", "leases") and res.group != "rbac.authorization.k8s.io":
-            md["generation"] = 1
+            # pods carry metadata.generation only from 1.33 on (KEP-5067)
+            if res is not RES_POD or self.minor >= 33:
+                md["generation"] = 1
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         # the real server writes kind/apiVersion first, then metadata, spec, status
@@ -1613,7 +1621,7 @@ class Fake:
             if out["spec"] != cur["spec"] or dry_run:
                 # the transcripts show the bumped generation even on a dry-run reply
                 if out["spec"] != cur["spec"]:
-                    out["metadata"]["generation"] = cur["metadata"].get("generation", 1) + 1
+                    bump_generation(cur, out)
             if out["spec"] == cur["spec"]:
                 return out if dry_run else None
             return out
@@ -1637,7 +1645,7 @@ class Fake:
             validate_pod_resize(cur, tmp, self.minor)
             out.setdefault("status", {})["resize"] = "Proposed"
         if out["spec"] != cur["spec"]:
-            out["metadata"]["generation"] = cur["metadata"].get("generation", 1) + 1
+            bump_generation(cur, out)
         if out == cur:
             return None
         return out
@@ -1685,7 +1693,7 @@ class Fake:
         out = dcopy(cur)
         out["metadata"]["deletionTimestamp"] = now_iso(grace)
         out["metadata"]["deletionGracePeriodSeconds"] = grace
-        out["metadata"]["generation"] = cur["metadata"].get("generation", 1) + 1
+        bump_generation(cur, out)
         return self.store.put(RES_POD.key, out)
 
     # ---- eviction
@@ -1867,7 +1875,8 @@ class Fake:
                 "namespace": pod["metadata"].get("namespace"),
                 "operation": "CREATE",
                 "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller", "groups": ["system:serviceaccounts", "system:authenticated"]},
-                "object": pod,
+                # mutating admission runs before the registry fills in status (phase, qosClass)
+                "object": dict(pod, status={}),
                 "oldObject": None,
                 "dryRun": False,
                 "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"},
@@ -1890,7 +1899,9 @@ class Fake:
                 if response.get("patchType", "JSONPatch") != "JSONPatch":
                     raise ValueError("unsupported patchType")
                 ops = json.loads(base64.b64decode(response["patch"]))
-                pod = json_patch(pod, ops)
+                st = pod.get("status")
+                pod = json_patch(dict(pod, status={}), ops)
+                pod["status"] = st
             return pod
         except ApiError:
             raise
@@ -2615,7 +2626,7 @@ class Handler(BaseHTTPRequestHandler):
                     cur = fake.store.get(r.key, md.get("namespace", ""), md.get("name"))
                     md.setdefault("uid", cur["metadata"]["uid"] if cur else str(uuid.uuid4()))
                     md.setdefault("creationTimestamp", cur["metadata"]["creationTimestamp"] if cur else now_iso())
-                    if r is RES_POD and "generation" not in md:
+                    if r is RES_POD and "generation" not in md and fake.minor >= 33:
                         md["generation"] = cur["metadata"].get("generation", 1) if cur else 1
                     out.append(fake.store.put(r.key, o))
             return self.send_json(200, {"ok": True, "items": out})

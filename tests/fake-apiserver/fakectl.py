@@ -367,6 +367,26 @@ class FakeApiServer:
         return self.request("PATCH", "/api/v1/namespaces/%s/pods/%s/resize" % (ns, name), body,
                             "application/strategic-merge-patch+json")
 
+    def evict(self, name, ns="default", dry_run=False, grace=None, uid=None, api_version="policy/v1"):
+        """POST pods/NAME/eviction -> (status, Status body)."""
+        body = {"apiVersion": api_version, "kind": "Eviction", "metadata": {"name": name, "namespace": ns}}
+        opts = {}
+        if dry_run:
+            opts["dryRun"] = ["All"]
+        if grace is not None:
+            opts["gracePeriodSeconds"] = grace
+        if uid is not None:
+            opts["preconditions"] = {"uid": uid}
+        if opts:
+            body["deleteOptions"] = opts
+        return self.request("POST", "/api/v1/namespaces/%s/pods/%s/eviction" % (ns, name), body)
+
+    def use_webhook(self, url, ca_file, failure_policy="Ignore", only_controller=True, name="snug.webhook", timeout=10):
+        """Turn the controller on and send the pods it recreates (or, only_controller=False, every pod
+        create) through a mutating admission webhook."""
+        return self.controller(enabled=True, webhook={"url": url, "ca_file": ca_file, "failure_policy": failure_policy,
+                                                      "only_controller": only_controller, "name": name, "timeout": timeout})
+
     def create_pdb(self, name, selector, ns="default", min_available=1, disruptions_allowed=None,
                    desired_healthy=1, current_healthy=1):
         pdb = self.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",

@@ -113,12 +113,21 @@ static void on_path(enum kube_resize_path p, void *ud)
 	w->path_changes++;
 }
 
+static void on_invalid(const char *why, void *ud)
+{
+	struct kt_watch *w = ud;
+
+	w->invalid++;
+	copy(w->last_invalid, sizeof(w->last_invalid), why);
+}
+
 const struct kube_watch_ops kt_watch_ops = {
 	.added = on_added,
 	.updated = on_updated,
 	.deleted = on_deleted,
 	.synced = on_synced,
 	.resize_path = on_path,
+	.invalid = on_invalid,
 };
 
 struct buf {

@@ -34,7 +34,8 @@ void kt_run_for(sd_event *e, uint64_t usec);
 
 /* Watch callback recorder. */
 struct kt_watch {
-	unsigned added, updated, deleted, synced, path_changes;
+	unsigned added, updated, deleted, synced, path_changes, invalid;
+	char last_invalid[512];
 	enum kube_resize_path path;
 	char last_updated_uid[80], last_deleted_name[128], last_added_name[128];
 };

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +40,9 @@ static void usage(FILE *f)
 		"  cgcheck detect WEIGHT REQUEST_MILLICORES\n"
 		"      Which shares->weight formula produced WEIGHT for that request.\n"
 		"  cgcheck fake ROOT N [systemd|cgroupfs]\n"
-		"      Writes a fake tree of N containers (plain files, for local benchmarks).\n"
+		"      Makes N Burstable pods of one containerd container each (default systemd\n"
+		"      layout): real empty cgroups, controllers enabled, when ROOT is a cgroup2\n"
+		"      mount; else plain files with 6.1 kernel text (local benchmarks).\n"
 		"Exit status: 0 success, 1 failure (message on stderr), 2 usage error.\n"
 		"Set SNUG_LOG=debug for the library's debug log.\n");
 }
@@ -437,6 +441,48 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* Enables the cpu and memory controllers (and io, pids where there) for dir's children. */
+static int enable_controllers(const char *dir)
+{
+	char path[4200], buf[256] = {};
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		return negative_errno();
+	if (strstr(buf, "cpu") && strstr(buf, "memory"))
+		return 0;
+	if (write_file(path, "+cpu +memory +io +pids") >= 0)
+		return 0;
+	return write_file(path, "+cpu +memory");
+}
+
+/* mkdir -p for real cgroups: each parent gets its controllers enabled first, so the new leaf has
+ * cpu.* and memory.* files. */
+static int mkdir_cgroup(const char *root, const char *rel)
+{
+	char cur[4096], buf[4096];
+	char *save = NULL, *part;
+	int r;
+
+	snprintf(cur, sizeof(cur), "%s", root);
+	snprintf(buf, sizeof(buf), "%s", rel);
+	for (part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		size_t n = strlen(cur);
+
+		r = enable_controllers(cur);
+		if (r < 0)
+			return r;
+		snprintf(cur + n, sizeof(cur) - n, "/%s", part);
+		if (mkdir(cur, 0755) < 0 && errno != EEXIST)
+			return negative_errno();
+	}
+	return 0;
+}
+
 static int cmd_fake(const char *root, const char *count, const char *driver)
 {
 	static const char *files[][2] = {
@@ -473,6 +519,8 @@ static int cmd_fake(const char *root, const char *count, const char *driver)
 				     "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n" },
 	};
 	bool systemd = !driver || strcmp(driver, "systemd") == 0;
+	struct statfs sfs;
+	bool real;
 	uint64_t n;
 	int r;
 
@@ -480,8 +528,27 @@ static int cmd_fake(const char *root, const char *count, const char *driver)
 		usage(stderr);
 		return 2;
 	}
+	real = statfs(root, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 	for (uint64_t i = 0; i < n; i++) {
 		char dir[4096], path[4200];
+
+		if (real) {
+			if (systemd)
+				snprintf(dir, sizeof(dir),
+					 "kubepods.slice/kubepods-burstable.slice/"
+					 "kubepods-burstable-pod%08llx_0000_4000_8000_000000000000."
+					 "slice/cri-containerd-%064llx.scope",
+					 (unsigned long long)i, (unsigned long long)i);
+			else
+				snprintf(dir, sizeof(dir),
+					 "kubepods/burstable/pod%08llx-0000-4000-8000-000000000000/"
+					 "%064llx",
+					 (unsigned long long)i, (unsigned long long)i);
+			r = mkdir_cgroup(root, dir);
+			if (r < 0)
+				return fail(r, dir);
+			continue;
+		}
 
 		/* One container per Burstable pod; ids and uids derived from i. */
 		if (systemd)
@@ -505,7 +572,8 @@ static int cmd_fake(const char *root, const char *count, const char *driver)
 				return fail(r, path);
 		}
 	}
-	printf("ok %llu containers under %s\n", (unsigned long long)n, root);
+	printf("ok %llu %s containers under %s\n", (unsigned long long)n,
+	       real ? "real (empty) cgroup" : "fake (plain file)", root);
 	return 0;
 }
 

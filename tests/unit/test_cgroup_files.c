@@ -435,36 +435,115 @@ START_TEST(test_names)
 }
 END_TEST
 
-START_TEST(test_tree_beneath)
+/* Both ways of opening beneath the root: openat2(RESOLVE_BENEATH) and the per-component walk. */
+static void check_beneath(bool fallback)
 {
 	_cleanup_free_ char *root = fake_tree_new();
 	_cleanup_(cg_tree_freep) struct cg_tree *t = NULL;
 	char link[4096];
-	int fd;
+	int fd, dfd;
 
 	fake_mkdir(root, "kubepods/burstable");
 	fake_write(root, "kubepods/burstable/cpu.max", "max 100000\n");
 	snprintf(link, sizeof(link), "%s/kubepods/escape", root);
 	ck_assert_int_eq(symlink("/etc", link), 0);
+	snprintf(link, sizeof(link), "%s/kubepods/burstable/file-link", root);
+	ck_assert_int_eq(symlink("cpu.max", link), 0);
 
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
+	if (fallback) {
+		cg_tree_disable_openat2(t);
+		ck_assert(!cg_tree_has_openat2(t));
+	}
 	ck_assert_str_eq(cg_tree_path(t), root);
 	fd = cg_openat_beneath(t, cg_tree_fd(t), "kubepods/burstable/cpu.max", O_RDONLY, 0);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
+	dfd = cg_tree_open_dir(t, "kubepods");
+	ck_assert_int_ge(dfd, 0);
+	fd = cg_openat_beneath(t, dfd, "burstable/cpu.max", O_RDONLY, 0);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	close(dfd);
 	ck_assert_int_eq(cg_openat_beneath(t, cg_tree_fd(t), "kubepods/../kubepods", O_RDONLY, 0),
 			 -EINVAL);
 	ck_assert_int_eq(cg_openat_beneath(t, cg_tree_fd(t), "/etc/passwd", O_RDONLY, 0), -EINVAL);
-	/* A symlink anywhere is refused, on openat2 and on the fallback alike. */
+	/* A symlink anywhere on the path, or at its end, is refused. */
 	ck_assert_int_lt(cg_openat_beneath(t, cg_tree_fd(t), "kubepods/escape/passwd", O_RDONLY, 0),
 			 0);
 	ck_assert_int_lt(cg_openat_beneath(t, cg_tree_fd(t), "kubepods/escape", O_RDONLY, 0), 0);
+	ck_assert_int_lt(
+		cg_openat_beneath(t, cg_tree_fd(t), "kubepods/burstable/file-link", O_RDONLY, 0),
+		0);
 	ck_assert_int_eq(cg_tree_open_dir(t, "kubepods/none"), -ENOENT);
+	ck_assert_int_eq(cg_tree_open_dir(t, "kubepods/none/deeper"), -ENOENT);
 	fd = cg_tree_open_dir(t, "");
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(cg_tree_open("/nonexistent/snug", &(struct cg_tree *){ NULL }), -ENOENT);
 	fake_tree_remove(root);
+}
+
+START_TEST(test_tree_beneath)
+{
+	check_beneath(false);
+	check_beneath(true);
+	ck_assert_int_eq(cg_tree_open("/nonexistent/snug", &(struct cg_tree *){ NULL }), -ENOENT);
+}
+END_TEST
+
+/* The files captured from a real 6.1 kernel in the VM (tests/data/cgroup/kernel-6.1) parse. */
+START_TEST(test_real_kernel_files)
+{
+	const char *data = getenv("SNUG_TESTDATA");
+	char path[4096];
+	_cleanup_close_ int dfd = -1;
+	struct cg_cpu_stat cs;
+	struct cg_cpu_max m;
+	struct cg_memory_stat ms;
+	struct cg_memory_events me;
+	struct cg_pressure p;
+	uint64_t v;
+
+	snprintf(path, sizeof(path),
+		 "%s/cgroup/kernel-6.1/tree/kubepods.slice/kubepods-burstable.slice/"
+		 "kubepods-burstable-pod00000001_0001_4001_8001_000000000001.slice/"
+		 "cri-containerd-c0ffee000000000000000000000000000000000000000000000000000000000b."
+		 "scope",
+		 data ? data : "tests/data");
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_msg(dfd >= 0, "%s: %m", path);
+	ck_assert_int_eq(cg_read_cpu_stat_at(dfd, &cs), 0);
+	ck_assert_uint_eq(cs.usage_usec, 3866358);
+	ck_assert_uint_eq(cs.nr_periods, 193);
+	ck_assert_uint_eq(cs.nr_throttled, 192);
+	ck_assert_uint_eq(cs.throttled_usec, 14773381);
+	ck_assert(cs.has_throttling);
+	ck_assert_int_eq(cg_read_cpu_max_at(dfd, &m), 0);
+	ck_assert_uint_eq(m.quota_usec, 20000);
+	ck_assert_uint_eq(m.period_usec, 100000);
+	ck_assert_int_eq(cg_read_cpu_weight_at(dfd, &v), 0);
+	ck_assert_uint_eq(v, 100);
+	ck_assert_int_eq(cg_read_u64_at(dfd, "memory.current", &v), 0);
+	ck_assert_uint_eq(v, 151552);
+	ck_assert_int_eq(cg_read_u64_at(dfd, "memory.peak", &v), 0);
+	ck_assert_uint_eq(v, 356352);
+	ck_assert_int_eq(cg_read_u64_or_max_at(dfd, "memory.max", &v), 0);
+	ck_assert_uint_eq(v, 268435456);
+	ck_assert_int_eq(cg_read_u64_or_max_at(dfd, "memory.high", &v), 0);
+	ck_assert_uint_eq(v, 209715200);
+	ck_assert_int_eq(cg_read_memory_stat_at(dfd, &ms), 0);
+	ck_assert_uint_eq(ms.anon, 90112);
+	ck_assert_int_eq(cg_read_memory_events_at(dfd, &me), 0);
+	ck_assert_uint_eq(me.oom_kill, 0);
+	ck_assert_int_eq(cg_read_pressure_at(dfd, "cpu.pressure", &p), 0);
+	ck_assert_double_eq_tol(p.some.avg10, 53.51, 1e-9);
+	ck_assert_uint_eq(p.some.total_usec, 12208864);
+	ck_assert(p.has_full);
+	ck_assert_int_eq(cg_read_pressure_at(dfd, "memory.pressure", &p), 0);
+	ck_assert_uint_eq(p.full.total_usec, 0);
+	/* Other files of a real cgroup are not ours to parse, but must not trip the readers. */
+	ck_assert_int_eq(cg_read_u64_or_max_at(dfd, "memory.swap.max", &v), 0);
+	ck_assert_int_eq(cg_read_u64_at(dfd, "pids.current", &v), 0);
 }
 END_TEST
 
@@ -487,6 +566,7 @@ Suite *cgroup_files_suite(void)
 	tcase_add_test(tc, test_writers);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_tree_beneath);
+	tcase_add_test(tc, test_real_kernel_files);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("convert");
 	tcase_add_test(tc, test_conversions);

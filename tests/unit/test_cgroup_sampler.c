@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/util/cleanup.h"
+#include "cgroup/layout.h"
 #include "cgroup/sampler.h"
 #include "tests/unit/cgroup_fake.h"
 
@@ -181,7 +182,7 @@ START_TEST(test_uring)
 }
 END_TEST
 
-/* Many containers: more reads than the smallest ring, so a tick spans ring refills. */
+/* Many containers: 4400 reads, more than the largest ring (4096), so a tick spans ring refills. */
 START_TEST(test_many)
 {
 	_cleanup_free_ char *root = fake_tree_new();
@@ -190,7 +191,7 @@ START_TEST(test_many)
 					 CG_SAMPLER_OPEN_READ_CLOSE };
 	char rel[256];
 
-	for (int i = 0; i < 700; i++) {
+	for (int i = 0; i < 400; i++) {
 		struct fake_values v = { .usage_usec = (uint64_t)i * 1000 + 7 };
 
 		snprintf(rel, sizeof(rel),
@@ -202,14 +203,14 @@ START_TEST(test_many)
 		_cleanup_(cg_sampler_freep) struct cg_sampler *s = NULL;
 
 		ck_assert_int_eq(cg_sampler_new(t, modes[m], CG_FILES_ALL, &s), 0);
-		for (int i = 0; i < 700; i++) {
+		for (int i = 0; i < 400; i++) {
 			snprintf(rel, sizeof(rel),
 				 "kubepods/besteffort/pod%08d-0000-0000-0000-000000000000/c", i);
 			ck_assert_int_eq(cg_sampler_add(s, rel, (void *)(intptr_t)i, NULL), 0);
 		}
 		for (int k = 0; k < 2; k++) {
-			ck_assert_int_eq(cg_sampler_tick(s), 700);
-			for (size_t i = 0; i < 700; i++) {
+			ck_assert_int_eq(cg_sampler_tick(s), 400);
+			for (size_t i = 0; i < 400; i++) {
 				struct cg_sampler_entry *e = cg_sampler_entry_at(s, i);
 				intptr_t n = (intptr_t)cg_sampler_entry_userdata(e);
 
@@ -267,6 +268,76 @@ START_TEST(test_vanish)
 }
 END_TEST
 
+/* The tree captured from a real 6.1 kernel: discovery finds its 3 containers, every mode reads the
+ * same numbers from them. */
+START_TEST(test_real_tree)
+{
+	const char *data = getenv("SNUG_TESTDATA");
+	char root[4096];
+	_cleanup_(cg_tree_freep) struct cg_tree *t = NULL;
+	_cleanup_(cg_layout_freep) struct cg_layout *l = NULL;
+	enum cg_sampler_mode modes[] = { CG_SAMPLER_AUTO, CG_SAMPLER_PREAD,
+					 CG_SAMPLER_OPEN_READ_CLOSE };
+	struct cg_sample first[3];
+	struct cg_pod *const *pods;
+	size_t n;
+
+	snprintf(root, sizeof(root), "%s/cgroup/kernel-6.1/tree", data ? data : "tests/data");
+	ck_assert_int_eq(cg_tree_open(root, &t), 0);
+	ck_assert_int_eq(cg_layout_new(t, &l), 0);
+	ck_assert_int_eq(cg_layout_scan(l, NULL, NULL), 0);
+	pods = cg_layout_pods(l, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(cg_layout_n_containers(l), 3);
+	for (size_t m = 0; m < ELEMENTSOF(modes); m++) {
+		_cleanup_(cg_sampler_freep) struct cg_sampler *s = NULL;
+		size_t k = 0;
+
+		ck_assert_int_eq(cg_sampler_new(t, modes[m], CG_FILES_ALL, &s), 0);
+		for (size_t i = 0; i < n; i++)
+			for (size_t c = 0; c < pods[i]->n_containers; c++)
+				ck_assert_int_eq(
+					cg_sampler_add(s, pods[i]->containers[c]->path, NULL, NULL),
+					0);
+		ck_assert_int_eq(cg_sampler_tick(s), 3);
+		for (k = 0; k < 3; k++) {
+			struct cg_sample smp = *cg_sampler_entry_sample(cg_sampler_entry_at(s, k));
+
+			ck_assert_uint_eq(smp.present, CG_FILES_ALL);
+			smp.timestamp_usec = 0;
+			if (m == 0)
+				first[k] = smp;
+			else {
+				/* Field by field: struct padding is not ours to compare. */
+				ck_assert_uint_eq(smp.cpu.usage_usec, first[k].cpu.usage_usec);
+				ck_assert_uint_eq(smp.cpu.throttled_usec,
+						  first[k].cpu.throttled_usec);
+				ck_assert_uint_eq(smp.memory_current, first[k].memory_current);
+				ck_assert_uint_eq(smp.memory_peak, first[k].memory_peak);
+				ck_assert_uint_eq(smp.memory_working_set,
+						  first[k].memory_working_set);
+				ck_assert_uint_eq(smp.memory_stat.inactive_file,
+						  first[k].memory_stat.inactive_file);
+				ck_assert_uint_eq(smp.memory_events.oom_kill,
+						  first[k].memory_events.oom_kill);
+				ck_assert_uint_eq(smp.cpu_pressure.some.total_usec,
+						  first[k].cpu_pressure.some.total_usec);
+				ck_assert_uint_eq(smp.memory_pressure.full.total_usec,
+						  first[k].memory_pressure.full.total_usec);
+				ck_assert_uint_eq(smp.cpu_max.quota_usec,
+						  first[k].cpu_max.quota_usec);
+				ck_assert_uint_eq(smp.cpu_weight, first[k].cpu_weight);
+				ck_assert_uint_eq(smp.memory_max, first[k].memory_max);
+				ck_assert_uint_eq(smp.memory_high, first[k].memory_high);
+			}
+		}
+	}
+	/* The OOM-killed grower (Guaranteed pod 2) shows its kill. */
+	ck_assert_uint_eq(first[2].memory_events.oom_kill, 1);
+	ck_assert_uint_eq(first[2].memory_max, 32 << 20);
+}
+END_TEST
+
 START_TEST(test_modes)
 {
 	enum cg_sampler_mode m;
@@ -286,12 +357,13 @@ Suite *cgroup_sampler_suite(void)
 	Suite *s = suite_create("cgroup_sampler");
 	TCase *tc = tcase_create("sample");
 
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_pread);
 	tcase_add_test(tc, test_orc);
 	tcase_add_test(tc, test_uring);
 	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_vanish);
+	tcase_add_test(tc, test_real_tree);
 	tcase_add_test(tc, test_modes);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,9 +5,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "agent/metrics/http.h"
 #include "agent/metrics/snug_metrics.h"
@@ -370,6 +373,65 @@ START_TEST(test_concurrent_scrapes)
 }
 END_TEST
 
+/* A scraper that hangs up halfway through a large response must not take the agent down (SIGPIPE
+ * is left at its default here, as in a process that forgot to ignore it) nor wedge the server. */
+START_TEST(test_client_hangs_up_mid_response)
+{
+	sd_event *e = NULL;
+	struct metrics_registry *reg;
+	struct metrics_snug m;
+	struct metrics_http *srv = NULL;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[1024];
+	struct reply r;
+
+	signal(SIGPIPE, SIG_DFL);
+	ck_assert_int_eq(sd_event_new(&e), 0);
+	ck_assert_int_eq(metrics_registry_new(&reg), 0);
+	ck_assert_int_eq(metrics_snug_register(reg, "test", &m), 0);
+	/* ≈ 6 MB, more than loopback's socket buffers take, so the server is still sending. */
+	static char big[2048];
+	memset(big, 'x', sizeof(big) - 1);
+	for (int i = 0; i < 1000; i++) {
+		char pod[32];
+		struct metrics_series *rec[3];
+
+		snprintf(pod, sizeof(pod), "pod-%d", i);
+		ck_assert_int_eq(metrics_snug_recommendation_series(m.recommendation_cpu, "default",
+								    pod, big, rec),
+				 0);
+	}
+	struct metrics_http_handlers h = { .registry = reg };
+	ck_assert_int_eq(metrics_http_new(e, "127.0.0.1:0", &h, &srv), 0);
+
+	for (int round = 0; round < 3; round++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0), rcvbuf = 4096;
+
+		ck_assert_int_ge(fd, 0);
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		a.sin_port = htons(metrics_http_port(srv));
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+		ck_assert_int_eq(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+		/* Let the server start sending, read a little, then hang up with data unread (RST). */
+		for (int i = 0; i < 20; i++)
+			ck_assert_int_ge(sd_event_run(e, 1000), 0);
+		ck_assert_int_gt(read(fd, buf, sizeof(buf)), 0);
+		close(fd);
+		for (int i = 0; i < 20; i++)
+			ck_assert_int_ge(sd_event_run(e, 1000), 0);
+	}
+	r = fetch(e, metrics_http_port(srv), "GET", "/healthz");
+	ck_assert_int_eq(r.code, 200);
+	free(r.body);
+
+	metrics_http_free(srv);
+	metrics_registry_free(reg);
+	sd_event_unref(e);
+}
+END_TEST
+
 Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -378,6 +440,7 @@ Suite *http_suite(void)
 	tcase_add_test(tc, test_listen_parse);
 	tcase_add_test(tc, test_routes);
 	tcase_add_test(tc, test_concurrent_scrapes);
+	tcase_add_test(tc, test_client_hangs_up_mid_response);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -391,7 +391,7 @@ END_TEST
 static void count_skip(const char *why, void *ud)
 {
 	(*(unsigned *)ud)++;
-	ck_assert_ptr_nonnull(strstr(why, "metadata.uid"));
+	ck_assert_msg(strstr(why, "pod ns/broken: metadata.uid: not a string"), "%s", why);
 }
 
 START_TEST(test_pod_list)
@@ -416,8 +416,10 @@ START_TEST(test_pod_list)
 
 	/* One broken item is skipped, the rest is kept. */
 	{
-		const char *list = "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"9\"},"
-				   "\"items\":[" POD("", "", "") ",{\"metadata\":{\"uid\":[]}}]}";
+		const char *list =
+			"{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"9\"},"
+			"\"items\":[" POD("", "", "") ",{\"metadata\":{\"uid\":[],\"namespace\":"
+						      "\"ns\",\"name\":\"broken\"}}]}";
 
 		ck_assert_int_eq(kube_pod_list_parse(list, strlen(list), &pods, &n, &rv, count_skip,
 						     &skipped, err),

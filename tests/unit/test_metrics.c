@@ -1,6 +1,7 @@
 /* Unit tests for the Prometheus registry: families, series lifetime, exposition text, promtool. */
 #include "tests/unit/unit.h"
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,33 @@ START_TEST(test_exposition_promtool_and_parse_back)
 }
 END_TEST
 
+/* Updates through a handle keep no memory: the heap is the same size after a million of them (that
+ * they make no malloc/free pair at all is by construction: they are arithmetic on the series). */
+START_TEST(test_updates_do_not_grow_heap)
+{
+	struct metrics_registry *reg;
+	struct metrics_snug m;
+	struct metrics_series *s;
+	struct mallinfo2 before, after;
+
+	ck_assert_int_eq(metrics_registry_new(&reg), 0);
+	ck_assert_int_eq(metrics_snug_register(reg, "test", &m), 0);
+	ck_assert_int_eq(metrics_series_get(m.resizes, METRICS_VALUES("applied"), &s), 0);
+	before = mallinfo2();
+	for (int i = 0; i < 1000000; i++) {
+		metrics_counter_inc(s);
+		metrics_gauge_set(m.tracked_containers_s, i);
+		metrics_histogram_observe(m.sample_duration_s, i * 1e-6);
+	}
+	after = mallinfo2();
+	ck_assert_uint_eq(after.uordblks, before.uordblks);
+	ck_assert_uint_eq(after.hblkhd, before.hblkhd);
+	ck_assert_double_eq(metrics_series_value(s), 1000000);
+	ck_assert_uint_eq(metrics_histogram_count(m.sample_duration_s), 1000000);
+	metrics_registry_free(reg);
+}
+END_TEST
+
 /* The parser in this test is strict enough to catch what the registry must never print. */
 START_TEST(test_parser_rejects_malformed)
 {
@@ -354,6 +382,7 @@ Suite *metrics_suite(void)
 	tcase_add_test(tc, test_format_double);
 	tcase_add_test(tc, test_exposition_promtool_and_parse_back);
 	tcase_add_test(tc, test_parser_rejects_malformed);
+	tcase_add_test(tc, test_updates_do_not_grow_heap);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -18,7 +18,7 @@ demo)
 	exec bash "$here/demo.sh" "$@"
 	;;
 check) pattern=t_ per_test_timeout=${SNUG_VM_TEST_TIMEOUT:-120} ;;
-bench) pattern=bench_ per_test_timeout=${SNUG_VM_BENCH_TIMEOUT:-300} ;;
+bench) pattern=bench_ per_test_timeout=${SNUG_VM_BENCH_TIMEOUT:-900} ;;
 *)
 	echo "usage: guest-run.sh check|bench [NAME...] | demo" >&2
 	exit 2

@@ -11,8 +11,8 @@
 #                  default: a temporary dir under build/vm, removed afterwards.
 #   --keep PATH    another host path under /tmp the guest must still see (the repo and DIR are kept).
 # Environment: SNUG_CACHE (kernel cache, default ~/.cache/snug), SNUG_VM_ACCEL=tcg|kvm to force the
-# accelerator, SNUG_VM_MEM (MiB, default 1024), SNUG_VM_SMP (default 2). SNUG_* variables are passed
-# into the guest.
+# accelerator, SNUG_VM_MEM (MiB, default 1024), SNUG_VM_SMP (default 2), SNUG_VM_APPEND (more kernel
+# command line, ending in a space). SNUG_* variables are passed into the guest.
 # Exit status: the script's, 124 on timeout, 77 when qemu or the kernel cannot be had (a skip),
 # 125 when the guest died without reporting a status.
 set -euo pipefail
@@ -25,7 +25,7 @@ timeout_s=${SNUG_VM_TIMEOUT:-300}
 results=
 keep=()
 
-usage() { sed -n '4,20s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '4,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while (($#)); do
 	case $1 in
 	--timeout) timeout_s=$2; shift 2 ;;
@@ -142,12 +142,15 @@ start=$(date +%s.%N)
 ttystate=
 [[ -t 0 ]] && ttystate=$(stty -g 2>/dev/null || true)
 
+# CI runs with stdin closed, where qemu's stdio console refuses to start: give it /dev/null then.
+[[ -t 0 ]] || exec </dev/null
+
 set +e
 # --foreground keeps qemu in the terminal's process group so its console can read the keyboard.
 timeout --foreground -k 5 "$timeout_s" "$qemu" -accel "$accel" "${cpu[@]}" "${bios[@]}" \
 	-m "${SNUG_VM_MEM:-1024}" -smp "${SNUG_VM_SMP:-2}" -nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet snug.results=$results" \
+	-append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet ${SNUG_VM_APPEND:-}snug.results=$results" \
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
 	-fsdev local,id=results,path="$results",security_model=none,multidevs=remap \

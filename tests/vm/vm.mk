@@ -17,7 +17,7 @@ check-vm: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
 
 # One boot runs every tests/vm/bench_*.sh (other modules add theirs there).
 bench-vm: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
-	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) tests/vm/check.sh bench $(T)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SNUG_VM_TIMEOUT=1800 tests/vm/check.sh bench $(T)
 
 bench: bench-vm
 

@@ -22,3 +22,25 @@ fuzz-admission: $(FUZZ_ADMISSION)
 		-artifact_prefix=$(OUT)/fuzz/admission- $(OUT)/fuzz/admission-corpus
 
 fuzz: fuzz-admission
+
+# The engine driver the API tests run against the fake API server (the agent wires the engine itself).
+FALLBACK_DRIVER := $(OUT)/tests/fallback-driver
+$(FALLBACK_DRIVER): $(OBJ)/tests/webhook/fallback_driver.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+# API tier for the fallback: engine driver + `snug-agent webhook` + the fake API server's controller.
+.PHONY: check-webhook
+check-webhook: $(AGENT) $(FALLBACK_DRIVER)
+	$(Q)mkdir -p $(OUT)/results
+	$(Q)if ! command -v openssl >/dev/null || [ ! -x /usr/bin/python3 ]; then \
+		echo "*** SKIPPED: check-webhook: openssl or python3 missing (make deps) ***"; \
+		echo "webhook 0 0 1" > $(OUT)/results/webhook; \
+	else \
+		SNUG_AGENT=$(abspath $(AGENT)) SNUG_FALLBACK_DRIVER=$(abspath $(FALLBACK_DRIVER)) \
+		SNUG_RESULTS=$(abspath $(OUT)/results/webhook) PYTHONDONTWRITEBYTECODE=1 \
+			/usr/bin/python3 tests/webhook/test_webhook_api.py; \
+	fi
+
+check-api: check-webhook
