@@ -37,11 +37,12 @@ LDFLAGS ?=
 LDLIBS :=
 
 ifeq ($(SANITIZE),1)
+# OUT first: CFLAGS' -I$(OUT) is expanded by the := below and must name build/sanitize (its suites.h).
+OUT := build/sanitize
+OBJ := $(OUT)/obj
 CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
-OUT := build/sanitize
-OBJ := $(OUT)/obj
 else
 CFLAGS += -D_FORTIFY_SOURCE=2
 endif

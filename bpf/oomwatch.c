@@ -650,6 +650,19 @@ int oomwatch_track(struct oomwatch *ow, uint64_t cgroup_id, int dir_fd, const ch
 	e = find_entry(ow, cgroup_id);
 	if (e) {
 		e->container = container;
+		if (e->wd < 0) {
+			/* memory.events was missing (controller off, or not there yet): retry. */
+			snprintf(wpath, sizeof(wpath), "/proc/self/fd/%d/memory.events", e->dir_fd);
+			wd = inotify_add_watch(ow->inotify_fd, wpath, IN_MODIFY);
+			if (wd >= 0) {
+				e->wd = wd;
+				e->gone = false;
+				ow->busy++;
+				entry_refresh(ow, e);
+				ow->busy--;
+				gc_entries(ow);
+			}
+		}
 		return 0;
 	}
 	fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

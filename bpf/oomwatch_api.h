@@ -124,7 +124,8 @@ enum {
 
 /* Tracks the cgroup directory path (relative to dir_fd, or absolute; AT_FDCWD works) whose inode is
  * cgroup_id: BPF records with that id (or whose parent has it) carry container, and its
- * memory.events is watched. Tracking an id again only updates container. A recreated container is
+ * memory.events is watched. Tracking an id again updates container (and retries the watch when
+ * memory.events was missing). A recreated container is
  * a new id: untrack the old one, track the new one with OOMWATCH_TRACK_NEW. The handler may call
  * track/untrack. -ENOENT/-ENOTDIR when the directory is gone. */
 int oomwatch_track(struct oomwatch *ow, uint64_t cgroup_id, int dir_fd, const char *path,

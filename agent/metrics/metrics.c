@@ -10,7 +10,8 @@
 
 struct metrics_series {
 	struct metrics_family *family;
-	struct metrics_series *prev, *next;
+	struct metrics_series *prev, *next; /* registration order, for output */
+	struct metrics_series *hnext;	    /* hash chain */
 	uint64_t hash;
 	char **values;		  /* label values, raw, for lookup and matching */
 	char *rendered;		  /* `a="x",b="y"`, escaped once here instead of at every scrape */
@@ -31,6 +32,9 @@ struct metrics_family {
 	double *buckets;
 	struct metrics_series *head, *tail;
 	size_t n_series;
+	/* Label-set index, so that resolving a series stays cheap at thousands of them. */
+	struct metrics_series **index;
+	size_t n_index; /* a power of two, or 0 before the first series */
 };
 
 struct metrics_registry {
@@ -151,6 +155,7 @@ static void family_free(struct metrics_family *f)
 		series_free(s);
 	}
 	strv_free(f->label_names, f->n_labels);
+	free(f->index);
 	free(f->buckets);
 	free(f->name);
 	free(f->help);
@@ -341,23 +346,50 @@ static bool series_matches(const struct metrics_series *s, uint64_t hash, const 
 	return true;
 }
 
+/* Keeps chains short (≤ 1 series per slot on average) before one more series is linked in. */
+static int index_grow(struct metrics_family *f)
+{
+	struct metrics_series **index;
+	size_t n;
+
+	if (f->n_series + 1 <= f->n_index)
+		return 0;
+	n = f->n_index ? f->n_index * 2 : 16;
+	index = calloc(n, sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	for (struct metrics_series *s = f->head; s; s = s->next) {
+		struct metrics_series **slot = &index[s->hash & (n - 1)];
+
+		s->hnext = *slot;
+		*slot = s;
+	}
+	free(f->index);
+	f->index = index;
+	f->n_index = n;
+	return 0;
+}
+
 int metrics_series_get(struct metrics_family *f, const char *const *label_values,
 		       struct metrics_series **ret)
 {
-	struct metrics_series *s;
+	struct metrics_series *s, **slot;
 	uint64_t hash;
 	size_t extra;
+	int r;
 
 	if (!f || strv_length(label_values) != f->n_labels)
 		return -EINVAL;
 	hash = hash_values(label_values, f->n_labels);
-	/* Linear: lookups happen when a container appears, not per sample (that uses the handle). */
-	for (s = f->head; s; s = s->next)
+	for (s = f->n_index ? f->index[hash & (f->n_index - 1)] : NULL; s; s = s->hnext)
 		if (series_matches(s, hash, label_values)) {
 			if (ret)
 				*ret = s;
 			return 0;
 		}
+	r = index_grow(f);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < f->n_labels; i++)
 		if (!valid_utf8(label_values[i]))
 			return -EINVAL;
@@ -374,6 +406,9 @@ int metrics_series_get(struct metrics_family *f, const char *const *label_values
 		series_free(s);
 		return -ENOMEM;
 	}
+	slot = &f->index[hash & (f->n_index - 1)];
+	s->hnext = *slot;
+	*slot = s;
 	s->prev = f->tail;
 	if (f->tail)
 		f->tail->next = s;
@@ -393,6 +428,12 @@ void metrics_series_remove(struct metrics_series *s)
 	if (!s)
 		return;
 	f = s->family;
+	for (struct metrics_series **p = &f->index[s->hash & (f->n_index - 1)]; *p;
+	     p = &(*p)->hnext)
+		if (*p == s) {
+			*p = s->hnext;
+			break;
+		}
 	if (s->prev)
 		s->prev->next = s->next;
 	else

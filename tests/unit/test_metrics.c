@@ -354,6 +354,50 @@ START_TEST(test_updates_do_not_grow_heap)
 }
 END_TEST
 
+/* Thousands of series, half removed in a scattered order: every lookup still finds its own series,
+ * removed ones come back fresh, and the output lists exactly the live ones. */
+START_TEST(test_many_series)
+{
+	enum { N = 5000 };
+	struct metrics_registry *reg;
+	struct metrics_family *f;
+	static struct metrics_series *h[N];
+	char pod[32], *text;
+	size_t lines = 0;
+
+	ck_assert_int_eq(metrics_registry_new(&reg), 0);
+	ck_assert_int_eq(metrics_gauge_new(reg, "g", "h", METRICS_LABELS("pod"), &f), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(pod, sizeof(pod), "pod-%d", i);
+		ck_assert_int_eq(metrics_series_get(f, METRICS_VALUES(pod), &h[i]), 0);
+		metrics_gauge_set(h[i], i);
+	}
+	for (int i = 0; i < N; i++)
+		if ((i * 7919) % 2 == 1)
+			metrics_series_remove(h[(i * 7919) % N]);
+	ck_assert_uint_eq(metrics_family_n_series(f), N / 2);
+	for (int i = 0; i < N; i++) {
+		struct metrics_series *s;
+
+		snprintf(pod, sizeof(pod), "pod-%d", i);
+		ck_assert_int_eq(metrics_series_get(f, METRICS_VALUES(pod), &s), 0);
+		if (i % 2 == 0) {
+			ck_assert_ptr_eq(s, h[i]);
+			ck_assert_double_eq(metrics_series_value(s), i);
+		} else {
+			ck_assert_double_eq(metrics_series_value(s), 0);
+		}
+	}
+	ck_assert_uint_eq(metrics_family_n_series(f), N);
+	text = format(reg);
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		lines++;
+	ck_assert_uint_eq(lines, N + 2);
+	free(text);
+	metrics_registry_free(reg);
+}
+END_TEST
+
 /* The parser in this test is strict enough to catch what the registry must never print. */
 START_TEST(test_parser_rejects_malformed)
 {
@@ -383,6 +427,7 @@ Suite *metrics_suite(void)
 	tcase_add_test(tc, test_exposition_promtool_and_parse_back);
 	tcase_add_test(tc, test_parser_rejects_malformed);
 	tcase_add_test(tc, test_updates_do_not_grow_heap);
+	tcase_add_test(tc, test_many_series);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

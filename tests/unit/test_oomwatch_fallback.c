@@ -162,6 +162,15 @@ START_TEST(test_vanishing_file_is_quiet)
 	ck_assert_uint_eq(ow_run_until(&f, 2, 300), 1);
 	ck_assert_int_eq(oomwatch_flush(f.ow), 0);
 	ck_assert_uint_eq(f.n, 1);
+
+	/* ... and comes back (controller on again): tracking it again watches the new file, whose
+	 * counts start from zero. */
+	write_events(b, 0, 0, 0, 0);
+	ck_assert_int_eq(oomwatch_track(f.ow, 2, AT_FDCWD, b, 0, (void *)"b"), 0);
+	write_events(b, 0, 0, 1, 2);
+	ck_assert_uint_eq(ow_run_until(&f, 2, 5000), 2);
+	ck_assert_int_eq(f.recs[1].kind, OOMWATCH_KILL);
+	ck_assert_uint_eq(f.recs[1].kills, 2);
 	ow_fixture_teardown(&f);
 }
 END_TEST
