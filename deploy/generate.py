@@ -80,6 +80,7 @@ def chart_template(name, text):
             continue  # Helm installs into a namespace it is given (--create-namespace)
         d = helm_escape(d)
         d = re.sub(r"^(\s*namespace: )%s$" % NAMESPACE, r"\1{{ .Release.Namespace }}", d, flags=re.M)
+        d = d.replace("inject-ca-from: %s/" % NAMESPACE, "inject-ca-from: {{ .Release.Namespace }}/")
         d = d.replace("image: %s:%s" % (IMAGE_REPO, IMAGE_TAG),
                       'image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"')
         d = d.replace("imagePullPolicy: IfNotPresent", "imagePullPolicy: {{ .Values.image.pullPolicy }}")

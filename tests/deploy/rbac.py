@@ -98,12 +98,13 @@ def client_surface(repo):
     return surface
 
 
-def agent_calls(repo, surface, exclude=("webhook",)):
+def agent_calls(repo, surface, exclude=("webhook",), only=None):
     """The client functions called by the agent's own code (agent/*.c outside kube/), with the
     object kinds it passes when they are literals. Returns {(group, resource, verb): [where]}."""
     need = {}
     files = [f for f in glob.glob(os.path.join(repo, "agent/*.c")) + glob.glob(os.path.join(repo, "agent/*/*.c"))
-             if "/kube/" not in f and not any(x in os.path.basename(f) for x in exclude)]
+             if "/kube/" not in f and not any(x in os.path.basename(f) for x in exclude)
+             and (only is None or any(x in os.path.basename(f) for x in only))]
     for f in sorted(files):
         text = open(f).read()
         for m in re.finditer(r'\b(kube_\w+)\s*\(', text):
