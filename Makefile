@@ -37,7 +37,7 @@ LDFLAGS ?=
 LDLIBS :=
 
 ifeq ($(SANITIZE),1)
-# OUT first: CFLAGS is expanded here and carries -I$(OUT) for generated headers.
+# OUT first: CFLAGS' -I$(OUT) is expanded by the := below and must name build/sanitize (its suites.h).
 OUT := build/sanitize
 OBJ := $(OUT)/obj
 CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -104,8 +104,7 @@ $(UNIT_RUNNER): $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS) $(UNIT_HELPERS)) $(LIB)
 # Unit tier: fast, no root, no network. Writes a result line for the `make check` summary.
 check-unit: $(UNIT_RUNNER) $(AGENT)
 	$(Q)mkdir -p $(OUT)/results
-	$(Q)CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-$(if $(filter 1,$(SANITIZE)),300,60)} \
-		SNUG_AGENT=$(abspath $(AGENT)) SNUG_RESULTS=$(abspath $(OUT)/results/unit) \
+	$(Q)SNUG_AGENT=$(abspath $(AGENT)) SNUG_RESULTS=$(abspath $(OUT)/results/unit) \
 		SNUG_TESTDATA=$(abspath tests/data) $(UNIT_RUNNER)
 
 check: check-unit check-api check-envtest check-vm check-deploy

@@ -301,6 +301,13 @@ START_TEST(test_events_and_pod_annotations)
 	ck_assert(kt_wait(f.e, &r, WAIT));
 	ck_assert_msg(r.outcome == KUBE_OK, "%ld %s", r.code, r.message);
 	kt_result_done(&r);
+	/* get pods is granted too */
+	ck_assert_int_eq(kube_get(f.c, &pod, kt_done, &r), 0);
+	ck_assert(kt_wait(f.e, &r, WAIT));
+	ck_assert_msg(r.outcome == KUBE_OK, "%ld %s", r.code, r.message);
+	ck_assert_ptr_nonnull(strstr(r.object, "snug.io/last-resize"));
+	ck_assert_int_eq(r.replicas, -1);
+	kt_result_done(&r);
 	ck_assert_int_eq(admin("GET", "/api/v1/namespaces/default/pods/an-1", NULL, NULL, &out),
 			 200);
 	ck_assert_msg(strstr(out, "snug.io/last-resize"), "%s", out);

@@ -6,7 +6,8 @@
 #   2. every tests/vm/demo.d/*.sh is sourced in order: each may start background helpers (say,
 #      oomwatch or `snug-agent run`) and call demo_note "text" to add a line to the banner, or set
 #      DEMO_VIEW to replace the command the screen shows;
-#   3. the banner is printed, then DEMO_VIEW runs for DEMO_SECONDS (default 30) and the demo ends.
+#   3. the banner is printed, the memory grower starts, then DEMO_VIEW runs for DEMO_SECONDS
+#      (default 30) and the demo ends.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -49,6 +50,17 @@ demo_tree() {
 	echo $((64 << 20)) >"$CG/$DEMO_CACHE/memory.max"
 	echo "50000 100000" >"$CG/$DEMO_CACHE/cpu.max"
 	echo 20 >"$CG/$DEMO_CACHE/cpu.weight"
+
+	# "batch": BestEffort (cgroupfs driver, as some nodes run), sleeping.
+	kube_pod cgroupfs BestEffort "$DEMO_UID_BATCH"
+	echo 1 >"$CG/$KPOD/cpu.weight"
+	kube_ctr cgroupfs containerd "$DEMO_UID_BATCH" "$DEMO_CID_BATCH"
+	echo 1 >"$CG/$KCTR/cpu.weight"
+	DEMO_BATCH=$KCTR
+}
+
+# The grower starts when the screen does, so its first OOM happens in view.
+demo_start_cache() {
 	(
 		while :; do
 			pid=$(cg_spawn "$DEMO_CACHE" "$WORKLOAD" grow --rate-mib 8)
@@ -57,13 +69,6 @@ demo_tree() {
 		done
 	) &
 	DEMO_CACHE_LOOP=$!
-
-	# "batch": BestEffort (cgroupfs driver, as some nodes run), sleeping.
-	kube_pod cgroupfs BestEffort "$DEMO_UID_BATCH"
-	echo 1 >"$CG/$KPOD/cpu.weight"
-	kube_ctr cgroupfs containerd "$DEMO_UID_BATCH" "$DEMO_CID_BATCH"
-	echo 1 >"$CG/$KCTR/cpu.weight"
-	DEMO_BATCH=$KCTR
 }
 
 demo_banner() {
@@ -103,6 +108,7 @@ for f in "$VMDIR"/demo.d/*.sh; do
 done
 demo_banner
 sleep "${SNUG_DEMO_PAUSE:-6}"
+demo_start_cache
 timeout -s INT "$DEMO_SECONDS" "${DEMO_VIEW[@]}"
 kill "$DEMO_CACHE_LOOP" 2>/dev/null
 echo

@@ -27,9 +27,16 @@ esac
 
 tests=()
 if (($#)); then
-	for n; do tests+=("$here/${pattern}${n#"$pattern"}"); done
-	tests=("${tests[@]/%.sh.sh/.sh}")
-	for i in "${!tests[@]}"; do [[ ${tests[$i]} == *.sh ]] || tests[$i]+=.sh; done
+	# A name selects every script whose name contains it: "top", "40_top", "t_40_top.sh".
+	for n; do
+		n=${n%.sh}
+		n=${n#"$pattern"}
+		found=0
+		for f in "$here/${pattern}"*"$n"*.sh; do
+			[[ -e $f ]] && tests+=("$f") && found=1
+		done
+		((found)) || { echo "guest-run: no ${pattern}*$n*.sh" >&2; exit 1; }
+	done
 else
 	mapfile -t tests < <(ls "$here/${pattern}"*.sh 2>/dev/null | LC_ALL=C sort)
 fi

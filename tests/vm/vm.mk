@@ -11,7 +11,7 @@ $(VM_WORKLOAD): tests/vm/workload.c | deps-ok
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-# One boot runs every tests/vm/t_*.sh; `make check-vm T="boot sampler"` runs a subset.
+# One boot runs every tests/vm/t_*.sh; `make check-vm T="discovery top"` runs those whose names match.
 check-vm: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
 	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) tests/vm/check.sh check $(T)
 
