@@ -77,14 +77,15 @@ def run(repo, workdir):
     import shutil
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
-    fams, reqs = set(), []
+    fams, reqs, texts = set(), [], []
     for version in ("1.36", "1.30"):
         f, r, text = scenario(repo, version, workdir)
         fams |= f
         reqs += r
+        texts.append(text)
         with open(os.path.join(workdir, "metrics-%s.txt" % version), "w") as out:
             out.write(text)
     assert reqs, "the fake API server logged no request from the agent"
     shutil.rmtree(workdir, ignore_errors=True)
-    return {"families": fams, "requests": reqs,
+    return {"families": fams, "requests": reqs, "texts": texts,
             "summary": "%d metric families, %d agent requests (1.36 + 1.30)" % (len(fams), len(reqs))}
