@@ -104,7 +104,8 @@ $(UNIT_RUNNER): $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS) $(UNIT_HELPERS)) $(LIB)
 # Unit tier: fast, no root, no network. Writes a result line for the `make check` summary.
 check-unit: $(UNIT_RUNNER) $(AGENT)
 	$(Q)mkdir -p $(OUT)/results
-	$(Q)SNUG_AGENT=$(abspath $(AGENT)) SNUG_RESULTS=$(abspath $(OUT)/results/unit) \
+	$(Q)CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-$(if $(filter 1,$(SANITIZE)),300,60)} \
+		SNUG_AGENT=$(abspath $(AGENT)) SNUG_RESULTS=$(abspath $(OUT)/results/unit) \
 		SNUG_TESTDATA=$(abspath tests/data) $(UNIT_RUNNER)
 
 check: check-unit check-api check-envtest check-vm check-deploy
