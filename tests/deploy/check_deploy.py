@@ -322,6 +322,27 @@ PROM_FUNCS = {"sum", "by", "without", "rate", "increase", "irate", "histogram_qu
               "bool", "group_left", "group_right", "le"}
 
 
+def metric_names(exprs):
+    """The metric names a list of PromQL expressions selects (functions, labels, numbers left out)."""
+    names = set()
+    for e in exprs:
+        e = re.sub(r'"[^"]*"', '""', e)           # label values
+        e = re.sub(r"\{[^}]*\}", "", e)            # matchers
+        e = re.sub(r"\[[^\]]*\]", "", e)           # ranges
+        e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", "", e)
+        e = re.sub(r"\b[0-9][0-9.]*\b", "", e)
+        e = re.sub(r"label_values\(([^,()]*),\s*\w+\s*\)", r"(\1)", e)  # its label argument
+        for tok in re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", e):
+            if tok not in PROM_FUNCS and not tok.startswith("__"):
+                names.add(tok)
+    return names
+
+
+def alert_metrics():
+    rules = yaml.safe_load(open(os.path.join(DEPLOY, "prometheus/snug-alerts.yml")))
+    return metric_names([r["expr"] for g in rules["groups"] for r in g["rules"]])
+
+
 def dashboard_metrics():
     dash = json.load(open(os.path.join(DEPLOY, "grafana/snug-dashboard.json")))
     exprs = []
@@ -336,20 +357,14 @@ def dashboard_metrics():
     for v in dash["templating"]["list"]:
         if v.get("type") == "query":
             exprs.append(v["query"]["query"] if isinstance(v["query"], dict) else v["query"])
-    names = set()
-    for e in exprs:
-        e = re.sub(r'"[^"]*"', '""', e)           # label values
-        e = re.sub(r"\{[^}]*\}", "", e)            # matchers
-        e = re.sub(r"\[[^\]]*\]", "", e)           # ranges
-        e = re.sub(r"\([^()]*\)\s*(?=\()", "", e)  # by (...) clauses before the argument
-        for tok in re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", e):
-            if tok not in PROM_FUNCS and not tok.startswith("__"):
-                names.add(tok)
-    names -= {"namespace", "pod", "container", "node", "result", "source", "verb", "code", "version", "path"}
-    return dash, exprs, names
+    return dash, exprs, metric_names(exprs)
 
 
 def check_dashboard_loads():
+    # The extraction itself, on the shapes the dashboard uses.
+    got = metric_names(['histogram_quantile(0.99, sum by (node, le) (rate(a_bucket{x="y"}[5m]))) / b',
+                        'label_values(c{namespace=~"$ns"}, pod)', 'd == 1 and on (pod) e{s="bpf"}'])
+    assert got == {"a_bucket", "b", "c", "d", "e"}, got
     dash, exprs, names = dashboard_metrics()
     assert dash["uid"] and dash["panels"] and exprs
     titles = " ".join(p["title"] for p in dash["panels"])
@@ -444,6 +459,8 @@ def main():
             results["f"] += 1
     if live is not None:
         for name, fn in (("dashboard_metrics_live", lambda: live_dashboard(live)),
+                         ("alert_metrics_live", lambda: live_alerts(live)),
+                         ("promtool_check_metrics", lambda: live_promtool(live)),
                          ("rbac_covers_live_calls", lambda: live_rbac(live))):
             try:
                 print("PASS %-26s %s" % (name, fn()))
@@ -452,7 +469,8 @@ def main():
                 print("FAIL %-26s %s" % (name, e))
                 results["f"] += 1
     else:
-        for name in ("dashboard_metrics_live", "rbac_covers_live_calls"):
+        for name in ("dashboard_metrics_live", "alert_metrics_live", "promtool_check_metrics",
+                     "rbac_covers_live_calls"):
             print("*** SKIPPED %s: needs the live agent (see live_agent above) ***" % name)
             results["s"] += 1
     res = os.environ.get("SNUG_RESULTS")
@@ -469,6 +487,21 @@ def live_dashboard(live):
     missing = sorted(n for n in names if n != "up" and n not in present)
     assert not missing, "the dashboard queries metrics the agent does not export: %s" % missing
     return "all %d dashboard metrics in the scrape" % len(names - {"up"})
+
+
+def live_alerts(live):
+    names = alert_metrics()
+    missing = sorted(n for n in names if n != "up" and n not in live["families"])
+    assert not missing, "the alert rules use metrics the agent does not export: %s" % missing
+    return "all %d alert metrics in the scrape: %s" % (len(names - {"up"}), sorted(names - {"up"}))
+
+
+def live_promtool(live):
+    tool = promtool()
+    for text in live["texts"]:
+        r = subprocess.run([tool, "check", "metrics"], input=text, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+    return "the agent's /metrics passes promtool check metrics"
 
 
 def live_rbac(live):

@@ -37,7 +37,7 @@ fi
 echo "image: base $base ready in $(( $(date +%s) - t0 )) s"
 log=$cache/build.log
 # chroot isolation and the host network: no user namespaces or CNI needed in a sandbox.
-if ! buildah bud --isolation chroot --network host --layers --build-arg BASE=$base \
+if ! buildah bud --isolation chroot --network host --layers --force-rm --build-arg BASE=$base \
 	-f "$repo/deploy/Containerfile" -t $image "$repo" > "$log" 2>&1; then
 	tail -20 "$log"
 	fail "buildah bud failed, full log in $log"

@@ -73,18 +73,60 @@ def scenario(repo, version, workdir):
         srv.cleanup()
 
 
+def fallback_scenario(repo, driver, workdir):
+    """The eviction fallback (agent/fallback.c) through its driver: a ReplicaSet's pod evicted and
+    the recommendation recorded on the ReplicaSet; returns the client's requests."""
+    import json
+    import subprocess
+    sys.path.insert(0, os.path.join(repo, "tests/fake-apiserver"))
+    import fakectl
+    srv = fakectl.FakeApiServer(version="1.36", workdir=os.path.join(workdir, "srv-fallback"))
+    os.makedirs(srv.dir, exist_ok=True)
+    srv.start()
+    try:
+        rs = srv.create({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                         "metadata": {"name": "web", "namespace": "default"},
+                         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                                  "template": {"metadata": {"labels": {"app": "web"}},
+                                               "spec": {"containers": [{"name": "app", "image": "app:1"}]}}}})
+        owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web",
+                 "uid": rs["metadata"]["uid"], "controller": True}
+        srv.create_pod("web-a", labels={"app": "web"}, owner=owner,
+                       requests={"cpu": "100m", "memory": "128Mi"})
+        out = subprocess.run([driver, "--kubeconfig", srv.kubeconfig(), "--node", "node-1",
+                              "--rec", "app:300m:200Mi", "--pod", "default/web-a",
+                              "--backoff-min-ms", "200", "--backoff-max-ms", "400", "--run-ms", "4000"],
+                             capture_output=True, text=True, timeout=60)
+        st = json.loads(out.stdout)
+        assert st.get("evicted") == 1 and st.get("annotated") == 1, "fallback driver: %s %s" % (
+            out.stdout, out.stderr[-2000:])
+        return [r for r in srv.requests() if (r.get("user_agent") or "").startswith("snug")]
+    finally:
+        srv.cleanup()
+
+
 def run(repo, workdir):
     import shutil
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
-    fams, reqs = set(), []
+    fams, reqs, texts = set(), [], []
     for version in ("1.36", "1.30"):
         f, r, text = scenario(repo, version, workdir)
         fams |= f
         reqs += r
+        texts.append(text)
         with open(os.path.join(workdir, "metrics-%s.txt" % version), "w") as out:
             out.write(text)
     assert reqs, "the fake API server logged no request from the agent"
+    driver = os.path.join(repo, "build/tests/fallback-driver")
+    fb = 0
+    if os.path.exists(driver):
+        r = fallback_scenario(repo, driver, workdir)
+        fb = len(r)
+        reqs += r
     shutil.rmtree(workdir, ignore_errors=True)
-    return {"families": fams, "requests": reqs,
-            "summary": "%d metric families, %d agent requests (1.36 + 1.30)" % (len(fams), len(reqs))}
+    return {"families": fams, "requests": reqs, "texts": texts,
+            "summary": "%d metric families, %d agent requests (1.36 + 1.30), %d from the eviction "
+                       "fallback" % (len(fams), len(reqs) - fb, fb) if fb else
+                       "%d metric families, %d agent requests (1.36 + 1.30); NO fallback-driver built, "
+                       "eviction calls not exercised" % (len(fams), len(reqs))}
