@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/agent_metrics.h"
+#include "agent/fallback.h"
 #include "agent/kube/kube.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
@@ -281,6 +282,35 @@ static void apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_con
 	}
 }
 
+/* Mode auto without in-place resize (or a resize the node can never fit): the recommendation goes
+ * on the pod's controller and the pod is evicted, so the webhook gives its replacement the new
+ * resources. Returns true when the pod was queued for that. */
+static bool act_fallback(struct agent *a, struct agent_pod *p, struct agent_container *c,
+			 const struct decide_decision *d)
+{
+	const struct kube_pod *pod = kube_client_pod(a->kube, p->uid);
+	struct fallback_container_rec rec;
+	const char *why = NULL;
+	int r;
+
+	if (!a->fallback || !pod || p->pol.mode != POL_MODE_AUTO)
+		return false;
+	rec = (struct fallback_container_rec){
+		.name = c->name,
+		.res = { .cpu_request = d->new_res.cpu_request,
+			 .cpu_limit = d->new_res.cpu_limit,
+			 .mem_request = d->new_res.memory_request,
+			 .mem_limit = d->new_res.memory_limit },
+	};
+	r = fallback_submit(a->fallback, pod, &rec, 1, p->pol.allow_single_replica_eviction,
+			    d->reason, &why);
+	if (r < 0) {
+		log_info("%s/%s: not evicting: %s", p->namespace, p->name, why ? why : "refused");
+		return false;
+	}
+	return true;
+}
+
 static void on_resize_done(const struct kube_result *res, void *userdata)
 {
 	struct act_resize *ar = userdata;
@@ -299,6 +329,8 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	switch (res->outcome) {
 	case KUBE_OK:
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		c->last_decision = ar->d;
+		c->have_last_decision = true;
 		apply_cgroups(a, p, c, &ar->d);
 		if (ar->d.kind == DECIDE_OOM && c->oom_seen_usec) {
 			uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -329,14 +361,13 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 			    res->message ? res->message : "");
 		break;
 	case KUBE_NOT_SUPPORTED:
-		/* Eviction fallback is a separate capability: here it is only reported. */
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
-		record(c, "unsupported", ar->d.reason);
 		snprintf(msg, sizeof(msg), "in-place resize not supported (%s); wanted: %s",
 			 res->message ? res->message : "no message", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
 		act_event(a, p, "Warning", "ResizeNotSupported", msg);
+		record(c, act_fallback(a, p, c, &ar->d) ? "evicting" : "unsupported", ar->d.reason);
 		break;
 	default:
 		/* Rejected or forbidden: say why once per cooldown, don't hammer the server. */
@@ -440,5 +471,8 @@ void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod 
 			 pod->resize_message ? pod->resize_message : "no message");
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
 		act_event(a, p, "Warning", "ResizeNotApplied", msg);
+		/* Infeasible is never retried by the kubelet: a new pod may fit elsewhere. */
+		if (pod->resize == KUBE_RESIZE_INFEASIBLE && c->have_last_decision)
+			(void)act_fallback(a, p, c, &c->last_decision);
 	}
 }

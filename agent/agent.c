@@ -13,6 +13,7 @@
 
 #include "agent/actuate.h"
 #include "agent/agent_metrics.h"
+#include "agent/fallback.h"
 #include "agent/kube/kube.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
@@ -455,6 +456,8 @@ static void on_pod_deleted(const struct kube_pod *pod, void *userdata)
 	if (!p)
 		return;
 	log_info("Pod %s/%s deleted", p->namespace, p->name);
+	if (a->fallback)
+		fallback_forget(a->fallback, p->uid);
 	pod_unlink(a, p);
 	pod_free(a, p);
 }
@@ -961,6 +964,20 @@ int agent_new(struct agent_config *config, struct agent **ret)
 		log_error_errno(r, "Cannot create the API client: %m");
 		goto fail;
 	}
+	if (a->config.max_evictions > 0) {
+		struct fallback_config fbc = {
+			.node_name = a->config.node_name,
+			.max_evictions = a->config.max_evictions,
+			.interval_usec = a->config.eviction_interval_usec,
+			.dry_run = a->config.dry_run,
+		};
+
+		r = fallback_new(a->event, a->kube, &fbc, &a->fallback);
+		if (r < 0) {
+			log_error_errno(r, "Cannot set up the eviction fallback: %m");
+			goto fail;
+		}
+	}
 	r = kube_client_watch_pods(a->kube, &watch_ops, a);
 	if (r < 0) {
 		log_error_errno(r, "Cannot watch pods: %m");
@@ -1000,6 +1017,7 @@ struct agent *agent_free(struct agent *a)
 		pod_free(a, p);
 	}
 	agent_metrics_free(a->metrics);
+	fallback_free(a->fallback);
 	kube_client_free(a->kube);
 	oomwatch_free(a->oomwatch);
 	sd_event_source_unref(a->sample_timer);

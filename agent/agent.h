@@ -18,6 +18,7 @@ struct kube_client;
 struct kube_pod;
 struct oomwatch;
 struct agent_metrics;
+struct fallback;
 
 /* The history of one container identity (namespace/owner-kind/owner-name/container): every
  * instance of that container, across restarts and recreated pods, feeds the same aggregate. */
@@ -68,6 +69,8 @@ struct agent_container {
 	bool have_recommendation;
 	struct rec_recommendation recommendation;
 	struct agent_action last;
+	struct decide_decision last_decision; /* the last one the API accepted */
+	bool have_last_decision;
 };
 
 /* A pod of this node with a mode other than off (or that had bad annotations). */
@@ -91,6 +94,7 @@ struct agent {
 	struct kube_client *kube;
 	struct rec_store *store;
 	struct agent_metrics *metrics;
+	struct fallback *fallback; /* eviction when in-place resize is not available */
 
 	sd_event_source *sample_timer, *decide_timer, *checkpoint_timer, *rescan_timer;
 	sd_event_source *layout_io, *sigterm, *sigint;

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/agent.h"
+#include "agent/fallback.h"
 #include "agent/kube/kube.h"
 #include "agent/metrics/http.h"
 #include "agent/metrics/metrics.h"
@@ -258,6 +259,28 @@ static void refresh(struct agent_metrics *m)
 	if (m->m.tracked_containers_s)
 		metrics_gauge_set(m->m.tracked_containers_s,
 				  (double)cg_sampler_n_entries(a->sampler));
+	if (a->fallback) {
+		const struct fallback_stats *st = fallback_stats(a->fallback);
+		const struct {
+			const char *result;
+			uint64_t n;
+		} ev[] = {
+			{ "evicted", st->evicted },
+			{ "blocked", st->blocked },
+			{ "error", st->errors },
+			{ "failed", st->failed },
+			{ "gone", st->gone },
+			{ "refused-bare", st->refused_bare },
+			{ "refused-single", st->refused_single },
+			{ "dry-run", st->dry_run },
+		};
+		struct metrics_series *s;
+
+		for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+			if (metrics_series_get(m->m.evictions, METRICS_VALUES(ev[i].result), &s) >=
+			    0)
+				counter_sync(s, (double)ev[i].n);
+	}
 }
 
 static int json_resources(cJSON *parent, const char *key, int64_t cpu_millis, int64_t memory)

@@ -24,6 +24,8 @@ void agent_config_init(struct agent_config *c)
 		.sampler_mode = CG_SAMPLER_AUTO,
 		.policy = POL_DEFAULTS_INIT,
 		.min_history_usec = 600 * USEC_PER_SEC,
+		.max_evictions = 1,
+		.eviction_interval_usec = 300 * USEC_PER_SEC,
 	};
 	decide_config_default(&c->decide);
 	rec_tunables_init_default(&c->tunables);
@@ -150,6 +152,8 @@ enum {
 	ARG_TEST_HALF_LIFE,
 	ARG_MIN_HISTORY,
 	ARG_THROTTLE_WINDOW,
+	ARG_MAX_EVICTIONS,
+	ARG_EVICTION_INTERVAL,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -181,6 +185,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "test-half-life", required_argument, NULL, ARG_TEST_HALF_LIFE },
 		{ "min-history", required_argument, NULL, ARG_MIN_HISTORY },
 		{ "throttle-window", required_argument, NULL, ARG_THROTTLE_WINDOW },
+		{ "max-evictions", required_argument, NULL, ARG_MAX_EVICTIONS },
+		{ "eviction-interval", required_argument, NULL, ARG_EVICTION_INTERVAL },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -219,6 +225,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		case ARG_TEST_HALF_LIFE:
 		case ARG_MIN_HISTORY:
 		case ARG_THROTTLE_WINDOW:
+		case ARG_EVICTION_INTERVAL:
 			if (agent_parse_duration(optarg, &usec) < 0 ||
 			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY))
 				return bad(argv[optind - 1], optarg,
@@ -235,6 +242,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 				c->min_history_usec = usec;
 			else if (opt == ARG_THROTTLE_WINDOW)
 				c->decide.throttle_window_usec = usec;
+			else if (opt == ARG_EVICTION_INTERVAL)
+				c->eviction_interval_usec = usec;
 			else {
 				c->tunables.cpu_histogram_decay_half_life_usec = (int64_t)usec;
 				c->tunables.memory_histogram_decay_half_life_usec = (int64_t)usec;
@@ -272,6 +281,15 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 			c->decide.min_change = d;
 			r = 0;
 			break;
+		case ARG_MAX_EVICTIONS: {
+			uint64_t n;
+			if (safe_atou64(optarg, &n) < 0 || n > 1000)
+				return bad("--max-evictions", optarg,
+					   "expected a count (0 = never evict)");
+			c->max_evictions = (unsigned)n;
+			r = 0;
+			break;
+		}
 		case ARG_NO_BPF:
 			c->no_bpf = true;
 			r = 0;

@@ -29,6 +29,8 @@ struct agent_config {
 	/* --min-history (10 min): recommendation-driven resizes wait for this much CPU history;
 	 * OOM kills, pressure and throttling act at once regardless. */
 	uint64_t min_history_usec;
+	unsigned max_evictions; /* --max-evictions per --eviction-interval on this node (1) */
+	uint64_t eviction_interval_usec; /* (5 min) */
 };
 
 /* Fills the defaults above. */

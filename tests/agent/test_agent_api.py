@@ -45,7 +45,8 @@ def container_patch(req, name="app"):
     raise KeyError(name)
 
 
-class AgentTest(unittest.TestCase):
+class AgentBase(unittest.TestCase):
+    """A fake API server and cgroup tree per test; the agent started by the test."""
     version = "1.36"
 
     def setUp(self):
@@ -84,6 +85,10 @@ class AgentTest(unittest.TestCase):
                                     if r["status"] == 200]) >= n)
         self.assertTrue(got, "no accepted resize of %s:\n%s" % (pod, self.agent.log()))
         return [r for r in agentctl.resize_requests(self.srv, pod) if r["status"] == 200]
+
+
+class AgentTest(AgentBase):
+    """A 1.36 server: in-place resize through the resize subresource."""
 
     # ---- opt-in ------------------------------------------------------------------------------
 
@@ -124,8 +129,10 @@ class AgentTest(unittest.TestCase):
                         "container memory.max not written: %s" % c.read("memory.max"))
         self.assertTrue(wait_for(lambda: self.tree.pod("grower").read("memory.max").strip() == str(limit)),
                         "pod memory.max not written")
-        pod = self.srv.get_pod("grower")
-        ann = json.loads(pod["metadata"]["annotations"]["snug.io/last-resize"])
+        ann = wait_for(lambda: self.srv.get_pod("grower")["metadata"].get("annotations", {})
+                       .get("snug.io/last-resize"))
+        self.assertTrue(ann, "no snug.io/last-resize annotation:\n" + self.agent.log())
+        ann = json.loads(ann)
         self.assertEqual(ann["container"], "app")
         self.assertIn("oom", ann["reason"].lower())
         self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "Resized")))
@@ -350,6 +357,71 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
         for name in ("snug_tracked_containers", "snug_build_info", "snug_oom_source"):
             self.assertIsNotNone(self.agent.metric(name), name + " missing")
+
+
+class NoInPlaceResizeTest(AgentBase):
+    """A server without in-place resize (1.26): mode auto falls back to eviction, in-place only reports."""
+    version = "1.26"
+
+    def make_rs(self, name, replicas):
+        rs = self.srv.create({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                              "metadata": {"name": name, "namespace": "default"},
+                              "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                                       "template": {"metadata": {"labels": {"app": name}},
+                                                    "spec": {"containers": [{"name": "app", "image": "x"}]}}}})
+        return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name, "uid": rs["metadata"]["uid"],
+                "controller": True}
+
+    def oom(self, pod):
+        c = self.tree.container(pod)
+        c.memory = 200 * MiB
+        c.write_memory()
+        time.sleep(0.5)
+        c.oom_kill()
+
+    def evictions(self):
+        return [r for r in self.srv.requests() if r["method"] == "POST" and r["path"].endswith("/eviction")]
+
+    def test_auto_mode_annotates_owner_and_evicts(self):
+        owner = self.make_rs("web", 3)
+        self.make_pod("web-1", annotations={"snug.io/mode": "auto"}, owner=owner, labels={"app": "web"},
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        self.start_agent()
+        self.wait_tracked(1)
+        self.oom("web-1")
+        ev = wait_for(lambda: [r for r in self.evictions() if r["status"] == 201], timeout=20)
+        self.assertTrue(ev, "no eviction:\n" + self.agent.log())
+        # No PATCH can work on 1.26: the client knows from discovery and does not send one.
+        self.assertEqual([r for r in agentctl.resize_requests(self.srv) if r["status"] == 200], [])
+        self.assertTrue(agentctl.events(self.srv, "ResizeNotSupported"))
+        st, rs = self.srv.request("GET", "/apis/apps/v1/namespaces/default/replicasets/web")
+        rec = json.loads(rs["metadata"]["annotations"]["snug.io/recommendation"])
+        text = json.dumps(rec)
+        self.assertIn("app", text)
+        self.assertIn("node-1", text)
+        self.assertTrue(wait_for(lambda: (self.agent.metric("snug_evictions_total", result="evicted") or 0) >= 1))
+
+    def test_bare_pod_is_never_evicted(self):
+        self.make_pod("bare", annotations={"snug.io/mode": "auto"},
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        self.start_agent()
+        self.wait_tracked(1)
+        self.oom("bare")
+        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotSupported")),
+                        "no ResizeNotSupported event:\n" + self.agent.log())
+        time.sleep(1)
+        self.assertEqual(self.evictions(), [])
+
+    def test_in_place_mode_never_evicts(self):
+        owner = self.make_rs("db", 3)
+        self.make_pod("db-1", annotations={"snug.io/mode": "in-place"}, owner=owner, labels={"app": "db"},
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        self.start_agent()
+        self.wait_tracked(1)
+        self.oom("db-1")
+        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotSupported")))
+        time.sleep(1)
+        self.assertEqual(self.evictions(), [])
 
 
 if __name__ == "__main__":

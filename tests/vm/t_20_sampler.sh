@@ -37,6 +37,15 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 grep -qx 'frozen 1' "$CG/$pod/cgroup.events" || fail "pod did not freeze"
+# The CFS bandwidth timer may still count a period or two after the freeze (nr_periods 29 → 30 was
+# seen between two reads): wait until every cpu.stat under the pod stands still.
+prev=
+for ((i = 0; i < 30; i++)); do
+	now=$(cat "$CG/$pod"/*/cpu.stat)
+	[[ $now == "$prev" ]] && break
+	prev=$now
+	sleep 0.2
+done
 for m in uring pread orc; do
 	"$CGCHECK" sample "$CG" --mode $m >"$R/t_20.$m.jsonl" || fail "cgcheck sample --mode $m failed"
 done
