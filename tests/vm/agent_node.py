@@ -1,0 +1,365 @@
+"""Guest side of the agent demo and t_50_agent.sh: a fake API server on the guest's loopback, opted-in
+pods whose cgroups (cgroupfs driver, containerd names from the pod status) hold live workloads, and
+`snug-agent run` managing them for real (cgroup v2, BPF, OOM kills).
+
+    agent_node.py demo SECONDS   live table of /recommendations every second, then /metrics
+    agent_node.py oomtest        grower with snug (in-place) vs without (off): OOM kills and headroom
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "fake-apiserver"))
+sys.path.insert(0, os.path.join(REPO, "tests", "agent"))
+
+import agentctl  # noqa: E402
+import fakectl  # noqa: E402
+
+CG = os.environ.get("CG", "/sys/fs/cgroup")
+BUILD = os.environ.get("SNUG_BUILD", os.path.join(REPO, "build"))
+AGENT = os.path.join(BUILD, "snug-agent")
+WORKLOAD = os.path.join(BUILD, "tests", "workload")
+MiB = 1 << 20
+CONTROLLERS = "+cpu +memory +io +pids"
+
+
+def cg_mkdir(rel):
+    """Creates CG/rel level by level, enabling the controllers in each parent (as lib.sh's cg_mkdir)."""
+    cur = CG
+    for part in [p for p in rel.split("/") if p]:
+        with open(os.path.join(cur, "cgroup.subtree_control")) as f:
+            if "memory" not in f.read():
+                with open(os.path.join(cur, "cgroup.subtree_control"), "w") as w:
+                    w.write(CONTROLLERS)
+        cur = os.path.join(cur, part)
+        os.makedirs(cur, exist_ok=True)
+    return cur
+
+
+def cg_write(d, name, value):
+    with open(os.path.join(d, name), "w") as f:
+        f.write(value)
+
+
+def cg_read(d, name):
+    with open(os.path.join(d, name)) as f:
+        return f.read()
+
+
+def cg_key(d, name, key):
+    for line in cg_read(d, name).splitlines():
+        k, _, v = line.partition(" ")
+        if k == key:
+            return int(v)
+    return 0
+
+
+def working_set(d):
+    return int(cg_read(d, "memory.current")) - cg_key(d, "memory.stat", "inactive_file")
+
+
+def pod_dir(pod):
+    """The kubelet's cgroupfs-driver pod cgroup. (With the systemd driver the agent would resize through
+    systemd's D-Bus API, and the guest runs no systemd.)"""
+    uid = pod["metadata"]["uid"]
+    qos = pod["status"]["qosClass"]
+    if qos == "Guaranteed":
+        return "kubepods/pod" + uid
+    return "kubepods/%s/pod%s" % (qos.lower(), uid)
+
+
+def spawn(cgdir, argv):
+    """Starts argv inside the leaf cgroup cgdir (moved there before exec)."""
+    def enter():
+        with open(os.path.join(cgdir, "cgroup.procs"), "w") as f:
+            f.write("0")
+    return subprocess.Popen(argv, preexec_fn=enter, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def quota(cpu):
+    return "%d 100000" % int(fakectl.fake_apiserver.parse_quantity(cpu) * 100000) if cpu else "max 100000"
+
+
+def mem(q):
+    return str(int(fakectl.fake_apiserver.parse_quantity(q)))
+
+
+def loopback_up():
+    """The guest boots with lo down; the fake API server and the agent talk over it."""
+    import fcntl
+    import socket
+    import struct
+    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        ifr = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sh14x", b"lo", 0))
+        flags = struct.unpack("16sh14x", ifr)[1]
+        if not flags & IFF_UP:
+            fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | IFF_UP))
+
+
+class Node:
+    def __init__(self):
+        loopback_up()
+        self.dir = tempfile.mkdtemp(prefix="snug-node-")
+        self.srv = fakectl.FakeApiServer(version="1.36", workdir=os.path.join(self.dir, "srv"))
+        os.makedirs(self.srv.dir, exist_ok=True)
+        self.srv.start(timeout=60)
+        # The simulated kubelet marks accepted resizes done; the agent writes the cgroup files itself.
+        self.srv.kubelet(mode="apply", delay=0.1)
+        self.procs = []
+        self.pods = {}
+        self.agent = None
+
+    def pod(self, name, mode, requests, limits, argv, restart=False):
+        """Create the pod first, then its cgroups named from the status, then the workload in them."""
+        ann = {"snug.io/mode": mode} if mode else None
+        pod = self.srv.create_pod(name, annotations=ann, requests=requests, limits=limits)
+        cid = agentctl.container_id_of(pod, "app")
+        pdir = cg_mkdir(pod_dir(pod))
+        cdir = cg_mkdir(pod_dir(pod) + "/" + cid)  # containerd under the cgroupfs driver
+        for d in (pdir, cdir):
+            cg_write(d, "cpu.max", quota(limits.get("cpu")))
+            if limits.get("memory"):
+                cg_write(d, "memory.max", mem(limits["memory"]))
+            cg_write(d, "memory.swap.max", "0") if os.path.exists(os.path.join(d, "memory.swap.max")) else None
+        self.pods[name] = {"pod": pod, "cid": cid, "dir": cdir, "pdir": pdir, "argv": argv, "restart": restart,
+                           "proc": None, "restarts": 0}
+
+    def start_workloads(self):
+        for p in self.pods.values():
+            p["proc"] = spawn(p["dir"], p["argv"])
+
+    def wait_tracked(self, n, timeout=60):
+        """Waits until the agent samples n containers, so the workloads start under its eyes."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len([c for c in self.recommendations() if c.get("tracked")]) >= n:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("snug-agent tracks fewer than %d containers:\n%s" % (n, self.agent_log()))
+
+    def restart_dead(self):
+        """Plays the kubelet's restartPolicy: Always for pods that asked for it."""
+        for p in self.pods.values():
+            if p["restart"] and p["proc"].poll() is not None:
+                p["proc"] = spawn(p["dir"], p["argv"])
+                p["restarts"] += 1
+
+    def start_agent(self, *extra, sample="500ms", decide="2s", history="20s"):
+        self.port = agentctl.free_port()
+        cmd = [AGENT, "run", "--node-name", "node-1", "--kubeconfig", self.srv.kubeconfig(), "--cgroup-root", CG,
+               "--state-dir", os.path.join(self.dir, "state"), "--listen", "127.0.0.1:%d" % self.port,
+               "--sample-interval", sample, "--decide-interval", decide, "--throttle-window", "4s",
+               "--cooldown", "10s", "--min-history", history, "--log-level", "debug"] + list(extra)
+        self.log_path = os.path.join(self.dir, "agent.log")
+        log = open(self.log_path, "ab")
+        self.agent = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.agent.poll() is not None:
+                raise RuntimeError("snug-agent exited %s:\n%s" % (self.agent.returncode, self.agent_log()))
+            try:
+                if self.get("/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("snug-agent not ready:\n" + self.agent_log())
+
+    def agent_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-6000:]
+        except OSError:
+            return ""
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, ""
+
+    def recommendations(self):
+        st, body = self.get("/recommendations")
+        return json.loads(body)["containers"] if st == 200 else []
+
+    def stop(self):
+        for p in self.pods.values():
+            if p["proc"] and p["proc"].poll() is None:
+                p["proc"].kill()
+                p["proc"].wait()
+        rc = None
+        if self.agent and self.agent.poll() is None:
+            self.agent.send_signal(signal.SIGTERM)
+            try:
+                rc = self.agent.wait(20)
+            except subprocess.TimeoutExpired:
+                self.agent.kill()
+                rc = self.agent.wait()
+        self.srv.cleanup()
+        return rc
+
+
+def fmt_cpu(m):
+    return "-" if m is None or m < 0 else ("%dm" % m)
+
+
+def fmt_mem(b):
+    return "-" if b is None or b < 0 else ("%dMi" % round(b / MiB))
+
+
+def fmt_res(r):
+    r = r or {}
+    return "%s/%s" % (fmt_cpu(r.get("cpu_millicores", r.get("cpu"))), fmt_mem(r.get("memory_bytes", r.get("memory"))))
+
+
+def res_of(c, key):
+    """requests/limits/usage as written by agent_metrics.c: {"cpu": millicores, "memory": bytes} or similar."""
+    r = c.get(key) or {}
+    out = {}  # cpu in millicores, memory in bytes
+    for k, v in r.items():
+        if k.startswith("cpu"):
+            out["cpu"] = int(round(v * 1000))
+        elif k.startswith("mem"):
+            out["memory"] = v
+    return out
+
+
+def table(node, t0):
+    recs = {c["pod"]: c for c in node.recommendations()}
+    lines = ["t=%3ds  %-6s %-9s %-13s %-13s %-13s %-8s %s" % (
+        time.time() - t0, "pod", "mode", "limit cpu/mem", "usage", "recommend", "oomkill", "last action (reason)")]
+    for name, p in node.pods.items():
+        c = recs.get(name, {})
+        q = cg_read(p["dir"], "cpu.max").split()
+        m = cg_read(p["dir"], "memory.max").strip()
+        lim = "%s/%s" % ("max" if q[0] == "max" else "%dm" % (int(q[0]) * 1000 // int(q[1])),
+                         "max" if m == "max" else fmt_mem(int(m)))
+        u = res_of(c, "usage")
+        rec = res_of(c.get("recommendation", {}), "target")
+        last = c.get("last_action")
+        act = "%s (%s)" % (last["result"], last["reason"][:60]) if last else "-"
+        lines.append("        %-6s %-9s %-13s %-13s %-13s %-8d %s" % (
+            name, c.get("mode", "off"), lim, "%s/%s" % (fmt_cpu(u.get("cpu")), fmt_mem(u.get("memory"))),
+            "%s/%s" % (fmt_cpu(rec.get("cpu")), fmt_mem(rec.get("memory"))),
+            cg_key(p["dir"], "memory.events", "oom_kill"), act))
+    return "\n".join(lines)
+
+
+def demo(seconds):
+    node = Node()
+    try:
+        node.pod("web", "in-place", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"},
+                 [WORKLOAD, "burn"])
+        node.pod("cache", "in-place", {"cpu": "250m", "memory": "64Mi"}, {"cpu": "250m", "memory": "64Mi"},
+                 [WORKLOAD, "grow", "--rate-mib", "8", "--max-mib", "200"], restart=True)
+        node.pod("batch", "auto", {"cpu": "1", "memory": "512Mi"}, {"cpu": "2", "memory": "1Gi"},
+                 [WORKLOAD, "idle"])
+        node.start_agent()
+        node.wait_tracked(2)
+        node.start_workloads()
+        print("snug-agent run is up: metrics http://127.0.0.1:%d/metrics, table from /recommendations"
+              % node.port, flush=True)
+        t0 = time.time()
+        try:
+            while time.time() - t0 < seconds:
+                node.restart_dead()
+                sys.stdout.write("\033[H\033[J" if os.environ.get("SNUG_DEMO_CLEAR") else "\n")
+                print(table(node, t0), flush=True)
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        print("\n--- resizes the fake API server accepted:")
+        for r in agentctl.resize_requests(node.srv):
+            if r["status"] == 200:
+                body = r["body"] if isinstance(r["body"], dict) else json.loads(r["body"])
+                res = [c["resources"] for c in body["spec"]["containers"]]
+                print("   ", r["path"].split("/pods/")[1], json.dumps(res))
+        print("--- http://127.0.0.1:%d/metrics (a few lines):" % node.port)
+        st, body = node.get("/metrics")
+        keep = [ln for ln in body.splitlines() if ln.startswith(("snug_resize", "snug_oom", "snug_tracked",
+                                                                   "snug_throttl", "snug_pressure"))]
+        print("\n".join(keep[:14]))
+    finally:
+        node.stop()
+
+
+def oomtest():
+    """One grower with snug in-place, one without; the kernel decides who dies."""
+    node = Node()
+    grow = [WORKLOAD, "grow", "--rate-mib", "8", "--max-mib", "200"]
+    spec = ({"cpu": "250m", "memory": "64Mi"}, {"cpu": "250m", "memory": "64Mi"})
+    rc = 1
+    try:
+        node.pod("snug", "in-place", *spec, grow)
+        node.pod("nosnug", "off", *spec, grow)
+        # Only memory pressure may act (no history-based recommendation), checked every 200 ms: at
+        # 8 MiB/s the grower spends ~0.4 s between 95% of 64Mi and the limit.
+        node.start_agent(sample="200ms", decide="200ms", history="1h")
+        node.wait_tracked(1)
+        node.start_workloads()
+        s, n = node.pods["snug"], node.pods["nosnug"]
+        min_headroom = None
+        deadline = time.time() + 45
+        while time.time() < deadline:
+            ws = working_set(s["dir"])
+            mx = cg_read(s["dir"], "memory.max").strip()
+            if mx != "max" and ws > 8 * MiB:
+                h = int(mx) - ws
+                min_headroom = h if min_headroom is None else min(min_headroom, h)
+            if ws >= 199 * MiB and cg_key(n["dir"], "memory.events", "oom_kill") >= 1:
+                break
+            if s["proc"].poll() is not None:
+                break
+            time.sleep(0.5)
+        kills_with = cg_key(s["dir"], "memory.events", "oom_kill")
+        kills_without = cg_key(n["dir"], "memory.events", "oom_kill")
+        final_max = cg_read(s["dir"], "memory.max").strip()
+        print("  oom kills: with snug (in-place) %d, without snug (off) %d" % (kills_with, kills_without))
+        print("  grower with snug: memory.max 64Mi -> %s, working set %s, min headroom (memory.max - working set) %s"
+              % (fmt_mem(int(final_max)) if final_max != "max" else "max", fmt_mem(working_set(s["dir"])),
+                 fmt_mem(min_headroom) if min_headroom is not None else "-"))
+        print("  resizes accepted: %d" % len([r for r in agentctl.resize_requests(node.srv, "snug")
+                                              if r["status"] == 200]))
+        ok = True
+        if kills_with != 0:
+            print("FAIL: the grower under snug was OOM-killed %d times" % kills_with)
+            ok = False
+        if final_max != "max" and int(final_max) <= 64 * MiB:
+            print("FAIL: memory.max of the grower under snug was not raised (%s)" % final_max)
+            ok = False
+        if s["proc"].poll() is not None:
+            print("FAIL: the grower under snug exited (%s)" % s["proc"].returncode)
+            ok = False
+        if kills_without < 1:
+            print("FAIL: the grower without snug was not OOM-killed")
+            ok = False
+        if agentctl.resize_requests(node.srv, "nosnug"):
+            print("FAIL: the pod with mode off was resized")
+            ok = False
+        if not ok:
+            print(node.agent_log())
+        rc = 0 if ok else 1
+    finally:
+        arc = node.stop()
+        if arc != 0:
+            print("FAIL: snug-agent exited %s on SIGTERM" % arc)
+            rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "demo":
+        demo(int(sys.argv[2]) if len(sys.argv) > 2 else 60)
+        sys.exit(0)
+    sys.exit(oomtest())
