@@ -237,21 +237,25 @@ def res_of(c, key):
 
 def table(node, t0):
     recs = {c["pod"]: c for c in node.recommendations()}
-    lines = ["t=%3ds  %-6s %-9s %-13s %-13s %-13s %-8s %s" % (
-        time.time() - t0, "pod", "mode", "limit cpu/mem", "usage", "recommend", "oomkill", "last action (reason)")]
+    lines = ["t=%3ds" % (time.time() - t0),
+             "%-6s %-4s %-9s %-11s %-13s %-13s %-13s %-4s %s" % (
+                 "pod", "ctr", "mode", "request", "-> recommend", "cgroup limit", "usage", "oom", "last action: reason")]
     for name, p in node.pods.items():
         c = recs.get(name, {})
         q = cg_read(p["dir"], "cpu.max").split()
         m = cg_read(p["dir"], "memory.max").strip()
         lim = "%s/%s" % ("max" if q[0] == "max" else "%dm" % (int(q[0]) * 1000 // int(q[1])),
                          "max" if m == "max" else fmt_mem(int(m)))
+        req = res_of(c, "requests")
         u = res_of(c, "usage")
         rec = res_of(c.get("recommendation", {}), "target")
         last = c.get("last_action")
-        act = "%s (%s)" % (last["result"], last["reason"][:60]) if last else "-"
-        lines.append("        %-6s %-9s %-13s %-13s %-13s %-8d %s" % (
-            name, c.get("mode", "off"), lim, "%s/%s" % (fmt_cpu(u.get("cpu")), fmt_mem(u.get("memory"))),
-            "%s/%s" % (fmt_cpu(rec.get("cpu")), fmt_mem(rec.get("memory"))),
+        act = "%s: %s" % (last["result"], last["reason"][:70]) if last else "-"
+        lines.append("%-6s %-4s %-9s %-11s %-13s %-13s %-13s %-4d %s" % (
+            name, c.get("container", "app"), c.get("mode", "off"),
+            "%s/%s" % (fmt_cpu(req.get("cpu")), fmt_mem(req.get("memory"))),
+            "-> %s/%s" % (fmt_cpu(rec.get("cpu")), fmt_mem(rec.get("memory"))), lim,
+            "%s/%s" % (fmt_cpu(u.get("cpu")), fmt_mem(u.get("memory"))),
             cg_key(p["dir"], "memory.events", "oom_kill"), act))
     return "\n".join(lines)
 
@@ -261,12 +265,14 @@ def demo(seconds):
     try:
         node.pod("web", "in-place", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"},
                  [WORKLOAD, "burn"])
-        node.pod("cache", "in-place", {"cpu": "250m", "memory": "64Mi"}, {"cpu": "250m", "memory": "64Mi"},
+        node.pod("cache", "in-place", {"cpu": "1", "memory": "64Mi"}, {"cpu": "1", "memory": "64Mi"},
                  [WORKLOAD, "grow", "--rate-mib", "8", "--max-mib", "200"], restart=True)
         node.pod("batch", "auto", {"cpu": "1", "memory": "512Mi"}, {"cpu": "2", "memory": "1Gi"},
                  [WORKLOAD, "idle"])
-        node.start_agent()
-        node.wait_tracked(2)
+        # Only the fast signals act (throttling, memory pressure, OOM kills); the history-based
+        # recommendations are shown, not applied, as they would need minutes of history.
+        node.start_agent("--max-cpu", "1", sample="250ms", decide="250ms", history="1h")
+        node.wait_tracked(3)
         node.start_workloads()
         print("snug-agent run is up: metrics http://127.0.0.1:%d/metrics, table from /recommendations"
               % node.port, flush=True)
@@ -274,7 +280,8 @@ def demo(seconds):
         try:
             while time.time() - t0 < seconds:
                 node.restart_dead()
-                sys.stdout.write("\033[H\033[J" if os.environ.get("SNUG_DEMO_CLEAR") else "\n")
+                sys.stdout.write("\033[H\033[J")
+                print("snug-agent run: metrics at http://127.0.0.1:%d/metrics (in the VM)\n" % node.port)
                 print(table(node, t0), flush=True)
                 time.sleep(1)
         except KeyboardInterrupt:
