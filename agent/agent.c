@@ -232,6 +232,7 @@ static void pod_free(struct agent *a, struct agent_pod *p)
 {
 	for (size_t i = 0; i < p->n_containers; i++)
 		container_done(a, &p->containers[i]);
+	agent_metrics_pod_gone(a->metrics, p->namespace, p->name);
 	free(p->containers);
 	pol_done(&p->pol);
 	free(p->uid);

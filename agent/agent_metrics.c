@@ -183,6 +183,12 @@ void agent_metrics_container_gone(struct agent_metrics *m, const struct agent_co
 		metrics_snug_forget_container(m->reg, c->pod->namespace, c->pod->name, c->name);
 }
 
+void agent_metrics_pod_gone(struct agent_metrics *m, const char *namespace, const char *pod)
+{
+	if (m && namespace && pod)
+		metrics_snug_forget_pod(m->reg, namespace, pod);
+}
+
 void agent_metrics_checkpoint_error(struct agent_metrics *m)
 {
 	if (m)

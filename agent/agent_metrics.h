@@ -26,5 +26,7 @@ void agent_metrics_bad_annotations(struct agent_metrics *m, const char *namespac
 void agent_metrics_resize_path(struct agent_metrics *m, const char *path);
 void agent_metrics_recommendation(struct agent_metrics *m, const struct agent_container *c);
 void agent_metrics_container_gone(struct agent_metrics *m, const struct agent_container *c);
+/* Drops a deleted pod's series (its bad-annotation counter), so /metrics does not grow with churn. */
+void agent_metrics_pod_gone(struct agent_metrics *m, const char *namespace, const char *pod);
 void agent_metrics_checkpoint_error(struct agent_metrics *m);
 void agent_metrics_cgroup_write_error(struct agent_metrics *m);

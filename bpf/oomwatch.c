@@ -27,7 +27,7 @@ struct ow_entry {
 	int dir_fd;
 	int wd; /* inotify watch on memory.events, -1 when none */
 	void *container;
-	struct oomwatch_counters last;
+	struct cg_memory_events last;
 	bool have_last;
 	bool report_initial; /* OOMWATCH_TRACK_NEW: the first read counts from zero */
 	bool gone;	     /* memory.events vanished: the cgroup was removed */
@@ -38,7 +38,7 @@ struct ow_entry {
 	uint64_t bpf_unmatched;
 	uint64_t events_unmatched;
 	uint64_t missed_deadline; /* CLOCK_MONOTONIC µs */
-	struct oomwatch_counters missed_counters;
+	struct cg_memory_events missed_counters;
 };
 
 struct oomwatch {
@@ -102,24 +102,11 @@ const char *oomwatch_via_to_string(int via)
 
 /* Reads memory.events beneath the cgroup dir fd (cgroup/'s parser); -ENODEV when the cgroup or the
  * file is gone. */
-static int read_memory_events(int dir_fd, struct oomwatch_counters *ret)
+static int read_memory_events(int dir_fd, struct cg_memory_events *ret)
 {
-	struct cg_memory_events m;
-	int r = cg_read_memory_events_at(dir_fd, &m);
+	int r = cg_read_memory_events_at(dir_fd, ret);
 
-	if (r == -ENOENT)
-		return -ENODEV;
-	if (r < 0)
-		return r;
-	*ret = (struct oomwatch_counters){
-		.low = m.low,
-		.high = m.high,
-		.max = m.max,
-		.oom = m.oom,
-		.oom_kill = m.oom_kill,
-		.oom_group_kill = m.oom_group_kill,
-	};
-	return 0;
+	return r == -ENOENT ? -ENODEV : r;
 }
 
 static void entry_free(struct ow_entry *e)
@@ -239,7 +226,7 @@ static int on_missed_timer(sd_event_source *s, uint64_t usec, void *userdata)
 /* Re-reads one entry's memory.events and emits pressure and kill records for what grew. */
 static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 {
-	struct oomwatch_counters cur, base;
+	struct cg_memory_events cur, base;
 	struct oomwatch_record rec = { 0 };
 	uint64_t kills;
 	int r;

@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "bpf/oomwatch.h"
+#include "cgroup/files.h"
 
 /*
  * Two sources feed one callback:
@@ -25,16 +26,6 @@ enum oomwatch_kind {
 enum oomwatch_source {
 	OOMWATCH_SOURCE_BPF = 1,
 	OOMWATCH_SOURCE_MEMORY_EVENTS = 2,
-};
-
-/* memory.events as the kernel writes it (oom_group_kill is 0 before 5.17). */
-struct oomwatch_counters {
-	uint64_t low;
-	uint64_t high;
-	uint64_t max;
-	uint64_t oom;
-	uint64_t oom_kill;
-	uint64_t oom_group_kill;
 };
 
 struct oomwatch_record {
@@ -73,7 +64,7 @@ struct oomwatch_record {
 	uint64_t high_delta;
 	uint64_t max_delta;
 	uint64_t oom_delta;
-	struct oomwatch_counters counters;
+	struct cg_memory_events counters; /* memory.events now (oom_group_kill 0 before 5.17) */
 };
 
 typedef void (*oomwatch_handler_t)(const struct oomwatch_record *rec, void *userdata);
