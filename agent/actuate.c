@@ -329,6 +329,12 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	switch (res->outcome) {
 	case KUBE_OK:
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		/* Throttling and pressure seen under the old limits say nothing about the new ones. */
+		c->window_start_usec = c->window_usage_usec = c->window_throttled_usec = 0;
+		c->throttle_ratio = 0;
+		c->throttle_window_usec = 0;
+		c->memory_max_grew = false;
+
 		c->last_decision = ar->d;
 		c->have_last_decision = true;
 		apply_cgroups(a, p, c, &ar->d);

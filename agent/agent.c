@@ -550,6 +550,18 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_CURRENT)) {
 		c->memory_current = s->memory_current;
 		if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_STAT)) {
+			/* Growth rate, smoothed over a few samples; a drop (reclaim, restart) resets it. */
+			if (c->working_set_ts_usec && s->timestamp_usec > c->working_set_ts_usec) {
+				double dt =
+					(double)(s->timestamp_usec - c->working_set_ts_usec) / 1e6;
+				double rate =
+					((double)s->memory_working_set - (double)c->working_set) /
+					dt;
+
+				c->working_set_rate =
+					rate <= 0 ? 0 : 0.5 * c->working_set_rate + 0.5 * rate;
+			}
+			c->working_set_ts_usec = s->timestamp_usec;
 			c->working_set = s->memory_working_set;
 			if (rec_container_add_memory_reading(&c->rec, wall_usec,
 							     (int64_t)c->working_set) > 0)
@@ -593,6 +605,15 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 	c->prev_throttled_usec = s->cpu.throttled_usec;
 }
 
+/* The working set --pressure-lookahead from now if it keeps growing as it does: a steady leak is
+ * met with a bigger limit before it reaches the current one, not after the OOM kill. */
+static int64_t projected_working_set(struct agent *a, const struct agent_container *c)
+{
+	double ahead = c->working_set_rate * (double)a->config.pressure_lookahead_usec / 1e6;
+
+	return (int64_t)c->working_set + (int64_t)ahead;
+}
+
 static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct agent *a = userdata;
@@ -620,6 +641,13 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		if (c->throttle_window_usec >= a->config.decide.throttle_window_usec &&
 		    c->throttle_ratio >= a->config.decide.throttle_ratio)
 			agent_decide_container(a, c, "throttle");
+		else if (a->config.decide.pressure_working_set > 0 && c->memory_cgroup_max &&
+			 c->memory_cgroup_max != CG_UNLIMITED &&
+			 (double)projected_working_set(a, c) >=
+				 a->config.decide.pressure_working_set *
+					 (double)c->memory_cgroup_max)
+			/* Checked every sample, not every --decide-interval: a leak does not wait. */
+			agent_decide_container(a, c, "memory-pressure");
 	}
 	agent_metrics_sample_duration(a->metrics, now_usec(CLOCK_MONOTONIC) - t0);
 	return 0;
@@ -717,6 +745,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	struct decide_input in;
 	struct decide_decision d;
 	size_t index = SIZE_MAX;
+	bool rec_ok = true;
 	int n_containers, r;
 
 	if (c->resize_in_flight || !a->kube)
@@ -724,6 +753,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	pod = kube_client_pod(a->kube, p->uid);
 	if (!pod || pod->n_containers == 0)
 		return;
+
 	pol_container(&p->pol, c->name, &pc);
 	if (pc.mode == POL_MODE_OFF)
 		return;
@@ -773,7 +803,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 			.oom_bumped_memory = c->oom_pending ? c->oom_bumped_memory : -1,
 			.memory_max_grew = c->memory_max_grew,
 			.memory_usage = c->memory_current ? (int64_t)c->memory_current : -1,
-			.memory_working_set = c->entry ? (int64_t)c->working_set : -1,
+			.memory_working_set = c->entry ? projected_working_set(a, c) : -1,
 			.memory_cgroup_limit = c->memory_cgroup_max && c->memory_cgroup_max != CG_UNLIMITED
 						       ? (int64_t)c->memory_cgroup_max
 						       : -1,
@@ -785,11 +815,16 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 		.now_usec = realtime_usec(),
 		.config = &a->config.decide,
 	};
-	if (!rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
+	/* Before --min-history the estimates are reported but steer nothing, not even the other
+	 * resource of a signal-driven resize. */
+	if (!history_long_enough(a, c)) {
+		rec_ok = false;
+	}
+	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
 		in.cpu = (struct decide_estimate){ c->recommendation.target.cpu_millicores,
 						   c->recommendation.lower.cpu_millicores,
 						   c->recommendation.upper.cpu_millicores };
-	if (!rec_decaying_histogram_is_empty(&c->history->aggregate->memory))
+	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->memory))
 		in.memory = (struct decide_estimate){ c->recommendation.target.memory_bytes,
 						      c->recommendation.lower.memory_bytes,
 						      c->recommendation.upper.memory_bytes };
@@ -800,11 +835,6 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
 				  p->name, c->name);
-		return;
-	}
-	if (d.kind == DECIDE_RECOMMENDATION && !history_long_enough(a, c)) {
-		log_debug("%s/%s %s: not acting on a recommendation from %s of history yet: %s",
-			  p->namespace, p->name, c->name, "too little", d.reason);
 		return;
 	}
 	if (d.kind == DECIDE_NONE) {

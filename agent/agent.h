@@ -55,7 +55,9 @@ struct agent_container {
 	double throttle_ratio;
 	uint64_t throttle_window_usec;
 	uint64_t working_set, memory_current, memory_cgroup_max; /* last sample */
-	double cpu_cores;					 /* last sample */
+	uint64_t working_set_ts_usec; /* when working_set was read (CLOCK_MONOTONIC) */
+	double working_set_rate;      /* bytes/s, smoothed; > 0 while memory grows */
+	double cpu_cores;	      /* last sample */
 
 	/* Signals waiting for a decision; they stay set until a resize is accepted. */
 	bool oom_pending;

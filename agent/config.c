@@ -25,6 +25,7 @@ void agent_config_init(struct agent_config *c)
 		.policy = POL_DEFAULTS_INIT,
 		.min_history_usec = 600 * USEC_PER_SEC,
 		.max_evictions = 1,
+		.pressure_lookahead_usec = 3 * USEC_PER_SEC,
 		.eviction_interval_usec = 300 * USEC_PER_SEC,
 	};
 	decide_config_default(&c->decide);
@@ -154,6 +155,7 @@ enum {
 	ARG_THROTTLE_WINDOW,
 	ARG_MAX_EVICTIONS,
 	ARG_EVICTION_INTERVAL,
+	ARG_PRESSURE_LOOKAHEAD,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -187,6 +189,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "throttle-window", required_argument, NULL, ARG_THROTTLE_WINDOW },
 		{ "max-evictions", required_argument, NULL, ARG_MAX_EVICTIONS },
 		{ "eviction-interval", required_argument, NULL, ARG_EVICTION_INTERVAL },
+		{ "pressure-lookahead", required_argument, NULL, ARG_PRESSURE_LOOKAHEAD },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -226,8 +229,10 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		case ARG_MIN_HISTORY:
 		case ARG_THROTTLE_WINDOW:
 		case ARG_EVICTION_INTERVAL:
+		case ARG_PRESSURE_LOOKAHEAD:
 			if (agent_parse_duration(optarg, &usec) < 0 ||
-			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY))
+			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY &&
+			     opt != ARG_PRESSURE_LOOKAHEAD))
 				return bad(argv[optind - 1], optarg,
 					   "not a duration (e.g. 1s, 500ms, 5m)");
 			if (opt == ARG_SAMPLE_INTERVAL)
@@ -244,6 +249,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 				c->decide.throttle_window_usec = usec;
 			else if (opt == ARG_EVICTION_INTERVAL)
 				c->eviction_interval_usec = usec;
+			else if (opt == ARG_PRESSURE_LOOKAHEAD)
+				c->pressure_lookahead_usec = usec;
 			else {
 				c->tunables.cpu_histogram_decay_half_life_usec = (int64_t)usec;
 				c->tunables.memory_histogram_decay_half_life_usec = (int64_t)usec;

@@ -29,6 +29,9 @@ struct agent_config {
 	/* --min-history (10 min): recommendation-driven resizes wait for this much CPU history;
 	 * OOM kills, pressure and throttling act at once regardless. */
 	uint64_t min_history_usec;
+	/* --pressure-lookahead (3 s): memory pressure is judged on the working set this far ahead at
+	 * its current growth rate, so the limit grows before a steady leak reaches it. */
+	uint64_t pressure_lookahead_usec;
 	unsigned max_evictions; /* --max-evictions per --eviction-interval on this node (1) */
 	uint64_t eviction_interval_usec; /* (5 min) */
 };
