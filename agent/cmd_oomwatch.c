@@ -20,8 +20,7 @@
 #include "bpf/oomwatch_api.h"
 #include "cgroup/layout.h"
 #include "cgroup/tree.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete);
+#include "agent/util/json.h"
 
 struct oomwatch_cli {
 	sd_event *event;

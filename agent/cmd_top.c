@@ -20,8 +20,7 @@
 #include "cgroup/layout.h"
 #include "cgroup/sampler.h"
 #include "cgroup/tree.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
+#include "agent/util/json.h"
 
 void agent_top_row(const struct cg_sample *prev, const struct cg_sample *cur,
 		   enum cg_weight_formula f, struct agent_top_row *ret)

@@ -8,8 +8,7 @@
 
 #include "agent/kube/kube.h"
 #include "agent/util/cleanup.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete);
+#include "agent/util/json.h"
 
 /* Formats into errbuf (KUBE_ERRBUF bytes, may be NULL) and returns -EINVAL. */
 int kube_err(char *errbuf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,8 +15,8 @@
 
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
+#include "agent/util/json.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rec_aggregate *, rec_aggregate_free)
 
 #define TMP_PREFIX ".tmp-"

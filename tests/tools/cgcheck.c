@@ -19,8 +19,7 @@
 #include "cgroup/layout.h"
 #include "cgroup/sampler.h"
 #include "cgroup/tree.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
+#include "agent/util/json.h"
 
 static void usage(FILE *f)
 {
