@@ -224,7 +224,6 @@ struct act_resize {
 	struct agent *agent;
 	char *uid, *container;
 	struct decide_decision d;
-	uint64_t started_usec; /* CLOCK_MONOTONIC */
 };
 
 static void act_resize_free(struct act_resize *r)
@@ -421,7 +420,6 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	ar->uid = strdup(p->uid);
 	ar->container = strdup(c->name);
 	ar->d = *d;
-	ar->started_usec = now_usec(CLOCK_MONOTONIC);
 	if (!ar->uid || !ar->container) {
 		act_resize_free(ar);
 		log_oom();

@@ -622,7 +622,6 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	int r;
 
 	a->last_tick_usec = t0;
-	a->ticks++;
 	(void)sd_event_source_set_time(s, usec + a->config.sample_interval_usec);
 
 	r = cg_sampler_tick(a->sampler);
@@ -917,7 +916,6 @@ static int setup_cgroups(struct agent *a)
 		if (r < 0)
 			log_warning_errno(r, "No inotify wakeups for cgroup changes: %m");
 	}
-	a->cgroup_ok = true;
 	return 0;
 }
 
@@ -936,7 +934,6 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	}
 	a->config = *config;
 	*config = (struct agent_config){ 0 };
-	a->started_usec = realtime_usec();
 
 	r = sd_event_default(&a->event);
 	if (r < 0)

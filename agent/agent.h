@@ -103,11 +103,8 @@ struct agent {
 
 	struct agent_pod *pods;
 	struct agent_history *histories;
-	bool ready;	/* first pod sync done */
-	bool cgroup_ok; /* the cgroup tree and sampler are usable */
-	uint64_t started_usec;
+	bool ready;		 /* first pod sync done */
 	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
-	uint64_t ticks;
 };
 
 /* Takes the config over (its strings too; *config is zeroed), also on failure. */
