@@ -256,6 +256,24 @@ class AgentTest(AgentBase):
         self.assertEqual(rec["recommendation"]["target"]["memory_bytes"], 250 * MiB)
         self.assertIn("recommendation", rec["last_action"]["reason"])
 
+    def test_min_history_is_observed_time_not_whole_cpu_minutes(self):
+        # CPU samples are one per wall-clock minute, so their span reaches a few seconds only
+        # after two minute boundaries (60-120 s); --min-history 3s must mean seconds of readings.
+        self.make_pod("idle", annotations={"snug.io/mode": "auto"},
+                      requests={"cpu": "100m", "memory": "1Gi"}, limits={"cpu": "500m", "memory": "2Gi"})
+        c = self.tree.container("idle")
+        c.memory = 40 * MiB
+        c.write_memory()
+        self.start_agent("--min-history", "3s")
+        self.wait_tracked(1)
+        got = wait_for(lambda: [r for r in agentctl.resize_requests(self.srv, "idle") if r["status"] == 200],
+                       timeout=40)
+        self.assertTrue(got, "no recommendation-driven resize after --min-history 3s:\n" + self.agent.log())
+        res = container_patch(got[0])
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 250 * MiB)
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "idle"][0]
+        self.assertIn("recommendation", rec["last_action"]["reason"])
+
     # ---- CPU throttling ----------------------------------------------------------------------
 
     def test_sustained_throttling_raises_cpu_limit(self):
