@@ -565,7 +565,11 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 			}
 			c->working_set_ts_usec = s->timestamp_usec;
 			c->working_set = s->memory_working_set;
-			if (rec_container_add_memory_reading(&c->rec, wall_usec,
+			/* An empty cgroup (before the first exec, after a kill) has no working set to
+			 * learn from, and VPA's model keeps a 0 peak for the rest of its 24 h interval:
+			 * no later peak, not even an OOM bump, would count. */
+			if (c->working_set > 0 &&
+			    rec_container_add_memory_reading(&c->rec, wall_usec,
 							     (int64_t)c->working_set) > 0)
 				c->history->dirty = true;
 		}
