@@ -452,7 +452,7 @@ def show(rs):
 def resizetest():
     """Three pods under one agent on the real kernel, each asserted on the resizes the fake API
     server accepted and the cgroup files:
-      oomer   allocates 300 MiB at once under memory.max 64Mi: killed, then memory.max raised
+      oomer   faults in 300 MiB at once under memory.max 64Mi: killed, then memory.max raised
       burner  spins under cpu.max 200m: throttled, then cpu.max raised (reason: cpu-throttled)
       idle    holds 16 MiB on requests of 1 CPU / 512Mi: shrunk once --min-history has passed"""
     node = Node()
@@ -461,13 +461,14 @@ def resizetest():
     rc = 1
     try:
         node.pod("oomer", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "500m", "memory": "64Mi"},
-                 [WORKLOAD, "grow", "--rate-mib", "3000", "--max-mib", "300"])
+                 [WORKLOAD, "grow", "--rate-mib", "3000", "--max-mib", "300", "--populate"])
         node.pod("burner", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"},
                  [WORKLOAD, "burn"])
         node.pod("idle", "in-place", {"cpu": "1", "memory": "512Mi"}, {"cpu": "2", "memory": "1Gi"},
                  [WORKLOAD, "grow", "--rate-mib", "16", "--max-mib", "16"])
-        # --pressure-lookahead 0: the lookahead would (rightly) grow the oomer's limit ahead of its
-        # spike, and this test wants the kill; t_50 covers the lookahead. --test-half-life (test
+        # One mmap(MAP_POPULATE) and --pressure-lookahead 0: the agent would (rightly) grow the
+        # oomer's limit ahead of a spike it sees coming, and this test wants the kill; t_50 covers
+        # that. A working set caught at 95 % still grows the limit a little, never to 300 MiB. --test-half-life (test
         # only) shortens the recommender's 24h decay; --min-history 20s lets the idle pod's
         # recommendation act within the test.
         node.start_agent("--pressure-lookahead", "0", "--test-half-life", "30s", "--cooldown", "5s",
@@ -479,9 +480,12 @@ def resizetest():
         got = {}
         nr_throttled = 0
         min_margin = None
+        oomer_dead = None
         # Generous: the idle pod's CPU recommendation needs its first per-minute CPU sample.
         deadline = t0 + 170
         while time.time() < deadline and len(got) < 3:
+            if oomer_dead is None and oomer["proc"].poll() is not None:
+                oomer_dead = time.time() - t0
             if "oomer" not in got:
                 s = settled(node, "oomer")
                 if s and any(r["kind"] == "oom" for r in s[0]):
@@ -506,7 +510,8 @@ def resizetest():
         # (a) OOM kill → the memory limit raised through the API, then in both cgroups.
         kills = cg_key(oomer["dir"], "memory.events", "oom_kill")
         bpf_kills = metric(node, "snug_oom_kills_total", source="bpf") or 0
-        print("  oomer: oom_kill %d (snug_oom_kills_total{source=\"bpf\"} %d)" % (kills, bpf_kills))
+        print("  oomer: oom_kill %d (snug_oom_kills_total{source=\"bpf\"} %d), exited %s s after its start"
+              % (kills, bpf_kills, "%.1f" % oomer_dead if oomer_dead is not None else "-"))
         if kills < 1:
             fails.append("the oomer was not OOM-killed (memory.events oom_kill %d)" % kills)
         if bpf_kills < 1 or metric(node, "snug_oom_source", source="bpf") != 1:
