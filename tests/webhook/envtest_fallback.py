@@ -219,16 +219,17 @@ def run(agent_box):
         "spec": {"minAvailable": 3, "selector": {"matchLabels": {"app": "web"}}}}), 201)
     pdb_status(0)
 
+    # 200 MiB in use from the start: the OOM bump is computed from that peak.
+    for name in ("web-a", "solo"):
+        c = tree.container(name)
+        c.memory = 200 * MiB
+        c.write_memory()
     agent = agentctl.Agent(Cluster(), tree.root, os.path.join(WORK, "state"), args=FAST,
                            log_path=os.path.join(WORK, "agent.log"))
     agent_box.append(agent)
     agent.start()
     check(wait_for(lambda: (agent.metric("snug_tracked_containers") or 0) >= 2, 20),
           "the agent tracks both pods' containers")
-    for name in ("web-a", "solo"):
-        c = tree.container(name)
-        c.memory = 200 * MiB
-        c.write_memory()
     time.sleep(0.6)  # a sample of the 200 MiB working set
     for name in ("web-a", "solo"):
         tree.container(name).oom_kill()
@@ -266,7 +267,7 @@ def run(agent_box):
     check(events("web-a", "SnugEvicted"), "SnugEvicted Event on the pod")
 
     # The bare pod had the same OOM kill and the same unsupported resize: never evicted.
-    check(events("solo", "ResizeNotSupported"), "the bare pod's resize is not supported either")
+    check(wait_for(lambda: events("solo", "ResizeNotSupported"), 10), "the bare pod's resize is not supported either")
     check(not deleting("solo"), "the bare pod is not evicted")
     check((agent.metric("snug_evictions_total", result="evicted") or 0) == 1, "only one pod evicted")
 
