@@ -1,20 +1,40 @@
 """Drive `snug-agent run` in tests: a fake kubelet-style cgroup tree fed by the test, the agent process
-against the fake API server, and readers for its /metrics and /recommendations."""
+against an API server (the fake one, or a real one in the envtest tier), readers for its /metrics and
+/recommendations, and a recorder of the order in which cgroup limit files get written."""
 
+import ctypes
+import ctypes.util
 import http.client
 import json
 import os
+import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 AGENT = os.environ.get("SNUG_AGENT", os.path.join(REPO, "build", "snug-agent"))
 MiB = 1024 * 1024
+# Recommendations wait for an hour of history, so only the signal under test acts; tests that want
+# recommendations lower it.
+FAST = ["--sample-interval", "200ms", "--decide-interval", "500ms", "--min-history", "1h"]
+
+
+def wait_for(fn, timeout=15, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(interval)
+    return fn()
 
 
 def free_port():
@@ -145,12 +165,14 @@ class FakeTree:
 
 
 class Agent:
-    """`snug-agent run` against a fake API server and a fake tree; stopped with SIGTERM."""
+    """`snug-agent run` against an API server and a fake tree; stopped with SIGTERM. `srv` is the fake
+    API server, or the path of a kubeconfig for a real one."""
 
     def __init__(self, srv, tree_root, state_dir, node="node-1", args=(), log_path=None):
         self.srv = srv
         self.port = free_port()
-        self.cmd = [AGENT, "run", "--node-name", node, "--kubeconfig", srv.kubeconfig(),
+        kubeconfig = srv if isinstance(srv, str) else srv.kubeconfig()
+        self.cmd = [AGENT, "run", "--node-name", node, "--kubeconfig", kubeconfig,
                     "--cgroup-root", tree_root, "--state-dir", state_dir, "--listen", "127.0.0.1:%d" % self.port,
                     "--no-bpf", "--log-level", "debug"] + list(args)
         self.log_path = log_path or os.path.join(state_dir + ".log")
@@ -234,6 +256,45 @@ class Agent:
         return json.loads(body)
 
 
+class LimitWrites:
+    """Records, in order, the writes to cgroup limit files (cpu.max, cpu.weight, memory.max) under the
+    directories given, through inotify: which file of which cgroup was written first is what the safe
+    order (grow: pod then container; shrink: container then pod) is about."""
+
+    IN_MODIFY = 0x2
+    FILES = ("cpu.max", "cpu.weight", "memory.max")
+
+    def __init__(self, dirs):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        self._fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self._fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        self._dirs = {}
+        for d in dirs:
+            wd = libc.inotify_add_watch(self._fd, os.fsencode(d), self.IN_MODIFY)
+            if wd < 0:
+                raise OSError(ctypes.get_errno(), "inotify_add_watch " + d)
+            self._dirs[wd] = d
+        self._seen = []
+
+    def writes(self):
+        """[(dir, file name)] in the order the kernel saw them; consecutive writes to one file are one."""
+        while select.select([self._fd], [], [], 0)[0]:
+            buf = os.read(self._fd, 65536)
+            off = 0
+            while off < len(buf):
+                wd, _mask, _cookie, n = struct.unpack_from("iIII", buf, off)
+                name = buf[off + 16:off + 16 + n].split(b"\0", 1)[0].decode()
+                off += 16 + n
+                item = (self._dirs.get(wd), name)
+                if name in self.FILES and (not self._seen or self._seen[-1] != item):
+                    self._seen.append(item)
+        return list(self._seen)
+
+    def close(self):
+        os.close(self._fd)
+
+
 def resize_requests(srv, pod_name=None):
     out = []
     for r in srv.requests():
@@ -252,3 +313,19 @@ def events(srv, reason=None):
 def tmpdir(prefix):
     d = tempfile.mkdtemp(prefix=prefix)
     return d, (lambda: shutil.rmtree(d, ignore_errors=True))
+
+
+def main(tier):
+    """Runs the calling module's unittest cases and writes the tier's result line to $SNUG_RESULTS."""
+    prog = unittest.main(exit=False, testRunner=unittest.TextTestRunner(verbosity=2))
+    r = prog.result
+    failed = len(r.failures) + len(r.errors)
+    skipped = len(r.skipped)
+    # A failed setUpClass is one error that ran no test: it fails, and takes no test's pass away.
+    passed = r.testsRun - skipped - len([t for t, _ in r.failures + r.errors if isinstance(t, unittest.TestCase)])
+    out = os.environ.get("SNUG_RESULTS")
+    if out:
+        with open(out, "w") as f:
+            f.write("%s %d %d %d\n" % (tier, passed, failed, skipped))
+    print("%s: %d passed, %d failed, %d skipped" % (tier, passed, failed, skipped))
+    sys.exit(1 if failed else 0)

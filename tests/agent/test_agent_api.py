@@ -16,21 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fake-apiserver"))
 
 import agentctl  # noqa: E402
 import fakectl  # noqa: E402
-from agentctl import MiB  # noqa: E402
-
-# Recommendations wait for an hour of history here, so only the signal under test acts; the
-# recommendation test lowers it.
-FAST = ["--sample-interval", "200ms", "--decide-interval", "500ms", "--min-history", "1h"]
-
-
-def wait_for(fn, timeout=15, interval=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(interval)
-    return fn()
+from agentctl import FAST, MiB, wait_for  # noqa: E402
 
 
 def patch_body(req):
@@ -425,15 +411,4 @@ class NoInPlaceResizeTest(AgentBase):
 
 
 if __name__ == "__main__":
-    runner = unittest.TextTestRunner(verbosity=2)
-    prog = unittest.main(exit=False, testRunner=runner)
-    r = prog.result
-    failed = len(r.failures) + len(r.errors)
-    skipped = len(r.skipped)
-    passed = r.testsRun - failed - skipped
-    out = os.environ.get("SNUG_RESULTS")
-    if out:
-        with open(out, "w") as f:
-            f.write("agent-api %d %d %d\n" % (passed, failed, skipped))
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    sys.exit(1 if failed else 0)
+    agentctl.main("agent-api")
