@@ -166,7 +166,9 @@ class AgentEnvtest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dir, cls._rm = agentctl.tmpdir("snug-agent-envtest-")
+        # Under run.sh's work directory, which it keeps when something failed.
+        cls.dir = os.path.join(os.environ.get("SNUG_ENVTEST_WORK") or agentctl.tmpdir("snug-agent-envtest-")[0],
+                               "agent")
         cls.api = api = Api()
         api.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
         # The ServiceAccount admission looks the pod's account up even when no token is mounted, and no
@@ -256,10 +258,8 @@ class AgentEnvtest(unittest.TestCase):
             w.close()
         if cls.kubelet.errors:
             print("kubelet errors: %s" % cls.kubelet.errors[-3:])
-        if failed or os.environ.get("SNUG_KEEP"):
-            print("agent logs kept in %s" % cls.dir)
-        else:
-            cls._rm()
+        if failed:
+            raise AssertionError("an agent did not exit cleanly on SIGTERM; logs in %s" % cls.dir)
 
     @classmethod
     def make_pod(cls, name, node, annotations, resources):
@@ -449,12 +449,28 @@ class AgentEnvtest(unittest.TestCase):
         self.assertEqual(mem[:2], [("container", "memory.max"), ("pod", "memory.max")],
                          "shrinking must write the container cgroup first: %s" % mem)
 
+    def test_deploy_rbac_is_all_the_agent_needs(self):
+        """Every call the agents made was allowed to the snug-agent identity (deploy/rbac.yaml)."""
+        for name in ("oom", "idle", "capped"):
+            self.wait_resized(name)
+        self.assertTrue(wait_for(lambda: self.api.events("oom", "Resized")))
+        main = self.nodes["e2e-main"].agent
+        for verb in ("list", "resize", "annotate", "event"):
+            self.assertGreaterEqual(self.metric("oom", "snug_api_requests_total", verb=verb), 1, verb)
+        for n in self.nodes.values():
+            for code in ("401", "403"):
+                self.assertEqual(n.agent.metric("snug_api_requests_total", code=code) or 0, 0,
+                                 "%s got HTTP %s:\n%s" % (n.name, code, n.agent.metrics()))
+        self.assertIsNotNone(main.metric("snug_api_requests_total", verb="resize", code="200"))
+
     def test_zz_restart_does_not_resize_again(self):
         """Last: the main node's agent restarts from its checkpoints and resizes nothing again."""
         for name in ("oom", "leaky", "gpod"):
             self.wait_resized(name)
         n = self.nodes["e2e-main"]
         gens = {p: self.api.pod(p)["metadata"].get("generation", 1) for p in n.pods}
+        # One signal, one resize each: the kubelet's status answer did not cause another.
+        self.assertEqual([gens[p] for p in ("oom", "leaky", "gpod")], [2, 2, 2], n.agent.log())
         self.assertEqual(n.stop(), 0, "agent did not exit cleanly on SIGTERM")
         files = [f for f in os.listdir(os.path.join(n.dir, "state")) if f.endswith(".json")]
         self.assertIn("%s_Pod_oom_app.json" % NS, files, "no checkpoint saved at shutdown")

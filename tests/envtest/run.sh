@@ -61,6 +61,7 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 		SNUG_AGENT=$agent SNUG_ENVTEST_SERVER=$CP_SERVER SNUG_ENVTEST_CA=$CP_CA \
 			SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN SNUG_ENVTEST_VERSION=$num \
 			SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig SNUG_RESULTS=$work/agent-result \
+			SNUG_ENVTEST_WORK=$work \
 			PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/envtest/agent_envtest.py
 		if [ -f "$work/agent-result" ]; then
 			read -r _ p f s < "$work/agent-result"
