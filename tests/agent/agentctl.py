@@ -168,13 +168,13 @@ class Agent:
     """`snug-agent run` against an API server and a fake tree; stopped with SIGTERM. `srv` is the fake
     API server, or the path of a kubeconfig for a real one."""
 
-    def __init__(self, srv, tree_root, state_dir, node="node-1", args=(), log_path=None):
+    def __init__(self, srv, tree_root, state_dir, node="node-1", args=(), log_path=None, log_level="debug"):
         self.srv = srv
         self.port = free_port()
         kubeconfig = srv if isinstance(srv, str) else srv.kubeconfig()
         self.cmd = [AGENT, "run", "--node-name", node, "--kubeconfig", kubeconfig,
                     "--cgroup-root", tree_root, "--state-dir", state_dir, "--listen", "127.0.0.1:%d" % self.port,
-                    "--no-bpf", "--log-level", "debug"] + list(args)
+                    "--no-bpf", "--log-level", log_level] + list(args)
         self.log_path = log_path or os.path.join(state_dir + ".log")
         self.proc = None
 
@@ -256,25 +256,36 @@ class Agent:
         return json.loads(body)
 
 
+IN_MODIFY = 0x2
+
+
+def _inotify(paths, flags=0):
+    """An inotify fd watching each path for writes (IN_MODIFY), and {watch descriptor: path}. Python
+    has no inotify binding, so libc's through ctypes."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    fd = libc.inotify_init1(os.O_CLOEXEC | flags)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "inotify_init1")
+    wds = {}
+    for p in paths:
+        wd = libc.inotify_add_watch(fd, os.fsencode(p), IN_MODIFY)
+        if wd < 0:
+            err = ctypes.get_errno()
+            os.close(fd)
+            raise OSError(err, "inotify_add_watch", p)
+        wds[wd] = p
+    return fd, wds
+
+
 class LimitWrites:
     """Records, in order, the writes to cgroup limit files (cpu.max, cpu.weight, memory.max) under the
-    directories given, through inotify: which file of which cgroup was written first is what the safe
-    order (grow: pod then container; shrink: container then pod) is about."""
+    directories given: which file of which cgroup was written first is what the safe order (grow: pod
+    then container; shrink: container then pod) is about."""
 
-    IN_MODIFY = 0x2
     FILES = ("cpu.max", "cpu.weight", "memory.max")
 
     def __init__(self, dirs):
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        self._fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        if self._fd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_init1")
-        self._dirs = {}
-        for d in dirs:
-            wd = libc.inotify_add_watch(self._fd, os.fsencode(d), self.IN_MODIFY)
-            if wd < 0:
-                raise OSError(ctypes.get_errno(), "inotify_add_watch " + d)
-            self._dirs[wd] = d
+        self._fd, self._dirs = _inotify(dirs, os.O_NONBLOCK)
         self._seen = []
 
     def writes(self):
@@ -293,6 +304,34 @@ class LimitWrites:
 
     def close(self):
         os.close(self._fd)
+
+
+class FileWatch:
+    """Tells when a file is next written (inotify IN_MODIFY), on the caller's CLOCK_MONOTONIC, without
+    polling it: arm before the action, then wait()."""
+
+    def __init__(self, path):
+        self.fd, _ = _inotify([path])
+
+    def wait(self, timeout):
+        """time.monotonic() when a write was seen, or None after timeout seconds."""
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return None
+        t = time.monotonic()
+        os.read(self.fd, 4096)
+        return t
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def resize_requests(srv, pod_name=None):
