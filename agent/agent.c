@@ -547,6 +547,8 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 {
 	const struct decide_config *dc = &a->config.decide;
 
+	if (!c->history->first_reading_usec)
+		c->history->first_reading_usec = wall_usec;
 	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_CURRENT)) {
 		c->memory_current = s->memory_current;
 		if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_STAT)) {
@@ -563,7 +565,11 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 			}
 			c->working_set_ts_usec = s->timestamp_usec;
 			c->working_set = s->memory_working_set;
-			if (rec_container_add_memory_reading(&c->rec, wall_usec,
+			/* An empty cgroup (before the first exec, after a kill) has no working set to
+			 * learn from, and VPA's model keeps a 0 peak for the rest of its 24 h interval:
+			 * no later peak, not even an OOM bump, would count. */
+			if (c->working_set > 0 &&
+			    rec_container_add_memory_reading(&c->rec, wall_usec,
 							     (int64_t)c->working_set) > 0)
 				c->history->dirty = true;
 		}
@@ -724,15 +730,20 @@ static struct decide_node node_free(struct agent *a, const struct kube_pod *self
 	return (struct decide_node){ .cpu_free_millis = -1, .memory_free_bytes = -1 };
 }
 
-/* Recommendations from a few minutes of data swing; VPA's own updater waits for history too. */
-static bool history_long_enough(struct agent *a, struct agent_container *c)
+/* Recommendations from a few minutes of data swing; VPA's own updater waits for history too.
+ * History is the longer of what the aggregate spans (CPU samples, one per minute; restored from
+ * checkpoints after a restart) and how long this agent has been reading the container. */
+static bool history_long_enough(struct agent *a, struct agent_container *c, int64_t now)
 {
 	const struct rec_aggregate *g = c->history->aggregate;
+	int64_t first = c->history->first_reading_usec;
 
 	if (a->config.min_history_usec == 0)
 		return true;
-	return g->total_samples > 0 &&
-	       (uint64_t)(g->last_sample_usec - g->first_sample_usec) >= a->config.min_history_usec;
+	if (g->total_samples > 0 &&
+	    (uint64_t)(g->last_sample_usec - g->first_sample_usec) >= a->config.min_history_usec)
+		return true;
+	return first > 0 && now > first && (uint64_t)(now - first) >= a->config.min_history_usec;
 }
 
 void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger)
@@ -817,7 +828,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	};
 	/* Before --min-history the estimates are reported but steer nothing, not even the other
 	 * resource of a signal-driven resize. */
-	if (!history_long_enough(a, c)) {
+	if (!history_long_enough(a, c, (int64_t)in.now_usec)) {
 		rec_ok = false;
 	}
 	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))

@@ -26,6 +26,10 @@ struct agent_history {
 	struct rec_identity id; /* strings owned here */
 	struct rec_aggregate *aggregate;
 	bool dirty; /* changed since the last checkpoint */
+	/* CLOCK_REALTIME of the first reading this agent fed into it, 0 = none yet: the aggregate's
+	 * own span counts only whole CPU minutes, so a fresh agent would wait 1–2 minutes longer than
+	 * --min-history says. */
+	int64_t first_reading_usec;
 	struct agent_history *next;
 };
 

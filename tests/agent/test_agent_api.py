@@ -286,6 +286,46 @@ class AgentTest(AgentBase):
         self.assertEqual(rec["recommendation"]["target"]["memory_bytes"], 250 * MiB)
         self.assertIn("recommendation", rec["last_action"]["reason"])
 
+    def test_empty_cgroup_first_does_not_hide_later_memory_peaks(self):
+        # The agent often reads a container's cgroup before its process runs. VPA's model keeps a
+        # 0 first peak for its whole 24 h interval, so that reading must not enter the history.
+        self.make_pod("late", annotations={"snug.io/mode": "recommend"},
+                      requests={"cpu": "100m", "memory": "512Mi"}, limits={"cpu": "500m", "memory": "1Gi"})
+        c = self.tree.container("late")
+        c.memory = 0
+        c.write_memory()
+        self.start_agent()
+        self.wait_tracked(1)
+        time.sleep(0.6)  # readings of the empty cgroup
+        c.memory = 400 * MiB
+        c.write_memory()
+
+        def target():
+            rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "late"][0]
+            return ((rec.get("recommendation") or {}).get("target") or {}).get("memory_bytes", 0)
+
+        # 400 MiB + VPA's 15 % margin; with the 0 peak kept it would stay at the 250 MiB floor.
+        self.assertTrue(wait_for(lambda: target() >= 400 * MiB, timeout=20),
+                        "memory target %s ignores the 400 MiB working set:\n%s" % (target(), self.agent.log()))
+
+    def test_min_history_is_observed_time_not_whole_cpu_minutes(self):
+        # CPU samples are one per wall-clock minute, so their span reaches a few seconds only
+        # after two minute boundaries (60-120 s); --min-history 3s must mean seconds of readings.
+        self.make_pod("idle", annotations={"snug.io/mode": "auto"},
+                      requests={"cpu": "100m", "memory": "1Gi"}, limits={"cpu": "500m", "memory": "2Gi"})
+        c = self.tree.container("idle")
+        c.memory = 40 * MiB
+        c.write_memory()
+        self.start_agent("--min-history", "3s")
+        self.wait_tracked(1)
+        got = wait_for(lambda: [r for r in agentctl.resize_requests(self.srv, "idle") if r["status"] == 200],
+                       timeout=40)
+        self.assertTrue(got, "no recommendation-driven resize after --min-history 3s:\n" + self.agent.log())
+        res = container_patch(got[0])
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 250 * MiB)
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "idle"][0]
+        self.assertIn("recommendation", rec["last_action"]["reason"])
+
     # ---- CPU throttling ----------------------------------------------------------------------
 
     def test_sustained_throttling_raises_cpu_limit(self):
