@@ -20,9 +20,12 @@ static void usage(FILE *f)
 		"  actcheck grow ROOT CONTAINER_ID [--pod-memory-max BYTES] [--memory-max BYTES]\n"
 		"                [--pod-cpu-limit MILLI] [--cpu-limit MILLI]\n"
 		"      Finds the container under the cgroup tree ROOT as the agent does (layout\n"
-		"      discovery), then writes the limits exactly as the agent does after an accepted\n"
-		"      resize: act_write_cgroups() with the pod's driver (systemd: unit properties over\n"
-		"      D-Bus; cgroupfs: files), growing order (pod first). Prints the driver and units.\n"
+		"      discovery), then writes the limits exactly as the agent does after an "
+		"accepted\n"
+		"      resize: act_write_cgroups() with the pod's driver (systemd: unit properties "
+		"over\n"
+		"      D-Bus; cgroupfs: files), growing order (pod first). Prints the driver and "
+		"units.\n"
 		"Environment: SNUG_LOG=debug shows the D-Bus errors.\n");
 }
 
@@ -40,13 +43,11 @@ static int parse_u64_opt(const char *name, const char *s, int64_t *ret)
 
 static int cmd_grow(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pod-memory-max", required_argument, NULL, 'P' },
-		{ "memory-max", required_argument, NULL, 'm' },
-		{ "pod-cpu-limit", required_argument, NULL, 'Q' },
-		{ "cpu-limit", required_argument, NULL, 'c' },
-		{}
-	};
+	static const struct option opts[] = { { "pod-memory-max", required_argument, NULL, 'P' },
+					      { "memory-max", required_argument, NULL, 'm' },
+					      { "pod-cpu-limit", required_argument, NULL, 'Q' },
+					      { "cpu-limit", required_argument, NULL, 'c' },
+					      {} };
 	/* -1: not given. */
 	int64_t pod_mem = -1, mem = -1, pod_cpu = -1, cpu = -1;
 	_cleanup_(cg_tree_freep) struct cg_tree *tree = NULL;
@@ -92,11 +93,11 @@ static int cmd_grow(int argc, char **argv)
 		d.steps[d.n_steps++] = (struct decide_step){ DECIDE_LEVEL_CONTAINER,
 							     DECIDE_FILE_MEMORY_MAX, 0, mem };
 	if (pod_cpu >= 0)
-		d.steps[d.n_steps++] = (struct decide_step){ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX,
-							     0, pod_cpu };
+		d.steps[d.n_steps++] =
+			(struct decide_step){ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 0, pod_cpu };
 	if (cpu >= 0)
-		d.steps[d.n_steps++] = (struct decide_step){ DECIDE_LEVEL_CONTAINER,
-							     DECIDE_FILE_CPU_MAX, 0, cpu };
+		d.steps[d.n_steps++] =
+			(struct decide_step){ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 0, cpu };
 
 	/* The same target the agent builds in apply_cgroups(). */
 	t = (struct act_cgroup_target){

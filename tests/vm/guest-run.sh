@@ -27,9 +27,14 @@ esac
 
 tests=()
 if (($#)); then
-	# A name selects every script whose name contains it: "top", "40_top", "t_40_top.sh".
+	# A name selects every script whose name contains it ("top", "40_top"); a full name ("t_40_top",
+	# "t_40_top.sh") that script only.
 	for n; do
 		n=${n%.sh}
+		if [[ $n == "$pattern"* && -e $here/$n.sh ]]; then
+			tests+=("$here/$n.sh")
+			continue
+		fi
 		n=${n#"$pattern"}
 		found=0
 		for f in "$here/${pattern}"*"$n"*.sh; do

@@ -20,11 +20,12 @@ done
 cleanup() { systemctl stop kubepods.slice >/dev/null 2>&1; }
 trap cleanup EXIT
 
-# wait_for DESC CMD...: polls CMD (up to ~10 s) until it succeeds.
+# wait_for DESC CMD...: polls CMD until it succeeds (a bound for a stuck systemd, not a timing check:
+# up to ~30 s, TCG on a busy machine is slow).
 wait_for() {
 	local desc=$1 i
 	shift
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		"$@" && return 0
 		sleep 0.1
 	done
