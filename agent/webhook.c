@@ -529,12 +529,34 @@ static int64_t scale(int64_t limit, int64_t new_req, int64_t old_req)
 	return v > (unsigned __int128)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-/* One resource of one container: the new request and limit. */
-static void new_values(int64_t old_req, int64_t old_lim, int64_t rec_req, int64_t cap,
-		       bool guaranteed, int64_t *ret_req, int64_t *ret_lim)
+/* One resource of one container: the new request and limit. A limit the recommendation names is
+ * the agent's own decision (an OOM kill raises the limit, not the request) and is taken as is; a
+ * recommended request alone moves the limit with it, keeping their ratio. */
+static void new_values(int64_t old_req, int64_t old_lim, int64_t rec_req, int64_t rec_lim,
+		       int64_t cap, bool guaranteed, int64_t *ret_req, int64_t *ret_lim)
 {
 	int64_t req = rec_req, lim;
 
+	if (rec_lim != WEBHOOK_UNSET && old_lim != WEBHOOK_UNSET) {
+		lim = rec_lim;
+		if (guaranteed || old_lim == old_req) {
+			/* request == limit stays so: the limit is what keeps the container alive */
+			if (cap != WEBHOOK_UNSET && lim > cap)
+				lim = cap;
+			*ret_req = *ret_lim = lim;
+			return;
+		}
+		if (req == WEBHOOK_UNSET)
+			req = old_req;
+		else if (cap != WEBHOOK_UNSET && req > cap)
+			req = cap;
+		/* the API server refuses a request above its limit */
+		if (req != WEBHOOK_UNSET && req > lim)
+			req = lim;
+		*ret_req = req;
+		*ret_lim = lim;
+		return;
+	}
 	if (rec_req == WEBHOOK_UNSET) {
 		*ret_req = old_req;
 		*ret_lim = old_lim;
@@ -554,6 +576,13 @@ static void new_values(int64_t old_req, int64_t old_lim, int64_t rec_req, int64_
 		lim = scale(old_lim, req, old_req);
 	*ret_req = req;
 	*ret_lim = lim;
+}
+
+/* Whether one container's resources are what a Guaranteed pod needs of every container. */
+static bool res_guaranteed(const struct res4 *r)
+{
+	return r->cpu_lim != WEBHOOK_UNSET && r->mem_lim != WEBHOOK_UNSET &&
+	       r->cpu_req == r->cpu_lim && r->mem_req == r->mem_lim;
 }
 
 /* Copies `old` (a requests/limits object or NULL) with cpu and memory set to the new values. */
@@ -598,6 +627,7 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 	const struct webhook_caps nocaps = { WEBHOOK_UNSET, WEBHOOK_UNSET };
 	const cJSON *cs, *c;
 	enum webhook_qos qos;
+	bool all_guaranteed = true;
 	size_t idx = 0;
 	int rc;
 
@@ -637,13 +667,15 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 			return rc;
 		want = webhook_rec_container(rec, name);
 		if (!want) {
+			all_guaranteed = all_guaranteed && res_guaranteed(&old);
 			idx++;
 			continue;
 		}
-		new_values(old.cpu_req, old.cpu_lim, want->cpu_request, caps->max_cpu, guaranteed,
-			   &now.cpu_req, &now.cpu_lim);
-		new_values(old.mem_req, old.mem_lim, want->mem_request, caps->max_memory,
-			   guaranteed, &now.mem_req, &now.mem_lim);
+		new_values(old.cpu_req, old.cpu_lim, want->cpu_request, want->cpu_limit,
+			   caps->max_cpu, guaranteed, &now.cpu_req, &now.cpu_lim);
+		new_values(old.mem_req, old.mem_lim, want->mem_request, want->mem_limit,
+			   caps->max_memory, guaranteed, &now.mem_req, &now.mem_lim);
+		all_guaranteed = all_guaranteed && res_guaranteed(&now);
 
 		res = cJSON_GetObjectItemCaseSensitive(c, "resources");
 		if (!cJSON_IsObject(res))
@@ -674,6 +706,24 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 				return rc;
 		}
 		idx++;
+	}
+	/* Limits taken from the recommendation could make a Burstable pod Guaranteed (a different
+	 * eviction order and CPU manager treatment): the owner did not ask for that. */
+	if (qos == WEBHOOK_QOS_BURSTABLE && all_guaranteed) {
+		const cJSON *init = pod_containers(pod, "initContainers", errbuf, &rc);
+
+		if (rc < 0)
+			return rc;
+		cJSON_ArrayForEach (c, init) {
+			struct res4 r;
+
+			rc = container_resources(c, &r, errbuf);
+			if (rc < 0)
+				return rc;
+			all_guaranteed = all_guaranteed && res_guaranteed(&r);
+		}
+		if (all_guaranteed)
+			return fail(errbuf, "the recommendation would make the pod Guaranteed");
 	}
 	*ret_patch = TAKE_PTR(patch);
 	return 0;

@@ -84,10 +84,12 @@ enum webhook_qos {
 int webhook_pod_qos(const cJSON *pod, enum webhook_qos *ret);
 
 /* The JSONPatch (an array, possibly empty when nothing changes) setting each recommended
- * container's resources in `pod` (a Pod object): requests from the recommendation, capped; limits
- * keep their ratio to the requests (no limit stays none; limit == request follows the request);
- * Guaranteed pods keep requests == limits; BestEffort pods are left alone. -EINVAL on a pod whose
- * containers or resources do not parse (the caller admits it unchanged). */
+ * container's resources in `pod` (a Pod object): requests from the recommendation, capped; a limit
+ * the recommendation names is taken as is (the request lowered to it if above), otherwise limits
+ * keep their ratio to the requests; no limit stays none; limit == request follows (Guaranteed pods
+ * keep requests == limits); BestEffort pods are left alone. -EINVAL on a pod whose containers or
+ * resources do not parse, or that the recommendation would turn from Burstable to Guaranteed (the
+ * caller admits it unchanged). */
 int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 			  const struct webhook_caps *caps, cJSON **ret_patch, char *errbuf);
 

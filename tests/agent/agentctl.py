@@ -147,12 +147,12 @@ class FakeTree:
 class Agent:
     """`snug-agent run` against a fake API server and a fake tree; stopped with SIGTERM."""
 
-    def __init__(self, srv, tree_root, state_dir, node="node-1", args=(), log_path=None):
+    def __init__(self, srv, tree_root, state_dir, node="node-1", args=(), log_path=None, log_level="debug"):
         self.srv = srv
         self.port = free_port()
         self.cmd = [AGENT, "run", "--node-name", node, "--kubeconfig", srv.kubeconfig(),
                     "--cgroup-root", tree_root, "--state-dir", state_dir, "--listen", "127.0.0.1:%d" % self.port,
-                    "--no-bpf", "--log-level", "debug"] + list(args)
+                    "--no-bpf", "--log-level", log_level] + list(args)
         self.log_path = log_path or os.path.join(state_dir + ".log")
         self.proc = None
 
@@ -232,6 +232,46 @@ class Agent:
         if st != 200:
             raise RuntimeError("/recommendations -> %d" % st)
         return json.loads(body)
+
+
+class FileWatch:
+    """Tells when a file is next written (inotify IN_MODIFY), on the caller's CLOCK_MONOTONIC, without
+    polling it: arm before the action, then wait(). Python has no inotify binding, so libc's through ctypes."""
+
+    IN_MODIFY = 0x2
+
+    def __init__(self, path):
+        import ctypes
+        import ctypes.util
+        self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self.fd = self._libc.inotify_init1(os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        if self._libc.inotify_add_watch(self.fd, os.fsencode(path), self.IN_MODIFY) < 0:
+            err = ctypes.get_errno()
+            os.close(self.fd)
+            raise OSError(err, "inotify_add_watch", path)
+
+    def wait(self, timeout):
+        """time.monotonic() when a write was seen, or None after timeout seconds."""
+        import select
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return None
+        t = time.monotonic()
+        os.read(self.fd, 4096)
+        return t
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def resize_requests(srv, pod_name=None):

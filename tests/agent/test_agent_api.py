@@ -142,6 +142,23 @@ class AgentTest(AgentBase):
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "grower"][0]
         self.assertEqual(rec["last_action"]["result"], "accepted")
 
+    def test_oom_kill_acted_on_between_samples(self):
+        # The kill is acted on when memory.events changes, not at the next sampling tick (an hour away).
+        # No sample of this container is ever taken: the OOM bump is from its request (200Mi + 100Mi).
+        self.make_pod("burst", annotations={"snug.io/mode": "in-place"},
+                      requests={"cpu": "100m", "memory": "200Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        c = self.tree.container("burst")
+        c.write("memory.max", "%d\n" % (256 * MiB))
+        self.start_agent("--sample-interval", "1h")
+        self.wait_tracked(1)
+        time.sleep(0.5)  # past the one sample taken at start
+        c.oom_kill()
+        res = container_patch(self.wait_resized("burst")[0])
+        limit = fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"])
+        self.assertGreater(limit, 256 * MiB)
+        self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)),
+                        "container memory.max not written: %s" % c.read("memory.max"))
+
     def test_memory_grown_before_the_oom_kill(self):
         self.make_pod("leaky", annotations={"snug.io/mode": "in-place"},
                       requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})

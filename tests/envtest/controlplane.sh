@@ -34,6 +34,8 @@ cp_assets() {
 }
 
 # cp_start ASSETS_DIR WORK_DIR: starts etcd and kube-apiserver, waits for /readyz.
+# CP_APISERVER_EXTRA_FLAGS (optional, split on spaces) is appended to kube-apiserver's command line,
+# e.g. "--feature-gates=InPlacePodVerticalScaling=false" for a server without in-place resize.
 cp_start() {
 	local assets=$1 work=$2
 	mkdir -p "$work/pki" "$work/etcd"
@@ -87,7 +89,7 @@ cp_start() {
 		--service-account-issuer https://kubernetes.default.svc \
 		--token-auth-file "$pki/tokens.csv" --authorization-mode RBAC \
 		--service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none \
-		--cert-dir "$work/certs" > "$work/apiserver.log" 2>&1 &
+		--cert-dir "$work/certs" ${CP_APISERVER_EXTRA_FLAGS:-} > "$work/apiserver.log" 2>&1 &
 	CP_API_PID=$!
 	CP_SERVER="https://127.0.0.1:$api_port"
 	CP_CA="$pki/ca.crt"

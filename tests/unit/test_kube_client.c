@@ -190,6 +190,30 @@ START_TEST(test_free_with_requests_in_flight)
 }
 END_TEST
 
+/* curl asks for a 0 ms timeout to start every request; sd-event's default timer accuracy (250 ms)
+ * would coalesce that wakeup and hold back each request (an OOM's resize too) by up to 250 ms. */
+START_TEST(test_request_start_timer_is_precise)
+{
+	sd_event *e;
+	struct kube_client *c = client(&e, 100000, 1000000);
+	struct kube_object_ref pod = { .kind = "Pod", .namespace = "default", .name = "p" };
+	struct seen s = { 0 };
+	uint64_t accuracy = UINT64_MAX;
+
+	ck_assert_int_eq(kube_get(c, &pod, done, &s), 0);
+	/* The deferred start hands the request to curl, which arms its timer. */
+	for (int i = 0; i < 10 && !c->curl_timer; i++)
+		ck_assert_int_ge(sd_event_run(e, 0), 0);
+	ck_assert_ptr_nonnull(c->curl_timer);
+	ck_assert_int_eq(sd_event_source_get_time_accuracy(c->curl_timer, &accuracy), 0);
+	ck_assert_uint_le(accuracy, 1000);
+	run_until_done(e, &s);
+	ck_assert_int_eq(s.error, -ECONNREFUSED);
+	kube_client_free(c);
+	sd_event_unref(e);
+}
+END_TEST
+
 Suite *kube_client_suite(void)
 {
 	Suite *s = suite_create("kube_client");
@@ -200,6 +224,7 @@ Suite *kube_client_suite(void)
 	tcase_add_test(tc, test_argument_checks);
 	tcase_add_test(tc, test_event_rate_limit_and_counters);
 	tcase_add_test(tc, test_free_with_requests_in_flight);
+	tcase_add_test(tc, test_request_start_timer_is_precise);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -255,6 +255,89 @@ START_TEST(already_as_recommended)
 }
 END_TEST
 
+#define REC_APP_LIM(req_cpu, req_mem, lim_cpu, lim_mem)                                            \
+	"{\"at\":1764000000,\"node\":\"node-1\",\"reason\":\"oom-kill\","                          \
+	"\"containers\":[{\"name\":\"app\",\"requests\":{\"cpu\":\"" req_cpu                       \
+	"\",\"memory\":\"" req_mem "\"},\"limits\":{\"cpu\":\"" lim_cpu "\",\"memory\":\"" lim_mem \
+	"\"}}]}"
+
+#define APP_BURSTABLE                                                                              \
+	"[{\"name\":\"app\",\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"},"  \
+	"\"limits\":{\"cpu\":\"500m\",\"memory\":\"256Mi\"}}}]"
+
+START_TEST(recommended_limit_taken)
+{
+	/* What the agent records after an OOM kill: the request as it was, the limit raised. The
+	 * replacement pod must get the raised limit, or the eviction was for nothing. */
+	_cleanup_free_ char *t = review("CREATE", OWNER_RS, APP_BURSTABLE);
+	enum webhook_result res;
+	enum webhook_qos qos;
+	cJSON *pod = admit(t, REC_APP_LIM("100m", "128Mi", "500m", "300Mi"), NULL, &res);
+
+	ck_assert_int_eq(res, WEBHOOK_RESULT_PATCHED);
+	ck_assert_str_eq(res_of(pod, 0, "requests", "cpu"), "100m");
+	ck_assert_str_eq(res_of(pod, 0, "requests", "memory"), "128Mi");
+	ck_assert_str_eq(res_of(pod, 0, "limits", "cpu"), "500m");
+	ck_assert_str_eq(res_of(pod, 0, "limits", "memory"), "300Mi");
+	ck_assert_int_eq(webhook_pod_qos(pod, &qos), 0);
+	ck_assert_int_eq(qos, WEBHOOK_QOS_BURSTABLE);
+	cJSON_Delete(pod);
+
+	/* Both moved: both taken, no ratio applied on top. */
+	pod = admit(t, REC_APP_LIM("300m", "200Mi", "700m", "350Mi"), NULL, &res);
+	ck_assert_int_eq(res, WEBHOOK_RESULT_PATCHED);
+	ck_assert_str_eq(res_of(pod, 0, "requests", "cpu"), "300m");
+	ck_assert_str_eq(res_of(pod, 0, "limits", "cpu"), "700m");
+	ck_assert_str_eq(res_of(pod, 0, "requests", "memory"), "200Mi");
+	ck_assert_str_eq(res_of(pod, 0, "limits", "memory"), "350Mi");
+	cJSON_Delete(pod);
+
+	/* A request above the recommended limit is lowered to it (the server would refuse it). */
+	pod = admit(t, REC_APP_LIM("100m", "512Mi", "500m", "300Mi"), NULL, &res);
+	ck_assert_int_eq(res, WEBHOOK_RESULT_PATCHED);
+	ck_assert_str_eq(res_of(pod, 0, "requests", "memory"), "300Mi");
+	ck_assert_str_eq(res_of(pod, 0, "limits", "memory"), "300Mi");
+	cJSON_Delete(pod);
+}
+END_TEST
+
+START_TEST(recommended_limit_keeps_qos)
+{
+	_cleanup_free_ char *t = review("CREATE", OWNER_RS, APP_BURSTABLE);
+	_cleanup_free_ char *g = review("CREATE", OWNER_RS,
+					"[{\"name\":\"app\",\"resources\":{\"limits\":{\"cpu\":"
+					"\"1\",\"memory\":\"1Gi\"}}}]");
+	_cleanup_free_ char *nolim =
+		review("CREATE", OWNER_RS,
+		       "[{\"name\":\"app\",\"resources\":{\"requests\":{\"cpu\":"
+		       "\"100m\",\"memory\":\"128Mi\"}}}]");
+	enum webhook_result res;
+	enum webhook_qos qos;
+	cJSON *pod;
+
+	/* Burstable → Guaranteed is not the webhook's call: admitted unchanged. */
+	ck_assert_ptr_null(admit(t, REC_APP_LIM("200m", "256Mi", "200m", "256Mi"), NULL, &res));
+	ck_assert_int_eq(res, WEBHOOK_RESULT_FAILED_OPEN);
+
+	/* Guaranteed stays Guaranteed: the limit wins, the request follows it. */
+	pod = admit(g, REC_APP_LIM("1", "1Gi", "1", "1500Mi"), NULL, &res);
+	ck_assert_int_eq(res, WEBHOOK_RESULT_PATCHED);
+	ck_assert_str_eq(res_of(pod, 0, "requests", "memory"), "1500Mi");
+	ck_assert_str_eq(res_of(pod, 0, "limits", "memory"), "1500Mi");
+	ck_assert_int_eq(webhook_pod_qos(pod, &qos), 0);
+	ck_assert_int_eq(qos, WEBHOOK_QOS_GUARANTEED);
+	cJSON_Delete(pod);
+
+	/* No limit stays none, whatever the recommendation says. */
+	pod = admit(nolim, REC_APP_LIM("300m", "200Mi", "600m", "400Mi"), NULL, &res);
+	ck_assert_int_eq(res, WEBHOOK_RESULT_PATCHED);
+	ck_assert_str_eq(res_of(pod, 0, "requests", "memory"), "200Mi");
+	ck_assert_ptr_null(res_of(pod, 0, "limits", "memory"));
+	ck_assert_ptr_null(res_of(pod, 0, "limits", "cpu"));
+	cJSON_Delete(pod);
+}
+END_TEST
+
 START_TEST(broken_annotation_fails_open)
 {
 	static const char *const bad[] = {
@@ -498,6 +581,8 @@ Suite *webhook_suite(void)
 	tcase_add_test(tc, caps_apply);
 	tcase_add_test(tc, no_resources_object);
 	tcase_add_test(tc, already_as_recommended);
+	tcase_add_test(tc, recommended_limit_taken);
+	tcase_add_test(tc, recommended_limit_keeps_qos);
 	tcase_add_test(tc, broken_annotation_fails_open);
 	tcase_add_test(tc, pod_with_broken_resources_fails_open);
 	suite_add_tcase(s, tc);

@@ -1,48 +1,56 @@
 #!/usr/bin/env bash
-# Envtest tier of the eviction fallback: for kube-apiserver 1.36 and 1.33 (tests/envtest's control
-# plane), the engine driver evicts as the snug-agent service account (deploy/rbac.yaml) against a real
-# PodDisruptionBudget, and the real API server calls `snug-agent webhook` over HTTPS on loopback
-# (MutatingWebhookConfiguration with a url + caBundle) when the test creates the replacement pod.
-# Usage: envtest.sh AGENT DRIVER RESULTS_FILE
+# Envtest tier of the eviction fallback: `snug-agent run` (as the snug-agent service account,
+# deploy/rbac.yaml) against a real kube-apiserver (tests/envtest's control plane) that cannot resize
+# the pod in place — 1.33 with InPlacePodVerticalScaling=false, 1.36 with a pod whose node has no
+# resize support — evicts it past a real PodDisruptionBudget, and the real API server calls
+# `snug-agent webhook` over HTTPS on loopback (MutatingWebhookConfiguration with a url + caBundle)
+# when the test creates the replacement pod.
+# Usage: envtest.sh AGENT RESULTS_FILE
 set -u
-agent=$1 driver=$2 results=$3
+agent=$1 results=$2
 shared=${SHARED_DIR:-../shared}
 cache=${SNUG_CACHE:-$HOME/.cache/snug}
 cd "$(dirname "$0")/../.."
 . tests/envtest/controlplane.sh
 
 pass=0 fail=0 skip=0
+start_all=$(date +%s)
 trap 'cp_stop' EXIT
-for spec in "kube-apiserver.xz 1.36.2" "kube-apiserver-1.33.xz 1.33.13"; do
+for spec in "kube-apiserver.xz 1.36.2 no-node-support" \
+	"kube-apiserver-1.33.xz 1.33.13 no-gate --feature-gates=InPlacePodVerticalScaling=false"; do
 	set -- $spec
-	xzname=$1 version=$2
+	xzname=$1 version=$2 case=$3
+	shift 3
+	t0=$(date +%s)
 	if ! assets=$(cp_assets "$shared" "$cache" "$xzname" "$version"); then
-		echo "*** SKIPPED: webhook envtest $version: no kube-apiserver binaries under $shared/envtest ***"
+		echo "*** SKIPPED: fallback envtest $version: no kube-apiserver binaries under $shared/envtest ***"
 		skip=$((skip + 1))
 		continue
 	fi
-	work=$(mktemp -d /tmp/snug-webhook-envtest.XXXXXX)
-	if ! cp_start "$assets" "$work" || ! cp_apply deploy/rbac.yaml; then
-		echo "webhook envtest $version: control plane did not start" >&2
+	work=$(mktemp -d /tmp/snug-fallback-envtest.XXXXXX)
+	if ! CP_APISERVER_EXTRA_FLAGS="$*" cp_start "$assets" "$work" ||
+		! cp_apply deploy/rbac.yaml; then
+		echo "fallback envtest $version: control plane did not start" >&2
 		fail=$((fail + 1))
 		cp_stop
 		continue
 	fi
 	cp_kubeconfig "$work/kubeconfig"
-	echo "webhook envtest $version: kube-apiserver at $CP_SERVER"
-	if SNUG_AGENT=$agent SNUG_FALLBACK_DRIVER=$driver SNUG_ENVTEST_SERVER=$CP_SERVER \
+	echo "fallback envtest $version ($case${*:+, $*}): kube-apiserver at $CP_SERVER"
+	if SNUG_AGENT=$agent SNUG_ENVTEST_SERVER=$CP_SERVER \
 		SNUG_ENVTEST_CA=$CP_CA SNUG_ENVTEST_CA_KEY=$work/pki/ca.key \
 		SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig \
-		SNUG_ENVTEST_WORK=$work SNUG_ENVTEST_VERSION=$version \
-		/usr/bin/python3 tests/webhook/envtest_webhook.py; then
+		SNUG_ENVTEST_WORK=$work SNUG_ENVTEST_VERSION=$version SNUG_ENVTEST_CASE=$case \
+		PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/webhook/envtest_fallback.py; then
 		pass=$((pass + 1))
 		rm -rf "$work"
 	else
 		fail=$((fail + 1))
-		echo "webhook envtest $version: FAILED, logs kept in $work" >&2
+		echo "fallback envtest $version: FAILED, logs kept in $work" >&2
 	fi
 	cp_stop
+	echo "fallback envtest $version: $(($(date +%s) - t0)) s"
 done
 echo "webhook-envtest $pass $fail $skip" > "$results"
-echo "webhook-envtest: $pass passed, $fail failed, $skip skipped"
+echo "webhook-envtest: $pass passed, $fail failed, $skip skipped in $(($(date +%s) - start_all)) s"
 [ "$fail" -eq 0 ]

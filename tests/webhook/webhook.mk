@@ -45,13 +45,13 @@ check-webhook: $(AGENT) $(FALLBACK_DRIVER)
 
 check-api: check-webhook
 
-# Envtest tier for the fallback: real kube-apiserver 1.36 + 1.33 (tests/envtest's control plane), a
-# real PDB, and the API server calling the webhook over HTTPS on loopback. Skips loudly without the
-# binaries under $(SHARED_DIR)/envtest.
+# Envtest tier for the fallback: `snug-agent run` against real kube-apiserver 1.36 (a pod whose node
+# cannot resize) and 1.33 (InPlacePodVerticalScaling=false), a real PDB, and the API server calling the
+# webhook over HTTPS on loopback. Skips loudly without the binaries under $(SHARED_DIR)/envtest.
 .PHONY: check-webhook-envtest
-check-webhook-envtest: $(AGENT) $(FALLBACK_DRIVER)
+check-webhook-envtest: $(AGENT)
 	$(Q)mkdir -p $(OUT)/results
 	$(Q)SHARED_DIR=$(SHARED_DIR) SNUG_CACHE=$(SNUG_CACHE) tests/webhook/envtest.sh \
-		$(abspath $(AGENT)) $(abspath $(FALLBACK_DRIVER)) $(abspath $(OUT)/results/webhook-envtest)
+		$(abspath $(AGENT)) $(abspath $(OUT)/results/webhook-envtest)
 
 check-envtest: check-webhook-envtest
