@@ -57,13 +57,19 @@ for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	echo "=== RUN  $name"
 	start=$(date +%s.%N)
-	timeout -k 5 "$per_test_timeout" bash "$t"
+	# A script may need longer than the default: "# vm-timeout: SEC" in its first lines.
+	t_timeout=$per_test_timeout
+	for ((i = 0; i < 5; i++)); do
+		IFS= read -r line || break
+		[[ $line =~ ^#\ vm-timeout:\ *([0-9]+)$ ]] && t_timeout=${BASH_REMATCH[1]} && break
+	done <"$t"
+	timeout -k 5 "$t_timeout" bash "$t"
 	rc=$?
 	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	case $rc in
 	0) verdict=PASS ;;
 	77) verdict=SKIP ;;
-	124) verdict=FAIL && echo "  (timed out after ${per_test_timeout}s)" ;;
+	124) verdict=FAIL && echo "  (timed out after ${t_timeout}s)" ;;
 	*) verdict=FAIL ;;
 	esac
 	[[ $verdict == FAIL ]] && failed=$((failed + 1))
