@@ -945,6 +945,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 		.last_resize_usec = c->last_resize_usec,
 		.now_usec = realtime_usec(),
 		.config = &a->config.decide,
+		.keep_memory_limit = a->keep_memory_limit,
 	};
 	/* Before --min-history the estimates are reported but steer nothing, not even the other
 	 * resource of a signal-driven resize. */
