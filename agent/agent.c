@@ -741,8 +741,10 @@ static struct decide_node node_free(struct agent *a, const struct kube_pod *self
 		if (strcmp(p->uid, self->uid) == 0 || p->phase == KUBE_PHASE_SUCCEEDED ||
 		    p->phase == KUBE_PHASE_FAILED)
 			continue;
-		cpu += kube_pod_requests(p, true);
-		memory += kube_pod_requests(p, false);
+		if (__builtin_add_overflow(cpu, kube_pod_requests(p, true), &cpu))
+			cpu = INT64_MAX;
+		if (__builtin_add_overflow(memory, kube_pod_requests(p, false), &memory))
+			memory = INT64_MAX;
 	}
 	/* Overcommitted (requests above allocatable: a shrunk node, static pods): no room. */
 	return (struct decide_node){

@@ -12,12 +12,33 @@
 
 /* Formats into errbuf (KUBE_ERRBUF bytes, may be NULL) and returns -EINVAL. */
 int kube_err(char *errbuf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int kube_json_object(const cJSON *parent, const char *key, const char *path, const cJSON **ret,
-		     char *errbuf);
-int kube_json_array(const cJSON *parent, const char *key, const char *path, const cJSON **ret,
-		    char *errbuf);
+/* The JSON type a member must have when present. */
+enum kube_json_type {
+	KUBE_JSON_OBJECT,
+	KUBE_JSON_ARRAY,
+	KUBE_JSON_STRING,
+	KUBE_JSON_BOOL,
+	KUBE_JSON_NUMBER,
+};
+/* Member `key` of parent (path names parent in errors): absent or JSON null → *ret NULL and 0;
+ * present with another type → -EINVAL, "<path>.<key>: not <a type>" in errbuf. The one place
+ * every field's type is checked; the helpers below are it for each type. */
+int kube_json_member(const cJSON *parent, const char *key, const char *path,
+		     enum kube_json_type type, const cJSON **ret, char *errbuf);
+static inline int kube_json_object(const cJSON *parent, const char *key, const char *path,
+				   const cJSON **ret, char *errbuf)
+{
+	return kube_json_member(parent, key, path, KUBE_JSON_OBJECT, ret, errbuf);
+}
+static inline int kube_json_array(const cJSON *parent, const char *key, const char *path,
+				  const cJSON **ret, char *errbuf)
+{
+	return kube_json_member(parent, key, path, KUBE_JSON_ARRAY, ret, errbuf);
+}
+/* The string itself (NULL when absent). */
 int kube_json_string(const cJSON *parent, const char *key, const char *path, const char **ret,
 		     char *errbuf);
+/* Absent → false. */
 int kube_json_bool(const cJSON *parent, const char *key, const char *path, bool *ret, char *errbuf);
 int kube_json_int(const cJSON *parent, const char *key, const char *path, int64_t min, int64_t max,
 		  int64_t def, int64_t *ret, char *errbuf);

@@ -133,7 +133,8 @@ const char *kube_qos_to_string(enum kube_qos q);
 const char *kube_resize_status_to_string(enum kube_resize_status s);
 
 /* (node.c) Millicores and bytes a pod's app containers request, as the scheduler counts them during a
- * resize: per container the largest of spec, allocated and actual requests (unset counts 0).
+ * resize: per container the largest of spec, allocated and actual requests (unset counts 0;
+ * the sum saturates at INT64_MAX).
  * Init containers and pod overhead are not in the model and not counted. */
 int64_t kube_pod_requests(const struct kube_pod *p, bool cpu);
 

@@ -106,8 +106,9 @@ int64_t kube_pod_requests(const struct kube_pod *p, bool cpu)
 
 			v = a > v ? a : v;
 		}
-		if (v > 0)
-			sum += v;
+		/* Saturating: requests near INT64_MAX parse fine and must not wrap around. */
+		if (v > 0 && __builtin_add_overflow(sum, v, &sum))
+			return INT64_MAX;
 	}
 	return sum;
 }

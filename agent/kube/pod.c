@@ -23,64 +23,53 @@ int kube_err(char *errbuf, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Object member that must be an object when present; NULL/JSON null means absent. */
-int kube_json_object(const cJSON *parent, const char *key, const char *path, const cJSON **ret,
-		     char *errbuf)
+int kube_json_member(const cJSON *parent, const char *key, const char *path,
+		     enum kube_json_type type, const cJSON **ret, char *errbuf)
 {
+	static const struct {
+		cJSON_bool (*is)(const cJSON *);
+		const char *name;
+	} types[] = {
+		[KUBE_JSON_OBJECT] = { cJSON_IsObject, "an object" },
+		[KUBE_JSON_ARRAY] = { cJSON_IsArray, "an array" },
+		[KUBE_JSON_STRING] = { cJSON_IsString, "a string" },
+		[KUBE_JSON_BOOL] = { cJSON_IsBool, "a boolean" },
+		[KUBE_JSON_NUMBER] = { cJSON_IsNumber, "a number" },
+	};
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(parent, key);
 
+	if ((unsigned)type >= ELEMENTSOF(types))
+		return -EINVAL;
 	if (!j || cJSON_IsNull(j)) {
 		*ret = NULL;
 		return 0;
 	}
-	if (!cJSON_IsObject(j))
-		return kube_err(errbuf, "%s.%s: not an object", path, key);
+	if (!types[type].is(j) || (type == KUBE_JSON_STRING && !j->valuestring))
+		return kube_err(errbuf, "%s.%s: not %s", path, key, types[type].name);
 	*ret = j;
 	return 0;
 }
 
-int kube_json_array(const cJSON *parent, const char *key, const char *path, const cJSON **ret,
-		    char *errbuf)
-{
-	const cJSON *j = cJSON_GetObjectItemCaseSensitive(parent, key);
-
-	if (!j || cJSON_IsNull(j)) {
-		*ret = NULL;
-		return 0;
-	}
-	if (!cJSON_IsArray(j))
-		return kube_err(errbuf, "%s.%s: not an array", path, key);
-	*ret = j;
-	return 0;
-}
-
-/* String member; absent → *ret NULL; JSON null counts as absent, any other type is an error. */
 int kube_json_string(const cJSON *parent, const char *key, const char *path, const char **ret,
 		     char *errbuf)
 {
-	const cJSON *j = cJSON_GetObjectItemCaseSensitive(parent, key);
+	const cJSON *j = NULL;
+	int r = kube_json_member(parent, key, path, KUBE_JSON_STRING, &j, errbuf);
 
-	if (!j || cJSON_IsNull(j)) {
-		*ret = NULL;
-		return 0;
-	}
-	if (!cJSON_IsString(j) || !j->valuestring)
-		return kube_err(errbuf, "%s.%s: not a string", path, key);
-	*ret = j->valuestring;
+	if (r < 0)
+		return r;
+	*ret = j ? j->valuestring : NULL;
 	return 0;
 }
 
 int kube_json_bool(const cJSON *parent, const char *key, const char *path, bool *ret, char *errbuf)
 {
-	const cJSON *j = cJSON_GetObjectItemCaseSensitive(parent, key);
+	const cJSON *j = NULL;
+	int r = kube_json_member(parent, key, path, KUBE_JSON_BOOL, &j, errbuf);
 
-	if (!j || cJSON_IsNull(j)) {
-		*ret = false;
-		return 0;
-	}
-	if (!cJSON_IsBool(j))
-		return kube_err(errbuf, "%s.%s: not a boolean", path, key);
-	*ret = cJSON_IsTrue(j);
+	if (r < 0)
+		return r;
+	*ret = j && cJSON_IsTrue(j);
 	return 0;
 }
 
@@ -88,15 +77,16 @@ int kube_json_bool(const cJSON *parent, const char *key, const char *path, bool 
 int kube_json_int(const cJSON *parent, const char *key, const char *path, int64_t min, int64_t max,
 		  int64_t def, int64_t *ret, char *errbuf)
 {
-	const cJSON *j = cJSON_GetObjectItemCaseSensitive(parent, key);
+	const cJSON *j = NULL;
 	double d;
+	int r = kube_json_member(parent, key, path, KUBE_JSON_NUMBER, &j, errbuf);
 
-	if (!j || cJSON_IsNull(j)) {
+	if (r < 0)
+		return r;
+	if (!j) {
 		*ret = def;
 		return 0;
 	}
-	if (!cJSON_IsNumber(j))
-		return kube_err(errbuf, "%s.%s: not a number", path, key);
 	d = j->valuedouble;
 	/* Comparing as double first keeps the cast below defined for NaN-free huge values. */
 	if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d)

@@ -1,5 +1,5 @@
 /* libFuzzer harness for the kube client's reply parsers: one input is tried as a Pod, a watch
- * event line, a PodList and a Status, so every defensive path sees hostile bytes. */
+ * event line, a PodList, a Node and a Status, so every defensive path sees hostile bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)kube_pod_annotation(pod, "snug.io/mode");
 		for (size_t i = 0; i < pod->n_containers; i++)
 			(void)kube_pod_container(pod, pod->containers[i].name);
+		if (kube_pod_requests(pod, true) < 0 || kube_pod_requests(pod, false) < 0)
+			abort(); /* unset requests count 0, never negative */
 		kube_pod_free(pod);
 	} else if (memchr(err, 0, sizeof(err)) == NULL)
 		abort(); /* the error text must always be terminated */
@@ -47,6 +49,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			kube_pod_free(pods[i]);
 		free(pods);
 		free(rv);
+	}
+
+	{
+		cJSON *j = cJSON_ParseWithLength(buf, size);
+		struct kube_node node;
+
+		if (kube_node_parse(j, &node, err) == 0) {
+			if (node.cpu_allocatable < 0 || node.memory_allocatable < 0 || !node.name)
+				abort();
+			kube_node_done(&node);
+		} else if (memchr(err, 0, sizeof(err)) == NULL)
+			abort();
+		cJSON_Delete(j);
 	}
 
 	if (kube_status_parse(422, buf, size, &st) == 0) {

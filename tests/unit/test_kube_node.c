@@ -107,6 +107,10 @@ START_TEST(test_pod_requests_count_like_the_scheduler)
 
 	ck_assert_int_eq(kube_pod_requests(&p, true), 700);
 	ck_assert_int_eq(kube_pod_requests(&p, false), 352 * MIB);
+
+	/* Absurd but parseable requests saturate instead of wrapping negative. */
+	cs[2].spec.mem_request = INT64_MAX - 1;
+	ck_assert_int_eq(kube_pod_requests(&p, false), INT64_MAX);
 }
 END_TEST
 
