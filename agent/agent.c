@@ -787,7 +787,7 @@ static void node_failed(struct agent *a, const char *reason, const char *fmt, ..
 	agent_metrics_node_read_error(a->metrics, reason);
 	if (forget && a->node_known) {
 		a->node_known = false;
-		agent_metrics_node_allocatable(a->metrics, a->config.node_name, false, 0, 0);
+		agent_metrics_node_allocatable(a->metrics, false, 0, 0);
 	}
 	if (!a->node_failing)
 		log_warning("Cannot read node %s (%s): %s; %s", a->config.node_name, reason, why,
@@ -824,8 +824,8 @@ static void on_node(const struct kube_result *res, void *userdata)
 		a->node_failing = false;
 		a->node_cpu_allocatable = n.cpu_allocatable;
 		a->node_memory_allocatable = n.memory_allocatable;
-		agent_metrics_node_allocatable(a->metrics, a->config.node_name, true,
-					       n.cpu_allocatable, n.memory_allocatable);
+		agent_metrics_node_allocatable(a->metrics, true, n.cpu_allocatable,
+					       n.memory_allocatable);
 		kube_node_done(&n);
 	}
 	node_schedule(a);
@@ -945,6 +945,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 		.last_resize_usec = c->last_resize_usec,
 		.now_usec = realtime_usec(),
 		.config = &a->config.decide,
+		.keep_memory_limit = a->keep_memory_limit,
 	};
 	/* Before --min-history the estimates are reported but steer nothing, not even the other
 	 * resource of a signal-driven resize. */

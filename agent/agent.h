@@ -113,7 +113,9 @@ struct agent {
 
 	struct agent_pod *pods;
 	struct agent_history *histories;
-	bool ready;		 /* first pod sync done */
+	bool ready; /* first pod sync done */
+	/* The API server said it refuses lowering memory limits (1.33): decisions keep them. */
+	bool keep_memory_limit;
 	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
 };
 

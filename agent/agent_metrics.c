@@ -68,16 +68,18 @@ int agent_metrics_new(struct agent *a, struct agent_metrics **ret)
 	    (r = metrics_gauge_new(m->reg, "snug_node_allocatable_cpu_cores",
 				   "This node's status.allocatable cpu as last read; absent while "
 				   "unknown (then grows are not held to the node's free room).",
-				   METRICS_LABELS("node"), &m->node_cpu)) < 0 ||
+				   METRICS_NO_LABELS, &m->node_cpu)) < 0 ||
 	    (r = metrics_gauge_new(
 		     m->reg, "snug_node_allocatable_memory_bytes",
 		     "This node's status.allocatable memory as last read; absent while "
 		     "unknown.",
-		     METRICS_LABELS("node"), &m->node_memory)) < 0 ||
+		     METRICS_NO_LABELS, &m->node_memory)) < 0 ||
 	    (r = metrics_counter_new(m->reg, "snug_node_read_errors_total",
 				     "Failed reads of this node's Node object, by outcome.",
 				     METRICS_LABELS("reason"), &m->node_errors)) < 0)
 		goto fail;
+	/* No label (the scrape adds `node`): absent until the first good read, not a 0. */
+	agent_metrics_node_allocatable(m, false, 0, 0);
 	*ret = m;
 	return 0;
 fail:
@@ -214,21 +216,21 @@ void agent_metrics_cgroup_write_error(struct agent_metrics *m)
 		counter_add(m->cgroup_write_errors, NULL, 1);
 }
 
-void agent_metrics_node_allocatable(struct agent_metrics *m, const char *node, bool known,
-				    int64_t cpu_millis, int64_t memory_bytes)
+void agent_metrics_node_allocatable(struct agent_metrics *m, bool known, int64_t cpu_millis,
+				    int64_t memory_bytes)
 {
 	struct metrics_series *s;
 
-	if (!m || !node)
+	if (!m)
 		return;
 	if (known) {
-		gauge_set(m->node_cpu, METRICS_VALUES(node), (double)cpu_millis / 1000.0);
-		gauge_set(m->node_memory, METRICS_VALUES(node), (double)memory_bytes);
+		gauge_set(m->node_cpu, NULL, (double)cpu_millis / 1000.0);
+		gauge_set(m->node_memory, NULL, (double)memory_bytes);
 		return;
 	}
-	if (metrics_series_get(m->node_cpu, METRICS_VALUES(node), &s) >= 0)
+	if (metrics_series_get(m->node_cpu, NULL, &s) >= 0)
 		metrics_series_remove(s);
-	if (metrics_series_get(m->node_memory, METRICS_VALUES(node), &s) >= 0)
+	if (metrics_series_get(m->node_memory, NULL, &s) >= 0)
 		metrics_series_remove(s);
 }
 

@@ -741,6 +741,58 @@ START_TEST(test_resize_policy)
 }
 END_TEST
 
+/* Kubernetes 1.33 refuses lowering a memory limit unless memory's resizePolicy is RestartContainer:
+ * once the agent knows, shrinking lowers the request and keeps the limit (and memory.max). */
+START_TEST(test_keep_memory_limit)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 500, GIB, 2 * GIB);
+	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 500 * MIB);
+	ck_assert(d->shrinks_memory_limit);
+
+	f.in.keep_memory_limit = true;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 250 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 2 * GIB);
+	ck_assert(!d->shrinks_memory_limit);
+	ck_assert_reason(d, "memory limit kept");
+	for (size_t i = 0; i < d->n_steps; i++)
+		ck_assert_int_ne(d->steps[i].file, DECIDE_FILE_MEMORY_MAX);
+
+	/* Growing is not affected. */
+	f.in.memory = (struct decide_estimate){ 1536 * MIB, 1200 * MIB, 1800 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 3 * GIB);
+
+	/* RestartContainer may lower it. */
+	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
+	f.c[0].memory_restart = DECIDE_RESTART_CONTAINER;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 500 * MIB);
+	ck_assert(d->needs_restart);
+
+	/* Guaranteed: the request cannot leave the limit, so memory stays; CPU still shrinks. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	f.in.keep_memory_limit = true;
+	set(&f, 0, 500, 500, GIB, GIB);
+	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
+	f.in.cpu = (struct decide_estimate){ 200, 150, 250 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, GIB);
+	ck_assert_int_eq(d->new_res.memory_limit, GIB);
+	ck_assert_int_eq(d->new_res.cpu_request, 200);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	f.in.cpu = NO_REC;
+	assert_unchanged(run(&f));
+}
+END_TEST
+
 START_TEST(test_recommend_mode_reports_only)
 {
 	struct fx f;
@@ -1099,6 +1151,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_guaranteed_stays_guaranteed);
 	tcase_add_test(tc, test_burstable_never_becomes_guaranteed);
 	tcase_add_test(tc, test_resize_policy);
+	tcase_add_test(tc, test_keep_memory_limit);
 	tcase_add_test(tc, test_recommend_mode_reports_only);
 	tcase_add_test(tc, test_resources_restriction);
 	tcase_add_test(tc, test_write_order_grow_and_shrink);
