@@ -105,6 +105,12 @@ struct agent {
 	sd_event_source *sample_timer, *decide_timer, *checkpoint_timer, *rescan_timer;
 	sd_event_source *layout_io, *sigterm, *sigint;
 
+	/* This node's status.allocatable, re-read every --node-refresh: a grow never asks for more
+	 * than it minus the other pods' requests. Unknown until the first good read. */
+	sd_event_source *node_timer;
+	bool node_known, node_in_flight, node_failing;
+	int64_t node_cpu_allocatable, node_memory_allocatable; /* millicores, bytes */
+
 	struct agent_pod *pods;
 	struct agent_history *histories;
 	bool ready; /* first pod sync done */

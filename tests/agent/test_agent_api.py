@@ -217,6 +217,63 @@ class AgentTest(AgentBase):
         res = container_patch(self.wait_resized("capped")[0])
         self.assertLessEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 300 * MiB)
 
+    # ---- the node's free allocatable ---------------------------------------------------------
+
+    def test_oom_bump_held_to_the_nodes_free_allocatable(self):
+        self.srv.create_node("node-1", cpu="4", memory="1Gi")
+        # Not managed by snug, but its 750Mi are taken on the node: 274Mi are left.
+        self.srv.create_pod("neighbour", requests={"cpu": "100m", "memory": "750Mi"},
+                            limits={"cpu": "100m", "memory": "750Mi"})
+        # Guaranteed: the memory request follows the limit up, so the node's room bounds both.
+        self.make_pod("tight", annotations={"snug.io/mode": "auto"},
+                      requests={"cpu": "200m", "memory": "256Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
+        c = self.tree.container("tight")
+        c.memory = 200 * MiB
+        c.write_memory()
+        self.start_agent("--node-refresh", "1s")
+        self.wait_tracked(1)
+        self.assertTrue(wait_for(lambda: self.agent.metric("snug_node_allocatable_memory_bytes") == 1024 * MiB),
+                        "node allocatable not read:\n" + self.agent.log())
+        time.sleep(0.5)
+        c.oom_kill()
+        res = container_patch(self.wait_resized("tight")[0])
+        # The OOM bump alone would be well above (+100Mi over the peak, at least).
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 274 * MiB, res)
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 274 * MiB, res)
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "tight"][0]
+        self.assertIn("node has only 274Mi memory left", rec["last_action"]["reason"])
+        # The kubelet found it fits (a bigger bump would have stayed Deferred).
+        self.assertTrue(wait_for(lambda: self.srv.get_pod("tight")["status"]["containerStatuses"][0]
+                                 .get("resources", {}).get("limits", {}).get("memory") == "274Mi"))
+        # Kept fresh: the kubelet restarted with less reserved.
+        st, out = self.srv.request("PATCH", "/api/v1/nodes/node-1/status",
+                                   {"status": {"allocatable": {"memory": "2Gi"}}},
+                                   "application/strategic-merge-patch+json")
+        self.assertEqual(st, 200, out)
+        self.assertTrue(wait_for(lambda: self.agent.metric("snug_node_allocatable_memory_bytes") == 2048 * MiB),
+                        "node allocatable not re-read:\n" + self.agent.log())
+
+    def test_unreadable_node_leaves_grows_unclamped(self):
+        # No Node object: the GET is a 404, so nothing is known about the node's room.
+        self.srv.create_pod("neighbour", requests={"cpu": "100m", "memory": "750Mi"},
+                            limits={"cpu": "100m", "memory": "750Mi"})
+        self.make_pod("loose", annotations={"snug.io/mode": "auto"},
+                      requests={"cpu": "200m", "memory": "256Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
+        c = self.tree.container("loose")
+        c.memory = 200 * MiB
+        c.write_memory()
+        self.start_agent()
+        self.wait_tracked(1)
+        self.assertTrue(wait_for(lambda: (self.agent.metric("snug_node_read_errors_total",
+                                                            reason="not-found") or 0) >= 1),
+                        "failed node read not counted:\n" + self.agent.log())
+        self.assertIn("Cannot read node node-1", self.agent.log())
+        self.assertIsNone(self.agent.metric("snug_node_allocatable_memory_bytes"))
+        time.sleep(0.5)
+        c.oom_kill()
+        res = container_patch(self.wait_resized("loose")[0])
+        self.assertGreaterEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 300 * MiB)
+
     # ---- modes -------------------------------------------------------------------------------
 
     def test_recommend_mode_only_reports(self):
@@ -348,6 +405,37 @@ class AgentTest(AgentBase):
         quota = int(limit * 100000 + 0.5)
         self.assertTrue(wait_for(lambda: c.read("cpu.max").split()[0] == str(quota)),
                         "cpu.max not raised: %s (want %d)" % (c.read("cpu.max"), quota))
+
+    def test_throttled_twice_second_resize_builds_on_the_first(self):
+        # The kubelet stays out (it would write the pod status, a writer of its own): the
+        # resourceVersions here are snug's resize and annotation only.
+        self.srv.kubelet(mode="off")
+        self.make_pod("burner", annotations={"snug.io/mode": "in-place"},
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
+        c = self.tree.container("burner")
+        c.write("cpu.max", "20000 100000\n")
+        self.start_agent("--throttle-window", "1s")
+        self.wait_tracked(1)
+        # The watch falls behind: every new watch waits 20 s before it answers, so the agent
+        # hears of its own resizes only from the PATCH replies.
+        self.srv.fault(action="delay", delay=20, path=r"watch=1", count=-1)
+        self.srv.close_watches()
+
+        def burn():
+            c.run(0.2, 0.2, throttled_fraction=0.8)
+            return len(agentctl.resize_requests(self.srv, "burner")) >= 2
+
+        self.assertTrue(wait_for(burn, timeout=15, interval=0.2), "no second resize:\n" + self.agent.log())
+        reqs = agentctl.resize_requests(self.srv, "burner")
+        self.assertEqual([r["status"] for r in reqs[:2]], [200, 200], self.agent.log())
+        first, second = (fakectl.fake_apiserver.parse_quantity(container_patch(r)["limits"]["cpu"])
+                         for r in reqs[:2])
+        self.assertAlmostEqual(first, 0.3)
+        self.assertAlmostEqual(second, 0.45, msg="second resize not based on the first's 300m")
+        conflicts = [r for r in self.srv.requests() if r["status"] == 409]
+        self.assertEqual(conflicts, [])
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "burner"][0]
+        self.assertEqual(rec["last_action"]["result"], "accepted")
 
     # ---- the API server misbehaves -----------------------------------------------------------
 

@@ -474,6 +474,55 @@ START_TEST(test_node_allocatable)
 }
 END_TEST
 
+/* An OOM bump of a Guaranteed pod raises request and limit together: both stop at the node's
+ * free allocatable (what the agent passes: allocatable minus the other pods' requests), and the
+ * reason says so; the pod's own other containers come off that room too. */
+START_TEST(test_oom_bump_held_to_node)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	set(&f, 0, 200, 200, 256 * MIB, 256 * MIB);
+	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 400 * MIB;
+	f.in.signals.memory_usage = 250 * MIB;
+
+	/* Unknown node: the whole bump. */
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, 400 * MIB);
+	ck_assert_msg(!strstr(d->reason, "node has only"), "%s", d->reason);
+
+	/* 364Mi free for the pod, 64Mi of it the sidecar's: 300Mi for this container. */
+	f.in.node.memory_free_bytes = 364 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_request, 300 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 300 * MIB);
+	ck_assert_reason(d, "node has only 300Mi memory left");
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+
+	/* No room left at all: no resize, and the reason says why. */
+	f.in.node.memory_free_bytes = 200 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "node has only 136Mi memory left");
+
+	/* Without a memory limit the bump is a request: the same bound. */
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 200, -1, 256 * MIB, -1);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 400 * MIB;
+	f.in.node.memory_free_bytes = 320 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_request, 320 * MIB);
+	ck_assert_reason(d, "node has only 320Mi memory left");
+}
+END_TEST
+
 START_TEST(test_memory_limit_not_below_usage)
 {
 	struct fx f;
@@ -1095,6 +1144,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_cpu_throttling);
 	tcase_add_test(tc, test_bounds_and_caps);
 	tcase_add_test(tc, test_node_allocatable);
+	tcase_add_test(tc, test_oom_bump_held_to_node);
 	tcase_add_test(tc, test_memory_limit_not_below_usage);
 	tcase_add_test(tc, test_requests_only);
 	tcase_add_test(tc, test_vpa_limit_ratio);
