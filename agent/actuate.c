@@ -335,6 +335,13 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		c->throttle_ratio = 0;
 		c->throttle_window_usec = 0;
 		c->memory_max_grew = false;
+		/* Until the next sample, memory pressure is judged against the limit just set, not
+		 * the old memory.max and the growth that led past it: decisions in between would
+		 * grow the limit again and again. */
+		c->working_set_rate = 0;
+		if (ar->d.new_res.memory_limit > 0 &&
+		    ar->d.new_res.memory_limit != ar->d.old_res.memory_limit)
+			c->memory_cgroup_max = (uint64_t)ar->d.new_res.memory_limit;
 
 		c->last_decision = ar->d;
 		c->have_last_decision = true;
@@ -377,6 +384,20 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		record(c, act_fallback(a, p, c, &ar->d) ? "evicting" : "unsupported", ar->d.reason);
 		break;
 	default:
+		/* Kubernetes 1.33 refuses lowering a memory limit without resizePolicy
+		 * RestartContainer (1.34 allows it again; discovery cannot tell them apart): learn
+		 * it once and decide again at once, keeping the limit, instead of waiting a
+		 * cooldown for a request that can never succeed. */
+		if (res->outcome == KUBE_REJECTED && !a->keep_memory_limit &&
+		    ar->d.new_res.memory_limit < ar->d.old_res.memory_limit && res->message &&
+		    strstr(res->message, "memory limits cannot be decreased")) {
+			a->keep_memory_limit = true;
+			record(c, "retrying", ar->d.reason);
+			log_info("The API server refuses lowering memory limits (Kubernetes 1.33): "
+				 "shrinking keeps them from now on (%s/%s %s)",
+				 p->namespace, p->name, c->name);
+			break;
+		}
 		/* Rejected or forbidden: say why once per cooldown, don't hammer the server. */
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
 #include "agent/util/log.h"
+#include "agent/util/quantity.h"
 #include "agent/util/time.h"
 #include "bpf/oomwatch_api.h"
 
@@ -555,6 +557,8 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 {
 	const struct decide_config *dc = &a->config.decide;
 
+	if (!c->history->first_reading_usec)
+		c->history->first_reading_usec = wall_usec;
 	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_CURRENT)) {
 		c->memory_current = s->memory_current;
 		if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_STAT)) {
@@ -571,7 +575,11 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 			}
 			c->working_set_ts_usec = s->timestamp_usec;
 			c->working_set = s->memory_working_set;
-			if (rec_container_add_memory_reading(&c->rec, wall_usec,
+			/* An empty cgroup (before the first exec, after a kill) has no working set to
+			 * learn from, and VPA's model keeps a 0 peak for the rest of its 24 h interval:
+			 * no later peak, not even an OOM bump, would count. */
+			if (c->working_set > 0 &&
+			    rec_container_add_memory_reading(&c->rec, wall_usec,
 							     (int64_t)c->working_set) > 0)
 				c->history->dirty = true;
 		}
@@ -726,21 +734,145 @@ static void to_decide_resources(const struct kube_resources *k, struct decide_re
 					  .memory_limit = k->mem_limit };
 }
 
-/* Node allocatable minus the other pods' requests: unknown (-1) until the node is read. */
+/* Node allocatable minus the requests of every other pod bound here that has not terminated
+ * (the watch caches them all, managed or not); unknown (-1) while the node cannot be read. The
+ * pod's own other containers are decide's to subtract. */
 static struct decide_node node_free(struct agent *a, const struct kube_pod *self)
 {
-	return (struct decide_node){ .cpu_free_millis = -1, .memory_free_bytes = -1 };
+	int64_t cpu = 0, memory = 0;
+
+	if (!a->node_known)
+		return (struct decide_node){ .cpu_free_millis = -1, .memory_free_bytes = -1 };
+	for (size_t i = 0; i < kube_client_n_pods(a->kube); i++) {
+		const struct kube_pod *p = kube_client_pod_at(a->kube, i);
+
+		if (strcmp(p->uid, self->uid) == 0 || p->phase == KUBE_PHASE_SUCCEEDED ||
+		    p->phase == KUBE_PHASE_FAILED)
+			continue;
+		cpu += kube_pod_requests(p, true);
+		memory += kube_pod_requests(p, false);
+	}
+	/* Overcommitted (requests above allocatable: a shrunk node, static pods): no room. */
+	return (struct decide_node){
+		.cpu_free_millis =
+			a->node_cpu_allocatable > cpu ? a->node_cpu_allocatable - cpu : 0,
+		.memory_free_bytes = a->node_memory_allocatable > memory
+					     ? a->node_memory_allocatable - memory
+					     : 0,
+	};
 }
 
-/* Recommendations from a few minutes of data swing; VPA's own updater waits for history too. */
-static bool history_long_enough(struct agent *a, struct agent_container *c)
+/* ---- the node's allocatable ---------------------------------------------------------------------- */
+
+static void node_schedule(struct agent *a)
+{
+	/* A failed read is retried sooner than the refresh: until then grows are unclamped. */
+	uint64_t delay = a->node_failing && a->config.node_refresh_usec > 5 * USEC_PER_SEC
+				 ? 5 * USEC_PER_SEC
+				 : a->config.node_refresh_usec;
+	int r = sd_event_source_set_time_relative(a->node_timer, delay);
+
+	if (r >= 0)
+		r = sd_event_source_set_enabled(a->node_timer, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_warning_errno(r, "Cannot schedule the next read of node %s: %m",
+				  a->config.node_name);
+}
+
+static void node_failed(struct agent *a, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void node_failed(struct agent *a, const char *reason, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	/* A node that is gone has nothing to offer; any other failure keeps the last good read:
+	 * allocatable only changes when the kubelet restarts with other reservations. */
+	bool forget = strcmp(reason, "not-found") == 0 || strcmp(reason, "invalid") == 0;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	agent_metrics_node_read_error(a->metrics, reason);
+	if (forget && a->node_known) {
+		a->node_known = false;
+		agent_metrics_node_allocatable(a->metrics, false, 0, 0);
+	}
+	if (!a->node_failing)
+		log_warning("Cannot read node %s (%s): %s; %s", a->config.node_name, reason, why,
+			    a->node_known ? "keeping its last allocatable"
+					  : "grows are not held to the node's free allocatable");
+	else
+		log_debug("Still cannot read node %s (%s): %s", a->config.node_name, reason, why);
+	a->node_failing = true;
+}
+
+static void on_node(const struct kube_result *res, void *userdata)
+{
+	struct agent *a = userdata;
+	char err[KUBE_ERRBUF] = "", cpu[32], mem[32];
+	struct kube_node n;
+	int r;
+
+	a->node_in_flight = false;
+	if (res->outcome != KUBE_OK)
+		node_failed(a, kube_outcome_to_string(res->outcome), "%s",
+			    res->message ? res->message : "no message");
+	else if ((r = kube_node_parse(res->object, &n, err)) < 0)
+		node_failed(a, r == -ENOMEM ? "no-memory" : "invalid", "%s",
+			    r == -ENOMEM ? "out of memory" : err);
+	else {
+		if (!a->node_known || a->node_failing ||
+		    n.cpu_allocatable != a->node_cpu_allocatable ||
+		    n.memory_allocatable != a->node_memory_allocatable) {
+			(void)quantity_format_cpu(n.cpu_allocatable, cpu, sizeof(cpu));
+			(void)quantity_format_bytes(n.memory_allocatable, mem, sizeof(mem));
+			log_info("Node %s allocatable: cpu %s, memory %s", n.name, cpu, mem);
+		}
+		a->node_known = true;
+		a->node_failing = false;
+		a->node_cpu_allocatable = n.cpu_allocatable;
+		a->node_memory_allocatable = n.memory_allocatable;
+		agent_metrics_node_allocatable(a->metrics, true, n.cpu_allocatable,
+					       n.memory_allocatable);
+		kube_node_done(&n);
+	}
+	node_schedule(a);
+}
+
+/* A periodic GET rather than a watch: allocatable changes only when the kubelet restarts, while
+ * the Node object itself changes every few seconds (heartbeat conditions, images), which a watch
+ * would stream in full; a GET needs only `get` on nodes. */
+static int on_node_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct agent *a = userdata;
+	int r;
+
+	if (a->node_in_flight)
+		return 0;
+	r = kube_get_node(a->kube, a->config.node_name, on_node, a);
+	if (r < 0) {
+		node_failed(a, "local", "cannot send the request: %s", strerror(-r));
+		node_schedule(a);
+		return 0;
+	}
+	a->node_in_flight = true;
+	return 0;
+}
+
+/* Recommendations from a few minutes of data swing; VPA's own updater waits for history too.
+ * History is the longer of what the aggregate spans (CPU samples, one per minute; restored from
+ * checkpoints after a restart) and how long this agent has been reading the container. */
+static bool history_long_enough(struct agent *a, struct agent_container *c, int64_t now)
 {
 	const struct rec_aggregate *g = c->history->aggregate;
+	int64_t first = c->history->first_reading_usec;
 
 	if (a->config.min_history_usec == 0)
 		return true;
-	return g->total_samples > 0 &&
-	       (uint64_t)(g->last_sample_usec - g->first_sample_usec) >= a->config.min_history_usec;
+	if (g->total_samples > 0 &&
+	    (uint64_t)(g->last_sample_usec - g->first_sample_usec) >= a->config.min_history_usec)
+		return true;
+	return first > 0 && now > first && (uint64_t)(now - first) >= a->config.min_history_usec;
 }
 
 void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger)
@@ -821,10 +953,11 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 		.last_resize_usec = c->last_resize_usec,
 		.now_usec = realtime_usec(),
 		.config = &a->config.decide,
+		.keep_memory_limit = a->keep_memory_limit,
 	};
 	/* Before --min-history the estimates are reported but steer nothing, not even the other
 	 * resource of a signal-driven resize. */
-	if (!history_long_enough(a, c)) {
+	if (!history_long_enough(a, c, (int64_t)in.now_usec)) {
 		rec_ok = false;
 	}
 	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
@@ -1029,8 +1162,10 @@ int agent_new(struct agent_config *config, struct agent **ret)
 		    0 ||
 	    (r = add_timer(a, &a->checkpoint_timer, a->config.checkpoint_interval_usec,
 			   on_checkpoint_timer)) < 0 ||
-	    (r = add_timer(a, &a->rescan_timer, 0, on_rescan_timer)) < 0)
+	    (r = add_timer(a, &a->rescan_timer, 0, on_rescan_timer)) < 0 ||
+	    (r = add_timer(a, &a->node_timer, 0, on_node_timer)) < 0)
 		goto fail;
+	(void)sd_event_source_set_enabled(a->node_timer, SD_EVENT_ONESHOT);
 	(void)sd_event_source_set_enabled(a->sample_timer, SD_EVENT_ON);
 	(void)sd_event_source_set_enabled(a->decide_timer, SD_EVENT_ON);
 	(void)sd_event_source_set_enabled(a->checkpoint_timer, SD_EVENT_ON);
@@ -1060,6 +1195,7 @@ struct agent *agent_free(struct agent *a)
 	sd_event_source_unref(a->decide_timer);
 	sd_event_source_unref(a->checkpoint_timer);
 	sd_event_source_unref(a->rescan_timer);
+	sd_event_source_unref(a->node_timer);
 	sd_event_source_unref(a->layout_io);
 	sd_event_source_unref(a->sigterm);
 	sd_event_source_unref(a->sigint);

@@ -26,6 +26,10 @@ struct agent_history {
 	struct rec_identity id; /* strings owned here */
 	struct rec_aggregate *aggregate;
 	bool dirty; /* changed since the last checkpoint */
+	/* CLOCK_REALTIME of the first reading this agent fed into it, 0 = none yet: the aggregate's
+	 * own span counts only whole CPU minutes, so a fresh agent would wait 1–2 minutes longer than
+	 * --min-history says. */
+	int64_t first_reading_usec;
 	struct agent_history *next;
 };
 
@@ -101,9 +105,17 @@ struct agent {
 	sd_event_source *sample_timer, *decide_timer, *checkpoint_timer, *rescan_timer;
 	sd_event_source *layout_io, *sigterm, *sigint;
 
+	/* This node's status.allocatable, re-read every --node-refresh: a grow never asks for more
+	 * than it minus the other pods' requests. Unknown until the first good read. */
+	sd_event_source *node_timer;
+	bool node_known, node_in_flight, node_failing;
+	int64_t node_cpu_allocatable, node_memory_allocatable; /* millicores, bytes */
+
 	struct agent_pod *pods;
 	struct agent_history *histories;
-	bool ready;		 /* first pod sync done */
+	bool ready; /* first pod sync done */
+	/* The API server said it refuses lowering memory limits (1.33): decisions keep them. */
+	bool keep_memory_limit;
 	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
 };
 

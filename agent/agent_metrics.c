@@ -29,6 +29,7 @@ struct agent_metrics {
 	struct metrics_snug m;
 	struct metrics_family *usage_cpu, *working_set, *checkpoint_errors, *cgroup_write_errors;
 	struct metrics_family *resize_path;
+	struct metrics_family *node_cpu, *node_memory, *node_errors;
 	struct metrics_http *http;
 };
 
@@ -63,8 +64,22 @@ int agent_metrics_new(struct agent *a, struct agent_metrics **ret)
 	    (r = metrics_gauge_new(
 		     m->reg, "snug_resize_path",
 		     "The in-place resize path the API server offers (1 for the active one).",
-		     METRICS_LABELS("path"), &m->resize_path)) < 0)
+		     METRICS_LABELS("path"), &m->resize_path)) < 0 ||
+	    (r = metrics_gauge_new(m->reg, "snug_node_allocatable_cpu_cores",
+				   "This node's status.allocatable cpu as last read; absent while "
+				   "unknown (then grows are not held to the node's free room).",
+				   METRICS_NO_LABELS, &m->node_cpu)) < 0 ||
+	    (r = metrics_gauge_new(
+		     m->reg, "snug_node_allocatable_memory_bytes",
+		     "This node's status.allocatable memory as last read; absent while "
+		     "unknown.",
+		     METRICS_NO_LABELS, &m->node_memory)) < 0 ||
+	    (r = metrics_counter_new(m->reg, "snug_node_read_errors_total",
+				     "Failed reads of this node's Node object, by outcome.",
+				     METRICS_LABELS("reason"), &m->node_errors)) < 0)
 		goto fail;
+	/* No label (the scrape adds `node`): absent until the first good read, not a 0. */
+	agent_metrics_node_allocatable(m, false, 0, 0);
 	*ret = m;
 	return 0;
 fail:
@@ -199,6 +214,30 @@ void agent_metrics_cgroup_write_error(struct agent_metrics *m)
 {
 	if (m)
 		counter_add(m->cgroup_write_errors, NULL, 1);
+}
+
+void agent_metrics_node_allocatable(struct agent_metrics *m, bool known, int64_t cpu_millis,
+				    int64_t memory_bytes)
+{
+	struct metrics_series *s;
+
+	if (!m)
+		return;
+	if (known) {
+		gauge_set(m->node_cpu, NULL, (double)cpu_millis / 1000.0);
+		gauge_set(m->node_memory, NULL, (double)memory_bytes);
+		return;
+	}
+	if (metrics_series_get(m->node_cpu, NULL, &s) >= 0)
+		metrics_series_remove(s);
+	if (metrics_series_get(m->node_memory, NULL, &s) >= 0)
+		metrics_series_remove(s);
+}
+
+void agent_metrics_node_read_error(struct agent_metrics *m, const char *why)
+{
+	if (m)
+		counter_add(m->node_errors, METRICS_VALUES(why), 1);
 }
 
 /* Brings a counter up to a count kept elsewhere (the API client's); counters never go down. */

@@ -20,6 +20,7 @@ void agent_config_init(struct agent_config *c)
 		.checkpoint_interval_usec = 300 * USEC_PER_SEC,
 		.decide_interval_usec = 15 * USEC_PER_SEC,
 		.rescan_interval_usec = 10 * USEC_PER_SEC,
+		.node_refresh_usec = 60 * USEC_PER_SEC,
 		.log_level = LOG_INFO,
 		.sampler_mode = CG_SAMPLER_AUTO,
 		.policy = POL_DEFAULTS_INIT,
@@ -114,6 +115,9 @@ static void usage(FILE *f)
 	      "  --sample-interval DUR   cgroup sampling period (1s)\n"
 	      "  --decide-interval DUR   how often recommendations are compared (15s)\n"
 	      "  --checkpoint-interval DUR  how often history is saved (5m; also at shutdown)\n"
+	      "  --node-refresh DUR      how often this node's allocatable is read again (1m); a\n"
+	      "                          grow never asks for more than it minus the other pods'\n"
+	      "                          requests\n"
 	      "  --sampler MODE          auto (io_uring, else pread), uring, pread\n"
 	      "  --no-bpf                see OOM kills through memory.events only\n"
 	      "  --log-level LEVEL       error, warning, info (default), debug\n"
@@ -156,6 +160,7 @@ enum {
 	ARG_MAX_EVICTIONS,
 	ARG_EVICTION_INTERVAL,
 	ARG_PRESSURE_LOOKAHEAD,
+	ARG_NODE_REFRESH,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -190,6 +195,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "max-evictions", required_argument, NULL, ARG_MAX_EVICTIONS },
 		{ "eviction-interval", required_argument, NULL, ARG_EVICTION_INTERVAL },
 		{ "pressure-lookahead", required_argument, NULL, ARG_PRESSURE_LOOKAHEAD },
+		{ "node-refresh", required_argument, NULL, ARG_NODE_REFRESH },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -230,6 +236,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		case ARG_THROTTLE_WINDOW:
 		case ARG_EVICTION_INTERVAL:
 		case ARG_PRESSURE_LOOKAHEAD:
+		case ARG_NODE_REFRESH:
 			if (agent_parse_duration(optarg, &usec) < 0 ||
 			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY &&
 			     opt != ARG_PRESSURE_LOOKAHEAD))
@@ -251,6 +258,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 				c->eviction_interval_usec = usec;
 			else if (opt == ARG_PRESSURE_LOOKAHEAD)
 				c->pressure_lookahead_usec = usec;
+			else if (opt == ARG_NODE_REFRESH)
+				c->node_refresh_usec = usec;
 			else {
 				c->tunables.cpu_histogram_decay_half_life_usec = (int64_t)usec;
 				c->tunables.memory_histogram_decay_half_life_usec = (int64_t)usec;

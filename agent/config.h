@@ -19,9 +19,10 @@ struct agent_config {
 	uint64_t checkpoint_interval_usec; /* --checkpoint-interval (5 min) */
 	uint64_t decide_interval_usec;	   /* --decide-interval (15 s): recommendation checks */
 	uint64_t rescan_interval_usec;	   /* cgroup rescan when inotify is not enough (10 s) */
-	bool dry_run;			   /* --dry-run */
-	bool no_bpf;			   /* --no-bpf */
-	int log_level;			   /* --log-level */
+	uint64_t node_refresh_usec; /* --node-refresh (1 min): re-read the Node's allocatable */
+	bool dry_run;		    /* --dry-run */
+	bool no_bpf;		    /* --no-bpf */
+	int log_level;		    /* --log-level */
 	enum cg_sampler_mode sampler_mode; /* --sampler */
 	struct pol_defaults policy;	   /* --default-mode, --max-cpu, --max-memory */
 	struct decide_config decide;	   /* --min-change, --cooldown, throttling thresholds */

@@ -817,7 +817,7 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	struct plan mem, cpu;
 	struct text reason = { d.reason, sizeof(d.reason), 0 };
 	enum decide_qos before, after;
-	bool in_cooldown;
+	bool in_cooldown, keep_note = false;
 	uint64_t left = 0;
 
 	if (!in || !ret || !in->policy || !in->containers || in->n_containers == 0 ||
@@ -910,6 +910,15 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	d.new_res.memory_limit = mem.new_lim;
 	d.new_res.cpu_request = cpu.new_req;
 	d.new_res.cpu_limit = cpu.new_lim;
+	if (in->keep_memory_limit && d.old_res.memory_limit >= 0 &&
+	    d.new_res.memory_limit < d.old_res.memory_limit &&
+	    in->containers[in->index].memory_restart != DECIDE_RESTART_CONTAINER) {
+		/* A Guaranteed pod's request must follow its limit, so its memory stays. */
+		d.new_res.memory_limit = d.old_res.memory_limit;
+		if (in->qos == DECIDE_QOS_GUARANTEED)
+			d.new_res.memory_request = d.old_res.memory_request;
+		keep_note = true;
+	}
 	/* The strongest reason names the decision: a kill beats pressure beats throttling. */
 	d.kind = mem.kind != DECIDE_NONE && (cpu.kind == DECIDE_NONE || mem.kind < cpu.kind)
 			 ? mem.kind
@@ -929,6 +938,9 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	/* A signal that could not act still matters to whoever reads the Event. */
 	if (mem.kind == DECIDE_NONE && in->signals.oom_kill && mem.skip.len)
 		text_add(&reason, "; %s", mem.skip.buf);
+	if (keep_note)
+		text_add(&reason, "; memory limit kept (the API server refuses lowering it without "
+				  "resizePolicy RestartContainer)");
 
 	before = qos_of(in->containers, in->n_containers, SIZE_MAX, NULL);
 	after = qos_of(in->containers, in->n_containers, in->index, &d.new_res);

@@ -91,6 +91,9 @@ struct decide_input {
 	uint64_t last_resize_usec; /* 0 = never; same clock as now_usec */
 	uint64_t now_usec;
 	const struct decide_config *config; /* NULL = defaults */
+	/* The API server refuses lowering a memory limit unless the memory resizePolicy is
+	 * RestartContainer (Kubernetes 1.33): shrinking keeps the limit and lowers the request. */
+	bool keep_memory_limit;
 };
 
 enum decide_kind {

@@ -63,6 +63,8 @@ static int64_t replicas_of(const cJSON *obj)
 
 	if (!cJSON_IsString(kind))
 		return -1;
+	if (strcmp(kind->valuestring, "Node") == 0)
+		return -1;
 	if (strcmp(kind->valuestring, "DaemonSet") == 0)
 		n = cJSON_GetObjectItemCaseSensitive(status, "desiredNumberScheduled");
 	else if (strcmp(kind->valuestring, "Job") == 0)
@@ -108,10 +110,20 @@ static void on_call_done(struct kube_request *r, const struct kube_reply *reply,
 			res.object = obj;
 			res.replicas = replicas_of(obj);
 		}
+	} else if (res.outcome == KUBE_OK && k->call == KUBE_CALL_ANNOTATE) {
+		/* The reply to a pod's annotation patch is the whole pod, newer than the cache. */
+		const cJSON *kind;
+
+		obj = cJSON_ParseWithLength(reply->body, reply->len);
+		kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+		/* Unreadable: the watch brings the pod a little later, nothing is lost. */
+		if (cJSON_IsString(kind) && strcmp(kind->valuestring, "Pod") == 0)
+			(void)kube_pod_parse(obj, &pod, NULL);
 	}
 	if (k->done)
 		k->done(&res, k->userdata);
-	kube_pod_free(pod);
+	/* After the callback, which may hold res.pod: the cache takes the pod over. */
+	kube_cache_offer(k->client, pod);
 	kube_status_done(&st);
 	call_free(k);
 }
@@ -533,4 +545,18 @@ int kube_get(struct kube_client *c, const struct kube_object_ref *obj, kube_done
 	if (r < 0)
 		return r;
 	return send_call(c, KUBE_CALL_GET, "GET", path, NULL, NULL, obj->name, done, userdata);
+}
+
+int kube_get_node(struct kube_client *c, const char *name, kube_done_t done, void *userdata)
+{
+	_cleanup_free_ char *path = NULL, *n = NULL;
+
+	if (!valid_name(name))
+		return -EINVAL;
+	n = kube_path_escape(name);
+	if (!n)
+		return -ENOMEM;
+	if (asprintf(&path, "/api/v1/nodes/%s", n) < 0)
+		return -ENOMEM;
+	return send_call(c, KUBE_CALL_GET, "GET", path, NULL, NULL, name, done, userdata);
 }

@@ -134,6 +134,12 @@ struct kube_client {
 	bool relist_wanted, watch_error;
 	struct kube_pod **pods;
 	size_t n_pods, cap_pods;
+	/* Pods whose cached object came from our own write's reply: the watch's older events for
+	 * them are skipped until it reaches that resourceVersion. Few at a time. */
+	struct kube_ahead {
+		char *uid, *rv;
+	} * ahead;
+	size_t n_ahead;
 	uint64_t rng;
 
 	struct kube_event_key event_keys[KUBE_MAX_EVENT_KEYS];
@@ -165,3 +171,9 @@ void kube_count_http(struct kube_client *c, enum kube_call call, long code);
 uint64_t kube_backoff_usec(struct kube_client *c, unsigned failures);
 char *kube_path_escape(const char *s);
 void kube_watch_free(struct kube_client *c);
+/* A pod our own write returned (takes it): replaces the cached one when it is newer. */
+void kube_cache_offer(struct kube_client *c, struct kube_pod *pod);
+/* Orders two resourceVersions: <0, 0, >0; KUBE_RV_UNORDERED when they cannot be compared (the API
+ * calls them opaque; every kube-apiserver hands out etcd's decimal revision). */
+#define KUBE_RV_UNORDERED 2
+int kube_rv_compare(const char *a, const char *b);

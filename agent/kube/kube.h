@@ -132,6 +132,25 @@ const struct kube_container *kube_pod_container(const struct kube_pod *p, const 
 const char *kube_qos_to_string(enum kube_qos q);
 const char *kube_resize_status_to_string(enum kube_resize_status s);
 
+/* (node.c) Millicores and bytes a pod's app containers request, as the scheduler counts them during a
+ * resize: per container the largest of spec, allocated and actual requests (unset counts 0).
+ * Init containers and pod overhead are not in the model and not counted. */
+int64_t kube_pod_requests(const struct kube_pod *p, bool cpu);
+
+/* ---- the node (node.c) ---------------------------------------------------------------------- */
+
+/* What snug reads of its own Node: status.allocatable, what the kubelet admits pods against. */
+struct kube_node {
+	char *name, *resource_version;
+	int64_t cpu_allocatable;    /* millicores */
+	int64_t memory_allocatable; /* bytes */
+};
+
+/* Parses a Node object; a missing or malformed field (status.allocatable cpu or memory
+ * included: there is no fallback to capacity) fails with -EINVAL and the field in errbuf. */
+int kube_node_parse(const cJSON *obj, struct kube_node *ret, char *errbuf);
+void kube_node_done(struct kube_node *n);
+
 /* ---- replies and their classification (status.c) ------------------------------------------- */
 
 enum kube_outcome {
@@ -257,7 +276,10 @@ struct kube_client *kube_client_free(struct kube_client *c);
 int kube_client_watch_pods(struct kube_client *c, const struct kube_watch_ops *ops, void *userdata);
 enum kube_resize_path kube_client_resize_path(const struct kube_client *c);
 bool kube_client_synced(const struct kube_client *c);
-/* The pod cache: by uid, and by index for iteration (0..n-1, order unspecified). */
+/* The pod cache: by uid, and by index for iteration (0..n-1, order unspecified). A pod that
+ * this client's own resize or annotation patch returned replaces the cached one at once (with an
+ * `updated` callback) and stays until the watch delivers that resourceVersion or a later one, so a
+ * decision made in between sees its own last change and sends the current resourceVersion. */
 const struct kube_pod *kube_client_pod(const struct kube_client *c, const char *uid);
 size_t kube_client_n_pods(const struct kube_client *c);
 const struct kube_pod *kube_client_pod_at(const struct kube_client *c, size_t i);
@@ -301,3 +323,7 @@ int kube_annotate(struct kube_client *c, const struct kube_object_ref *obj, cons
 /* GET a pod or owner object; the result carries the object and its replica count. */
 int kube_get(struct kube_client *c, const struct kube_object_ref *obj, kube_done_t done,
 	     void *userdata);
+
+/* GET /api/v1/nodes/NAME (call KUBE_CALL_GET); the result's object is the Node, for
+ * kube_node_parse(). */
+int kube_get_node(struct kube_client *c, const char *name, kube_done_t done, void *userdata);

@@ -9,9 +9,95 @@
 #include "agent/kube/kube.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
+#include "agent/util/parse.h"
 #include "agent/util/time.h"
 
 static void cycle(struct kube_client *c);
+
+int kube_rv_compare(const char *a, const char *b)
+{
+	uint64_t x, y;
+
+	if (!a || !b)
+		return KUBE_RV_UNORDERED;
+	if (strcmp(a, b) == 0)
+		return 0;
+	if (safe_atou64(a, &x) < 0 || safe_atou64(b, &y) < 0)
+		return KUBE_RV_UNORDERED;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* ---- our own writes ahead of the watch -------------------------------------------------------- */
+
+static ssize_t ahead_find(const struct kube_client *c, const char *uid)
+{
+	for (size_t i = 0; i < c->n_ahead; i++)
+		if (strcmp(c->ahead[i].uid, uid) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void ahead_drop(struct kube_client *c, const char *uid)
+{
+	ssize_t i = ahead_find(c, uid);
+
+	if (i < 0)
+		return;
+	free(c->ahead[i].uid);
+	free(c->ahead[i].rv);
+	c->ahead[i] = c->ahead[--c->n_ahead];
+}
+
+static void ahead_clear(struct kube_client *c)
+{
+	while (c->n_ahead > 0)
+		ahead_drop(c, c->ahead[0].uid);
+	free(c->ahead);
+	c->ahead = NULL;
+}
+
+static int ahead_set(struct kube_client *c, const char *uid, const char *rv)
+{
+	ssize_t i = ahead_find(c, uid);
+	char *t = strdup(rv);
+
+	if (!t)
+		return -ENOMEM;
+	if (i >= 0) {
+		free(c->ahead[i].rv);
+		c->ahead[i].rv = t;
+		return 0;
+	}
+	{
+		struct kube_ahead *n = realloc(c->ahead, (c->n_ahead + 1) * sizeof(*n));
+		char *u = strdup(uid);
+
+		if (!n || !u) {
+			if (n)
+				c->ahead = n;
+			free(u);
+			free(t);
+			return -ENOMEM;
+		}
+		c->ahead = n;
+		c->ahead[c->n_ahead++] = (struct kube_ahead){ u, t };
+	}
+	return 0;
+}
+
+/* Whether a watched pod is older than what our own write already put in the cache. */
+static bool behind_own_write(struct kube_client *c, const struct kube_pod *pod)
+{
+	ssize_t i = ahead_find(c, pod->uid);
+
+	if (i < 0)
+		return false;
+	if (kube_rv_compare(pod->resource_version, c->ahead[i].rv) < 0)
+		return true;
+	/* Caught up (or cannot tell: the watch is the authority then). */
+	ahead_drop(c, pod->uid);
+	return false;
+}
 
 static ssize_t cache_find(const struct kube_client *c, const char *uid)
 {
@@ -36,6 +122,31 @@ static int cache_append(struct kube_client *c, struct kube_pod *p)
 	}
 	c->pods[c->n_pods++] = p;
 	return 0;
+}
+
+void kube_cache_offer(struct kube_client *c, struct kube_pod *pod)
+{
+	ssize_t i = pod ? cache_find(c, pod->uid) : -1;
+	struct kube_pod *old;
+	int cmp;
+
+	if (i < 0) {
+		/* Not (or no longer) on this node as far as the watch knows: it decides. */
+		kube_pod_free(pod);
+		return;
+	}
+	old = c->pods[i];
+	cmp = kube_rv_compare(pod->resource_version, old->resource_version);
+	if (cmp == 0 || cmp < 0 || ahead_set(c, pod->uid, pod->resource_version) < 0) {
+		kube_pod_free(pod);
+		return;
+	}
+	log_debug("kube: pod %s/%s at resourceVersion %s from our own write (cache had %s)",
+		  pod->namespace, pod->name, pod->resource_version, old->resource_version);
+	c->pods[i] = pod;
+	if (c->ops && c->ops->updated)
+		c->ops->updated(old, pod, c->ops_userdata);
+	kube_pod_free(old);
 }
 
 static void set_rv(struct kube_client *c, char *rv)
@@ -154,6 +265,8 @@ static void apply_list(struct kube_client *c, struct kube_pod **pods, size_t n)
 	struct kube_pod **old = c->pods;
 	size_t n_old = c->n_pods;
 
+	/* A list is at least as new as every write that completed before it was asked for. */
+	ahead_clear(c);
 	c->pods = pods;
 	c->n_pods = c->cap_pods = n;
 	for (size_t i = 0; i < n; i++) {
@@ -240,6 +353,8 @@ static void apply_event(struct kube_client *c, struct kube_watch_event *ev)
 		} else {
 			struct kube_pod *old = c->pods[i];
 
+			if (behind_own_write(c, ev->pod))
+				break;
 			c->pods[i] = TAKE_PTR(ev->pod);
 			if (c->ops && c->ops->updated)
 				c->ops->updated(old, c->pods[i], c->ops_userdata);
@@ -247,6 +362,7 @@ static void apply_event(struct kube_client *c, struct kube_watch_event *ev)
 		}
 		break;
 	case KUBE_WATCH_DELETED:
+		ahead_drop(c, ev->pod->uid);
 		i = cache_find(c, ev->pod->uid);
 		if (i >= 0) {
 			struct kube_pod *old = c->pods[i];
@@ -434,6 +550,7 @@ void kube_watch_free(struct kube_client *c)
 	free(c->pods);
 	c->pods = NULL;
 	c->n_pods = c->cap_pods = 0;
+	ahead_clear(c);
 	free(c->rv);
 	c->rv = NULL;
 }

@@ -1,20 +1,40 @@
 """Drive `snug-agent run` in tests: a fake kubelet-style cgroup tree fed by the test, the agent process
-against the fake API server, and readers for its /metrics and /recommendations."""
+against an API server (the fake one, or a real one in the envtest tier), readers for its /metrics and
+/recommendations, and a recorder of the order in which cgroup limit files get written."""
 
+import ctypes
+import ctypes.util
 import http.client
 import json
 import os
+import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 AGENT = os.environ.get("SNUG_AGENT", os.path.join(REPO, "build", "snug-agent"))
 MiB = 1024 * 1024
+# Recommendations wait for an hour of history, so only the signal under test acts; tests that want
+# recommendations lower it.
+FAST = ["--sample-interval", "200ms", "--decide-interval", "500ms", "--min-history", "1h"]
+
+
+def wait_for(fn, timeout=15, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(interval)
+    return fn()
 
 
 def free_port():
@@ -145,12 +165,14 @@ class FakeTree:
 
 
 class Agent:
-    """`snug-agent run` against a fake API server and a fake tree; stopped with SIGTERM."""
+    """`snug-agent run` against an API server and a fake tree; stopped with SIGTERM. `srv` is the fake
+    API server, or the path of a kubeconfig for a real one."""
 
     def __init__(self, srv, tree_root, state_dir, node="node-1", args=(), log_path=None, log_level="debug"):
         self.srv = srv
         self.port = free_port()
-        self.cmd = [AGENT, "run", "--node-name", node, "--kubeconfig", srv.kubeconfig(),
+        kubeconfig = srv if isinstance(srv, str) else srv.kubeconfig()
+        self.cmd = [AGENT, "run", "--node-name", node, "--kubeconfig", kubeconfig,
                     "--cgroup-root", tree_root, "--state-dir", state_dir, "--listen", "127.0.0.1:%d" % self.port,
                     "--no-bpf", "--log-level", log_level] + list(args)
         self.log_path = log_path or os.path.join(state_dir + ".log")
@@ -234,27 +256,65 @@ class Agent:
         return json.loads(body)
 
 
+IN_MODIFY = 0x2
+
+
+def _inotify(paths, flags=0):
+    """An inotify fd watching each path for writes (IN_MODIFY), and {watch descriptor: path}. Python
+    has no inotify binding, so libc's through ctypes."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    fd = libc.inotify_init1(os.O_CLOEXEC | flags)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "inotify_init1")
+    wds = {}
+    for p in paths:
+        wd = libc.inotify_add_watch(fd, os.fsencode(p), IN_MODIFY)
+        if wd < 0:
+            err = ctypes.get_errno()
+            os.close(fd)
+            raise OSError(err, "inotify_add_watch", p)
+        wds[wd] = p
+    return fd, wds
+
+
+class LimitWrites:
+    """Records, in order, the writes to cgroup limit files (cpu.max, cpu.weight, memory.max) under the
+    directories given: which file of which cgroup was written first is what the safe order (grow: pod
+    then container; shrink: container then pod) is about."""
+
+    FILES = ("cpu.max", "cpu.weight", "memory.max")
+
+    def __init__(self, dirs):
+        self._fd, self._dirs = _inotify(dirs, os.O_NONBLOCK)
+        self._seen = []
+
+    def writes(self):
+        """[(dir, file name)] in the order the kernel saw them; consecutive writes to one file are one."""
+        while select.select([self._fd], [], [], 0)[0]:
+            buf = os.read(self._fd, 65536)
+            off = 0
+            while off < len(buf):
+                wd, _mask, _cookie, n = struct.unpack_from("iIII", buf, off)
+                name = buf[off + 16:off + 16 + n].split(b"\0", 1)[0].decode()
+                off += 16 + n
+                item = (self._dirs.get(wd), name)
+                if name in self.FILES and (not self._seen or self._seen[-1] != item):
+                    self._seen.append(item)
+        return list(self._seen)
+
+    def close(self):
+        os.close(self._fd)
+
+
 class FileWatch:
     """Tells when a file is next written (inotify IN_MODIFY), on the caller's CLOCK_MONOTONIC, without
-    polling it: arm before the action, then wait(). Python has no inotify binding, so libc's through ctypes."""
-
-    IN_MODIFY = 0x2
+    polling it: arm before the action, then wait()."""
 
     def __init__(self, path):
-        import ctypes
-        import ctypes.util
-        self._libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        self.fd = self._libc.inotify_init1(os.O_CLOEXEC)
-        if self.fd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_init1")
-        if self._libc.inotify_add_watch(self.fd, os.fsencode(path), self.IN_MODIFY) < 0:
-            err = ctypes.get_errno()
-            os.close(self.fd)
-            raise OSError(err, "inotify_add_watch", path)
+        self.fd, _ = _inotify([path])
 
     def wait(self, timeout):
         """time.monotonic() when a write was seen, or None after timeout seconds."""
-        import select
         r, _, _ = select.select([self.fd], [], [], timeout)
         if not r:
             return None
@@ -292,3 +352,19 @@ def events(srv, reason=None):
 def tmpdir(prefix):
     d = tempfile.mkdtemp(prefix=prefix)
     return d, (lambda: shutil.rmtree(d, ignore_errors=True))
+
+
+def main(tier):
+    """Runs the calling module's unittest cases and writes the tier's result line to $SNUG_RESULTS."""
+    prog = unittest.main(exit=False, testRunner=unittest.TextTestRunner(verbosity=2))
+    r = prog.result
+    failed = len(r.failures) + len(r.errors)
+    skipped = len(r.skipped)
+    # A failed setUpClass is one error that ran no test: it fails, and takes no test's pass away.
+    passed = r.testsRun - skipped - len([t for t, _ in r.failures + r.errors if isinstance(t, unittest.TestCase)])
+    out = os.environ.get("SNUG_RESULTS")
+    if out:
+        with open(out, "w") as f:
+            f.write("%s %d %d %d\n" % (tier, passed, failed, skipped))
+    print("%s: %d passed, %d failed, %d skipped" % (tier, passed, failed, skipped))
+    sys.exit(1 if failed else 0)

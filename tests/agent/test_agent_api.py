@@ -16,21 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fake-apiserver"))
 
 import agentctl  # noqa: E402
 import fakectl  # noqa: E402
-from agentctl import MiB  # noqa: E402
-
-# Recommendations wait for an hour of history here, so only the signal under test acts; the
-# recommendation test lowers it.
-FAST = ["--sample-interval", "200ms", "--decide-interval", "500ms", "--min-history", "1h"]
-
-
-def wait_for(fn, timeout=15, interval=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(interval)
-    return fn()
+from agentctl import FAST, MiB, wait_for  # noqa: E402
 
 
 def patch_body(req):
@@ -71,10 +57,36 @@ class AgentBase(unittest.TestCase):
         self.agent.start()
         return self.agent
 
-    def make_pod(self, name, annotations=None, requests=None, limits=None, **kw):
+    def make_pod(self, name, annotations=None, requests=None, limits=None, memory_max=None, working_set=None, **kw):
+        """The pod on the server and in the tree; memory_max (container's memory.max) and working_set
+        in bytes when given."""
         pod = self.srv.create_pod(name, annotations=annotations, requests=requests, limits=limits, **kw)
         self.tree.add_pod(pod)
+        c = self.tree.container(name)
+        if memory_max is not None:
+            c.write("memory.max", "%d\n" % memory_max)
+        if working_set is not None:
+            c.memory = working_set
+            c.write_memory()
         return pod
+
+    BURSTABLE = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+
+    def oom_pod(self, name, mode="auto", working_set=200 * MiB, **kw):
+        """The usual OOM subject: a pod opted in with `mode`, Burstable 100m/128Mi -> 500m/256Mi unless
+        requests/limits are given, its cgroup holding `working_set` bytes. Returns its fake cgroup."""
+        if "requests" not in kw and "limits" not in kw:
+            kw.update(self.BURSTABLE)
+        self.make_pod(name, annotations={"snug.io/mode": mode}, working_set=working_set, **kw)
+        return self.tree.container(name)
+
+    def start_then_oom_kill(self, c, *agent_args):
+        """The agent started (with agent_args) and tracking the container; once it has sampled the
+        working set (every 200 ms here), the container is OOM-killed."""
+        self.start_agent(*agent_args)
+        self.wait_tracked(1)
+        time.sleep(0.5)
+        c.oom_kill()
 
     def wait_tracked(self, n):
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_tracked_containers") or 0) >= n),
@@ -108,17 +120,9 @@ class AgentTest(AgentBase):
     # ---- OOM kill → memory grown in place ----------------------------------------------------
 
     def test_oom_kill_grows_memory_in_place_and_writes_cgroups(self):
-        self.make_pod("grower", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("grower")
-        c.write("memory.max", "%d\n" % (256 * MiB))
+        c = self.oom_pod("grower", memory_max=256 * MiB)
         self.tree.pod("grower").write("memory.max", "%d\n" % (256 * MiB))
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)  # a sample of the 250 MiB working set
-        c.oom_kill()
+        self.start_then_oom_kill(c)
         req = self.wait_resized("grower")[0]
         res = container_patch(req)
         limit = fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"])
@@ -205,62 +209,103 @@ class AgentTest(AgentBase):
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "leaky"][0]
         self.assertIn("pressure", rec["last_action"]["reason"])
 
-    def test_guaranteed_pod_stays_guaranteed(self):
-        self.make_pod("gpod", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "200m", "memory": "256Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
-        self.assertEqual(self.srv.get_pod("gpod")["status"]["qosClass"], "Guaranteed")
-        c = self.tree.container("gpod")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
+    def test_pressure_grows_memory_once_until_the_next_sample(self):
+        # Samples far apart, decisions often: the decisions between the resize and the next
+        # sample must judge against the limit just set, not the stale memory.max and growth.
+        self.make_pod("jumpy", annotations={"snug.io/mode": "in-place"},
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"},
+                      memory_max=256 * MiB, working_set=100 * MiB)
+        self.agent = agentctl.Agent(self.srv, self.tree.root, os.path.join(self.dir, "state"),
+                                    args=["--sample-interval", "2s", "--decide-interval", "100ms",
+                                          "--min-history", "1h"])
+        self.agent.start()
         self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        c = self.tree.container("jumpy")
+        c.memory = 250 * MiB
+        c.write_memory()
+        self.wait_resized("jumpy")
+        time.sleep(1.5)  # many decisions, at most one more sample
+        self.assertEqual(len(agentctl.resize_requests(self.srv, "jumpy")), 1,
+                         "memory grown again on stale signals:\n" + self.agent.log())
+
+    def test_guaranteed_pod_stays_guaranteed(self):
+        c = self.oom_pod("gpod", requests={"cpu": "200m", "memory": "256Mi"},
+                         limits={"cpu": "200m", "memory": "256Mi"})
+        self.assertEqual(self.srv.get_pod("gpod")["status"]["qosClass"], "Guaranteed")
+        self.start_then_oom_kill(c)
         res = container_patch(self.wait_resized("gpod")[0])
         self.assertEqual(res["requests"]["memory"], res["limits"]["memory"])
         self.assertEqual(self.srv.get_pod("gpod")["status"]["qosClass"], "Guaranteed")
 
     def test_cluster_cap_limits_the_bump(self):
-        self.make_pod("capped", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("capped")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent("--max-memory", "300Mi")
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(self.oom_pod("capped"), "--max-memory", "300Mi")
         res = container_patch(self.wait_resized("capped")[0])
         self.assertLessEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 300 * MiB)
+
+    # ---- the node's free allocatable ---------------------------------------------------------
+
+    def test_oom_bump_held_to_the_nodes_free_allocatable(self):
+        self.srv.create_node("node-1", cpu="4", memory="1Gi")
+        # Not managed by snug, but its 750Mi are taken on the node: 274Mi are left.
+        self.srv.create_pod("neighbour", requests={"cpu": "100m", "memory": "750Mi"},
+                            limits={"cpu": "100m", "memory": "750Mi"})
+        # Guaranteed: the memory request follows the limit up, so the node's room bounds both.
+        c = self.oom_pod("tight", requests={"cpu": "200m", "memory": "256Mi"},
+                         limits={"cpu": "200m", "memory": "256Mi"})
+        self.start_agent("--node-refresh", "1s")
+        self.wait_tracked(1)
+        self.assertTrue(wait_for(lambda: self.agent.metric("snug_node_allocatable_memory_bytes") == 1024 * MiB),
+                        "node allocatable not read:\n" + self.agent.log())
+        time.sleep(0.5)
+        c.oom_kill()
+        res = container_patch(self.wait_resized("tight")[0])
+        # The OOM bump alone would be well above (+100Mi over the peak, at least).
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 274 * MiB, res)
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 274 * MiB, res)
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "tight"][0]
+        self.assertIn("node has only 274Mi memory left", rec["last_action"]["reason"])
+        # The kubelet found it fits (a bigger bump would have stayed Deferred).
+        self.assertTrue(wait_for(lambda: self.srv.get_pod("tight")["status"]["containerStatuses"][0]
+                                 .get("resources", {}).get("limits", {}).get("memory") == "274Mi"))
+        # Kept fresh: the kubelet restarted with less reserved.
+        st, out = self.srv.request("PATCH", "/api/v1/nodes/node-1/status",
+                                   {"status": {"allocatable": {"memory": "2Gi"}}},
+                                   "application/strategic-merge-patch+json")
+        self.assertEqual(st, 200, out)
+        self.assertTrue(wait_for(lambda: self.agent.metric("snug_node_allocatable_memory_bytes") == 2048 * MiB),
+                        "node allocatable not re-read:\n" + self.agent.log())
+
+    def test_unreadable_node_leaves_grows_unclamped(self):
+        # No Node object: the GET is a 404, so nothing is known about the node's room.
+        self.srv.create_pod("neighbour", requests={"cpu": "100m", "memory": "750Mi"},
+                            limits={"cpu": "100m", "memory": "750Mi"})
+        c = self.oom_pod("loose", requests={"cpu": "200m", "memory": "256Mi"},
+                         limits={"cpu": "200m", "memory": "256Mi"})
+        self.start_agent()
+        self.wait_tracked(1)
+        self.assertTrue(wait_for(lambda: (self.agent.metric("snug_node_read_errors_total",
+                                                            reason="not-found") or 0) >= 1),
+                        "failed node read not counted:\n" + self.agent.log())
+        self.assertIn("Cannot read node node-1", self.agent.log())
+        self.assertIsNone(self.agent.metric("snug_node_allocatable_memory_bytes"))
+        time.sleep(0.5)
+        c.oom_kill()
+        res = container_patch(self.wait_resized("loose")[0])
+        self.assertGreaterEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 300 * MiB)
 
     # ---- modes -------------------------------------------------------------------------------
 
     def test_recommend_mode_only_reports(self):
-        self.make_pod("watched", annotations={"snug.io/mode": "recommend"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("watched")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        c = self.oom_pod("watched", mode="recommend")
+        self.start_then_oom_kill(c)
         self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "Recommendation")),
                         "no Recommendation event:\n" + self.agent.log())
         self.assertEqual(agentctl.resize_requests(self.srv), [])
         self.assertEqual(c.read("memory.max").strip(), "max")
 
     def test_dry_run_changes_nothing(self):
-        self.make_pod("dry", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("dry")
-        c.write("memory.max", "%d\n" % (256 * MiB))
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent("--dry-run")
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        c = self.oom_pod("dry", memory_max=256 * MiB)
+        self.start_then_oom_kill(c, "--dry-run")
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="dry-run") or 0) >= 1),
                         "dry-run decision not counted:\n" + self.agent.log())
         self.assertEqual(agentctl.resize_requests(self.srv), [])
@@ -302,6 +347,46 @@ class AgentTest(AgentBase):
         self.assertEqual(rec["recommendation"]["target"]["memory_bytes"], 250 * MiB)
         self.assertIn("recommendation", rec["last_action"]["reason"])
 
+    def test_empty_cgroup_first_does_not_hide_later_memory_peaks(self):
+        # The agent often reads a container's cgroup before its process runs. VPA's model keeps a
+        # 0 first peak for its whole 24 h interval, so that reading must not enter the history.
+        self.make_pod("late", annotations={"snug.io/mode": "recommend"},
+                      requests={"cpu": "100m", "memory": "512Mi"}, limits={"cpu": "500m", "memory": "1Gi"})
+        c = self.tree.container("late")
+        c.memory = 0
+        c.write_memory()
+        self.start_agent()
+        self.wait_tracked(1)
+        time.sleep(0.6)  # readings of the empty cgroup
+        c.memory = 400 * MiB
+        c.write_memory()
+
+        def target():
+            rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "late"][0]
+            return ((rec.get("recommendation") or {}).get("target") or {}).get("memory_bytes", 0)
+
+        # 400 MiB + VPA's 15 % margin; with the 0 peak kept it would stay at the 250 MiB floor.
+        self.assertTrue(wait_for(lambda: target() >= 400 * MiB, timeout=20),
+                        "memory target %s ignores the 400 MiB working set:\n%s" % (target(), self.agent.log()))
+
+    def test_min_history_is_observed_time_not_whole_cpu_minutes(self):
+        # CPU samples are one per wall-clock minute, so their span reaches a few seconds only
+        # after two minute boundaries (60-120 s); --min-history 3s must mean seconds of readings.
+        self.make_pod("idle", annotations={"snug.io/mode": "auto"},
+                      requests={"cpu": "100m", "memory": "1Gi"}, limits={"cpu": "500m", "memory": "2Gi"})
+        c = self.tree.container("idle")
+        c.memory = 40 * MiB
+        c.write_memory()
+        self.start_agent("--min-history", "3s")
+        self.wait_tracked(1)
+        got = wait_for(lambda: [r for r in agentctl.resize_requests(self.srv, "idle") if r["status"] == 200],
+                       timeout=40)
+        self.assertTrue(got, "no recommendation-driven resize after --min-history 3s:\n" + self.agent.log())
+        res = container_patch(got[0])
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 250 * MiB)
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "idle"][0]
+        self.assertIn("recommendation", rec["last_action"]["reason"])
+
     # ---- CPU throttling ----------------------------------------------------------------------
 
     def test_sustained_throttling_raises_cpu_limit(self):
@@ -325,19 +410,43 @@ class AgentTest(AgentBase):
         self.assertTrue(wait_for(lambda: c.read("cpu.max").split()[0] == str(quota)),
                         "cpu.max not raised: %s (want %d)" % (c.read("cpu.max"), quota))
 
+    def test_throttled_twice_second_resize_builds_on_the_first(self):
+        # The kubelet stays out (it would write the pod status, a writer of its own): the
+        # resourceVersions here are snug's resize and annotation only.
+        self.srv.kubelet(mode="off")
+        self.make_pod("burner", annotations={"snug.io/mode": "in-place"},
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
+        c = self.tree.container("burner")
+        c.write("cpu.max", "20000 100000\n")
+        self.start_agent("--throttle-window", "1s")
+        self.wait_tracked(1)
+        # The watch falls behind: every new watch waits 20 s before it answers, so the agent
+        # hears of its own resizes only from the PATCH replies.
+        self.srv.fault(action="delay", delay=20, path=r"watch=1", count=-1)
+        self.srv.close_watches()
+
+        def burn():
+            c.run(0.2, 0.2, throttled_fraction=0.8)
+            return len(agentctl.resize_requests(self.srv, "burner")) >= 2
+
+        self.assertTrue(wait_for(burn, timeout=15, interval=0.2), "no second resize:\n" + self.agent.log())
+        reqs = agentctl.resize_requests(self.srv, "burner")
+        self.assertEqual([r["status"] for r in reqs[:2]], [200, 200], self.agent.log())
+        first, second = (fakectl.fake_apiserver.parse_quantity(container_patch(r)["limits"]["cpu"])
+                         for r in reqs[:2])
+        self.assertAlmostEqual(first, 0.3)
+        self.assertAlmostEqual(second, 0.45, msg="second resize not based on the first's 300m")
+        conflicts = [r for r in self.srv.requests() if r["status"] == 409]
+        self.assertEqual(conflicts, [])
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "burner"][0]
+        self.assertEqual(rec["last_action"]["result"], "accepted")
+
     # ---- the API server misbehaves -----------------------------------------------------------
 
     def test_api_errors_then_back_one_resize(self):
-        self.make_pod("flaky", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("flaky")
-        c.memory = 200 * MiB
-        c.write_memory()
+        c = self.oom_pod("flaky")
         self.srv.fault(action="error", status=503, path=r"/pods/flaky/resize", count=3)
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(c)
         self.wait_resized("flaky")
         time.sleep(2)
         attempts = agentctl.resize_requests(self.srv, "flaky")
@@ -345,16 +454,9 @@ class AgentTest(AgentBase):
                          "decision lost or duplicated:\n" + self.agent.log())
 
     def test_infeasible_resize_is_reported(self):
-        self.make_pod("huge", annotations={"snug.io/mode": "in-place"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        c = self.oom_pod("huge", mode="in-place")
         self.srv.kubelet(mode="infeasible", infeasible_message="Node didn't have enough capacity")
-        c = self.tree.container("huge")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(c)
         self.wait_resized("huge")
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="infeasible") or 0) >= 1),
                         "Infeasible not seen:\n" + self.agent.log())
@@ -364,15 +466,7 @@ class AgentTest(AgentBase):
     # ---- restarts ----------------------------------------------------------------------------
 
     def test_restart_keeps_history_and_does_not_resize_again(self):
-        self.make_pod("keeper", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("keeper")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(self.oom_pod("keeper"))
         self.wait_resized("keeper")
         self.assertEqual(self.agent.stop(), 0)
         files = [f for f in os.listdir(os.path.join(self.dir, "state")) if f.endswith(".json")]
@@ -405,6 +499,26 @@ class AgentTest(AgentBase):
             self.assertIsNotNone(self.agent.metric(name), name + " missing")
 
 
+class V133Test(AgentBase):
+    """A 1.33 server refuses lowering a memory limit (resizePolicy NotRequired); 1.34+ allows it."""
+    version = "1.33"
+
+    def test_shrink_keeps_the_memory_limit_after_the_refusal(self):
+        self.make_pod("idle", annotations={"snug.io/mode": "auto"}, requests={"cpu": "100m", "memory": "1Gi"},
+                      limits={"cpu": "500m", "memory": "2Gi"}, memory_max=2048 * MiB, working_set=40 * MiB)
+        c = self.tree.container("idle")
+        self.start_agent("--min-history", "0")
+        self.wait_tracked(1)
+        res = container_patch(self.wait_resized("idle")[0])
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 250 * MiB)
+        self.assertNotIn("memory", res.get("limits", {}), "the memory limit was lowered again")
+        # One refusal taught it; no cooldown was waited, no Warning left behind.
+        self.assertEqual([r["status"] for r in agentctl.resize_requests(self.srv, "idle")][:2], [422, 200])
+        self.assertEqual(agentctl.events(self.srv, "ResizeRejected"), [])
+        self.assertEqual(c.read("memory.max").strip(), str(2048 * MiB))
+        self.assertEqual(self.srv.get_pod("idle")["spec"]["containers"][0]["resources"]["limits"]["memory"], "2Gi")
+
+
 class NoInPlaceResizeTest(AgentBase):
     """A server without in-place resize (1.26): mode auto falls back to eviction, in-place only reports."""
     version = "1.26"
@@ -418,23 +532,12 @@ class NoInPlaceResizeTest(AgentBase):
         return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name, "uid": rs["metadata"]["uid"],
                 "controller": True}
 
-    def oom(self, pod):
-        c = self.tree.container(pod)
-        c.memory = 200 * MiB
-        c.write_memory()
-        time.sleep(0.5)
-        c.oom_kill()
-
     def evictions(self):
         return [r for r in self.srv.requests() if r["method"] == "POST" and r["path"].endswith("/eviction")]
 
     def test_auto_mode_annotates_owner_and_evicts(self):
         owner = self.make_rs("web", 3)
-        self.make_pod("web-1", annotations={"snug.io/mode": "auto"}, owner=owner, labels={"app": "web"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        self.start_agent()
-        self.wait_tracked(1)
-        self.oom("web-1")
+        self.start_then_oom_kill(self.oom_pod("web-1", owner=owner, labels={"app": "web"}))
         ev = wait_for(lambda: [r for r in self.evictions() if r["status"] == 201], timeout=20)
         self.assertTrue(ev, "no eviction:\n" + self.agent.log())
         # No PATCH can work on 1.26: the client knows from discovery and does not send one.
@@ -448,11 +551,7 @@ class NoInPlaceResizeTest(AgentBase):
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_evictions_total", result="evicted") or 0) >= 1))
 
     def test_bare_pod_is_never_evicted(self):
-        self.make_pod("bare", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        self.start_agent()
-        self.wait_tracked(1)
-        self.oom("bare")
+        self.start_then_oom_kill(self.oom_pod("bare"))
         self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotSupported")),
                         "no ResizeNotSupported event:\n" + self.agent.log())
         time.sleep(1)
@@ -460,26 +559,11 @@ class NoInPlaceResizeTest(AgentBase):
 
     def test_in_place_mode_never_evicts(self):
         owner = self.make_rs("db", 3)
-        self.make_pod("db-1", annotations={"snug.io/mode": "in-place"}, owner=owner, labels={"app": "db"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        self.start_agent()
-        self.wait_tracked(1)
-        self.oom("db-1")
+        self.start_then_oom_kill(self.oom_pod("db-1", mode="in-place", owner=owner, labels={"app": "db"}))
         self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotSupported")))
         time.sleep(1)
         self.assertEqual(self.evictions(), [])
 
 
 if __name__ == "__main__":
-    runner = unittest.TextTestRunner(verbosity=2)
-    prog = unittest.main(exit=False, testRunner=runner)
-    r = prog.result
-    failed = len(r.failures) + len(r.errors)
-    skipped = len(r.skipped)
-    passed = r.testsRun - failed - skipped
-    out = os.environ.get("SNUG_RESULTS")
-    if out:
-        with open(out, "w") as f:
-            f.write("agent-api %d %d %d\n" % (passed, failed, skipped))
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    sys.exit(1 if failed else 0)
+    agentctl.main("agent-api")

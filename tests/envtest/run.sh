@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Envtest tier driver: for kube-apiserver 1.36 and 1.33, start etcd + kube-apiserver on loopback,
-# apply deploy/rbac.yaml, and run the kube client's scenarios as the snug-agent service account.
+# apply deploy/rbac.yaml, and run the kube client's scenarios as the snug-agent service account; with
+# SNUG_AGENT set, also `snug-agent run` end to end (tests/envtest/agent_envtest.py) against the same
+# control plane, counted on its own result line (agent-envtest).
 set -u
 prog=$1
+agent=${SNUG_AGENT:-}
 out=${SNUG_OUT:-build}
 shared=${SHARED_DIR:-../shared}
 cache=${SNUG_CACHE:-$HOME/.cache/snug}
@@ -11,6 +14,7 @@ cd "$(dirname "$0")/../.."
 . tests/envtest/controlplane.sh
 
 pass=0 fail=0 skip=0
+apass=0 afail=0 askip=0
 start_all=$(date +%s)
 trap 'cp_stop' EXIT
 for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133"; do
@@ -20,6 +24,7 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 	if ! assets=$(cp_assets "$shared" "$cache" "$xzname" "$version"); then
 		echo "*** SKIPPED: envtest kube-apiserver $version: no binaries under $shared/envtest ***"
 		skip=$((skip + 1))
+		[ -n "$agent" ] && askip=$((askip + 1))
 		continue
 	fi
 	work=$(mktemp -d /tmp/snug-envtest.XXXXXX)
@@ -50,8 +55,25 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 		echo "envtest $version: the test program died" >&2
 		fail=$((fail + 1))
 	fi
+	if [ -n "$agent" ]; then
+		t1=$(date +%s)
+		rm -f "$work/agent-result"
+		SNUG_AGENT=$agent SNUG_ENVTEST_SERVER=$CP_SERVER SNUG_ENVTEST_CA=$CP_CA \
+			SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN SNUG_ENVTEST_VERSION=$num \
+			SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig SNUG_RESULTS=$work/agent-result \
+			SNUG_ENVTEST_WORK=$work \
+			PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/envtest/agent_envtest.py
+		if [ -f "$work/agent-result" ]; then
+			read -r _ p f s < "$work/agent-result"
+			apass=$((apass + p)) afail=$((afail + f)) askip=$((askip + s))
+		else
+			echo "envtest $version: the agent suite died" >&2
+			afail=$((afail + 1))
+		fi
+		echo "envtest $version: agent suite $(($(date +%s) - t1)) s"
+	fi
 	cp_stop
-	if [ "$fail" -gt 0 ]; then
+	if [ "$fail" -gt 0 ] || [ "$afail" -gt 0 ]; then
 		echo "envtest $version: logs kept in $work"
 	else
 		rm -rf "$work"
@@ -60,4 +82,8 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 done
 echo "envtest $pass $fail $skip" > "$out/results/envtest"
 echo "envtest: $pass passed, $fail failed, $skip skipped in $(($(date +%s) - start_all)) s"
-[ "$fail" -eq 0 ]
+if [ -n "$agent" ]; then
+	echo "agent-envtest $apass $afail $askip" > "$out/results/agent-envtest"
+	echo "agent-envtest: $apass passed, $afail failed, $askip skipped"
+fi
+[ "$fail" -eq 0 ] && [ "$afail" -eq 0 ]

@@ -386,6 +386,43 @@ START_TEST(test_owners)
 }
 END_TEST
 
+/* The agent reads its own Node's allocatable with deploy/rbac.yaml's `get nodes`; a node that
+ * does not exist is a plain not-found (the agent then leaves grows unclamped). */
+START_TEST(test_node_allocatable)
+{
+	struct fixture f;
+	struct kt_result r = { 0 };
+	struct kube_node n;
+	char err[KUBE_ERRBUF] = "";
+	cJSON *j;
+
+	admin_ok("POST", "/api/v1/nodes", "application/json",
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"alloc-1\"}}");
+	admin_ok("PATCH", "/api/v1/nodes/alloc-1/status", "application/strategic-merge-patch+json",
+		 "{\"status\":{\"capacity\":{\"cpu\":\"8\",\"memory\":\"16Gi\",\"pods\":\"110\"},"
+		 "\"allocatable\":{\"cpu\":\"7800m\",\"memory\":\"15Gi\",\"pods\":\"110\"}}}");
+	start(&f, false);
+	ck_assert_int_eq(kube_get_node(f.c, "alloc-1", kt_done, &r), 0);
+	ck_assert(kt_wait(f.e, &r, WAIT));
+	ck_assert_msg(r.outcome == KUBE_OK, "%ld %s", r.code, r.message);
+	ck_assert_int_eq(r.replicas, -1);
+	j = cJSON_Parse(r.object);
+	ck_assert_msg(kube_node_parse(j, &n, err) == 0, "%s", err);
+	ck_assert_str_eq(n.name, "alloc-1");
+	ck_assert_int_eq(n.cpu_allocatable, 7800);
+	ck_assert_int_eq(n.memory_allocatable, INT64_C(15) << 30);
+	kube_node_done(&n);
+	cJSON_Delete(j);
+	kt_result_done(&r);
+
+	ck_assert_int_eq(kube_get_node(f.c, "no-such-node", kt_done, &r), 0);
+	ck_assert(kt_wait(f.e, &r, WAIT));
+	ck_assert_int_eq(r.outcome, KUBE_NOT_FOUND);
+	kt_result_done(&r);
+	stop(&f);
+}
+END_TEST
+
 /* RBAC is really in force: what deploy/rbac.yaml does not grant is refused. */
 START_TEST(test_rbac_limits)
 {
@@ -499,6 +536,7 @@ int main(void)
 	tcase_add_test(tc, test_evictions);
 	tcase_add_test(tc, test_events_and_pod_annotations);
 	tcase_add_test(tc, test_owners);
+	tcase_add_test(tc, test_node_allocatable);
 	tcase_add_test(tc, test_rbac_limits);
 	tcase_add_test(tc, test_unknown_ca_refused);
 	tcase_add_test(tc, test_kubeconfig_client_certificate);

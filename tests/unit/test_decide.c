@@ -474,6 +474,55 @@ START_TEST(test_node_allocatable)
 }
 END_TEST
 
+/* An OOM bump of a Guaranteed pod raises request and limit together: both stop at the node's
+ * free allocatable (what the agent passes: allocatable minus the other pods' requests), and the
+ * reason says so; the pod's own other containers come off that room too. */
+START_TEST(test_oom_bump_held_to_node)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	set(&f, 0, 200, 200, 256 * MIB, 256 * MIB);
+	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 400 * MIB;
+	f.in.signals.memory_usage = 250 * MIB;
+
+	/* Unknown node: the whole bump. */
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, 400 * MIB);
+	ck_assert_msg(!strstr(d->reason, "node has only"), "%s", d->reason);
+
+	/* 364Mi free for the pod, 64Mi of it the sidecar's: 300Mi for this container. */
+	f.in.node.memory_free_bytes = 364 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_request, 300 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 300 * MIB);
+	ck_assert_reason(d, "node has only 300Mi memory left");
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+
+	/* No room left at all: no resize, and the reason says why. */
+	f.in.node.memory_free_bytes = 200 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "node has only 136Mi memory left");
+
+	/* Without a memory limit the bump is a request: the same bound. */
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 200, -1, 256 * MIB, -1);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 400 * MIB;
+	f.in.node.memory_free_bytes = 320 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_request, 320 * MIB);
+	ck_assert_reason(d, "node has only 320Mi memory left");
+}
+END_TEST
+
 START_TEST(test_memory_limit_not_below_usage)
 {
 	struct fx f;
@@ -689,6 +738,58 @@ START_TEST(test_resize_policy)
 	ck_assert(!d->needs_restart);
 	f.c[0].memory_restart = DECIDE_RESTART_CONTAINER;
 	ck_assert(run(&f)->needs_restart);
+}
+END_TEST
+
+/* Kubernetes 1.33 refuses lowering a memory limit unless memory's resizePolicy is RestartContainer:
+ * once the agent knows, shrinking lowers the request and keeps the limit (and memory.max). */
+START_TEST(test_keep_memory_limit)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 500, GIB, 2 * GIB);
+	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 500 * MIB);
+	ck_assert(d->shrinks_memory_limit);
+
+	f.in.keep_memory_limit = true;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 250 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 2 * GIB);
+	ck_assert(!d->shrinks_memory_limit);
+	ck_assert_reason(d, "memory limit kept");
+	for (size_t i = 0; i < d->n_steps; i++)
+		ck_assert_int_ne(d->steps[i].file, DECIDE_FILE_MEMORY_MAX);
+
+	/* Growing is not affected. */
+	f.in.memory = (struct decide_estimate){ 1536 * MIB, 1200 * MIB, 1800 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 3 * GIB);
+
+	/* RestartContainer may lower it. */
+	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
+	f.c[0].memory_restart = DECIDE_RESTART_CONTAINER;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 500 * MIB);
+	ck_assert(d->needs_restart);
+
+	/* Guaranteed: the request cannot leave the limit, so memory stays; CPU still shrinks. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	f.in.keep_memory_limit = true;
+	set(&f, 0, 500, 500, GIB, GIB);
+	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
+	f.in.cpu = (struct decide_estimate){ 200, 150, 250 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, GIB);
+	ck_assert_int_eq(d->new_res.memory_limit, GIB);
+	ck_assert_int_eq(d->new_res.cpu_request, 200);
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	f.in.cpu = NO_REC;
+	assert_unchanged(run(&f));
 }
 END_TEST
 
@@ -1043,12 +1144,14 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_cpu_throttling);
 	tcase_add_test(tc, test_bounds_and_caps);
 	tcase_add_test(tc, test_node_allocatable);
+	tcase_add_test(tc, test_oom_bump_held_to_node);
 	tcase_add_test(tc, test_memory_limit_not_below_usage);
 	tcase_add_test(tc, test_requests_only);
 	tcase_add_test(tc, test_vpa_limit_ratio);
 	tcase_add_test(tc, test_guaranteed_stays_guaranteed);
 	tcase_add_test(tc, test_burstable_never_becomes_guaranteed);
 	tcase_add_test(tc, test_resize_policy);
+	tcase_add_test(tc, test_keep_memory_limit);
 	tcase_add_test(tc, test_recommend_mode_reports_only);
 	tcase_add_test(tc, test_resources_restriction);
 	tcase_add_test(tc, test_write_order_grow_and_shrink);

@@ -5,6 +5,8 @@ pods whose cgroups (cgroupfs driver, containerd names from the pod status) hold 
     agent_node.py demo SECONDS   live table of /recommendations every second, then /metrics
     agent_node.py oomtest        grower with snug (in-place) vs without (off): OOM kills and headroom
     agent_node.py oombench [N]   N OOM kills, each in a fresh pod: kill -> resize accepted and memory.max written
+    agent_node.py resizetest     an OOM kill, a throttled burner and an idle over-provisioned pod: the
+                                 resizes the API accepted and the cgroup files they changed
 """
 
 import json
@@ -134,7 +136,7 @@ class Node:
                 cg_write(d, "memory.max", mem(limits["memory"]))
             cg_write(d, "memory.swap.max", "0") if os.path.exists(os.path.join(d, "memory.swap.max")) else None
         self.pods[name] = {"pod": pod, "cid": cid, "dir": cdir, "pdir": pdir, "argv": argv, "restart": restart,
-                           "proc": None, "restarts": 0}
+                           "proc": None, "restarts": 0, "spec": (requests, limits)}
 
     def start_workloads(self):
         for p in self.pods.values():
@@ -369,7 +371,7 @@ def oomtest():
 
 def oombench(iterations):
     """OOM kill -> resize on a real kernel: one fresh pod per kill, a workload that jumps past its 64Mi
-    limit in one step (too fast for memory pressure to act). T0 = memory.events showing the kill
+    limit in one step. T0 = memory.events showing the kill
     (inotify); T1 = both the fake server's 200 to the resize sent and the container's memory.max
     written (inotify). The guest runs under TCG here: absolute times are inflated."""
     node = Node()
@@ -444,10 +446,234 @@ def oombench(iterations):
     return rc
 
 
+def cpu_quota_of(q):
+    """cpu.max quota (period 100000) for a CPU limit quantity, as the kubelet writes it."""
+    return int(round(fakectl.fake_apiserver.parse_quantity(q) * 100000))
+
+
+def ctr_res(req):
+    """The app container's resources in an accepted resize PATCH."""
+    body = req["body"] if isinstance(req["body"], dict) else json.loads(req["body"])
+    for c in body["spec"]["containers"]:
+        if c["name"] == "app":
+            return c["resources"]
+    raise KeyError("app")
+
+
+def last_resizes(srv, name, spec):
+    """Accepted resizes of pod `name`, in order, each with the kind and reason of the
+    snug.io/last-resize annotation the agent wrote after it; None while an annotation is missing.
+    A PATCH names only what changes: each entry holds the requests and limits after it."""
+    accepted, notes = [], []
+    cur = {"requests": dict(spec[0]), "limits": dict(spec[1])}
+    for r in srv.requests():
+        if r["method"] != "PATCH" or r["status"] != 200:
+            continue
+        if r["path"].endswith("/pods/%s/resize" % name):
+            res = ctr_res(r)
+            cur = {k: dict(cur[k], **(res.get(k) or {})) for k in ("requests", "limits")}
+            accepted.append(cur)
+        elif r["path"].endswith("/pods/%s" % name) and isinstance(r["body"], dict):
+            ann = (r["body"].get("metadata") or {}).get("annotations") or {}
+            if "snug.io/last-resize" in ann:
+                notes.append(json.loads(ann["snug.io/last-resize"]))
+    if len(notes) != len(accepted):
+        return None
+    return [dict(res, kind=n["kind"], reason=n["reason"]) for res, n in zip(accepted, notes)]
+
+
+def files(p):
+    """cpu.max quota and memory.max of the container and pod cgroups ("max" → None)."""
+    out = {}
+    for level, d in (("ctr", p["dir"]), ("pod", p["pdir"])):
+        q = cg_read(d, "cpu.max").split()[0]
+        m = cg_read(d, "memory.max").strip()
+        out[level + "_quota"] = None if q == "max" else int(q)
+        out[level + "_mem"] = None if m == "max" else int(m)
+    return out
+
+
+def settled(node, name):
+    """The resizes of `name` once the agent has annotated every one and both cgroups hold the last
+    one's limits (the agent writes them right after the API accepts), else None."""
+    rs = last_resizes(node.srv, name, node.pods[name]["spec"])
+    if not rs:
+        return None
+    f = files(node.pods[name])
+    lim = rs[-1].get("limits", {})
+    want_q = cpu_quota_of(lim["cpu"]) if "cpu" in lim else None
+    want_m = int(fakectl.fake_apiserver.parse_quantity(lim["memory"])) if "memory" in lim else None
+    if want_q is not None and not (f["ctr_quota"] == f["pod_quota"] == want_q):
+        return None
+    if want_m is not None and not (f["ctr_mem"] == f["pod_mem"] == want_m):
+        return None
+    return rs, f
+
+
+def metric(node, name, **labels):
+    total = None
+    for line in node.get("/metrics")[1].splitlines():
+        key, _, value = line.rpartition(" ")
+        mname, _, lab = key.partition("{")
+        if line.startswith("#") or mname != name:
+            continue
+        if all(('%s="%s"' % kv) in lab for kv in labels.items()):
+            total = (total or 0) + float(value)
+    return total
+
+
+def show(rs):
+    return "; ".join("%s: requests %s limits %s (%s)" % (r["kind"], json.dumps(r.get("requests")),
+                                                        json.dumps(r.get("limits")), r["reason"][:90])
+                     for r in rs)
+
+
+def resizetest():
+    """Three pods under one agent on the real kernel, each asserted on the resizes the fake API
+    server accepted and the cgroup files:
+      oomer   faults in 300 MiB at once under memory.max 64Mi: killed, then memory.max raised
+      burner  spins under cpu.max 200m: throttled, then cpu.max raised (reason: cpu-throttled)
+      idle    holds 16 MiB on requests of 1 CPU / 512Mi: shrunk once --min-history has passed"""
+    node = Node()
+    q = fakectl.fake_apiserver.parse_quantity
+    fails = []
+    rc = 1
+    try:
+        node.pod("oomer", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "500m", "memory": "64Mi"},
+                 [WORKLOAD, "grow", "--rate-mib", "3000", "--max-mib", "300", "--populate"])
+        node.pod("burner", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"},
+                 [WORKLOAD, "burn"])
+        node.pod("idle", "in-place", {"cpu": "1", "memory": "512Mi"}, {"cpu": "2", "memory": "1Gi"},
+                 [WORKLOAD, "grow", "--rate-mib", "16", "--max-mib", "16"])
+        # One mmap(MAP_POPULATE) and --pressure-lookahead 0: the agent would (rightly) grow the
+        # oomer's limit ahead of a spike it sees coming, and this test wants the kill; t_50 covers
+        # that. A working set caught at 95 % still grows the limit a little, never to 300 MiB. --test-half-life (test
+        # only) shortens the recommender's 24h decay; --min-history 20s lets the idle pod's
+        # recommendation act within the test.
+        node.start_agent("--pressure-lookahead", "0", "--test-half-life", "30s", "--cooldown", "5s",
+                         sample="250ms", decide="1s", history="20s")
+        node.wait_tracked(3)
+        node.start_workloads()
+        oomer, burner, idle = node.pods["oomer"], node.pods["burner"], node.pods["idle"]
+        t0 = time.time()
+        got = {}
+        nr_throttled = 0
+        min_margin = None
+        oomer_dead = None
+        # Generous: the idle pod's CPU recommendation needs its first per-minute CPU sample.
+        deadline = t0 + 170
+        while time.time() < deadline and len(got) < 3:
+            if oomer_dead is None and oomer["proc"].poll() is not None:
+                oomer_dead = time.time() - t0
+            if "oomer" not in got:
+                s = settled(node, "oomer")
+                if s and any(r["kind"] == "oom" for r in s[0]):
+                    got["oomer"] = s
+            if "burner" not in got:
+                nr_throttled = cg_key(burner["dir"], "cpu.stat", "nr_throttled")
+                s = settled(node, "burner")
+                if s:
+                    got["burner"] = s
+                    burner["proc"].kill()  # it would take a core of a TCG guest for the rest
+                    burner["proc"].wait()
+            f = files(idle)
+            if f["ctr_mem"] is not None:
+                m = f["ctr_mem"] - int(cg_read(idle["dir"], "memory.current"))
+                min_margin = m if min_margin is None else min(min_margin, m)
+            if "idle" not in got:
+                s = settled(node, "idle")
+                if s and s[1]["ctr_quota"] < 200000 and s[1]["ctr_mem"] < 1024 * MiB:
+                    got["idle"] = s
+            time.sleep(0.5)
+
+        # (a) OOM kill → the memory limit raised through the API, then in both cgroups.
+        kills = cg_key(oomer["dir"], "memory.events", "oom_kill")
+        bpf_kills = metric(node, "snug_oom_kills_total", source="bpf") or 0
+        print("  oomer: oom_kill %d (snug_oom_kills_total{source=\"bpf\"} %d), exited %s s after its start"
+              % (kills, bpf_kills, "%.1f" % oomer_dead if oomer_dead is not None else "-"))
+        if kills < 1:
+            fails.append("the oomer was not OOM-killed (memory.events oom_kill %d)" % kills)
+        if bpf_kills < 1 or metric(node, "snug_oom_source", source="bpf") != 1:
+            fails.append("the agent did not count the OOM kill through BPF")
+        if "oomer" not in got:
+            fails.append("no accepted oom-kill resize of the oomer with its cgroups written: %s"
+                         % show(last_resizes(node.srv, "oomer", oomer["spec"]) or []))
+        else:
+            rs, f = got["oomer"]
+            oom = [r for r in rs if r["kind"] == "oom"][0]
+            lim = q(oom["limits"]["memory"])
+            print("  oomer: %s" % show(rs))
+            print("  oomer: memory.max container 64Mi -> %s, pod 64Mi -> %s"
+                  % (fmt_mem(f["ctr_mem"]), fmt_mem(f["pod_mem"])))
+            if not oom["reason"].startswith("oom-kill"):
+                fails.append("oom resize reason %r" % oom["reason"])
+            if lim <= 64 * MiB:
+                fails.append("the oom-kill resize did not raise the memory limit: %s" % oom["limits"])
+            if not (f["ctr_mem"] >= lim and f["pod_mem"] >= lim):
+                fails.append("memory.max (container %s, pod %s) below the accepted %s"
+                             % (f["ctr_mem"], f["pod_mem"], oom["limits"]["memory"]))
+
+        # (b) Throttled burner → a higher CPU limit, and cpu.max quota with it.
+        print("  burner: nr_throttled %d" % nr_throttled)
+        if nr_throttled < 1:
+            fails.append("the burner under cpu.max 200m was never throttled")
+        if "burner" not in got:
+            fails.append("no accepted resize of the throttled burner with cpu.max written: %s"
+                         % show(last_resizes(node.srv, "burner", burner["spec"]) or []))
+        else:
+            rs, f = got["burner"]
+            print("  burner: %s" % show(rs))
+            print("  burner: cpu.max container 20000 100000 -> %d 100000, pod -> %d 100000"
+                  % (f["ctr_quota"], f["pod_quota"]))
+            if rs[0]["kind"] != "throttle" or not rs[0]["reason"].startswith("cpu-throttled"):
+                fails.append("the burner's first resize is not for throttling: %s" % show(rs[:1]))
+            if q(rs[0]["limits"]["cpu"]) <= 0.2:
+                fails.append("the throttle resize did not raise the CPU limit: %s" % rs[0]["limits"])
+            if not (f["ctr_quota"] > 20000 and f["pod_quota"] > 20000):
+                fails.append("cpu.max quota not raised: container %s, pod %s" % (f["ctr_quota"], f["pod_quota"]))
+
+        # (c) Idle and over-provisioned → smaller requests and limits once the history is long
+        # enough; memory.max never under usage + the 32 MiB margin.
+        if "idle" not in got:
+            fails.append("the idle pod was not shrunk (cpu.max and memory.max): %s files %s"
+                         % (show(last_resizes(node.srv, "idle", idle["spec"]) or []), files(idle)))
+        else:
+            rs, f = got["idle"]
+            print("  idle: %s" % show(rs))
+            print("  idle: cpu.max container 200000 -> %d, pod 200000 -> %d; memory.max container 1Gi -> %s, "
+                  "pod 1Gi -> %s; memory.current %s; min memory.max - memory.current %s"
+                  % (f["ctr_quota"], f["pod_quota"], fmt_mem(f["ctr_mem"]), fmt_mem(f["pod_mem"]),
+                     fmt_mem(int(cg_read(idle["dir"], "memory.current"))), fmt_mem(min_margin)))
+            if any(r["kind"] != "recommendation" for r in rs):
+                fails.append("the idle pod was resized for something other than its recommendation")
+            last = rs[-1]
+            if not (q(last["requests"]["cpu"]) < 1 and q(last["requests"]["memory"]) < 512 * MiB):
+                fails.append("the idle pod's requests did not shrink: %s" % last["requests"])
+            if not (f["pod_quota"] < 200000 and f["pod_mem"] < 1024 * MiB):
+                fails.append("the idle pod cgroup did not shrink: %s" % f)
+            if min_margin is None or min_margin < 32 * MiB:
+                fails.append("memory.max of the idle pod came within %s of its usage" % fmt_mem(min_margin))
+            if idle["proc"].poll() is not None:
+                fails.append("the idle workload died (%s)" % idle["proc"].returncode)
+        for f in fails:
+            print("FAIL: " + f)
+        if fails:
+            print(node.agent_log())
+        rc = 1 if fails else 0
+    finally:
+        arc = node.stop()
+        if arc != 0:
+            print("FAIL: snug-agent exited %s on SIGTERM" % arc)
+            rc = 1
+    return rc
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "demo":
         demo(int(sys.argv[2]) if len(sys.argv) > 2 else 60)
         sys.exit(0)
     if sys.argv[1] == "oombench":
         sys.exit(oombench(int(sys.argv[2]) if len(sys.argv) > 2 else 10))
+    if sys.argv[1] == "resizetest":
+        sys.exit(resizetest())
     sys.exit(oomtest())

@@ -6,6 +6,7 @@ SNUG_REPO=${SNUG_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 B=${SNUG_BUILD:-$SNUG_REPO/build}
 AGENT=$B/snug-agent
 CGCHECK=$B/tests/cgcheck
+ACTCHECK=$B/tests/actcheck
 WORKLOAD=$B/tests/workload
 BENCH_SAMPLER=$B/tests/bench-sampler
 VMDIR=$SNUG_REPO/tests/vm

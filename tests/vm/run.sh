@@ -12,7 +12,8 @@
 #   --keep PATH    another host path under /tmp the guest must still see (the repo and DIR are kept).
 # Environment: SNUG_CACHE (kernel cache, default ~/.cache/snug), SNUG_VM_ACCEL=tcg|kvm to force the
 # accelerator, SNUG_VM_MEM (MiB, default 1024), SNUG_VM_SMP (default 2), SNUG_VM_APPEND (more kernel
-# command line, ending in a space). SNUG_* variables are passed into the guest.
+# command line, ending in a space), SNUG_VM_INIT=systemd to boot the host's systemd as the guest's
+# PID 1 with SCRIPT as its only unit (see init). SNUG_* variables are passed into the guest.
 # Exit status: the script's, 124 on timeout, 77 when qemu or the kernel cannot be had (a skip),
 # 125 when the guest died without reporting a status.
 set -euo pipefail
@@ -52,6 +53,17 @@ qemu=$(command -v qemu-system-x86_64 || true)
 [[ -n $qemu ]] || skip "no qemu-system-x86_64 (run 'make deps')"
 [[ -x /bin/busybox ]] || skip "no /bin/busybox (busybox-static; run 'make deps')"
 command -v cpio >/dev/null || skip "no cpio (run 'make deps')"
+
+init_args=
+case ${SNUG_VM_INIT:-} in
+'') ;;
+systemd)
+	[[ -x /lib/systemd/systemd ]] || skip "SNUG_VM_INIT=systemd: no /lib/systemd/systemd (package systemd)"
+	[[ -x /usr/bin/dbus-daemon ]] || skip "SNUG_VM_INIT=systemd: no /usr/bin/dbus-daemon (package dbus)"
+	init_args="snug.init=systemd systemd.unit=snug-vm.service "
+	;;
+*) echo "run.sh: SNUG_VM_INIT must be empty or systemd, not $SNUG_VM_INIT" >&2; exit 2 ;;
+esac
 
 kdir=$cache/vm
 "$here/fetch-kernel.sh" "$kdir" >/dev/null || skip "cannot fetch the Debian kernel package"
@@ -104,7 +116,7 @@ fi
 case $results$repo$PWD in
 *[[:space:]]*) echo "run.sh: paths with spaces are not supported ($results, $repo, $PWD)" >&2; exit 2 ;;
 esac
-rm -f "$results/status" "$results/booted" "$results/cmd" "$results/keep"
+rm -f "$results/status" "$results/booted" "$results/systemd-up" "$results/cmd" "$results/keep"
 # Paths the guest must still see when they sit under a tmpfs dir: each once, and none below another
 # (a kept dir keeps everything under it, the results mount included).
 printf '%s\n' "$repo" "$results" "$PWD" "${keep[@]}" | LC_ALL=C sort -u |
@@ -150,7 +162,7 @@ set +e
 timeout --foreground -k 5 "$timeout_s" "$qemu" -accel "$accel" "${cpu[@]}" "${bios[@]}" \
 	-m "${SNUG_VM_MEM:-1024}" -smp "${SNUG_VM_SMP:-2}" -nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet ${SNUG_VM_APPEND:-}snug.results=$results" \
+	-append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet $init_args${SNUG_VM_APPEND:-}snug.results=$results" \
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
 	-fsdev local,id=results,path="$results",security_model=none,multidevs=remap \
@@ -175,6 +187,15 @@ if [[ -e $results/booted ]]; then
 	boot=$(awk -v a="$start" -v b="$bt" 'BEGIN { printf "%.1f", b - a }')
 fi
 total=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-echo "vm: accel=${accel^^} /init-after=${boot:-?}s total=${total}s status=$rc" >&2
+unit=
+if [[ -n $init_args ]]; then
+	# When systemd (PID 1) started the script's unit.
+	unit="systemd-unit-after=?s "
+	if [[ -e $results/systemd-up ]]; then
+		bt=$(date -r "$results/systemd-up" +%s.%N)
+		unit=$(awk -v a="$start" -v b="$bt" 'BEGIN { printf "systemd-unit-after=%.1fs ", b - a }')
+	fi
+fi
+echo "vm: accel=${accel^^} /init-after=${boot:-?}s ${unit}total=${total}s status=$rc" >&2
 ((tmp_results)) && rm -rf "$results"
 exit "$rc"

@@ -4,6 +4,16 @@ VM_WORKLOAD := $(OUT)/tests/workload
 # Binaries the guest scripts use; fragments included before this one (cgroup/, bpf/) append theirs.
 VM_GUEST_DEPS +=
 
+# actcheck: the agent's cgroup actuation driven from guest scripts (t_60_systemd.sh).
+VM_ACTCHECK := $(OUT)/tests/actcheck
+VM_GUEST_DEPS += $(VM_ACTCHECK)
+all: $(VM_ACTCHECK)
+
+$(VM_ACTCHECK): $(OBJ)/tests/tools/actcheck.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
 .PHONY: bench-vm vm-shell
 
 $(VM_WORKLOAD): tests/vm/workload.c | deps-ok
@@ -24,3 +34,4 @@ bench: bench-vm
 demo: deps all $(VM_WORKLOAD) $(VM_GUEST_DEPS)
 	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SNUG_VM_TIMEOUT=180 \
 		tests/vm/run.sh tests/vm/guest-run.sh demo
+

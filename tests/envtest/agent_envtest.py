@@ -1,0 +1,489 @@
+"""Envtest tier, end to end: `snug-agent run` against a real kube-apiserver (started by run.sh), as the
+snug-agent service account whose only rights come from deploy/rbac.yaml, and fake cgroup trees fed by
+the test. The test plays the kubelet: it writes pod status through the `status` subresource (Running,
+container IDs matching the fake tree, status.resources/allocatedResources) and, after the agent's
+PATCH of the `resize` subresource, the status the kubelet would write (the new resources, or the
+PodResizePending condition, reason Infeasible or Deferred).
+
+One control plane per version serves every scenario: each agent has its own node (and flags), all
+pods are set up and all signals fed at once, then each test checks one scenario against what the real
+API server holds (pod spec, metadata.generation, annotations, Events) and what the fake tree holds."""
+
+import copy
+import json
+import os
+import ssl
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
+
+import agentctl  # noqa: E402
+from agentctl import FAST, MiB, wait_for  # noqa: E402
+
+SERVER = os.environ.get("SNUG_ENVTEST_SERVER")
+NS = "snug-e2e"
+# 1.36 reports status.observedGeneration (PodObservedGenerationTracking, 1.34+); 1.33 has no such field.
+VERSION = int(os.environ.get("SNUG_ENVTEST_VERSION", "136"))
+BURSTABLE = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+
+
+class Api:
+    """The admin's calls to the real API server (the agent has its own kubeconfig)."""
+
+    def __init__(self):
+        self.ctx = ssl.create_default_context(cafile=os.environ["SNUG_ENVTEST_CA"])
+        self.token = os.environ["SNUG_ENVTEST_ADMIN_TOKEN"]
+
+    def call(self, method, path, body=None, ctype="application/json"):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(SERVER + path, data=data, method=method,
+                                     headers={"Authorization": "Bearer " + self.token, "Content-Type": ctype})
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def ok(self, method, path, body=None, ctype="application/json"):
+        st, out = self.call(method, path, body, ctype)
+        if st not in (200, 201):
+            raise RuntimeError("%s %s -> %d %s" % (method, path, st, json.dumps(out)[:600]))
+        return out
+
+    def pod(self, name):
+        return self.ok("GET", "/api/v1/namespaces/%s/pods/%s" % (NS, name))
+
+    def events(self, pod, reason):
+        items = self.ok("GET", "/api/v1/namespaces/%s/events" % NS).get("items", [])
+        return [e for e in items if e["involvedObject"].get("name") == pod and e.get("reason") == reason]
+
+
+def now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def app(pod):
+    return [c for c in pod["spec"]["containers"] if c["name"] == "app"][0]["resources"]
+
+
+def quantity_bytes(q):
+    units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "k": 1000, "M": 10 ** 6, "G": 10 ** 9}
+    for u, m in units.items():
+        if q.endswith(u):
+            return int(float(q[:-len(u)]) * m)
+    return int(q)
+
+
+class Kubelet(threading.Thread):
+    """Answers resizes the way the kubelet would, through the status subresource: for a pod whose spec
+    resources differ from its status.containerStatuses[].resources, either the new resources
+    (allocated and actual) or a PodResizePending condition (Infeasible, Deferred). It writes no cgroup
+    file: those the agent writes are the ones under test."""
+
+    def __init__(self, api):
+        super().__init__(daemon=True)
+        self.api = api
+        self.verdicts = {}  # pod name -> ("Infeasible"|"Deferred", message); default: apply
+        self.answered = {}  # pod name -> generation answered
+        self.stop = threading.Event()
+        self.errors = []
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.tick()
+            except Exception as e:  # noqa: BLE001 (kept for the report; the loop goes on)
+                self.errors.append(repr(e))
+            self.stop.wait(0.1)
+
+    def tick(self):
+        for pod in self.api.ok("GET", "/api/v1/namespaces/%s/pods" % NS).get("items", []):
+            name, gen = pod["metadata"]["name"], pod["metadata"].get("generation", 1)
+            css = {cs["name"]: cs for cs in pod.get("status", {}).get("containerStatuses", [])}
+            pending = [c for c in pod["spec"]["containers"]
+                       if c["name"] in css and css[c["name"]].get("resources") != c.get("resources")]
+            if not pending or self.answered.get(name) == gen:
+                continue
+            status = copy.deepcopy(pod["status"])
+            conds = [c for c in status.get("conditions", [])
+                     if c["type"] not in ("PodResizePending", "PodResizeInProgress")]
+            verdict = self.verdicts.get(name)
+            if verdict:
+                cond = {"type": "PodResizePending", "status": "True", "lastProbeTime": None,
+                        "lastTransitionTime": now_iso(), "reason": verdict[0], "message": verdict[1]}
+                if VERSION >= 134:
+                    cond["observedGeneration"] = gen
+                conds.append(cond)
+            else:
+                for c in pending:
+                    cs = [x for x in status["containerStatuses"] if x["name"] == c["name"]][0]
+                    cs["resources"] = copy.deepcopy(c.get("resources") or {})
+                    cs["allocatedResources"] = copy.deepcopy((c.get("resources") or {}).get("requests") or {})
+            status["conditions"] = conds
+            if VERSION >= 134:
+                status["observedGeneration"] = gen
+            body = {"apiVersion": "v1", "kind": "Pod", "metadata": pod["metadata"], "spec": pod["spec"],
+                    "status": status}
+            st, out = self.api.call("PUT", "/api/v1/namespaces/%s/pods/%s/status" % (NS, name), body)
+            if st == 200:
+                self.answered[name] = gen
+            elif st != 409:  # 409: changed meanwhile (the agent's annotation); answered next tick
+                raise RuntimeError("status of %s -> %d %s" % (name, st, json.dumps(out)[:400]))
+
+
+class Node:
+    """One agent on its own node, with its fake cgroup tree and state directory."""
+
+    def __init__(self, suite_dir, name, args):
+        self.name = name
+        self.dir = os.path.join(suite_dir, name)
+        self.tree = agentctl.FakeTree(os.path.join(self.dir, "cgroup"))
+        self.args = FAST + list(args)
+        self.agent = None
+        self.pods = []
+
+    def start(self):
+        self.agent = agentctl.Agent(os.environ["SNUG_ENVTEST_KUBECONFIG"], self.tree.root,
+                                    os.path.join(self.dir, "state"), node=self.name, args=self.args,
+                                    log_path=os.path.join(self.dir, "agent.log"))
+        self.agent.start()
+
+    def stop(self):
+        rc = self.agent.stop() if self.agent else 0
+        self.agent = None
+        return rc
+
+
+class AgentEnvtest(unittest.TestCase):
+    """All scenarios against one real API server; setUpClass starts the agents and feeds the signals."""
+
+    @classmethod
+    def setUpClass(cls):
+        # Under run.sh's work directory, which it keeps when something failed.
+        cls.dir = os.path.join(os.environ.get("SNUG_ENVTEST_WORK") or agentctl.tmpdir("snug-agent-envtest-")[0],
+                               "agent")
+        cls.api = api = Api()
+        api.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        # The ServiceAccount admission looks the pod's account up even when no token is mounted, and no
+        # controller-manager runs here to create it.
+        api.call("POST", "/api/v1/namespaces/%s/serviceaccounts" % NS,
+                 {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+        cls.kubelet = Kubelet(api)
+        cls.nodes = {n: Node(cls.dir, n, args) for n, args in (
+            ("e2e-main", []),
+            ("e2e-dry", ["--dry-run"]),
+            ("e2e-cap", ["--max-memory", "300Mi"]),
+            ("e2e-shrink", ["--min-history", "0"]),
+        )}
+        for n in cls.nodes:
+            api.ok("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": n}})
+            res = {"cpu": "4", "memory": "8Gi", "pods": "110"}
+            api.ok("PATCH", "/api/v1/nodes/%s/status" % n,
+                   {"status": {"capacity": res, "allocatable": res, "conditions": [{"type": "Ready", "status": "True"}]}},
+                   "application/strategic-merge-patch+json")
+        G = {"requests": {"cpu": "200m", "memory": "256Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+        # name, node, annotations, resources, working set (MiB), memory.max written (MiB), signal
+        cls.specs = [
+            ("oom", "e2e-main", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
+            ("plain", "e2e-main", {}, BURSTABLE, 200, 256, "oom"),
+            ("off", "e2e-main", {"snug.io/mode": "off"}, BURSTABLE, 200, 256, "oom"),
+            ("watched", "e2e-main", {"snug.io/mode": "recommend"}, BURSTABLE, 200, 256, "oom"),
+            ("leaky", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 0, 256, "pressure"),
+            ("typo", "e2e-main", {"snug.io/mode": "sometimes", "snug.io/max-memory": "lots"}, BURSTABLE, 200, 256,
+             "oom"),
+            ("gpod", "e2e-main", {"snug.io/mode": "auto"}, G, 200, 256, "oom"),
+            ("huge", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 200, 256, "oom"),
+            ("later", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 200, 256, "oom"),
+            ("dry", "e2e-dry", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
+            ("capped", "e2e-cap", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
+            ("idle", "e2e-shrink", {"snug.io/mode": "auto"},
+             {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"cpu": "500m", "memory": "2Gi"}}, 40, 2048,
+             None),
+        ]
+        cls.kubelet.verdicts["huge"] = ("Infeasible", "Node didn't have enough capacity: memory, requested: "
+                                        "9663676416, capacity: 8589934592")
+        cls.kubelet.verdicts["later"] = ("Deferred", "Node didn't have enough resource: memory, requested: "
+                                         "402653184, used: 8321499136, capacity: 8589934592")
+        for name, node, ann, res, ws, mmax, _ in cls.specs:
+            n = cls.nodes[node]
+            pod = cls.make_pod(name, node, ann, res)
+            n.tree.add_pod(pod)
+            n.pods.append(name)
+            c = n.tree.container(name)
+            c.write("memory.max", "%d\n" % (mmax * MiB))
+            n.tree.pod(name).write("memory.max", "%d\n" % (mmax * MiB))
+            if ws:
+                c.memory = ws * MiB
+                c.write_memory()
+        cls.writes = {}
+        for n in cls.nodes.values():
+            for name in n.pods:
+                cls.writes[name] = agentctl.LimitWrites([n.tree.pod(name).path, n.tree.container(name).path])
+        cls.kubelet.start()
+        try:
+            for n in cls.nodes.values():
+                n.start()
+            for n in cls.nodes.values():
+                managed = len([s for s in cls.specs if s[1] == n.name and s[2].get("snug.io/mode") not in
+                               (None, "off", "sometimes")])
+                if not wait_for(lambda: (n.agent.metric("snug_tracked_containers") or 0) >= managed):
+                    raise RuntimeError("%s: agent did not track %d containers:\n%s" % (n.name, managed, n.agent.log()))
+            time.sleep(0.6)  # a sample of each working set before the kills
+            for name, node, _, _, _, _, signal in cls.specs:
+                c = cls.nodes[node].tree.container(name)
+                if signal == "oom":
+                    c.oom_kill()
+                elif signal == "pressure":
+                    c.memory = 250 * MiB  # 97% of the limit, no kill yet
+                    c.write_memory()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kubelet.stop.set()
+        failed = False
+        for n in cls.nodes.values():
+            if n.stop() not in (0, None):
+                failed = True
+        for w in cls.writes.values():
+            w.close()
+        if cls.kubelet.errors:
+            print("kubelet errors: %s" % cls.kubelet.errors[-3:])
+        if failed:
+            raise AssertionError("an agent did not exit cleanly on SIGTERM; logs in %s" % cls.dir)
+
+    @classmethod
+    def make_pod(cls, name, node, annotations, resources):
+        """Created by the admin bound to the node, then started through the status subresource as the
+        kubelet would report it (1.33+: allocatedResources beside the actual resources)."""
+        manifest = {"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": name, "namespace": NS, "labels": {"app": name}, "annotations": annotations},
+                    "spec": {"nodeName": node, "automountServiceAccountToken": False,
+                             "containers": [{"name": "app", "image": "registry.example/app:1",
+                                             "resources": copy.deepcopy(resources)}]}}
+        pod = cls.api.ok("POST", "/api/v1/namespaces/%s/pods" % NS, manifest)
+        t = now_iso()
+        cs = {"name": "app", "ready": True, "started": True, "restartCount": 0, "image": "registry.example/app:1",
+              "imageID": "registry.example/app@sha256:" + "0" * 64,
+              "containerID": "containerd://" + uuid.uuid4().hex + uuid.uuid4().hex,
+              "state": {"running": {"startedAt": t}}, "resources": copy.deepcopy(resources),
+              "allocatedResources": copy.deepcopy(resources["requests"])}
+        status = {"phase": "Running", "hostIP": "192.0.2.10", "podIP": "198.51.100.7", "startTime": t,
+                  "conditions": [{"type": x, "status": "True", "lastTransitionTime": t}
+                                 for x in ("Ready", "ContainersReady", "PodScheduled")],
+                  "containerStatuses": [cs]}
+        if VERSION >= 134:
+            status["observedGeneration"] = pod["metadata"].get("generation", 1)
+        return cls.api.ok("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (NS, name), {"status": status},
+                          "application/strategic-merge-patch+json")
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def node_of(self, pod):
+        return [self.nodes[s[1]] for s in self.specs if s[0] == pod][0]
+
+    def log(self, pod):
+        n = self.node_of(pod)
+        return n.agent.log() if n.agent else ""
+
+    def wait_resized(self, name):
+        """The pod once the API server holds the agent's resize and the kubelet's answer to it."""
+        pod = wait_for(lambda: (lambda p: p if p["metadata"].get("generation", 1) >= 2 and
+                                self.kubelet.answered.get(name) == p["metadata"]["generation"] else None)(
+            self.api.pod(name)), timeout=20)
+        self.assertTrue(pod, "no resize of %s accepted by the API server:\n%s" % (name, self.log(name)))
+        return self.api.pod(name)
+
+    def assert_untouched(self, name):
+        pod = self.api.pod(name)
+        spec = [s for s in self.specs if s[0] == name][0]
+        self.assertEqual(pod["metadata"].get("generation", 1), 1, "%s was resized:\n%s" % (name, self.log(name)))
+        self.assertEqual(app(pod), spec[3])
+        self.assertNotIn("snug.io/last-resize", pod["metadata"].get("annotations", {}))
+        c = self.node_of(name).tree.container(name)
+        self.assertEqual(c.read("memory.max").strip(), str(spec[5] * MiB))
+
+    def metric(self, name, metric, **labels):
+        return self.node_of(name).agent.metric(metric, **labels) or 0
+
+    def order(self, name):
+        """The limit files written under the pod's and its container's cgroup, in order."""
+        n = self.node_of(name)
+        pdir = n.tree.pod(name).path
+        return [("pod" if d == pdir else "container", f) for d, f in self.writes[name].writes()]
+
+    # ---- scenarios ---------------------------------------------------------------------------
+
+    def test_oom_kill_resized_in_place_and_cgroups_written_pod_first(self):
+        pod = self.wait_resized("oom")
+        res = app(pod)
+        limit = quantity_bytes(res["limits"]["memory"])
+        # VPA's OOM bump: at least +100 MiB over the 200 MiB peak, the request in ratio; CPU untouched.
+        self.assertGreaterEqual(limit, 300 * MiB, "%s\n%s" % (res, self.log("oom")))
+        self.assertEqual((res["requests"]["cpu"], res["limits"]["cpu"]), ("100m", "500m"))
+        self.assertEqual(pod["status"]["qosClass"], "Burstable")
+        c = self.node_of("oom").tree.container("oom")
+        p = self.node_of("oom").tree.pod("oom")
+        self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)),
+                        "container memory.max not written: %s" % c.read("memory.max"))
+        self.assertEqual(p.read("memory.max").strip(), str(limit))
+        mem = [w for w in self.order("oom") if w[1] == "memory.max"]
+        self.assertEqual(mem[:2], [("pod", "memory.max"), ("container", "memory.max")],
+                         "growing must write the pod cgroup first: %s" % mem)
+        ann = wait_for(lambda: self.api.pod("oom")["metadata"].get("annotations", {}).get("snug.io/last-resize"))
+        self.assertTrue(ann, "no snug.io/last-resize annotation:\n" + self.log("oom"))
+        ann = json.loads(ann)
+        self.assertEqual(ann["container"], "app")
+        self.assertIn("oom", ann["reason"].lower())
+        ev = wait_for(lambda: self.api.events("oom", "Resized"))
+        self.assertTrue(ev, "no Resized Event:\n" + self.log("oom"))
+        self.assertEqual(ev[0]["involvedObject"]["uid"], pod["metadata"]["uid"])
+        rec = [x for x in self.node_of("oom").agent.recommendations()["containers"] if x["pod"] == "oom"][0]
+        self.assertEqual(rec["last_action"]["result"], "accepted")
+
+    def test_opted_out_and_off_pods_are_left_alone(self):
+        self.wait_resized("oom")  # the kills were seen by now
+        recs = {c["pod"] for c in self.nodes["e2e-main"].agent.recommendations()["containers"]}
+        self.assertNotIn("plain", recs)
+        self.assertNotIn("off", recs)
+        self.assertIn("oom", recs)
+        self.assert_untouched("plain")
+        self.assert_untouched("off")
+
+    def test_recommend_mode_only_reports(self):
+        ev = wait_for(lambda: self.api.events("watched", "Recommendation"))
+        self.assertTrue(ev, "no Recommendation Event:\n" + self.log("watched"))
+        self.assertIn("oom", ev[0]["message"].lower())
+        self.assert_untouched("watched")
+
+    def test_in_place_mode_grows_memory_before_the_kill(self):
+        pod = self.wait_resized("leaky")
+        limit = quantity_bytes(app(pod)["limits"]["memory"])
+        self.assertGreater(limit, 256 * MiB)
+        c = self.node_of("leaky").tree.container("leaky")
+        self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)))
+        self.assertEqual(c.events["oom_kill"], 0)
+        ann = json.loads(pod["metadata"]["annotations"]["snug.io/last-resize"]) if "snug.io/last-resize" in \
+            pod["metadata"].get("annotations", {}) else json.loads(wait_for(
+                lambda: self.api.pod("leaky")["metadata"].get("annotations", {}).get("snug.io/last-resize")))
+        self.assertIn("pressure", ann["reason"])
+
+    def test_bad_annotation_is_an_event_and_the_pod_is_left_alone(self):
+        ev = wait_for(lambda: self.api.events("typo", "InvalidAnnotation"))
+        self.assertTrue(ev, "no InvalidAnnotation Event:\n" + self.log("typo"))
+        self.assertIn("snug.io/mode", ev[0]["message"])
+        self.assertEqual(ev[0]["type"], "Warning")
+        self.assertEqual(self.metric("typo", "snug_bad_annotations_total", pod="typo"), 1)
+        self.wait_resized("oom")
+        self.assert_untouched("typo")
+        self.assertEqual(self.nodes["e2e-main"].agent.get("/healthz")[0], 200)
+
+    def test_guaranteed_pod_stays_guaranteed(self):
+        pod = self.wait_resized("gpod")
+        res = app(pod)
+        self.assertEqual(res["requests"]["memory"], res["limits"]["memory"])
+        self.assertEqual(res["requests"]["cpu"], res["limits"]["cpu"])
+        self.assertGreater(quantity_bytes(res["limits"]["memory"]), 256 * MiB)
+        self.assertEqual(pod["status"]["qosClass"], "Guaranteed")
+
+    def test_infeasible_is_reported(self):
+        pod = wait_for(lambda: (lambda p: p if p["metadata"].get("generation", 1) >= 2 else None)(
+            self.api.pod("huge")), timeout=20)
+        self.assertTrue(pod, "no resize of huge:\n" + self.log("huge"))
+        self.assertTrue(wait_for(lambda: self.metric("huge", "snug_resizes_total", result="infeasible") >= 1),
+                        "Infeasible not seen:\n" + self.log("huge"))
+        ev = wait_for(lambda: self.api.events("huge", "ResizeNotApplied"))
+        self.assertTrue(ev, "no ResizeNotApplied Event:\n" + self.log("huge"))
+        self.assertIn("enough capacity", ev[0]["message"])
+        rec = [x for x in self.nodes["e2e-main"].agent.recommendations()["containers"] if x["pod"] == "huge"][0]
+        self.assertEqual(rec["last_action"]["result"], "infeasible")
+
+    def test_deferred_is_reported(self):
+        self.assertTrue(wait_for(lambda: self.metric("later", "snug_resizes_total", result="deferred") >= 1,
+                                 timeout=20), "Deferred not seen:\n" + self.log("later"))
+        ev = wait_for(lambda: self.api.events("later", "ResizeNotApplied"))
+        self.assertTrue(ev, "no ResizeNotApplied Event:\n" + self.log("later"))
+        self.assertIn("deferred", ev[0]["message"])
+
+    def test_dry_run_changes_nothing(self):
+        self.assertTrue(wait_for(lambda: self.metric("dry", "snug_resizes_total", result="dry-run") >= 1),
+                        "dry-run decision not counted:\n" + self.log("dry"))
+        self.assert_untouched("dry")
+        self.assertEqual(self.writes["dry"].writes(), [])
+
+    def test_cluster_cap_limits_the_bump(self):
+        pod = self.wait_resized("capped")
+        limit = quantity_bytes(app(pod)["limits"]["memory"])
+        self.assertGreater(limit, 256 * MiB)
+        self.assertLessEqual(limit, 300 * MiB)
+
+    def test_recommendation_shrinks_an_overprovisioned_container_container_first(self):
+        pod = self.wait_resized("idle")
+        res = app(pod)
+        # VPA's floor is 250 MiB for a one-container pod; 40 MiB used + 15% is below it.
+        self.assertEqual(quantity_bytes(res["requests"]["memory"]), 250 * MiB, self.log("idle"))
+        c = self.node_of("idle").tree.container("idle")
+        limit = quantity_bytes(res["limits"]["memory"])
+        if VERSION < 134:
+            # 1.33 refuses lowering a memory limit (resizePolicy NotRequired): the request shrinks,
+            # the limit and memory.max stay, and nothing was refused.
+            self.assertEqual(limit, 2048 * MiB)
+            self.assertEqual(self.api.events("idle", "ResizeRejected"), [])
+            self.assertEqual([w for w in self.order("idle") if w[1] == "memory.max"], [])
+            self.assertEqual(c.read("memory.max").strip(), str(2048 * MiB))
+            return
+        # requests-and-limits: the limit keeps its 2:1 ratio to the request.
+        self.assertEqual(limit, 500 * MiB)
+        self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)),
+                        "memory.max not %d: %s" % (limit, c.read("memory.max")))
+        mem = [w for w in self.order("idle") if w[1] == "memory.max"]
+        self.assertEqual(mem[:2], [("container", "memory.max"), ("pod", "memory.max")],
+                         "shrinking must write the container cgroup first: %s" % mem)
+
+    def test_deploy_rbac_is_all_the_agent_needs(self):
+        """Every call the agents made was allowed to the snug-agent identity (deploy/rbac.yaml)."""
+        for name in ("oom", "idle", "capped"):
+            self.wait_resized(name)
+        self.assertTrue(wait_for(lambda: self.api.events("oom", "Resized")))
+        main = self.nodes["e2e-main"].agent
+        for verb in ("list", "resize", "annotate", "event"):
+            self.assertGreaterEqual(self.metric("oom", "snug_api_requests_total", verb=verb), 1, verb)
+        for n in self.nodes.values():
+            for code in ("401", "403"):
+                self.assertEqual(n.agent.metric("snug_api_requests_total", code=code) or 0, 0,
+                                 "%s got HTTP %s:\n%s" % (n.name, code, n.agent.metrics()))
+        self.assertIsNotNone(main.metric("snug_api_requests_total", verb="resize", code="200"))
+
+    def test_zz_restart_does_not_resize_again(self):
+        """Last: the main node's agent restarts from its checkpoints and resizes nothing again."""
+        for name in ("oom", "leaky", "gpod"):
+            self.wait_resized(name)
+        n = self.nodes["e2e-main"]
+        gens = {p: self.api.pod(p)["metadata"].get("generation", 1) for p in n.pods}
+        # One signal, one resize each: the kubelet's status answer did not cause another.
+        self.assertEqual([gens[p] for p in ("oom", "leaky", "gpod")], [2, 2, 2], n.agent.log())
+        self.assertEqual(n.stop(), 0, "agent did not exit cleanly on SIGTERM")
+        files = [f for f in os.listdir(os.path.join(n.dir, "state")) if f.endswith(".json")]
+        self.assertIn("%s_Pod_oom_app.json" % NS, files, "no checkpoint saved at shutdown")
+        n.start()
+        self.assertTrue(wait_for(lambda: (n.agent.metric("snug_tracked_containers") or 0) >= 6))
+        time.sleep(2.5)  # several decide rounds
+        self.assertIn("Loaded %d checkpoints" % len(files), n.agent.log())
+        self.assertEqual({p: self.api.pod(p)["metadata"].get("generation", 1) for p in n.pods}, gens,
+                         "resized again after the restart:\n" + n.agent.log())
+
+
+if __name__ == "__main__":
+    if not SERVER:
+        print("*** SKIPPED: agent envtest: run through tests/envtest/run.sh (no SNUG_ENVTEST_SERVER) ***")
+        sys.exit(0)
+    agentctl.main("agent-envtest")
