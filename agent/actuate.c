@@ -226,6 +226,7 @@ static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct ag
 struct act_resize {
 	struct agent *agent;
 	char *uid, *container;
+	char *resource_version; /* of the pod the decision was made on; NULL if unknown */
 	struct decide_decision d;
 };
 
@@ -233,6 +234,7 @@ static void act_resize_free(struct act_resize *r)
 {
 	free(r->uid);
 	free(r->container);
+	free(r->resource_version);
 	free(r);
 }
 
@@ -409,6 +411,16 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		act_event(a, p, "Warning", "ResizeRejected", msg);
 		break;
 	}
+	/* A kill that landed while this resize was in flight is decided at once when the cache already
+	 * holds the pod as changed since; else the watch's update of the pod decides it (pod_sync). */
+	if (c->oom_pending && !c->resize_in_flight &&
+	    (res->outcome == KUBE_OK || res->outcome == KUBE_CONFLICT)) {
+		const struct kube_pod *pod = kube_client_pod(a->kube, p->uid);
+
+		if (pod && pod->resource_version && ar->resource_version &&
+		    strcmp(pod->resource_version, ar->resource_version) != 0)
+			agent_decide_container(a, c, "oom-kill");
+	}
 	act_resize_free(ar);
 }
 
@@ -444,7 +456,8 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	ar->uid = strdup(p->uid);
 	ar->container = strdup(c->name);
 	ar->d = *d;
-	if (!ar->uid || !ar->container) {
+	ar->resource_version = pod->resource_version ? strdup(pod->resource_version) : NULL;
+	if (!ar->uid || !ar->container || (pod->resource_version && !ar->resource_version)) {
 		act_resize_free(ar);
 		log_oom();
 		return;

@@ -439,6 +439,14 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 	}
 	pod_join_cgroups(a, p, a->ready);
 	act_pod_status(a, p, pod);
+	/* An OOM kill that came while a resize was in flight (or whose resize met a conflict) waits
+	 * for the pod as it is now: this update is it, so decide at once. */
+	for (size_t i = 0; i < p->n_containers; i++) {
+		struct agent_container *c = &p->containers[i];
+
+		if (c->oom_pending && !c->resize_in_flight && c->cg)
+			agent_decide_container(a, c, "oom-kill");
+	}
 }
 
 static void on_pod_added(const struct kube_pod *pod, void *userdata)

@@ -163,6 +163,35 @@ class AgentTest(AgentBase):
         self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)),
                         "container memory.max not written: %s" % c.read("memory.max"))
 
+    def test_oom_kill_during_a_resize_in_flight_is_acted_on_after_it(self):
+        # A pressure resize is slow to answer; the kill that lands meanwhile gets its own bump as soon
+        # as that resize is done, not at the next periodic decision (an hour away).
+        self.make_pod("spike", annotations={"snug.io/mode": "in-place"},
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        c = self.tree.container("spike")
+        c.write("memory.max", "%d\n" % (256 * MiB))
+        self.srv.fault(action="delay", delay=2, path=r"/pods/spike/resize", count=1)
+        self.start_agent("--decide-interval", "1h")
+        self.wait_tracked(1)
+        c.memory = 250 * MiB
+        c.write_memory()
+        self.assertTrue(wait_for(lambda: agentctl.resize_requests(self.srv, "spike")),
+                        "no pressure resize:\n" + self.agent.log())
+        c.oom_kill()
+        done = self.wait_resized("spike", 2)
+        first = fakectl.fake_apiserver.parse_quantity(container_patch(done[0])["limits"]["memory"])
+        second = fakectl.fake_apiserver.parse_quantity(container_patch(done[1])["limits"]["memory"])
+        self.assertGreater(second, first, self.agent.log())
+        self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(second)),
+                        "container memory.max not written: %s" % c.read("memory.max"))
+
+        def last():
+            rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "spike"][0]
+            return rec.get("last_action") or {}
+        wait_for(lambda: "oom-kill" in last().get("reason", ""))
+        self.assertIn("oom-kill", last().get("reason", ""), self.agent.log())
+        self.assertEqual(last().get("result"), "accepted")
+
     def test_memory_grown_before_the_oom_kill(self):
         self.make_pod("leaky", annotations={"snug.io/mode": "in-place"},
                       requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})

@@ -199,6 +199,8 @@ def oom_to_resize(node, iterations, rng):
     if s is not None and n:
         note("  the agent's own snug_oom_to_resize_seconds (memory.events read -> PATCH answered): mean %.1f ms "
              "over %d" % (1000 * s / n, n))
+    note("  context: the same path end to end on a real kernel (a real OOM kill seen through BPF, in the VM under "
+         "TCG, so slower) is `make bench-vm T=agent` -> BENCH name=vm-oom-to-resize")
     bench("oom-to-resize", med, "ms")
     bench("oom-to-resize-p90", p90, "ms")
 

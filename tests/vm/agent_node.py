@@ -4,6 +4,7 @@ pods whose cgroups (cgroupfs driver, containerd names from the pod status) hold 
 
     agent_node.py demo SECONDS   live table of /recommendations every second, then /metrics
     agent_node.py oomtest        grower with snug (in-place) vs without (off): OOM kills and headroom
+    agent_node.py oombench [N]   N OOM kills, each in a fresh pod: kill -> resize accepted and memory.max written
     agent_node.py resizetest     an OOM kill, a throttled burner and an idle over-provisioned pod: the
                                  resizes the API accepted and the cgroup files they changed
 """
@@ -11,6 +12,7 @@ pods whose cgroups (cgroupfs driver, containerd names from the pod status) hold 
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -367,6 +369,83 @@ def oomtest():
     return rc
 
 
+def oombench(iterations):
+    """OOM kill -> resize on a real kernel: one fresh pod per kill, a workload that jumps past its 64Mi
+    limit in one step. T0 = memory.events showing the kill
+    (inotify); T1 = both the fake server's 200 to the resize sent and the container's memory.max
+    written (inotify). The guest runs under TCG here: absolute times are inflated."""
+    node = Node()
+    spike = [WORKLOAD, "grow", "--rate-mib", "1000", "--max-mib", "200"]  # 100 MiB per step
+    lat, api = [], []
+    rc = 1
+    try:
+        for i in range(iterations):
+            node.pod("spike%d" % i, "in-place", {"cpu": "100m", "memory": "32Mi"},
+                     {"cpu": "500m", "memory": "64Mi"}, spike)
+        # Sampling every 30 s keeps memory pressure from growing the limit before the kill (it would at
+        # 1 s: the spike takes longer than a sample under TCG): the OOM path is what is timed.
+        node.start_agent(sample="30s", decide="15s", history="1h")
+        node.wait_tracked(iterations)
+        st, body = node.get("/metrics")
+        source = [ln.split("\"")[1] for ln in body.splitlines()
+                  if ln.startswith("snug_oom_source{") and ln.endswith(" 1")]
+        for i in range(iterations):
+            p = node.pods["spike%d" % i]
+            node.srv.clear_requests()
+            with agentctl.FileWatch(os.path.join(p["dir"], "memory.events")) as ev, \
+                    agentctl.FileWatch(os.path.join(p["dir"], "memory.max")) as mx:
+                p["proc"] = spawn(p["dir"], p["argv"])
+                t0 = None
+                deadline = time.monotonic() + 60
+                while t0 is None and time.monotonic() < deadline:
+                    t = ev.wait(1)
+                    if t is not None and cg_key(p["dir"], "memory.events", "oom_kill") >= 1:
+                        t0 = t
+                t_file = mx.wait(30) if t0 is not None else None
+            if p["proc"].poll() is None:
+                p["proc"].kill()
+            p["proc"].wait()
+            if t0 is None or t_file is None:
+                print("FAIL: spike%d: %s" % (i, "no OOM kill" if t0 is None else "memory.max not written"))
+                print(node.agent_log())
+                return 1
+            acc = None
+            deadline = time.time() + 30
+            while acc is None and time.time() < deadline:
+                acc = next((r for r in agentctl.resize_requests(node.srv, "spike%d" % i)
+                            if r["status"] == 200 and r.get("done_mono")), None)
+                time.sleep(0.05)
+            if acc is None:
+                print("FAIL: spike%d: no accepted resize\n%s" % (i, node.agent_log()))
+                return 1
+            lat.append((max(t_file, acc["done_mono"]) - t0) * 1000)
+            api.append((acc["done_mono"] - t0) * 1000)
+            time.sleep(0.5)
+        med = statistics.median(lat)
+        print("  VM (TCG) oom-to-resize, OOM source %s: memory.events shows the kill -> resize PATCH answered 200 "
+              "-> memory.max written; per kill (ms): %s" % (",".join(source) or "?",
+                                                          " ".join("%.0f" % x for x in lat)))
+        st, body = node.get("/metrics")
+        vals = {}
+        for ln in body.splitlines():
+            if ln.startswith(("snug_oom_to_resize_seconds_sum ", "snug_oom_to_resize_seconds_count ")):
+                k, v = ln.split()
+                vals[k] = float(v)
+        if vals.get("snug_oom_to_resize_seconds_count"):
+            print("  the agent's own snug_oom_to_resize_seconds (kill seen -> PATCH answered): mean %.0f ms over %d"
+                  % (1000 * vals["snug_oom_to_resize_seconds_sum"] / vals["snug_oom_to_resize_seconds_count"],
+                     vals["snug_oom_to_resize_seconds_count"]))
+        print("  median %.0f ms, PATCH answered at median %.0f ms" % (med, statistics.median(api)))
+        print("BENCH name=vm-oom-to-resize value=%.1f unit=ms" % med, flush=True)
+        rc = 0
+    finally:
+        arc = node.stop()
+        if arc != 0:
+            print("FAIL: snug-agent exited %s on SIGTERM" % arc)
+            rc = 1
+    return rc
+
+
 def cpu_quota_of(q):
     """cpu.max quota (period 100000) for a CPU limit quantity, as the kubelet writes it."""
     return int(round(fakectl.fake_apiserver.parse_quantity(q) * 100000))
@@ -588,10 +667,13 @@ def resizetest():
             rc = 1
     return rc
 
+
 if __name__ == "__main__":
     if sys.argv[1] == "demo":
         demo(int(sys.argv[2]) if len(sys.argv) > 2 else 60)
         sys.exit(0)
+    if sys.argv[1] == "oombench":
+        sys.exit(oombench(int(sys.argv[2]) if len(sys.argv) > 2 else 10))
     if sys.argv[1] == "resizetest":
         sys.exit(resizetest())
     sys.exit(oomtest())
