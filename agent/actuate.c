@@ -81,16 +81,13 @@ static const char *unit_name_of(const char *path)
 
 /* SetUnitProperties(name, runtime=true, props) on the system manager, as crun's systemd backend
  * does: the values survive `systemctl daemon-reload`, where a raw file write would not. */
-static int set_unit_properties(const char *unit, const struct act_unit_property *props, int n)
+static int set_unit_properties(sd_bus *bus, const char *unit, const struct act_unit_property *props,
+			       int n)
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = sd_bus_open_system(&bus);
-	if (r < 0)
-		return r;
 	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
 					   "/org/freedesktop/systemd1",
 					   "org.freedesktop.systemd1.Manager", "SetUnitProperties");
@@ -120,6 +117,10 @@ static int set_unit_properties(const char *unit, const struct act_unit_property 
 
 int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_decision *d)
 {
+	/* One system bus connection for all the steps of a resize (up to six property calls),
+	 * opened only when the systemd driver needs it. */
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+
 	for (size_t i = 0; i < d->n_steps; i++) {
 		const struct decide_step *s = &d->steps[i];
 		bool pod = s->level == DECIDE_LEVEL_POD;
@@ -140,7 +141,9 @@ int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_dec
 
 			if (n < 0)
 				return n;
-			r = set_unit_properties(unit_name_of(path), props, n);
+			r = bus ? 0 : sd_bus_open_system(&bus);
+			if (r >= 0)
+				r = set_unit_properties(bus, unit_name_of(path), props, n);
 		} else {
 			_cleanup_close_ int fd = cg_tree_open_dir(t->tree, path);
 

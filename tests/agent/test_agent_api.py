@@ -70,6 +70,24 @@ class AgentBase(unittest.TestCase):
             c.write_memory()
         return pod
 
+    BURSTABLE = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+
+    def oom_pod(self, name, mode="auto", working_set=200 * MiB, **kw):
+        """The usual OOM subject: a pod opted in with `mode`, Burstable 100m/128Mi -> 500m/256Mi unless
+        requests/limits are given, its cgroup holding `working_set` bytes. Returns its fake cgroup."""
+        if "requests" not in kw and "limits" not in kw:
+            kw.update(self.BURSTABLE)
+        self.make_pod(name, annotations={"snug.io/mode": mode}, working_set=working_set, **kw)
+        return self.tree.container(name)
+
+    def start_then_oom_kill(self, c, *agent_args):
+        """The agent started (with agent_args) and tracking the container; once it has sampled the
+        working set (every 200 ms here), the container is OOM-killed."""
+        self.start_agent(*agent_args)
+        self.wait_tracked(1)
+        time.sleep(0.5)
+        c.oom_kill()
+
     def wait_tracked(self, n):
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_tracked_containers") or 0) >= n),
                         "agent did not track %d containers:\n%s" % (n, self.agent.log()))
@@ -102,17 +120,9 @@ class AgentTest(AgentBase):
     # ---- OOM kill → memory grown in place ----------------------------------------------------
 
     def test_oom_kill_grows_memory_in_place_and_writes_cgroups(self):
-        self.make_pod("grower", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("grower")
-        c.write("memory.max", "%d\n" % (256 * MiB))
+        c = self.oom_pod("grower", memory_max=256 * MiB)
         self.tree.pod("grower").write("memory.max", "%d\n" % (256 * MiB))
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)  # a sample of the 250 MiB working set
-        c.oom_kill()
+        self.start_then_oom_kill(c)
         req = self.wait_resized("grower")[0]
         res = container_patch(req)
         limit = fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"])
@@ -190,30 +200,16 @@ class AgentTest(AgentBase):
                          "memory grown again on stale signals:\n" + self.agent.log())
 
     def test_guaranteed_pod_stays_guaranteed(self):
-        self.make_pod("gpod", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "200m", "memory": "256Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
+        c = self.oom_pod("gpod", requests={"cpu": "200m", "memory": "256Mi"},
+                         limits={"cpu": "200m", "memory": "256Mi"})
         self.assertEqual(self.srv.get_pod("gpod")["status"]["qosClass"], "Guaranteed")
-        c = self.tree.container("gpod")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(c)
         res = container_patch(self.wait_resized("gpod")[0])
         self.assertEqual(res["requests"]["memory"], res["limits"]["memory"])
         self.assertEqual(self.srv.get_pod("gpod")["status"]["qosClass"], "Guaranteed")
 
     def test_cluster_cap_limits_the_bump(self):
-        self.make_pod("capped", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("capped")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent("--max-memory", "300Mi")
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(self.oom_pod("capped"), "--max-memory", "300Mi")
         res = container_patch(self.wait_resized("capped")[0])
         self.assertLessEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 300 * MiB)
 
@@ -225,11 +221,8 @@ class AgentTest(AgentBase):
         self.srv.create_pod("neighbour", requests={"cpu": "100m", "memory": "750Mi"},
                             limits={"cpu": "100m", "memory": "750Mi"})
         # Guaranteed: the memory request follows the limit up, so the node's room bounds both.
-        self.make_pod("tight", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "200m", "memory": "256Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
-        c = self.tree.container("tight")
-        c.memory = 200 * MiB
-        c.write_memory()
+        c = self.oom_pod("tight", requests={"cpu": "200m", "memory": "256Mi"},
+                         limits={"cpu": "200m", "memory": "256Mi"})
         self.start_agent("--node-refresh", "1s")
         self.wait_tracked(1)
         self.assertTrue(wait_for(lambda: self.agent.metric("snug_node_allocatable_memory_bytes") == 1024 * MiB),
@@ -257,11 +250,8 @@ class AgentTest(AgentBase):
         # No Node object: the GET is a 404, so nothing is known about the node's room.
         self.srv.create_pod("neighbour", requests={"cpu": "100m", "memory": "750Mi"},
                             limits={"cpu": "100m", "memory": "750Mi"})
-        self.make_pod("loose", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "200m", "memory": "256Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
-        c = self.tree.container("loose")
-        c.memory = 200 * MiB
-        c.write_memory()
+        c = self.oom_pod("loose", requests={"cpu": "200m", "memory": "256Mi"},
+                         limits={"cpu": "200m", "memory": "256Mi"})
         self.start_agent()
         self.wait_tracked(1)
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_node_read_errors_total",
@@ -277,31 +267,16 @@ class AgentTest(AgentBase):
     # ---- modes -------------------------------------------------------------------------------
 
     def test_recommend_mode_only_reports(self):
-        self.make_pod("watched", annotations={"snug.io/mode": "recommend"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("watched")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        c = self.oom_pod("watched", mode="recommend")
+        self.start_then_oom_kill(c)
         self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "Recommendation")),
                         "no Recommendation event:\n" + self.agent.log())
         self.assertEqual(agentctl.resize_requests(self.srv), [])
         self.assertEqual(c.read("memory.max").strip(), "max")
 
     def test_dry_run_changes_nothing(self):
-        self.make_pod("dry", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("dry")
-        c.write("memory.max", "%d\n" % (256 * MiB))
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent("--dry-run")
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        c = self.oom_pod("dry", memory_max=256 * MiB)
+        self.start_then_oom_kill(c, "--dry-run")
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="dry-run") or 0) >= 1),
                         "dry-run decision not counted:\n" + self.agent.log())
         self.assertEqual(agentctl.resize_requests(self.srv), [])
@@ -440,16 +415,9 @@ class AgentTest(AgentBase):
     # ---- the API server misbehaves -----------------------------------------------------------
 
     def test_api_errors_then_back_one_resize(self):
-        self.make_pod("flaky", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("flaky")
-        c.memory = 200 * MiB
-        c.write_memory()
+        c = self.oom_pod("flaky")
         self.srv.fault(action="error", status=503, path=r"/pods/flaky/resize", count=3)
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(c)
         self.wait_resized("flaky")
         time.sleep(2)
         attempts = agentctl.resize_requests(self.srv, "flaky")
@@ -457,16 +425,9 @@ class AgentTest(AgentBase):
                          "decision lost or duplicated:\n" + self.agent.log())
 
     def test_infeasible_resize_is_reported(self):
-        self.make_pod("huge", annotations={"snug.io/mode": "in-place"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        c = self.oom_pod("huge", mode="in-place")
         self.srv.kubelet(mode="infeasible", infeasible_message="Node didn't have enough capacity")
-        c = self.tree.container("huge")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(c)
         self.wait_resized("huge")
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="infeasible") or 0) >= 1),
                         "Infeasible not seen:\n" + self.agent.log())
@@ -476,15 +437,7 @@ class AgentTest(AgentBase):
     # ---- restarts ----------------------------------------------------------------------------
 
     def test_restart_keeps_history_and_does_not_resize_again(self):
-        self.make_pod("keeper", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        c = self.tree.container("keeper")
-        c.memory = 200 * MiB
-        c.write_memory()
-        self.start_agent()
-        self.wait_tracked(1)
-        time.sleep(0.5)
-        c.oom_kill()
+        self.start_then_oom_kill(self.oom_pod("keeper"))
         self.wait_resized("keeper")
         self.assertEqual(self.agent.stop(), 0)
         files = [f for f in os.listdir(os.path.join(self.dir, "state")) if f.endswith(".json")]
@@ -550,23 +503,12 @@ class NoInPlaceResizeTest(AgentBase):
         return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name, "uid": rs["metadata"]["uid"],
                 "controller": True}
 
-    def oom(self, pod):
-        c = self.tree.container(pod)
-        c.memory = 200 * MiB
-        c.write_memory()
-        time.sleep(0.5)
-        c.oom_kill()
-
     def evictions(self):
         return [r for r in self.srv.requests() if r["method"] == "POST" and r["path"].endswith("/eviction")]
 
     def test_auto_mode_annotates_owner_and_evicts(self):
         owner = self.make_rs("web", 3)
-        self.make_pod("web-1", annotations={"snug.io/mode": "auto"}, owner=owner, labels={"app": "web"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        self.start_agent()
-        self.wait_tracked(1)
-        self.oom("web-1")
+        self.start_then_oom_kill(self.oom_pod("web-1", owner=owner, labels={"app": "web"}))
         ev = wait_for(lambda: [r for r in self.evictions() if r["status"] == 201], timeout=20)
         self.assertTrue(ev, "no eviction:\n" + self.agent.log())
         # No PATCH can work on 1.26: the client knows from discovery and does not send one.
@@ -580,11 +522,7 @@ class NoInPlaceResizeTest(AgentBase):
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_evictions_total", result="evicted") or 0) >= 1))
 
     def test_bare_pod_is_never_evicted(self):
-        self.make_pod("bare", annotations={"snug.io/mode": "auto"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        self.start_agent()
-        self.wait_tracked(1)
-        self.oom("bare")
+        self.start_then_oom_kill(self.oom_pod("bare"))
         self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotSupported")),
                         "no ResizeNotSupported event:\n" + self.agent.log())
         time.sleep(1)
@@ -592,11 +530,7 @@ class NoInPlaceResizeTest(AgentBase):
 
     def test_in_place_mode_never_evicts(self):
         owner = self.make_rs("db", 3)
-        self.make_pod("db-1", annotations={"snug.io/mode": "in-place"}, owner=owner, labels={"app": "db"},
-                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
-        self.start_agent()
-        self.wait_tracked(1)
-        self.oom("db-1")
+        self.start_then_oom_kill(self.oom_pod("db-1", mode="in-place", owner=owner, labels={"app": "db"}))
         self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotSupported")))
         time.sleep(1)
         self.assertEqual(self.evictions(), [])

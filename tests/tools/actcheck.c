@@ -18,14 +18,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage:\n"
 		"  actcheck grow ROOT CONTAINER_ID [--pod-memory-max BYTES] [--memory-max BYTES]\n"
-		"                [--pod-cpu-limit MILLI] [--cpu-limit MILLI]\n"
-		"      Finds the container under the cgroup tree ROOT as the agent does (layout\n"
-		"      discovery), then writes the limits exactly as the agent does after an "
-		"accepted\n"
-		"      resize: act_write_cgroups() with the pod's driver (systemd: unit properties "
-		"over\n"
-		"      D-Bus; cgroupfs: files), growing order (pod first). Prints the driver and "
-		"units.\n"
+		"      [--pod-cpu-limit MILLI] [--cpu-limit MILLI]\n"
+		"      [--pod-cpu-request MILLI] [--cpu-request MILLI]\n"
+		"  Finds the container under the cgroup tree ROOT by layout discovery, as the\n"
+		"  agent does, then writes the limits as the agent does after an accepted resize:\n"
+		"  act_write_cgroups() on the pod's driver (systemd: unit properties over D-Bus;\n"
+		"  cgroupfs: files), pod before container. cpu.weight from a request uses\n"
+		"  kubelet's formula for the pod and the log one (crun's) for the container.\n"
+		"  Prints the driver and the paths first.\n"
 		"Environment: SNUG_LOG=debug shows the D-Bus errors.\n");
 }
 
@@ -34,35 +34,51 @@ static int parse_u64_opt(const char *name, const char *s, int64_t *ret)
 	uint64_t v;
 
 	if (safe_atou64(s, &v) < 0 || v > INT64_MAX) {
-		fprintf(stderr, "actcheck: bad %s: %s\n", name, s);
+		fprintf(stderr, "actcheck: bad --%s: %s\n", name, s);
 		return -EINVAL;
 	}
 	*ret = (int64_t)v;
 	return 0;
 }
 
+enum { OPT_POD_MEM, OPT_MEM, OPT_POD_CPU, OPT_CPU, OPT_POD_REQ, OPT_REQ, N_OPTS };
+
 static int cmd_grow(int argc, char **argv)
 {
-	static const struct option opts[] = { { "pod-memory-max", required_argument, NULL, 'P' },
-					      { "memory-max", required_argument, NULL, 'm' },
-					      { "pod-cpu-limit", required_argument, NULL, 'Q' },
-					      { "cpu-limit", required_argument, NULL, 'c' },
-					      {} };
-	/* -1: not given. */
-	int64_t pod_mem = -1, mem = -1, pod_cpu = -1, cpu = -1;
+	static const struct option opts[] = {
+		[OPT_POD_MEM] = { "pod-memory-max", required_argument, NULL, OPT_POD_MEM },
+		[OPT_MEM] = { "memory-max", required_argument, NULL, OPT_MEM },
+		[OPT_POD_CPU] = { "pod-cpu-limit", required_argument, NULL, OPT_POD_CPU },
+		[OPT_CPU] = { "cpu-limit", required_argument, NULL, OPT_CPU },
+		[OPT_POD_REQ] = { "pod-cpu-request", required_argument, NULL, OPT_POD_REQ },
+		[OPT_REQ] = { "cpu-request", required_argument, NULL, OPT_REQ },
+		[N_OPTS] = {},
+	};
+	/* The steps, in the growing order the agent's decisions use: per file, the pod before its
+	 * container. */
+	static const struct {
+		enum decide_level level;
+		enum decide_file file;
+	} step_of[N_OPTS] = {
+		[OPT_POD_MEM] = { DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX },
+		[OPT_MEM] = { DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX },
+		[OPT_POD_CPU] = { DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX },
+		[OPT_CPU] = { DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX },
+		[OPT_POD_REQ] = { DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT },
+		[OPT_REQ] = { DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT },
+	};
+	int64_t value[N_OPTS] = { -1, -1, -1, -1, -1, -1 }; /* -1: not given */
 	_cleanup_(cg_tree_freep) struct cg_tree *tree = NULL;
 	_cleanup_(cg_layout_freep) struct cg_layout *layout = NULL;
 	struct decide_decision d = { .kind = DECIDE_RECOMMENDATION };
 	struct act_cgroup_target t;
 	struct cg_container *c;
-	int o, r, i = 0;
+	int o, r;
 
-	while ((o = getopt_long(argc, argv, "", opts, &i)) >= 0) {
-		int64_t *dst = o == 'P' ? &pod_mem : o == 'm' ? &mem : o == 'Q' ? &pod_cpu : &cpu;
-
-		if (o == '?' || o == ':')
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+		if (o >= N_OPTS)
 			return 2;
-		if (parse_u64_opt(opts[i].name, optarg, dst) < 0)
+		if (parse_u64_opt(opts[o].name, optarg, &value[o]) < 0)
 			return 2;
 	}
 	if (argc - optind != 2) {
@@ -85,19 +101,10 @@ static int cmd_grow(int argc, char **argv)
 		return 1;
 	}
 
-	/* The growing order the agent's decisions use: per file, the pod before its container. */
-	if (pod_mem >= 0)
-		d.steps[d.n_steps++] = (struct decide_step){ DECIDE_LEVEL_POD,
-							     DECIDE_FILE_MEMORY_MAX, 0, pod_mem };
-	if (mem >= 0)
-		d.steps[d.n_steps++] = (struct decide_step){ DECIDE_LEVEL_CONTAINER,
-							     DECIDE_FILE_MEMORY_MAX, 0, mem };
-	if (pod_cpu >= 0)
-		d.steps[d.n_steps++] =
-			(struct decide_step){ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 0, pod_cpu };
-	if (cpu >= 0)
-		d.steps[d.n_steps++] =
-			(struct decide_step){ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 0, cpu };
+	for (int i = 0; i < N_OPTS; i++)
+		if (value[i] >= 0)
+			d.steps[d.n_steps++] = (struct decide_step){ step_of[i].level,
+								     step_of[i].file, 0, value[i] };
 
 	/* The same target the agent builds in apply_cgroups(). */
 	t = (struct act_cgroup_target){
