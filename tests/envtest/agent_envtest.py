@@ -177,7 +177,7 @@ class AgentEnvtest(unittest.TestCase):
                  {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
         cls.kubelet = Kubelet(api)
         cls.nodes = {n: Node(cls.dir, n, args) for n, args in (
-            ("e2e-main", []),
+            ("e2e-main", ["--throttle-window", "2s"]),
             ("e2e-dry", ["--dry-run"]),
             ("e2e-cap", ["--max-memory", "300Mi"]),
             ("e2e-shrink", ["--min-history", "0"]),
@@ -201,6 +201,11 @@ class AgentEnvtest(unittest.TestCase):
             ("gpod", "e2e-main", {"snug.io/mode": "auto"}, G, 200, 256, "oom"),
             ("huge", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 200, 256, "oom"),
             ("later", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 200, 256, "oom"),
+            ("bounded", "e2e-main", {"snug.io/mode": "auto", "snug.io/max-memory": "280Mi"}, BURSTABLE, 200, 256,
+             "oom"),
+            ("burner", "e2e-main", {"snug.io/mode": "in-place"},
+             {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}, 0, 256,
+             "throttle"),
             ("dry", "e2e-dry", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
             ("capped", "e2e-cap", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
             ("idle", "e2e-shrink", {"snug.io/mode": "auto"},
@@ -211,7 +216,7 @@ class AgentEnvtest(unittest.TestCase):
                                         "9663676416, capacity: 8589934592")
         cls.kubelet.verdicts["later"] = ("Deferred", "Node didn't have enough resource: memory, requested: "
                                          "402653184, used: 8321499136, capacity: 8589934592")
-        for name, node, ann, res, ws, mmax, _ in cls.specs:
+        for name, node, ann, res, ws, mmax, sig in cls.specs:
             n = cls.nodes[node]
             pod = cls.make_pod(name, node, ann, res)
             n.tree.add_pod(pod)
@@ -222,6 +227,8 @@ class AgentEnvtest(unittest.TestCase):
             if ws:
                 c.memory = ws * MiB
                 c.write_memory()
+            if sig == "throttle":
+                c.write("cpu.max", "20000 100000\n")  # its 200m limit
         cls.writes = {}
         for n in cls.nodes.values():
             for name in n.pods:
@@ -243,9 +250,20 @@ class AgentEnvtest(unittest.TestCase):
                 elif signal == "pressure":
                     c.memory = 250 * MiB  # 97% of the limit, no kill yet
                     c.write_memory()
+                elif signal == "throttle":
+                    cls.burn = threading.Thread(target=cls.burn_until_raised, args=(c,), daemon=True)
+                    cls.burn.start()
         except Exception:
             cls.tearDownClass()
             raise
+
+    @classmethod
+    def burn_until_raised(cls, c):
+        """A CPU burner held at its 200m limit, 80% of its periods throttled, until the agent raises
+        its cpu.max (then it stops, so the restart test sees no reason for another resize)."""
+        while not cls.kubelet.stop.is_set() and c.read("cpu.max").split()[0] == "20000":
+            c.run(0.2, 0.2, throttled_fraction=0.8)
+            time.sleep(0.2)
 
     @classmethod
     def tearDownClass(cls):
@@ -414,6 +432,27 @@ class AgentEnvtest(unittest.TestCase):
         self.assertTrue(ev, "no ResizeNotApplied Event:\n" + self.log("later"))
         self.assertIn("deferred", ev[0]["message"])
 
+    def test_annotation_max_bounds_the_bump(self):
+        pod = self.wait_resized("bounded")
+        limit = quantity_bytes(app(pod)["limits"]["memory"])
+        self.assertGreater(limit, 256 * MiB)
+        self.assertLessEqual(limit, 280 * MiB, self.log("bounded"))
+
+    def test_sustained_throttling_raises_the_cpu_limit_pod_cgroup_first(self):
+        pod = self.wait_resized("burner")
+        res = app(pod)
+        millis = int(res["limits"]["cpu"][:-1]) if res["limits"]["cpu"].endswith("m") else \
+            int(float(res["limits"]["cpu"]) * 1000)
+        self.assertGreater(millis, 200, self.log("burner"))
+        self.assertEqual(pod["status"]["containerStatuses"][0]["resources"]["limits"]["cpu"], res["limits"]["cpu"])
+        c = self.node_of("burner").tree.container("burner")
+        quota = millis * 100
+        self.assertTrue(wait_for(lambda: c.read("cpu.max").split()[0] == str(quota)),
+                        "cpu.max not raised: %s (want %d)" % (c.read("cpu.max"), quota))
+        cpu = [w for w in self.order("burner") if w[1] == "cpu.max"]
+        self.assertEqual(cpu[:2], [("pod", "cpu.max"), ("container", "cpu.max")],
+                         "growing must write the pod cgroup first: %s" % cpu)
+
     def test_dry_run_changes_nothing(self):
         self.assertTrue(wait_for(lambda: self.metric("dry", "snug_resizes_total", result="dry-run") >= 1),
                         "dry-run decision not counted:\n" + self.log("dry"))
@@ -465,17 +504,17 @@ class AgentEnvtest(unittest.TestCase):
 
     def test_zz_restart_does_not_resize_again(self):
         """Last: the main node's agent restarts from its checkpoints and resizes nothing again."""
-        for name in ("oom", "leaky", "gpod"):
+        for name in ("oom", "leaky", "gpod", "bounded", "burner"):
             self.wait_resized(name)
         n = self.nodes["e2e-main"]
         gens = {p: self.api.pod(p)["metadata"].get("generation", 1) for p in n.pods}
         # One signal, one resize each: the kubelet's status answer did not cause another.
-        self.assertEqual([gens[p] for p in ("oom", "leaky", "gpod")], [2, 2, 2], n.agent.log())
+        self.assertEqual([gens[p] for p in ("oom", "leaky", "gpod", "bounded", "burner")], [2] * 5, n.agent.log())
         self.assertEqual(n.stop(), 0, "agent did not exit cleanly on SIGTERM")
         files = [f for f in os.listdir(os.path.join(n.dir, "state")) if f.endswith(".json")]
         self.assertIn("%s_Pod_oom_app.json" % NS, files, "no checkpoint saved at shutdown")
         n.start()
-        self.assertTrue(wait_for(lambda: (n.agent.metric("snug_tracked_containers") or 0) >= 6))
+        self.assertTrue(wait_for(lambda: (n.agent.metric("snug_tracked_containers") or 0) >= 8))
         time.sleep(2.5)  # several decide rounds
         self.assertIn("Loaded %d checkpoints" % len(files), n.agent.log())
         self.assertEqual({p: self.api.pod(p)["metadata"].get("generation", 1) for p in n.pods}, gens,
