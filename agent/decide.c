@@ -34,6 +34,8 @@ void decide_config_default(struct decide_config *ret)
 		.memory_margin_bytes = 32 * MIB,
 		.memory_margin_fraction = 0.10,
 		.memory_round_bytes = MIB,
+		.oom_min_bump_bytes = 100 * MIB,
+		.oom_bump_ratio = 1.2,
 	};
 }
 
@@ -403,6 +405,14 @@ static bool plan_oom(struct plan *p, const struct decide_signals *s)
 		text_add(&p->change, " (limit not controlled: controlled-values=requests)");
 		return true;
 	}
+	/* The recommender only knows the request and the sampled peak; a kill faster than the
+	 * sampler leaves its bump under the limit the container just died at. */
+	bool at_limit = bumped <= p->lim;
+
+	if (at_limit)
+		bumped = round_up(max64(p->lim + p->cfg->oom_min_bump_bytes,
+					scale(p->lim, p->cfg->oom_bump_ratio)),
+				  p->unit);
 	if (!grow_limit(p, bumped)) {
 		skip(p, "oom-kill: memory limit %s not raised", fmtq(false, p->lim, a));
 		reset(p);
@@ -411,7 +421,11 @@ static bool plan_oom(struct plan *p, const struct decide_signals *s)
 	p->kind = DECIDE_OOM;
 	text_add(&p->change, "oom-kill: ");
 	describe(p, NULL);
-	if (s->oom_bumped_memory > 0)
+	if (at_limit)
+		text_add(&p->change, " (OOM bump of the limit: no sample saw the peak%s%s)",
+			 s->oom_bumped_memory > 0 ? ", recommender's bump " : "",
+			 s->oom_bumped_memory > 0 ? fmtq(false, s->oom_bumped_memory, b) : "");
+	else if (s->oom_bumped_memory > 0)
 		text_add(&p->change, " (recommender's OOM bump %s)",
 			 fmtq(false, s->oom_bumped_memory, a));
 	return true;
@@ -720,7 +734,9 @@ static bool valid_config(const struct decide_config *c)
 	       c->pressure_grow >= 1 && c->pressure_grow <= 100 && c->pressure_working_set >= 0 &&
 	       c->memory_margin_bytes >= 0 && c->memory_margin_bytes <= VALUE_MAX &&
 	       c->memory_margin_fraction >= 0 && c->memory_margin_fraction <= 100 &&
-	       c->memory_round_bytes >= 1 && c->memory_round_bytes <= VALUE_MAX;
+	       c->memory_round_bytes >= 1 && c->memory_round_bytes <= VALUE_MAX &&
+	       c->oom_min_bump_bytes >= 0 && c->oom_min_bump_bytes <= VALUE_MAX &&
+	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100;
 }
 
 static void finish_none(struct decide_decision *d, const char *fmt, ...)

@@ -77,6 +77,11 @@ struct decide_config {
 	int64_t memory_margin_bytes;   /* memory limit ≥ usage + max(this, fraction × usage) */
 	double memory_margin_fraction; /* 32 MiB, 0.10 */
 	int64_t memory_round_bytes;    /* computed memory values are rounded up to this: 1 MiB */
+	/* An OOM kill whose recommender bump stays under the memory limit (the kill came before any
+	 * sample saw the peak): the kill shows the limit itself was too small, so the limit gets
+	 * VPA's bump, max(limit + min, limit × ratio): 100 MiB, 1.2. */
+	int64_t oom_min_bump_bytes;
+	double oom_bump_ratio;
 };
 
 struct decide_input {

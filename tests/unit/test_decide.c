@@ -251,6 +251,20 @@ START_TEST(test_oom_kill)
 	f.in.signals.oom_bumped_memory = -1;
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.memory_limit, 308 * MIB);
+
+	/* Killed before any sample saw the peak: the recommender's bump (request + 100Mi) stays under
+	 * the limit the container died at, so the limit itself gets VPA's bump. */
+	f.in.signals.oom_bumped_memory = 228 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, 356 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_reason(d, "limit 256Mi -> 356Mi");
+	ck_assert_reason(d, "no sample saw the peak");
+	/* A large limit: × 1.2 beats + 100Mi. */
+	set(&f, 0, 500, 1000, 128 * MIB, 1024 * MIB);
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 1229 * MIB);
 }
 END_TEST
 
