@@ -70,14 +70,58 @@ def working_set(d):
     return int(cg_read(d, "memory.current")) - cg_key(d, "memory.stat", "inactive_file")
 
 
-def pod_dir(pod):
-    """The kubelet's cgroupfs-driver pod cgroup. (With the systemd driver the agent would resize through
-    systemd's D-Bus API, and the guest runs no systemd.)"""
+def pod_dir(pod, layout="cgroupfs"):
+    """The pod cgroup the kubelet makes with the cgroupfs driver, or with the systemd driver (a slice per
+    QoS class and pod, the UID's '-' as '_')."""
     uid = pod["metadata"]["uid"]
     qos = pod["status"]["qosClass"]
+    if layout == "systemd":
+        if qos == "Guaranteed":
+            return "kubepods.slice/kubepods-pod%s.slice" % uid.replace("-", "_")
+        q = qos.lower()
+        return "kubepods.slice/kubepods-%s.slice/kubepods-%s-pod%s.slice" % (q, q, uid.replace("-", "_"))
     if qos == "Guaranteed":
         return "kubepods/pod" + uid
     return "kubepods/%s/pod%s" % (qos.lower(), uid)
+
+
+def sd_wait(desc, pred, timeout=30):
+    """Polls pred until true: a bound for a stuck systemd under TCG, not a timing check."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(desc)
+
+
+def sd_active(unit):
+    return subprocess.run(["systemctl", "-q", "is-active", unit]).returncode == 0
+
+
+def sd_slice(name, *props):
+    """A transient slice with properties (name, D-Bus signature, value), through StartTransientUnit as
+    the kubelet's systemd cgroup manager makes them."""
+    args = []
+    for k, t, v in props:
+        args += [k, t, str(v)]
+    subprocess.run(["busctl", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                    "org.freedesktop.systemd1.Manager", "StartTransientUnit", "ssa(sv)a(sa(sv))", name,
+                    "replace", str(len(props))] + args + ["0"], check=True, stdout=subprocess.DEVNULL)
+    sd_wait("%s never became active" % name, lambda: sd_active(name))
+
+
+def sd_scope(unit, slice_, cpu, memory, argv):
+    """argv in a transient scope `unit` under slice_ with the container's limits, as runc/crun's systemd
+    backend starts a container: systemd-run --scope execs argv itself, so the Popen is the workload."""
+    cmd = ["systemd-run", "--scope", "--quiet", "--unit=" + unit, "--slice=" + slice_,
+           "-p", "CPUQuotaPeriodSec=100ms", "-p", "MemorySwapMax=0"]
+    if cpu:
+        cmd += ["-p", "CPUQuota=%d%%" % round(fakectl.fake_apiserver.parse_quantity(cpu) * 100)]
+    if memory:
+        cmd += ["-p", "MemoryMax=" + mem(memory)]
+    return subprocess.Popen(cmd + argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def spawn(cgdir, argv):
@@ -111,8 +155,12 @@ def loopback_up():
 
 
 class Node:
-    def __init__(self):
+    def __init__(self, layout="cgroupfs"):
+        """layout: the kubelet's cgroup driver to play. "systemd" needs systemd as PID 1 (slices and
+        scopes are its units) and starts each workload with its scope, a scope being a unit of processes."""
         loopback_up()
+        self.layout = layout
+        self.slices = set()
         self.dir = tempfile.mkdtemp(prefix="snug-node-")
         self.srv = fakectl.FakeApiServer(version="1.36", workdir=os.path.join(self.dir, "srv"))
         os.makedirs(self.srv.dir, exist_ok=True)
@@ -128,6 +176,9 @@ class Node:
         ann = {"snug.io/mode": mode} if mode else None
         pod = self.srv.create_pod(name, annotations=ann, requests=requests, limits=limits)
         cid = agentctl.container_id_of(pod, "app")
+        if self.layout == "systemd":
+            self.sd_pod(name, pod, cid, requests, limits, argv)
+            return
         pdir = cg_mkdir(pod_dir(pod))
         cdir = cg_mkdir(pod_dir(pod) + "/" + cid)  # containerd under the cgroupfs driver
         for d in (pdir, cdir):
@@ -138,9 +189,35 @@ class Node:
         self.pods[name] = {"pod": pod, "cid": cid, "dir": cdir, "pdir": pdir, "argv": argv, "restart": restart,
                            "proc": None, "restarts": 0, "spec": (requests, limits)}
 
+    def sd_pod(self, name, pod, cid, requests, limits, argv):
+        """The systemd driver's pod: kubepods.slice, the QoS slice and the pod slice (limits = the
+        container's), then the container's cri-containerd-<id>.scope holding the workload."""
+        rel = pod_dir(pod, "systemd")
+        parts = rel.split("/")
+        for sl in parts[:-1]:
+            if sl not in self.slices:
+                sd_slice(sl, ("Description", "s", sl))
+                self.slices.add(sl)
+        props = [("Description", "s", "pod " + pod["metadata"]["uid"])]
+        if limits.get("cpu"):
+            props += [("CPUQuotaPerSecUSec", "t", cpu_quota_of(limits["cpu"]) * 10),
+                      ("CPUQuotaPeriodUSec", "t", 100000)]
+        if limits.get("memory"):
+            props += [("MemoryMax", "t", mem(limits["memory"]))]
+        sd_slice(parts[-1], *props)
+        scope = "cri-containerd-%s.scope" % cid
+        proc = sd_scope(scope, parts[-1], limits.get("cpu"), limits.get("memory"), argv)
+        cdir = os.path.join(CG, rel, scope)
+        sd_wait("%s never got its process" % scope,
+                lambda: os.path.exists(os.path.join(cdir, "cgroup.procs")) and cg_read(cdir, "cgroup.procs").strip())
+        self.pods[name] = {"pod": pod, "cid": cid, "dir": cdir, "pdir": os.path.join(CG, rel), "argv": argv,
+                           "restart": False, "proc": proc, "restarts": 0, "spec": (requests, limits),
+                           "unit": scope, "podunit": parts[-1]}
+
     def start_workloads(self):
         for p in self.pods.values():
-            p["proc"] = spawn(p["dir"], p["argv"])
+            if p["proc"] is None:
+                p["proc"] = spawn(p["dir"], p["argv"])
 
     def wait_tracked(self, n, timeout=60):
         """Waits until the agent samples n containers, so the workloads start under its eyes."""
@@ -197,11 +274,8 @@ class Node:
         st, body = self.get("/recommendations")
         return json.loads(body)["containers"] if st == 200 else []
 
-    def stop(self):
-        for p in self.pods.values():
-            if p["proc"] and p["proc"].poll() is None:
-                p["proc"].kill()
-                p["proc"].wait()
+    def stop_agent(self):
+        """SIGTERM; the agent's exit status (None if it was not running)."""
         rc = None
         if self.agent and self.agent.poll() is None:
             self.agent.send_signal(signal.SIGTERM)
@@ -210,7 +284,18 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.agent.kill()
                 rc = self.agent.wait()
+        return rc
+
+    def stop(self):
+        for p in self.pods.values():
+            if p["proc"] and p["proc"].poll() is None:
+                p["proc"].kill()
+                p["proc"].wait()
+        rc = self.stop_agent()
         self.srv.cleanup()
+        if self.layout == "systemd" and self.slices:
+            subprocess.run(["systemctl", "stop", "kubepods.slice"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
         return rc
 
 
@@ -668,7 +753,148 @@ def resizetest():
     return rc
 
 
+def sd_timespan_usec(s):
+    """A time span as `systemctl show` prints it ("300ms", "1s 200ms", "infinity") in microseconds."""
+    if s == "infinity":
+        return None
+    units = {"us": 1, "ms": 1000, "s": 1000000, "min": 60000000}
+    total = 0
+    for tok in s.split():
+        num = tok.rstrip("abcdefghijklmnopqrstuvwxyz")
+        total += round(float(num) * units[tok[len(num):]])
+    return total
+
+
+def sd_show(unit):
+    """systemd's own record of a unit's limits: MemoryMax (bytes or None), CPUQuotaPerSecUSec (usec
+    or None), CPUQuotaPeriodUSec."""
+    out = subprocess.run(["systemctl", "show", "-p", "MemoryMax", "-p", "CPUQuotaPerSecUSec", "-p",
+                          "CPUQuotaPeriodUSec", unit], check=True, capture_output=True, text=True,
+                         env=dict(os.environ, SYSTEMD_COLORS="0", SYSTEMD_PAGER="")).stdout
+    p = dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
+    return {"MemoryMax": None if p["MemoryMax"] == "infinity" else int(p["MemoryMax"]),
+            "CPUQuotaPerSecUSec": sd_timespan_usec(p["CPUQuotaPerSecUSec"]),
+            "CPUQuotaPeriodUSec": sd_timespan_usec(p["CPUQuotaPeriodUSec"])}
+
+
+def systemdtest():
+    """`snug-agent run` on the systemd cgroup driver with systemd as PID 1: a burner in a
+    cri-containerd-<id>.scope under a kubelet-style pod slice, throttled under 200m, gets a higher CPU
+    limit through an accepted resize, which the agent sets as unit properties over D-Bus: systemd's own
+    record of the scope and the pod slice (systemctl show) and their cpu.max hold it, and still do
+    after `systemctl daemon-reload` re-applied every unit's properties (a raw write would be undone,
+    as a control scope's is)."""
+    node = Node(layout="systemd")
+    fails = []
+    rc = 1
+    control = "snug-control.scope"
+    ctl_proc = None
+    try:
+        spec = ({"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"})
+        node.pod("burner", "in-place", *spec, [WORKLOAD, "burn"])
+        b = node.pods["burner"]
+        sd = sd_show(b["unit"])
+        print("  %s/%s: systemd made it with CPUQuotaPerSecUSec %s, MemoryMax %s; cpu.max %s"
+              % (b["podunit"], b["unit"], sd["CPUQuotaPerSecUSec"], sd["MemoryMax"],
+                 cg_read(b["dir"], "cpu.max").strip()))
+        if sd["CPUQuotaPerSecUSec"] != 200000 or cg_read(b["dir"], "cpu.max").split()[0] != "20000":
+            fails.append("the scope did not start under systemd's 200m quota: %s" % sd)
+        # A control scope outside kubepods, raw-written below: once systemd has undone that write,
+        # the daemon-reload has re-applied every unit's properties.
+        ctl_proc = sd_scope(control, "snugtest.slice", None, "128Mi", [WORKLOAD, "idle"])
+        ctl_dir = os.path.join(CG, "snugtest.slice", control)
+        sd_wait("%s never got its process" % control,
+                lambda: os.path.exists(os.path.join(ctl_dir, "cgroup.procs")) and cg_read(ctl_dir, "cgroup.procs").strip())
+
+        # Only throttling may act (no history-based recommendation); one resize is enough.
+        node.start_agent("--cooldown", "60s", sample="250ms", decide="1s", history="1h")
+        node.wait_tracked(1)
+        rec = [c for c in node.recommendations() if c["pod"] == "burner"][0]
+        print("  discovery: driver %s, cgroup %s" % (rec.get("driver"), rec.get("cgroup")))
+        if rec.get("driver") != "systemd" or rec.get("cgroup") != os.path.relpath(b["dir"], CG):
+            fails.append("the agent did not find the burner as a systemd-driver container: %s" % rec)
+
+        got = None
+        deadline = time.time() + 90
+        while got is None and time.time() < deadline:
+            got = settled(node, "burner")
+            time.sleep(0.5)
+        nr_throttled = cg_key(b["dir"], "cpu.stat", "nr_throttled")
+        # Hold the state still: the burner stops (its scope stays: it still has a process), the agent
+        # exits, so what daemon-reload finds is what the agent left.
+        os.kill(b["proc"].pid, signal.SIGSTOP)
+        arc = node.stop_agent()
+        if arc != 0:
+            fails.append("snug-agent exited %s on SIGTERM" % arc)
+        print("  burner: nr_throttled %d" % nr_throttled)
+        if got is None:
+            fails.append("no accepted resize of the throttled burner with cpu.max written: %s; cpu.max %s, pod %s"
+                         % (show(last_resizes(node.srv, "burner", spec) or []), cg_read(b["dir"], "cpu.max").strip(),
+                            cg_read(b["pdir"], "cpu.max").strip()))
+            raise StopIteration
+        rs, f = got
+        print("  burner: %s" % show(rs))
+        lim = rs[-1]["limits"]
+        want_q = cpu_quota_of(lim["cpu"])
+        want_m = int(fakectl.fake_apiserver.parse_quantity(lim["memory"]))
+        if rs[0]["kind"] != "throttle" or want_q <= 20000:
+            fails.append("the resize did not raise the CPU limit for throttling: %s" % show(rs))
+
+        def check(when):
+            out = []
+            for unit, d in ((b["unit"], b["dir"]), (b["podunit"], b["pdir"])):
+                sd = sd_show(unit)
+                q = cg_read(d, "cpu.max").split()
+                m = cg_read(d, "memory.max").strip()
+                print("  %s: %s: systemctl show CPUQuotaPerSecUSec=%s CPUQuotaPeriodUSec=%s MemoryMax=%s; "
+                      "cpu.max %s, memory.max %s" % (when, unit, sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"],
+                                                   sd["MemoryMax"], " ".join(q), m))
+                if (sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"]) != (want_q * 10, 100000):
+                    out.append("%s: systemd's CPUQuotaPerSecUSec/CPUQuotaPeriodUSec of %s are %s/%s, not the "
+                               "accepted %s (%d/100000): the agent did not set unit properties"
+                               % (when, unit, sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"], lim["cpu"],
+                                  want_q * 10))
+                if q != [str(want_q), "100000"]:
+                    out.append("%s: cpu.max of %s is %s, not %d 100000" % (when, unit, " ".join(q), want_q))
+                if sd["MemoryMax"] != want_m or m != str(want_m):
+                    out.append("%s: MemoryMax of %s is %s (memory.max %s), not the accepted %d"
+                               % (when, unit, sd["MemoryMax"], m, want_m))
+            return out
+
+        fails += check("after the resize")
+        # The control scope gets a raw write, as the cgroupfs driver would write.
+        cg_write(ctl_dir, "memory.max", str(192 * MiB))
+        if cg_read(ctl_dir, "memory.max").strip() != str(192 * MiB):
+            fails.append("the kernel did not take the raw write to %s" % control)
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+        try:
+            sd_wait("systemd kept the raw write to %s across daemon-reload: the reload did not re-apply" % control,
+                    lambda: cg_read(ctl_dir, "memory.max").strip() == str(128 * MiB))
+            print("  control %s: memory.max 128Mi -> raw 192Mi -> daemon-reload -> %s"
+                  % (control, fmt_mem(int(cg_read(ctl_dir, "memory.max")))))
+        except RuntimeError as e:
+            fails.append(str(e))
+        fails += check("after daemon-reload")
+    except StopIteration:
+        pass
+    finally:
+        if ctl_proc:
+            ctl_proc.kill()
+            ctl_proc.wait()
+        arc = node.stop()
+        if arc not in (0, None):
+            fails.append("snug-agent exited %s on SIGTERM" % arc)
+    for f in fails:
+        print("FAIL: " + f)
+    if fails:
+        print(node.agent_log())
+    rc = 1 if fails else 0
+    return rc
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "systemdtest":
+        sys.exit(systemdtest())
     if sys.argv[1] == "demo":
         demo(int(sys.argv[2]) if len(sys.argv) > 2 else 60)
         sys.exit(0)
