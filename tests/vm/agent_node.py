@@ -191,7 +191,9 @@ class Node:
 
     def sd_pod(self, name, pod, cid, requests, limits, argv):
         """The systemd driver's pod: kubepods.slice, the QoS slice and the pod slice (limits = the
-        container's), then the container's cri-containerd-<id>.scope holding the workload."""
+        container's), then the container's cri-containerd-<id>.scope. A scope exists only while it
+        holds a process: an idle one keeps it from now on, and start_workloads() moves the workload in
+        later, under the agent's eyes, as for the cgroupfs driver."""
         rel = pod_dir(pod, "systemd")
         parts = rel.split("/")
         for sl in parts[:-1]:
@@ -206,18 +208,17 @@ class Node:
             props += [("MemoryMax", "t", mem(limits["memory"]))]
         sd_slice(parts[-1], *props)
         scope = "cri-containerd-%s.scope" % cid
-        proc = sd_scope(scope, parts[-1], limits.get("cpu"), limits.get("memory"), argv)
+        holder = sd_scope(scope, parts[-1], limits.get("cpu"), limits.get("memory"), [WORKLOAD, "idle"])
         cdir = os.path.join(CG, rel, scope)
         sd_wait("%s never got its process" % scope,
                 lambda: os.path.exists(os.path.join(cdir, "cgroup.procs")) and cg_read(cdir, "cgroup.procs").strip())
         self.pods[name] = {"pod": pod, "cid": cid, "dir": cdir, "pdir": os.path.join(CG, rel), "argv": argv,
-                           "restart": False, "proc": proc, "restarts": 0, "spec": (requests, limits),
-                           "unit": scope, "podunit": parts[-1]}
+                           "restart": False, "proc": None, "restarts": 0, "spec": (requests, limits),
+                           "unit": scope, "podunit": parts[-1], "holder": holder}
 
     def start_workloads(self):
         for p in self.pods.values():
-            if p["proc"] is None:
-                p["proc"] = spawn(p["dir"], p["argv"])
+            p["proc"] = spawn(p["dir"], p["argv"])
 
     def wait_tracked(self, n, timeout=60):
         """Waits until the agent samples n containers, so the workloads start under its eyes."""
@@ -288,9 +289,10 @@ class Node:
 
     def stop(self):
         for p in self.pods.values():
-            if p["proc"] and p["proc"].poll() is None:
-                p["proc"].kill()
-                p["proc"].wait()
+            for proc in (p["proc"], p.get("holder")):
+                if proc and proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
         rc = self.stop_agent()
         self.srv.cleanup()
         if self.layout == "systemd" and self.slices:
@@ -567,6 +569,14 @@ def last_resizes(srv, name, spec):
     return [dict(res, kind=n["kind"], reason=n["reason"]) for res, n in zip(accepted, notes)]
 
 
+def node_quota_of(node, q):
+    """The cpu.max quota the agent writes for a CPU limit on this node: on the systemd driver rounded
+    up to whole 10 ms per second (systemd keeps no finer CPUQuota across daemon-reload; runc rounds
+    the same way)."""
+    quota = cpu_quota_of(q)
+    return -(-quota // 1000) * 1000 if node.layout == "systemd" else quota
+
+
 def files(p):
     """cpu.max quota and memory.max of the container and pod cgroups ("max" → None)."""
     out = {}
@@ -586,7 +596,7 @@ def settled(node, name):
         return None
     f = files(node.pods[name])
     lim = rs[-1].get("limits", {})
-    want_q = cpu_quota_of(lim["cpu"]) if "cpu" in lim else None
+    want_q = node_quota_of(node, lim["cpu"]) if "cpu" in lim else None
     want_m = int(fakectl.fake_apiserver.parse_quantity(lim["memory"])) if "memory" in lim else None
     if want_q is not None and not (f["ctr_quota"] == f["pod_quota"] == want_q):
         return None
@@ -778,27 +788,34 @@ def sd_show(unit):
 
 
 def systemdtest():
-    """`snug-agent run` on the systemd cgroup driver with systemd as PID 1: a burner in a
-    cri-containerd-<id>.scope under a kubelet-style pod slice, throttled under 200m, gets a higher CPU
-    limit through an accepted resize, which the agent sets as unit properties over D-Bus: systemd's own
-    record of the scope and the pod slice (systemctl show) and their cpu.max hold it, and still do
-    after `systemctl daemon-reload` re-applied every unit's properties (a raw write would be undone,
-    as a control scope's is)."""
+    """`snug-agent run` on the systemd cgroup driver with systemd as PID 1, two pods as the kubelet's
+    systemd driver and containerd make them (pod slices, cri-containerd-<id>.scope):
+      burner  spins under a 200m limit: throttled, its CPU limit raised
+      grower  takes 48 MiB at once, then 1 MiB/s towards 70 MiB under a 64Mi limit: its memory limit
+              raised ahead of an OOM kill (the jump's projection or the slow approach to 95 % acts)
+    Each resize is accepted by the API and set as unit properties over D-Bus: systemd's own record of
+    the scope and the pod slice (systemctl show) and their cgroup files hold it, and still do after
+    `systemctl daemon-reload` re-applied every unit's properties (it undoes a raw write, as a control
+    scope's shows)."""
     node = Node(layout="systemd")
+    q = fakectl.fake_apiserver.parse_quantity
     fails = []
-    rc = 1
     control = "snug-control.scope"
     ctl_proc = None
     try:
-        spec = ({"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"})
-        node.pod("burner", "in-place", *spec, [WORKLOAD, "burn"])
-        b = node.pods["burner"]
-        sd = sd_show(b["unit"])
-        print("  %s/%s: systemd made it with CPUQuotaPerSecUSec %s, MemoryMax %s; cpu.max %s"
-              % (b["podunit"], b["unit"], sd["CPUQuotaPerSecUSec"], sd["MemoryMax"],
-                 cg_read(b["dir"], "cpu.max").strip()))
-        if sd["CPUQuotaPerSecUSec"] != 200000 or cg_read(b["dir"], "cpu.max").split()[0] != "20000":
-            fails.append("the scope did not start under systemd's 200m quota: %s" % sd)
+        node.pod("burner", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"},
+                 [WORKLOAD, "burn"])
+        node.pod("grower", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "1", "memory": "64Mi"},
+                 [WORKLOAD, "grow", "--start-mib", "48", "--rate-mib", "1", "--max-mib", "70"])
+        for name, p in node.pods.items():
+            sd = sd_show(p["unit"])
+            print("  %s: %s/%s: systemd made it with CPUQuotaPerSecUSec %s, MemoryMax %s; cpu.max %s, memory.max %s"
+                  % (name, p["podunit"], p["unit"], sd["CPUQuotaPerSecUSec"], sd["MemoryMax"],
+                     cg_read(p["dir"], "cpu.max").strip(), cg_read(p["dir"], "memory.max").strip()))
+            want_q = cpu_quota_of(p["spec"][1]["cpu"])
+            if (sd["CPUQuotaPerSecUSec"], sd["MemoryMax"]) != (want_q * 10, 64 * MiB) or \
+                    cg_read(p["dir"], "cpu.max").split()[0] != str(want_q):
+                fails.append("%s's scope did not start under systemd's limits: %s" % (name, sd))
         # A control scope outside kubepods, raw-written below: once systemd has undone that write,
         # the daemon-reload has re-applied every unit's properties.
         ctl_proc = sd_scope(control, "snugtest.slice", None, "128Mi", [WORKLOAD, "idle"])
@@ -806,62 +823,79 @@ def systemdtest():
         sd_wait("%s never got its process" % control,
                 lambda: os.path.exists(os.path.join(ctl_dir, "cgroup.procs")) and cg_read(ctl_dir, "cgroup.procs").strip())
 
-        # Only throttling may act (no history-based recommendation); one resize is enough.
+        # Only throttling and memory pressure may act (no history-based recommendation); the
+        # cooldown leaves one resize per pod within the test.
         node.start_agent("--cooldown", "60s", sample="250ms", decide="1s", history="1h")
-        node.wait_tracked(1)
-        rec = [c for c in node.recommendations() if c["pod"] == "burner"][0]
-        print("  discovery: driver %s, cgroup %s" % (rec.get("driver"), rec.get("cgroup")))
-        if rec.get("driver") != "systemd" or rec.get("cgroup") != os.path.relpath(b["dir"], CG):
-            fails.append("the agent did not find the burner as a systemd-driver container: %s" % rec)
+        node.wait_tracked(2)
+        for rec in node.recommendations():
+            p = node.pods[rec["pod"]]
+            print("  %s: discovery: driver %s, cgroup %s" % (rec["pod"], rec.get("driver"), rec.get("cgroup")))
+            if rec.get("driver") != "systemd" or rec.get("cgroup") != os.path.relpath(p["dir"], CG):
+                fails.append("the agent did not find %s as a systemd-driver container: %s" % (rec["pod"], rec))
+        node.start_workloads()
 
-        got = None
+        got = {}
         deadline = time.time() + 90
-        while got is None and time.time() < deadline:
-            got = settled(node, "burner")
+        while len(got) < 2 and time.time() < deadline:
+            for name in node.pods:
+                if name not in got:
+                    s = settled(node, name)
+                    if s:
+                        got[name] = s
             time.sleep(0.5)
-        nr_throttled = cg_key(b["dir"], "cpu.stat", "nr_throttled")
-        # Hold the state still: the burner stops (its scope stays: it still has a process), the agent
-        # exits, so what daemon-reload finds is what the agent left.
-        os.kill(b["proc"].pid, signal.SIGSTOP)
+        burner, grower = node.pods["burner"], node.pods["grower"]
+        nr_throttled = cg_key(burner["dir"], "cpu.stat", "nr_throttled")
+        # Hold the state still: the burner stops (its scope keeps its processes), the agent exits, so
+        # what daemon-reload finds is what the agent left.
+        for p in (burner, grower):
+            os.kill(p["proc"].pid, signal.SIGSTOP)
         arc = node.stop_agent()
         if arc != 0:
             fails.append("snug-agent exited %s on SIGTERM" % arc)
-        print("  burner: nr_throttled %d" % nr_throttled)
-        if got is None:
-            fails.append("no accepted resize of the throttled burner with cpu.max written: %s; cpu.max %s, pod %s"
-                         % (show(last_resizes(node.srv, "burner", spec) or []), cg_read(b["dir"], "cpu.max").strip(),
-                            cg_read(b["pdir"], "cpu.max").strip()))
-            raise StopIteration
-        rs, f = got
-        print("  burner: %s" % show(rs))
-        lim = rs[-1]["limits"]
-        want_q = cpu_quota_of(lim["cpu"])
-        want_m = int(fakectl.fake_apiserver.parse_quantity(lim["memory"]))
-        if rs[0]["kind"] != "throttle" or want_q <= 20000:
-            fails.append("the resize did not raise the CPU limit for throttling: %s" % show(rs))
+        print("  burner: nr_throttled %d; grower: oom_kill %d, working set %s"
+              % (nr_throttled, cg_key(grower["dir"], "memory.events", "oom_kill"), fmt_mem(working_set(grower["dir"]))))
+        want = {}
+        for name, p in node.pods.items():
+            if name not in got:
+                fails.append("no accepted resize of %s with its cgroups written: %s; files %s"
+                             % (name, show(last_resizes(node.srv, name, p["spec"]) or []), files(p)))
+                continue
+            # The last accepted resize, read once the agent is gone: what the units must hold.
+            rs = last_resizes(node.srv, name, p["spec"]) or got[name][0]
+            print("  %s: %s" % (name, show(rs)))
+            lim = rs[-1]["limits"]
+            want[name] = (node_quota_of(node, lim["cpu"]), int(q(lim["memory"])))
+        if "burner" in want:
+            if want["burner"][0] <= 20000:
+                fails.append("the burner's CPU limit was not raised: %s" % show(last_resizes(node.srv, "burner", burner["spec"])))
+        if "grower" in want:
+            if want["grower"][1] <= 64 * MiB:
+                fails.append("the grower's memory limit was not raised: %s" % show(last_resizes(node.srv, "grower", grower["spec"])))
+            if cg_key(grower["dir"], "memory.events", "oom_kill"):
+                fails.append("the grower was OOM-killed")
 
         def check(when):
             out = []
-            for unit, d in ((b["unit"], b["dir"]), (b["podunit"], b["pdir"])):
-                sd = sd_show(unit)
-                q = cg_read(d, "cpu.max").split()
-                m = cg_read(d, "memory.max").strip()
-                print("  %s: %s: systemctl show CPUQuotaPerSecUSec=%s CPUQuotaPeriodUSec=%s MemoryMax=%s; "
-                      "cpu.max %s, memory.max %s" % (when, unit, sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"],
-                                                   sd["MemoryMax"], " ".join(q), m))
-                if (sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"]) != (want_q * 10, 100000):
-                    out.append("%s: systemd's CPUQuotaPerSecUSec/CPUQuotaPeriodUSec of %s are %s/%s, not the "
-                               "accepted %s (%d/100000): the agent did not set unit properties"
-                               % (when, unit, sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"], lim["cpu"],
-                                  want_q * 10))
-                if q != [str(want_q), "100000"]:
-                    out.append("%s: cpu.max of %s is %s, not %d 100000" % (when, unit, " ".join(q), want_q))
-                if sd["MemoryMax"] != want_m or m != str(want_m):
-                    out.append("%s: MemoryMax of %s is %s (memory.max %s), not the accepted %d"
-                               % (when, unit, sd["MemoryMax"], m, want_m))
+            for name, (want_q, want_m) in want.items():
+                p = node.pods[name]
+                for unit, d in ((p["unit"], p["dir"]), (p["podunit"], p["pdir"])):
+                    sd = sd_show(unit)
+                    cq = cg_read(d, "cpu.max").split()
+                    m = cg_read(d, "memory.max").strip()
+                    print("  %s: %s %s: systemctl show CPUQuotaPerSecUSec=%s CPUQuotaPeriodUSec=%s MemoryMax=%s; "
+                          "cpu.max %s, memory.max %s" % (when, name, unit[:40] + "...", sd["CPUQuotaPerSecUSec"],
+                                                       sd["CPUQuotaPeriodUSec"], sd["MemoryMax"], " ".join(cq), m))
+                    if (sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"], sd["MemoryMax"]) != (want_q * 10, 100000, want_m):
+                        out.append("%s: systemd's CPUQuotaPerSecUSec/CPUQuotaPeriodUSec/MemoryMax of %s are %s/%s/%s, "
+                                   "not the accepted %d/100000/%d: the agent did not set unit properties"
+                                   % (when, unit, sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"], sd["MemoryMax"],
+                                      want_q * 10, want_m))
+                    if cq != [str(want_q), "100000"] or m != str(want_m):
+                        out.append("%s: cpu.max/memory.max of %s are %s/%s, not the accepted %d 100000/%d"
+                                   % (when, unit, " ".join(cq), m, want_q, want_m))
             return out
 
-        fails += check("after the resize")
+        fails += check("after the resizes")
         # The control scope gets a raw write, as the cgroupfs driver would write.
         cg_write(ctl_dir, "memory.max", str(192 * MiB))
         if cg_read(ctl_dir, "memory.max").strip() != str(192 * MiB):
@@ -875,8 +909,6 @@ def systemdtest():
         except RuntimeError as e:
             fails.append(str(e))
         fails += check("after daemon-reload")
-    except StopIteration:
-        pass
     finally:
         if ctl_proc:
             ctl_proc.kill()
@@ -888,8 +920,7 @@ def systemdtest():
         print("FAIL: " + f)
     if fails:
         print(node.agent_log())
-    rc = 1 if fails else 0
-    return rc
+    return 1 if fails else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/bin/bash
-# `snug-agent run` on the systemd cgroup driver with systemd as PID 1: a throttled burner's CPU limit raised through an accepted resize and set as unit properties over D-Bus, still in place after `systemctl daemon-reload`.
+# `snug-agent run` on the systemd cgroup driver with systemd as PID 1: a throttled burner's CPU limit and a grower's memory limit raised through accepted resizes, set as unit properties over D-Bus (systemctl show and the cgroup files), still in place after `systemctl daemon-reload`.
 # vm-init: systemd
 # vm-timeout: 240
 . "$(dirname "$0")/lib.sh"
@@ -20,4 +20,4 @@ done
 
 python3 "$VMDIR/agent_node.py" systemdtest ||
 	fail "the agent's resize did not reach systemd's unit properties or did not survive daemon-reload (see above)"
-ok "systemd driver: throttled -> resize accepted -> CPUQuotaPerSecUSec and cpu.max raised, kept across daemon-reload"
+ok "systemd driver: throttled -> CPUQuotaPerSecUSec/cpu.max raised; growing -> MemoryMax/memory.max raised; kept across daemon-reload"
