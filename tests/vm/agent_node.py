@@ -790,7 +790,8 @@ def sd_show(unit):
 def systemdtest():
     """`snug-agent run` on the systemd cgroup driver with systemd as PID 1, two pods as the kubelet's
     systemd driver and containerd make them (pod slices, cri-containerd-<id>.scope):
-      burner  spins under a 200m limit: throttled, its CPU limit raised
+      burner  spins under a 150m limit: throttled, its CPU limit raised (to 225m: systemd keeps whole
+              percents across daemon-reload, so the agent sets 230 ms per second)
       grower  takes 48 MiB at once, then 1 MiB/s towards 70 MiB under a 64Mi limit: its memory limit
               raised ahead of an OOM kill (the jump's projection or the slow approach to 95 % acts)
     Each resize is accepted by the API and set as unit properties over D-Bus: systemd's own record of
@@ -803,7 +804,8 @@ def systemdtest():
     control = "snug-control.scope"
     ctl_proc = None
     try:
-        node.pod("burner", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"},
+        # 150m: the throttle resize's 1.5x gives 225m, finer than the whole percent systemd keeps.
+        node.pod("burner", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "150m", "memory": "64Mi"},
                  [WORKLOAD, "burn"])
         node.pod("grower", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "1", "memory": "64Mi"},
                  [WORKLOAD, "grow", "--start-mib", "48", "--rate-mib", "1", "--max-mib", "70"])
@@ -866,7 +868,7 @@ def systemdtest():
             lim = rs[-1]["limits"]
             want[name] = (node_quota_of(node, lim["cpu"]), int(q(lim["memory"])))
         if "burner" in want:
-            if want["burner"][0] <= 20000:
+            if want["burner"][0] <= 15000:
                 fails.append("the burner's CPU limit was not raised: %s" % show(last_resizes(node.srv, "burner", burner["spec"])))
         if "grower" in want:
             if want["grower"][1] <= 64 * MiB:
