@@ -197,17 +197,65 @@ static void record(struct agent_container *c, const char *result, const char *re
 	snprintf(c->last.reason, sizeof(c->last.reason), "%s", reason);
 }
 
+/* Who a last-resize write was for: the pod may be gone when it completes. */
+struct annotate_ctx {
+	struct agent *agent;
+	char uid[]; /* NUL-terminated */
+};
+
+static int send_last_resize(struct agent *a, struct agent_pod *p, const char *text);
+
+/* The last-resize write of a pod is done: the newest value that waited for it goes now. */
+static void on_annotated(const struct kube_result *res, void *userdata)
+{
+	_cleanup_free_ struct annotate_ctx *ctx = userdata;
+	struct agent_pod *p = agent_find_pod(ctx->agent, ctx->uid);
+	_cleanup_free_ char *next = NULL;
+
+	if (res->outcome != KUBE_OK)
+		log_debug("Cannot annotate pod %s with the last resize: %s", ctx->uid,
+			  kube_outcome_to_string(res->outcome));
+	if (!p)
+		return;
+	p->annotating = false;
+	next = TAKE_PTR(p->annotation_pending);
+	if (next)
+		(void)send_last_resize(ctx->agent, p, next);
+}
+
+static int send_last_resize(struct agent *a, struct agent_pod *p, const char *text)
+{
+	struct kube_object_ref ref = {
+		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
+	};
+	const char *kv[2] = { "snug.io/last-resize", text };
+	size_t n = strlen(p->uid) + 1;
+	struct annotate_ctx *ctx = malloc(sizeof(*ctx) + n);
+	int r;
+
+	if (!ctx)
+		return log_oom();
+	ctx->agent = a;
+	memcpy(ctx->uid, p->uid, n);
+	r = kube_annotate(a->kube, &ref, kv, 1, on_annotated, ctx);
+	if (r < 0) {
+		free(ctx);
+		return log_debug_errno(r, "Cannot annotate %s/%s with the last resize: %m",
+				       p->namespace, p->name);
+	}
+	p->annotating = true;
+	return 0;
+}
+
 /* snug.io/last-resize: {"at":unix seconds,"container":..,"kind":..,"reason":..}, read back after
- * a restart so the cooldown outlives the agent. */
+ * a restart so the cooldown outlives the agent. Two resizes that finish close together would race
+ * their patches (the older could land last and carry the wrong cooldown over a restart): one write
+ * per pod is in flight, and only the newest of those that came meanwhile follows it. */
 static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct agent_container *c,
 				 const struct decide_decision *d)
 {
 	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
 	_cleanup_free_ char *text = NULL;
-	const char *kv[2];
-	struct kube_object_ref ref = {
-		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
-	};
 
 	if (!j || !cJSON_AddNumberToObject(j, "at", (double)(c->last_resize_usec / USEC_PER_SEC)) ||
 	    !cJSON_AddStringToObject(j, "container", c->name) ||
@@ -217,10 +265,12 @@ static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct ag
 	text = cJSON_PrintUnformatted(j);
 	if (!text)
 		return;
-	kv[0] = "snug.io/last-resize";
-	kv[1] = text;
-	if (kube_annotate(a->kube, &ref, kv, 1, NULL, NULL) < 0)
-		log_debug("Cannot annotate %s/%s with the last resize", p->namespace, p->name);
+	if (p->annotating) {
+		free(p->annotation_pending);
+		p->annotation_pending = TAKE_PTR(text);
+		return;
+	}
+	(void)send_last_resize(a, p, text);
 }
 
 struct act_resize {

@@ -237,6 +237,7 @@ static void pod_free(struct agent *a, struct agent_pod *p)
 	agent_metrics_pod_gone(a->metrics, p->namespace, p->name);
 	free(p->containers);
 	pol_done(&p->pol);
+	free(p->annotation_pending);
 	free(p->uid);
 	free(p->namespace);
 	free(p->name);

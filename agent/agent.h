@@ -89,6 +89,10 @@ struct agent_pod {
 	struct agent_container *containers;
 	size_t n_containers;
 	bool bad_annotations; /* reported once per annotation set */
+	/* snug.io/last-resize writes go one at a time, so they land in the order of the resizes:
+	 * while one is in flight the newest next value waits here (owned). */
+	bool annotating;
+	char *annotation_pending;
 	struct agent_pod *next;
 };
 

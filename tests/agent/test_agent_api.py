@@ -492,6 +492,27 @@ class AgentTest(AgentBase):
         self.assertEqual(self.conflicting_pressure_resize("contested", 2), [409, 409], self.agent.log())
         self.assertEqual(self.last_action("contested").get("result"), "conflict")
 
+    def test_last_resize_annotation_shows_the_newest_of_two_close_resizes(self):
+        # Two OOM resizes in a row; the first one's snug.io/last-resize write is slow to arrive. The
+        # annotation (the cooldown a restarted agent keeps) must end up describing the second.
+        c = self.oom_pod("twice", mode="in-place")
+        self.srv.fault(action="delay", delay=3, method="PATCH", path=r"/pods/twice$", count=1)
+        self.start_then_oom_kill(c)
+        self.wait_resized("twice")
+        c.oom_kill()
+        second = self.wait_resized("twice", 2)[1]
+        limit = container_patch(second)["limits"]["memory"]
+
+        def annotation_patches():
+            return [r for r in self.srv.requests()
+                    if r["method"] == "PATCH" and r["path"].endswith("/pods/twice") and r["status"] == 200]
+        self.assertTrue(wait_for(lambda: len(annotation_patches()) >= 2, timeout=20),
+                        "annotation writes missing:\n" + self.agent.log())
+        time.sleep(0.5)  # any write still on its way lands
+        ann = json.loads(self.srv.get_pod("twice")["metadata"]["annotations"]["snug.io/last-resize"])
+        self.assertEqual(ann["reason"], self.last_action("twice")["reason"], self.agent.log())
+        self.assertIn(str(fakectl.fake_apiserver.parse_quantity(limit) // MiB), ann["reason"])
+
     def test_infeasible_resize_is_reported(self):
         c = self.oom_pod("huge", mode="in-place")
         self.srv.kubelet(mode="infeasible", infeasible_message="Node didn't have enough capacity")
