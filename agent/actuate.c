@@ -33,16 +33,23 @@ int act_step_unit_properties(const struct decide_step *s, enum cg_weight_formula
 									  ? UINT64_MAX
 									  : (uint64_t)s->value };
 		return 1;
-	case DECIDE_FILE_CPU_MAX:
+	case DECIDE_FILE_CPU_MAX: {
+		uint64_t per_sec = UINT64_MAX; /* systemd's "infinity" */
+
 		cg_cpu_limit_to_max(s->value < 0 ? 0 : (uint64_t)s->value, &m);
-		/* systemd's quota is per second of wall time; "infinity" is UINT64_MAX. */
-		ret[0] = (struct act_unit_property){
-			"CPUQuotaPerSecUSec", m.quota_usec == CG_UNLIMITED
-						      ? UINT64_MAX
-						      : m.quota_usec * USEC_PER_SEC / m.period_usec
-		};
+		/* systemd's quota is per second of wall time, and it records a runtime property in
+		 * its drop-in as CPUQuota=<whole percent>, truncated: `daemon-reload` would turn
+		 * 675ms into 670ms. Rounded up to whole 10 ms as runc's systemd driver does, so
+		 * the limit never falls under the accepted one and the reload keeps it exactly. */
+		if (m.quota_usec != CG_UNLIMITED) {
+			per_sec = m.quota_usec * USEC_PER_SEC / m.period_usec;
+			per_sec = (per_sec + ACT_SYSTEMD_QUOTA_GRAIN_USEC - 1) /
+				  ACT_SYSTEMD_QUOTA_GRAIN_USEC * ACT_SYSTEMD_QUOTA_GRAIN_USEC;
+		}
+		ret[0] = (struct act_unit_property){ "CPUQuotaPerSecUSec", per_sec };
 		ret[1] = (struct act_unit_property){ "CPUQuotaPeriodUSec", m.period_usec };
 		return 2;
+	}
 	case DECIDE_FILE_CPU_WEIGHT:
 		ret[0] = (struct act_unit_property){
 			"CPUWeight",

@@ -43,6 +43,9 @@ struct act_unit_property {
 	const char *name; /* "MemoryMax", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "CPUWeight" */
 	uint64_t value;
 };
-/* Fills up to 2 properties for one step; returns how many. */
+/* systemd keeps CPUQuotaPerSecUSec across `daemon-reload` only in whole percents of a CPU. */
+#define ACT_SYSTEMD_QUOTA_GRAIN_USEC 10000
+/* Fills up to 2 properties for one step; returns how many. A CPU quota is rounded up to
+ * ACT_SYSTEMD_QUOTA_GRAIN_USEC per second. */
 int act_step_unit_properties(const struct decide_step *s, enum cg_weight_formula f,
 			     struct act_unit_property ret[2]);

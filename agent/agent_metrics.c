@@ -369,6 +369,13 @@ char *agent_recommendations_json(struct agent *a)
 			    !cJSON_AddStringToObject(o, "owner_kind", c->history->id.owner_kind) ||
 			    !cJSON_AddStringToObject(o, "owner_name", c->history->id.owner_name))
 				return NULL;
+			/* Where discovery found it: which driver's layout decides how its limits
+			 * are written (files, or systemd unit properties). */
+			if (c->cg &&
+			    (!cJSON_AddStringToObject(o, "cgroup", c->cg->path) ||
+			     !cJSON_AddStringToObject(o, "driver",
+						      cg_driver_to_string(c->cg->pod->driver))))
+				return NULL;
 			if (kc) {
 				if (json_resources(o, "requests", kc->spec.cpu_request,
 						   kc->spec.mem_request) < 0 ||

@@ -209,6 +209,16 @@ START_TEST(test_systemd_properties)
 	ck_assert_uint_eq(p[0].value, 250000); /* 250m = 250 ms of CPU per second */
 	ck_assert_str_eq(p[1].name, "CPUQuotaPeriodUSec");
 	ck_assert_uint_eq(p[1].value, 100000);
+	/* 675m: systemd would keep only 67% across daemon-reload; 680 ms, never under 675m. */
+	cpu.value = 675;
+	ck_assert_int_eq(act_step_unit_properties(&cpu, CG_WEIGHT_KUBELET, p), 2);
+	ck_assert_uint_eq(p[0].value, 680000);
+	cpu.value = 1001;
+	ck_assert_int_eq(act_step_unit_properties(&cpu, CG_WEIGHT_KUBELET, p), 2);
+	ck_assert_uint_eq(p[0].value, 1010000);
+	cpu.value = 1; /* the kernel's 1 ms minimum quota per period: 10 ms per second */
+	ck_assert_int_eq(act_step_unit_properties(&cpu, CG_WEIGHT_KUBELET, p), 2);
+	ck_assert_uint_eq(p[0].value, 10000);
 	ck_assert_int_eq(act_step_unit_properties(&nocpu, CG_WEIGHT_KUBELET, p), 2);
 	ck_assert_uint_eq(p[0].value, UINT64_MAX);
 	ck_assert_int_eq(act_step_unit_properties(&mem, CG_WEIGHT_KUBELET, p), 1);

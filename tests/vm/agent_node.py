@@ -70,14 +70,58 @@ def working_set(d):
     return int(cg_read(d, "memory.current")) - cg_key(d, "memory.stat", "inactive_file")
 
 
-def pod_dir(pod):
-    """The kubelet's cgroupfs-driver pod cgroup. (With the systemd driver the agent would resize through
-    systemd's D-Bus API, and the guest runs no systemd.)"""
+def pod_dir(pod, layout="cgroupfs"):
+    """The pod cgroup the kubelet makes with the cgroupfs driver, or with the systemd driver (a slice per
+    QoS class and pod, the UID's '-' as '_')."""
     uid = pod["metadata"]["uid"]
     qos = pod["status"]["qosClass"]
+    if layout == "systemd":
+        if qos == "Guaranteed":
+            return "kubepods.slice/kubepods-pod%s.slice" % uid.replace("-", "_")
+        q = qos.lower()
+        return "kubepods.slice/kubepods-%s.slice/kubepods-%s-pod%s.slice" % (q, q, uid.replace("-", "_"))
     if qos == "Guaranteed":
         return "kubepods/pod" + uid
     return "kubepods/%s/pod%s" % (qos.lower(), uid)
+
+
+def sd_wait(desc, pred, timeout=30):
+    """Polls pred until true: a bound for a stuck systemd under TCG, not a timing check."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(desc)
+
+
+def sd_active(unit):
+    return subprocess.run(["systemctl", "-q", "is-active", unit]).returncode == 0
+
+
+def sd_slice(name, *props):
+    """A transient slice with properties (name, D-Bus signature, value), through StartTransientUnit as
+    the kubelet's systemd cgroup manager makes them."""
+    args = []
+    for k, t, v in props:
+        args += [k, t, str(v)]
+    subprocess.run(["busctl", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                    "org.freedesktop.systemd1.Manager", "StartTransientUnit", "ssa(sv)a(sa(sv))", name,
+                    "replace", str(len(props))] + args + ["0"], check=True, stdout=subprocess.DEVNULL)
+    sd_wait("%s never became active" % name, lambda: sd_active(name))
+
+
+def sd_scope(unit, slice_, cpu, memory, argv):
+    """argv in a transient scope `unit` under slice_ with the container's limits, as runc/crun's systemd
+    backend starts a container: systemd-run --scope execs argv itself, so the Popen is the workload."""
+    cmd = ["systemd-run", "--scope", "--quiet", "--unit=" + unit, "--slice=" + slice_,
+           "-p", "CPUQuotaPeriodSec=100ms", "-p", "MemorySwapMax=0"]
+    if cpu:
+        cmd += ["-p", "CPUQuota=%d%%" % round(fakectl.fake_apiserver.parse_quantity(cpu) * 100)]
+    if memory:
+        cmd += ["-p", "MemoryMax=" + mem(memory)]
+    return subprocess.Popen(cmd + argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def spawn(cgdir, argv):
@@ -111,8 +155,12 @@ def loopback_up():
 
 
 class Node:
-    def __init__(self):
+    def __init__(self, layout="cgroupfs"):
+        """layout: the kubelet's cgroup driver to play. "systemd" needs systemd as PID 1 (slices and
+        scopes are its units) and starts each workload with its scope, a scope being a unit of processes."""
         loopback_up()
+        self.layout = layout
+        self.slices = set()
         self.dir = tempfile.mkdtemp(prefix="snug-node-")
         self.srv = fakectl.FakeApiServer(version="1.36", workdir=os.path.join(self.dir, "srv"))
         os.makedirs(self.srv.dir, exist_ok=True)
@@ -128,6 +176,9 @@ class Node:
         ann = {"snug.io/mode": mode} if mode else None
         pod = self.srv.create_pod(name, annotations=ann, requests=requests, limits=limits)
         cid = agentctl.container_id_of(pod, "app")
+        if self.layout == "systemd":
+            self.sd_pod(name, pod, cid, requests, limits, argv)
+            return
         pdir = cg_mkdir(pod_dir(pod))
         cdir = cg_mkdir(pod_dir(pod) + "/" + cid)  # containerd under the cgroupfs driver
         for d in (pdir, cdir):
@@ -137,6 +188,33 @@ class Node:
             cg_write(d, "memory.swap.max", "0") if os.path.exists(os.path.join(d, "memory.swap.max")) else None
         self.pods[name] = {"pod": pod, "cid": cid, "dir": cdir, "pdir": pdir, "argv": argv, "restart": restart,
                            "proc": None, "restarts": 0, "spec": (requests, limits)}
+
+    def sd_pod(self, name, pod, cid, requests, limits, argv):
+        """The systemd driver's pod: kubepods.slice, the QoS slice and the pod slice (limits = the
+        container's), then the container's cri-containerd-<id>.scope. A scope exists only while it
+        holds a process: an idle one keeps it from now on, and start_workloads() moves the workload in
+        later, under the agent's eyes, as for the cgroupfs driver."""
+        rel = pod_dir(pod, "systemd")
+        parts = rel.split("/")
+        for sl in parts[:-1]:
+            if sl not in self.slices:
+                sd_slice(sl, ("Description", "s", sl))
+                self.slices.add(sl)
+        props = [("Description", "s", "pod " + pod["metadata"]["uid"])]
+        if limits.get("cpu"):
+            props += [("CPUQuotaPerSecUSec", "t", cpu_quota_of(limits["cpu"]) * 10),
+                      ("CPUQuotaPeriodUSec", "t", 100000)]
+        if limits.get("memory"):
+            props += [("MemoryMax", "t", mem(limits["memory"]))]
+        sd_slice(parts[-1], *props)
+        scope = "cri-containerd-%s.scope" % cid
+        holder = sd_scope(scope, parts[-1], limits.get("cpu"), limits.get("memory"), [WORKLOAD, "idle"])
+        cdir = os.path.join(CG, rel, scope)
+        sd_wait("%s never got its process" % scope,
+                lambda: os.path.exists(os.path.join(cdir, "cgroup.procs")) and cg_read(cdir, "cgroup.procs").strip())
+        self.pods[name] = {"pod": pod, "cid": cid, "dir": cdir, "pdir": os.path.join(CG, rel), "argv": argv,
+                           "restart": False, "proc": None, "restarts": 0, "spec": (requests, limits),
+                           "unit": scope, "podunit": parts[-1], "holder": holder}
 
     def start_workloads(self):
         for p in self.pods.values():
@@ -197,11 +275,8 @@ class Node:
         st, body = self.get("/recommendations")
         return json.loads(body)["containers"] if st == 200 else []
 
-    def stop(self):
-        for p in self.pods.values():
-            if p["proc"] and p["proc"].poll() is None:
-                p["proc"].kill()
-                p["proc"].wait()
+    def stop_agent(self):
+        """SIGTERM; the agent's exit status (None if it was not running)."""
         rc = None
         if self.agent and self.agent.poll() is None:
             self.agent.send_signal(signal.SIGTERM)
@@ -210,7 +285,19 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.agent.kill()
                 rc = self.agent.wait()
+        return rc
+
+    def stop(self):
+        for p in self.pods.values():
+            for proc in (p["proc"], p.get("holder")):
+                if proc and proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        rc = self.stop_agent()
         self.srv.cleanup()
+        if self.layout == "systemd" and self.slices:
+            subprocess.run(["systemctl", "stop", "kubepods.slice"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
         return rc
 
 
@@ -482,6 +569,14 @@ def last_resizes(srv, name, spec):
     return [dict(res, kind=n["kind"], reason=n["reason"]) for res, n in zip(accepted, notes)]
 
 
+def node_quota_of(node, q):
+    """The cpu.max quota the agent writes for a CPU limit on this node: on the systemd driver rounded
+    up to whole 10 ms per second (systemd keeps no finer CPUQuota across daemon-reload; runc rounds
+    the same way)."""
+    quota = cpu_quota_of(q)
+    return -(-quota // 1000) * 1000 if node.layout == "systemd" else quota
+
+
 def files(p):
     """cpu.max quota and memory.max of the container and pod cgroups ("max" → None)."""
     out = {}
@@ -501,7 +596,7 @@ def settled(node, name):
         return None
     f = files(node.pods[name])
     lim = rs[-1].get("limits", {})
-    want_q = cpu_quota_of(lim["cpu"]) if "cpu" in lim else None
+    want_q = node_quota_of(node, lim["cpu"]) if "cpu" in lim else None
     want_m = int(fakectl.fake_apiserver.parse_quantity(lim["memory"])) if "memory" in lim else None
     if want_q is not None and not (f["ctr_quota"] == f["pod_quota"] == want_q):
         return None
@@ -668,7 +763,171 @@ def resizetest():
     return rc
 
 
+def sd_timespan_usec(s):
+    """A time span as `systemctl show` prints it ("300ms", "1s 200ms", "infinity") in microseconds."""
+    if s == "infinity":
+        return None
+    units = {"us": 1, "ms": 1000, "s": 1000000, "min": 60000000}
+    total = 0
+    for tok in s.split():
+        num = tok.rstrip("abcdefghijklmnopqrstuvwxyz")
+        total += round(float(num) * units[tok[len(num):]])
+    return total
+
+
+def sd_show(unit):
+    """systemd's own record of a unit's limits: MemoryMax (bytes or None), CPUQuotaPerSecUSec (usec
+    or None), CPUQuotaPeriodUSec."""
+    out = subprocess.run(["systemctl", "show", "-p", "MemoryMax", "-p", "CPUQuotaPerSecUSec", "-p",
+                          "CPUQuotaPeriodUSec", unit], check=True, capture_output=True, text=True,
+                         env=dict(os.environ, SYSTEMD_COLORS="0", SYSTEMD_PAGER="")).stdout
+    p = dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
+    return {"MemoryMax": None if p["MemoryMax"] == "infinity" else int(p["MemoryMax"]),
+            "CPUQuotaPerSecUSec": sd_timespan_usec(p["CPUQuotaPerSecUSec"]),
+            "CPUQuotaPeriodUSec": sd_timespan_usec(p["CPUQuotaPeriodUSec"])}
+
+
+def systemdtest():
+    """`snug-agent run` on the systemd cgroup driver with systemd as PID 1, two pods as the kubelet's
+    systemd driver and containerd make them (pod slices, cri-containerd-<id>.scope):
+      burner  spins under a 150m limit: throttled, its CPU limit raised (to 225m: systemd keeps whole
+              percents across daemon-reload, so the agent sets 230 ms per second)
+      grower  takes 48 MiB at once, then 1 MiB/s towards 70 MiB under a 64Mi limit: its memory limit
+              raised ahead of an OOM kill (the jump's projection or the slow approach to 95 % acts)
+    Each resize is accepted by the API and set as unit properties over D-Bus: systemd's own record of
+    the scope and the pod slice (systemctl show) and their cgroup files hold it, and still do after
+    `systemctl daemon-reload` re-applied every unit's properties (it undoes a raw write, as a control
+    scope's shows)."""
+    node = Node(layout="systemd")
+    q = fakectl.fake_apiserver.parse_quantity
+    fails = []
+    control = "snug-control.scope"
+    ctl_proc = None
+    try:
+        # 150m: the throttle resize's 1.5x gives 225m, finer than the whole percent systemd keeps.
+        node.pod("burner", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "150m", "memory": "64Mi"},
+                 [WORKLOAD, "burn"])
+        node.pod("grower", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "1", "memory": "64Mi"},
+                 [WORKLOAD, "grow", "--start-mib", "48", "--rate-mib", "1", "--max-mib", "70"])
+        for name, p in node.pods.items():
+            sd = sd_show(p["unit"])
+            print("  %s: %s/%s: systemd made it with CPUQuotaPerSecUSec %s, MemoryMax %s; cpu.max %s, memory.max %s"
+                  % (name, p["podunit"], p["unit"], sd["CPUQuotaPerSecUSec"], sd["MemoryMax"],
+                     cg_read(p["dir"], "cpu.max").strip(), cg_read(p["dir"], "memory.max").strip()))
+            want_q = cpu_quota_of(p["spec"][1]["cpu"])
+            if (sd["CPUQuotaPerSecUSec"], sd["MemoryMax"]) != (want_q * 10, 64 * MiB) or \
+                    cg_read(p["dir"], "cpu.max").split()[0] != str(want_q):
+                fails.append("%s's scope did not start under systemd's limits: %s" % (name, sd))
+        # A control scope outside kubepods, raw-written below: once systemd has undone that write,
+        # the daemon-reload has re-applied every unit's properties.
+        ctl_proc = sd_scope(control, "snugtest.slice", None, "128Mi", [WORKLOAD, "idle"])
+        ctl_dir = os.path.join(CG, "snugtest.slice", control)
+        sd_wait("%s never got its process" % control,
+                lambda: os.path.exists(os.path.join(ctl_dir, "cgroup.procs")) and cg_read(ctl_dir, "cgroup.procs").strip())
+
+        # Only throttling and memory pressure may act (no history-based recommendation); the
+        # cooldown leaves one resize per pod within the test.
+        node.start_agent("--cooldown", "60s", sample="250ms", decide="1s", history="1h")
+        node.wait_tracked(2)
+        for rec in node.recommendations():
+            p = node.pods[rec["pod"]]
+            print("  %s: discovery: driver %s, cgroup %s" % (rec["pod"], rec.get("driver"), rec.get("cgroup")))
+            if rec.get("driver") != "systemd" or rec.get("cgroup") != os.path.relpath(p["dir"], CG):
+                fails.append("the agent did not find %s as a systemd-driver container: %s" % (rec["pod"], rec))
+        node.start_workloads()
+
+        got = {}
+        deadline = time.time() + 90
+        while len(got) < 2 and time.time() < deadline:
+            for name in node.pods:
+                if name not in got:
+                    s = settled(node, name)
+                    if s:
+                        got[name] = s
+            time.sleep(0.5)
+        burner, grower = node.pods["burner"], node.pods["grower"]
+        nr_throttled = cg_key(burner["dir"], "cpu.stat", "nr_throttled")
+        # Hold the state still: the burner stops (its scope keeps its processes), the agent exits, so
+        # what daemon-reload finds is what the agent left.
+        for p in (burner, grower):
+            os.kill(p["proc"].pid, signal.SIGSTOP)
+        arc = node.stop_agent()
+        if arc != 0:
+            fails.append("snug-agent exited %s on SIGTERM" % arc)
+        print("  burner: nr_throttled %d; grower: oom_kill %d, working set %s"
+              % (nr_throttled, cg_key(grower["dir"], "memory.events", "oom_kill"), fmt_mem(working_set(grower["dir"]))))
+        want = {}
+        for name, p in node.pods.items():
+            if name not in got:
+                fails.append("no accepted resize of %s with its cgroups written: %s; files %s"
+                             % (name, show(last_resizes(node.srv, name, p["spec"]) or []), files(p)))
+                continue
+            # The last accepted resize, read once the agent is gone: what the units must hold.
+            rs = last_resizes(node.srv, name, p["spec"]) or got[name][0]
+            print("  %s: %s" % (name, show(rs)))
+            lim = rs[-1]["limits"]
+            want[name] = (node_quota_of(node, lim["cpu"]), int(q(lim["memory"])))
+        if "burner" in want:
+            if want["burner"][0] <= 15000:
+                fails.append("the burner's CPU limit was not raised: %s" % show(last_resizes(node.srv, "burner", burner["spec"])))
+        if "grower" in want:
+            if want["grower"][1] <= 64 * MiB:
+                fails.append("the grower's memory limit was not raised: %s" % show(last_resizes(node.srv, "grower", grower["spec"])))
+            if cg_key(grower["dir"], "memory.events", "oom_kill"):
+                fails.append("the grower was OOM-killed")
+
+        def check(when):
+            out = []
+            for name, (want_q, want_m) in want.items():
+                p = node.pods[name]
+                for unit, d in ((p["unit"], p["dir"]), (p["podunit"], p["pdir"])):
+                    sd = sd_show(unit)
+                    cq = cg_read(d, "cpu.max").split()
+                    m = cg_read(d, "memory.max").strip()
+                    print("  %s: %s %s: systemctl show CPUQuotaPerSecUSec=%s CPUQuotaPeriodUSec=%s MemoryMax=%s; "
+                          "cpu.max %s, memory.max %s" % (when, name, unit[:40] + "...", sd["CPUQuotaPerSecUSec"],
+                                                       sd["CPUQuotaPeriodUSec"], sd["MemoryMax"], " ".join(cq), m))
+                    if (sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"], sd["MemoryMax"]) != (want_q * 10, 100000, want_m):
+                        out.append("%s: systemd's CPUQuotaPerSecUSec/CPUQuotaPeriodUSec/MemoryMax of %s are %s/%s/%s, "
+                                   "not the accepted %d/100000/%d: the agent did not set unit properties"
+                                   % (when, unit, sd["CPUQuotaPerSecUSec"], sd["CPUQuotaPeriodUSec"], sd["MemoryMax"],
+                                      want_q * 10, want_m))
+                    if cq != [str(want_q), "100000"] or m != str(want_m):
+                        out.append("%s: cpu.max/memory.max of %s are %s/%s, not the accepted %d 100000/%d"
+                                   % (when, unit, " ".join(cq), m, want_q, want_m))
+            return out
+
+        fails += check("after the resizes")
+        # The control scope gets a raw write, as the cgroupfs driver would write.
+        cg_write(ctl_dir, "memory.max", str(192 * MiB))
+        if cg_read(ctl_dir, "memory.max").strip() != str(192 * MiB):
+            fails.append("the kernel did not take the raw write to %s" % control)
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+        try:
+            sd_wait("systemd kept the raw write to %s across daemon-reload: the reload did not re-apply" % control,
+                    lambda: cg_read(ctl_dir, "memory.max").strip() == str(128 * MiB))
+            print("  control %s: memory.max 128Mi -> raw 192Mi -> daemon-reload -> %s"
+                  % (control, fmt_mem(int(cg_read(ctl_dir, "memory.max")))))
+        except RuntimeError as e:
+            fails.append(str(e))
+        fails += check("after daemon-reload")
+    finally:
+        if ctl_proc:
+            ctl_proc.kill()
+            ctl_proc.wait()
+        arc = node.stop()
+        if arc not in (0, None):
+            fails.append("snug-agent exited %s on SIGTERM" % arc)
+    for f in fails:
+        print("FAIL: " + f)
+    if fails:
+        print(node.agent_log())
+    return 1 if fails else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "systemdtest":
+        sys.exit(systemdtest())
     if sys.argv[1] == "demo":
         demo(int(sys.argv[2]) if len(sys.argv) > 2 else 60)
         sys.exit(0)

@@ -11,13 +11,13 @@
 static void usage(FILE *f)
 {
 	fputs("usage: workload burn\n"
-	      "       workload grow [--rate-mib N] [--max-mib N] [--populate]\n"
+	      "       workload grow [--rate-mib N] [--max-mib N] [--start-mib N] [--populate]\n"
 	      "       workload idle\n"
 	      "burn spins on one CPU; grow allocates and touches N MiB per second (default 8) up "
 	      "to\n"
 	      "--max-mib (default: until killed), then sleeps holding it; --populate faults each\n"
-	      "step in with one mmap(MAP_POPULATE), faster than a tracker can sample; idle sleeps\n"
-	      "until killed.\n",
+	      "step in with one mmap(MAP_POPULATE), faster than a tracker can sample; --start-mib\n"
+	      "takes N MiB at once before the steady growth; idle sleeps until killed.\n",
 	      f);
 }
 
@@ -38,7 +38,7 @@ static int idle(void)
 }
 
 /* Touches every page so the memory is charged to the cgroup, not just reserved. */
-static int grow(uint64_t rate_mib, uint64_t max_mib, int populate)
+static int grow(uint64_t rate_mib, uint64_t max_mib, uint64_t start_mib, int populate)
 {
 	const size_t chunk = 1024 * 1024;
 	long page = sysconf(_SC_PAGESIZE);
@@ -50,6 +50,17 @@ static int grow(uint64_t rate_mib, uint64_t max_mib, int populate)
 		page = 4096;
 	if (per_step < (uint64_t)page)
 		per_step = page;
+	if (start_mib > 0) {
+		/* Close to a limit at once, then slowly over it: a test gets seconds to react. */
+		char *p = mmap(NULL, start_mib * chunk, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "workload: mmap: %s\n", strerror(errno));
+			return 1;
+		}
+		done = start_mib * chunk;
+	}
 	for (;;) {
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
 
@@ -86,7 +97,7 @@ static int parse_u64(const char *s, uint64_t *ret)
 
 int main(int argc, char **argv)
 {
-	uint64_t rate = 8, max = 0;
+	uint64_t rate = 8, max = 0, start = 0;
 	int populate = 0;
 
 	if (argc < 2) {
@@ -116,6 +127,11 @@ int main(int argc, char **argv)
 				fprintf(stderr, "workload: bad --max-mib %s\n", argv[i]);
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--start-mib") == 0 && i + 1 < argc) {
+			if (parse_u64(argv[++i], &start) < 0 || start > 1024 * 1024) {
+				fprintf(stderr, "workload: bad --start-mib %s\n", argv[i]);
+				return 2;
+			}
 		} else if (strcmp(argv[i], "--populate") == 0) {
 			populate = 1;
 		} else {
@@ -123,5 +139,5 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	return grow(rate, max, populate);
+	return grow(rate, max, start, populate);
 }
