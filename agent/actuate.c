@@ -204,17 +204,65 @@ static void record(struct agent_container *c, const char *result, const char *re
 	snprintf(c->last.reason, sizeof(c->last.reason), "%s", reason);
 }
 
+/* Who a last-resize write was for: the pod may be gone when it completes. */
+struct annotate_ctx {
+	struct agent *agent;
+	char uid[]; /* NUL-terminated */
+};
+
+static int send_last_resize(struct agent *a, struct agent_pod *p, const char *text);
+
+/* The last-resize write of a pod is done: the newest value that waited for it goes now. */
+static void on_annotated(const struct kube_result *res, void *userdata)
+{
+	_cleanup_free_ struct annotate_ctx *ctx = userdata;
+	struct agent_pod *p = agent_find_pod(ctx->agent, ctx->uid);
+	_cleanup_free_ char *next = NULL;
+
+	if (res->outcome != KUBE_OK)
+		log_debug("Cannot annotate pod %s with the last resize: %s", ctx->uid,
+			  kube_outcome_to_string(res->outcome));
+	if (!p)
+		return;
+	p->annotating = false;
+	next = TAKE_PTR(p->annotation_pending);
+	if (next)
+		(void)send_last_resize(ctx->agent, p, next);
+}
+
+static int send_last_resize(struct agent *a, struct agent_pod *p, const char *text)
+{
+	struct kube_object_ref ref = {
+		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
+	};
+	const char *kv[2] = { "snug.io/last-resize", text };
+	size_t n = strlen(p->uid) + 1;
+	struct annotate_ctx *ctx = malloc(sizeof(*ctx) + n);
+	int r;
+
+	if (!ctx)
+		return log_oom();
+	ctx->agent = a;
+	memcpy(ctx->uid, p->uid, n);
+	r = kube_annotate(a->kube, &ref, kv, 1, on_annotated, ctx);
+	if (r < 0) {
+		free(ctx);
+		return log_debug_errno(r, "Cannot annotate %s/%s with the last resize: %m",
+				       p->namespace, p->name);
+	}
+	p->annotating = true;
+	return 0;
+}
+
 /* snug.io/last-resize: {"at":unix seconds,"container":..,"kind":..,"reason":..}, read back after
- * a restart so the cooldown outlives the agent. */
+ * a restart so the cooldown outlives the agent. Two resizes that finish close together would race
+ * their patches (the older could land last and carry the wrong cooldown over a restart): one write
+ * per pod is in flight, and only the newest of those that came meanwhile follows it. */
 static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct agent_container *c,
 				 const struct decide_decision *d)
 {
 	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
 	_cleanup_free_ char *text = NULL;
-	const char *kv[2];
-	struct kube_object_ref ref = {
-		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
-	};
 
 	if (!j || !cJSON_AddNumberToObject(j, "at", (double)(c->last_resize_usec / USEC_PER_SEC)) ||
 	    !cJSON_AddStringToObject(j, "container", c->name) ||
@@ -224,21 +272,26 @@ static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct ag
 	text = cJSON_PrintUnformatted(j);
 	if (!text)
 		return;
-	kv[0] = "snug.io/last-resize";
-	kv[1] = text;
-	if (kube_annotate(a->kube, &ref, kv, 1, NULL, NULL) < 0)
-		log_debug("Cannot annotate %s/%s with the last resize", p->namespace, p->name);
+	if (p->annotating) {
+		free(p->annotation_pending);
+		p->annotation_pending = TAKE_PTR(text);
+		return;
+	}
+	(void)send_last_resize(a, p, text);
 }
 
 struct act_resize {
 	struct agent *agent;
 	char *uid, *container;
 	char *resource_version; /* of the pod the decision was made on; NULL if unknown */
+	bool after_conflict;	/* made on the pod read back after a 409: no second read */
 	struct decide_decision d;
 };
 
 static void act_resize_free(struct act_resize *r)
 {
+	if (!r)
+		return;
 	free(r->uid);
 	free(r->container);
 	free(r->resource_version);
@@ -322,6 +375,50 @@ static bool act_fallback(struct agent *a, struct agent_pod *p, struct agent_cont
 	return true;
 }
 
+/* The pod read back after a 409 is in the cache now (the client put it there before this callback,
+ * and the watch may have brought it meanwhile): decide again on it. */
+static void on_read_back(const struct kube_result *res, void *userdata)
+{
+	struct act_resize *ar = userdata;
+	struct agent *a = ar->agent;
+	struct agent_pod *p = NULL;
+	struct agent_container *c = find_container(a, ar->uid, ar->container, &p);
+	const struct kube_pod *pod;
+
+	if (!c) {
+		act_resize_free(ar);
+		return;
+	}
+	c->resize_in_flight = false;
+	if (res->outcome != KUBE_OK)
+		log_debug("%s/%s: reading the pod back after a conflict failed (%s)", p->namespace,
+			  p->name, kube_outcome_to_string(res->outcome));
+	pod = kube_client_pod(a->kube, p->uid);
+	/* Unchanged (the read failed and no watch event came): the same resize would only meet
+	 * the same 409; the next sample or the watch's update decides. */
+	if (pod && pod->resource_version && ar->resource_version &&
+	    strcmp(pod->resource_version, ar->resource_version) != 0) {
+		c->after_conflict = true;
+		agent_decide_container(a, c, c->oom_pending ? "oom-kill" : "conflict");
+		c->after_conflict = false;
+	}
+	act_resize_free(ar);
+}
+
+static int read_back(struct agent *a, struct agent_pod *p, struct agent_container *c,
+		     struct act_resize *ar)
+{
+	struct kube_object_ref ref = {
+		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
+	};
+	int r = kube_get(a->kube, &ref, on_read_back, ar);
+
+	if (r < 0)
+		log_debug_errno(r, "Cannot read %s/%s back after a conflict: %m", p->namespace,
+				p->name);
+	return r;
+}
+
 static void on_resize_done(const struct kube_result *res, void *userdata)
 {
 	struct act_resize *ar = userdata;
@@ -372,8 +469,14 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		annotate_last_resize(a, p, c, &ar->d);
 		break;
 	case KUBE_CONFLICT:
-		/* The pod changed under us: the next decision uses the new spec. */
+		/* Someone (the kubelet's status writes, most often) wrote the pod between our read
+		 * and the resize: read it again now and decide on it, rather than leave the signal
+		 * to the next sample. Once: a second 409 waits for the next decision. */
 		record(c, "conflict", ar->d.reason);
+		if (!ar->after_conflict && read_back(a, p, c, ar) >= 0) {
+			c->resize_in_flight = true;
+			ar = NULL; /* owned by the read */
+		}
 		break;
 	case KUBE_TRANSIENT:
 	case KUBE_UNAUTHORIZED:
@@ -420,7 +523,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	}
 	/* A kill that landed while this resize was in flight is decided at once when the cache already
 	 * holds the pod as changed since; else the watch's update of the pod decides it (pod_sync). */
-	if (c->oom_pending && !c->resize_in_flight &&
+	if (ar && c->oom_pending && !c->resize_in_flight &&
 	    (res->outcome == KUBE_OK || res->outcome == KUBE_CONFLICT)) {
 		const struct kube_pod *pod = kube_client_pod(a->kube, p->uid);
 
@@ -464,6 +567,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	ar->container = strdup(c->name);
 	ar->d = *d;
 	ar->resource_version = pod->resource_version ? strdup(pod->resource_version) : NULL;
+	ar->after_conflict = c->after_conflict;
 	if (!ar->uid || !ar->container || (pod->resource_version && !ar->resource_version)) {
 		act_resize_free(ar);
 		log_oom();

@@ -237,6 +237,7 @@ static void pod_free(struct agent *a, struct agent_pod *p)
 	agent_metrics_pod_gone(a->metrics, p->namespace, p->name);
 	free(p->containers);
 	pol_done(&p->pol);
+	free(p->annotation_pending);
 	free(p->uid);
 	free(p->namespace);
 	free(p->name);
@@ -1020,10 +1021,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 /* ---- life cycle ---------------------------------------------------------------------------- */
 
+/* accuracy_usec is explicit: sd-event's default (0) means 250 ms of slack. */
 static int add_timer(struct agent *a, sd_event_source **ret, uint64_t first_usec,
-		     sd_event_time_handler_t cb)
+		     uint64_t accuracy_usec, sd_event_time_handler_t cb)
 {
-	int r = sd_event_add_time_relative(a->event, ret, CLOCK_MONOTONIC, first_usec, 1000, cb, a);
+	int r = sd_event_add_time_relative(a->event, ret, CLOCK_MONOTONIC, first_usec,
+					   accuracy_usec, cb, a);
 	if (r < 0)
 		return log_error_errno(r, "Cannot add a timer: %m");
 	return 0;
@@ -1159,13 +1162,18 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	if (r < 0)
 		goto fail;
 
-	if ((r = add_timer(a, &a->sample_timer, 0, on_sample_timer)) < 0 ||
-	    (r = add_timer(a, &a->decide_timer, a->config.decide_interval_usec, on_decide_timer)) <
-		    0 ||
+	/* 1 ms where a signal or the start waits for the timer: samples (pressure and throttling are
+	 * judged on each), decisions, the first rescan (finds the containers) and node read (bounds
+	 * grows). The sampler wakes every second anyway, so coarser slack on these would save no
+	 * wakeups. Checkpoints are minutes apart and nothing waits for them: 1 s slack lets them
+	 * share a wakeup with a sample. */
+	if ((r = add_timer(a, &a->sample_timer, 0, USEC_PER_MSEC, on_sample_timer)) < 0 ||
+	    (r = add_timer(a, &a->decide_timer, a->config.decide_interval_usec, USEC_PER_MSEC,
+			   on_decide_timer)) < 0 ||
 	    (r = add_timer(a, &a->checkpoint_timer, a->config.checkpoint_interval_usec,
-			   on_checkpoint_timer)) < 0 ||
-	    (r = add_timer(a, &a->rescan_timer, 0, on_rescan_timer)) < 0 ||
-	    (r = add_timer(a, &a->node_timer, 0, on_node_timer)) < 0)
+			   USEC_PER_SEC, on_checkpoint_timer)) < 0 ||
+	    (r = add_timer(a, &a->rescan_timer, 0, USEC_PER_MSEC, on_rescan_timer)) < 0 ||
+	    (r = add_timer(a, &a->node_timer, 0, USEC_PER_MSEC, on_node_timer)) < 0)
 		goto fail;
 	(void)sd_event_source_set_enabled(a->node_timer, SD_EVENT_ONESHOT);
 	(void)sd_event_source_set_enabled(a->sample_timer, SD_EVENT_ON);

@@ -71,7 +71,9 @@ struct agent_container {
 	uint64_t oom_kills_seen; /* memory.events oom_kill at the last kill record */
 
 	uint64_t last_resize_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
-	bool resize_in_flight;
+	bool resize_in_flight;	   /* also while the pod is read back after a 409 */
+	/* The decision being made is the one retry after a 409: another 409 is left to the next. */
+	bool after_conflict;
 	bool have_recommendation;
 	struct rec_recommendation recommendation;
 	struct agent_action last;
@@ -87,6 +89,10 @@ struct agent_pod {
 	struct agent_container *containers;
 	size_t n_containers;
 	bool bad_annotations; /* reported once per annotation set */
+	/* snug.io/last-resize writes go one at a time, so they land in the order of the resizes:
+	 * while one is in flight the newest next value waits here (owned). */
+	bool annotating;
+	char *annotation_pending;
 	struct agent_pod *next;
 };
 

@@ -400,8 +400,10 @@ int cmd_oomwatch(int argc, char **argv)
 	if (fd >= 0)
 		(void)sd_event_add_io(c.event, &c.layout_io, fd, EPOLLIN, on_layout_io, &c);
 	(void)cli_scan(&c);
-	r = sd_event_add_time_relative(c.event, &c.rescan_timer, CLOCK_MONOTONIC, c.rescan_usec, 0,
-				       on_rescan_timer, &c);
+	/* Accuracy 1 ms: a container started between rescans (inotify missed it) has its kills
+	 * unwatched until this fires. */
+	r = sd_event_add_time_relative(c.event, &c.rescan_timer, CLOCK_MONOTONIC, c.rescan_usec,
+				       USEC_PER_MSEC, on_rescan_timer, &c);
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_enabled(c.rescan_timer, SD_EVENT_ON);

@@ -637,7 +637,10 @@ int fallback_new_with_ops(sd_event *event, const struct fallback_ops *ops, void 
 	r = -ENOMEM;
 	if (!fb->node_name || !fb->window)
 		goto fail;
-	r = sd_event_add_time(event, &fb->timer, CLOCK_MONOTONIC, 0, 0, on_timer, fb);
+	/* Accuracy 1 ms, not sd-event's default (0 = 250 ms): a submitted pod's first step is due at
+	 * once (an OOM kill in mode auto waits for it); the later steps are minutes apart, and a
+	 * one-shot timer wakes once whatever its slack. */
+	r = sd_event_add_time(event, &fb->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, fb);
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(fb->timer, SD_EVENT_OFF);
@@ -654,6 +657,11 @@ int fallback_new(sd_event *event, struct kube_client *kube, const struct fallbac
 	if (!kube)
 		return -EINVAL;
 	return fallback_new_with_ops(event, &kube_ops, kube, cfg, ret);
+}
+
+int fallback_timer_accuracy(const struct fallback *fb, uint64_t *ret)
+{
+	return sd_event_source_get_time_accuracy(fb->timer, ret);
 }
 
 struct fallback *fallback_free(struct fallback *fb)

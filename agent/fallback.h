@@ -90,3 +90,6 @@ void fallback_forget(struct fallback *fb, const char *pod_uid);
 /* Whether the pod is queued or being worked on. */
 bool fallback_pending(const struct fallback *fb, const char *pod_uid);
 const struct fallback_stats *fallback_stats(const struct fallback *fb);
+/* The accuracy (us) of the timer that starts each step. For tests: a pod's first step is due at
+ * once and must not get sd-event's 250 ms slack. */
+int fallback_timer_accuracy(const struct fallback *fb, uint64_t *ret);

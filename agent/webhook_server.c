@@ -518,8 +518,11 @@ static int slot_start(struct webhook_server *s, char *cert, char *key, struct da
 	}
 	r = sd_event_add_io(s->event, &slot->io, info->epoll_fd, EPOLLIN, on_slot_io, slot);
 	if (r >= 0)
-		r = sd_event_add_time_relative(s->event, &slot->timer, CLOCK_MONOTONIC, 0, 0,
-					       on_slot_timer, slot);
+		/* Accuracy 1 ms, not sd-event's default (0 = 250 ms): libmicrohttpd asks for a
+		 * 0 ms timeout when TLS holds request bytes epoll cannot see, and the API server
+		 * waits on this answer to create the pod. */
+		r = sd_event_add_time_relative(s->event, &slot->timer, CLOCK_MONOTONIC, 0,
+					       USEC_PER_MSEC, on_slot_timer, slot);
 	if (r < 0) {
 		slot_free(slot);
 		return r;
@@ -710,8 +713,11 @@ int webhook_server_new(sd_event *event, struct kube_client *kube,
 	r = load_tls(s, &s->active);
 	if (r < 0)
 		goto fail;
+	/* Coarse (100 ms): a periodic look at the certificate files, which nothing waits on; a
+	 * rotated certificate is served a little later, the old one is still valid meanwhile. */
 	r = sd_event_add_time_relative(event, &s->reload_timer, CLOCK_MONOTONIC,
-				       s->reload_check_usec, 0, on_reload_check, s);
+				       s->reload_check_usec, 100 * USEC_PER_MSEC, on_reload_check,
+				       s);
 	if (r < 0)
 		goto fail;
 	*ret = s;

@@ -137,6 +137,9 @@ int oomwatch_bpf_mode(const struct oomwatch *ow);
 const char *oomwatch_via_to_string(int via);
 /* Records the kernel could not queue because the ring buffer was full (BPF only). */
 uint64_t oomwatch_bpf_dropped(const struct oomwatch *ow);
+/* With BPF active, the accuracy (us) of the timer that reports kills BPF missed; -ENODATA
+ * otherwise. For tests: that report is on the OOM path and must not get sd-event's 250 ms slack. */
+int oomwatch_missed_timer_accuracy(const struct oomwatch *ow, uint64_t *ret);
 /* Logs the active source once at info (BPF) or warning (fallback, with the reason). */
 void oomwatch_log_source(const struct oomwatch *ow);
 

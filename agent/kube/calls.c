@@ -107,8 +107,17 @@ static void on_call_done(struct kube_request *r, const struct kube_reply *reply,
 			res.error = -EBADMSG;
 			res.message = "reply is not a JSON object";
 		} else {
+			const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+
 			res.object = obj;
 			res.replicas = replicas_of(obj);
+			/* A pod read back (after a 409) is newer than the cache: the cache takes it
+			 * before the callback, so a decision made there works on it. */
+			if (cJSON_IsString(kind) && strcmp(kind->valuestring, "Pod") == 0 &&
+			    kube_pod_parse(obj, &pod, NULL) >= 0) {
+				kube_cache_offer(k->client, pod);
+				pod = NULL;
+			}
 		}
 	} else if (res.outcome == KUBE_OK && k->call == KUBE_CALL_ANNOTATE) {
 		/* The reply to a pod's annotation patch is the whole pod, newer than the cache. */

@@ -321,7 +321,8 @@ int kube_event(struct kube_client *c, const struct kube_object_ref *obj, const c
 int kube_annotate(struct kube_client *c, const struct kube_object_ref *obj, const char *const *kv,
 		  size_t n_pairs, kube_done_t done, void *userdata);
 
-/* GET a pod or owner object; the result carries the object and its replica count. */
+/* GET a pod or owner object; the result carries the object and its replica count. A pod read this
+ * way that is newer than the cached one replaces it (with an `updated` callback) before `done` runs. */
 int kube_get(struct kube_client *c, const struct kube_object_ref *obj, kube_done_t done,
 	     void *userdata);
 

@@ -177,8 +177,11 @@ static void fail_later(struct kube_client *c, const char *what)
 		if (r >= 0)
 			r = sd_event_source_set_enabled(c->retry_timer, SD_EVENT_ONESHOT);
 	} else
-		r = sd_event_add_time_relative(c->event, &c->retry_timer, CLOCK_MONOTONIC, delay, 0,
-					       on_retry, c);
+		/* Accuracy 1 ms, not sd-event's default (0 = 250 ms): the first retry comes
+		 * 500 ms after a failure, and until it the cache misses every pod change (the
+		 * kubelet's answer to a resize, the update an OOM-pending decision waits for). */
+		r = sd_event_add_time_relative(c->event, &c->retry_timer, CLOCK_MONOTONIC, delay,
+					       USEC_PER_MSEC, on_retry, c);
 	if (r < 0)
 		log_debug_errno(r, "kube: cannot arm the retry timer, the pod watch stops: %m");
 }

@@ -12,6 +12,7 @@
 
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
+#include "agent/util/time.h"
 #include "agent/util/parse.h"
 
 /* Prometheus scrapes and probes are small and rare; a bound keeps a flood from eating fds. */
@@ -314,7 +315,9 @@ int metrics_http_new(sd_event *event, const char *listen, const struct metrics_h
 	r = sd_event_add_io(event, &s->io, info->epoll_fd, EPOLLIN, on_io, s);
 	if (r < 0)
 		return r;
-	r = sd_event_add_time(event, &s->timer, CLOCK_MONOTONIC, 0, 0, on_timer, s);
+	/* Accuracy 1 ms, not sd-event's default (0 = 250 ms): libmicrohttpd asks for a 0 ms timeout
+	 * when it has a request to go on with that epoll will not report. */
+	r = sd_event_add_time(event, &s->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, s);
 	if (r < 0)
 		return r;
 	(void)sd_event_source_set_description(s->io, "http-io");

@@ -453,6 +453,66 @@ class AgentTest(AgentBase):
         self.assertEqual([r["status"] for r in attempts], [503, 503, 503, 200],
                          "decision lost or duplicated:\n" + self.agent.log())
 
+    def conflicting_pressure_resize(self, name, touches):
+        """A memory-pressure resize of `name` whose first `touches` attempts meet another writer: the
+        fake server rewrites the pod (a kubelet status write) just before the resize is served, so the
+        resize, made with the resourceVersion the agent read, gets a 409. Samples are 12 s apart and
+        periodic decisions an hour: a retry within a few seconds of the 409 is the same decision's.
+        Returns the resize statuses seen in the 8 s after the first one."""
+        self.make_pod(name, annotations={"snug.io/mode": "in-place"}, memory_max=256 * MiB,
+                      working_set=250 * MiB, **self.BURSTABLE)
+        self.srv.fault(action="touch", path=r"/pods/%s/resize$" % name, count=touches)
+        self.start_agent("--sample-interval", "12s", "--decide-interval", "1h")
+        self.wait_tracked(1)
+        self.assertTrue(wait_for(lambda: agentctl.resize_requests(self.srv, name), timeout=40),
+                        "no pressure resize:\n" + self.agent.log())
+        statuses = lambda: [r["status"] for r in agentctl.resize_requests(self.srv, name)]  # noqa: E731
+        wait_for(lambda: len(statuses()) > touches, timeout=8)
+        return statuses()
+
+    def last_action(self, name):
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == name][0]
+        return rec.get("last_action") or {}
+
+    def test_conflict_with_another_writer_is_resized_in_the_same_decision(self):
+        # The 409 is followed at once by a read of the pod and the resize made on it, not left to
+        # the next sample; the precondition is kept (the retry carries the newer resourceVersion).
+        self.assertEqual(self.conflicting_pressure_resize("busy", 1), [409, 200], self.agent.log())
+        first, second = agentctl.resize_requests(self.srv, "busy")
+        rv = lambda r: int(patch_body(r)["metadata"]["resourceVersion"])  # noqa: E731
+        self.assertGreater(rv(second), rv(first))
+        self.assertGreater(fakectl.fake_apiserver.parse_quantity(container_patch(second)["limits"]["memory"]),
+                           256 * MiB)
+        self.assertTrue(wait_for(lambda: self.last_action("busy").get("result") == "accepted"),
+                        "last action: %s\n%s" % (self.last_action("busy"), self.agent.log()))
+        self.assertIn("pressure", self.last_action("busy")["reason"])
+
+    def test_second_conflict_is_left_to_the_next_decision(self):
+        # Read back once, not in a loop: a second 409 is recorded and waits for the next sample.
+        self.assertEqual(self.conflicting_pressure_resize("contested", 2), [409, 409], self.agent.log())
+        self.assertEqual(self.last_action("contested").get("result"), "conflict")
+
+    def test_last_resize_annotation_shows_the_newest_of_two_close_resizes(self):
+        # Two OOM resizes in a row; the first one's snug.io/last-resize write is slow to arrive. The
+        # annotation (the cooldown a restarted agent keeps) must end up describing the second.
+        c = self.oom_pod("twice", mode="in-place")
+        self.srv.fault(action="delay", delay=3, method="PATCH", path=r"/pods/twice$", count=1)
+        self.start_then_oom_kill(c)
+        self.wait_resized("twice")
+        c.oom_kill()
+        second = self.wait_resized("twice", 2)[1]
+        limit = container_patch(second)["limits"]["memory"]
+
+        def annotation_patches():
+            return [r for r in self.srv.requests()
+                    if r["method"] == "PATCH" and r["path"].endswith("/pods/twice") and r["status"] == 200]
+        self.assertTrue(wait_for(lambda: len(annotation_patches()) >= 2, timeout=20),
+                        "annotation writes missing:\n" + self.agent.log())
+        time.sleep(0.5)  # any write still on its way lands
+        ann = json.loads(self.srv.get_pod("twice")["metadata"]["annotations"]["snug.io/last-resize"])
+        self.assertEqual(ann["reason"], self.last_action("twice")["reason"], self.agent.log())
+        self.assertIn(str(fakectl.fake_apiserver.parse_quantity(limit) // MiB), ann["reason"])
+
     def test_infeasible_resize_is_reported(self):
         c = self.oom_pod("huge", mode="in-place")
         self.srv.kubelet(mode="infeasible", infeasible_message="Node didn't have enough capacity")

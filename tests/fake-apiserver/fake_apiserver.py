@@ -2131,6 +2131,11 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 if a == "drop_mid":
                     self._drop_mid = True
+                if a == "touch":
+                    # Another writer (the kubelet's status write) gets in first: the pod the request
+                    # names is stored again under a new resourceVersion, then the request is served,
+                    # so one made on the pod as it was meets the 409 of its precondition.
+                    self.touch_pod(path)
                 if a == "error":
                     code = action.get("status", 500)
                     reasons = {500: "InternalError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "Timeout", 429: "TooManyRequests", 401: "Unauthorized", 403: "Forbidden", 409: "Conflict"}
@@ -2170,6 +2175,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(500, status_body(500, "InternalError", "Internal error occurred: %s" % e))
         finally:
             entry["done_mono"] = self._sent_mono or time.monotonic()
+
+    def touch_pod(self, path):
+        m = re.match(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)", path)
+        if not m:
+            return
+        store = self.fake.store
+        with store.lock:
+            pod = store.get(RES_POD.key, m.group(1), m.group(2))
+            if pod is not None:
+                store.put(RES_POD.key, dcopy(pod))
 
     def match_fault(self, method, path, query):
         fake = self.fake
@@ -2523,7 +2538,7 @@ class Handler(BaseHTTPRequestHandler):
                 ids = []
                 for r in rules:
                     r = dict(r)
-                    if r.get("action") not in ("error", "delay", "drop", "drop_mid"):
+                    if r.get("action") not in ("error", "delay", "drop", "drop_mid", "touch"):
                         return self.send_json(400, {"error": "unknown action %r" % r.get("action")})
                     fake.fault_seq += 1
                     r["id"] = fake.fault_seq

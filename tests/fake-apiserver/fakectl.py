@@ -231,7 +231,7 @@ class FakeApiServer:
         return self.control("DELETE", "requests")
 
     def fault(self, **rule):
-        """action=error|delay|drop|drop_mid, path=regex, method=, status=, count=, delay=, message="""
+        """action=error|delay|drop|drop_mid|touch, path=regex, method=, status=, count=, delay=, message="""
         return self.control("POST", "faults", rule)["ids"]
 
     def clear_faults(self):

@@ -737,6 +737,23 @@ class TestFaultsAndControl(ServerCase):
         self.assertEqual(self.srv.request("GET", "/version")[0], 200)
         self.assertGreaterEqual(time.time() - t0, 0.45)
 
+    def test_touch_makes_a_conditional_write_conflict_once(self):
+        # Another writer gets in between a read and a write made on it: the write meets a 409, once.
+        pod = self.srv.create_pod("t", running=True)
+        rv = pod["metadata"]["resourceVersion"]
+        self.srv.fault(action="touch", path=r"/pods/t/resize$", count=1)
+        body = {"metadata": {"resourceVersion": rv},
+                "spec": {"containers": [{"name": "app", "resources": {"requests": {"cpu": "150m"}}}]}}
+        path = "/api/v1/namespaces/default/pods/t/resize"
+        st, reply = self.srv.request("PATCH", path, body, "application/strategic-merge-patch+json")
+        self.assertEqual((st, reply["reason"]), (409, "Conflict"), reply)
+        now = self.srv.get_pod("t")["metadata"]["resourceVersion"]
+        self.assertGreater(int(now), int(rv))
+        body["metadata"]["resourceVersion"] = now
+        st, reply = self.srv.request("PATCH", path, body, "application/strategic-merge-patch+json")
+        self.assertEqual(st, 200, reply)
+        self.assertEqual(reply["spec"]["containers"][0]["resources"]["requests"]["cpu"], "150m")
+
     def test_request_log_and_state(self):
         self.srv.clear_requests()
         self.srv.create_pod("a")

@@ -534,6 +534,26 @@ START_TEST(dry_run_writes_nothing)
 }
 END_TEST
 
+/* A submitted pod's first step is due at once: its timer must not get sd-event's default 250 ms
+ * slack (accuracy 0), which would hold every eviction after an OOM kill back by up to that. */
+START_TEST(first_step_timer_is_precise)
+{
+	sd_event *e;
+	struct fake f;
+	struct fallback *fb = setup(&e, &f, NULL);
+	struct kube_pod pod;
+	uint64_t accuracy = UINT64_MAX;
+
+	make_pod(&pod, "web-1", "ReplicaSet");
+	ck_assert_int_eq(fallback_submit(fb, &pod, recs, 1, false, NULL, NULL), 0);
+	ck_assert_int_eq(fallback_timer_accuracy(fb, &accuracy), 0);
+	ck_assert_uint_ge(accuracy, 1);
+	ck_assert_uint_le(accuracy, 1000);
+	ck_assert_ptr_nonnull(next_call(e, &f, 1000000));
+	teardown(e, &f, fb);
+}
+END_TEST
+
 Suite *fallback_suite(void)
 {
 	Suite *s = suite_create("fallback");
@@ -551,6 +571,7 @@ Suite *fallback_suite(void)
 	tcase_add_test(tc, not_queued_twice);
 	tcase_add_test(tc, forget_in_flight);
 	tcase_add_test(tc, dry_run_writes_nothing);
+	tcase_add_test(tc, first_step_timer_is_precise);
 	suite_add_tcase(s, tc);
 	return s;
 }

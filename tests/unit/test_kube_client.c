@@ -214,6 +214,27 @@ START_TEST(test_request_start_timer_is_precise)
 }
 END_TEST
 
+/* The pod watch's retry after a failure (500 ms first): sd-event's default slack (250 ms for
+ * accuracy 0) would add up to half of that again while the cache misses every pod change. */
+START_TEST(test_watch_retry_timer_is_precise)
+{
+	sd_event *e;
+	struct kube_client *c = client(&e, 100000, 1000000);
+	uint64_t accuracy = UINT64_MAX;
+
+	ck_assert_int_eq(kube_client_watch_pods(c, &(struct kube_watch_ops){ 0 }, NULL), 0);
+	/* Discovery is refused (nothing listens): the failure arms the retry timer. */
+	for (int i = 0; i < 200 && !c->retry_timer; i++)
+		ck_assert_int_ge(sd_event_run(e, 100000), 0);
+	ck_assert_ptr_nonnull(c->retry_timer);
+	ck_assert_int_eq(sd_event_source_get_time_accuracy(c->retry_timer, &accuracy), 0);
+	ck_assert_uint_ge(accuracy, 1);
+	ck_assert_uint_le(accuracy, 1000);
+	kube_client_free(c);
+	sd_event_unref(e);
+}
+END_TEST
+
 Suite *kube_client_suite(void)
 {
 	Suite *s = suite_create("kube_client");
@@ -225,6 +246,7 @@ Suite *kube_client_suite(void)
 	tcase_add_test(tc, test_event_rate_limit_and_counters);
 	tcase_add_test(tc, test_free_with_requests_in_flight);
 	tcase_add_test(tc, test_request_start_timer_is_precise);
+	tcase_add_test(tc, test_watch_retry_timer_is_precise);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -34,6 +34,14 @@ START_TEST(test_host_load_attach)
 	ck_assert_msg(oomwatch_source(f.ow) == OOMWATCH_SOURCE_BPF, "BPF did not load as root: %s",
 		      strerror(-oomwatch_bpf_error(f.ow)));
 	ck_assert_int_eq(oomwatch_bpf_error(f.ow), 0);
+	/* A kill BPF missed is reported when its grace runs out, on the OOM path: no 250 ms slack. */
+	{
+		uint64_t accuracy = UINT64_MAX;
+
+		ck_assert_int_eq(oomwatch_missed_timer_accuracy(f.ow, &accuracy), 0);
+		ck_assert_uint_ge(accuracy, 1);
+		ck_assert_uint_le(accuracy, 1000);
+	}
 	/* This host's BTF passes the victim task to mark_victim (6.8+), so tp_btf is chosen. */
 	ck_assert_int_eq(oomwatch_bpf_mode(f.ow), OOMWATCH_VIA_TASK);
 	ck_assert_uint_eq(oomwatch_bpf_dropped(f.ow), 0);
