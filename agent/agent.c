@@ -946,6 +946,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 			.memory_max_grew = c->memory_max_grew,
 			.memory_usage = c->memory_current ? (int64_t)c->memory_current : -1,
 			.memory_working_set = c->entry ? projected_working_set(a, c) : -1,
+			.memory_working_set_now = c->entry ? (int64_t)c->working_set : -1,
 			.memory_cgroup_limit = c->memory_cgroup_max && c->memory_cgroup_max != CG_UNLIMITED
 						       ? (int64_t)c->memory_cgroup_max
 						       : -1,

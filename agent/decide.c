@@ -471,9 +471,16 @@ static bool plan_pressure(struct plan *p, const struct decide_signals *s)
 	int64_t margin =
 		max64(p->cfg->memory_margin_bytes, scale(used, p->cfg->memory_margin_fraction));
 
-	snprintf(what, sizeof(what), "%s %s of %s (%d%%)",
-		 by_event ? "memory.max hit at" : "working set", fmtq(false, used, a),
-		 fmtq(false, limit, b), pct);
+	if (!by_event && s->memory_working_set_now > 0 && s->memory_working_set_now < used) {
+		char c[32];
+
+		snprintf(what, sizeof(what), "working set %s, heading for %s, of %s (%d%%)",
+			 fmtq(false, s->memory_working_set_now, c), fmtq(false, used, a),
+			 fmtq(false, limit, b), pct);
+	} else
+		snprintf(what, sizeof(what), "%s %s of %s (%d%%)",
+			 by_event ? "memory.max hit at" : "working set", fmtq(false, used, a),
+			 fmtq(false, limit, b), pct);
 	if (p->requests_only) {
 		skip(p, "memory-pressure: %s, but controlled-values=requests leaves limits alone",
 		     what);

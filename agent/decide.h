@@ -51,6 +51,9 @@ struct decide_signals {
 	 * limit it means an OOM kill is coming even before memory.events reports anything (an
 	 * anonymous-memory grower hits `max` only moments before the kill). */
 	int64_t memory_working_set;
+	/* When memory_working_set is a projection ahead (a grower's rate), the one measured now, for
+	 * the reason text; 0 or -1 = memory_working_set was measured. */
+	int64_t memory_working_set_now;
 	/* throttled_usec / usage_usec over the window, and the window's length. */
 	double cpu_throttle_ratio;
 	uint64_t cpu_throttle_window_usec;

@@ -336,6 +336,13 @@ START_TEST(test_memory_pressure)
 	ck_assert(d->bypass_cooldown);
 	ck_assert_int_eq(d->new_res.memory_limit, 320 * MIB);
 	ck_assert_reason(d, "memory-pressure: working set 246Mi of 256Mi (96%)");
+	/* A projection ahead says what was measured and where it is heading. */
+	f.in.signals.memory_working_set_now = 180 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert_reason(d,
+			 "memory-pressure: working set 180Mi, heading for 246Mi, of 256Mi (96%)");
+	f.in.signals.memory_working_set_now = -1;
 	/* Page cache near the limit is normal: a small working set is no pressure. */
 	f.in.signals.memory_working_set = 120 * MIB;
 	assert_unchanged(run(&f));
