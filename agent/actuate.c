@@ -204,18 +204,72 @@ static void record(struct agent_container *c, const char *result, const char *re
 	snprintf(c->last.reason, sizeof(c->last.reason), "%s", reason);
 }
 
+/* Every context a pending request or retry timer holds is linked into a->act_inflight, so shutdown
+ * can free those whose callbacks will never run. */
+struct act_inflight {
+	struct act_inflight *prev, *next;
+	void (*free)(struct act_inflight *i);
+};
+
+static void inflight_link(struct agent *a, struct act_inflight *i,
+			  void (*free_fn)(struct act_inflight *))
+{
+	i->free = free_fn;
+	i->prev = NULL;
+	i->next = a->act_inflight;
+	if (i->next)
+		i->next->prev = i;
+	a->act_inflight = i;
+}
+
+static void inflight_unlink(struct agent *a, struct act_inflight *i)
+{
+	if (i->prev)
+		i->prev->next = i->next;
+	else if (a->act_inflight == i)
+		a->act_inflight = i->next;
+	if (i->next)
+		i->next->prev = i->prev;
+	i->prev = i->next = NULL;
+}
+
+void act_free_inflight(struct agent *a)
+{
+	while (a->act_inflight) {
+		struct act_inflight *i = a->act_inflight;
+
+		inflight_unlink(a, i);
+		i->free(i);
+	}
+}
+
 /* Who a last-resize write was for: the pod may be gone when it completes. */
 struct annotate_ctx {
+	struct act_inflight link; /* first: the list frees through it */
 	struct agent *agent;
 	char uid[]; /* NUL-terminated */
 };
+
+static void annotate_ctx_free_link(struct act_inflight *i)
+{
+	free(i);
+}
+
+static void annotate_ctx_free(struct annotate_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	inflight_unlink(ctx->agent, &ctx->link);
+	free(ctx);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct annotate_ctx *, annotate_ctx_free);
 
 static int send_last_resize(struct agent *a, struct agent_pod *p, const char *text);
 
 /* The last-resize write of a pod is done: the newest value that waited for it goes now. */
 static void on_annotated(const struct kube_result *res, void *userdata)
 {
-	_cleanup_free_ struct annotate_ctx *ctx = userdata;
+	_cleanup_(annotate_ctx_freep) struct annotate_ctx *ctx = userdata;
 	struct agent_pod *p = agent_find_pod(ctx->agent, ctx->uid);
 	_cleanup_free_ char *next = NULL;
 
@@ -244,9 +298,10 @@ static int send_last_resize(struct agent *a, struct agent_pod *p, const char *te
 		return log_oom();
 	ctx->agent = a;
 	memcpy(ctx->uid, p->uid, n);
+	inflight_link(a, &ctx->link, annotate_ctx_free_link);
 	r = kube_annotate(a->kube, &ref, kv, 1, on_annotated, ctx);
 	if (r < 0) {
-		free(ctx);
+		annotate_ctx_free(ctx);
 		return log_debug_errno(r, "Cannot annotate %s/%s with the last resize: %m",
 				       p->namespace, p->name);
 	}
@@ -281,6 +336,7 @@ static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct ag
 }
 
 struct act_resize {
+	struct act_inflight link; /* first: the list frees through it */
 	struct agent *agent;
 	char *uid, *container;
 	char *resource_version; /* of the pod the decision was made on; NULL if unknown */
@@ -288,14 +344,22 @@ struct act_resize {
 	struct decide_decision d;
 };
 
-static void act_resize_free(struct act_resize *r)
+static void act_resize_free_link(struct act_inflight *i)
 {
-	if (!r)
-		return;
+	struct act_resize *r = (struct act_resize *)i;
+
 	free(r->uid);
 	free(r->container);
 	free(r->resource_version);
 	free(r);
+}
+
+static void act_resize_free(struct act_resize *r)
+{
+	if (!r)
+		return;
+	inflight_unlink(r->agent, &r->link);
+	act_resize_free_link(&r->link);
 }
 
 static struct agent_container *find_container(struct agent *a, const char *uid, const char *name,
@@ -563,6 +627,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 		return;
 	}
 	ar->agent = a;
+	inflight_link(a, &ar->link, act_resize_free_link);
 	ar->uid = strdup(p->uid);
 	ar->container = strdup(c->name);
 	ar->d = *d;

@@ -18,6 +18,9 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 /* An Event on the pod (rate-limited by the client). */
 void act_event(struct agent *a, struct agent_pod *p, const char *type, const char *reason,
 	       const char *message);
+/* At shutdown, after kube_client_free(): frees the contexts of resizes, read-backs and
+ * snug.io/last-resize writes that were still pending (their callbacks never run now). */
+void act_free_inflight(struct agent *a);
 /* Follows the kubelet's answer to a resize (Deferred, Infeasible, done) from the pod status. */
 void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod *pod);
 

@@ -1201,6 +1201,7 @@ struct agent *agent_free(struct agent *a)
 	agent_metrics_free(a->metrics);
 	fallback_free(a->fallback);
 	kube_client_free(a->kube);
+	act_free_inflight(a);
 	oomwatch_free(a->oomwatch);
 	sd_event_source_unref(a->sample_timer);
 	sd_event_source_unref(a->decide_timer);

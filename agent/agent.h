@@ -123,6 +123,9 @@ struct agent {
 	/* The API server said it refuses lowering memory limits (1.33): decisions keep them. */
 	bool keep_memory_limit;
 	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
+	/* actuate's contexts of requests and retries still pending (owned), freed at shutdown:
+	 * kube_client_free() aborts requests without running their callbacks. */
+	struct act_inflight *act_inflight;
 };
 
 /* Takes the config over (its strings too; *config is zeroed), also on failure. */
