@@ -243,16 +243,30 @@ void act_free_inflight(struct agent *a)
 	}
 }
 
-/* Who a last-resize write was for: the pod may be gone when it completes. */
+/* A transient failure of a last-resize write (5xx, 429, a timeout, a refused connection, a token
+ * being replaced) is retried after 1, 2, 4, 8 s and then given up with a warning: losing the write
+ * loses the cooldown over a restart. A newer value waiting for the pod replaces the one retried. */
+#define ANNOTATE_RETRY_FIRST_USEC USEC_PER_SEC
+#define ANNOTATE_RETRY_MAX_USEC (8 * USEC_PER_SEC)
+#define ANNOTATE_ATTEMPTS 5
+
+/* One last-resize value on its way, across its retries; the pod may be gone when it completes. */
 struct annotate_ctx {
 	struct act_inflight link; /* first: the list frees through it */
 	struct agent *agent;
+	char *text;
+	unsigned attempts; /* sent so far */
+	sd_event_source *retry;
 	char uid[]; /* NUL-terminated */
 };
 
 static void annotate_ctx_free_link(struct act_inflight *i)
 {
-	free(i);
+	struct annotate_ctx *ctx = (struct annotate_ctx *)i;
+
+	sd_event_source_disable_unref(ctx->retry);
+	free(ctx->text);
+	free(ctx);
 }
 
 static void annotate_ctx_free(struct annotate_ctx *ctx)
@@ -260,59 +274,121 @@ static void annotate_ctx_free(struct annotate_ctx *ctx)
 	if (!ctx)
 		return;
 	inflight_unlink(ctx->agent, &ctx->link);
-	free(ctx);
+	annotate_ctx_free_link(&ctx->link);
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct annotate_ctx *, annotate_ctx_free);
 
-static int send_last_resize(struct agent *a, struct agent_pod *p, const char *text);
+static void annotate_start(struct agent *a, struct agent_pod *p, char *text);
+static void on_annotated(const struct kube_result *res, void *userdata);
 
-/* The last-resize write of a pod is done: the newest value that waited for it goes now. */
-static void on_annotated(const struct kube_result *res, void *userdata)
+/* The pod's write is over (written, refused, given up or replaced): the newest waiting value goes. */
+static void annotate_next(struct agent *a, struct agent_pod *p)
 {
-	_cleanup_(annotate_ctx_freep) struct annotate_ctx *ctx = userdata;
-	struct agent_pod *p = agent_find_pod(ctx->agent, ctx->uid);
-	_cleanup_free_ char *next = NULL;
-
-	if (res->outcome != KUBE_OK)
-		log_debug("Cannot annotate pod %s with the last resize: %s", ctx->uid,
-			  kube_outcome_to_string(res->outcome));
-	if (!p)
-		return;
 	p->annotating = false;
-	next = TAKE_PTR(p->annotation_pending);
-	if (next)
-		(void)send_last_resize(ctx->agent, p, next);
+	if (p->annotation_pending)
+		annotate_start(a, p, TAKE_PTR(p->annotation_pending));
 }
 
-static int send_last_resize(struct agent *a, struct agent_pod *p, const char *text)
+static int annotate_send(struct agent *a, struct agent_pod *p, struct annotate_ctx *ctx)
 {
 	struct kube_object_ref ref = {
 		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
 	};
-	const char *kv[2] = { "snug.io/last-resize", text };
-	size_t n = strlen(p->uid) + 1;
-	struct annotate_ctx *ctx = malloc(sizeof(*ctx) + n);
-	int r;
+	const char *kv[2] = { "snug.io/last-resize", ctx->text };
+	int r = kube_annotate(a->kube, &ref, kv, 1, on_annotated, ctx);
 
-	if (!ctx)
-		return log_oom();
-	ctx->agent = a;
-	memcpy(ctx->uid, p->uid, n);
-	inflight_link(a, &ctx->link, annotate_ctx_free_link);
-	r = kube_annotate(a->kube, &ref, kv, 1, on_annotated, ctx);
-	if (r < 0) {
-		annotate_ctx_free(ctx);
+	if (r < 0)
 		return log_debug_errno(r, "Cannot annotate %s/%s with the last resize: %m",
 				       p->namespace, p->name);
-	}
+	ctx->attempts++;
 	p->annotating = true;
 	return 0;
+}
+
+static int on_annotate_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct annotate_ctx *ctx = userdata;
+	struct agent *a = ctx->agent;
+	struct agent_pod *p = agent_find_pod(a, ctx->uid);
+
+	ctx->retry = sd_event_source_disable_unref(ctx->retry);
+	if (!p) {
+		annotate_ctx_free(ctx);
+		return 0;
+	}
+	if (p->annotation_pending || annotate_send(a, p, ctx) < 0) {
+		annotate_ctx_free(ctx);
+		annotate_next(a, p);
+	}
+	return 0;
+}
+
+static void on_annotated(const struct kube_result *res, void *userdata)
+{
+	struct annotate_ctx *ctx = userdata;
+	struct agent *a = ctx->agent;
+	struct agent_pod *p = agent_find_pod(a, ctx->uid);
+	bool transient = res->outcome == KUBE_TRANSIENT || res->outcome == KUBE_UNAUTHORIZED;
+	uint64_t delay;
+	int r;
+
+	if (res->outcome != KUBE_OK)
+		log_debug("Cannot annotate pod %s with the last resize (attempt %u): %s%s%s",
+			  ctx->uid, ctx->attempts, kube_outcome_to_string(res->outcome),
+			  res->message ? ": " : "", res->message ? res->message : "");
+	if (!p) {
+		annotate_ctx_free(ctx);
+		return;
+	}
+	/* Written, refused for good (404: the pod is gone, 403), or a newer value is waiting. */
+	if (!transient || p->annotation_pending)
+		goto next;
+	if (ctx->attempts >= ANNOTATE_ATTEMPTS) {
+		log_warning(
+			"%s/%s: giving up writing snug.io/last-resize after %u attempts (%s%s%s); "
+			"an agent restart will not know this resize's cooldown",
+			p->namespace, p->name, ctx->attempts, kube_outcome_to_string(res->outcome),
+			res->message ? ": " : "", res->message ? res->message : "");
+		goto next;
+	}
+	delay = ANNOTATE_RETRY_FIRST_USEC << (ctx->attempts - 1);
+	if (delay > ANNOTATE_RETRY_MAX_USEC)
+		delay = ANNOTATE_RETRY_MAX_USEC;
+	/* p->annotating stays set: a value that comes meanwhile waits, and replaces this one. */
+	r = sd_event_add_time_relative(a->event, &ctx->retry, CLOCK_MONOTONIC, delay, 0,
+				       on_annotate_retry, ctx);
+	if (r >= 0)
+		return;
+	log_debug_errno(r, "Cannot arm the retry of %s/%s's last-resize write: %m", p->namespace,
+			p->name);
+next:
+	annotate_ctx_free(ctx);
+	annotate_next(a, p);
+}
+
+/* Takes text over. */
+static void annotate_start(struct agent *a, struct agent_pod *p, char *text)
+{
+	size_t n = strlen(p->uid) + 1;
+	struct annotate_ctx *ctx = calloc(1, sizeof(*ctx) + n);
+
+	if (!ctx) {
+		free(text);
+		log_oom();
+		return;
+	}
+	ctx->agent = a;
+	ctx->text = text;
+	memcpy(ctx->uid, p->uid, n);
+	inflight_link(a, &ctx->link, annotate_ctx_free_link);
+	if (annotate_send(a, p, ctx) < 0)
+		annotate_ctx_free(ctx);
 }
 
 /* snug.io/last-resize: {"at":unix seconds,"container":..,"kind":..,"reason":..}, read back after
  * a restart so the cooldown outlives the agent. Two resizes that finish close together would race
  * their patches (the older could land last and carry the wrong cooldown over a restart): one write
- * per pod is in flight, and only the newest of those that came meanwhile follows it. */
+ * per pod is in flight (or waiting to be retried), and only the newest of those that came meanwhile
+ * follows it. */
 static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct agent_container *c,
 				 const struct decide_decision *d)
 {
@@ -332,7 +408,7 @@ static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct ag
 		p->annotation_pending = TAKE_PTR(text);
 		return;
 	}
-	(void)send_last_resize(a, p, text);
+	annotate_start(a, p, TAKE_PTR(text));
 }
 
 struct act_resize {

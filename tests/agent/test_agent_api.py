@@ -513,6 +513,32 @@ class AgentTest(AgentBase):
         self.assertEqual(ann["reason"], self.last_action("twice")["reason"], self.agent.log())
         self.assertIn(str(fakectl.fake_apiserver.parse_quantity(limit) // MiB), ann["reason"])
 
+    def annotation_patches(self, name):
+        return [r for r in self.srv.requests() if r["method"] == "PATCH" and r["path"].endswith("/pods/" + name)]
+
+    def test_last_resize_annotation_is_retried_after_a_transient_failure(self):
+        # The first snug.io/last-resize write meets a 503: it is sent again (after a second), so the
+        # cooldown still outlives an agent restart.
+        c = self.oom_pod("flaky", mode="in-place")
+        self.srv.fault(action="error", status=503, method="PATCH", path=r"/pods/flaky$", count=1)
+        self.start_then_oom_kill(c)
+        self.wait_resized("flaky")
+        self.assertTrue(wait_for(lambda: [r for r in self.annotation_patches("flaky") if r["status"] == 200],
+                                 timeout=15), "annotation not written after the 503:\n" + self.agent.log())
+        self.assertEqual([r["status"] for r in self.annotation_patches("flaky")], [503, 200])
+        ann = json.loads(self.srv.get_pod("flaky")["metadata"]["annotations"]["snug.io/last-resize"])
+        self.assertEqual(ann["container"], "app")
+        self.assertEqual(ann["reason"], self.last_action("flaky")["reason"], self.agent.log())
+
+    def test_last_resize_annotation_is_not_retried_when_forbidden(self):
+        c = self.oom_pod("denied", mode="in-place")
+        self.srv.fault(action="error", status=403, method="PATCH", path=r"/pods/denied$", count=1)
+        self.start_then_oom_kill(c)
+        self.wait_resized("denied")
+        self.assertTrue(wait_for(lambda: self.annotation_patches("denied")), self.agent.log())
+        time.sleep(2.5)  # a retry would come after 1 s
+        self.assertEqual([r["status"] for r in self.annotation_patches("denied")], [403], self.agent.log())
+
     def test_infeasible_resize_is_reported(self):
         c = self.oom_pod("huge", mode="in-place")
         self.srv.kubelet(mode="infeasible", infeasible_message="Node didn't have enough capacity")
@@ -525,19 +551,22 @@ class AgentTest(AgentBase):
 
     def test_stop_while_requests_are_held_frees_them(self):
         # SIGTERM while the server holds a resize, a snug.io/last-resize write and the pod read that
-        # follows a 409: the agent exits 0, and (under `make SANITIZE=1 check-agent-api`) LeakSanitizer
-        # finds none of those requests' contexts left behind.
-        pods = {n: self.oom_pod(n, mode="in-place") for n in ("held-resize", "held-note", "held-read")}
+        # follows a 409, and while another pod's last-resize write waits to be retried: the agent exits
+        # 0, and (under `make SANITIZE=1 check-agent-api`) LeakSanitizer finds none of those contexts
+        # left behind.
+        pods = {n: self.oom_pod(n, mode="in-place") for n in ("held-resize", "held-note", "held-read", "failing")}
+        self.srv.fault(action="error", status=503, method="PATCH", path=r"/pods/failing$", count=10)
         self.srv.fault(action="delay", delay=30, method="PATCH", path=r"/pods/held-resize/resize$", count=1)
         self.srv.fault(action="delay", delay=30, method="PATCH", path=r"/pods/held-note$", count=1)
         self.srv.fault(action="touch", path=r"/pods/held-read/resize$", count=1)
         self.srv.fault(action="delay", delay=30, method="GET", path=r"/pods/held-read$", count=1)
         self.start_agent()
-        self.wait_tracked(3)
+        self.wait_tracked(4)
         time.sleep(0.5)
         for c in pods.values():
             c.oom_kill()
         self.wait_resized("held-note")
+        self.assertTrue(wait_for(lambda: self.annotation_patches("failing")), self.agent.log())
         self.assertTrue(wait_for(lambda: [r for r in agentctl.resize_requests(self.srv, "held-read")
                                           if r["status"] == 409]), "no 409:\n" + self.agent.log())
         self.assertTrue(wait_for(lambda: "Resizing default/held-resize" in self.agent.log()), self.agent.log())
