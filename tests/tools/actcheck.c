@@ -9,6 +9,7 @@
 #include "agent/actuate.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
+#include "tests/tools/tool.h"
 #include "agent/util/parse.h"
 #include "cgroup/layout.h"
 #include "cgroup/tree.h"
@@ -126,19 +127,10 @@ static int cmd_grow(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	const char *lvl = getenv("SNUG_LOG");
+	int done = tool_start(argc, argv, usage);
 
-	log_set_prefix(false);
-	if (lvl && log_level_from_string(lvl) >= 0)
-		log_set_max_level(log_level_from_string(lvl));
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
+	if (done >= 0)
+		return done;
 	if (strcmp(argv[1], "grow") == 0)
 		return cmd_grow(argc - 1, argv + 1);
 	usage(stderr);

@@ -14,6 +14,7 @@
 
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
+#include "tests/tools/tool.h"
 #include "agent/util/parse.h"
 #include "cgroup/files.h"
 #include "cgroup/layout.h"
@@ -578,19 +579,10 @@ static int cmd_fake(const char *root, const char *count, const char *driver)
 
 int main(int argc, char **argv)
 {
-	const char *lvl = getenv("SNUG_LOG");
+	int done = tool_start(argc, argv, usage);
 
-	log_set_prefix(false);
-	if (lvl && log_level_from_string(lvl) >= 0)
-		log_set_max_level(log_level_from_string(lvl));
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
+	if (done >= 0)
+		return done;
 	if (strcmp(argv[1], "discover") == 0 && argc == 3)
 		return cmd_discover(argv[2]);
 	if (strcmp(argv[1], "sample") == 0 && argc >= 3)
