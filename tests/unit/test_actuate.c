@@ -66,6 +66,17 @@ static void remove_tree(void)
 	strcpy(root, "/tmp/snug-actuate-XXXXXX");
 }
 
+/* make_tree() with a directory where the pod's memory.max should be: writing it fails. */
+static void make_tree_pod_memory_max_unwritable(void)
+{
+	char p[512];
+
+	make_tree();
+	snprintf(p, sizeof(p), "%s/kubepods/pod1/memory.max", root);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+}
+
 static struct act_cgroup_target target(struct cg_tree *t)
 {
 	return (struct act_cgroup_target){ .tree = t,
@@ -123,14 +134,10 @@ START_TEST(test_grow_stops_when_pod_write_fails)
 			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 268435456, 402653184 },
 		},
 	};
-	char buf[64], p[512];
+	char buf[64];
 	struct act_cgroup_target tg;
 
-	make_tree();
-	/* A directory where the pod's memory.max should be: the write fails. */
-	snprintf(p, sizeof(p), "%s/kubepods/pod1/memory.max", root);
-	ck_assert_int_eq(unlink(p), 0);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
+	make_tree_pod_memory_max_unwritable();
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
 	tg = target(t);
 	ck_assert_int_lt(act_write_cgroups(&tg, &d), 0);
@@ -153,13 +160,10 @@ START_TEST(test_shrink_writes_container_first)
 			{ DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 268435456, 134217728 },
 		},
 	};
-	char buf[64], p[512];
+	char buf[64];
 	struct act_cgroup_target tg;
 
-	make_tree();
-	snprintf(p, sizeof(p), "%s/kubepods/pod1/memory.max", root);
-	ck_assert_int_eq(unlink(p), 0);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
+	make_tree_pod_memory_max_unwritable();
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
 	tg = target(t);
 	ck_assert_int_lt(act_write_cgroups(&tg, &d), 0);
