@@ -287,6 +287,14 @@ class Node:
                 rc = self.agent.wait()
         return rc
 
+    def stop_checked(self, rc):
+        """stop(); a snug-agent that did not exit 0 on SIGTERM fails the scenario (returns 1), else rc."""
+        arc = self.stop()
+        if arc != 0:
+            print("FAIL: snug-agent exited %s on SIGTERM" % arc)
+            return 1
+        return rc
+
     def stop(self):
         for p in self.pods.values():
             for proc in (p["proc"], p.get("holder")):
@@ -449,10 +457,7 @@ def oomtest():
             print(node.agent_log())
         rc = 0 if ok else 1
     finally:
-        arc = node.stop()
-        if arc != 0:
-            print("FAIL: snug-agent exited %s on SIGTERM" % arc)
-            rc = 1
+        rc = node.stop_checked(rc)
     return rc
 
 
@@ -526,10 +531,7 @@ def oombench(iterations):
         print("BENCH name=vm-oom-to-resize value=%.1f unit=ms" % med, flush=True)
         rc = 0
     finally:
-        arc = node.stop()
-        if arc != 0:
-            print("FAIL: snug-agent exited %s on SIGTERM" % arc)
-            rc = 1
+        rc = node.stop_checked(rc)
     return rc
 
 
@@ -756,10 +758,7 @@ def resizetest():
             print(node.agent_log())
         rc = 1 if fails else 0
     finally:
-        arc = node.stop()
-        if arc != 0:
-            print("FAIL: snug-agent exited %s on SIGTERM" % arc)
-            rc = 1
+        rc = node.stop_checked(rc)
     return rc
 
 
