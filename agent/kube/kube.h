@@ -119,6 +119,11 @@ struct kube_pod {
 	size_t n_containers;
 	enum kube_resize_status resize;
 	char *resize_message; /* the condition's message, NULL when none */
+	/* The generation the kubelet had seen when it wrote the status (status.observedGeneration,
+	 * 1.34+) and when it set the resize condition (its observedGeneration); 0 when not reported
+	 * (1.33): then a condition cannot be told apart from one about an earlier resize. */
+	int64_t observed_generation;
+	int64_t resize_observed_generation;
 };
 
 /* Parses a Pod object. Missing required fields and wrong types fail with -EINVAL and a message

@@ -468,6 +468,7 @@ static int parse_conditions(const cJSON *status, struct kube_pod *pod, char *err
 	cJSON_ArrayForEach (it, arr) {
 		const char *type, *st, *reason, *message;
 		enum kube_resize_status rs;
+		int64_t observed;
 		char path[64];
 
 		snprintf(path, sizeof(path), "status.conditions[%d]", i++);
@@ -483,7 +484,9 @@ static int parse_conditions(const cJSON *status, struct kube_pod *pod, char *err
 			continue;
 		if ((r = kube_json_string(it, "status", path, &st, errbuf)) < 0 ||
 		    (r = kube_json_string(it, "reason", path, &reason, errbuf)) < 0 ||
-		    (r = kube_json_string(it, "message", path, &message, errbuf)) < 0)
+		    (r = kube_json_string(it, "message", path, &message, errbuf)) < 0 ||
+		    (r = kube_json_int(it, "observedGeneration", path, 0, INT64_MAX / 2, 0, &observed,
+				       errbuf)) < 0)
 			return r;
 		if (st && strcmp(st, "True") != 0)
 			continue;
@@ -500,6 +503,7 @@ static int parse_conditions(const cJSON *status, struct kube_pod *pod, char *err
 			if (rs == KUBE_RESIZE_IN_PROGRESS || rs == KUBE_RESIZE_ERROR)
 				continue;
 		pod->resize = rs;
+		pod->resize_observed_generation = observed;
 		free(pod->resize_message);
 		pod->resize_message = NULL;
 		r = dup_string(message && *message ? message : NULL, &pod->resize_message);
@@ -632,6 +636,10 @@ static int parse_pod(const cJSON *obj, struct kube_pod *pod, char *errbuf)
 	if (v < 0)
 		return kube_err(errbuf, "status.phase: unknown \"%.32s\"", s);
 	pod->phase = v;
+	r = kube_json_int(status, "observedGeneration", "status", 0, INT64_MAX / 2, 0,
+			  &pod->observed_generation, errbuf);
+	if (r < 0)
+		return r;
 	if ((r = parse_container_statuses(status, pod, errbuf)) < 0 ||
 	    (r = parse_conditions(status, pod, errbuf)) < 0)
 		return r;

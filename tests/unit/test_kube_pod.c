@@ -178,6 +178,34 @@ START_TEST(test_kubelet_conditions_owner_sidecar)
 }
 END_TEST
 
+/* 1.34+: the generation the kubelet acted on, on the status and on the resize condition, so a
+ * condition about an earlier resize is not taken for the answer to the latest one. */
+START_TEST(test_observed_generation)
+{
+	struct kube_pod *p = NULL;
+	char err[KUBE_ERRBUF] = "";
+	static const char json[] =
+		"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"0a-1b\","
+		"\"resourceVersion\":\"7\",\"generation\":4},\"spec\":{\"containers\":[{\"name\":"
+		"\"c\"}]},\"status\":{\"phase\":\"Running\",\"observedGeneration\":3,\"conditions\":["
+		"{\"type\":\"PodResizePending\",\"status\":\"True\",\"reason\":\"Deferred\","
+		"\"observedGeneration\":2,\"message\":\"Node didn't have enough resource: memory\"}]}}";
+
+	ck_assert_msg(kube_pod_parse_json(json, sizeof(json) - 1, &p, err) == 0, "%s", err);
+	ck_assert_int_eq(p->generation, 4);
+	ck_assert_int_eq(p->observed_generation, 3);
+	ck_assert_int_eq(p->resize, KUBE_RESIZE_DEFERRED);
+	ck_assert_int_eq(p->resize_observed_generation, 2);
+	kube_pod_free(p);
+
+	/* 1.33 reports neither: 0. */
+	p = parse_file("kubelet-pending-infeasible.json");
+	ck_assert_int_eq(p->observed_generation, 0);
+	ck_assert_int_eq(p->resize_observed_generation, 0);
+	kube_pod_free(p);
+}
+END_TEST
+
 /* A minimal valid pod, with three holes for metadata extras, container extras and status. */
 #define POD(META, CTR, STATUS)                                                                     \
 	"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"0a-1b\","   \
@@ -245,6 +273,9 @@ static const struct {
 	{ POD("", ",\"resizePolicy\":[{\"resourceName\":\"cpu\"}]", ""),
 	  "resizePolicy[0]: resourceName or restartPolicy missing" },
 	{ POD("", ",\"resizePolicy\":{}", ""), "spec.containers[0].resizePolicy: not an array" },
+	{ POD("", "", ",\"observedGeneration\":-2"), "status.observedGeneration: -2 out of range" },
+	{ POD("", "", ",\"conditions\":[{\"type\":\"PodResizePending\",\"observedGeneration\":\"3\"}]"),
+	  "status.conditions[0].observedGeneration: not a number" },
 	{ POD("", "", ",\"qosClass\":\"Platinum\""), "status.qosClass: unknown" },
 	{ POD("", "", ",\"qosClass\":1"), "status.qosClass: not a string" },
 	{ "{\"metadata\":{\"uid\":\"ab\",\"name\":\"p\",\"namespace\":\"n\",\"resourceVersion\":"
@@ -450,6 +481,7 @@ Suite *kube_pod_suite(void)
 	tcase_add_test(tc, test_recorded_pending_pod);
 	tcase_add_test(tc, test_every_recorded_pod_parses);
 	tcase_add_test(tc, test_kubelet_conditions_owner_sidecar);
+	tcase_add_test(tc, test_observed_generation);
 	tcase_add_test(tc, test_watch_stream_bookmarks);
 	tcase_add_test(tc, test_watch_stream_expired);
 	tcase_add_test(tc, test_pod_list);
