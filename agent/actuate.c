@@ -122,6 +122,12 @@ static int set_unit_properties(sd_bus *bus, const char *unit, const struct act_u
 	return r;
 }
 
+static bool lowers_memory_max(const struct decide_step *s)
+{
+	return s->file == DECIDE_FILE_MEMORY_MAX && s->value >= 0 &&
+	       (s->old_value < 0 || s->value < s->old_value);
+}
+
 int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_decision *d)
 {
 	/* One system bus connection for all the steps of a resize (up to six property calls),
@@ -141,6 +147,19 @@ int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_dec
 			log_info("dry-run: would set %s of %s to %" PRId64,
 				 decide_file_to_string(s->file), path, s->value);
 			continue;
+		}
+		if (lowers_memory_max(s)) {
+			uint64_t usage = 0;
+			_cleanup_close_ int fd = cg_tree_open_dir(t->tree, path);
+
+			/* The kernel would reclaim, then OOM-kill, to get under it. */
+			if (fd >= 0 && cg_read_u64_at(fd, "memory.current", &usage) >= 0 &&
+			    usage > (uint64_t)s->value) {
+				log_warning("Not lowering memory.max of %s to %" PRId64
+					    " bytes: it uses %" PRIu64 " now",
+					    path, s->value, usage);
+				continue;
+			}
 		}
 		if (t->driver == CG_DRIVER_SYSTEMD) {
 			struct act_unit_property props[2];
@@ -163,20 +182,92 @@ int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_dec
 	return 0;
 }
 
-/* The formula this node's runtime used for a container's weight, learnt from the container itself:
- * its cpu.weight against its known request. The newer runtimes' formula when it cannot be told. */
-static enum cg_weight_formula container_weight_formula(struct cg_tree *tree, const char *path,
-						       int64_t request_millicores)
+void act_revert_of(const struct decide_decision *d, struct decide_decision *ret)
 {
-	_cleanup_close_ int fd = cg_tree_open_dir(tree, path);
-	enum cg_weight_formula f = CG_WEIGHT_LOG;
+	struct decide_decision r = *d;
+
+	r.old_res = d->new_res;
+	r.new_res = d->old_res;
+	/* Backwards, each step undone: what grew pod-first now shrinks pod-last, and back. */
+	for (size_t i = 0; i < d->n_steps; i++) {
+		const struct decide_step *s = &d->steps[d->n_steps - 1 - i];
+
+		r.steps[i] = (struct decide_step){ .level = s->level,
+						   .file = s->file,
+						   .old_value = s->value,
+						   .value = s->old_value };
+	}
+	*ret = r;
+}
+
+void act_drop_steps(struct decide_decision *d, enum decide_level level, enum decide_file file)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_steps; i++)
+		if (d->steps[i].level != level || d->steps[i].file != file)
+			d->steps[n++] = d->steps[i];
+	d->n_steps = n;
+}
+
+/* The formula this node's runtime turns a container's CPU shares into cpu.weight with, learnt once
+ * from a container's cpu.weight against its known request (runc <= 1.3.1 and crun < 1.23 use the
+ * kubelet's linear one, newer ones a log curve). Until a container tells them apart, unknown. */
+static void learn_weight_formula(struct agent *a, const char *path, int64_t request_millicores)
+{
+	_cleanup_close_ int fd = -EBADF;
+	enum cg_weight_formula f;
 	uint64_t weight;
 
-	if (fd >= 0 && cg_read_cpu_weight_at(fd, &weight) >= 0 &&
+	if (a->weight_formula_known)
+		return;
+	fd = cg_tree_open_dir(a->tree, path);
+	if (fd < 0 || cg_read_cpu_weight_at(fd, &weight) < 0 ||
 	    cg_weight_formula_detect(
 		    weight, request_millicores > 0 ? (uint64_t)request_millicores : 0, &f) < 0)
-		f = CG_WEIGHT_LOG;
-	return f;
+		return;
+	a->weight_formula_known = true;
+	a->container_weight_formula = f;
+	log_info("This node's runtime sets a container's cpu.weight with the %s formula "
+		 "(learnt from %s: weight %" PRIu64 " for a %" PRId64 "m request)",
+		 cg_weight_formula_to_string(f), path, weight, request_millicores);
+}
+
+/* True when the cgroup holds no CFS quota: the kubelet left cpu.max at "max" on purpose
+ * (cpuCFSQuota: false, or exclusive CPUs of the static CPU manager), so snug writes none either. */
+static bool cpu_quota_off(struct cg_tree *tree, const char *path)
+{
+	_cleanup_close_ int fd = cg_tree_open_dir(tree, path);
+	struct cg_cpu_max m;
+
+	return fd >= 0 && cg_read_cpu_max_at(fd, &m) >= 0 && m.quota_usec == CG_UNLIMITED;
+}
+
+/* Leaves out of d what the kubelet and the runtime would not write on this node. */
+static void drop_unwritten_steps(struct agent *a, struct agent_container *c,
+				 struct decide_decision *d)
+{
+	static const enum decide_level levels[] = { DECIDE_LEVEL_POD, DECIDE_LEVEL_CONTAINER };
+
+	for (size_t l = 0; l < 2; l++) {
+		const char *path = levels[l] == DECIDE_LEVEL_POD ? c->cg->pod->path : c->cg->path;
+		bool quota_in_model = false;
+
+		for (size_t i = 0; i < d->n_steps; i++)
+			if (d->steps[i].level == levels[l] &&
+			    d->steps[i].file == DECIDE_FILE_CPU_MAX && d->steps[i].old_value >= 0)
+				quota_in_model = true;
+		if (quota_in_model && cpu_quota_off(a->tree, path)) {
+			log_info("%s/%s %s: %s has no CPU quota though the spec has a limit "
+				 "(kubelet "
+				 "cpuCFSQuota off, or exclusive CPUs): cpu.max left alone",
+				 c->pod->namespace, c->pod->name, c->name, path);
+			act_drop_steps(d, levels[l], DECIDE_FILE_CPU_MAX);
+		}
+	}
+	learn_weight_formula(a, c->cg->path, d->old_res.cpu_request);
+	if (!a->weight_formula_known)
+		act_drop_steps(d, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT);
 }
 
 /* ---- the record of what was done --------------------------------------------------------------- */
@@ -201,7 +292,11 @@ static void record(struct agent_container *c, const char *result, const char *re
 {
 	c->last.at_usec = now_usec(CLOCK_REALTIME);
 	c->last.result = result;
-	snprintf(c->last.reason, sizeof(c->last.reason), "%s", reason);
+	/* A reason cut short is better than none. */
+	size_t n = strnlen(reason, sizeof(c->last.reason) - 1);
+
+	memcpy(c->last.reason, reason, n);
+	c->last.reason[n] = '\0';
 }
 
 /* Every context a pending request or retry timer holds is linked into a->act_inflight, so shutdown
@@ -453,30 +548,39 @@ static struct agent_container *find_container(struct agent *a, const char *uid, 
 	return NULL;
 }
 
-/* The API accepted: the same limits go into the cgroups now, in the safe order. */
-static void apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_container *c,
-			  const struct decide_decision *d)
+static struct act_cgroup_target cgroup_target(struct agent *a, struct agent_container *c)
+{
+	return (struct act_cgroup_target){
+		.tree = a->tree,
+		.driver = c->cg->pod->driver,
+		.pod_path = c->cg->pod->path,
+		.container_path = c->cg->path,
+		.container_weight_formula = a->container_weight_formula,
+		.dry_run = a->config.dry_run,
+	};
+}
+
+/* The API accepted: the same limits go into the cgroups now, in the safe order, but only those
+ * the kubelet would write itself on this node. *written is the decision as written. Returns true
+ * when something reached the kernel. */
+static bool apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_container *c,
+			  const struct decide_decision *d, struct decide_decision *written)
 {
 	struct act_cgroup_target t;
 	int r;
 
+	*written = *d;
 	if (!c->cg) {
 		log_info(
 			"%s/%s %s: resized through the API; its cgroup is not tracked, the kubelet "
 			"applies it",
 			p->namespace, p->name, c->name);
-		return;
+		written->n_steps = 0;
+		return false;
 	}
-	t = (struct act_cgroup_target){
-		.tree = a->tree,
-		.driver = c->cg->pod->driver,
-		.pod_path = c->cg->pod->path,
-		.container_path = c->cg->path,
-		.container_weight_formula =
-			container_weight_formula(a->tree, c->cg->path, d->old_res.cpu_request),
-		.dry_run = a->config.dry_run,
-	};
-	r = act_write_cgroups(&t, d);
+	drop_unwritten_steps(a, c, written);
+	t = cgroup_target(a, c);
+	r = act_write_cgroups(&t, written);
 	if (r < 0) {
 		log_warning_errno(r,
 				  "%s/%s %s: API resize accepted but writing the cgroup failed "
@@ -484,6 +588,94 @@ static void apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_con
 				  p->namespace, p->name, c->name);
 		agent_metrics_cgroup_write_error(a->metrics);
 	}
+	/* Even a failed write may have done its first steps: they are undone on a refusal. */
+	return !a->config.dry_run && written->n_steps > 0;
+}
+
+/* ---- the kubelet's answer ----------------------------------------------------------------------- */
+
+static void kubelet_wait_done(struct agent_container *c)
+{
+	c->kubelet_wait = AGENT_KUBELET_IDLE;
+	c->wrote_cgroups = false;
+	c->admission_timer = sd_event_source_disable_unref(c->admission_timer);
+}
+
+/* Puts back what the kubelet actuated: the written steps undone, in reverse. */
+static void revert_cgroups(struct agent *a, struct agent_pod *p, struct agent_container *c,
+			   const char *why)
+{
+	struct decide_decision undo;
+	struct act_cgroup_target t;
+	int r;
+
+	if (!c->wrote_cgroups)
+		return;
+	if (!c->cg) {
+		log_warning("%s/%s %s: %s, but its cgroup is gone: nothing to put back "
+			    "(the kubelet creates the next one with what it admitted)",
+			    p->namespace, p->name, c->name, why);
+		return;
+	}
+	act_revert_of(&c->last_decision, &undo);
+	t = cgroup_target(a, c);
+	r = act_write_cgroups(&t, &undo);
+	if (r < 0) {
+		log_warning_errno(r, "%s/%s %s: %s; putting back the kubelet's limits failed: %m",
+				  p->namespace, p->name, c->name, why);
+		agent_metrics_cgroup_write_error(a->metrics);
+		return;
+	}
+	agent_metrics_resize(a->metrics, "reverted");
+	log_warning("%s/%s %s: %s: the cgroups hold the kubelet's limits again (%s)", p->namespace,
+		    p->name, c->name, why, c->last_decision.reason);
+}
+
+static int on_admission_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct agent_container *c = userdata;
+	struct agent_pod *p = c->pod;
+	struct agent *a = p->agent;
+	char why[128];
+
+	c->admission_timer = sd_event_source_disable_unref(c->admission_timer);
+	if (c->kubelet_wait != AGENT_KUBELET_ADMISSION)
+		return 0;
+	snprintf(why, sizeof(why), "the kubelet did not admit the resize within %llu s",
+		 (unsigned long long)(a->config.admission_timeout_usec / USEC_PER_SEC));
+	revert_cgroups(a, p, c, why);
+	c->spec_not_admitted = true;
+	record(c, "unconfirmed", c->last_decision.reason);
+	agent_metrics_resize(a->metrics, "unconfirmed");
+	act_event(a, p, "Warning", "ResizeNotAdmitted", why);
+	kubelet_wait_done(c);
+	/* Signals that came meanwhile are decided on the kubelet's values now. */
+	if (c->oom_pending)
+		agent_decide_container(a, c, "oom-kill");
+	return 0;
+}
+
+/* After the API accepted: wait for the kubelet to admit what went into the cgroups. */
+static void kubelet_wait_start(struct agent *a, struct agent_container *c,
+			       const struct kube_pod *reply, bool wrote)
+{
+	int r;
+
+	kubelet_wait_done(c);
+	c->spec_not_admitted = false;
+	if (!reply)
+		return;
+	admission_baseline_init(reply, c->name, &c->admission);
+	c->wrote_cgroups = wrote;
+	c->kubelet_wait = AGENT_KUBELET_ADMISSION;
+	if (!wrote)
+		return;
+	r = sd_event_add_time_relative(a->event, &c->admission_timer, CLOCK_MONOTONIC,
+				       a->config.admission_timeout_usec, 100 * USEC_PER_MSEC,
+				       on_admission_timeout, c);
+	if (r < 0)
+		log_warning_errno(r, "Cannot arm the admission deadline of %s/%s %s: %m",
+				  c->pod->namespace, c->pod->name, c->name);
 }
 
 /* Mode auto without in-place resize (or a resize the node can never fit): the recommendation goes
@@ -567,6 +759,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	struct agent_container *c = find_container(a, ar->uid, ar->container, &p);
 	const char *result = kube_outcome_to_string(res->outcome);
 	char msg[DECIDE_REASON_MAX + 256];
+	bool wrote;
 
 	agent_metrics_resize(a->metrics, result);
 	if (!c) {
@@ -590,9 +783,10 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		    ar->d.new_res.memory_limit != ar->d.old_res.memory_limit)
 			c->memory_cgroup_max = (uint64_t)ar->d.new_res.memory_limit;
 
-		c->last_decision = ar->d;
+		wrote = apply_cgroups(a, p, c, &ar->d, &c->last_decision);
 		c->have_last_decision = true;
-		apply_cgroups(a, p, c, &ar->d);
+		kubelet_wait_start(a, c, res->pod ? res->pod : kube_client_pod(a->kube, p->uid),
+				   wrote);
 		if (ar->d.kind == DECIDE_OOM && c->oom_seen_usec) {
 			uint64_t now = now_usec(CLOCK_MONOTONIC);
 			if (now > c->oom_seen_usec)
@@ -678,7 +872,9 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	       const struct kube_pod *pod, const struct decide_decision *d)
 {
 	const struct decide_resources *n = &d->new_res;
+	const struct kube_container *kc;
 	struct kube_resize_container rc;
+	struct kube_resources spec;
 	struct act_resize *ar;
 	int r;
 
@@ -721,14 +917,19 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 			 .mem_request = n->memory_request,
 			 .mem_limit = n->memory_limit },
 	};
-	/* Unchanged resources are left out of the patch. */
-	if (rc.res.cpu_request == d->old_res.cpu_request)
+	/* What the spec already says is left out of the patch. The decision may start from the
+	 * kubelet's values instead of the spec (after a deferred resize), so compare with the spec. */
+	kc = kube_pod_container(pod, c->name);
+	spec = kc ? kc->spec
+		  : (struct kube_resources){ d->old_res.cpu_request, d->old_res.cpu_limit,
+					     d->old_res.memory_request, d->old_res.memory_limit };
+	if (rc.res.cpu_request == spec.cpu_request)
 		rc.res.cpu_request = KUBE_UNSET;
-	if (rc.res.cpu_limit == d->old_res.cpu_limit)
+	if (rc.res.cpu_limit == spec.cpu_limit)
 		rc.res.cpu_limit = KUBE_UNSET;
-	if (rc.res.mem_request == d->old_res.memory_request)
+	if (rc.res.mem_request == spec.mem_request)
 		rc.res.mem_request = KUBE_UNSET;
-	if (rc.res.mem_limit == d->old_res.memory_limit)
+	if (rc.res.mem_limit == spec.mem_limit)
 		rc.res.mem_limit = KUBE_UNSET;
 
 	r = kube_resize(a->kube, p->namespace, p->name, pod->resource_version, &rc, 1,
@@ -743,29 +944,79 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	log_info("Resizing %s/%s %s: %s", p->namespace, p->name, c->name, d->reason);
 }
 
+static bool grew_request(const struct decide_decision *d)
+{
+	return d->new_res.memory_request > d->old_res.memory_request ||
+	       d->new_res.cpu_request > d->old_res.cpu_request;
+}
+
+/* The kubelet will not apply our resize (now, or ever): its limits go back into the cgroups. */
+static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_container *c,
+			    const struct kube_pod *pod, enum admission_verdict v)
+{
+	const char *result = admission_verdict_to_string(v);
+	const char *why = v == ADMISSION_SUPERSEDED ? "the pod's resources changed again since"
+			  : pod->resize_message	    ? pod->resize_message
+						    : "no message";
+	char msg[DECIDE_REASON_MAX + 256];
+
+	snprintf(msg, sizeof(msg), "kubelet %s the resize (%s)",
+		 v == ADMISSION_SUPERSEDED ? "did not get to" : result, why);
+	revert_cgroups(a, p, c, msg);
+	kubelet_wait_done(c);
+	c->spec_not_admitted = v != ADMISSION_SUPERSEDED;
+	record(c, result, msg);
+	agent_metrics_resize(a->metrics, result);
+	if (v == ADMISSION_SUPERSEDED) {
+		log_info("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "kubelet reports the resize %s: %s", result, why);
+	log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
+	act_event(a, p, "Warning", "ResizeNotApplied", msg);
+	/* Infeasible is never retried by the kubelet: a new pod may fit elsewhere. */
+	if (v == ADMISSION_INFEASIBLE)
+		(void)act_fallback(a, p, c, &c->last_decision);
+	/* A kill or pressure grow the node has no room for now: decided again at once on the
+	 * kubelet's values, where the limit can grow alone (a Burstable limit needs no room). */
+	if (v == ADMISSION_DEFERRED && grew_request(&c->last_decision) &&
+	    c->last_decision.kind == DECIDE_OOM) {
+		c->oom_pending = true;
+		if (!c->oom_seen_usec)
+			c->oom_seen_usec = now_usec(CLOCK_MONOTONIC);
+	}
+}
+
 void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod *pod)
 {
-	char msg[512];
-
-	if (pod->resize != KUBE_RESIZE_DEFERRED && pod->resize != KUBE_RESIZE_INFEASIBLE &&
-	    pod->resize != KUBE_RESIZE_ERROR)
-		return;
 	for (size_t i = 0; i < p->n_containers; i++) {
 		struct agent_container *c = &p->containers[i];
-		const char *result = pod->resize == KUBE_RESIZE_DEFERRED     ? "deferred"
-				     : pod->resize == KUBE_RESIZE_INFEASIBLE ? "infeasible"
-									     : "error";
+		const struct decide_resources *n = &c->last_decision.new_res;
+		struct kube_resources want = { n->cpu_request, n->cpu_limit, n->memory_request,
+					       n->memory_limit };
+		enum admission_verdict v;
 
-		if (!c->last.result || strcmp(c->last.result, "accepted") != 0)
+		if (c->kubelet_wait == AGENT_KUBELET_IDLE)
 			continue;
-		record(c, result, pod->resize_message ? pod->resize_message : c->last.reason);
-		agent_metrics_resize(a->metrics, result);
-		snprintf(msg, sizeof(msg), "kubelet reports the resize %s: %s", result,
-			 pod->resize_message ? pod->resize_message : "no message");
-		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
-		act_event(a, p, "Warning", "ResizeNotApplied", msg);
-		/* Infeasible is never retried by the kubelet: a new pod may fit elsewhere. */
-		if (pod->resize == KUBE_RESIZE_INFEASIBLE && c->have_last_decision)
-			(void)act_fallback(a, p, c, &c->last_decision);
+		v = admission_verdict(pod, c->name, &want, &c->admission);
+		switch (v) {
+		case ADMISSION_WAITING:
+			break;
+		case ADMISSION_ADMITTED:
+			if (c->kubelet_wait == AGENT_KUBELET_ADMISSION)
+				log_debug("%s/%s %s: the kubelet admitted the resize", p->namespace,
+					  p->name, c->name);
+			c->kubelet_wait = AGENT_KUBELET_ACTUATION;
+			c->admission_timer = sd_event_source_disable_unref(c->admission_timer);
+			break;
+		case ADMISSION_ACTUATED:
+			log_debug("%s/%s %s: the kubelet actuated the resize", p->namespace,
+				  p->name, c->name);
+			kubelet_wait_done(c);
+			break;
+		default:
+			kubelet_refused(a, p, c, pod, v);
+			break;
+		}
 	}
 }

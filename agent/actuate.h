@@ -21,7 +21,8 @@ void act_event(struct agent *a, struct agent_pod *p, const char *type, const cha
 /* At shutdown, after kube_client_free(): frees the contexts of resizes, read-backs and
  * snug.io/last-resize writes that were still pending (their callbacks never run now). */
 void act_free_inflight(struct agent *a);
-/* Follows the kubelet's answer to a resize (Deferred, Infeasible, done) from the pod status. */
+/* Follows the kubelet's answer to a resize from the pod status: limits written into the cgroups
+ * before it admitted them are put back when it defers, refuses or fails them. */
 void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod *pod);
 
 /* How cgroup limits are written: files for the cgroupfs driver, systemd unit properties over D-Bus
@@ -31,7 +32,8 @@ struct act_cgroup_target {
 	enum cg_driver driver;
 	const char *pod_path;	    /* relative to the tree */
 	const char *container_path; /* relative to the tree */
-	/* The formula the runtime used for the container's cpu.weight (the pod's is kubelet's). */
+	/* The formula the node's runtime uses for a container's cpu.weight (the pod's is the
+	 * kubelet's). */
 	enum cg_weight_formula container_weight_formula;
 	/* --dry-run: log what would be written. */
 	bool dry_run;
@@ -40,6 +42,11 @@ struct act_cgroup_target {
 /* Writes the decision's steps in order. Returns 0 or the first -errno (later steps are skipped so
  * the safe order is never broken). */
 int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_decision *d);
+
+/* The decision that undoes d's cgroup writes: its steps backwards, each back to its old value. */
+void act_revert_of(const struct decide_decision *d, struct decide_decision *ret);
+/* Removes d's steps that write file at level. */
+void act_drop_steps(struct decide_decision *d, enum decide_level level, enum decide_file file);
 
 /* The systemd unit properties for one step, as SetUnitProperties takes them; exposed for tests. */
 struct act_unit_property {

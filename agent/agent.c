@@ -173,6 +173,22 @@ static void container_detach_cgroup(struct agent *a, struct agent_container *c)
 	c->have_prev = false;
 }
 
+/* memory.events `oom` of a cgroup (relative to the tree); -errno when it cannot be read. */
+static int read_memcg_oom(struct agent *a, const char *path, uint64_t *ret)
+{
+	_cleanup_close_ int fd = cg_tree_open_dir(a->tree, path);
+	struct cg_memory_events e;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = cg_read_memory_events_at(fd, &e);
+	if (r < 0)
+		return r;
+	*ret = e.oom;
+	return 0;
+}
+
 /* Starts sampling and OOM-watching the container's cgroup; new says it appeared while we run. */
 static void container_attach_cgroup(struct agent *a, struct agent_container *c,
 				    struct cg_container *cg, bool is_new)
@@ -189,6 +205,15 @@ static void container_attach_cgroup(struct agent *a, struct agent_container *c,
 		log_warning_errno(r, "Cannot sample %s/%s container %s (%s): %m", c->pod->namespace,
 				  c->pod->name, c->name, cg->path);
 		c->entry = NULL;
+	}
+	{
+		uint64_t container_oom = 0, pod_oom = 0;
+
+		/* A new cgroup's events all happened since it appeared: its kills are counted. */
+		if (!is_new)
+			(void)read_memcg_oom(a, cg->path, &container_oom);
+		(void)read_memcg_oom(a, cg->pod->path, &pod_oom);
+		signals_oom_init(&c->oom_cause, container_oom, pod_oom);
 	}
 	if (a->oomwatch) {
 		r = oomwatch_track(a->oomwatch, cg->inode, cg_tree_fd(a->tree), cg->path,
@@ -224,6 +249,7 @@ static void pod_join_cgroups(struct agent *a, struct agent_pod *p, bool is_new)
 
 static void container_done(struct agent *a, struct agent_container *c)
 {
+	c->admission_timer = sd_event_source_disable_unref(c->admission_timer);
 	container_detach_cgroup(a, c);
 	agent_metrics_container_gone(a->metrics, c);
 	free(c->name);
@@ -671,11 +697,74 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- OOM kills and memory pressure ----------------------------------------------------------- */
 
+/* Which limit a kill in the container was enforcing, from the memcg `oom` counters read now (the
+ * kernel counts them before it kills). */
+static enum signals_oom_cause oom_cause(struct agent *a, struct agent_container *c,
+					const struct oomwatch_record *rec)
+{
+	enum signals_oom_cause cause;
+	uint64_t container_oom = 0, pod_oom = 0;
+	bool pod_known;
+
+	if (!c->cg)
+		return SIGNALS_OOM_CONTAINER_LIMIT; /* nothing to tell by: as before */
+	if (rec->source == OOMWATCH_SOURCE_MEMORY_EVENTS)
+		container_oom = rec->counters.oom;
+	else if (read_memcg_oom(a, c->cg->path, &container_oom) < 0)
+		return SIGNALS_OOM_CONTAINER_LIMIT;
+	pod_known = read_memcg_oom(a, c->cg->pod->path, &pod_oom) >= 0;
+	cause = signals_oom_classify(&c->oom_cause, now_usec(CLOCK_MONOTONIC), container_oom,
+				     pod_known, pod_oom);
+	agent_metrics_oom_cause(a->metrics, signals_oom_cause_to_string(cause));
+	return cause;
+}
+
+/* A kill at the container's own limit: into the history, and a bigger limit at once. */
+static void oom_at_container_limit(struct agent *a, struct agent_container *c,
+				   const struct oomwatch_record *rec)
+{
+	struct agent_pod *p = c->pod;
+	const struct kube_pod *pod = a->kube ? kube_client_pod(a->kube, p->uid) : NULL;
+	const struct kube_container *kc = pod ? kube_pod_container(pod, c->name) : NULL;
+	int64_t request = kc && kc->spec.mem_request > 0 ? kc->spec.mem_request : 0;
+	int r;
+
+	log_info("OOM kill in %s/%s container %s (%s%s%s)", p->namespace, p->name, c->name,
+		 oomwatch_source_to_string(rec->source), rec->comm[0] ? ", " : "", rec->comm);
+	r = rec_container_record_oom(&c->rec, (int64_t)realtime_usec(), request);
+	if (r < 0)
+		log_debug_errno(r, "OOM not recorded in the history: %m");
+	else
+		c->history->dirty = true;
+	c->oom_pending = true;
+	c->oom_bumped_memory = rec_container_max_memory_peak(&c->rec);
+	if (!c->oom_seen_usec)
+		c->oom_seen_usec = rec->kernel_ns ? rec->kernel_ns / NSEC_PER_USEC
+						  : rec->seen_ns / NSEC_PER_USEC;
+	agent_decide_container(a, c, "oom-kill");
+}
+
+/* A kill the pod's or the node's limit forced: the container's own limit was not too small, so
+ * neither its limit nor its history learns from it. */
+static void oom_elsewhere(struct agent *a, struct agent_container *c,
+			  const struct oomwatch_record *rec, enum signals_oom_cause cause)
+{
+	struct agent_pod *p = c->pod;
+	char msg[256];
+
+	snprintf(msg, sizeof(msg),
+		 "OOM kill in container %s enforced the %s, not the container's own memory limit: "
+		 "no resize",
+		 c->name, cause == SIGNALS_OOM_POD_LIMIT ? "pod's memory limit" : "node's memory");
+	log_info("%s/%s: %s (%s%s%s)", p->namespace, p->name, msg,
+		 oomwatch_source_to_string(rec->source), rec->comm[0] ? ", " : "", rec->comm);
+	act_event(a, p, "Warning", "OOMKillNotContainerLimit", msg);
+}
+
 static void on_oom(const struct oomwatch_record *rec, void *userdata)
 {
 	struct agent *a = userdata;
 	struct agent_container *c = rec->container;
-	int64_t wall = (int64_t)realtime_usec();
 
 	if (rec->kind == OOMWATCH_KILL)
 		agent_metrics_oom_kill(a->metrics, oomwatch_source_to_string(rec->source),
@@ -683,26 +772,12 @@ static void on_oom(const struct oomwatch_record *rec, void *userdata)
 	if (!c)
 		return;
 	if (rec->kind == OOMWATCH_KILL) {
-		struct agent_pod *p = c->pod;
-		const struct kube_pod *pod = a->kube ? kube_client_pod(a->kube, p->uid) : NULL;
-		const struct kube_container *kc = pod ? kube_pod_container(pod, c->name) : NULL;
-		int64_t request = kc && kc->spec.mem_request > 0 ? kc->spec.mem_request : 0;
-		int r;
+		enum signals_oom_cause cause = oom_cause(a, c, rec);
 
-		log_info("OOM kill in %s/%s container %s (%s%s%s)", p->namespace, p->name, c->name,
-			 oomwatch_source_to_string(rec->source), rec->comm[0] ? ", " : "",
-			 rec->comm);
-		r = rec_container_record_oom(&c->rec, wall, request);
-		if (r < 0)
-			log_debug_errno(r, "OOM not recorded in the history: %m");
+		if (cause == SIGNALS_OOM_CONTAINER_LIMIT)
+			oom_at_container_limit(a, c, rec);
 		else
-			c->history->dirty = true;
-		c->oom_pending = true;
-		c->oom_bumped_memory = rec_container_max_memory_peak(&c->rec);
-		if (!c->oom_seen_usec)
-			c->oom_seen_usec = rec->kernel_ns ? rec->kernel_ns / NSEC_PER_USEC
-							  : rec->seen_ns / NSEC_PER_USEC;
-		agent_decide_container(a, c, "oom-kill");
+			oom_elsewhere(a, c, rec, cause);
 	} else if (rec->max_delta > 0) {
 		c->memory_max_grew = true;
 		/* A kill in the same read has its own record: the OOM bump decides, not pressure. */
@@ -887,10 +962,11 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	struct decide_input in;
 	struct decide_decision d;
 	size_t index = SIZE_MAX;
-	bool rec_ok = true;
+	bool rec_ok = true, deferred;
 	int n_containers, r;
 
-	if (c->resize_in_flight || !a->kube)
+	/* One resize at a time: sent, or written and not yet admitted by the kubelet. */
+	if (c->resize_in_flight || c->kubelet_wait == AGENT_KUBELET_ADMISSION || !a->kube)
 		return;
 	pod = kube_client_pod(a->kube, p->uid);
 	if (!pod || pod->n_containers == 0)
@@ -912,18 +988,29 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 		log_oom();
 		return;
 	}
+	/* The kubelet deferred (or cannot fit) the spec: the kernel holds what it actuated and the
+	 * node has no room for larger requests now, so decide from its values with no room: an OOM
+	 * kill then grows the limit alone, which the kubelet can admit. The same when our last
+	 * resize was put back because the kubelet never admitted it. */
+	deferred = pod->resize == KUBE_RESIZE_DEFERRED || pod->resize == KUBE_RESIZE_INFEASIBLE;
 	for (size_t i = 0; i < pod->n_containers; i++) {
 		const struct kube_container *kc = &pod->containers[i];
+		bool mine = strcmp(kc->name, c->name) == 0;
 
 		dcs[i].name = kc->name;
-		to_decide_resources(&kc->spec, &dcs[i].res);
+		if ((deferred || (mine && c->spec_not_admitted)) && kc->has_actual)
+			to_decide_resources(&kc->actual, &dcs[i].res);
+		else if (mine && c->spec_not_admitted && c->have_last_decision)
+			dcs[i].res = c->last_decision.old_res;
+		else
+			to_decide_resources(&kc->spec, &dcs[i].res);
 		dcs[i].cpu_restart = kc->cpu_policy == KUBE_RESIZE_RESTART_CONTAINER
 					     ? DECIDE_RESTART_CONTAINER
 					     : DECIDE_RESTART_NOT_REQUIRED;
 		dcs[i].memory_restart = kc->mem_policy == KUBE_RESIZE_RESTART_CONTAINER
 						? DECIDE_RESTART_CONTAINER
 						: DECIDE_RESTART_NOT_REQUIRED;
-		if (strcmp(kc->name, c->name) == 0)
+		if (mine)
 			index = i;
 	}
 	if (index == SIZE_MAX) {
@@ -953,7 +1040,8 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 			.cpu_throttle_ratio = c->throttle_ratio,
 			.cpu_throttle_window_usec = c->throttle_window_usec,
 		},
-		.node = node_free(a, pod),
+		.node = deferred || c->spec_not_admitted ? (struct decide_node){ 0, 0 }
+							  : node_free(a, pod),
 		.last_resize_usec = c->last_resize_usec,
 		.now_usec = realtime_usec(),
 		.config = &a->config.decide,

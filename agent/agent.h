@@ -6,11 +6,13 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "agent/admission.h"
 #include "agent/config.h"
 #include "agent/decide.h"
 #include "agent/policy.h"
 #include "agent/recommender/checkpoint.h"
 #include "agent/recommender/recommender.h"
+#include "agent/signals.h"
 #include "cgroup/layout.h"
 #include "cgroup/sampler.h"
 
@@ -38,6 +40,13 @@ struct agent_action {
 	uint64_t at_usec;   /* CLOCK_REALTIME */
 	const char *result; /* "accepted", "rejected", "dry-run", "report-only", ... (static) */
 	char reason[DECIDE_REASON_MAX];
+};
+
+/* Where the last resize whose values snug wrote into the cgroups stands with the kubelet. */
+enum agent_kubelet_wait {
+	AGENT_KUBELET_IDLE,	 /* nothing of ours waits for the kubelet */
+	AGENT_KUBELET_ADMISSION, /* our values are in the kernel, the kubelet has not admitted them */
+	AGENT_KUBELET_ACTUATION, /* admitted: the kubelet is actuating them itself */
 };
 
 /* One app container of a managed pod. */
@@ -68,7 +77,8 @@ struct agent_container {
 	int64_t oom_bumped_memory;
 	uint64_t oom_seen_usec; /* CLOCK_MONOTONIC ns of the kill, for the latency histogram */
 	bool memory_max_grew;
-	uint64_t oom_kills_seen; /* memory.events oom_kill at the last kill record */
+	uint64_t oom_kills_seen;	    /* memory.events oom_kill at the last kill record */
+	struct signals_oom_state oom_cause; /* which limit the kills came from */
 
 	uint64_t last_resize_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
 	bool resize_in_flight;	   /* also while the pod is read back after a 409 */
@@ -77,8 +87,18 @@ struct agent_container {
 	bool have_recommendation;
 	struct rec_recommendation recommendation;
 	struct agent_action last;
-	struct decide_decision last_decision; /* the last one the API accepted */
+	struct decide_decision last_decision; /* the last one the API accepted, as written */
 	bool have_last_decision;
+	/* The kubelet's answer to last_decision: until it admits the values written into the
+	 * cgroups they are reverted when it refuses (Deferred, Infeasible, Error, or the spec
+	 * changed under it) or says nothing for --admission-timeout; no new decision meanwhile. */
+	enum agent_kubelet_wait kubelet_wait;
+	bool wrote_cgroups; /* last_decision's steps are in the kernel (revert them on refusal) */
+	/* The spec holds values the kubelet refused or never admitted (put back from the cgroups):
+	 * decisions start from what it actuated, not from the spec. */
+	bool spec_not_admitted;
+	struct admission_baseline admission;
+	sd_event_source *admission_timer;
 };
 
 /* A pod of this node with a mode other than off (or that had bad annotations). */
@@ -122,6 +142,11 @@ struct agent {
 	bool ready; /* first pod sync done */
 	/* The API server said it refuses lowering memory limits (1.33): decisions keep them. */
 	bool keep_memory_limit;
+	/* The formula this node's runtime turns a container's CPU shares into cpu.weight with,
+	 * learnt once from a running container (kubelet's linear one: runc <= 1.3.1; log: newer);
+	 * until known, snug leaves container weights to the runtime. */
+	bool weight_formula_known;
+	enum cg_weight_formula container_weight_formula;
 	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
 	/* actuate's contexts of requests and retries still pending (owned), freed at shutdown:
 	 * kube_client_free() aborts requests without running their callbacks. */

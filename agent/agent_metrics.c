@@ -125,6 +125,12 @@ void agent_metrics_oom_kill(struct agent_metrics *m, const char *source, uint64_
 		counter_add(m->m.oom_kills, METRICS_VALUES(source), (double)kills);
 }
 
+void agent_metrics_oom_cause(struct agent_metrics *m, const char *cause)
+{
+	if (m)
+		counter_add(m->m.oom_kill_causes, METRICS_VALUES(cause), 1);
+}
+
 void agent_metrics_oom_source(struct agent_metrics *m, const char *source)
 {
 	static const char *const sources[] = { "bpf", "memory.events" };

@@ -17,6 +17,8 @@ int agent_metrics_listen(struct agent_metrics *m, const char *listen);
 /* Events the agent reports; m may be NULL (then they are dropped). */
 void agent_metrics_resize(struct agent_metrics *m, const char *result);
 void agent_metrics_oom_kill(struct agent_metrics *m, const char *source, uint64_t kills);
+/* A kill in a tracked container, by the limit it enforced (container-limit, pod-limit, node). */
+void agent_metrics_oom_cause(struct agent_metrics *m, const char *cause);
 void agent_metrics_oom_source(struct agent_metrics *m, const char *source);
 void agent_metrics_oom_to_resize(struct agent_metrics *m, uint64_t usec);
 void agent_metrics_sample_duration(struct agent_metrics *m, uint64_t usec);

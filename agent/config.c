@@ -27,6 +27,7 @@ void agent_config_init(struct agent_config *c)
 		.min_history_usec = 600 * USEC_PER_SEC,
 		.max_evictions = 1,
 		.pressure_lookahead_usec = 3 * USEC_PER_SEC,
+		.admission_timeout_usec = 30 * USEC_PER_SEC,
 		.eviction_interval_usec = 300 * USEC_PER_SEC,
 	};
 	decide_config_default(&c->decide);
@@ -110,6 +111,9 @@ static void usage(FILE *f)
 	      "(10m)\n"
 	      "  --throttle-window DUR   CPU throttling must last this long to raise a limit "
 	      "(60s)\n"
+	      "  --admission-timeout DUR limits written into the cgroups for a resize the kubelet\n"
+	      "                          has not admitted by then are put back (30s); a refusal\n"
+	      "                          (Deferred, Infeasible, Error) puts them back at once\n"
 	      "\n"
 	      "How it looks:\n"
 	      "  --sample-interval DUR   cgroup sampling period (1s)\n"
@@ -161,6 +165,7 @@ enum {
 	ARG_EVICTION_INTERVAL,
 	ARG_PRESSURE_LOOKAHEAD,
 	ARG_NODE_REFRESH,
+	ARG_ADMISSION_TIMEOUT,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -196,6 +201,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "eviction-interval", required_argument, NULL, ARG_EVICTION_INTERVAL },
 		{ "pressure-lookahead", required_argument, NULL, ARG_PRESSURE_LOOKAHEAD },
 		{ "node-refresh", required_argument, NULL, ARG_NODE_REFRESH },
+		{ "admission-timeout", required_argument, NULL, ARG_ADMISSION_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -237,6 +243,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		case ARG_EVICTION_INTERVAL:
 		case ARG_PRESSURE_LOOKAHEAD:
 		case ARG_NODE_REFRESH:
+		case ARG_ADMISSION_TIMEOUT:
 			if (agent_parse_duration(optarg, &usec) < 0 ||
 			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY &&
 			     opt != ARG_PRESSURE_LOOKAHEAD))
@@ -260,6 +267,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 				c->pressure_lookahead_usec = usec;
 			else if (opt == ARG_NODE_REFRESH)
 				c->node_refresh_usec = usec;
+			else if (opt == ARG_ADMISSION_TIMEOUT)
+				c->admission_timeout_usec = usec;
 			else {
 				c->tunables.cpu_histogram_decay_half_life_usec = (int64_t)usec;
 				c->tunables.memory_histogram_decay_half_life_usec = (int64_t)usec;

@@ -33,6 +33,9 @@ struct agent_config {
 	/* --pressure-lookahead (3 s): memory pressure is judged on the working set this far ahead at
 	 * its current growth rate, so the limit grows before a steady leak reaches it. */
 	uint64_t pressure_lookahead_usec;
+	/* --admission-timeout (30 s): values written into the cgroups for a resize the kubelet has
+	 * neither admitted nor refused by then are reverted to what it actuated. */
+	uint64_t admission_timeout_usec;
 	unsigned max_evictions; /* --max-evictions per --eviction-interval on this node (1) */
 	uint64_t eviction_interval_usec; /* (5 min) */
 };

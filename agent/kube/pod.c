@@ -485,8 +485,8 @@ static int parse_conditions(const cJSON *status, struct kube_pod *pod, char *err
 		if ((r = kube_json_string(it, "status", path, &st, errbuf)) < 0 ||
 		    (r = kube_json_string(it, "reason", path, &reason, errbuf)) < 0 ||
 		    (r = kube_json_string(it, "message", path, &message, errbuf)) < 0 ||
-		    (r = kube_json_int(it, "observedGeneration", path, 0, INT64_MAX / 2, 0, &observed,
-				       errbuf)) < 0)
+		    (r = kube_json_int(it, "observedGeneration", path, 0, INT64_MAX / 2, 0,
+				       &observed, errbuf)) < 0)
 			return r;
 		if (st && strcmp(st, "True") != 0)
 			continue;

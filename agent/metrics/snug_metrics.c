@@ -63,6 +63,10 @@ int metrics_snug_register(struct metrics_registry *reg, const char *version,
 		reg, SNUG_M_OOM_KILLS,
 		"OOM kills seen in tracked containers, by the mechanism that saw them.",
 		METRICS_LABELS("source"), &m.oom_kills));
+	TRY(metrics_counter_new(reg, SNUG_M_OOM_KILL_CAUSES,
+				"OOM kills in tracked containers by the limit they enforced: the "
+				"container's own (snug raises it), the pod's, or the node's.",
+				METRICS_LABELS("cause"), &m.oom_kill_causes));
 	TRY(metrics_histogram_new(reg, SNUG_M_OOM_TO_RESIZE,
 				  "Seconds from an OOM kill reaching the agent to the resize being "
 				  "accepted by the API server.",

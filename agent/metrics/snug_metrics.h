@@ -18,6 +18,7 @@
  *                                                   dry_run, recommend_only)
  * snug_evictions_total                   counter    result
  * snug_oom_kills_total                   counter    source (bpf, memory_events, psi …)
+ * snug_oom_kill_causes_total             counter    cause (container-limit, pod-limit, node)
  * snug_oom_to_resize_seconds             histogram  — (OOM record seen → resize accepted)
  * snug_sample_duration_seconds           histogram  — (one sampling pass over all containers)
  * snug_tracked_containers                gauge      —
@@ -41,6 +42,7 @@
 #define SNUG_M_RESIZES "snug_resizes_total"
 #define SNUG_M_EVICTIONS "snug_evictions_total"
 #define SNUG_M_OOM_KILLS "snug_oom_kills_total"
+#define SNUG_M_OOM_KILL_CAUSES "snug_oom_kill_causes_total"
 #define SNUG_M_OOM_TO_RESIZE "snug_oom_to_resize_seconds"
 #define SNUG_M_SAMPLE_DURATION "snug_sample_duration_seconds"
 #define SNUG_M_TRACKED_CONTAINERS "snug_tracked_containers"
@@ -66,6 +68,7 @@ struct metrics_snug {
 	struct metrics_family *resizes;
 	struct metrics_family *evictions;
 	struct metrics_family *oom_kills;
+	struct metrics_family *oom_kill_causes;
 	struct metrics_family *oom_to_resize;
 	struct metrics_family *sample_duration;
 	struct metrics_family *tracked_containers;

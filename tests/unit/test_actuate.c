@@ -238,6 +238,109 @@ START_TEST(test_systemd_properties)
 }
 END_TEST
 
+/* A refused resize is undone by writing its steps backwards: a grow that went pod-first is put
+ * back container-first, each file to its old value, and the tree ends as it began. */
+START_TEST(test_revert_restores_in_reverse)
+{
+	struct cg_tree *t;
+	struct decide_decision d = {
+		.kind = DECIDE_OOM,
+		.old_res = { 100, 200, 128 << 20, 256 << 20 },
+		.new_res = { 100, 300, 128 << 20, 384 << 20 },
+		.n_steps = 3,
+		.steps = {
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 268435456, 402653184 },
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 268435456, 402653184 },
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 200, 300 },
+		},
+	}, undo;
+	char buf[64];
+	struct act_cgroup_target tg;
+
+	act_revert_of(&d, &undo);
+	ck_assert_uint_eq(undo.n_steps, 3);
+	ck_assert_int_eq(undo.steps[0].file, DECIDE_FILE_CPU_MAX);
+	ck_assert_int_eq(undo.steps[0].value, 200);
+	ck_assert_int_eq(undo.steps[1].level, DECIDE_LEVEL_CONTAINER);
+	ck_assert_int_eq(undo.steps[1].value, 268435456);
+	ck_assert_int_eq(undo.steps[2].level, DECIDE_LEVEL_POD);
+	ck_assert_int_eq(undo.steps[2].old_value, 402653184);
+	ck_assert_int_eq(undo.new_res.memory_limit, 256 << 20);
+	ck_assert_int_eq(undo.old_res.memory_limit, 384 << 20);
+
+	make_tree();
+	ck_assert_int_eq(cg_tree_open(root, &t), 0);
+	tg = target(t);
+	ck_assert_int_eq(act_write_cgroups(&tg, &d), 0);
+	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "402653184\n");
+	ck_assert_int_eq(act_write_cgroups(&tg, &undo), 0);
+	read_file("kubepods/pod1/memory.max", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "268435456\n");
+	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "268435456\n");
+	read_file("kubepods/pod1/cpu.max", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "20000 100000\n");
+	cg_tree_free(t);
+	remove_tree();
+}
+END_TEST
+
+/* A memory.max is never lowered under what the cgroup uses now: the kernel would reclaim, then
+ * OOM-kill. Raising it is always written. */
+START_TEST(test_memory_max_never_below_usage)
+{
+	struct cg_tree *t;
+	struct decide_decision d = {
+		.kind = DECIDE_RECOMMENDATION,
+		.n_steps = 2,
+		.steps = {
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 268435456, 134217728 },
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 268435456, 134217728 },
+		},
+	};
+	char buf[64];
+	struct act_cgroup_target tg;
+
+	make_tree();
+	write_file("kubepods/pod1/c1/memory.current", "104857600\n"); /* 100Mi: fits */
+	write_file("kubepods/pod1/memory.current", "209715200\n");    /* 200Mi: does not */
+	ck_assert_int_eq(cg_tree_open(root, &t), 0);
+	tg = target(t);
+	ck_assert_int_eq(act_write_cgroups(&tg, &d), 0);
+	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "134217728\n");
+	read_file("kubepods/pod1/memory.max", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "268435456\n");
+	cg_tree_free(t);
+	remove_tree();
+}
+END_TEST
+
+START_TEST(test_drop_steps)
+{
+	struct decide_decision d = {
+		.n_steps = 4,
+		.steps = {
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 200, 300 },
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 200, 300 },
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT, 100, 150 },
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 100, 150 },
+		},
+	};
+
+	act_drop_steps(&d, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX);
+	ck_assert_uint_eq(d.n_steps, 3);
+	ck_assert_int_eq(d.steps[0].level, DECIDE_LEVEL_POD);
+	ck_assert_int_eq(d.steps[1].file, DECIDE_FILE_CPU_WEIGHT);
+	ck_assert_int_eq(d.steps[1].level, DECIDE_LEVEL_CONTAINER);
+	act_drop_steps(&d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX);
+	act_drop_steps(&d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX);
+	ck_assert_uint_eq(d.n_steps, 2);
+	ck_assert_int_eq(d.steps[1].level, DECIDE_LEVEL_POD);
+}
+END_TEST
+
 Suite *actuate_suite(void)
 {
 	Suite *s = suite_create("actuate");
@@ -248,6 +351,9 @@ Suite *actuate_suite(void)
 	tcase_add_test(tc, test_shrink_writes_container_first);
 	tcase_add_test(tc, test_dry_run_writes_nothing);
 	tcase_add_test(tc, test_systemd_properties);
+	tcase_add_test(tc, test_revert_restores_in_reverse);
+	tcase_add_test(tc, test_memory_max_never_below_usage);
+	tcase_add_test(tc, test_drop_steps);
 	suite_add_tcase(s, tc);
 	return s;
 }

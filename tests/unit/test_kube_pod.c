@@ -185,11 +185,14 @@ START_TEST(test_observed_generation)
 	struct kube_pod *p = NULL;
 	char err[KUBE_ERRBUF] = "";
 	static const char json[] =
-		"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"0a-1b\","
+		"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"0a-"
+		"1b\","
 		"\"resourceVersion\":\"7\",\"generation\":4},\"spec\":{\"containers\":[{\"name\":"
-		"\"c\"}]},\"status\":{\"phase\":\"Running\",\"observedGeneration\":3,\"conditions\":["
+		"\"c\"}]},\"status\":{\"phase\":\"Running\",\"observedGeneration\":3,"
+		"\"conditions\":["
 		"{\"type\":\"PodResizePending\",\"status\":\"True\",\"reason\":\"Deferred\","
-		"\"observedGeneration\":2,\"message\":\"Node didn't have enough resource: memory\"}]}}";
+		"\"observedGeneration\":2,\"message\":\"Node didn't have enough resource: "
+		"memory\"}]}}";
 
 	ck_assert_msg(kube_pod_parse_json(json, sizeof(json) - 1, &p, err) == 0, "%s", err);
 	ck_assert_int_eq(p->generation, 4);
@@ -274,7 +277,8 @@ static const struct {
 	  "resizePolicy[0]: resourceName or restartPolicy missing" },
 	{ POD("", ",\"resizePolicy\":{}", ""), "spec.containers[0].resizePolicy: not an array" },
 	{ POD("", "", ",\"observedGeneration\":-2"), "status.observedGeneration: -2 out of range" },
-	{ POD("", "", ",\"conditions\":[{\"type\":\"PodResizePending\",\"observedGeneration\":\"3\"}]"),
+	{ POD("", "",
+	      ",\"conditions\":[{\"type\":\"PodResizePending\",\"observedGeneration\":\"3\"}]"),
 	  "status.conditions[0].observedGeneration: not a number" },
 	{ POD("", "", ",\"qosClass\":\"Platinum\""), "status.qosClass: unknown" },
 	{ POD("", "", ",\"qosClass\":1"), "status.qosClass: not a string" },
