@@ -410,6 +410,54 @@ class AgentTest(AgentBase):
         self.assertTrue(wait_for(lambda: c.read("cpu.max").split()[0] == str(quota)),
                         "cpu.max not raised: %s (want %d)" % (c.read("cpu.max"), quota))
 
+    def throttle_until_resized(self, name, c):
+        def burn():
+            c.run(0.2, 0.2, throttled_fraction=0.8)
+            return [r for r in agentctl.resize_requests(self.srv, name) if r["status"] == 200]
+
+        done = wait_for(burn, timeout=20, interval=0.2)
+        self.assertTrue(done, "no CPU resize of %s:\n%s" % (name, self.agent.log()))
+        return done
+
+    def test_cpu_quota_left_alone_where_the_kubelet_keeps_none(self):
+        # cpuCFSQuota: false (or exclusive CPUs): the kubelet leaves cpu.max at "max" though the
+        # spec has a CPU limit. A resize of that limit writes no quota either.
+        self.make_pod("noquota", annotations={"snug.io/mode": "in-place"},
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
+        c, pod = self.tree.container("noquota"), self.tree.pod("noquota")
+        c.write("cpu.max", "max 100000\n")
+        pod.write("cpu.max", "max 100000\n")
+        self.start_agent("--throttle-window", "1s")
+        self.wait_tracked(1)
+        self.throttle_until_resized("noquota", c)
+        self.assertTrue(wait_for(lambda: "cpu.max left alone" in self.agent.log()), self.agent.log())
+        self.assertEqual(c.read("cpu.max"), "max 100000\n")
+        self.assertEqual(pod.read("cpu.max"), "max 100000\n")
+
+    def test_container_weight_formula_learnt_once_per_node(self):
+        # Guaranteed pods: a CPU limit raise moves the request too, so the container's cpu.weight
+        # changes. Until a container shows which formula this node's runtime uses, snug writes
+        # no container weight (the runtime does when the kubelet actuates); once one shows it
+        # (runc 1.1.5's linear formula: 200m = 204 shares -> weight 8, the log one would be 29),
+        # every container gets that formula: 300m = 307 shares -> 12 (the log formula: 40).
+        g = {"requests": {"cpu": "200m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
+        self.make_pod("unknown", annotations={"snug.io/mode": "in-place"}, **g)
+        self.make_pod("teacher", annotations={"snug.io/mode": "in-place"}, **g)
+        self.make_pod("pupil", annotations={"snug.io/mode": "in-place"}, **g)
+        unknown, teacher, pupil = (self.tree.container(n) for n in ("unknown", "teacher", "pupil"))
+        teacher.write("cpu.weight", "8\n")
+        self.start_agent("--throttle-window", "1s")
+        self.wait_tracked(3)
+        self.throttle_until_resized("unknown", unknown)
+        time.sleep(0.5)
+        # 100 (the fake's default) fits neither formula for 200m: unknown, left as it is.
+        self.assertEqual(unknown.read("cpu.weight"), "100\n",
+                         "container weight written before the node's formula was known")
+        self.throttle_until_resized("teacher", teacher)
+        self.assertTrue(wait_for(lambda: teacher.read("cpu.weight").strip() == "12"), teacher.read("cpu.weight"))
+        self.throttle_until_resized("pupil", pupil)
+        self.assertTrue(wait_for(lambda: pupil.read("cpu.weight").strip() == "12"), self.agent.log())
+
     def test_throttled_twice_second_resize_waits_for_the_kubelet(self):
         # The first resize's limits go into the cgroups before the kubelet admits them; until it
         # does, no second resize stacks more on top. The kubelet here takes 3 s to admit (then as
