@@ -702,19 +702,31 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static enum signals_oom_cause oom_cause(struct agent *a, struct agent_container *c,
 					const struct oomwatch_record *rec)
 {
+	struct signals_oom_reading r = { 0 };
 	enum signals_oom_cause cause;
-	uint64_t container_oom = 0, pod_oom = 0;
-	bool pod_known;
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t v;
 
 	if (!c->cg)
 		return SIGNALS_OOM_CONTAINER_LIMIT; /* nothing to tell by: as before */
 	if (rec->source == OOMWATCH_SOURCE_MEMORY_EVENTS)
-		container_oom = rec->counters.oom;
-	else if (read_memcg_oom(a, c->cg->path, &container_oom) < 0)
+		r.container_oom = rec->counters.oom;
+	else if (read_memcg_oom(a, c->cg->path, &r.container_oom) < 0)
 		return SIGNALS_OOM_CONTAINER_LIMIT;
-	pod_known = read_memcg_oom(a, c->cg->pod->path, &pod_oom) >= 0;
-	cause = signals_oom_classify(&c->oom_cause, now_usec(CLOCK_MONOTONIC), container_oom,
-				     pod_known, pod_oom);
+	r.pod_oom_known = read_memcg_oom(a, c->cg->pod->path, &r.pod_oom) >= 0;
+	/* How close the container came to its own limit: memory.peak (5.19+), the victim's RSS,
+	 * the last sample, whichever is highest. */
+	fd = cg_tree_open_dir(a->tree, c->cg->path);
+	if (fd >= 0 && cg_read_u64_or_max_at(fd, "memory.max", &v) >= 0 && v != CG_UNLIMITED)
+		r.container_limit = v;
+	if (fd >= 0 && cg_read_u64_at(fd, "memory.peak", &v) >= 0)
+		r.container_peak = v;
+	v = (rec->anon_rss_kb + rec->file_rss_kb + rec->shmem_rss_kb) * 1024;
+	if (v > r.container_peak)
+		r.container_peak = v;
+	if (c->working_set > r.container_peak)
+		r.container_peak = c->working_set;
+	cause = signals_oom_classify(&c->oom_cause, now_usec(CLOCK_MONOTONIC), &r);
 	agent_metrics_oom_cause(a->metrics, signals_oom_cause_to_string(cause));
 	return cause;
 }

@@ -12,15 +12,18 @@ void signals_oom_init(struct signals_oom_state *s, uint64_t container_oom, uint6
 }
 
 enum signals_oom_cause signals_oom_classify(struct signals_oom_state *s, uint64_t now_usec,
-					    uint64_t container_oom, bool pod_oom_known,
-					    uint64_t pod_oom)
+					    const struct signals_oom_reading *r)
 {
 	enum signals_oom_cause cause;
 	/* A counter that went down belongs to a recreated cgroup: count from zero. */
-	bool container_grew = s->known ? container_oom != s->container_oom : container_oom > 0;
-	bool pod_grew = pod_oom_known && (s->known ? pod_oom != s->pod_oom : pod_oom > 0);
+	bool container_grew =
+		s->known ? r->container_oom != s->container_oom : r->container_oom > 0;
+	bool pod_grew = r->pod_oom_known && (s->known ? r->pod_oom != s->pod_oom : r->pod_oom > 0);
+	bool near_own_limit =
+		r->container_limit > 0 &&
+		(double)r->container_peak >= SIGNALS_OOM_NEAR_LIMIT * (double)r->container_limit;
 
-	if (container_grew)
+	if (container_grew || (pod_grew && near_own_limit))
 		cause = SIGNALS_OOM_CONTAINER_LIMIT;
 	else if (pod_grew)
 		cause = SIGNALS_OOM_POD_LIMIT;
@@ -30,9 +33,9 @@ enum signals_oom_cause signals_oom_classify(struct signals_oom_state *s, uint64_
 	else
 		cause = SIGNALS_OOM_NODE;
 	s->known = true;
-	s->container_oom = container_oom;
-	if (pod_oom_known)
-		s->pod_oom = pod_oom;
+	s->container_oom = r->container_oom;
+	if (r->pod_oom_known)
+		s->pod_oom = r->pod_oom;
 	s->last_kill_usec = now_usec;
 	s->last_cause = cause;
 	return cause;

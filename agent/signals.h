@@ -29,16 +29,29 @@ struct signals_oom_state {
 /* Sets the baseline: the `oom` counters of the container and pod cgroups when tracking starts. */
 void signals_oom_init(struct signals_oom_state *s, uint64_t container_oom, uint64_t pod_oom);
 
+/* What was read right after a kill: the `oom` counters, and how close the container itself
+ * came to its own limit. */
+struct signals_oom_reading {
+	uint64_t container_oom;
+	bool pod_oom_known; /* the pod's memory.events could be read */
+	uint64_t pod_oom;
+	uint64_t container_peak;  /* highest usage seen (memory.peak, the victim's RSS), bytes */
+	uint64_t container_limit; /* the container's memory.max, 0 = none ("max") */
+};
+
 /*
- * Classifies a kill of one of the container's processes from the `oom` counters read right after
- * it (pod_oom_known false when the pod's memory.events could not be read). The kernel counts a
- * memcg's `oom` event (mem_cgroup_oom → memcg_memory_event(MEMCG_OOM)) on the cgroup whose limit
- * was hit and on its ancestors, before it picks and kills the victim, and never on descendants;
- * a global OOM counts none. So the container's counter grew → its own limit; else the pod's grew →
- * the pod's limit; else the node. Updates the state.
+ * Classifies a kill of one of the container's processes. The kernel counts a memcg's `oom` event
+ * (mem_cgroup_oom → memcg_memory_event(MEMCG_OOM)) on the cgroup whose limit was hit and on its
+ * ancestors, before it picks and kills the victim, and never on descendants; a global OOM counts
+ * none. So the container's counter grew → its own limit; else the pod's grew → the pod's limit;
+ * else the node. But the kubelet sets the pod's memory.max to the sum of its containers' limits
+ * while the pod cgroup also holds the sandbox (pause) and the kernel memory of the container
+ * cgroups themselves: a one-container pod reaching its limit hits the pod's first (seen on a real
+ * 6.1 kernel). A kill at the pod's limit whose container came within SIGNALS_OOM_NEAR_LIMIT of
+ * its own limit is therefore the container's. Updates the state.
  */
 enum signals_oom_cause signals_oom_classify(struct signals_oom_state *s, uint64_t now_usec,
-					    uint64_t container_oom, bool pod_oom_known,
-					    uint64_t pod_oom);
+					    const struct signals_oom_reading *r);
+#define SIGNALS_OOM_NEAR_LIMIT 0.90
 
 const char *signals_oom_cause_to_string(enum signals_oom_cause c);

@@ -258,11 +258,13 @@ class Node:
         raise RuntimeError("snug-agent not ready:\n" + self.agent_log())
 
     def agent_log(self):
+        """The log's last 6000 characters, without the periodic debug lines that would fill them."""
         try:
             with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")[-6000:]
+                text = f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+        return "\n".join(line for line in text.splitlines() if "(periodic)" not in line)[-6000:]
 
     def get(self, path):
         try:
