@@ -228,7 +228,10 @@ class AgentEnvtest(unittest.TestCase):
                 c.memory = ws * MiB
                 c.write_memory()
             if sig == "throttle":
-                c.write("cpu.max", "20000 100000\n")  # its 200m limit
+                # its 200m limit, and the pod's (the kubelet's sum for a one-container pod): a pod
+                # cgroup left at "max" would tell the agent the kubelet keeps no quota here
+                c.write("cpu.max", "20000 100000\n")
+                n.tree.pod(name).write("cpu.max", "20000 100000\n")
         cls.writes = {}
         for n in cls.nodes.values():
             for name in n.pods:
