@@ -11,7 +11,6 @@ import collections
 import copy
 import difflib
 import json
-import math
 import os
 import random
 import re
@@ -32,7 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kubelet_rules as kr  # noqa: E402
-from quantity import QUANTITY_ERROR, bytes_quantity, canonical_quantity, milli_quantity, parse_quantity  # noqa: E402,F401
+from quantity import QUANTITY_ERROR, bytes_quantity, canonical_quantity, milli_quantity, milli_value, parse_quantity  # noqa: E402,F401
+from quantity import value as quantity_value  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # small helpers
@@ -2712,7 +2712,7 @@ class Kubelet(threading.Thread):
         CFS quota."""
         if self.fake.kubelet.get("cpu_manager_policy") != "static" or _qos(pod) != "Guaranteed":
             return False
-        m = milli_value_of(_res_list(c, "requests").get("cpu"))
+        m = milli_value(_res_list(c, "requests").get("cpu"))
         return m > 0 and m % 1000 == 0
 
     def enforce_cpu_limits(self, pod):
@@ -3029,7 +3029,7 @@ class Kubelet(threading.Thread):
         if "limits" in res:
             lim = res["limits"]
             if "cpu_limit" in report:
-                if report["cpu_limit"] > kr.MIN_MILLI_CPU_LIMIT or milli_value_of(lim.get("cpu")) > kr.MIN_MILLI_CPU_LIMIT:
+                if report["cpu_limit"] > kr.MIN_MILLI_CPU_LIMIT or milli_value(lim.get("cpu")) > kr.MIN_MILLI_CPU_LIMIT:
                     lim["cpu"] = milli_quantity(report["cpu_limit"])
             else:
                 preserve("limits", "cpu", lim)
@@ -3040,7 +3040,7 @@ class Kubelet(threading.Thread):
         if "requests" in res:
             req = res["requests"]
             if "cpu_request" in report:
-                if report["cpu_request"] > kr.MIN_SHARES or milli_value_of(req.get("cpu")) > kr.MIN_SHARES:
+                if report["cpu_request"] > kr.MIN_SHARES or milli_value(req.get("cpu")) > kr.MIN_SHARES:
                     req["cpu"] = milli_quantity(report["cpu_request"])
             else:
                 preserve("requests", "cpu", req)
@@ -3144,8 +3144,8 @@ class Kubelet(threading.Thread):
                       and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         nst = node.get("status") or {}
         alloc = nst.get("allocatable") or nst.get("capacity") or {}
-        alloc_cpu = milli_value_of(alloc["cpu"]) if "cpu" in alloc else None
-        alloc_mem = int(math.ceil(parse_quantity(alloc["memory"]))) if "memory" in alloc else None
+        alloc_cpu = milli_value(alloc["cpu"]) if "cpu" in alloc else None
+        alloc_mem = quantity_value(alloc["memory"]) if "memory" in alloc else None
         alloc_pods = int(parse_quantity(alloc["pods"])) if "pods" in alloc else None
         if minor <= 35:
             cpu = kr.resource_request_1_33(pod, "cpu")
@@ -3475,10 +3475,6 @@ class Kubelet(threading.Thread):
 def _qos(pod):
     """v1qos.GetPodQOS: the status's class when set, else computed."""
     return (pod.get("status") or {}).get("qosClass") or pod_qos(pod)
-
-
-def milli_value_of(q):
-    return int(math.ceil(parse_quantity(q) * 1000)) if q is not None else 0
 
 
 # ---------------------------------------------------------------------------------------------
