@@ -10,13 +10,12 @@ import base64
 import collections
 import copy
 import difflib
-import fractions
 import json
-import math
 import os
 import random
 import re
 import select
+import shutil
 import signal
 import socket
 import ssl
@@ -29,6 +28,11 @@ import urllib.parse
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kubelet_rules as kr  # noqa: E402
+from quantity import QUANTITY_ERROR, bytes_quantity, canonical_quantity, milli_quantity, milli_value, parse_quantity  # noqa: E402,F401
+from quantity import value as quantity_value  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # small helpers
@@ -45,90 +49,6 @@ def dcopy(o):
 def rand_suffix(n=5):
     # the same alphabet the apiserver's name generator uses (no vowels, no confusable digits)
     return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
-
-
-_QUANTITY_RE = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]*)?|[+-]?\.[0-9]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
-_SUFFIX = {
-    "n": fractions.Fraction(1, 10**9),
-    "u": fractions.Fraction(1, 10**6),
-    "m": fractions.Fraction(1, 1000),
-    "": fractions.Fraction(1),
-    "k": fractions.Fraction(10**3),
-    "M": fractions.Fraction(10**6),
-    "G": fractions.Fraction(10**9),
-    "T": fractions.Fraction(10**12),
-    "P": fractions.Fraction(10**15),
-    "E": fractions.Fraction(10**18),
-    "Ki": fractions.Fraction(2**10),
-    "Mi": fractions.Fraction(2**20),
-    "Gi": fractions.Fraction(2**30),
-    "Ti": fractions.Fraction(2**40),
-    "Pi": fractions.Fraction(2**50),
-    "Ei": fractions.Fraction(2**60),
-}
-QUANTITY_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-
-
-def parse_quantity(q):
-    """Kubernetes resource.Quantity -> Fraction; ValueError on anything the apiserver refuses."""
-    if isinstance(q, bool):
-        raise ValueError(QUANTITY_ERROR)
-    if isinstance(q, int):
-        return fractions.Fraction(q)
-    if isinstance(q, float):
-        return fractions.Fraction(str(q))
-    if not isinstance(q, str):
-        raise ValueError(QUANTITY_ERROR)
-    m = _QUANTITY_RE.match(q.strip())
-    if not m:
-        raise ValueError(QUANTITY_ERROR)
-    num = fractions.Fraction(m.group(1))
-    suf = m.group(2)
-    if suf in _SUFFIX:
-        return num * _SUFFIX[suf]
-    if suf[:1] in ("e", "E") and re.match(r"^[eE][-+]?[0-9]+$", suf):
-        return num * fractions.Fraction(10) ** int(suf[1:])
-    raise ValueError(QUANTITY_ERROR)
-
-
-_DEC_SUFFIX = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
-_BIN_SUFFIX = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
-
-
-def canonical_quantity(q):
-    """The string a real apiserver stores for a quantity (resource.Quantity.String()): the format of
-    the suffix is kept (binary / decimal / exponent), the mantissa is the smallest integer, values
-    below 1e-9 round up. "0.1" -> "100m", "2000m" -> "2", "1024Mi" -> "1Gi", "1.5Gi" -> "1536Mi"."""
-    if not isinstance(q, str):
-        q = str(q)
-    v = parse_quantity(q)
-    if v == 0:
-        return "0"
-    m = _QUANTITY_RE.match(q.strip())
-    suf = m.group(2) if m else ""
-    fmt = "bin" if suf.endswith("i") else ("exp" if suf[:1] in ("e", "E") else "dec")
-    neg = v < 0
-    v = abs(v)
-    scaled = v * 10**9
-    if scaled.denominator != 1:
-        v = fractions.Fraction(math.ceil(scaled), 10**9)
-    sign = "-" if neg else ""
-    if fmt == "bin":
-        if v < 1024 or v.denominator != 1:
-            fmt = "dec"
-        else:
-            n, e = int(v), 0
-            while n % 1024 == 0 and e < 6:
-                n //= 1024
-                e += 1
-            return sign + str(n) + _BIN_SUFFIX[e]
-    n, e = int(v * 10**9), -9
-    while n % 1000 == 0 and e < 18:
-        n //= 1000
-        e += 3
-    if fmt == "exp":
-        return sign + str(n) + ("" if e == 0 else "e%d" % e)
-    return sign + str(n) + _DEC_SUFFIX[e]
 
 
 def canonicalize_resource_lists(obj):
@@ -1246,9 +1166,17 @@ class Fake:
             "runtime": "cri-containerd",
             "delete_grace": 0.5,
             "infeasible_message": None,
+            "error_message": None,
             "nodes": None,
+            "cpu_cfs_quota": True,
+            "runtime_weight": "old",
+            "runtime_systemd_quota_roundup": False,
+            "cpu_manager_policy": "none",
+            "pod_level_resources": None,
         }
-        self.kubelet_seen = {}  # uid -> {"since": t, "target": ...}
+        self.kubelet_seen = {}  # uid + "/del" -> when the kubelet first saw the pod terminating
+        self.kubelet_pods = {}  # uid -> the kubelet's state of a running pod (allocation, actuation)
+        self.kubelet_writes = collections.deque(maxlen=5000)  # cgroup file writes, in order
         self.controller = {"enabled": False, "webhook": None, "log": []}
         self.port = None
         self.state_file = args.state_file
@@ -2515,6 +2443,8 @@ class Handler(BaseHTTPRequestHandler):
                 fake.requests.clear()
                 fake.forbid = []
                 fake.kubelet_seen = {}
+                fake.kubelet_pods = {}
+                fake.kubelet_writes.clear()
                 fake.controller["log"] = []
             return self.send_json(200, ok)
         if p == "requests":
@@ -2609,6 +2539,12 @@ class Handler(BaseHTTPRequestHandler):
                 if "feature_gate" in data:
                     fake.feature_gate = bool(data["feature_gate"])
             return self.send_json(200, {"ok": True, "version": fake.version, "resize_mode": fake.resize_mode})
+        if p == "kubelet/writes":
+            with fake.lock:
+                out = list(fake.kubelet_writes)
+                if method == "DELETE" or q.get("clear") in ("1", "true"):
+                    fake.kubelet_writes.clear()
+            return self.send_json(200, {"writes": out})
         if p == "kubelet":
             with fake.lock:
                 if method in ("POST", "PUT"):
@@ -2619,6 +2555,8 @@ class Handler(BaseHTTPRequestHandler):
                                     fake.kubelet["pods"].pop(pk, None)
                                 else:
                                     fake.kubelet["pods"][pk] = pv
+                        elif k in KUBELET_CHOICES and v not in KUBELET_CHOICES[k]:
+                            return self.send_json(400, {"error": "kubelet %s must be one of %s" % (k, ", ".join(map(str, KUBELET_CHOICES[k])))})
                         elif k in fake.kubelet:
                             fake.kubelet[k] = v
                         else:
@@ -2660,20 +2598,86 @@ class Handler(BaseHTTPRequestHandler):
 
 
 # ---------------------------------------------------------------------------------------------
-# kubelet simulator
+# kubelet simulator: the kubelet's admission, allocation and actuation of in-place resizes
+# (pkg/kubelet/allocation, kuberuntime_manager.go) and the container runtime under it (containerd
+# storing the container's resources, runc writing the cgroup files). The arithmetic lives in
+# kubelet_rules.py; this part keeps the kubelet's per-pod state and writes status, Events and files.
+
+RESIZE_CONDITIONS = ("PodResizePending", "PodResizeInProgress")
+KUBELET_CHOICES = {
+    "mode": ("apply", "deferred", "infeasible", "error", "off"),
+    "cgroup_driver": ("systemd", "cgroupfs"),
+    "runtime_weight": ("old", "new"),
+    "cpu_manager_policy": ("none", "static"),
+    "cpu_cfs_quota": (True, False),
+    "runtime_systemd_quota_roundup": (True, False),
+    "pod_level_resources": (None, True, False),
+}
+DEFAULT_DEFERRED_MESSAGE = "Node didn't have enough resource: memory"
+DEFAULT_INFEASIBLE_MESSAGE = "Node didn't have enough capacity: cpu, requested: 8000, capacity: 4000"
+DEFAULT_ERROR_MESSAGE = "failed to update container resources"
+NEW_CGROUP_FILES = (("cpu.max", "max 100000"), ("cpu.weight", "100"), ("memory.max", "max"))
 
 
-def _milli(q):
-    return int(math.ceil(parse_quantity(q) * 1000))
+def _resizable(pod):
+    """The containers the kubelet resizes in place (allocation.IsResizableContainer): native sidecars
+    and app containers, in the order computePodActions visits them."""
+    spec = pod.get("spec") or {}
+    return [c for c in spec.get("initContainers") or [] if kr.is_sidecar(c)] + list(spec.get("containers") or [])
 
 
-def _bytes(q):
-    return int(parse_quantity(q))
+def _requirements(c):
+    """A container's ResourceRequirements (requests and limits only) as stored JSON."""
+    res = (c or {}).get("resources") or {}
+    return {k: dict(res[k]) for k in ("requests", "limits") if isinstance(res.get(k), dict) and res[k]}
+
+
+def _requirements_equal(a, b):
+    """apiequality.Semantic.DeepEqual on two ResourceRequirements (quantities compared by value)."""
+    return all(_rl_equal((a or {}).get(k) or {}, (b or {}).get(k) or {}) for k in ("requests", "limits"))
+
+
+def _statuses(pod):
+    st = pod.get("status") or {}
+    out = {}
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in st.get(key) or []:
+            out[cs.get("name")] = cs
+    return out
+
+
+def _is_running(cs):
+    return "running" in ((cs or {}).get("state") or {})
+
+
+def _resource_summary(pod, generation, error=""):
+    """events.makeResourceSummaryFromSpec: the JSON the kubelet puts into its resize Events."""
+
+    def alloc(c):
+        res = {}
+        for k in ("limits", "requests"):
+            rl = ((c.get("resources") or {}).get(k)) or {}
+            if rl:
+                res[k] = {n: rl[n] for n in sorted(rl)}
+        return {"name": c.get("name"), "resources": res}
+
+    spec = pod.get("spec") or {}
+    out = {}
+    if spec.get("initContainers"):
+        out["initContainers"] = [alloc(c) for c in spec["initContainers"]]
+    if spec.get("containers"):
+        out["containers"] = [alloc(c) for c in spec["containers"]]
+    out["generation"] = generation
+    if error:
+        out["error"] = error
+    return json.dumps(out, separators=(",", ":"))
 
 
 class Kubelet(threading.Thread):
-    """Applies accepted resizes to pod status after a delay, like a kubelet on every node, and
-    finishes graceful deletions."""
+    """Plays the kubelet of every node (see README.md): starts pods, admits resizes against the node
+    (Deferred / Infeasible), checkpoints the allocation, actuates it into the pod and container
+    cgroups in the kubelet's order, reports the result in the pod status, and finishes graceful
+    deletions. Per-pod state is what the real kubelet keeps in its allocated/actuated checkpoints."""
 
     def __init__(self, fake):
         super().__init__(daemon=True)
@@ -2687,11 +2691,45 @@ class Kubelet(threading.Thread):
                 traceback.print_exc()
             time.sleep(0.05)
 
+    # ---- settings and version rules
     def mode_for(self, pod):
         kl = self.fake.kubelet
         key = "%s/%s" % (pod["metadata"]["namespace"], pod["metadata"]["name"])
         return kl["pods"].get(key, kl["pods"].get(pod["metadata"]["name"], kl["mode"]))
 
+    def pod_level(self):
+        """PodLevelResources: alpha (off) in 1.32-1.33, beta (on) from 1.34; the setting overrides."""
+        v = self.fake.kubelet.get("pod_level_resources")
+        return bool(v) if v is not None else self.fake.minor >= 34
+
+    def pod_level_resize(self):
+        """InPlacePodLevelResourcesVerticalScaling: beta (on) from 1.36."""
+        return self.pod_level() and self.fake.minor >= 36
+
+    def exclusive_cpus(self, pod, c):
+        """Static CPU manager: a Guaranteed pod's container with an integer CPU request gets exclusive
+        CPUs (ContainerHasExclusiveCPUs), and with DisableCPUQuotaWithExclusiveCPUs (on since 1.33) no
+        CFS quota."""
+        if self.fake.kubelet.get("cpu_manager_policy") != "static" or _qos(pod) != "Guaranteed":
+            return False
+        m = milli_value(_res_list(c, "requests").get("cpu"))
+        return m > 0 and m % 1000 == 0
+
+    def enforce_cpu_limits(self, pod):
+        """doPodResizeAction / podContainerManagerImpl.EnsureExists: cpuCFSQuota, off for a pod with
+        exclusive CPUs."""
+        if not self.fake.kubelet.get("cpu_cfs_quota", True):
+            return False
+        spec = pod.get("spec") or {}
+        return not any(self.exclusive_cpus(pod, c) for c in list(spec.get("initContainers") or []) + list(spec.get("containers") or []))
+
+    def pod_config(self, apod):
+        return kr.resource_config_for_pod(apod, _qos(apod), self.enforce_cpu_limits(apod), kr.QUOTA_PERIOD, self.pod_level())
+
+    def container_lcr(self, apod, c):
+        return kr.linux_container_resources(apod, c, self.fake.kubelet.get("cpu_cfs_quota", True), self.exclusive_cpus(apod, c), self.pod_level())
+
+    # ---- the loop
     def tick(self):
         fake = self.fake
         now = time.time()
@@ -2700,8 +2738,10 @@ class Kubelet(threading.Thread):
             if kl.get("mode") == "off" and not kl.get("pods"):
                 return  # nothing to do for any pod: skip copying them all (benchmarks hold hundreds)
             pods = [dcopy(p) for p in fake.store.items(RES_POD.key)]
+        uids = set()
         for pod in pods:
             md = pod["metadata"]
+            uids.add(md["uid"])
             if kl.get("nodes") and pod["spec"].get("nodeName") not in kl["nodes"]:
                 continue
             if md.get("deletionTimestamp"):
@@ -2721,171 +2761,676 @@ class Kubelet(threading.Thread):
             if kl.get("auto_start") and (pod.get("status") or {}).get("phase", "Pending") == "Pending" and not (pod.get("status") or {}).get("containerStatuses"):
                 self.start_pod(pod)
                 continue
-            self.resize_step(pod, mode, now)
+            if not container_running(pod):
+                continue
+            st = fake.kubelet_pods.get(md["uid"])
+            if st is None:
+                st = self.adopt(pod)
+            self.sync(pod, st, mode, now)
+        for uid in list(fake.kubelet_pods):
+            if uid not in uids:
+                fake.kubelet_pods.pop(uid, None)
 
+    # ---- per-pod state
+    def new_state(self, pod):
+        md = pod["metadata"]
+        st = {
+            "ns": md["namespace"],
+            "name": md["name"],
+            "alloc": {},  # container -> ResourceRequirements JSON (the allocated checkpoint)
+            "actuated": {},  # container -> containerResourcesFromRequirements numbers (the actuated checkpoint)
+            "runtime": {},  # container -> containerd's stored resources {shares, quota, period, memory}
+            "cgroups": {},  # None (the pod) / container -> {file: text}, when no cgroup_root is set
+            "desired_sig": None,
+            "next_eval": 0.0,
+            "next_actuate": 0.0,
+            "pending": None,  # {"reason", "message", "gen", "since", "probe", "raw"}
+            "in_progress": None,
+        }
+        self.fake.kubelet_pods[md["uid"]] = st
+        return st
+
+    def adopt(self, pod):
+        """A running pod this kubelet did not start here (created with a status): its allocation and
+        actuated resources are what the status says, and its cgroups are made as at its start."""
+        st = self.new_state(pod)
+        css = _statuses(pod)
+        for c in _resizable(pod):
+            cs = css.get(c.get("name")) or {}
+            alloc = _requirements(c)
+            if cs.get("resources") is not None:
+                alloc = {k: dict(v) for k, v in (cs.get("resources") or {}).items() if k in ("requests", "limits") and v}
+                if cs.get("allocatedResources"):
+                    alloc["requests"] = dict(cs["allocatedResources"])
+            st["alloc"][c["name"]] = alloc
+        apod = self.allocated_pod(pod, st)
+        for c in _resizable(apod):
+            st["actuated"][c["name"]] = kr.container_resources_from_requirements(_requirements(c), (apod["spec"].get("resources") or {}), self.pod_level_resize())
+        self.create_cgroups(apod, st)
+        st["desired_sig"] = self.desired_sig(pod)
+        return st
+
+    def allocated_pod(self, pod, st):
+        """allocation manager UpdatePodFromAllocation: the pod with the allocated resources."""
+        apod = dcopy(pod)
+        for c in _resizable(apod):
+            if c.get("name") in st["alloc"]:
+                c["resources"] = dcopy(st["alloc"][c["name"]])
+        return apod
+
+    def desired_sig(self, pod):
+        return json.dumps({c.get("name"): _requirements(c) for c in _resizable(pod)}, sort_keys=True)
+
+    # ---- cgroup files
+    def pod_dir(self, pod):
+        kl = self.fake.kubelet
+        root = kl.get("cgroup_root")
+        if not root:
+            return None
+        qos = _qos(pod)
+        uid = pod["metadata"]["uid"]
+        q = qos.lower()
+        if kl.get("cgroup_driver", "systemd") == "systemd":
+            u = uid.replace("-", "_")
+            if qos == "Guaranteed":
+                return os.path.join(root, "kubepods.slice", "kubepods-pod%s.slice" % u)
+            return os.path.join(root, "kubepods.slice", "kubepods-%s.slice" % q, "kubepods-%s-pod%s.slice" % (q, u))
+        if qos == "Guaranteed":
+            return os.path.join(root, "kubepods", "pod" + uid)
+        return os.path.join(root, "kubepods", q, "pod" + uid)
+
+    def container_dir(self, pod, name):
+        pdir = self.pod_dir(pod)
+        if pdir is None:
+            return None
+        cid = ((_statuses(pod).get(name) or {}).get("containerID") or "").split("://")[-1]
+        if not cid:
+            return None
+        kl = self.fake.kubelet
+        if kl.get("cgroup_driver", "systemd") == "systemd":
+            return os.path.join(pdir, "%s-%s.scope" % (kl.get("runtime", "cri-containerd"), cid))
+        return os.path.join(pdir, cid)
+
+    def cg_dir(self, pod, container):
+        return self.pod_dir(pod) if container is None else self.container_dir(pod, container)
+
+    def write(self, pod, st, container, fname, text, writer):
+        """One write of a cgroup file, in place (the kernel's files keep their inode), logged in order."""
+        d = self.cg_dir(pod, container)
+        st["cgroups"].setdefault(container, {})[fname] = text
+        if d is not None:
+            os.makedirs(d, exist_ok=True)
+            path = os.path.join(d, fname)
+            with open(path, "r+" if os.path.exists(path) else "w") as f:
+                f.write(text + "\n")
+                f.truncate()
+        with self.fake.lock:
+            self.fake.kubelet_writes.append({"mono": time.monotonic(), "pod": "%s/%s" % (st["ns"], st["name"]),
+                                             "container": container, "file": fname, "value": text, "by": writer,
+                                             "path": os.path.join(d, fname) if d else None})
+
+    def read(self, pod, st, container, fname):
+        """The file's text (the real kubelet reads the pod cgroup's files), else the last value written."""
+        d = self.cg_dir(pod, container)
+        if d is not None:
+            try:
+                with open(os.path.join(d, fname)) as f:
+                    return f.read().strip()
+            except OSError:
+                pass
+        return (st["cgroups"].get(container) or {}).get(fname)
+
+    def new_cgroup(self, pod, st, container):
+        """A fresh cgroup holds the kernel's defaults."""
+        d = self.cg_dir(pod, container)
+        for fname, text in NEW_CGROUP_FILES:
+            if d is None or not os.path.exists(os.path.join(d, fname)):
+                st["cgroups"].setdefault(container, {})[fname] = text
+                if d is not None:
+                    os.makedirs(d, exist_ok=True)
+                    with open(os.path.join(d, fname), "w") as f:
+                        f.write(text + "\n")
+
+    def set_pod_cgroup(self, pod, st, cfg, memory=False, quota=False, shares=False):
+        """cgroupCommon.Update on the pod cgroup with the chosen fields (libcontainer fs2 Set: memory,
+        then cpu); the systemd driver rounds the quota to whole percent (systemd addCPUQuota)."""
+        if memory and cfg.get("memory") is not None:
+            self.write(pod, st, None, "memory.max", "max" if cfg["memory"] < 0 else str(cfg["memory"]), "kubelet")
+        if shares:
+            self.write(pod, st, None, "cpu.weight", str(kr.kubelet_cpu_weight(cfg["shares"])), "kubelet")
+        if quota and cfg.get("quota") is not None:
+            q = cfg["quota"]
+            if self.fake.kubelet.get("cgroup_driver", "systemd") == "systemd":
+                q = kr.systemd_cpu_quota(q, cfg["period"])
+            self.write(pod, st, None, "cpu.max", kr.cpu_max_text(q, cfg["period"]), "kubelet")
+
+    def runtime_apply(self, pod, st, name):
+        """runc writing the container's cgroup from the resources containerd holds for it."""
+        kl = self.fake.kubelet
+        files = kr.runc_cgroup_files(st["runtime"][name], kl.get("runtime_weight", "old"),
+                                     kl.get("cgroup_driver", "systemd") == "systemd", kl.get("runtime_systemd_quota_roundup", False))
+        for fname, text in files:
+            self.write(pod, st, name, fname, text, "runtime")
+
+    def create_cgroups(self, apod, st):
+        """podContainerManagerImpl.EnsureExists (pod cgroup from ResourceConfigForPod), then each
+        running container as CreateContainer + runc create make it."""
+        cfg = self.pod_config(apod)
+        self.new_cgroup(apod, st, None)
+        self.set_pod_cgroup(apod, st, cfg, memory=True, quota=True, shares=True)
+        css = _statuses(apod)
+        for c in _resizable(apod):
+            if not _is_running(css.get(c["name"])):
+                continue
+            self.create_container_cgroup(apod, st, c)
+
+    def create_container_cgroup(self, apod, st, c):
+        st["runtime"][c["name"]] = kr.containerd_merge(None, self.container_lcr(apod, c))
+        self.new_cgroup(apod, st, c["name"])
+        self.runtime_apply(apod, st, c["name"])
+
+    def memory_current(self, pod, container):
+        d = self.cg_dir(pod, container)
+        if d is None:
+            return None
+        try:
+            with open(os.path.join(d, "memory.current")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    # ---- starting a pod
     def start_pod(self, pod):
+        """Admits a new pod and starts it: init containers ran to completion, sidecars and app
+        containers run, cgroups made, allocation = spec."""
         fake = self.fake
         t = now_iso()
-        st = pod.setdefault("status", {})
-        st.update({"phase": "Running", "hostIP": "192.0.2.10", "podIP": "198.51.100.%d" % random.randint(2, 250), "startTime": t})
-        st["podIPs"] = [{"ip": st["podIP"]}]
-        st["conditions"] = [
+        st_pod = pod.setdefault("status", {})
+        st_pod.update({"phase": "Running", "hostIP": "192.0.2.10", "podIP": "198.51.100.%d" % random.randint(2, 250), "startTime": t})
+        st_pod["podIPs"] = [{"ip": st_pod["podIP"]}]
+        st_pod["conditions"] = [
             {"type": c, "status": "True", "lastProbeTime": None, "lastTransitionTime": t} for c in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
         ]
-        css = []
-        for c in pod["spec"]["containers"]:
+
+        def status_of(c, running):
             cs = {
                 "name": c["name"],
-                "state": {"running": {"startedAt": t}},
+                "state": {"running": {"startedAt": t}} if running else {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": t, "finishedAt": t, "containerID": ""}},
                 "lastState": {},
                 "ready": True,
                 "restartCount": 0,
                 "image": c.get("image", ""),
                 "imageID": c.get("image", "") + "@sha256:" + "0" * 64,
                 "containerID": "containerd://" + uuid.uuid4().hex + uuid.uuid4().hex,
-                "started": True,
-                "resources": dcopy(c.get("resources") or {}),
+                "started": running,
             }
-            if fake.minor >= 33:
-                cs["allocatedResources"] = dcopy((c.get("resources") or {}).get("requests") or {})
-            css.append(cs)
-        st["containerStatuses"] = css
+            if not running:
+                cs["state"]["terminated"]["containerID"] = cs["containerID"]
+                cs.pop("started")
+            return cs
+
+        inits = [status_of(c, kr.is_sidecar(c)) for c in pod["spec"].get("initContainers") or []]
+        st_pod["containerStatuses"] = [status_of(c, True) for c in pod["spec"]["containers"]]
+        if inits:
+            st_pod["initContainerStatuses"] = inits
+        st = self.new_state(pod)
+        for c in _resizable(pod):
+            st["alloc"][c["name"]] = _requirements(c)
+            st["actuated"][c["name"]] = kr.container_resources_from_requirements(_requirements(c), (pod["spec"].get("resources") or {}), self.pod_level_resize())
+        st["desired_sig"] = self.desired_sig(pod)
+        self.create_cgroups(pod, st)
+        for key in ("initContainerStatuses", "containerStatuses"):
+            specs = {c["name"]: c for c in (pod["spec"].get("initContainers") if key == "initContainerStatuses" else pod["spec"]["containers"]) or []}
+            for cs in st_pod.get(key) or []:
+                c = specs[cs["name"]]
+                cs["resources"] = self.status_resources(pod, st, c, cs, None)
+                if fake.minor >= 33 and _res_list(c, "requests"):
+                    cs["allocatedResources"] = dict(_res_list(c, "requests"))
         with fake.lock:
             cur = fake.store.get(RES_POD.key, pod["metadata"]["namespace"], pod["metadata"]["name"])
             if cur and cur["metadata"]["uid"] == pod["metadata"]["uid"]:
                 cur = dcopy(cur)
-                cur["status"] = dict(st, qosClass=cur["status"].get("qosClass"))
+                cur["status"] = dict(st_pod, qosClass=cur["status"].get("qosClass"))
+                if fake.minor >= 34:
+                    cur["status"]["observedGeneration"] = cur["metadata"].get("generation", 1)
                 fake.store.put(RES_POD.key, cur)
-        self.write_cgroups(pod)
 
-    def resize_step(self, pod, mode, now):
-        fake = self.fake
-        kl = fake.kubelet
-        st = pod.get("status") or {}
-        css = {cs.get("name"): cs for cs in st.get("containerStatuses") or []}
-        if not css or not container_running(pod):
-            return
-        pending = False
-        for c in pod["spec"].get("containers") or []:
-            cs = css.get(c.get("name"))
-            if cs is None or "resources" not in cs:
-                continue
-            want = c.get("resources") or {}
-            have = cs.get("resources") or {}
-            if not (_rl_equal(want.get("requests") or {}, have.get("requests") or {}) and _rl_equal(want.get("limits") or {}, have.get("limits") or {})):
-                pending = True
-        uid = pod["metadata"]["uid"]
-        gen = pod["metadata"].get("generation")
-        seen = fake.kubelet_seen.get(uid)
-        if not pending:
-            fake.kubelet_seen.pop(uid, None)
-            if self.has_resize_marks(st):
-                self.update_status(pod, lambda s: self.clear_marks(s))
-            return
-        if seen is None or seen.get("gen") != gen or seen.get("mode") != mode:
-            seen = {"since": now, "gen": gen, "mode": mode, "phase": "new"}
-            fake.kubelet_seen[uid] = seen
+    # ---- status resources (convertContainerStatusResources)
+    def status_resources(self, apod, st, c, cs, old_cs):
+        """kubelet_pods.go convertContainerStatusResources: the allocated resources, with the CPU
+        limit, CPU request and memory limit as the runtime reports them (containerd answers from
+        the resources it stored, not from the cgroup files) and the memory request from the
+        actuated checkpoint; a value the runtime does not report keeps the previous status value."""
+        alloc = _requirements(c)
+        if not _is_running(cs):
+            return alloc
+        name = c["name"]
+        spec = st["runtime"].get(name) or {}
+        actuated = st["actuated"].get(name) or {}
+        report = {}
+        if (spec.get("period") or 0) > 0:
+            m = kr.quota_to_milli_cpu(spec.get("quota") or 0, spec["period"])
+            if m > 0:
+                report["cpu_limit"] = m
+        if (spec.get("shares") or 0) > 0:
+            m = kr.shares_to_milli_cpu(spec["shares"])
+            if m > 0:
+                report["cpu_request"] = m
+        if (spec.get("memory") or 0) > 0:
+            report["memory_limit"] = spec["memory"]
+        old = ((old_cs or {}).get("resources")) or {}
+        same = old_cs is not None and _is_running(old_cs) and old_cs.get("containerID") == cs.get("containerID")
+
+        def preserve(which, rname, target):
+            if same and rname in (old.get(which) or {}):
+                target[rname] = old[which][rname]
+
+        res = dcopy(alloc)
+        if "limits" in res:
+            lim = res["limits"]
+            if "cpu_limit" in report:
+                if report["cpu_limit"] > kr.MIN_MILLI_CPU_LIMIT or milli_value(lim.get("cpu")) > kr.MIN_MILLI_CPU_LIMIT:
+                    lim["cpu"] = milli_quantity(report["cpu_limit"])
+            else:
+                preserve("limits", "cpu", lim)
+            if "memory_limit" in report:
+                lim["memory"] = bytes_quantity(report["memory_limit"])
+            else:
+                preserve("limits", "memory", lim)
+        if "requests" in res:
+            req = res["requests"]
+            if "cpu_request" in report:
+                if report["cpu_request"] > kr.MIN_SHARES or milli_value(req.get("cpu")) > kr.MIN_SHARES:
+                    req["cpu"] = milli_quantity(report["cpu_request"])
+            else:
+                preserve("requests", "cpu", req)
+            if self.fake.minor <= 33:
+                if "memory" in req and name in st["actuated"]:
+                    req["memory"] = bytes_quantity(actuated.get("memory_request", 0))
+            elif actuated.get("memory_request"):
+                req["memory"] = bytes_quantity(actuated["memory_request"])
+            else:
+                preserve("requests", "memory", req)
+        return res
+
+    # ---- one sync of a running pod
+    def sync(self, pod, st, mode, now):
+        kl = self.fake.kubelet
         delay = float(kl.get("delay", 0.2))
-        if mode in ("deferred", "infeasible"):
-            if seen["phase"] != "marked" and now - seen["since"] >= delay:
-                reason = "Deferred" if mode == "deferred" else "Infeasible"
-                msg = kl.get("infeasible_message") or ("Node didn't have enough resource: cpu, requested: 8000, used: 1000, capacity: 4000" if mode == "infeasible" else "Node didn't have enough resource: memory")
-                self.update_status(pod, lambda s: self.mark(s, reason, msg))
-                seen["phase"] = "marked"
-            return
-        if mode == "error":
-            if seen["phase"] != "marked" and now - seen["since"] >= delay:
-                self.update_status(pod, lambda s: self.mark(s, "Error", "failed to update container resources"))
-                seen["phase"] = "marked"
-            return
-        # apply: check the node (when a Node object says what it has), allocate (InProgress), then actuate
-        if seen["phase"] in ("new", "marked") and now - seen["since"] >= delay:
-            verdict = self.node_fit(pod)
-            if verdict is not None:
-                if seen.get("verdict") != verdict:
-                    self.update_status(pod, lambda s: self.mark(s, verdict[0], verdict[1]))
-                    seen["verdict"] = verdict
-                seen["phase"] = "marked"
-                return
-        if seen["phase"] in ("new", "marked") and now - seen["since"] >= delay:
-            def alloc(s):
-                for c in pod["spec"]["containers"]:
-                    for cs in s.get("containerStatuses") or []:
-                        if cs.get("name") == c.get("name") and fake.minor >= 33:
-                            cs["allocatedResources"] = dcopy((c.get("resources") or {}).get("requests") or {})
-                self.clear_marks(s)
-                self.mark(s, "InProgress", "")
-            self.update_status(pod, alloc)
-            seen["phase"] = "allocated"
-            seen["since"] = now
-        elif seen["phase"] == "allocated" and now - seen["since"] >= delay:
-            def actuate(s):
-                for c in pod["spec"]["containers"]:
-                    for cs in s.get("containerStatuses") or []:
-                        if cs.get("name") == c.get("name") and "resources" in cs:
-                            cs["resources"] = dcopy(c.get("resources") or {})
-                self.clear_marks(s)
-            self.write_cgroups(pod)
-            self.update_status(pod, actuate)
-            fake.kubelet_seen.pop(uid, None)
+        gen = pod["metadata"].get("generation", 0)
+        sig = self.desired_sig(pod)
+        if sig != st["desired_sig"]:
+            st["desired_sig"] = sig
+            st["next_eval"] = now + delay
+        desired = {c["name"]: _requirements(c) for c in _resizable(pod)}
+        changed = any(not _requirements_equal(desired[n], st["alloc"].get(n)) for n in desired)
+        if changed and now >= st["next_eval"]:
+            st["next_eval"] = now + delay
+            self.handle_resize(pod, st, mode, desired, gen)
+        elif not changed and st["pending"] is not None:
+            st["pending"] = None  # ClearPodResizePendingCondition: the spec went back to the allocation
+            self.publish(pod, st)
+        if self.resize_in_progress(pod, st):
+            if now >= st["next_actuate"]:
+                st["next_actuate"] = now + delay
+                self.actuate(pod, st, mode)
+        elif st["in_progress"] is not None:
+            self.complete(pod, st)
 
-    def node_fit(self, pod):
-        """Like the kubelet's allocation check: Infeasible if the pod alone exceeds the node's
-        allocatable, Deferred if it does not fit next to the other pods now. None = go ahead."""
-        fake = self.fake
-        with fake.lock:
-            node = fake.store.get(RES_NODE.key, "", pod["spec"].get("nodeName"))
+    def resize_in_progress(self, pod, st):
+        """IsPodResizeInProgress / isPodResizeInProgress: a running resizable container whose
+        actuated resources differ from its allocation."""
+        apod = self.allocated_pod(pod, st)
+        css = _statuses(pod)
+        for c in _resizable(apod):
+            if not _is_running(css.get(c["name"])):
+                continue
+            want = kr.container_resources_from_requirements(_requirements(c), (apod["spec"].get("resources") or {}), self.pod_level_resize())
+            if want != st["actuated"].get(c["name"]):
+                return True
+        return False
+
+    # ---- admission (handlePodResourcesResize)
+    def handle_resize(self, pod, st, mode, desired, gen):
+        verdict = self.admit(pod, st, mode)
+        t = now_iso()
+        if verdict is None:
+            # SetAllocatedResources; clear PodResizePending; PodResizeInProgress (generation of this resize)
+            st["alloc"] = {n: dcopy(r) for n, r in desired.items()}
+            st["pending"] = None
+            st["in_progress"] = {"reason": "", "message": "", "gen": gen, "since": t, "probe": t}
+            st["next_actuate"] = time.time() + float(self.fake.kubelet.get("delay", 0.2))
+            self.publish(pod, st)
+            if self.fake.minor >= 35:
+                self.event(pod, "Normal", "ResizeStarted", "Pod resize started: " + _resource_summary(self.allocated_pod(pod, st), gen))
+            return
+        reason, raw, message = verdict
+        old = st["pending"]
+        if old is not None and old["reason"] == reason and old["message"] == message and old["gen"] == gen:
+            return
+        st["pending"] = {"reason": reason, "message": message, "gen": gen, "probe": t,
+                         "since": old["since"] if old is not None and old["reason"] == reason else t}
+        self.publish(pod, st)
+        if self.fake.minor >= 35 and (old is None or old["reason"] != reason or old["gen"] != gen):
+            self.event(pod, "Warning", "ResizeInfeasible" if reason == "Infeasible" else "ResizeDeferred",
+                       "Pod resize %s: %s" % (raw, _resource_summary(pod, gen, message)))
+
+    def admit(self, pod, st, mode):
+        """canResizePod (1.33-1.35, kubelet.go / allocation manager) or canAdmitPod with the resize
+        and predicate admit handlers (1.36): None if the resize fits, else (PodResizePending reason,
+        the admit reason, message)."""
+        kl = self.fake.kubelet
+        minor = self.fake.minor
+        if mode == "deferred":
+            return ("Deferred", "Deferred", kl.get("infeasible_message") or DEFAULT_DEFERRED_MESSAGE)
+        if mode == "infeasible":
+            return ("Infeasible", "Infeasible", kl.get("infeasible_message") or DEFAULT_INFEASIBLE_MESSAGE)
+        if kl.get("cpu_manager_policy") == "static" and _qos(pod) == "Guaranteed":
+            if minor <= 35:
+                msg = "Resize is infeasible for Guaranteed Pods alongside CPU Manager static policy"
+                return ("Infeasible", "Infeasible", msg)
+            cpu_change = any(
+                parse_quantity(_res_list(c, "requests").get("cpu", "0")) != parse_quantity(((st["alloc"].get(c["name"]) or {}).get("requests") or {}).get("cpu", "0"))
+                for c in _resizable(pod))
+            if cpu_change:
+                return ("Infeasible", "Infeasible", 'Resize is infeasible for Guaranteed Pods alongside CPU Manager policy "static"')
+        with self.fake.lock:
+            node = self.fake.store.get(RES_NODE.key, "", pod["spec"].get("nodeName"))
             if node is None:
                 return None
-            alloc = (node.get("status") or {}).get("allocatable") or (node.get("status") or {}).get("capacity") or {}
-            others = [p for p in fake.store.items(RES_POD.key) if p["spec"].get("nodeName") == pod["spec"].get("nodeName")
+            others = [dcopy(p) for p in self.fake.store.items(RES_POD.key)
+                      if p["spec"].get("nodeName") == pod["spec"].get("nodeName")
                       and p["metadata"]["uid"] != pod["metadata"]["uid"]
                       and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        nst = node.get("status") or {}
+        alloc = nst.get("allocatable") or nst.get("capacity") or {}
+        alloc_cpu = milli_value(alloc["cpu"]) if "cpu" in alloc else None
+        alloc_mem = quantity_value(alloc["memory"]) if "memory" in alloc else None
+        alloc_pods = int(parse_quantity(alloc["pods"])) if "pods" in alloc else None
+        if minor <= 35:
+            cpu = kr.resource_request_1_33(pod, "cpu")
+            mem = kr.resource_request_1_33(pod, "memory")
+            if (alloc_cpu is not None and cpu > alloc_cpu) or (alloc_mem is not None and mem > alloc_mem):
+                if alloc_mem is not None and mem > alloc_mem:
+                    msg = "memory, requested: %d, capacity: %d" % (mem, alloc_mem)
+                else:
+                    msg = "cpu, requested: %d, capacity: %d" % (cpu, alloc_cpu)
+                return ("Infeasible", "Infeasible", "Node didn't have enough capacity: " + msg)
+        used_cpu = used_mem = 0
+        for p in others:
+            ost = self.fake.kubelet_pods.get(p["metadata"]["uid"])
+            if ost is not None:
+                p = self.allocated_pod(p, ost)
+            c, m = kr.node_requested(p, self.pod_level())
+            used_cpu += c
+            used_mem += m
+        pcpu, pmem = kr.pod_request_for_fit(pod, self.pod_level())
+        failure = kr.fits_request(pcpu, pmem, used_cpu, used_mem, alloc_cpu, alloc_mem, len(others), alloc_pods)
+        if failure is None:
+            return None
+        return ("Deferred", "Deferred" if minor <= 35 else failure[4], kr.insufficient_resource_message(failure))
 
-        def want(p, r, allocated):
-            tot = 0
-            css = {c.get("name"): c for c in (p.get("status") or {}).get("containerStatuses") or []}
-            for c in p["spec"].get("containers") or []:
-                q = _res_list(c, "requests").get(r)
-                if allocated and "allocatedResources" in css.get(c.get("name"), {}):
-                    q = css[c.get("name")]["allocatedResources"].get(r, q)
-                if q is not None:
-                    tot += parse_quantity(q)
-            return tot
-
-        for r, unit in (("cpu", 1000), ("memory", 1)):
-            if r not in alloc:
-                continue
-            cap = parse_quantity(alloc[r])
-            req = want(pod, r, False)
-            if req > cap:
-                return ("Infeasible", "Node didn't have enough capacity: %s, requested: %d, capacity: %d" % (r, int(req * unit), int(cap * unit)))
-            used = sum(want(p, r, True) for p in others)
-            if req + used > cap:
-                return ("Deferred", "Node didn't have enough resource: %s, requested: %d, used: %d, capacity: %d" % (r, int(req * unit), int(used * unit), int(cap * unit)))
-        return None
-
-    def has_resize_marks(self, st):
-        return "resize" in st or any(c.get("type") in ("PodResizePending", "PodResizeInProgress") for c in st.get("conditions") or [])
-
-    def clear_marks(self, s):
-        s.pop("resize", None)
-        if "conditions" in s:
-            s["conditions"] = [c for c in s["conditions"] if c.get("type") not in ("PodResizePending", "PodResizeInProgress")]
-
-    def mark(self, s, what, msg):
-        t = now_iso()
-        self.clear_marks(s)
-        if self.fake.minor < 33:
-            s["resize"] = what if what != "Error" else "InProgress"
+    # ---- actuation (doPodResizeAction)
+    def actuate(self, pod, st, mode):
+        ok, message = self.do_pod_resize_action(pod, st, mode)
+        gen = pod["metadata"].get("generation", 0)
+        if ok:
+            self.complete(pod, st)
             return
-        if what in ("Deferred", "Infeasible"):
-            c = {"type": "PodResizePending", "status": "True", "lastProbeTime": None, "lastTransitionTime": t, "reason": what, "message": msg}
-        elif what == "Error":
-            c = {"type": "PodResizeInProgress", "status": "True", "lastProbeTime": None, "lastTransitionTime": t, "reason": "Error", "message": msg}
-        else:
-            c = {"type": "PodResizeInProgress", "status": "True", "lastProbeTime": None, "lastTransitionTime": t}
-        s.setdefault("conditions", []).append(c)
+        old = st["in_progress"]
+        t = now_iso()
+        if old is not None and old["reason"] == "Error" and old["message"] == message:
+            return
+        st["in_progress"] = {"reason": "Error", "message": message, "gen": old["gen"] if old else gen, "probe": t,
+                             "since": old["since"] if old is not None and old["reason"] == "Error" else t}
+        self.publish(pod, st, resources=True)
+        if self.fake.minor >= 35:
+            self.event(pod, "Warning", "ResizeError", "Pod resize error: " + _resource_summary(self.allocated_pod(pod, st), st["in_progress"]["gen"], message))
+
+    def complete(self, pod, st):
+        """Allocated == actuated: ClearPodResizeInProgressCondition (and, from 1.35, a ResizeCompleted
+        Event), with the containers' resources as the runtime now reports them."""
+        done = st["in_progress"]
+        st["in_progress"] = None
+        self.publish(pod, st, resources=True)
+        if self.fake.minor >= 35 and done is not None:
+            self.event(pod, "Normal", "ResizeCompleted", "Pod resize completed: " + _resource_summary(self.allocated_pod(pod, st), done["gen"]))
+
+    def read_pod_config(self, pod, st):
+        """GetPodCgroupConfig for memory and cpu: the pod cgroup's files (quota -1 and memory -1 for
+        "max"), or ValueError with the kubelet's message."""
+        name = pod["metadata"]["name"]
+        fmt = name if self.fake.minor <= 33 else '"%s/%s"' % (st["ns"], name)
+        mem = self.read(pod, st, None, "memory.max")
+        try:
+            memory = -1 if mem == "max" else int(mem)
+        except (TypeError, ValueError):
+            raise ValueError("unable to get pod cgroup memory config for pod %s" % fmt)
+        try:
+            q, p = self.read(pod, st, None, "cpu.max").split()
+            quota = -1 if q == "max" else int(q)
+            period = int(p)
+            shares = kr.cpu_weight_to_shares(int(self.read(pod, st, None, "cpu.weight")))
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError("unable to get pod cgroup cpu config for pod %s" % fmt)
+        return {"memory": memory, "quota": quota, "period": period, "shares": shares}
+
+    def do_pod_resize_action(self, pod, st, mode):
+        """computePodResizeAction for each running resizable container, then doPodResizeAction: per
+        resource (memory first, then cpu) a net increase writes the pod cgroup before the containers,
+        a net decrease after them; containers shrinking go before containers growing. Returns
+        (True, "") or (False, the kubelet's error message)."""
+        apod = self.allocated_pod(pod, st)
+        css = _statuses(pod)
+        cfg = self.pod_config(apod)
+        pod_req = apod["spec"].get("resources") or {}
+        updates = {"memory": [], "cpu": []}
+        restarts = []
+        for c in _resizable(apod):
+            if not _is_running(css.get(c["name"])):
+                continue
+            want = kr.container_resources_from_requirements(_requirements(c), pod_req, self.pod_level_resize())
+            cur = dict(st["actuated"].get(c["name"]) or {"memory_limit": 0, "memory_request": 0, "cpu_limit": 0, "cpu_request": 0})
+            if want == cur:
+                continue
+            policy = {p.get("resourceName"): p.get("restartPolicy") for p in c.get("resizePolicy") or []}
+
+            def resize(rname, key):
+                if want[key] == cur[key]:
+                    return False, False
+                return True, policy.get(rname) == "RestartContainer"
+
+            flags = {k: resize(r, k) for r, k in (("memory", "memory_limit"), ("memory", "memory_request"), ("cpu", "cpu_limit"), ("cpu", "cpu_request"))}
+            if any(restart for _, restart in flags.values()):
+                restarts.append(c)
+                continue
+            info = {"container": c, "want": want, "cur": cur}
+            for rname, lim, req in (("memory", "memory_limit", "memory_request"), ("cpu", "cpu_limit", "cpu_request")):
+                key = lim if flags[lim][0] else (req if flags[req][0] else None)
+                if key is None:
+                    continue
+                if want[key] > cur[key]:
+                    updates[rname].append(info)
+                else:
+                    updates[rname].insert(0, info)
+        # SyncPod kills the containers whose resizePolicy says RestartContainer before the resize
+        # (step 3) and starts them with the allocated resources after it (step 9), whatever the
+        # resize's outcome.
+        ok, message = self.resize_branches(pod, st, mode, apod, cfg, updates, restarts)
+        for c in restarts:
+            self.restart_container(pod, st, apod, c)
+        return ok, message
+
+    def resize_branches(self, pod, st, mode, apod, cfg, updates, restarts):
+        minor = self.fake.minor
+        try:
+            current = self.read_pod_config(pod, st)
+        except ValueError as e:
+            return False, str(e)
+        mem_branch = bool(updates["memory"]) or bool(restarts)
+        cpu_branch = bool(updates["cpu"]) or bool(restarts)
+        if minor >= 34 and mem_branch:
+            err = self.validate_memory_resize(pod, st, current, cfg, updates["memory"])
+            if err:
+                return False, err
+
+        def update_containers(rname):
+            """updatePodContainerResources: UpdateContainerResources with this resource's desired values
+            and the other resource's current ones; containerd merges them into the stored spec and runc
+            writes the whole of it."""
+            for info in updates[rname]:
+                c, want, cur = info["container"], info["want"], info["cur"]
+                if mode == "error":
+                    return self.fake.kubelet.get("error_message") or DEFAULT_ERROR_MESSAGE
+                m = want if rname == "memory" else cur
+                p = want if rname == "cpu" else cur
+                copy_c = dcopy(c)
+                copy_c["resources"] = {
+                    "limits": {"cpu": "%dm" % p["cpu_limit"], "memory": str(m["memory_limit"])},
+                    "requests": {"cpu": "%dm" % p["cpu_request"], "memory": str(m["memory_request"])},
+                }
+                st["runtime"][c["name"]] = kr.containerd_merge(st["runtime"].get(c["name"]), self.container_lcr(apod, copy_c))
+                self.runtime_apply(pod, st, c["name"])
+                if rname == "memory":
+                    cur["memory_limit"], cur["memory_request"] = want["memory_limit"], want["memory_request"]
+                else:
+                    cur["cpu_limit"], cur["cpu_request"] = want["cpu_limit"], want["cpu_request"]
+                st["actuated"][c["name"]] = dict(cur)
+            return None
+
+        def resize_containers(rname, cur_lim, new_lim, cur_req, new_req):
+            if new_lim > cur_lim:
+                self.set_pod_cgroup(pod, st, cfg, memory=rname == "memory", quota=rname == "cpu")
+            if new_req > cur_req:
+                self.set_pod_cgroup(pod, st, cfg, shares=rname == "cpu")
+            if updates[rname]:
+                err = update_containers(rname)
+                if err:
+                    return err
+            if new_req < cur_req:
+                self.set_pod_cgroup(pod, st, cfg, shares=rname == "cpu")
+            if new_lim < cur_lim:
+                self.set_pod_cgroup(pod, st, cfg, memory=rname == "memory", quota=rname == "cpu")
+            return None
+
+        if mem_branch:
+            if cfg["memory"] is not None and minor <= 33:
+                usage = self.memory_current(pod, None)
+                if usage is not None and usage >= cfg["memory"]:
+                    return False, "aborting attempt to set pod memory limit less than current memory usage for pod %s" % pod["metadata"]["name"]
+            if cfg["memory"] is None:
+                cfg["memory"] = current["memory"]
+            err = resize_containers("memory", current["memory"], cfg["memory"], 0, 0)
+            if err:
+                return False, err
+        if cpu_branch:
+            if cfg["quota"] is None:
+                cfg["quota"], cfg["period"] = current["quota"], current["period"]
+            err = resize_containers("cpu", current["quota"], cfg["quota"], current["shares"], cfg["shares"])
+            if err:
+                return False, err
+        return True, ""
+
+    def validate_memory_resize(self, pod, st, current, cfg, mem_updates):
+        """validateMemoryResizeAction (1.34+): refuse to set a pod or container memory limit at or
+        below its current usage (memory.current); the container message quotes the pod's usage, as
+        the Go code does."""
+        pod_decreasing = cfg["memory"] is not None and cfg["memory"] < current["memory"]
+        decreasing = {}
+        for info in mem_updates:
+            want, cur = info["want"], info["cur"]
+            if want["memory_limit"] != 0 and (cur["memory_limit"] == 0 or want["memory_limit"] < cur["memory_limit"]):
+                decreasing[info["container"]["name"]] = want["memory_limit"]
+        if not pod_decreasing and not decreasing:
+            return None
+        pod_usage = self.memory_current(pod, None) or 0
+        errs = []
+        if pod_decreasing and pod_usage >= cfg["memory"]:
+            errs.append("attempting to set pod memory limit (%d) below current usage (%d)" % (cfg["memory"], pod_usage))
+        for name, limit in decreasing.items():
+            if (self.memory_current(pod, name) or 0) >= limit:
+                errs.append('attempting to set container "%s" memory limit (%d) below current usage (%d)' % (name, limit, pod_usage))
+        if not errs:
+            return None
+        return "cannot decrease memory limits: " + (errs[0] if len(errs) == 1 else "[%s]" % ", ".join(errs))
+
+    def restart_container(self, pod, st, apod, c):
+        """resizePolicy RestartContainer: the container is killed and started again with the allocated
+        resources (a new container, a new cgroup)."""
+        name = c["name"]
+        new_id = "containerd://" + uuid.uuid4().hex + uuid.uuid4().hex
+        old_dir = self.container_dir(pod, name)
+
+        def fn(s):
+            for key in ("initContainerStatuses", "containerStatuses"):
+                for cs in s.get(key) or []:
+                    if cs.get("name") == name:
+                        cs["restartCount"] = cs.get("restartCount", 0) + 1
+                        cs["lastState"] = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": ((cs.get("state") or {}).get("running") or {}).get("startedAt"),
+                                                          "finishedAt": now_iso(), "containerID": cs.get("containerID")}}
+                        cs["containerID"] = new_id
+                        cs["state"] = {"running": {"startedAt": now_iso()}}
+
+        self.update_status(pod, fn)
+        for cs in list((pod.get("status") or {}).get("containerStatuses") or []) + list((pod.get("status") or {}).get("initContainerStatuses") or []):
+            if cs.get("name") == name:
+                cs["containerID"] = new_id
+        if old_dir and os.path.isdir(old_dir):
+            shutil.rmtree(old_dir, ignore_errors=True)
+        st["cgroups"].pop(name, None)
+        self.create_container_cgroup(self.with_status_of(pod, apod), st, c)
+        st["actuated"][name] = kr.container_resources_from_requirements(_requirements(c), (apod["spec"].get("resources") or {}), self.pod_level_resize())
+
+    def with_status_of(self, pod, apod):
+        out = dcopy(apod)
+        out["status"] = dcopy(pod.get("status") or {})
+        return out
+
+    # ---- status and Events
+    def publish(self, pod, st, resources=False):
+        """The kubelet's status write: allocatedResources, the resize conditions (status.resize before
+        1.33) and, after an actuation, the containers' resources."""
+        fake = self.fake
+        minor = fake.minor
+        apod = self.allocated_pod(pod, st)
+        specs = {c["name"]: c for c in list(apod["spec"].get("initContainers") or []) + list(apod["spec"].get("containers") or [])}
+        resizable = {c["name"] for c in _resizable(apod)}
+
+        def fn(s):
+            if minor >= 33:
+                conds = [c for c in s.get("conditions") or [] if c.get("type") not in RESIZE_CONDITIONS]
+                for typ, info in (("PodResizePending", st["pending"]), ("PodResizeInProgress", st["in_progress"])):
+                    if info is None:
+                        continue
+                    c = {"type": typ}
+                    if minor >= 34:
+                        c["observedGeneration"] = info["gen"]
+                    c.update({"status": "True", "lastProbeTime": info["probe"], "lastTransitionTime": info["since"]})
+                    if info["reason"]:
+                        c["reason"] = info["reason"]
+                    if info["message"]:
+                        c["message"] = info["message"]
+                    conds.append(c)
+                s["conditions"] = conds
+            else:
+                s.pop("resize", None)
+                if st["pending"] is not None:
+                    s["resize"] = st["pending"]["reason"]
+                elif st["in_progress"] is not None:
+                    s["resize"] = "InProgress"
+            for key in ("initContainerStatuses", "containerStatuses"):
+                for cs in s.get(key) or []:
+                    name = cs.get("name")
+                    if name not in resizable:
+                        continue
+                    if minor >= 33:
+                        req = _res_list(specs[name], "requests")
+                        if req:
+                            cs["allocatedResources"] = dict(req)
+                    if resources and cs.get("resources") is not None:
+                        cs["resources"] = self.status_resources(apod, st, specs[name], cs, dcopy(cs))
+
+        self.update_status(pod, fn)
 
     def update_status(self, pod, fn):
         fake = self.fake
@@ -2898,65 +3443,38 @@ class Kubelet(threading.Thread):
             before = dcopy(st)
             fn(st)
             if fake.minor >= 34:
-                # PodObservedGenerationTracking (beta in 1.34): the kubelet reports the generation it acted on
+                # PodObservedGenerationTracking (beta in 1.34): the generation the kubelet acted on
                 st["observedGeneration"] = cur["metadata"].get("generation", 1)
-                for c in st.get("conditions") or []:
-                    if c.get("type") in ("PodResizePending", "PodResizeInProgress"):
-                        c["observedGeneration"] = cur["metadata"].get("generation", 1)
             if st != before:
                 fake.store.put(RES_POD.key, cur)
 
-    def write_cgroups(self, pod):
-        """Write cpu.max/cpu.weight/memory.max the way the kubelet would, under a fake cgroup root."""
-        kl = self.fake.kubelet
-        root = kl.get("cgroup_root")
-        if not root:
-            return
-        qos = (pod.get("status") or {}).get("qosClass") or pod_qos(pod)
-        uid = pod["metadata"]["uid"]
-        systemd = kl.get("cgroup_driver", "systemd") == "systemd"
-        q = qos.lower()
-        if systemd:
-            if qos == "Guaranteed":
-                pdir = os.path.join(root, "kubepods.slice", "kubepods-pod%s.slice" % uid.replace("-", "_"))
-            else:
-                pdir = os.path.join(root, "kubepods.slice", "kubepods-%s.slice" % q, "kubepods-%s-pod%s.slice" % (q, uid.replace("-", "_")))
-        else:
-            pdir = os.path.join(root, "kubepods", "pod" + uid) if qos == "Guaranteed" else os.path.join(root, "kubepods", q, "pod" + uid)
-        cur = self.fake.store.get(RES_POD.key, pod["metadata"]["namespace"], pod["metadata"]["name"]) or pod
-        ids = {cs.get("name"): (cs.get("containerID") or "").split("://")[-1] for cs in (cur.get("status") or {}).get("containerStatuses") or []}
-        tot_cpu, tot_mem, all_cpu, all_mem = 0, 0, True, True
-        for c in pod["spec"].get("containers") or []:
-            cid = ids.get(c.get("name"))
-            if not cid:
-                continue
-            lim = _res_list(c, "limits")
-            req = _res_list(c, "requests")
-            cdir = os.path.join(pdir, "%s-%s.scope" % (kl.get("runtime", "cri-containerd"), cid) if systemd else cid)
-            os.makedirs(cdir, exist_ok=True)
-            if "cpu" in lim:
-                quota = max(1000, _milli(lim["cpu"]) * 100000 // 1000)
-                cpu_max = "%d 100000\n" % quota
-                tot_cpu += quota
-            else:
-                cpu_max = "max 100000\n"
-                all_cpu = False
-            shares = max(2, _milli(req.get("cpu", "0")) * 1024 // 1000) if "cpu" in req else 2
-            weight = 1 + ((shares - 2) * 9999) // 262142
-            if "memory" in lim:
-                mem = "%d\n" % _bytes(lim["memory"])
-                tot_mem += _bytes(lim["memory"])
-            else:
-                mem = "max\n"
-                all_mem = False
-            for fname, val in (("cpu.max", cpu_max), ("cpu.weight", "%d\n" % weight), ("memory.max", mem)):
-                with open(os.path.join(cdir, fname), "w") as f:
-                    f.write(val)
-        os.makedirs(pdir, exist_ok=True)
-        with open(os.path.join(pdir, "cpu.max"), "w") as f:
-            f.write("%d 100000\n" % tot_cpu if all_cpu and tot_cpu else "max 100000\n")
-        with open(os.path.join(pdir, "memory.max"), "w") as f:
-            f.write("%d\n" % tot_mem if all_mem and tot_mem else "max\n")
+    def event(self, pod, etype, reason, message):
+        """A kubelet Event on the pod (record.EventRecorder: source component kubelet, host = node)."""
+        md = pod["metadata"]
+        node = pod["spec"].get("nodeName", "")
+        t = now_iso()
+        ev = {
+            "metadata": {"name": "%s.%x" % (md["name"], time.time_ns()), "namespace": md["namespace"]},
+            "involvedObject": {"kind": "Pod", "namespace": md["namespace"], "name": md["name"], "uid": md["uid"], "apiVersion": "v1"},
+            "reason": reason,
+            "message": message,
+            "source": {"component": "kubelet", "host": node},
+            "firstTimestamp": t,
+            "lastTimestamp": t,
+            "count": 1,
+            "type": etype,
+            "reportingComponent": "kubelet",
+            "reportingInstance": node,
+        }
+        try:
+            self.fake.create(RES_EVENT, md["namespace"], ev)
+        except ApiError:
+            pass
+
+
+def _qos(pod):
+    """v1qos.GetPodQOS: the status's class when set, else computed."""
+    return (pod.get("status") or {}).get("qosClass") or pod_qos(pod)
 
 
 # ---------------------------------------------------------------------------------------------

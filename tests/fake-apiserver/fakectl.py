@@ -257,6 +257,10 @@ class FakeApiServer:
     def kubelet(self, **cfg):
         return self.control("POST", "kubelet", cfg)["kubelet"]
 
+    def kubelet_writes(self, clear=False):
+        """The cgroup file writes of the kubelet simulator (and its runtime), oldest first."""
+        return self.control("GET", "kubelet/writes", query={"clear": "1"} if clear else None)["writes"]
+
     def controller(self, **cfg):
         return self.control("POST", "controller", cfg)["controller"]
 
@@ -280,7 +284,8 @@ class FakeApiServer:
 
     # ---- objects
     def pod_manifest(self, name, ns="default", node="node-1", containers=None, labels=None, annotations=None,
-                     owner=None, requests=None, limits=None, resize_policy=None):
+                     owner=None, requests=None, limits=None, resize_policy=None, init_containers=None, overhead=None,
+                     pod_resources=None):
         if containers is None:
             res = {}
             if requests is not None or limits is None:
@@ -297,6 +302,12 @@ class FakeApiServer:
         if owner:
             md["ownerReferences"] = [owner]
         spec = {"containers": containers}
+        if init_containers:
+            spec["initContainers"] = init_containers
+        if overhead:
+            spec["overhead"] = overhead
+        if pod_resources:
+            spec["resources"] = pod_resources
         if node:
             spec["nodeName"] = node
         return {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
@@ -330,10 +341,26 @@ class FakeApiServer:
                 cs["resources"] = c.get("resources") or {}
                 cs["allocatedResources"] = (c.get("resources") or {}).get("requests") or {}
             css.append(cs)
+        inits = []
+        for i, c in enumerate(pod["spec"].get("initContainers") or []):
+            sidecar = c.get("restartPolicy") == "Always"
+            cid = "containerd://%064x" % (abs(hash((pod["metadata"]["uid"], "init", i))) + 1)
+            cs = {"name": c["name"], "ready": True, "restartCount": 0, "image": c.get("image", ""),
+                  "imageID": c.get("image", "") + "@sha256:" + "0" * 64, "containerID": cid,
+                  "state": {"running": {"startedAt": t}} if sidecar and phase == "Running" else
+                  {"terminated": {"exitCode": 0, "reason": "Completed", "containerID": cid}}}
+            if sidecar:
+                cs["started"] = phase == "Running"
+            if status_resources:
+                cs["resources"] = c.get("resources") or {}
+                cs["allocatedResources"] = (c.get("resources") or {}).get("requests") or {}
+            inits.append(cs)
         status = {"status": {"phase": phase, "hostIP": "192.0.2.10", "podIP": "198.51.100.7", "startTime": t,
                              "conditions": [{"type": x, "status": "True", "lastTransitionTime": t}
                                             for x in ("Ready", "ContainersReady", "PodScheduled")],
                              "containerStatuses": css}}
+        if inits:
+            status["status"]["initContainerStatuses"] = inits
         st, out = self.request("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (ns, name), status,
                                "application/strategic-merge-patch+json")
         if st != 200:

@@ -169,7 +169,10 @@ class ServerCase(unittest.TestCase):
     def setUp(self):
         self.srv.reset()
         self.srv.set_version(self.version, feature_gate=True)
-        self.srv.kubelet(mode="apply", delay=0.05, pods={}, auto_start=False, cgroup_root=None, delete_grace=0.2)
+        self.srv.kubelet(mode="apply", delay=0.05, pods={}, auto_start=False, cgroup_root=None, delete_grace=0.2,
+                         cgroup_driver="systemd", runtime_weight="old", runtime_systemd_quota_roundup=False,
+                         cpu_cfs_quota=True, cpu_manager_policy="none", pod_level_resources=None,
+                         infeasible_message=None, error_message=None)
         self.srv.controller(enabled=False, webhook=None)
         self.srv.control("POST", "watch", {"bookmark_interval": 5, "history": 1000})
         self.srv.tokens(replace={self.srv.token: {"user": "admin"}, AGENT_TOKEN: {"user": "node-agent"}})
@@ -394,6 +397,16 @@ class TestKubelet(ServerCase):
         th.join(10)
         seen = [c["type"] for e in box["ev"] for c in e["object"]["status"].get("conditions") or []]
         self.assertIn("PodResizeInProgress", seen)
+        # allocation.manager handlePodResourcesResize: admitted = allocatedResources and
+        # PodResizeInProgress (observedGeneration = the resize's generation) first, while resources
+        # (the runtime's actual values) still show the old ones until doPodResizeAction has run
+        admitted = [e["object"] for e in box["ev"]
+                    if (e["object"]["status"]["containerStatuses"][0].get("allocatedResources") or {}).get("cpu") == "150m"
+                    and e["object"]["status"]["containerStatuses"][0]["resources"]["requests"]["cpu"] == "100m"]
+        self.assertTrue(admitted, "no status with the resize admitted but not yet actuated")
+        cond = [c for c in admitted[0]["status"]["conditions"] if c["type"] == "PodResizeInProgress"][0]
+        self.assertEqual(cond["observedGeneration"], pod["metadata"]["generation"])
+        self.assertNotIn("reason", cond)
 
     def test_deferred_infeasible_per_pod(self):
         self.srv.create_pod("a")
@@ -409,21 +422,6 @@ class TestKubelet(ServerCase):
         self.assertTrue(self.srv.wait_for(lambda: self._status_res("a")["resources"]["requests"]["cpu"] == "150m"))
         self.assertTrue(self.srv.wait_for(lambda: "PodResizePending" not in self._conds("a")))
 
-    def test_node_capacity_decides_infeasible_and_deferred(self):
-        self.srv.create_node("node-1", cpu="1", memory="2Gi")
-        self.srv.create_pod("big", requests={"cpu": "100m", "memory": "128Mi"}, limits=None)
-        self.srv.create_pod("other", requests={"cpu": "700m", "memory": "128Mi"}, limits=None)
-        self.srv.resize("big", requests={"cpu": "2"})
-        self.assertTrue(self.srv.wait_for(lambda: self._conds("big").get("PodResizePending", {}).get("reason") == "Infeasible"))
-        self.assertEqual(self._conds("big")["PodResizePending"]["message"],
-                         "Node didn't have enough capacity: cpu, requested: 2000, capacity: 1000")
-        self.srv.resize("big", requests={"cpu": "500m"})
-        self.assertTrue(self.srv.wait_for(lambda: self._conds("big").get("PodResizePending", {}).get("reason") == "Deferred"))
-        # room is made: the deferred resize goes through
-        self.srv.request("DELETE", "/api/v1/namespaces/default/pods/other?gracePeriodSeconds=0")
-        self.assertTrue(self.srv.wait_for(lambda: self._status_res("big")["resources"]["requests"]["cpu"] == "500m"))
-        self.assertNotIn("PodResizePending", self._conds("big"))
-
     def test_old_version_uses_status_resize(self):
         self.srv.set_version("1.30")
         self.srv.create_pod("a")
@@ -434,29 +432,437 @@ class TestKubelet(ServerCase):
         self.assertEqual(st, 200)
         self.assertTrue(self.srv.wait_for(lambda: self.srv.get_pod("a")["status"].get("resize") == "Infeasible"))
 
-    def test_cgroup_files(self):
-        root = tempfile.mkdtemp(prefix="fakecg-")
-        try:
-            self.srv.kubelet(cgroup_root=root)
-            pod = self.srv.create_pod("rz")
-            self.srv.resize("rz", requests={"cpu": "150m"}, limits={"cpu": "300m", "memory": "256Mi"})
-            uid = pod["metadata"]["uid"].replace("-", "_")
-            cid = pod["status"]["containerStatuses"][0]["containerID"].split("://")[1]
-            d = os.path.join(root, "kubepods.slice", "kubepods-burstable.slice", "kubepods-burstable-pod%s.slice" % uid,
-                             "cri-containerd-%s.scope" % cid)
-            self.assertTrue(self.srv.wait_for(lambda: os.path.exists(os.path.join(d, "cpu.max"))))
-            with open(os.path.join(d, "cpu.max")) as f:
-                self.assertEqual(f.read(), "30000 100000\n")
-            with open(os.path.join(d, "memory.max")) as f:
-                self.assertEqual(f.read(), "%d\n" % (256 << 20))
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-
     def test_auto_start(self):
         self.srv.kubelet(auto_start=True)
         self.srv.create(self.srv.pod_manifest("auto"))
         self.assertTrue(self.srv.wait_for(lambda: self.srv.get_pod("auto")["status"].get("phase") == "Running"))
         self.assertIn("resources", self._status_res("auto"))
+
+
+# The kubelet simulator against the real kubelet's rules. Every expected value below is worked out by
+# hand from the Go function named in the test (kubernetes v1.36.2 / v1.33.13, opencontainers/cgroups,
+# runc 1.1.5); the fake's own code is never used to compute an expectation.
+
+MiB = 1 << 20
+
+
+def ctr(name, req=None, lim=None, sidecar=False, resize_policy=None):
+    res = {}
+    if req:
+        res["requests"] = req
+    if lim:
+        res["limits"] = lim
+    c = {"name": name, "image": "registry.example/app:1", "resources": res}
+    if sidecar:
+        c["restartPolicy"] = "Always"
+    if resize_policy:
+        c["resizePolicy"] = resize_policy
+    return c
+
+
+class TestKubeletRules(unittest.TestCase):
+    """The conversions themselves, as numbers."""
+
+    def setUp(self):
+        import kubelet_rules
+        self.kr = kubelet_rules
+
+    def test_shares_quota_and_their_minimums(self):
+        kr = self.kr
+        # cm.MilliCPUToShares: 0 -> MinShares 2; 1m -> 1*1024/1000 = 1 -> 2; 100m -> 102; 300 CPUs -> MaxShares
+        self.assertEqual([kr.milli_cpu_to_shares(m) for m in (0, 1, 100, 1000, 300000)], [2, 2, 102, 1024, 262144])
+        # cm.MilliCPUToQuota: 0 -> 0 (no quota); 5m -> 500 µs -> MinQuotaPeriod 1000; 250m -> 25000
+        self.assertEqual([kr.milli_cpu_to_quota(m) for m in (0, 5, 250)], [0, 1000, 25000])
+        # cm.SharesToMilliCPU / QuotaToMilliCPU, the kubelet reading the runtime back: ceil(102*1000/1024) = 100
+        self.assertEqual((kr.shares_to_milli_cpu(102), kr.quota_to_milli_cpu(25000, 100000), kr.quota_to_milli_cpu(-1, 100000)), (100, 250, 0))
+
+    def test_weight_formulas(self):
+        kr = self.kr
+        # cm.getCPUWeight (kubelet, pod cgroups) and runc 1.1.5's ConvertCPUSharesToCgroupV2Value:
+        # 1 + ((s-2)*9999)/262142: 1024 -> 1 + 10218978/262142 = 39, 2048 -> 79, 2 -> 1, 262144 -> 10000
+        for shares, want in ((2, 1), (1024, 39), (2048, 79), (262144, 10000)):
+            self.assertEqual((kr.kubelet_cpu_weight(shares), kr.runtime_cpu_weight_old(shares)), (want, want), shares)
+        # opencontainers/cgroups ConvertCPUSharesToCgroupV2Value (runc >= 1.3.2): the log curve through
+        # (2, 1), (1024, 100), (262144, 10000); 2048 -> ceil(10^((121+1375)/612 - 7/34)) = 174
+        self.assertEqual([kr.runtime_cpu_weight_new(s) for s in (2, 1024, 2048, 262144)], [1, 100, 174, 10000])
+        # cm.cpuWeightToCPUShares: weight 39 reads back as ((38*262142)/9999)+2 = 998 shares
+        self.assertEqual(kr.cpu_weight_to_shares(39), 998)
+
+    def test_systemd_quota_rounding(self):
+        # systemd addCPUQuota: 1500 µs/100 ms = 15000 µs/s, rounded up to 20000 -> quota 2000
+        self.assertEqual(self.kr.systemd_cpu_quota(1500, 100000), 2000)
+        self.assertEqual(self.kr.systemd_cpu_quota(25000, 100000), 25000)
+
+    def test_request_sums_1_33_check_versus_pod_requests(self):
+        pod = {"spec": {"containers": [ctr("app", req={"cpu": "800m"})],
+                        "initContainers": [ctr("side", req={"cpu": "300m"}, sidecar=True)]}}
+        # pkg/api/v1/resource GetResourceRequest (1.33's Infeasible check): init containers, the sidecar
+        # too, only as a maximum -> max(800, 300) = 800
+        self.assertEqual(self.kr.resource_request_1_33(pod, "cpu"), 800)
+        # component-helpers PodRequests: the sidecar is summed -> 1100
+        self.assertEqual(self.kr.pod_request_for_fit(pod), (1100, 0))
+
+
+class KubeletCgroupCase(ServerCase):
+    """Pods started by the kubelet simulator under a fake cgroup root (cgroupfs driver unless told)."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = tempfile.mkdtemp(prefix="fakecg-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        self.srv.kubelet(cgroup_root=self.root, cgroup_driver="cgroupfs", auto_start=True)
+        self.srv.kubelet_writes(clear=True)
+
+    def start(self, name, containers, **kw):
+        self.srv.create(self.srv.pod_manifest(name, containers=containers, **kw))
+        self.assertTrue(self.srv.wait_for(lambda: (self.srv.get_pod(name)["status"].get("containerStatuses"))),
+                        "the kubelet did not start %s" % name)
+        return self.srv.get_pod(name)
+
+    def cgdir(self, name, container=None):
+        pod = self.srv.get_pod(name)
+        uid, qos = pod["metadata"]["uid"], pod["status"]["qosClass"]
+        systemd = self.srv.kubelet()["cgroup_driver"] == "systemd"
+        if systemd:
+            u = uid.replace("-", "_")
+            pdir = (os.path.join(self.root, "kubepods.slice", "kubepods-pod%s.slice" % u) if qos == "Guaranteed" else
+                    os.path.join(self.root, "kubepods.slice", "kubepods-%s.slice" % qos.lower(), "kubepods-%s-pod%s.slice" % (qos.lower(), u)))
+        else:
+            pdir = (os.path.join(self.root, "kubepods", "pod" + uid) if qos == "Guaranteed" else
+                    os.path.join(self.root, "kubepods", qos.lower(), "pod" + uid))
+        if container is None:
+            return pdir
+        st = pod["status"]
+        cs = [c for c in (st.get("containerStatuses") or []) + (st.get("initContainerStatuses") or []) if c["name"] == container][0]
+        cid = cs["containerID"].split("://")[1]
+        return os.path.join(pdir, "cri-containerd-%s.scope" % cid if systemd else cid)
+
+    def cg(self, name, container, fname):
+        try:
+            with open(os.path.join(self.cgdir(name, container), fname)) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    def put(self, name, container, fname, text):
+        """Someone other than the kubelet writes a cgroup file (or the kernel's memory.current)."""
+        with open(os.path.join(self.cgdir(name, container), fname), "w") as f:
+            f.write(text + "\n")
+
+    def writes(self, name):
+        return [(w["container"], w["file"], w["value"]) for w in self.srv.kubelet_writes() if w["pod"] == "default/" + name]
+
+    def conds(self, name):
+        return {c["type"]: c for c in self.srv.get_pod(name)["status"].get("conditions") or []}
+
+    def cstatus(self, name, container="app"):
+        return [c for c in self.srv.get_pod(name)["status"]["containerStatuses"] if c["name"] == container][0]
+
+    def events(self, name, reason):
+        items = self.srv.request("GET", "/api/v1/namespaces/default/events")[1]["items"]
+        return [e for e in items if e["involvedObject"]["name"] == name and e["reason"] == reason]
+
+
+class TestKubeletPodCgroup(KubeletCgroupCase):
+    def test_pod_values_count_sidecars_init_containers_and_overhead(self):
+        # cm.ResourceConfigForPod with resource.PodLimits / PodRequests (AggregateContainer*): app
+        # containers and sidecars summed, each init container plus the sidecars before it as a max,
+        # then the overhead.
+        self.start("side", [ctr("app", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "500m", "memory": "128Mi"})],
+                   init_containers=[ctr("proxy", {"cpu": "50m", "memory": "32Mi"}, {"cpu": "200m", "memory": "256Mi"}, sidecar=True),
+                                    ctr("migrate", {"cpu": "1", "memory": "512Mi"}, {"cpu": "1", "memory": "512Mi"})],
+                   overhead={"cpu": "10m", "memory": "10Mi"})
+        # memory: max(128 + 256, 512 + 256) + 10 = 778Mi
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("side", None, "memory.max") == str(778 * MiB)))
+        # cpu limits: max(500 + 200, 1000 + 200) + 10 = 1210m -> quota 121000
+        self.assertEqual(self.cg("side", None, "cpu.max"), "121000 100000")
+        # cpu requests: max(100 + 50, 1000 + 50) + 10 = 1060m -> 1085 shares -> getCPUWeight 1 + 1083*9999/262142 = 42
+        self.assertEqual(self.cg("side", None, "cpu.weight"), "42")
+        # the containers' own cgroups (calculateLinuxResources, runc): 100m -> 102 shares -> weight 4
+        self.assertEqual((self.cg("side", "app", "memory.max"), self.cg("side", "app", "cpu.max"), self.cg("side", "app", "cpu.weight")),
+                         (str(128 * MiB), "50000 100000", "4"))
+        # the sidecar runs in its own cgroup (50m -> 51 shares -> weight 2); the finished init container has none
+        self.assertEqual((self.cg("side", "proxy", "memory.max"), self.cg("side", "proxy", "cpu.weight")), (str(256 * MiB), "2"))
+        self.assertFalse(os.path.exists(self.cgdir("side", "migrate")))
+        # a grow of the app's limit to 300Mi: 300 + 256 = 556 < 768, the pod value does not move
+        self.srv.kubelet_writes(clear=True)
+        self.assertEqual(self.srv.resize("side", limits={"memory": "300Mi"})[0], 200)
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("side", "app", "memory.max") == str(300 * MiB)))
+        self.assertEqual(self.cg("side", None, "memory.max"), str(778 * MiB))
+        self.assertNotIn((None, "memory.max", str(300 * MiB)), self.writes("side"))
+
+    def test_pod_cpu_max_and_memory_max_need_a_limit_on_every_container(self):
+        # ResourceConfigForPod: Burstable pods get cpu.max only if every container's ContainerFn saw a
+        # CPU limit, memory.max only if every one saw a memory limit; otherwise the file keeps "max".
+        self.start("nocpu", [ctr("app", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "500m", "memory": "128Mi"})],
+                   init_containers=[ctr("proxy", {"cpu": "50m", "memory": "32Mi"}, {"memory": "64Mi"}, sidecar=True)])
+        self.start("nomem", [ctr("app", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "500m", "memory": "128Mi"})],
+                   init_containers=[ctr("proxy", {"cpu": "50m", "memory": "32Mi"}, {"cpu": "200m"}, sidecar=True)])
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("nomem", None, "cpu.max") == "70000 100000"))
+        self.assertEqual(self.cg("nocpu", None, "cpu.max"), "max 100000")
+        self.assertEqual(self.cg("nocpu", None, "memory.max"), str(192 * MiB))
+        self.assertEqual(self.cg("nomem", None, "memory.max"), "max")
+        # a CPU-limit resize of the app: the container's quota moves, the pod's stays "max"
+        self.srv.kubelet_writes(clear=True)
+        self.srv.resize("nocpu", limits={"cpu": "800m"})
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("nocpu", "app", "cpu.max") == "80000 100000"))
+        self.assertEqual(self.cg("nocpu", None, "cpu.max"), "max 100000")
+        self.assertFalse([w for w in self.writes("nocpu") if w[0] is None and w[1] == "cpu.max"])
+
+    def test_runtime_weight_formula_old_and_new(self):
+        # 1 CPU -> 1024 shares. The kubelet writes the pod's weight itself (getCPUWeight: 39); the
+        # container's comes from the runtime: runc 1.1.5 (Debian 12) 39, runc >= 1.3.2 / crun >= 1.23 100.
+        g = {"cpu": "1", "memory": "64Mi"}
+        self.start("old", [ctr("app", g, g)])
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("old", "app", "cpu.weight") == "39"))
+        self.assertEqual(self.cg("old", None, "cpu.weight"), "39")
+        self.srv.kubelet(runtime_weight="new")
+        self.start("new", [ctr("app", g, g)])
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("new", "app", "cpu.weight") == "100"))
+        self.assertEqual(self.cg("new", None, "cpu.weight"), "39")
+        # a resize to 2 CPUs (2048 shares): runtime 174 (new formula), pod 79
+        self.srv.resize("new", requests={"cpu": "2"}, limits={"cpu": "2"})
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("new", "app", "cpu.weight") == "174"))
+        self.assertEqual(self.cg("new", None, "cpu.weight"), "79")
+
+    def test_cpu_cfs_quota_off_leaves_cpu_max_at_max(self):
+        # cpuCFSQuota: false -> ResourceConfigForPod(enforceCPULimits=false) gives the pod quota -1
+        # ("max 100000"), calculateLinuxResources sends no quota or period, so runc never writes the
+        # container's cpu.max.
+        self.srv.kubelet(cpu_cfs_quota=False)
+        g = {"cpu": "500m", "memory": "128Mi"}
+        self.start("nq", [ctr("app", g, g)])
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("nq", None, "cpu.max") == "max 100000"))
+        self.assertEqual(self.cg("nq", "app", "cpu.max"), "max 100000")
+        self.assertFalse([w for w in self.writes("nq") if w[0] == "app" and w[1] == "cpu.max"])
+        self.srv.resize("nq", requests={"cpu": "800m"}, limits={"cpu": "800m"})
+        # 800m -> 819 shares -> runc 1.1.5 weight 1 + 817*9999/262142 = 32
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("nq", "app", "cpu.weight") == "32"))
+        self.assertTrue(self.srv.wait_for(lambda: "PodResizeInProgress" not in self.conds("nq")))
+        self.assertEqual((self.cg("nq", None, "cpu.max"), self.cg("nq", "app", "cpu.max")), ("max 100000", "max 100000"))
+        cs = self.cstatus("nq")
+        self.assertEqual(cs["allocatedResources"]["cpu"], "800m")
+        # convertContainerStatusResources: the runtime reports no CPU limit without a quota, so the
+        # status keeps the previous value (preserveOldResourcesValue)
+        self.assertEqual(cs["resources"]["limits"]["cpu"], "500m")
+        self.assertEqual(cs["resources"]["requests"]["cpu"], "800m")
+
+    def test_systemd_driver_rounds_the_pod_quota(self):
+        # opencontainers/cgroups systemd addCPUQuota (the kubelet's pod slice): 15m -> 1500 µs ->
+        # 15000 µs/s, rounded up to whole percent 20000 -> "2000 100000". runc 1.1.5 wrote the raw
+        # quota into the container's scope; newer libraries round there too.
+        self.srv.kubelet(cgroup_driver="systemd")
+        g = {"cpu": "15m", "memory": "64Mi"}
+        self.start("tiny", [ctr("app", g, g)])
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("tiny", None, "cpu.max") == "2000 100000"))
+        self.assertTrue(self.cgdir("tiny").endswith(".slice"))
+        self.assertEqual(self.cg("tiny", "app", "cpu.max"), "1500 100000")
+        self.srv.kubelet(runtime_systemd_quota_roundup=True)
+        self.start("tiny2", [ctr("app", g, g)])
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("tiny2", "app", "cpu.max") == "2000 100000"))
+
+    def test_static_cpu_manager_exclusive_cpus(self):
+        # DisableCPUQuotaWithExclusiveCPUs (on since 1.33): a Guaranteed container with an integer CPU
+        # request gets exclusive CPUs and no quota; the pod then has enforceCPULimits=false. Its CPU
+        # resize is Infeasible (podResizesAdmitHandler, 1.36 message).
+        self.srv.kubelet(cpu_manager_policy="static")
+        g = {"cpu": "2", "memory": "128Mi"}
+        self.start("excl", [ctr("app", g, g)])
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("excl", "app", "cpu.max") == "max 100000"))
+        self.assertEqual(self.cg("excl", None, "cpu.max"), "max 100000")
+        self.srv.resize("excl", requests={"cpu": "3"}, limits={"cpu": "3"})
+        self.assertTrue(self.srv.wait_for(lambda: self.conds("excl").get("PodResizePending", {}).get("reason") == "Infeasible"))
+        self.assertEqual(self.conds("excl")["PodResizePending"]["message"],
+                         'Resize is infeasible for Guaranteed Pods alongside CPU Manager policy "static"')
+
+
+class TestKubeletResize(KubeletCgroupCase):
+    def test_order_of_pod_and_container_writes(self):
+        # doPodResizeAction resizeContainers: a net increase writes the pod cgroup before the
+        # containers, a net decrease after them; within a resource, containers shrinking first.
+        self.start("ord", [ctr("app", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "500m", "memory": "128Mi"})])
+        self.srv.kubelet_writes(clear=True)
+        self.srv.resize("ord", limits={"memory": "256Mi"})
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("ord", "app", "memory.max") == str(256 * MiB)))
+        w = self.writes("ord")
+        self.assertLess(w.index((None, "memory.max", str(256 * MiB))), w.index(("app", "memory.max", str(256 * MiB))), w)
+        self.srv.kubelet_writes(clear=True)
+        self.srv.resize("ord", limits={"cpu": "300m"})
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("ord", None, "cpu.max") == "30000 100000"))
+        w = self.writes("ord")
+        self.assertLess(w.index(("app", "cpu.max", "30000 100000")), w.index((None, "cpu.max", "30000 100000")), w)
+        # two containers trading 128Mi: the pod total is unchanged (no pod write), the shrinking one goes first
+        self.start("two", [ctr("a", {"memory": "64Mi"}, {"memory": "256Mi"}), ctr("b", {"memory": "64Mi"}, {"memory": "128Mi"})])
+        self.srv.kubelet_writes(clear=True)
+        st, _ = self.srv.request("PATCH", "/api/v1/namespaces/default/pods/two/resize", {"spec": {"containers": [
+            {"name": "a", "resources": {"limits": {"memory": "128Mi"}}}, {"name": "b", "resources": {"limits": {"memory": "256Mi"}}}]}},
+            "application/strategic-merge-patch+json")
+        self.assertEqual(st, 200)
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("two", "b", "memory.max") == str(256 * MiB)))
+        w = [x for x in self.writes("two") if x[1] == "memory.max"]
+        self.assertEqual(w, [("a", "memory.max", str(128 * MiB)), ("b", "memory.max", str(256 * MiB))])
+
+    def test_deferred_counts_the_other_pods_allocated_requests(self):
+        # canAdmitPod -> predicate admit handler -> noderesources.fitsRequest with the other pods'
+        # PodRequests (UseStatusResources): "other" holds max(100m app, 700m init) + 50m overhead = 750m.
+        self.srv.create_node("node-1", cpu="1", memory="2Gi")
+        self.start("other", [ctr("app", {"cpu": "100m"})], init_containers=[ctr("migrate", {"cpu": "700m"})], overhead={"cpu": "50m"})
+        self.start("big", [ctr("app", {"cpu": "100m", "memory": "128Mi"})])
+        self.srv.resize("big", requests={"cpu": "300m"})
+        self.assertTrue(self.srv.wait_for(lambda: self.conds("big").get("PodResizePending", {}).get("reason") == "Deferred"))
+        c = self.conds("big")["PodResizePending"]
+        self.assertEqual(c["message"], "Node didn't have enough resource: cpu, requested: 300, used: 750, capacity: 1000")
+        self.assertEqual(c["observedGeneration"], self.srv.get_pod("big")["metadata"]["generation"])
+        # nothing was admitted: allocation and the container's weight (100m -> 4) stay
+        self.assertEqual(self.cstatus("big")["allocatedResources"]["cpu"], "100m")
+        self.assertEqual(self.cg("big", "app", "cpu.weight"), "4")
+        # 1.36 Event: "Pod resize <admit reason>: <resources>"
+        ev = self.srv.wait_for(lambda: self.events("big", "ResizeDeferred"))
+        self.assertTrue(ev[0]["message"].startswith('Pod resize OutOfcpu: {"containers":[{"name":"app","resources":{"requests":{"cpu":"300m"'), ev)
+        self.assertEqual((ev[0]["type"], ev[0]["source"]["component"]), ("Warning", "kubelet"))
+        # room is made: the deferred resize is admitted and actuated (300m -> 307 shares -> weight 12)
+        self.srv.request("DELETE", "/api/v1/namespaces/default/pods/other?gracePeriodSeconds=0")
+        self.assertTrue(self.srv.wait_for(lambda: self.cstatus("big")["resources"]["requests"]["cpu"] == "300m"))
+        self.assertEqual(self.cg("big", "app", "cpu.weight"), "12")
+        self.assertNotIn("PodResizePending", self.conds("big"))
+
+    def test_beyond_allocatable_1_36_is_deferred(self):
+        # 1.36 has no capacity check of its own: the predicate's message, reason Deferred
+        self.srv.create_node("node-1", cpu="1", memory="2Gi")
+        self.start("big", [ctr("app", {"cpu": "100m", "memory": "128Mi"})])
+        self.srv.resize("big", requests={"cpu": "2"})
+        self.assertTrue(self.srv.wait_for(lambda: "PodResizePending" in self.conds("big")))
+        c = self.conds("big")["PodResizePending"]
+        self.assertEqual((c["reason"], c["message"]), ("Deferred", "Node didn't have enough resource: cpu, requested: 2000, used: 0, capacity: 1000"))
+
+    def test_memory_limit_below_usage_is_refused(self):
+        # kuberuntime validateMemoryResizeAction (1.34+): the resize is admitted (allocated), but
+        # actuation refuses a memory limit at or below memory.current: PodResizeInProgress, reason
+        # Error; nothing is written. The container's message quotes the pod's usage, as in Go.
+        self.start("shrink", [ctr("app", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "500m", "memory": "256Mi"})])
+        self.put("shrink", None, "memory.current", str(210 * MiB))
+        self.put("shrink", "app", "memory.current", str(200 * MiB))
+        self.srv.kubelet_writes(clear=True)
+        self.srv.resize("shrink", limits={"memory": "128Mi"})
+        self.assertTrue(self.srv.wait_for(lambda: self.conds("shrink").get("PodResizeInProgress", {}).get("reason") == "Error"))
+        self.assertEqual(self.conds("shrink")["PodResizeInProgress"]["message"],
+                         "cannot decrease memory limits: [attempting to set pod memory limit (134217728) below current usage (220200960), "
+                         'attempting to set container "app" memory limit (134217728) below current usage (220200960)]')
+        self.assertEqual((self.cg("shrink", None, "memory.max"), self.cg("shrink", "app", "memory.max")), (str(256 * MiB), str(256 * MiB)))
+        self.assertEqual(self.writes("shrink"), [])
+        self.assertEqual(self.cstatus("shrink")["resources"]["limits"]["memory"], "256Mi")
+        self.assertTrue(self.srv.wait_for(lambda: self.events("shrink", "ResizeError")))
+        # usage falls: the next sync actuates, container first (a decrease), then the pod
+        self.put("shrink", None, "memory.current", str(100 * MiB))
+        self.put("shrink", "app", "memory.current", str(100 * MiB))
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("shrink", None, "memory.max") == str(128 * MiB)))
+        self.assertEqual(self.cg("shrink", "app", "memory.max"), str(128 * MiB))
+        self.assertTrue(self.srv.wait_for(lambda: "PodResizeInProgress" not in self.conds("shrink")))
+        self.assertEqual(self.cstatus("shrink")["resources"]["limits"]["memory"], "128Mi")
+
+    def test_runtime_error_leaves_what_was_actuated(self):
+        # doPodResizeAction: a memory grow writes the pod cgroup first; when UpdateContainerResources
+        # then fails, the pod value stays raised, the container's does not move, and the condition
+        # is PodResizeInProgress/Error with the runtime's message. allocatedResources moved already.
+        self.start("err", [ctr("app", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "500m", "memory": "128Mi"})])
+        self.srv.kubelet(pods={"err": "error"}, error_message="rpc error: code = Unknown desc = boom")
+        self.srv.resize("err", requests={"memory": "96Mi"}, limits={"memory": "256Mi"})
+        self.assertTrue(self.srv.wait_for(lambda: self.conds("err").get("PodResizeInProgress", {}).get("reason") == "Error"))
+        c = self.conds("err")["PodResizeInProgress"]
+        self.assertEqual(c["message"], "rpc error: code = Unknown desc = boom")
+        self.assertEqual(c["observedGeneration"], self.srv.get_pod("err")["metadata"]["generation"])
+        self.assertEqual((self.cg("err", None, "memory.max"), self.cg("err", "app", "memory.max")), (str(256 * MiB), str(128 * MiB)))
+        cs = self.cstatus("err")
+        self.assertEqual((cs["allocatedResources"]["memory"], cs["resources"]["limits"]["memory"]), ("96Mi", "128Mi"))
+        # the runtime recovers: the next sync finishes the job
+        self.srv.kubelet(pods={"err": None})
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("err", "app", "memory.max") == str(256 * MiB)))
+        self.assertTrue(self.srv.wait_for(lambda: "PodResizeInProgress" not in self.conds("err")))
+        self.assertEqual(self.cstatus("err")["resources"]["limits"]["memory"], "256Mi")
+
+    def test_foreign_writes_stay_until_the_kubelet_actuates_a_resize(self):
+        # computePodResizeAction compares the allocation with the kubelet's actuated checkpoint, never
+        # with the cgroup files, so a value written behind its back stays through its syncs. The next
+        # actuation rewrites it: UpdateContainerResources hands containerd the whole resources and runc
+        # writes all of them; the pod cgroup is compared with its files (GetPodCgroupConfig).
+        self.start("tug", [ctr("app", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "500m", "memory": "128Mi"})])
+        self.put("tug", "app", "memory.max", "999999488")
+        self.put("tug", None, "memory.max", "999999488")
+        self.srv.kubelet_writes(clear=True)
+        time.sleep(0.5)  # ten kubelet syncs
+        self.assertEqual(self.writes("tug"), [])
+        # a CPU-only resize: the container's memory.max goes back to the allocated 128Mi; the pod's
+        # memory is not part of a CPU resize
+        self.srv.resize("tug", limits={"cpu": "600m"})
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("tug", "app", "cpu.max") == "60000 100000"))
+        self.assertEqual(self.cg("tug", "app", "memory.max"), str(128 * MiB))
+        self.assertEqual(self.cg("tug", None, "memory.max"), "999999488")
+        # a memory grow to 192Mi: the kubelet reads 999999488 in the pod file, so to it this is a
+        # decrease: the container is written first, the pod after
+        self.srv.kubelet_writes(clear=True)
+        self.srv.resize("tug", limits={"memory": "192Mi"})
+        self.assertTrue(self.srv.wait_for(lambda: self.cg("tug", None, "memory.max") == str(192 * MiB)))
+        w = [x for x in self.writes("tug") if x[1] == "memory.max"]
+        self.assertEqual(w, [("app", "memory.max", str(192 * MiB)), (None, "memory.max", str(192 * MiB))])
+
+
+class TestKubelet133(KubeletCgroupCase):
+    version = "1.33"
+
+    def test_capacity_check_is_infeasible_and_counts_sidecars_as_init(self):
+        # kubelet.go canResizePod (1.33-1.35): requests above allocatable by GetResourceRequest ->
+        # Infeasible "Node didn't have enough capacity"; conditions carry no observedGeneration.
+        self.srv.create_node("node-1", cpu="1", memory="2Gi")
+        self.start("big", [ctr("app", {"cpu": "100m", "memory": "128Mi"})])
+        self.srv.resize("big", requests={"cpu": "2"})
+        self.assertTrue(self.srv.wait_for(lambda: "PodResizePending" in self.conds("big")))
+        c = self.conds("big")["PodResizePending"]
+        self.assertEqual((c["reason"], c["message"]), ("Infeasible", "Node didn't have enough capacity: cpu, requested: 2000, capacity: 1000"))
+        self.assertNotIn("observedGeneration", c)
+        self.assertEqual(self.events("big", "ResizeInfeasible"), [])  # no resize Events before 1.35
+        # GetResourceRequest takes the sidecar as an init container (max(800, 300) = 800 <= 1000), so
+        # not Infeasible; the predicate's PodRequests sums it (1100) next to big's 100m: Deferred
+        self.start("sc", [ctr("app", {"cpu": "600m"})], init_containers=[ctr("proxy", {"cpu": "300m"}, sidecar=True)])
+        self.srv.resize("sc", requests={"cpu": "800m"})
+        self.assertTrue(self.srv.wait_for(lambda: "PodResizePending" in self.conds("sc")))
+        c = self.conds("sc")["PodResizePending"]
+        self.assertEqual((c["reason"], c["message"]), ("Deferred", "Node didn't have enough resource: cpu, requested: 1100, used: 100, capacity: 1000"))
+
+    def test_memory_usage_check_aborts_and_restart_policy_still_restarts(self):
+        # doPodResizeAction (1.33): with a pod memory limit, usage >= the new limit aborts the resize
+        # ("aborting attempt ..."). SyncPod has already killed the RestartContainer container and
+        # starts it again with the allocated limit, so the container runs under 128Mi while the pod
+        # cgroup keeps 256Mi; the next sync sees allocated == actuated and clears the condition.
+        self.start("rc", [ctr("app", {"cpu": "100m", "memory": "64Mi"}, {"cpu": "500m", "memory": "256Mi"},
+                          resize_policy=[{"resourceName": "memory", "restartPolicy": "RestartContainer"}])])
+        rv = self.srv.get_pod("rc")["metadata"]["resourceVersion"]
+        self.put("rc", None, "memory.current", str(200 * MiB))
+        box = {}
+
+        def watch():
+            box["ev"] = [e for _, e in self.srv.watch("/api/v1/namespaces/default/pods", {
+                "resourceVersion": rv, "timeoutSeconds": "3", "fieldSelector": "metadata.name=rc"})]
+
+        th = threading.Thread(target=watch)
+        th.start()
+        self.assertEqual(self.srv.resize("rc", limits={"memory": "128Mi"})[0], 200)
+        th.join(10)
+        errs = [c for e in box["ev"] for c in e["object"]["status"].get("conditions") or []
+                if c["type"] == "PodResizeInProgress" and c.get("reason") == "Error"]
+        self.assertTrue(errs, "no PodResizeInProgress/Error seen")
+        self.assertEqual(errs[0]["message"], "aborting attempt to set pod memory limit less than current memory usage for pod rc")
+        self.assertEqual(self.cstatus("rc")["restartCount"], 1)
+        self.assertEqual((self.cg("rc", "app", "memory.max"), self.cg("rc", None, "memory.max")), (str(128 * MiB), str(256 * MiB)))
+        self.assertNotIn("PodResizeInProgress", self.conds("rc"))
+
+
+class TestKubeletControl(ServerCase):
+    def test_settings_are_checked(self):
+        st, body = self.srv.request("POST", "/_fake/kubelet", {"runtime_weight": "log"}, token=self.srv.admin_token)
+        self.assertEqual(st, 400)
+        self.assertIn("runtime_weight", body["error"])
+        self.assertEqual(self.srv.kubelet(runtime_weight="new")["runtime_weight"], "new")
+
 
 
 class TestWatch(ServerCase):
