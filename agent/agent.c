@@ -16,6 +16,7 @@
 #include "agent/agent_metrics.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
+#include "agent/pod_model.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
 #include "agent/util/log.h"
@@ -715,26 +716,6 @@ static void on_oom(const struct oomwatch_record *rec, void *userdata)
 
 /* ---- decisions ------------------------------------------------------------------------------- */
 
-static enum decide_qos qos_of(enum kube_qos q)
-{
-	switch (q) {
-	case KUBE_QOS_GUARANTEED:
-		return DECIDE_QOS_GUARANTEED;
-	case KUBE_QOS_BESTEFFORT:
-		return DECIDE_QOS_BEST_EFFORT;
-	default:
-		return DECIDE_QOS_BURSTABLE;
-	}
-}
-
-static void to_decide_resources(const struct kube_resources *k, struct decide_resources *ret)
-{
-	*ret = (struct decide_resources){ .cpu_request = k->cpu_request,
-					  .cpu_limit = k->cpu_limit,
-					  .memory_request = k->mem_request,
-					  .memory_limit = k->mem_limit };
-}
-
 /* Node allocatable minus the requests of every other pod bound here that has not terminated
  * (the watch caches them all, managed or not); unknown (-1) while the node cannot be read. The
  * pod's own other containers are decide's to subtract. */
@@ -882,7 +863,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 {
 	struct agent_pod *p = c->pod;
 	const struct kube_pod *pod;
-	struct decide_container *dcs;
+	struct pod_model model;
 	struct pol_container pc;
 	struct decide_input in;
 	struct decide_decision d;
@@ -907,36 +888,22 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	c->have_recommendation = true;
 	agent_metrics_recommendation(a->metrics, c);
 
-	dcs = calloc(pod->n_containers, sizeof(*dcs));
-	if (!dcs) {
-		log_oom();
-		return;
-	}
-	for (size_t i = 0; i < pod->n_containers; i++) {
-		const struct kube_container *kc = &pod->containers[i];
-
-		dcs[i].name = kc->name;
-		to_decide_resources(&kc->spec, &dcs[i].res);
-		dcs[i].cpu_restart = kc->cpu_policy == KUBE_RESIZE_RESTART_CONTAINER
-					     ? DECIDE_RESTART_CONTAINER
-					     : DECIDE_RESTART_NOT_REQUIRED;
-		dcs[i].memory_restart = kc->mem_policy == KUBE_RESIZE_RESTART_CONTAINER
-						? DECIDE_RESTART_CONTAINER
-						: DECIDE_RESTART_NOT_REQUIRED;
-		if (strcmp(kc->name, c->name) == 0)
+	for (size_t i = 0; i < pod->n_containers; i++)
+		if (strcmp(pod->containers[i].name, c->name) == 0)
 			index = i;
-	}
-	if (index == SIZE_MAX) {
-		free(dcs);
+	if (index == SIZE_MAX)
+		return;
+	r = pod_model_build(pod, POD_MODEL_SPEC, &model);
+	if (r < 0) {
+		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
+				  p->name, c->name);
 		return;
 	}
 
 	/* No estimate before the histograms hold anything: signals still act. */
 	in = (struct decide_input){
 		.policy = &pc,
-		.qos = qos_of(pod->qos),
-		.containers = dcs,
-		.n_containers = pod->n_containers,
+		.pod = model.pod,
 		.index = index,
 		.cpu = { -1, -1, -1 },
 		.memory = { -1, -1, -1 },
@@ -974,7 +941,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 						      c->recommendation.upper.memory_bytes };
 
 	r = decide_container(&in, &d);
-	free(dcs);
+	pod_model_done(&model);
 	c->memory_max_grew = false;
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,

@@ -32,6 +32,43 @@ struct decide_container {
 	enum decide_restart cpu_restart, memory_restart;
 };
 
+/* An init container (spec.initContainers[]), as the kubelet and the scheduler count it. */
+struct decide_init_container {
+	struct decide_resources res;
+	/* restartPolicy Always: a native sidecar, running beside the app containers and summed with
+	 * them; otherwise it runs to completion before them and counts as a max. */
+	bool sidecar;
+};
+
+/* The pod of the container decided on: what the kubelet's pod cgroup (ResourceConfigForPod) and
+ * the scheduler's pod requests (PodRequests) count besides its app containers. */
+struct decide_pod {
+	enum decide_qos qos;			   /* status.qosClass */
+	const struct decide_container *containers; /* spec.containers, in order */
+	size_t n_containers;
+	const struct decide_init_container *init_containers; /* spec.initContainers, in order */
+	size_t n_init_containers;
+	int64_t overhead_cpu_millis, overhead_memory_bytes; /* spec.overhead; 0 or -1 = none */
+	/* Pod-level spec.resources (KEP-2837); all -1 = not set. Where set, the pod cgroup follows
+	 * them rather than the containers' sums, and they bound the containers' resources. */
+	struct decide_resources resources;
+};
+
+/* What the kubelet writes into a pod's cgroup (ResourceConfigForPod, kubelet
+ * pkg/kubelet/cm/helpers_linux.go). */
+struct decide_pod_cgroup {
+	/* The pod's CPU requests (millicores) the kubelet turns into cpu.weight through its shares
+	 * (MilliCPUToShares: 0 → 2 shares); BestEffort: 0. */
+	int64_t cpu_weight_millis;
+	/* The pod's CPU limit (millicores) behind cpu.max; -1 = "max": a Burstable pod with a
+	 * container without a CPU limit, or BestEffort. A kubelet with cpuCFSQuota false writes
+	 * "max" whatever this says: that is the caller's to know. */
+	int64_t cpu_max_millis;
+	/* memory.max in bytes; -1 = "max" (a Burstable pod with a container without a memory
+	 * limit, or BestEffort). */
+	int64_t memory_max_bytes;
+};
+
 /* One resource's recommendation from the recommender; all -1 = no recommendation yet. */
 struct decide_estimate {
 	int64_t target, lower, upper;
@@ -88,11 +125,9 @@ struct decide_config {
 };
 
 struct decide_input {
-	const struct pol_container *policy;	   /* of the container decided on */
-	enum decide_qos qos;			   /* status.qosClass of the pod */
-	const struct decide_container *containers; /* all app containers of the pod */
-	size_t n_containers;
-	size_t index; /* the container decided on */
+	const struct pol_container *policy; /* of the container decided on */
+	struct decide_pod pod;
+	size_t index; /* the container decided on, in pod.containers */
 	struct decide_estimate cpu, memory;
 	struct decide_signals signals;
 	struct decide_node node;
@@ -156,8 +191,19 @@ void decide_config_default(struct decide_config *ret);
  * A decision changes one container; to change several, call again with the first applied. */
 int decide_container(const struct decide_input *in, struct decide_decision *ret);
 
-/* The QoS class Kubernetes derives from these containers' cpu/memory requests and limits. */
+/* The QoS class Kubernetes derives (ComputePodQOS) from these app containers' cpu/memory requests
+ * and limits alone. */
 enum decide_qos decide_qos_of(const struct decide_container *containers, size_t n);
+/* ... from the whole pod: app and init containers, or the pod-level resources when set. */
+enum decide_qos decide_pod_qos(const struct decide_pod *pod);
+
+/* What the kubelet writes into the pod cgroup (ResourceConfigForPod with component-helpers
+ * PodRequests/PodLimits: app containers and native sidecars summed, ordinary init containers as
+ * a max with the sidecars started before them, overhead added, pod-level resources instead of the
+ * sums where set; QoS from pod->qos), with app container `index`'s resources replaced by *with
+ * (with NULL: the pod as it is). Returns 0, or -EINVAL on inconsistent input. */
+int decide_pod_cgroup(const struct decide_pod *pod, size_t index,
+		      const struct decide_resources *with, struct decide_pod_cgroup *ret);
 /* "Guaranteed", "Burstable", "BestEffort" (status.qosClass); -EINVAL otherwise. */
 int decide_qos_from_string(const char *s);
 const char *decide_qos_to_string(enum decide_qos q);

@@ -42,9 +42,12 @@ static void fx_init(struct fx *f, enum decide_qos qos, size_t n)
 		f->c[i] = (struct decide_container){ .name = names[i], .res = { -1, -1, -1, -1 } };
 	f->in = (struct decide_input){
 		.policy = &f->pc,
-		.qos = qos,
-		.containers = f->c,
-		.n_containers = n,
+		.pod = { .qos = qos,
+			 .containers = f->c,
+			 .n_containers = n,
+			 .overhead_cpu_millis = -1,
+			 .overhead_memory_bytes = -1,
+			 .resources = { -1, -1, -1, -1 } },
 		.cpu = NO_REC,
 		.memory = NO_REC,
 		.signals = { .oom_bumped_memory = -1,
@@ -86,10 +89,12 @@ static void assert_unchanged(const struct decide_decision *d)
 static enum decide_qos qos_after(const struct fx *f)
 {
 	struct decide_container c[3];
+	struct decide_pod pod = f->in.pod;
 
 	memcpy(c, f->c, sizeof(c));
 	c[f->d.index].res = f->d.new_res;
-	return decide_qos_of(c, f->in.n_containers);
+	pod.containers = c;
+	return decide_pod_qos(&pod);
 }
 
 START_TEST(test_off_and_unselected)
@@ -945,6 +950,224 @@ START_TEST(test_write_order_pod_limits_rule)
 }
 END_TEST
 
+/* A pod with a native sidecar and an ordinary init container, for the kubelet's pod cgroup: app
+ * {cpu 100m/200m, memory 128Mi/128Mi}, sidecar {50m/100m, 64Mi/256Mi}, then an init container
+ * {500m/1, 300Mi/400Mi} (which runs with the sidecar started before it). */
+static void fx_sidecar_pod(struct fx *f, struct decide_init_container init[2])
+{
+	fx_init(f, DECIDE_QOS_BURSTABLE, 1);
+	set(f, 0, 100, 200, 128 * MIB, 128 * MIB);
+	init[0] = (struct decide_init_container){ .res = { 50, 100, 64 * MIB, 256 * MIB },
+						  .sidecar = true };
+	init[1] = (struct decide_init_container){ .res = { 500, 1000, 300 * MIB, 400 * MIB } };
+	f->in.pod.init_containers = init;
+	f->in.pod.n_init_containers = 2;
+}
+
+/* decide_pod_cgroup against numbers worked out by hand from ResourceConfigForPod, PodRequests and
+ * PodLimits (component-helpers resource/helpers.go). */
+START_TEST(test_pod_cgroup_kubelet_values)
+{
+	struct decide_init_container init[2];
+	struct decide_resources bigger = { 100, 200, 128 * MIB, 512 * MIB };
+	struct decide_pod_cgroup pc;
+	struct fx f;
+
+	fx_sidecar_pod(&f, init);
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	/* Requests: app + sidecar = 150m, init 50m + 500m = 550m: the larger. */
+	ck_assert_int_eq(pc.cpu_weight_millis, 550);
+	/* Limits: 200m + 100m = 300m against 100m + 1000m; 384Mi against 256Mi + 400Mi. */
+	ck_assert_int_eq(pc.cpu_max_millis, 1100);
+	ck_assert_int_eq(pc.memory_max_bytes, 656 * MIB);
+	/* The app container's own limit only counts once the sum passes the init phase's. */
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, &bigger, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, 768 * MIB);
+
+	/* Overhead: added to the requests, and to limits that are set. */
+	f.in.pod.overhead_cpu_millis = 250;
+	f.in.pod.overhead_memory_bytes = 64 * MIB;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.cpu_weight_millis, 800);
+	ck_assert_int_eq(pc.cpu_max_millis, 1350);
+	ck_assert_int_eq(pc.memory_max_bytes, 720 * MIB);
+	set(&f, 0, 100, -1, 128 * MIB, 128 * MIB);
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	/* A container without a CPU limit: cpu.max stays "max", overhead or not. */
+	ck_assert_int_eq(pc.cpu_max_millis, -1);
+	ck_assert_int_eq(pc.cpu_weight_millis, 800);
+	set(&f, 0, 100, 200, 128 * MIB, 128 * MIB);
+	f.in.pod.overhead_cpu_millis = f.in.pod.overhead_memory_bytes = -1;
+
+	/* A sidecar without a memory limit: no memory.max for the pod. */
+	init[0].res.memory_limit = -1;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, -1);
+	ck_assert_int_eq(pc.cpu_max_millis, 1100);
+	init[0].res.memory_limit = 256 * MIB;
+	/* Nor with an init container before any sidecar that has none. */
+	init[1].res.memory_limit = -1;
+	init[1].res.memory_request = 300 * MIB;
+	init[0].sidecar = false;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, -1);
+	/* The kubelet checks an init container's limit with the sidecars before it added (its
+	 * ContainerFn sees the running sum): after a sidecar with a limit, one without still
+	 * leaves memory.max set, to the sum. */
+	init[0].sidecar = true;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, 384 * MIB);
+	init[1].res.memory_limit = 400 * MIB;
+
+	/* Pod-level resources: the pod cgroup follows them, whatever the containers say. */
+	f.in.pod.resources = (struct decide_resources){ 1000, 2000, 512 * MIB, GIB };
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, &bigger, &pc), 0);
+	ck_assert_int_eq(pc.cpu_weight_millis, 1000);
+	ck_assert_int_eq(pc.cpu_max_millis, 2000);
+	ck_assert_int_eq(pc.memory_max_bytes, GIB);
+	/* ... a pod-level limit declares the limit even where a container has none. */
+	init[0].res.memory_limit = -1;
+	f.in.pod.resources.cpu_limit = -1;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, GIB);
+	ck_assert_int_eq(pc.cpu_max_millis, 1100);
+
+	/* Guaranteed: weight, quota and memory.max from the sums; BestEffort: 2 shares only. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	set(&f, 0, 200, 200, 256 * MIB, 256 * MIB);
+	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 1, NULL, &pc), 0);
+	ck_assert_int_eq(pc.cpu_weight_millis, 300);
+	ck_assert_int_eq(pc.cpu_max_millis, 300);
+	ck_assert_int_eq(pc.memory_max_bytes, 320 * MIB);
+	fx_init(&f, DECIDE_QOS_BEST_EFFORT, 1);
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.cpu_weight_millis, 0);
+	ck_assert_int_eq(pc.cpu_max_millis, -1);
+	ck_assert_int_eq(pc.memory_max_bytes, -1);
+
+	/* Inconsistent input. */
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 1, &bigger, &pc), -EINVAL);
+	f.in.pod.n_init_containers = 1;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), -EINVAL);
+}
+END_TEST
+
+/* Issue 13, defect 1: an app container (limit 128Mi) beside a native sidecar (limit 256Mi), the pod
+ * using 300Mi. An OOM grow of the app wrote the pod's memory.max as the app's new limit alone
+ * (228Mi, below the pod's usage: reclaim, then an OOM kill of the pod); the kubelet's value is the
+ * sum with the sidecar. Same for cpu.max and cpu.weight. */
+START_TEST(test_pod_values_count_sidecars)
+{
+	struct decide_init_container init[1] = {
+		{ .res = { 200, 400, 256 * MIB, 256 * MIB }, .sidecar = true },
+	};
+	const int64_t pod_usage = 300 * MIB;
+	const struct decide_decision *d;
+	bool pod_memory = false;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 128 * MIB, 128 * MIB);
+	f.in.pod.init_containers = init;
+	f.in.pod.n_init_containers = 1;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 228 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, 228 * MIB);
+	for (size_t i = 0; i < d->n_steps; i++)
+		if (d->steps[i].level == DECIDE_LEVEL_POD &&
+		    d->steps[i].file == DECIDE_FILE_MEMORY_MAX) {
+			pod_memory = true;
+			ck_assert_int_eq(d->steps[i].old_value, 384 * MIB);
+			ck_assert_int_eq(d->steps[i].value, 484 * MIB);
+			ck_assert_int_ge(d->steps[i].value, pod_usage);
+		}
+	ck_assert(pod_memory);
+
+	/* CPU: throttling raises the app's limit; the pod's quota is the sum with the sidecar. */
+	f.in.signals.oom_kill = false;
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	assert_step(d, 0, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 600, 700);
+	assert_step(d, 1, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 200, 300);
+	/* A recommendation moves the weight: 100m + 200m -> 300m + 200m. */
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.cpu = (struct decide_estimate){ 300, 250, 350 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 300);
+	for (size_t i = 0; i < d->n_steps; i++)
+		if (d->steps[i].level == DECIDE_LEVEL_POD &&
+		    d->steps[i].file == DECIDE_FILE_CPU_WEIGHT) {
+			ck_assert_int_eq(d->steps[i].old_value, 300);
+			ck_assert_int_eq(d->steps[i].value, 500);
+		}
+
+	/* The sidecar has no memory limit: the pod's memory.max is "max" before and after, and
+	 * snug writes none. */
+	init[0].res.memory_limit = -1;
+	f.in.cpu = NO_REC;
+	f.in.signals.oom_kill = true;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	for (size_t i = 0; i < d->n_steps; i++)
+		ck_assert(!(d->steps[i].level == DECIDE_LEVEL_POD &&
+			    d->steps[i].file == DECIDE_FILE_MEMORY_MAX));
+
+	/* With pod-level resources the pod cgroup follows them: no pod value from the sums. */
+	init[0].res.memory_limit = 256 * MIB;
+	f.in.pod.resources = (struct decide_resources){ 500, 1000, 512 * MIB, GIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	for (size_t i = 0; i < d->n_steps; i++)
+		ck_assert_int_eq(d->steps[i].level, DECIDE_LEVEL_CONTAINER);
+}
+END_TEST
+
+/* Growth room the scheduler's way (PodRequests): sidecars and overhead take their share of the
+ * node's room, an init container bigger than the room leaves none; with a pod-level request it
+ * is that request (the API server's bound) that limits the containers, not the node. */
+START_TEST(test_room_counts_like_the_scheduler)
+{
+	struct decide_init_container init[2];
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_sidecar_pod(&f, init);
+	init[1].res.cpu_request = 400;
+	/* 600m free: 50m is the sidecar's, 100m overhead; 450m for the app (the init container
+	 * needs 400m + 50m + 100m, which fits). */
+	f.in.node.cpu_free_millis = 600;
+	f.in.pod.overhead_cpu_millis = 100;
+	f.in.cpu = (struct decide_estimate){ 800, 700, 900 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 450);
+	ck_assert_reason(d, "node has only 450m cpu left");
+	/* The init container (500m + the sidecar's 50m, + 100m overhead) does not fit in 600m:
+	 * the pod could not be admitted as it is, no growth at all. */
+	init[1].res.cpu_request = 460;
+	init[1].res.cpu_limit = 1000;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+
+	/* Pod-level memory request 512Mi: the sidecar holds 64Mi, 448Mi is left for the app
+	 * whatever the node has; the pod-level limit caps the app's limit. */
+	fx_sidecar_pod(&f, init);
+	f.in.pod.resources = (struct decide_resources){ -1, -1, 512 * MIB, 768 * MIB };
+	f.in.node.memory_free_bytes = 0;
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	f.in.memory = (struct decide_estimate){ 600 * MIB, 500 * MIB, 700 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 448 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 768 * MIB);
+	ck_assert_reason(d, "the pod-level memory request leaves only 448Mi");
+	ck_assert_reason(d, "limit capped by the pod-level limit 768Mi");
+}
+END_TEST
+
 START_TEST(test_invalid_input)
 {
 	struct fx f;
@@ -1015,6 +1238,11 @@ static uint64_t rnd(uint64_t *s)
 	return *s * 2685821657736338717ULL;
 }
 
+static int64_t max_i64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
 static int64_t pick(uint64_t *s, bool cpu)
 {
 	static const int64_t cpus[] = { -1, -1, 1, 10, 100, 250, 500, 999, 1000, 4000 };
@@ -1035,8 +1263,9 @@ START_TEST(test_invariants_random)
 		struct fx f;
 		const struct decide_decision *d;
 		const struct decide_resources *o, *n;
+		struct decide_init_container init[2];
 		enum decide_qos qos;
-		size_t nc = 1 + rnd(&seed) % 3;
+		size_t nc = 1 + rnd(&seed) % 3, ni = rnd(&seed) % 3;
 
 		fx_init(&f, DECIDE_QOS_BURSTABLE, nc);
 		for (size_t i = 0; i < nc; i++) {
@@ -1056,8 +1285,22 @@ START_TEST(test_invariants_random)
 				f.c[i].res.cpu_request = f.c[i].res.cpu_limit = 100 + 100 * i;
 				f.c[i].res.memory_request = f.c[i].res.memory_limit = 256 * MIB;
 			}
-		qos = decide_qos_of(f.c, nc);
-		f.in.qos = qos;
+		for (size_t i = 0; i < ni; i++) {
+			init[i] = (struct decide_init_container){
+				.res = { pick(&seed, true), -1, pick(&seed, false), -1 },
+				.sidecar = rnd(&seed) % 2,
+			};
+			if (rnd(&seed) % 2) {
+				init[i].res.cpu_limit = max_i64(init[i].res.cpu_request, 100);
+				init[i].res.memory_limit = max_i64(init[i].res.memory_request, MIB);
+			}
+		}
+		f.in.pod.init_containers = init;
+		f.in.pod.n_init_containers = ni;
+		if (rnd(&seed) % 4 == 0)
+			f.in.pod.overhead_memory_bytes = 16 * MIB;
+		qos = decide_pod_qos(&f.in.pod);
+		f.in.pod.qos = qos;
 		f.in.index = rnd(&seed) % nc;
 		f.pc.mode = rnd(&seed) % _POL_MODE_MAX;
 		f.pc.resources = 1 + rnd(&seed) % 3;
@@ -1119,16 +1362,28 @@ START_TEST(test_invariants_random)
 							   : o->cpu_request));
 		if (f.pc.max_memory_bytes >= 0 && n->memory_limit > o->memory_limit)
 			CHECK((n->memory_limit) <= (f.pc.max_memory_bytes));
-		/* Growth of a request stays within what the node has left. */
+		/* Growth of a request stays within what the node has left: the pod's requests
+		 * as the scheduler counts them (sidecars summed, init containers as a max with the
+		 * sidecars before them). */
 		if (f.in.node.cpu_free_millis >= 0 && n->cpu_request > o->cpu_request) {
-			int64_t others = 0;
+			int64_t others = 0, sidecars = 0, init_max = 0;
 
 			for (size_t i = 0; i < nc; i++)
 				if (i != f.in.index && f.c[i].res.cpu_request > 0)
 					others += f.c[i].res.cpu_request;
 				else if (i != f.in.index && f.c[i].res.cpu_limit > 0)
 					others += f.c[i].res.cpu_limit;
-			CHECK((n->cpu_request + others) <= (f.in.node.cpu_free_millis));
+			for (size_t i = 0; i < ni; i++) {
+				int64_t v = max_i64(init[i].res.cpu_request, 0);
+
+				if (init[i].sidecar) {
+					others += v;
+					sidecars += v;
+				} else
+					init_max = max_i64(init_max, sidecars + v);
+			}
+			CHECK(max_i64(n->cpu_request + others, init_max) <=
+			      f.in.node.cpu_free_millis);
 		}
 		/* A memory limit shrinks no lower than usage plus the margin. */
 		if (f.in.signals.memory_usage >= 0 && o->memory_limit >= 0 &&
@@ -1177,6 +1432,9 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_resources_restriction);
 	tcase_add_test(tc, test_write_order_grow_and_shrink);
 	tcase_add_test(tc, test_write_order_pod_limits_rule);
+	tcase_add_test(tc, test_pod_cgroup_kubelet_values);
+	tcase_add_test(tc, test_pod_values_count_sidecars);
+	tcase_add_test(tc, test_room_counts_like_the_scheduler);
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_qos_of);
 	suite_add_tcase(s, tc);
