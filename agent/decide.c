@@ -345,6 +345,12 @@ static int64_t bound_limit(struct plan *p, int64_t v)
 	/* Shrinking under the kubelet's minimum quota would write a value it rounds up anyway. */
 	if (p->cpu && v < min64(CPU_LIMIT_MIN_MILLIS, p->lim))
 		v = min64(CPU_LIMIT_MIN_MILLIS, p->lim);
+	/* Without a usage reading nothing says the container fits under a lower limit. */
+	if (!p->cpu && p->usage < 0 && p->lim >= 0 && v < p->lim) {
+		v = p->lim;
+		note(p, "limit kept at %s: memory usage unknown, shrink later",
+		     fmtq(false, p->lim, a));
+	}
 	if (!p->cpu && p->usage >= 0) {
 		int64_t margin = max64(p->cfg->memory_margin_bytes,
 				       scale(p->usage, p->cfg->memory_margin_fraction));

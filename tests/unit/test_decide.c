@@ -777,6 +777,8 @@ START_TEST(test_keep_memory_limit)
 	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 500, GIB, 2 * GIB);
 	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
+	/* A limit is lowered only under a known usage. */
+	f.in.signals.memory_usage = 200 * MIB;
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.memory_limit, 500 * MIB);
 	ck_assert(d->shrinks_memory_limit);
@@ -897,6 +899,7 @@ START_TEST(test_write_order_grow_and_shrink)
 
 	/* Shrinking: container first, pod after. */
 	f.in.signals.oom_kill = false;
+	f.in.signals.memory_usage = 100 * MIB;
 	f.in.memory = (struct decide_estimate){ 128 * MIB, 100 * MIB, 150 * MIB };
 	d = run(&f);
 	ck_assert_uint_eq(d->n_steps, 2);
@@ -1168,6 +1171,36 @@ START_TEST(test_room_counts_like_the_scheduler)
 }
 END_TEST
 
+/* Issue 13, defect 5: a memory limit is never lowered while the usage is unknown (no sample yet,
+ * only checkpointed history): nothing says the container fits under it. */
+START_TEST(test_no_shrink_without_usage)
+{
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, GIB, 2 * GIB);
+	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 256 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 2 * GIB);
+	ck_assert(!d->shrinks_memory_limit);
+	ck_assert_reason(d, "limit kept at 2Gi: memory usage unknown, shrink later");
+	/* Guaranteed: request and limit stay together. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	set(&f, 0, 500, 500, GIB, GIB);
+	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "memory usage unknown");
+	/* With a usage reading the shrink goes ahead (to usage plus the margin at most). */
+	f.in.signals.memory_usage = 100 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 256 * MIB);
+}
+END_TEST
+
 START_TEST(test_invalid_input)
 {
 	struct fx f;
@@ -1355,6 +1388,9 @@ START_TEST(test_invariants_random)
 		/* Inside the cooldown only the bypassing signals act. */
 		if (f.in.last_resize_usec && NOW - f.in.last_resize_usec < f.cfg.cooldown_usec)
 			CHECK(d->bypass_cooldown);
+		/* Without a usage reading no memory limit is lowered. */
+		if (f.in.signals.memory_usage < 0 && o->memory_limit >= 0)
+			CHECK(n->memory_limit >= o->memory_limit);
 		/* snug never raises anything past max (values already above it are the user's). */
 		if (f.pc.max_cpu_millis >= 0 && n->cpu_request > o->cpu_request)
 			CHECK((n->cpu_request) <= (f.pc.max_cpu_millis > o->cpu_request
@@ -1435,6 +1471,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_pod_cgroup_kubelet_values);
 	tcase_add_test(tc, test_pod_values_count_sidecars);
 	tcase_add_test(tc, test_room_counts_like_the_scheduler);
+	tcase_add_test(tc, test_no_shrink_without_usage);
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_qos_of);
 	suite_add_tcase(s, tc);
