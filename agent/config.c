@@ -348,5 +348,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		fprintf(stderr, "snug-agent run: recommender settings are inconsistent\n");
 		return -EINVAL;
 	}
+	/* One OOM bump: decide bumps a limit with the recommender's constants. */
+	c->decide.oom_bump_ratio = c->tunables.oom_bump_up_ratio;
+	c->decide.oom_min_bump_bytes = rec_amount_from_float(c->tunables.oom_min_bump_up_bytes);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/recommender/recommender.h"
 #include "agent/util/quantity.h"
 #include "agent/util/time.h"
 
@@ -34,8 +35,8 @@ void decide_config_default(struct decide_config *ret)
 		.memory_margin_bytes = 32 * MIB,
 		.memory_margin_fraction = 0.10,
 		.memory_round_bytes = MIB,
-		.oom_min_bump_bytes = 100 * MIB,
-		.oom_bump_ratio = 1.2,
+		.oom_min_bump_bytes = (int64_t)REC_OOM_MIN_BUMP_UP_BYTES,
+		.oom_bump_ratio = REC_OOM_BUMP_UP_RATIO,
 	};
 }
 
@@ -436,19 +437,32 @@ static void reset(struct plan *p)
 	p->notes.buf[0] = '\0';
 }
 
+static int64_t oom_bump(const struct plan *p, int64_t used)
+{
+	return round_up(
+		rec_oom_bump(used, p->cfg->oom_bump_ratio, (double)p->cfg->oom_min_bump_bytes),
+		p->unit);
+}
+
+/* An OOM kill at the container's own limit. The request follows VPA's OOM-bumped target (RecordOOM:
+ * the bump of max(request, the interval's peak), which the recommender computed); the kill itself
+ * shows the usage reached the limit, so the limit gets at least the bump of the limit, and keeps
+ * its ratio to the request (requests-and-limits). A Burstable limit needs no room on the node: where
+ * the request cannot grow, the limit alone does. */
 static bool plan_oom(struct plan *p, const struct decide_signals *s)
 {
-	char a[32], b[32];
-	int64_t bumped = s->oom_bumped_memory;
+	char a[32], b[32], c[32];
+	int64_t target = s->oom_bumped_memory, floor, want_lim;
+	bool from_recommender = target > 0, req_held;
 
-	/* Without the recommender's figure, VPA's own rule on what we know: +20%. */
-	if (bumped <= 0)
-		bumped = scale(max64(max64(p->lim, p->req), s->memory_usage), 1.2);
-	bumped = round_up(bumped, p->unit);
+	/* Without the recommender's figure, VPA's rule on what is known here. */
+	if (!from_recommender)
+		target = oom_bump(p, max64(max64(p->req, s->memory_usage), 0));
+	target = round_up(target, p->unit);
 
 	if (p->lim < 0) {
 		/* No limit: the kill came from the node or the pod; reserve more on the node. */
-		p->new_req = bound_request(p, max64(bumped, p->req));
+		p->new_req = bound_request(p, max64(target, p->req));
 		if (p->new_req <= p->req) {
 			skip(p, "oom-kill: memory request %s not raised", fmtq(false, p->req, a));
 			return false;
@@ -459,7 +473,7 @@ static bool plan_oom(struct plan *p, const struct decide_signals *s)
 		return true;
 	}
 	if (p->requests_only) {
-		p->new_req = min64(bound_request(p, max64(bumped, p->req)), p->lim);
+		p->new_req = min64(bound_request(p, max64(target, p->req)), p->lim);
 		if (p->new_req <= p->req) {
 			skip(p,
 			     "oom-kill: memory limit %s stays (controlled-values=requests leaves "
@@ -474,29 +488,51 @@ static bool plan_oom(struct plan *p, const struct decide_signals *s)
 		text_add(&p->change, " (limit not controlled: controlled-values=requests)");
 		return true;
 	}
-	/* The recommender only knows the request and the sampled peak; a kill faster than the
-	 * sampler leaves its bump under the limit the container just died at. */
-	bool at_limit = bumped <= p->lim;
 
-	if (at_limit)
-		bumped = round_up(max64(p->lim + p->cfg->oom_min_bump_bytes,
-					scale(p->lim, p->cfg->oom_bump_ratio)),
-				  p->unit);
-	if (!grow_limit(p, bumped)) {
-		skip(p, "oom-kill: memory limit %s not raised", fmtq(false, p->lim, a));
-		reset(p);
-		return false;
+	/* Killed at its limit: it used the limit. */
+	floor = oom_bump(p, p->lim);
+	if (p->guaranteed) {
+		/* requests = limits: both move to the larger bump, as far as the node lets the
+		 * request, or not at all. */
+		int64_t v = bound_limit(p, bound_request(p, max64(target, floor)));
+
+		if (v <= p->lim) {
+			skip(p,
+			     "oom-kill: memory request and limit %s not raised (a Guaranteed pod's "
+			     "move together or not at all)",
+			     fmtq(false, p->lim, a));
+			reset(p);
+			return false;
+		}
+		p->new_req = p->new_lim = v;
+		if (p->room_held)
+			note(p, "request and limit move together (Guaranteed)");
+	} else {
+		p->new_req = max64(bound_request(p, max64(target, p->req)), p->req);
+		req_held = p->room_held;
+		/* VPA's limit rule on the request it wanted: the ratio kept (request == limit: the
+		 * limit is the request); a limit without a request to scale gets the floor. */
+		want_lim = p->req > 0 ? ratio_limit(p->lim, max64(target, p->req), p->req) : floor;
+		p->new_lim = bound_limit(p, max64(max64(want_lim, floor), p->lim));
+		p->new_req = min64(p->new_req, p->new_lim);
+		if (p->new_lim <= p->lim && p->new_req <= p->req) {
+			skip(p, "oom-kill: memory limit %s not raised", fmtq(false, p->lim, a));
+			reset(p);
+			return false;
+		}
+		if (req_held && p->new_lim > p->lim)
+			note(p, "the limit alone grows: a Burstable limit needs no node room");
 	}
 	p->kind = DECIDE_OOM;
 	text_add(&p->change, "oom-kill: ");
 	describe(p, NULL);
-	if (at_limit)
-		text_add(&p->change, " (OOM bump of the limit: no sample saw the peak%s%s)",
-			 s->oom_bumped_memory > 0 ? ", recommender's bump " : "",
-			 s->oom_bumped_memory > 0 ? fmtq(false, s->oom_bumped_memory, b) : "");
-	else if (s->oom_bumped_memory > 0)
-		text_add(&p->change, " (recommender's OOM bump %s)",
-			 fmtq(false, s->oom_bumped_memory, a));
+	text_add(&p->change,
+		 " (killed at its limit: limit at least %s; request: ", fmtq(false, floor, a));
+	if (from_recommender)
+		text_add(&p->change, "the recommender's OOM bump %s)", fmtq(false, target, b));
+	else
+		text_add(&p->change, "VPA's OOM bump of %s, %s)",
+			 fmtq(false, max64(p->req, s->memory_usage), c), fmtq(false, target, b));
 	return true;
 }
 

@@ -76,7 +76,8 @@ struct decide_estimate {
 
 /* What the node saw for this container since the last decision. */
 struct decide_signals {
-	/* An OOM kill just happened; the recommender's bumped memory (bytes) after it, or -1. */
+	/* The container was just OOM-killed at its own memory limit (a node-wide or pod-level OOM
+	 * is not this signal); the recommender's bumped memory (bytes) after it, or -1. */
 	bool oom_kill;
 	int64_t oom_bumped_memory;
 	/* memory.events `max` grew since the last look (usage hit memory.max). */
@@ -117,9 +118,9 @@ struct decide_config {
 	int64_t memory_margin_bytes;   /* memory limit ≥ usage + max(this, fraction × usage) */
 	double memory_margin_fraction; /* 32 MiB, 0.10 */
 	int64_t memory_round_bytes;    /* computed memory values are rounded up to this: 1 MiB */
-	/* An OOM kill whose recommender bump stays under the memory limit (the kill came before any
-	 * sample saw the peak): the kill shows the limit itself was too small, so the limit gets
-	 * VPA's bump, max(limit + min, limit × ratio): 100 MiB, 1.2. */
+	/* VPA's OOM bump, max(used + min, used × ratio) (REC_OOM_MIN_BUMP_UP_BYTES,
+	 * REC_OOM_BUMP_UP_RATIO: 100 MiB, 1.2; the agent copies the recommender's tunables here).
+	 * A kill at the limit used the limit: the new limit is at least its bump. */
 	int64_t oom_min_bump_bytes;
 	double oom_bump_ratio;
 };

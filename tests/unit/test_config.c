@@ -50,6 +50,9 @@ START_TEST(test_flags)
 	struct agent_config c;
 
 	agent_config_init(&c);
+	/* decide's OOM bump is the recommender's. */
+	ck_assert_double_eq(c.decide.oom_bump_ratio, c.tunables.oom_bump_up_ratio);
+	ck_assert_int_eq(c.decide.oom_min_bump_bytes, (int64_t)c.tunables.oom_min_bump_up_bytes);
 	ck_assert_int_eq(agent_config_parse(14, argv, &c), 0);
 	ck_assert_str_eq(c.node_name, "n1");
 	ck_assert_int_eq(c.policy.max_memory_bytes, 8LL << 30);

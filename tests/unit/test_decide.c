@@ -246,30 +246,94 @@ START_TEST(test_oom_kill)
 	ck_assert_reason(d, "oom-kill: memory limit 256Mi -> 384Mi");
 	ck_assert(!d->shrinks_memory_limit);
 
-	/* A request below the limit stays: the limit is what killed it. */
+	/* A request below the limit follows the recommender's bump as VPA's target does, and the
+	 * limit keeps its 1:2 ratio to it. */
 	set(&f, 0, 500, 1000, 128 * MIB, 256 * MIB);
 	d = run(&f);
-	ck_assert_int_eq(d->new_res.memory_limit, 384 * MIB);
-	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 384 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 768 * MIB);
 
-	/* Without the recommender's figure: +20% of the limit, rounded up to whole MiB. */
+	/* Without the recommender's figure: VPA's bump of the request, max(+100Mi, ×1.2). */
 	f.in.signals.oom_bumped_memory = -1;
 	d = run(&f);
-	ck_assert_int_eq(d->new_res.memory_limit, 308 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 228 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 456 * MIB);
+	ck_assert_reason(d, "VPA's OOM bump of 128Mi, 228Mi");
+}
+END_TEST
 
-	/* Killed before any sample saw the peak: the recommender's bump (request + 100Mi) stays under
-	 * the limit the container died at, so the limit itself gets VPA's bump. */
-	f.in.signals.oom_bumped_memory = 228 * MIB;
+/* Issue 13, defect 7: request 64Mi / limit 128Mi, killed at its limit before any sample saw the
+ * peak. VPA's RecordOOM turns the kill into a target of max(64Mi × 1.2, 64Mi + 100Mi) = 164Mi;
+ * snug used to raise only the limit (128Mi -> 164Mi) and leave the request at 64Mi. */
+START_TEST(test_oom_kill_follows_vpa)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 64 * MIB, 128 * MIB);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 164 * MIB; /* what rec_container_record_oom gives */
 	d = run(&f);
 	ck_assert_int_eq(d->kind, DECIDE_OOM);
-	ck_assert_int_eq(d->new_res.memory_limit, 356 * MIB);
-	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
-	ck_assert_reason(d, "limit 256Mi -> 356Mi");
-	ck_assert_reason(d, "no sample saw the peak");
-	/* A large limit: × 1.2 beats + 100Mi. */
-	set(&f, 0, 500, 1000, 128 * MIB, 1024 * MIB);
+	/* The request follows VPA's target; the limit keeps the 1:2 ratio and so stays above the
+	 * floor for a kill at the limit, max(128Mi + 100Mi, 1.2 × 128Mi) = 228Mi. */
+	ck_assert_int_eq(d->new_res.memory_request, 164 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
+	ck_assert_reason(d, "oom-kill: memory limit 128Mi -> 328Mi, request 64Mi -> 164Mi");
+	ck_assert_reason(d, "limit at least 228Mi");
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+
+	/* The same without the recommender's figure: the same bump from the request. */
+	f.in.signals.oom_bumped_memory = -1;
 	d = run(&f);
-	ck_assert_int_eq(d->new_res.memory_limit, 1229 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 164 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
+
+	/* No room on the node for the request: the limit alone grows, and the reason says so. */
+	f.in.node.memory_free_bytes = 64 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_request, 64 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
+	ck_assert_reason(d, "node has only 64Mi memory left");
+	ck_assert_reason(d, "the limit alone grows");
+	/* Some room: the request grows as far as it goes, the limit all the way. */
+	f.in.node.memory_free_bytes = 100 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 100 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
+
+	/* Guaranteed: request and limit move together, as far as the node lets the request. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	set(&f, 0, 100, 100, 128 * MIB, 128 * MIB);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 228 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 228 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 228 * MIB);
+	f.in.node.memory_free_bytes = 200 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 200 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 200 * MIB);
+	ck_assert_reason(d, "request and limit move together (Guaranteed)");
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	/* ... or not at all. */
+	f.in.node.memory_free_bytes = 100 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "move together or not at all");
+	ck_assert_reason(d, "node has only 100Mi memory left");
+
+	/* controlled-values=requests: the request rises as far as the limit, the limit stays. */
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 64 * MIB, 128 * MIB);
+	f.pc.controlled = POL_CONTROLLED_REQUESTS;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 164 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 128 * MIB);
 }
 END_TEST
 
@@ -891,7 +955,7 @@ START_TEST(test_write_order_grow_and_shrink)
 	set(&f, 1, 200, 400, 128 * MIB, 256 * MIB);
 	/* Growing: the pod cgroup (sum of limits) first, so the child never exceeds its parent. */
 	f.in.signals.oom_kill = true;
-	f.in.signals.oom_bumped_memory = 768 * MIB;
+	f.in.signals.oom_bumped_memory = 384 * MIB;
 	d = run(&f);
 	ck_assert_uint_eq(d->n_steps, 2);
 	assert_step(d, 0, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 768 * MIB, 1024 * MIB);
@@ -1391,6 +1455,13 @@ START_TEST(test_invariants_random)
 		/* Without a usage reading no memory limit is lowered. */
 		if (f.in.signals.memory_usage < 0 && o->memory_limit >= 0)
 			CHECK(n->memory_limit >= o->memory_limit);
+		/* An OOM grow of a limited container gets at least VPA's bump of the limit, unless
+		 * a bound (max, the node for a Guaranteed request) says otherwise. */
+		if (d->kind == DECIDE_OOM && o->memory_limit > 0 &&
+		    f.pc.controlled != POL_CONTROLLED_REQUESTS && qos != DECIDE_QOS_GUARANTEED &&
+		    f.pc.max_memory_bytes < 0)
+			CHECK(n->memory_limit >=
+			      max_i64(o->memory_limit + 100 * MIB, o->memory_limit * 6 / 5));
 		/* snug never raises anything past max (values already above it are the user's). */
 		if (f.pc.max_cpu_millis >= 0 && n->cpu_request > o->cpu_request)
 			CHECK((n->cpu_request) <= (f.pc.max_cpu_millis > o->cpu_request
@@ -1451,6 +1522,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_no_recommendation_yet);
 	tcase_add_test(tc, test_cooldown);
 	tcase_add_test(tc, test_oom_kill);
+	tcase_add_test(tc, test_oom_kill_follows_vpa);
 	tcase_add_test(tc, test_oom_without_limit_and_at_max);
 	tcase_add_test(tc, test_memory_pressure);
 	tcase_add_test(tc, test_cpu_throttling);
