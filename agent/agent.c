@@ -16,6 +16,7 @@
 #include "agent/agent_metrics.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
+#include "agent/last_resize.h"
 #include "agent/pod_model.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
@@ -286,26 +287,19 @@ static void pod_identity(const struct kube_pod *pod, const char *container, char
 				      .container = container };
 }
 
-/* The last resize time snug wrote on the pod ("at" of snug.io/last-resize, unix seconds), so a
- * restarted agent keeps honouring the cooldown. */
-static uint64_t pod_last_resize_usec(const struct kube_pod *pod, const char *container)
+/* What snug wrote on the pod in snug.io/last-resize for this container, so a restarted agent keeps
+ * honouring the cooldown. A value that cannot be trusted (a far-
+ * future `at` would hold the pod in its cooldown for ever) is ignored with a log line. */
+static void container_restore_last_resize(const struct kube_pod *pod, struct agent_container *c)
 {
-	const char *v = kube_pod_annotation(pod, "snug.io/last-resize");
-	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
-	const cJSON *at, *ct;
+	struct last_resize lr;
+	char problem[256];
 
-	if (!v)
-		return 0;
-	j = cJSON_Parse(v);
-	if (!j)
-		return 0;
-	ct = cJSON_GetObjectItemCaseSensitive(j, "container");
-	if (cJSON_IsString(ct) && container && strcmp(ct->valuestring, container) != 0)
-		return 0;
-	at = cJSON_GetObjectItemCaseSensitive(j, "at");
-	if (!cJSON_IsNumber(at) || at->valuedouble <= 0)
-		return 0;
-	return (uint64_t)(at->valuedouble * (double)USEC_PER_SEC);
+	if (last_resize_parse(kube_pod_annotation(pod, LAST_RESIZE_ANNOTATION), c->name,
+			      realtime_usec(), &lr, problem, sizeof(problem)) > 0)
+		log_warning("Pod %s/%s: %s partly ignored for container %s: %s", pod->namespace,
+			    pod->name, LAST_RESIZE_ANNOTATION, c->name, problem);
+	c->last_resize_usec = lr.at_usec;
 }
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)
@@ -422,7 +416,7 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 			}
 			c->history = h;
 			rec_container_init(&c->rec, h->aggregate);
-			c->last_resize_usec = pod_last_resize_usec(pod, c->name);
+			container_restore_last_resize(pod, c);
 			p->n_containers++;
 		}
 	}
