@@ -14,6 +14,7 @@
 
 #include "agent/actuate.h"
 #include "agent/agent_metrics.h"
+#include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
 #include "agent/last_resize.h"
@@ -288,7 +289,7 @@ static void pod_identity(const struct kube_pod *pod, const char *container, char
 }
 
 /* What snug wrote on the pod in snug.io/last-resize for this container, so a restarted agent keeps
- * honouring the cooldown. A value that cannot be trusted (a far-
+ * honouring the cooldown and the budget of grows inside it. A value that cannot be trusted (a far-
  * future `at` would hold the pod in its cooldown for ever) is ignored with a log line. */
 static void container_restore_last_resize(const struct kube_pod *pod, struct agent_container *c)
 {
@@ -300,6 +301,8 @@ static void container_restore_last_resize(const struct kube_pod *pod, struct age
 		log_warning("Pod %s/%s: %s partly ignored for container %s: %s", pod->namespace,
 			    pod->name, LAST_RESIZE_ANNOTATION, c->name, problem);
 	c->last_resize_usec = lr.at_usec;
+	memcpy(c->bypass_grows_usec, lr.bypass_grows_usec, sizeof(c->bypass_grows_usec));
+	c->n_bypass_grows = lr.n_bypass_grows;
 }
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)
@@ -718,7 +721,9 @@ static struct decide_node node_free(struct agent *a, const struct kube_pod *self
 	int64_t cpu = 0, memory = 0;
 
 	if (!a->node_known)
-		return (struct decide_node){ .cpu_free_millis = -1, .memory_free_bytes = -1 };
+		return (struct decide_node){ .cpu_free_millis = -1,
+					     .memory_free_bytes = -1,
+					     .memory_allocatable_bytes = -1 };
 	for (size_t i = 0; i < kube_client_n_pods(a->kube); i++) {
 		const struct kube_pod *p = kube_client_pod_at(a->kube, i);
 
@@ -737,6 +742,7 @@ static struct decide_node node_free(struct agent *a, const struct kube_pod *self
 		.memory_free_bytes = a->node_memory_allocatable > memory
 					     ? a->node_memory_allocatable - memory
 					     : 0,
+		.memory_allocatable_bytes = a->node_memory_allocatable,
 	};
 }
 
@@ -916,6 +922,8 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 		},
 		.node = node_free(a, pod),
 		.last_resize_usec = c->last_resize_usec,
+		.bypass_grows_usec = c->bypass_grows_usec,
+		.n_bypass_grows = c->n_bypass_grows,
 		.now_usec = realtime_usec(),
 		.config = &a->config.decide,
 		.keep_memory_limit = a->keep_memory_limit,
@@ -942,12 +950,15 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 				  p->name, c->name);
 		return;
 	}
+	bypass_budget_report(a, p, c, &d);
 	if (d.kind == DECIDE_NONE) {
 		log_debug("%s/%s %s (%s): %s", p->namespace, p->name, c->name, trigger, d.reason);
 		if (c->oom_pending && strcmp(trigger, "oom-kill") == 0)
 			log_info("OOM kill in %s/%s %s, no resize: %s", p->namespace, p->name,
 				 c->name, d.reason);
-		c->oom_pending = false;
+		/* A kill held back by the spent budget waits for the cooldown, not for the next. */
+		if (!d.bypass_budget_spent)
+			c->oom_pending = false;
 		return;
 	}
 	act_apply(a, p, c, pod, &d);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/last_resize.h"
 #include "agent/util/log.h"
 #include "agent/util/parse.h"
 #include "agent/util/quantity.h"
@@ -110,6 +111,8 @@ static void usage(FILE *f)
 	      "(10m)\n"
 	      "  --throttle-window DUR   CPU throttling must last this long to raise a limit "
 	      "(60s)\n"
+	      "  --bypass-budget N       grows inside the cooldown per container per hour (5;\n"
+	      "                          at most 32); once spent, signals wait for the cooldown\n"
 	      "\n"
 	      "How it looks:\n"
 	      "  --sample-interval DUR   cgroup sampling period (1s)\n"
@@ -161,6 +164,7 @@ enum {
 	ARG_EVICTION_INTERVAL,
 	ARG_PRESSURE_LOOKAHEAD,
 	ARG_NODE_REFRESH,
+	ARG_BYPASS_BUDGET,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -196,6 +200,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "eviction-interval", required_argument, NULL, ARG_EVICTION_INTERVAL },
 		{ "pressure-lookahead", required_argument, NULL, ARG_PRESSURE_LOOKAHEAD },
 		{ "node-refresh", required_argument, NULL, ARG_NODE_REFRESH },
+		{ "bypass-budget", required_argument, NULL, ARG_BYPASS_BUDGET },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -303,6 +308,15 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 				return bad("--max-evictions", optarg,
 					   "expected a count (0 = never evict)");
 			c->max_evictions = (unsigned)n;
+			r = 0;
+			break;
+		}
+		case ARG_BYPASS_BUDGET: {
+			uint64_t n;
+			if (safe_atou64(optarg, &n) < 0 || n > LAST_RESIZE_MAX_GROWS)
+				return bad("--bypass-budget", optarg,
+					   "expected a count from 0 (never bypass) to 32");
+			c->decide.bypass_budget = (unsigned)n;
 			r = 0;
 			break;
 		}

@@ -37,6 +37,12 @@ void decide_config_default(struct decide_config *ret)
 		.memory_round_bytes = MIB,
 		.oom_min_bump_bytes = (int64_t)REC_OOM_MIN_BUMP_UP_BYTES,
 		.oom_bump_ratio = REC_OOM_BUMP_UP_RATIO,
+		/* Five grows at once let a container sized far too small catch up (five OOM
+		 * bumps take 64Mi/128Mi to 564Mi/1128Mi, five pressure grows ×3); more within an
+		 * hour is a leak rather than a sizing error, and a leak is then followed once per
+		 * cooldown, up to the node's allocatable. */
+		.bypass_budget = 5,
+		.bypass_window_usec = 3600 * USEC_PER_SEC,
 	};
 }
 
@@ -276,16 +282,20 @@ struct plan {
 	 * pod-level request; ROOM_UNKNOWN: unbounded. */
 	enum { ROOM_UNKNOWN, ROOM_NODE, ROOM_POD_LEVEL } room_kind;
 	int64_t room;
-	int64_t pod_limit; /* the pod-level limit of this resource, -1 = none */
+	int64_t pod_limit;   /* the pod-level limit of this resource, -1 = none */
+	int64_t allocatable; /* memory only: the node's allocatable, ≤ 0 = unknown */
 	int64_t unit;
 	int64_t usage; /* memory only: current usage, -1 unknown */
 	bool guaranteed, requests_only;
 	bool room_held; /* bound_request stopped at the room */
+	bool in_cooldown, budget_spent;
+	uint64_t cooldown_left_usec;
 	const struct decide_config *cfg;
 
 	int64_t new_req, new_lim;
 	enum decide_kind kind;
 	bool bypass;
+	bool held_by_budget; /* a signal waited for the cooldown because the budget is spent */
 	struct text change, skip, notes;
 	char change_buf[192], skip_buf[192], notes_buf[192];
 };
@@ -315,6 +325,12 @@ static int64_t bound_request(struct plan *p, int64_t v)
 		v = p->max;
 		note(p, "capped by %s=%s", p->max_key, fmtq(p->cpu, p->max, a));
 	}
+	/* No node admits a request above its allocatable. */
+	if (!p->cpu && p->allocatable > 0 && v > max64(p->allocatable, p->req)) {
+		v = max64(p->allocatable, p->req);
+		note(p, "capped at the node's allocatable memory %s",
+		     fmtq(false, p->allocatable, a));
+	}
 	if (p->room_kind != ROOM_UNKNOWN && v > max64(p->req, p->room)) {
 		v = max64(p->req, p->room);
 		p->room_held = true;
@@ -342,6 +358,12 @@ static int64_t bound_limit(struct plan *p, int64_t v)
 	if (p->pod_limit >= 0 && v > max64(p->pod_limit, p->lim)) {
 		v = max64(p->pod_limit, p->lim);
 		note(p, "limit capped by the pod-level limit %s", fmtq(p->cpu, p->pod_limit, a));
+	}
+	/* More memory than the node can give any pod is no limit, only a leak's licence. */
+	if (!p->cpu && p->allocatable > 0 && v > max64(p->allocatable, p->lim)) {
+		v = max64(p->allocatable, p->lim);
+		note(p, "limit capped at the node's allocatable memory %s",
+		     fmtq(false, p->allocatable, a));
 	}
 	/* Shrinking under the kubelet's minimum quota would write a value it rounds up anyway. */
 	if (p->cpu && v < min64(CPU_LIMIT_MIN_MILLIS, p->lim))
@@ -437,6 +459,21 @@ static void reset(struct plan *p)
 	p->notes.buf[0] = '\0';
 }
 
+/* A signal that would act inside the cooldown does so while the container's budget of such grows
+ * lasts; once it is spent the signal waits for the cooldown like any other change. */
+static bool budget_holds(struct plan *p, const char *what)
+{
+	if (!p->in_cooldown || !p->budget_spent)
+		return false;
+	skip(p,
+	     "%s: waits for the cooldown (%" PRIu64 "s left): the budget of %u grows inside the "
+	     "cooldown per %" PRIu64 " min is spent (--bypass-budget)",
+	     what, (uint64_t)((p->cooldown_left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC),
+	     p->cfg->bypass_budget, (uint64_t)(p->cfg->bypass_window_usec / (60 * USEC_PER_SEC)));
+	p->held_by_budget = true;
+	return true;
+}
+
 static int64_t oom_bump(const struct plan *p, int64_t used)
 {
 	return round_up(
@@ -455,6 +492,8 @@ static bool plan_oom(struct plan *p, const struct decide_signals *s)
 	int64_t target = s->oom_bumped_memory, floor, want_lim;
 	bool from_recommender = target > 0, req_held;
 
+	if (budget_holds(p, "oom-kill"))
+		return false;
 	/* Without the recommender's figure, VPA's rule on what is known here. */
 	if (!from_recommender)
 		target = oom_bump(p, max64(max64(p->req, s->memory_usage), 0));
@@ -591,6 +630,13 @@ static bool plan_pressure(struct plan *p, const struct decide_signals *s)
 		     what);
 		return false;
 	}
+	{
+		char held[128];
+
+		snprintf(held, sizeof(held), "memory-pressure: %s", what);
+		if (budget_holds(p, held))
+			return false;
+	}
 	if (!grow_limit(p, max64(scale(p->lim, p->cfg->pressure_grow), used + margin))) {
 		skip(p, "memory-pressure: %s: memory limit %s not raised", what,
 		     fmtq(false, p->lim, a));
@@ -621,6 +667,13 @@ static bool plan_throttle(struct plan *p, const struct decide_signals *s, bool i
 	if (!heavy && in_cooldown) {
 		skip(p, "cpu-throttled %d%% over %us: waits for the cooldown", pct, secs);
 		return false;
+	}
+	if (heavy) {
+		char held[64];
+
+		snprintf(held, sizeof(held), "cpu-throttled %d%% over %us", pct, secs);
+		if (budget_holds(p, held))
+			return false;
 	}
 	if (!grow_limit(p, scale(p->lim, p->cfg->throttle_grow))) {
 		skip(p, "cpu-throttled %d%% over %us: cpu limit %s not raised", pct, secs,
@@ -943,7 +996,7 @@ static bool valid_config(const struct decide_config *c)
 	       c->memory_margin_fraction >= 0 && c->memory_margin_fraction <= 100 &&
 	       c->memory_round_bytes >= 1 && c->memory_round_bytes <= VALUE_MAX &&
 	       c->oom_min_bump_bytes >= 0 && c->oom_min_bump_bytes <= VALUE_MAX &&
-	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100;
+	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100 && c->bypass_window_usec > 0;
 }
 
 static void finish_none(struct decide_decision *d, const char *fmt, ...)
@@ -1002,6 +1055,21 @@ static void plan_room(struct plan *p, const struct decide_input *in, bool cpu)
 		p->room_kind = ROOM_UNKNOWN;
 }
 
+/* How many of the container's grows inside the cooldown fall in the budget's window; one stamped
+ * in the future (a clock set back) counts. */
+static unsigned recent_bypass_grows(const struct decide_input *in, const struct decide_config *cfg)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < in->n_bypass_grows; i++) {
+		uint64_t t = in->bypass_grows_usec[i];
+
+		if (t > in->now_usec || in->now_usec - t < cfg->bypass_window_usec)
+			n++;
+	}
+	return n;
+}
+
 static void plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		      const struct decide_config *cfg, const struct decide_resources *cur)
 {
@@ -1017,6 +1085,7 @@ static void plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.unit = cpu ? 1 : cfg->memory_round_bytes,
 		.usage = cpu ? -1 : in->signals.memory_usage,
 		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
+		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == DECIDE_QOS_GUARANTEED,
 		.requests_only = pc->controlled == POL_CONTROLLED_REQUESTS,
 		.cfg = cfg,
@@ -1067,14 +1136,16 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	bool in_cooldown, keep_note = false;
 	uint64_t left = 0;
 
-	if (!in || !ret || !in->policy || !valid_pod(&in->pod) || in->index >= in->pod.n_containers)
+	if (!in || !ret || !in->policy || !valid_pod(&in->pod) ||
+	    in->index >= in->pod.n_containers || (in->n_bypass_grows > 0 && !in->bypass_grows_usec))
 		return -EINVAL;
 	if (!valid_estimate(&in->cpu) || !valid_estimate(&in->memory) ||
 	    !valid_value(in->signals.oom_bumped_memory) || !valid_value(in->signals.memory_usage) ||
 	    !valid_value(in->signals.memory_cgroup_limit) ||
 	    !valid_value(in->signals.memory_working_set) ||
 	    !(in->signals.cpu_throttle_ratio >= 0 && in->signals.cpu_throttle_ratio <= 1e6) ||
-	    !valid_value(in->node.cpu_free_millis) || !valid_value(in->node.memory_free_bytes))
+	    !valid_value(in->node.cpu_free_millis) || !valid_value(in->node.memory_free_bytes) ||
+	    !valid_value(in->node.memory_allocatable_bytes))
 		return -EINVAL;
 	if (!in->config) {
 		decide_config_default(&defaults);
@@ -1115,6 +1186,9 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 
 	plan_init(&mem, false, in, cfg, &d.old_res);
 	plan_init(&cpu, true, in, cfg, &d.old_res);
+	mem.in_cooldown = cpu.in_cooldown = in_cooldown;
+	mem.cooldown_left_usec = cpu.cooldown_left_usec = left;
+	mem.budget_spent = cpu.budget_spent = recent_bypass_grows(in, cfg) >= cfg->bypass_budget;
 
 	if (pc->resources & POL_RESOURCE_MEMORY) {
 		bool done = false;
@@ -1139,6 +1213,7 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 			plan_recommendation(&cpu, &in->cpu, in_cooldown, left);
 	}
 
+	d.bypass_budget_spent = mem.held_by_budget || cpu.held_by_budget;
 	if (mem.kind == DECIDE_NONE && cpu.kind == DECIDE_NONE) {
 		finish_none(&d, "%s%s%s", mem.skip.buf, mem.skip.len && cpu.skip.len ? "; " : "",
 			    cpu.skip.buf);
@@ -1164,7 +1239,8 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	d.kind = mem.kind != DECIDE_NONE && (cpu.kind == DECIDE_NONE || mem.kind < cpu.kind)
 			 ? mem.kind
 			 : cpu.kind;
-	d.bypass_cooldown = mem.bypass || cpu.bypass;
+	/* Only a grow that a running cooldown would have held spends the budget. */
+	d.bypass_cooldown = (mem.bypass || cpu.bypass) && in_cooldown;
 	if (mem.kind != DECIDE_NONE)
 		text_add(&reason, "%s", mem.change.buf);
 	if (cpu.kind != DECIDE_NONE) {

@@ -102,6 +102,9 @@ struct decide_signals {
 struct decide_node {
 	int64_t cpu_free_millis;
 	int64_t memory_free_bytes;
+	/* The node's status.allocatable memory: no memory limit is raised above it. 0 or -1 =
+	 * unknown (no ceiling). */
+	int64_t memory_allocatable_bytes;
 };
 
 /* Tunables (flags); decide_config_default() gives snug's defaults. */
@@ -123,6 +126,11 @@ struct decide_config {
 	 * A kill at the limit used the limit: the new limit is at least its bump. */
 	int64_t oom_min_bump_bytes;
 	double oom_bump_ratio;
+	/* --bypass-budget: grows inside the cooldown (OOM kills, memory pressure, heavy throttling)
+	 * per container per bypass_window_usec: 5 per hour. A spent budget makes the next signal
+	 * wait for the cooldown like any other change. */
+	unsigned bypass_budget;
+	uint64_t bypass_window_usec;
 };
 
 struct decide_input {
@@ -133,6 +141,11 @@ struct decide_input {
 	struct decide_signals signals;
 	struct decide_node node;
 	uint64_t last_resize_usec; /* 0 = never; same clock as now_usec */
+	/* When this container's past grows inside the cooldown were accepted (same clock; any
+	 * order; those older than config->bypass_window_usec are ignored): the budget's state,
+	 * which the caller keeps. */
+	const uint64_t *bypass_grows_usec;
+	size_t n_bypass_grows;
 	uint64_t now_usec;
 	const struct decide_config *config; /* NULL = defaults */
 	/* The API server refuses lowering a memory limit unless the memory resizePolicy is
@@ -173,7 +186,10 @@ struct decide_step {
 
 struct decide_decision {
 	enum decide_kind kind;
-	bool bypass_cooldown;	   /* acted inside the cooldown (OOM, pressure, heavy throttling) */
+	bool bypass_cooldown; /* acted inside the cooldown (OOM, pressure, heavy throttling) */
+	/* A signal wanted to act inside the cooldown but this container's budget of such grows is
+	 * spent: it waits for the cooldown (the reason says so). */
+	bool bypass_budget_spent;
 	bool report_only;	   /* mode recommend: report, never write */
 	bool needs_restart;	   /* a changed resource has resizePolicy RestartContainer */
 	bool shrinks_memory_limit; /* 1.33 refuses this unless memory resizePolicy RestartContainer */

@@ -54,7 +54,7 @@ static void fx_init(struct fx *f, enum decide_qos qos, size_t n)
 			     .memory_usage = -1,
 			     .memory_cgroup_limit = -1,
 			     .memory_working_set = -1 },
-		.node = { -1, -1 },
+		.node = { -1, -1, -1 },
 		.now_usec = NOW,
 		.config = &f->cfg,
 	};
@@ -1265,6 +1265,157 @@ START_TEST(test_no_shrink_without_usage)
 }
 END_TEST
 
+/* Issue 13, defect 3: a memory limit never grows above the node's allocatable memory. */
+START_TEST(test_memory_limit_ceiling)
+{
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 512 * MIB, 900 * MIB);
+	f.in.node.memory_allocatable_bytes = GIB;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 612 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, GIB);
+	ck_assert_reason(d, "limit capped at the node's allocatable memory 1Gi");
+	/* Pressure the same way; at the ceiling nothing grows. */
+	f.in.signals.oom_kill = false;
+	f.in.signals.memory_max_grew = true;
+	f.in.signals.memory_usage = 890 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, GIB);
+	set(&f, 0, 100, 200, 512 * MIB, GIB);
+	f.in.signals.memory_usage = GIB - MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	/* A limit the user set above it stays theirs, and is not raised. */
+	set(&f, 0, 100, 200, 512 * MIB, 2 * GIB);
+	f.in.signals.memory_usage = 2 * GIB - MIB;
+	d = run(&f);
+	assert_unchanged(d);
+}
+END_TEST
+
+/* Issue 13, defect 3: a leak that always reaches its limit was followed 256Mi -> ... -> 2.5 TiB in
+ * 1.2 s, every grow bypassing the cooldown. Two hours of a leak that hits its limit every second:
+ * at most --bypass-budget grows inside the cooldown in any hour, the others one per cooldown, and
+ * never a limit above the node's allocatable memory. */
+START_TEST(test_leak_budget)
+{
+	const uint64_t hour = 3600 * SEC;
+	uint64_t grows[4096], bypass[4096];
+	size_t n_grows = 0, n_bypass = 0, spent = 0;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	f.in.node.memory_allocatable_bytes = 512 * GIB;
+	f.in.node.memory_free_bytes = 512 * GIB;
+	f.in.now_usec = NOW;
+	for (uint64_t t = NOW; t < NOW + 4 * hour; t += SEC) {
+		const struct decide_decision *d;
+		bool oom = (t / SEC) % 2 == 0;
+
+		/* Every second the leak is at its limit: a kill, or memory.max hit. */
+		f.in.now_usec = t;
+		f.in.signals.oom_kill = oom;
+		f.in.signals.oom_bumped_memory = -1;
+		f.in.signals.memory_max_grew = !oom;
+		f.in.signals.memory_usage = f.c[0].res.memory_limit;
+		f.in.bypass_grows_usec = bypass;
+		f.in.n_bypass_grows = n_bypass;
+		d = run(&f);
+		if (d->bypass_budget_spent)
+			spent++;
+		if (d->kind == DECIDE_NONE)
+			continue;
+		ck_assert_int_le(d->new_res.memory_limit, f.in.node.memory_allocatable_bytes);
+		ck_assert_uint_lt(n_grows, 4096);
+		grows[n_grows++] = t;
+		if (d->bypass_cooldown)
+			bypass[n_bypass++] = t;
+		f.c[0].res = d->new_res;
+		f.in.last_resize_usec = t;
+	}
+	/* Never more than the budget inside the cooldown in any hour. */
+	for (size_t i = 0; i < n_bypass; i++) {
+		size_t in_hour = 0;
+
+		for (size_t k = i; k < n_bypass && bypass[k] < bypass[i] + hour; k++)
+			in_hour++;
+		ck_assert_uint_le(in_hour, f.cfg.bypass_budget);
+	}
+	ck_assert_uint_gt(n_bypass, 0);
+	/* The rest waited for the cooldown: at most one per cooldown besides. */
+	for (size_t i = 0; i < n_grows; i++) {
+		size_t in_hour = 0;
+
+		for (size_t k = i; k < n_grows && grows[k] < grows[i] + hour; k++)
+			in_hour++;
+		ck_assert_uint_le(in_hour, f.cfg.bypass_budget + hour / f.cfg.cooldown_usec + 1);
+	}
+	/* Followed up to the ceiling, and the spent budget was said. */
+	ck_assert_int_eq(f.c[0].res.memory_limit, 512 * GIB);
+	ck_assert_uint_gt(spent, 0);
+}
+END_TEST
+
+/* The budget's state comes in through the input: spent, a signal waits and the reason says why. */
+START_TEST(test_budget_spent_reason)
+{
+	uint64_t grows[5] = { NOW - 50 * 60 * SEC, NOW - 40 * SEC, NOW - 30 * SEC, NOW - 20 * SEC,
+			      NOW - 10 * SEC };
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	f.in.last_resize_usec = NOW - 10 * SEC;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 228 * MIB;
+	f.in.bypass_grows_usec = grows;
+	f.in.n_bypass_grows = 5;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert(d->bypass_budget_spent);
+	ck_assert_reason(d, "oom-kill: waits for the cooldown (290s left)");
+	ck_assert_reason(d, "budget of 5 grows inside the cooldown per 60 min is spent");
+	/* One grow leaves the hour: the budget has room again. */
+	grows[0] = NOW - 61 * 60 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert(d->bypass_cooldown);
+	ck_assert(!d->bypass_budget_spent);
+	/* Spent, but outside the cooldown: a grow like any other, not a bypass. */
+	grows[0] = NOW - 50 * 60 * SEC;
+	f.in.last_resize_usec = NOW - 400 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert(!d->bypass_cooldown);
+	/* Heavy throttling and pressure wait the same way. */
+	f.in.last_resize_usec = NOW - 10 * SEC;
+	f.in.signals.oom_kill = false;
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "cpu-throttled 50% over 60s: waits for the cooldown");
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.signals.memory_max_grew = true;
+	f.in.signals.memory_usage = 250 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert(d->bypass_budget_spent);
+	ck_assert_reason(d, "memory-pressure: memory.max hit at 250Mi of 256Mi (97%): waits");
+	/* --bypass-budget 0: nothing ever bypasses the cooldown. */
+	f.cfg.bypass_budget = 0;
+	f.in.n_bypass_grows = 0;
+	assert_unchanged(run(&f));
+}
+END_TEST
+
 START_TEST(test_invalid_input)
 {
 	struct fx f;
@@ -1361,6 +1512,7 @@ START_TEST(test_invariants_random)
 		const struct decide_decision *d;
 		const struct decide_resources *o, *n;
 		struct decide_init_container init[2];
+		uint64_t grows[6];
 		enum decide_qos qos;
 		size_t nc = 1 + rnd(&seed) % 3, ni = rnd(&seed) % 3;
 
@@ -1420,6 +1572,11 @@ START_TEST(test_invariants_random)
 		f.in.node.cpu_free_millis = rnd(&seed) % 2 ? pick(&seed, true) : -1;
 		f.in.node.memory_free_bytes = rnd(&seed) % 2 ? pick(&seed, false) : -1;
 		f.in.last_resize_usec = rnd(&seed) % 2 ? NOW - (rnd(&seed) % 600) * SEC : 0;
+		f.in.node.memory_allocatable_bytes = rnd(&seed) % 2 ? 2 * GIB : -1;
+		f.in.n_bypass_grows = rnd(&seed) % 7;
+		for (size_t i = 0; i < f.in.n_bypass_grows; i++)
+			grows[i] = NOW - (rnd(&seed) % 7200) * SEC;
+		f.in.bypass_grows_usec = grows;
 
 		d = run(&f);
 		o = &d->old_res;
@@ -1449,17 +1606,26 @@ START_TEST(test_invariants_random)
 		if (!(f.pc.resources & POL_RESOURCE_MEMORY))
 			CHECK(n->memory_request == o->memory_request &&
 			      n->memory_limit == o->memory_limit);
-		/* Inside the cooldown only the bypassing signals act. */
-		if (f.in.last_resize_usec && NOW - f.in.last_resize_usec < f.cfg.cooldown_usec)
+		/* Inside the cooldown only the bypassing signals act, within their budget. */
+		if (f.in.last_resize_usec && NOW - f.in.last_resize_usec < f.cfg.cooldown_usec) {
+			unsigned recent = 0;
+
+			for (size_t i = 0; i < f.in.n_bypass_grows; i++)
+				recent += NOW - grows[i] < f.cfg.bypass_window_usec;
 			CHECK(d->bypass_cooldown);
+			CHECK(recent < f.cfg.bypass_budget);
+		}
+		/* No memory limit grows past the node's allocatable memory. */
+		if (f.in.node.memory_allocatable_bytes > 0 && n->memory_limit > o->memory_limit)
+			CHECK(n->memory_limit <= f.in.node.memory_allocatable_bytes);
 		/* Without a usage reading no memory limit is lowered. */
 		if (f.in.signals.memory_usage < 0 && o->memory_limit >= 0)
 			CHECK(n->memory_limit >= o->memory_limit);
 		/* An OOM grow of a limited container gets at least VPA's bump of the limit, unless
-		 * a bound (max, the node for a Guaranteed request) says otherwise. */
+		 * a bound (max, allocatable, the node for a Guaranteed request) says otherwise. */
 		if (d->kind == DECIDE_OOM && o->memory_limit > 0 &&
 		    f.pc.controlled != POL_CONTROLLED_REQUESTS && qos != DECIDE_QOS_GUARANTEED &&
-		    f.pc.max_memory_bytes < 0)
+		    f.pc.max_memory_bytes < 0 && f.in.node.memory_allocatable_bytes < 0)
 			CHECK(n->memory_limit >=
 			      max_i64(o->memory_limit + 100 * MIB, o->memory_limit * 6 / 5));
 		/* snug never raises anything past max (values already above it are the user's). */
@@ -1544,6 +1710,9 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_pod_values_count_sidecars);
 	tcase_add_test(tc, test_room_counts_like_the_scheduler);
 	tcase_add_test(tc, test_no_shrink_without_usage);
+	tcase_add_test(tc, test_memory_limit_ceiling);
+	tcase_add_test(tc, test_leak_budget);
+	tcase_add_test(tc, test_budget_spent_reason);
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_qos_of);
 	suite_add_tcase(s, tc);
