@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/agent_metrics.h"
+#include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
 #include "agent/util/cleanup.h"
@@ -493,7 +494,8 @@ static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct ag
 	if (!j || !cJSON_AddNumberToObject(j, "at", (double)(c->last_resize_usec / USEC_PER_SEC)) ||
 	    !cJSON_AddStringToObject(j, "container", c->name) ||
 	    !cJSON_AddStringToObject(j, "kind", decide_kind_to_string(d->kind)) ||
-	    !cJSON_AddStringToObject(j, "reason", d->reason))
+	    !cJSON_AddStringToObject(j, "reason", d->reason) ||
+	    bypass_budget_annotate(a, p, j, c->last_resize_usec) < 0)
 		return;
 	text = cJSON_PrintUnformatted(j);
 	if (!text)
@@ -770,6 +772,8 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	switch (res->outcome) {
 	case KUBE_OK:
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		if (ar->d.bypass_cooldown)
+			bypass_budget_record(a, c, c->last_resize_usec);
 		/* Throttling and pressure seen under the old limits say nothing about the new ones. */
 		c->window_start_usec = c->window_usage_usec = c->window_throttled_usec = 0;
 		c->throttle_ratio = 0;

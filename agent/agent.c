@@ -14,8 +14,11 @@
 
 #include "agent/actuate.h"
 #include "agent/agent_metrics.h"
+#include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
+#include "agent/last_resize.h"
+#include "agent/pod_model.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
 #include "agent/util/log.h"
@@ -311,26 +314,21 @@ static void pod_identity(const struct kube_pod *pod, const char *container, char
 				      .container = container };
 }
 
-/* The last resize time snug wrote on the pod ("at" of snug.io/last-resize, unix seconds), so a
- * restarted agent keeps honouring the cooldown. */
-static uint64_t pod_last_resize_usec(const struct kube_pod *pod, const char *container)
+/* What snug wrote on the pod in snug.io/last-resize for this container, so a restarted agent keeps
+ * honouring the cooldown and the budget of grows inside it. A value that cannot be trusted (a far-
+ * future `at` would hold the pod in its cooldown for ever) is ignored with a log line. */
+static void container_restore_last_resize(const struct kube_pod *pod, struct agent_container *c)
 {
-	const char *v = kube_pod_annotation(pod, "snug.io/last-resize");
-	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
-	const cJSON *at, *ct;
+	struct last_resize lr;
+	char problem[256];
 
-	if (!v)
-		return 0;
-	j = cJSON_Parse(v);
-	if (!j)
-		return 0;
-	ct = cJSON_GetObjectItemCaseSensitive(j, "container");
-	if (cJSON_IsString(ct) && container && strcmp(ct->valuestring, container) != 0)
-		return 0;
-	at = cJSON_GetObjectItemCaseSensitive(j, "at");
-	if (!cJSON_IsNumber(at) || at->valuedouble <= 0)
-		return 0;
-	return (uint64_t)(at->valuedouble * (double)USEC_PER_SEC);
+	if (last_resize_parse(kube_pod_annotation(pod, LAST_RESIZE_ANNOTATION), c->name,
+			      realtime_usec(), &lr, problem, sizeof(problem)) > 0)
+		log_warning("Pod %s/%s: %s partly ignored for container %s: %s", pod->namespace,
+			    pod->name, LAST_RESIZE_ANNOTATION, c->name, problem);
+	c->last_resize_usec = lr.at_usec;
+	memcpy(c->bypass_grows_usec, lr.bypass_grows_usec, sizeof(c->bypass_grows_usec));
+	c->n_bypass_grows = lr.n_bypass_grows;
 }
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)
@@ -447,7 +445,7 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 			}
 			c->history = h;
 			rec_container_init(&c->rec, h->aggregate);
-			c->last_resize_usec = pod_last_resize_usec(pod, c->name);
+			container_restore_last_resize(pod, c);
 			p->n_containers++;
 		}
 	}
@@ -802,26 +800,6 @@ static void on_oom(const struct oomwatch_record *rec, void *userdata)
 
 /* ---- decisions ------------------------------------------------------------------------------- */
 
-static enum decide_qos qos_of(enum kube_qos q)
-{
-	switch (q) {
-	case KUBE_QOS_GUARANTEED:
-		return DECIDE_QOS_GUARANTEED;
-	case KUBE_QOS_BESTEFFORT:
-		return DECIDE_QOS_BEST_EFFORT;
-	default:
-		return DECIDE_QOS_BURSTABLE;
-	}
-}
-
-static void to_decide_resources(const struct kube_resources *k, struct decide_resources *ret)
-{
-	*ret = (struct decide_resources){ .cpu_request = k->cpu_request,
-					  .cpu_limit = k->cpu_limit,
-					  .memory_request = k->mem_request,
-					  .memory_limit = k->mem_limit };
-}
-
 /* Node allocatable minus the requests of every other pod bound here that has not terminated
  * (the watch caches them all, managed or not); unknown (-1) while the node cannot be read. The
  * pod's own other containers are decide's to subtract. */
@@ -830,7 +808,9 @@ static struct decide_node node_free(struct agent *a, const struct kube_pod *self
 	int64_t cpu = 0, memory = 0;
 
 	if (!a->node_known)
-		return (struct decide_node){ .cpu_free_millis = -1, .memory_free_bytes = -1 };
+		return (struct decide_node){ .cpu_free_millis = -1,
+					     .memory_free_bytes = -1,
+					     .memory_allocatable_bytes = -1 };
 	for (size_t i = 0; i < kube_client_n_pods(a->kube); i++) {
 		const struct kube_pod *p = kube_client_pod_at(a->kube, i);
 
@@ -849,6 +829,7 @@ static struct decide_node node_free(struct agent *a, const struct kube_pod *self
 		.memory_free_bytes = a->node_memory_allocatable > memory
 					     ? a->node_memory_allocatable - memory
 					     : 0,
+		.memory_allocatable_bytes = a->node_memory_allocatable,
 	};
 }
 
@@ -969,10 +950,11 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 {
 	struct agent_pod *p = c->pod;
 	const struct kube_pod *pod;
-	struct decide_container *dcs;
+	struct pod_model model;
 	struct pol_container pc;
 	struct decide_input in;
 	struct decide_decision d;
+	struct decide_node node;
 	size_t index = SIZE_MAX;
 	bool rec_ok = true, deferred;
 	int n_containers, r;
@@ -995,47 +977,34 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	c->have_recommendation = true;
 	agent_metrics_recommendation(a->metrics, c);
 
-	dcs = calloc(pod->n_containers, sizeof(*dcs));
-	if (!dcs) {
-		log_oom();
+	for (size_t i = 0; i < pod->n_containers; i++)
+		if (strcmp(pod->containers[i].name, c->name) == 0)
+			index = i;
+	if (index == SIZE_MAX)
 		return;
-	}
 	/* The kubelet deferred (or cannot fit) the spec: the kernel holds what it actuated and the
 	 * node has no room for larger requests now, so decide from its values with no room: an OOM
 	 * kill then grows the limit alone, which the kubelet can admit. The same when our last
 	 * resize was put back because the kubelet never admitted it. */
-	deferred = pod->resize == KUBE_RESIZE_DEFERRED || pod->resize == KUBE_RESIZE_INFEASIBLE;
-	for (size_t i = 0; i < pod->n_containers; i++) {
-		const struct kube_container *kc = &pod->containers[i];
-		bool mine = strcmp(kc->name, c->name) == 0;
-
-		dcs[i].name = kc->name;
-		if ((deferred || (mine && c->spec_not_admitted)) && kc->has_actual)
-			to_decide_resources(&kc->actual, &dcs[i].res);
-		else if (mine && c->spec_not_admitted && c->have_last_decision)
-			dcs[i].res = c->last_decision.old_res;
-		else
-			to_decide_resources(&kc->spec, &dcs[i].res);
-		dcs[i].cpu_restart = kc->cpu_policy == KUBE_RESIZE_RESTART_CONTAINER
-					     ? DECIDE_RESTART_CONTAINER
-					     : DECIDE_RESTART_NOT_REQUIRED;
-		dcs[i].memory_restart = kc->mem_policy == KUBE_RESIZE_RESTART_CONTAINER
-						? DECIDE_RESTART_CONTAINER
-						: DECIDE_RESTART_NOT_REQUIRED;
-		if (mine)
-			index = i;
-	}
-	if (index == SIZE_MAX) {
-		free(dcs);
+	deferred = pod->resize == KUBE_RESIZE_DEFERRED || pod->resize == KUBE_RESIZE_INFEASIBLE ||
+		   c->spec_not_admitted;
+	r = pod_model_build(pod, deferred ? POD_MODEL_ACTUAL : POD_MODEL_SPEC, &model);
+	if (r < 0) {
+		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
+				  p->name, c->name);
 		return;
 	}
+	/* No status resources reported: what snug put back is what the kernel holds. */
+	if (c->spec_not_admitted && c->have_last_decision && !pod->containers[index].has_actual)
+		model.containers[index].res = c->last_decision.old_res;
+	node = node_free(a, pod);
+	if (deferred)
+		node.cpu_free_millis = node.memory_free_bytes = 0;
 
 	/* No estimate before the histograms hold anything: signals still act. */
 	in = (struct decide_input){
 		.policy = &pc,
-		.qos = qos_of(pod->qos),
-		.containers = dcs,
-		.n_containers = pod->n_containers,
+		.pod = model.pod,
 		.index = index,
 		.cpu = { -1, -1, -1 },
 		.memory = { -1, -1, -1 },
@@ -1052,9 +1021,10 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 			.cpu_throttle_ratio = c->throttle_ratio,
 			.cpu_throttle_window_usec = c->throttle_window_usec,
 		},
-		.node = deferred || c->spec_not_admitted ? (struct decide_node){ 0, 0 }
-							  : node_free(a, pod),
+		.node = node,
 		.last_resize_usec = c->last_resize_usec,
+		.bypass_grows_usec = c->bypass_grows_usec,
+		.n_bypass_grows = c->n_bypass_grows,
 		.now_usec = realtime_usec(),
 		.config = &a->config.decide,
 		.keep_memory_limit = a->keep_memory_limit,
@@ -1074,19 +1044,22 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 						      c->recommendation.upper.memory_bytes };
 
 	r = decide_container(&in, &d);
-	free(dcs);
+	pod_model_done(&model);
 	c->memory_max_grew = false;
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
 				  p->name, c->name);
 		return;
 	}
+	bypass_budget_report(a, p, c, &d);
 	if (d.kind == DECIDE_NONE) {
 		log_debug("%s/%s %s (%s): %s", p->namespace, p->name, c->name, trigger, d.reason);
 		if (c->oom_pending && strcmp(trigger, "oom-kill") == 0)
 			log_info("OOM kill in %s/%s %s, no resize: %s", p->namespace, p->name,
 				 c->name, d.reason);
-		c->oom_pending = false;
+		/* A kill held back by the spent budget waits for the cooldown, not for the next. */
+		if (!d.bypass_budget_spent)
+			c->oom_pending = false;
 		return;
 	}
 	act_apply(a, p, c, pod, &d);

@@ -9,6 +9,7 @@
 #include "agent/admission.h"
 #include "agent/config.h"
 #include "agent/decide.h"
+#include "agent/last_resize.h"
 #include "agent/policy.h"
 #include "agent/recommender/checkpoint.h"
 #include "agent/recommender/recommender.h"
@@ -81,6 +82,11 @@ struct agent_container {
 	struct signals_oom_state oom_cause; /* which limit the kills came from */
 
 	uint64_t last_resize_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
+	/* The budget of grows inside the cooldown: when they were accepted (CLOCK_REALTIME, oldest
+	 * first, those past the window dropped), carried in snug.io/last-resize across restarts. */
+	uint64_t bypass_grows_usec[LAST_RESIZE_MAX_GROWS];
+	size_t n_bypass_grows;
+	bool bypass_budget_warned; /* this spend of the budget was reported */
 	bool resize_in_flight;	   /* also while the pod is read back after a 409 */
 	/* The decision being made is the one retry after a 409: another 409 is left to the next. */
 	bool after_conflict;

@@ -30,6 +30,7 @@ struct agent_metrics {
 	struct metrics_family *usage_cpu, *working_set, *checkpoint_errors, *cgroup_write_errors;
 	struct metrics_family *resize_path;
 	struct metrics_family *node_cpu, *node_memory, *node_errors;
+	struct metrics_family *bypass_budget_spent;
 	struct metrics_http *http;
 };
 
@@ -76,7 +77,13 @@ int agent_metrics_new(struct agent *a, struct agent_metrics **ret)
 		     METRICS_NO_LABELS, &m->node_memory)) < 0 ||
 	    (r = metrics_counter_new(m->reg, "snug_node_read_errors_total",
 				     "Failed reads of this node's Node object, by outcome.",
-				     METRICS_LABELS("reason"), &m->node_errors)) < 0)
+				     METRICS_LABELS("reason"), &m->node_errors)) < 0 ||
+	    (r = metrics_counter_new(
+		     m->reg, "snug_bypass_budget_spent_total",
+		     "Times a container's budget of grows inside the cooldown (OOM "
+		     "kills, memory pressure, heavy throttling; --bypass-budget per "
+		     "hour) was spent and a signal waited for the cooldown.",
+		     METRICS_NO_LABELS, &m->bypass_budget_spent)) < 0)
 		goto fail;
 	/* No label (the scrape adds `node`): absent until the first good read, not a 0. */
 	agent_metrics_node_allocatable(m, false, 0, 0);
@@ -220,6 +227,12 @@ void agent_metrics_cgroup_write_error(struct agent_metrics *m)
 {
 	if (m)
 		counter_add(m->cgroup_write_errors, NULL, 1);
+}
+
+void agent_metrics_bypass_budget_spent(struct agent_metrics *m)
+{
+	if (m)
+		counter_add(m->bypass_budget_spent, NULL, 1);
 }
 
 void agent_metrics_node_allocatable(struct agent_metrics *m, bool known, int64_t cpu_millis,

@@ -32,6 +32,8 @@ void agent_metrics_container_gone(struct agent_metrics *m, const struct agent_co
 void agent_metrics_pod_gone(struct agent_metrics *m, const char *namespace, const char *pod);
 void agent_metrics_checkpoint_error(struct agent_metrics *m);
 void agent_metrics_cgroup_write_error(struct agent_metrics *m);
+/* A signal waited for the cooldown: its container's budget of grows inside it was spent. */
+void agent_metrics_bypass_budget_spent(struct agent_metrics *m);
 /* This node's allocatable (millicores, bytes), or known=false to drop the series: unknown. */
 void agent_metrics_node_allocatable(struct agent_metrics *m, bool known, int64_t cpu_millis,
 				    int64_t memory_bytes);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/last_resize.h"
 #include "agent/util/log.h"
 #include "agent/util/parse.h"
 #include "agent/util/quantity.h"
@@ -114,6 +115,8 @@ static void usage(FILE *f)
 	      "  --admission-timeout DUR limits written into the cgroups for a resize the kubelet\n"
 	      "                          has not admitted by then are put back (30s); a refusal\n"
 	      "                          (Deferred, Infeasible, Error) puts them back at once\n"
+	      "  --bypass-budget N       grows inside the cooldown per container per hour (5;\n"
+	      "                          at most 32); once spent, signals wait for the cooldown\n"
 	      "\n"
 	      "How it looks:\n"
 	      "  --sample-interval DUR   cgroup sampling period (1s)\n"
@@ -166,6 +169,7 @@ enum {
 	ARG_PRESSURE_LOOKAHEAD,
 	ARG_NODE_REFRESH,
 	ARG_ADMISSION_TIMEOUT,
+	ARG_BYPASS_BUDGET,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -202,6 +206,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "pressure-lookahead", required_argument, NULL, ARG_PRESSURE_LOOKAHEAD },
 		{ "node-refresh", required_argument, NULL, ARG_NODE_REFRESH },
 		{ "admission-timeout", required_argument, NULL, ARG_ADMISSION_TIMEOUT },
+		{ "bypass-budget", required_argument, NULL, ARG_BYPASS_BUDGET },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -315,6 +320,15 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 			r = 0;
 			break;
 		}
+		case ARG_BYPASS_BUDGET: {
+			uint64_t n;
+			if (safe_atou64(optarg, &n) < 0 || n > LAST_RESIZE_MAX_GROWS)
+				return bad("--bypass-budget", optarg,
+					   "expected a count from 0 (never bypass) to 32");
+			c->decide.bypass_budget = (unsigned)n;
+			r = 0;
+			break;
+		}
 		case ARG_NO_BPF:
 			c->no_bpf = true;
 			r = 0;
@@ -357,5 +371,8 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		fprintf(stderr, "snug-agent run: recommender settings are inconsistent\n");
 		return -EINVAL;
 	}
+	/* One OOM bump: decide bumps a limit with the recommender's constants. */
+	c->decide.oom_bump_ratio = c->tunables.oom_bump_up_ratio;
+	c->decide.oom_min_bump_bytes = rec_amount_from_float(c->tunables.oom_min_bump_up_bytes);
 	return 0;
 }

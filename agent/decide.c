@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/recommender/recommender.h"
 #include "agent/util/quantity.h"
 #include "agent/util/time.h"
 
@@ -34,8 +35,14 @@ void decide_config_default(struct decide_config *ret)
 		.memory_margin_bytes = 32 * MIB,
 		.memory_margin_fraction = 0.10,
 		.memory_round_bytes = MIB,
-		.oom_min_bump_bytes = 100 * MIB,
-		.oom_bump_ratio = 1.2,
+		.oom_min_bump_bytes = (int64_t)REC_OOM_MIN_BUMP_UP_BYTES,
+		.oom_bump_ratio = REC_OOM_BUMP_UP_RATIO,
+		/* Five grows at once let a container sized far too small catch up (five OOM
+		 * bumps take 64Mi/128Mi to 564Mi/1128Mi, five pressure grows ×3); more within an
+		 * hour is a leak rather than a sizing error, and a leak is then followed once per
+		 * cooldown, up to the node's allocatable. */
+		.bypass_budget = 5,
+		.bypass_window_usec = 3600 * USEC_PER_SEC,
 	};
 }
 
@@ -110,29 +117,78 @@ static struct decide_resources normalize(struct decide_resources r)
 	return r;
 }
 
-static enum decide_qos qos_of(const struct decide_container *cs, size_t n, size_t override,
+static bool pod_level_set(const struct decide_pod *pod)
+{
+	const struct decide_resources *r = &pod->resources;
+
+	return r->cpu_request >= 0 || r->cpu_limit >= 0 || r->memory_request >= 0 ||
+	       r->memory_limit >= 0;
+}
+
+/* App container i of the pod, with container `override` replaced by *with. */
+static struct decide_resources app_res(const struct decide_pod *pod, size_t i, size_t override,
+				       const struct decide_resources *with)
+{
+	return normalize(i == override && with ? *with : pod->containers[i].res);
+}
+
+static int64_t positive(int64_t v)
+{
+	return v > 0 ? v : 0;
+}
+
+/* ComputePodQOS (pkg/apis/core/v1/helper/qos/qos.go): positive requests and limits summed per
+ * resource over the app and init containers, or the pod-level resources alone where set. BestEffort
+ * when nothing is set; Guaranteed when every container (or the pod level) has both a CPU and a
+ * memory limit and the requests equal the limits resource by resource; else Burstable. */
+static enum decide_qos qos_of(const struct decide_pod *pod, size_t override,
 			      const struct decide_resources *with)
 {
-	bool any = false, all_equal = true;
+	int64_t req_cpu = 0, req_mem = 0, lim_cpu = 0, lim_mem = 0;
+	bool guaranteed = true;
 
-	for (size_t i = 0; i < n; i++) {
-		struct decide_resources r = normalize(i == override ? *with : cs[i].res);
+	if (pod_level_set(pod)) {
+		const struct decide_resources *r = &pod->resources;
 
-		if (r.cpu_request >= 0 || r.cpu_limit >= 0 || r.memory_request >= 0 ||
-		    r.memory_limit >= 0)
-			any = true;
-		if (r.cpu_limit < 0 || r.memory_limit < 0 || r.cpu_request != r.cpu_limit ||
-		    r.memory_request != r.memory_limit)
-			all_equal = false;
-	}
-	if (!any)
+		req_cpu = positive(r->cpu_request);
+		req_mem = positive(r->memory_request);
+		lim_cpu = positive(r->cpu_limit);
+		lim_mem = positive(r->memory_limit);
+		if ((lim_cpu || lim_mem) && !(lim_cpu && lim_mem))
+			guaranteed = false;
+	} else
+		for (size_t i = 0; i < pod->n_containers + pod->n_init_containers; i++) {
+			struct decide_resources r =
+				i < pod->n_containers
+					? app_res(pod, i, override, with)
+					: normalize(
+						  pod->init_containers[i - pod->n_containers].res);
+
+			req_cpu += positive(r.cpu_request);
+			req_mem += positive(r.memory_request);
+			lim_cpu += positive(r.cpu_limit);
+			lim_mem += positive(r.memory_limit);
+			if (r.cpu_limit <= 0 || r.memory_limit <= 0)
+				guaranteed = false;
+		}
+	if (!req_cpu && !req_mem && !lim_cpu && !lim_mem)
 		return DECIDE_QOS_BEST_EFFORT;
-	return all_equal ? DECIDE_QOS_GUARANTEED : DECIDE_QOS_BURSTABLE;
+	return guaranteed && req_cpu == lim_cpu && req_mem == lim_mem ? DECIDE_QOS_GUARANTEED
+								      : DECIDE_QOS_BURSTABLE;
 }
 
 enum decide_qos decide_qos_of(const struct decide_container *containers, size_t n)
 {
-	return qos_of(containers, n, SIZE_MAX, NULL);
+	struct decide_pod pod = { .containers = containers,
+				  .n_containers = n,
+				  .resources = { -1, -1, -1, -1 } };
+
+	return qos_of(&pod, SIZE_MAX, NULL);
+}
+
+enum decide_qos decide_pod_qos(const struct decide_pod *pod)
+{
+	return qos_of(pod, SIZE_MAX, NULL);
 }
 
 /* Appends to a fixed buffer, truncating quietly: a reason cut short is better than none. */
@@ -222,16 +278,24 @@ struct plan {
 	const char *min_key, *max_key; /* for notes: which setting bounded the value */
 	int64_t req, lim;
 	int64_t min, max;
-	int64_t node_avail; /* this container's request may grow to this (may be < 0) */
-	bool node_known;
+	/* This container's request may grow to room (may be < 0), bounded by the node or by the
+	 * pod-level request; ROOM_UNKNOWN: unbounded. */
+	enum { ROOM_UNKNOWN, ROOM_NODE, ROOM_POD_LEVEL } room_kind;
+	int64_t room;
+	int64_t pod_limit;   /* the pod-level limit of this resource, -1 = none */
+	int64_t allocatable; /* memory only: the node's allocatable, ≤ 0 = unknown */
 	int64_t unit;
 	int64_t usage; /* memory only: current usage, -1 unknown */
 	bool guaranteed, requests_only;
+	bool room_held; /* bound_request stopped at the room */
+	bool in_cooldown, budget_spent;
+	uint64_t cooldown_left_usec;
 	const struct decide_config *cfg;
 
 	int64_t new_req, new_lim;
 	enum decide_kind kind;
 	bool bypass;
+	bool held_by_budget; /* a signal waited for the cooldown because the budget is spent */
 	struct text change, skip, notes;
 	char change_buf[192], skip_buf[192], notes_buf[192];
 };
@@ -261,10 +325,21 @@ static int64_t bound_request(struct plan *p, int64_t v)
 		v = p->max;
 		note(p, "capped by %s=%s", p->max_key, fmtq(p->cpu, p->max, a));
 	}
-	if (p->node_known && v > max64(p->req, p->node_avail)) {
-		v = max64(p->req, p->node_avail);
-		note(p, "node has only %s %s left", fmtq(p->cpu, max64(p->node_avail, 0), a),
-		     p->name);
+	/* No node admits a request above its allocatable. */
+	if (!p->cpu && p->allocatable > 0 && v > max64(p->allocatable, p->req)) {
+		v = max64(p->allocatable, p->req);
+		note(p, "capped at the node's allocatable memory %s",
+		     fmtq(false, p->allocatable, a));
+	}
+	if (p->room_kind != ROOM_UNKNOWN && v > max64(p->req, p->room)) {
+		v = max64(p->req, p->room);
+		p->room_held = true;
+		if (p->room_kind == ROOM_NODE)
+			note(p, "node has only %s %s left", fmtq(p->cpu, max64(p->room, 0), a),
+			     p->name);
+		else
+			note(p, "the pod-level %s request leaves only %s", p->name,
+			     fmtq(p->cpu, max64(p->room, 0), a));
 	}
 	return v;
 }
@@ -279,9 +354,26 @@ static int64_t bound_limit(struct plan *p, int64_t v)
 		v = max64(p->max, p->lim);
 		note(p, "limit capped by %s=%s", p->max_key, fmtq(p->cpu, p->max, a));
 	}
+	/* The API server refuses a container limit above the pod-level one. */
+	if (p->pod_limit >= 0 && v > max64(p->pod_limit, p->lim)) {
+		v = max64(p->pod_limit, p->lim);
+		note(p, "limit capped by the pod-level limit %s", fmtq(p->cpu, p->pod_limit, a));
+	}
+	/* More memory than the node can give any pod is no limit, only a leak's licence. */
+	if (!p->cpu && p->allocatable > 0 && v > max64(p->allocatable, p->lim)) {
+		v = max64(p->allocatable, p->lim);
+		note(p, "limit capped at the node's allocatable memory %s",
+		     fmtq(false, p->allocatable, a));
+	}
 	/* Shrinking under the kubelet's minimum quota would write a value it rounds up anyway. */
 	if (p->cpu && v < min64(CPU_LIMIT_MIN_MILLIS, p->lim))
 		v = min64(CPU_LIMIT_MIN_MILLIS, p->lim);
+	/* Without a usage reading nothing says the container fits under a lower limit. */
+	if (!p->cpu && p->usage < 0 && p->lim >= 0 && v < p->lim) {
+		v = p->lim;
+		note(p, "limit kept at %s: memory usage unknown, shrink later",
+		     fmtq(false, p->lim, a));
+	}
 	if (!p->cpu && p->usage >= 0) {
 		int64_t margin = max64(p->cfg->memory_margin_bytes,
 				       scale(p->usage, p->cfg->memory_margin_fraction));
@@ -367,19 +459,49 @@ static void reset(struct plan *p)
 	p->notes.buf[0] = '\0';
 }
 
+/* A signal that would act inside the cooldown does so while the container's budget of such grows
+ * lasts; once it is spent the signal waits for the cooldown like any other change. */
+static bool budget_holds(struct plan *p, const char *what)
+{
+	if (!p->in_cooldown || !p->budget_spent)
+		return false;
+	skip(p,
+	     "%s: waits for the cooldown (%" PRIu64 "s left): the budget of %u grows inside the "
+	     "cooldown per %" PRIu64 " min is spent (--bypass-budget)",
+	     what, (uint64_t)((p->cooldown_left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC),
+	     p->cfg->bypass_budget, (uint64_t)(p->cfg->bypass_window_usec / (60 * USEC_PER_SEC)));
+	p->held_by_budget = true;
+	return true;
+}
+
+static int64_t oom_bump(const struct plan *p, int64_t used)
+{
+	return round_up(
+		rec_oom_bump(used, p->cfg->oom_bump_ratio, (double)p->cfg->oom_min_bump_bytes),
+		p->unit);
+}
+
+/* An OOM kill at the container's own limit. The request follows VPA's OOM-bumped target (RecordOOM:
+ * the bump of max(request, the interval's peak), which the recommender computed); the kill itself
+ * shows the usage reached the limit, so the limit gets at least the bump of the limit, and keeps
+ * its ratio to the request (requests-and-limits). A Burstable limit needs no room on the node: where
+ * the request cannot grow, the limit alone does. */
 static bool plan_oom(struct plan *p, const struct decide_signals *s)
 {
-	char a[32], b[32];
-	int64_t bumped = s->oom_bumped_memory;
+	char a[32], b[32], c[32];
+	int64_t target = s->oom_bumped_memory, floor, want_lim;
+	bool from_recommender = target > 0, req_held;
 
-	/* Without the recommender's figure, VPA's own rule on what we know: +20%. */
-	if (bumped <= 0)
-		bumped = scale(max64(max64(p->lim, p->req), s->memory_usage), 1.2);
-	bumped = round_up(bumped, p->unit);
+	if (budget_holds(p, "oom-kill"))
+		return false;
+	/* Without the recommender's figure, VPA's rule on what is known here. */
+	if (!from_recommender)
+		target = oom_bump(p, max64(max64(p->req, s->memory_usage), 0));
+	target = round_up(target, p->unit);
 
 	if (p->lim < 0) {
 		/* No limit: the kill came from the node or the pod; reserve more on the node. */
-		p->new_req = bound_request(p, max64(bumped, p->req));
+		p->new_req = bound_request(p, max64(target, p->req));
 		if (p->new_req <= p->req) {
 			skip(p, "oom-kill: memory request %s not raised", fmtq(false, p->req, a));
 			return false;
@@ -390,7 +512,7 @@ static bool plan_oom(struct plan *p, const struct decide_signals *s)
 		return true;
 	}
 	if (p->requests_only) {
-		p->new_req = min64(bound_request(p, max64(bumped, p->req)), p->lim);
+		p->new_req = min64(bound_request(p, max64(target, p->req)), p->lim);
 		if (p->new_req <= p->req) {
 			skip(p,
 			     "oom-kill: memory limit %s stays (controlled-values=requests leaves "
@@ -405,29 +527,51 @@ static bool plan_oom(struct plan *p, const struct decide_signals *s)
 		text_add(&p->change, " (limit not controlled: controlled-values=requests)");
 		return true;
 	}
-	/* The recommender only knows the request and the sampled peak; a kill faster than the
-	 * sampler leaves its bump under the limit the container just died at. */
-	bool at_limit = bumped <= p->lim;
 
-	if (at_limit)
-		bumped = round_up(max64(p->lim + p->cfg->oom_min_bump_bytes,
-					scale(p->lim, p->cfg->oom_bump_ratio)),
-				  p->unit);
-	if (!grow_limit(p, bumped)) {
-		skip(p, "oom-kill: memory limit %s not raised", fmtq(false, p->lim, a));
-		reset(p);
-		return false;
+	/* Killed at its limit: it used the limit. */
+	floor = oom_bump(p, p->lim);
+	if (p->guaranteed) {
+		/* requests = limits: both move to the larger bump, as far as the node lets the
+		 * request, or not at all. */
+		int64_t v = bound_limit(p, bound_request(p, max64(target, floor)));
+
+		if (v <= p->lim) {
+			skip(p,
+			     "oom-kill: memory request and limit %s not raised (a Guaranteed pod's "
+			     "move together or not at all)",
+			     fmtq(false, p->lim, a));
+			reset(p);
+			return false;
+		}
+		p->new_req = p->new_lim = v;
+		if (p->room_held)
+			note(p, "request and limit move together (Guaranteed)");
+	} else {
+		p->new_req = max64(bound_request(p, max64(target, p->req)), p->req);
+		req_held = p->room_held;
+		/* VPA's limit rule on the request it wanted: the ratio kept (request == limit: the
+		 * limit is the request); a limit without a request to scale gets the floor. */
+		want_lim = p->req > 0 ? ratio_limit(p->lim, max64(target, p->req), p->req) : floor;
+		p->new_lim = bound_limit(p, max64(max64(want_lim, floor), p->lim));
+		p->new_req = min64(p->new_req, p->new_lim);
+		if (p->new_lim <= p->lim && p->new_req <= p->req) {
+			skip(p, "oom-kill: memory limit %s not raised", fmtq(false, p->lim, a));
+			reset(p);
+			return false;
+		}
+		if (req_held && p->new_lim > p->lim)
+			note(p, "the limit alone grows: a Burstable limit needs no node room");
 	}
 	p->kind = DECIDE_OOM;
 	text_add(&p->change, "oom-kill: ");
 	describe(p, NULL);
-	if (at_limit)
-		text_add(&p->change, " (OOM bump of the limit: no sample saw the peak%s%s)",
-			 s->oom_bumped_memory > 0 ? ", recommender's bump " : "",
-			 s->oom_bumped_memory > 0 ? fmtq(false, s->oom_bumped_memory, b) : "");
-	else if (s->oom_bumped_memory > 0)
-		text_add(&p->change, " (recommender's OOM bump %s)",
-			 fmtq(false, s->oom_bumped_memory, a));
+	text_add(&p->change,
+		 " (killed at its limit: limit at least %s; request: ", fmtq(false, floor, a));
+	if (from_recommender)
+		text_add(&p->change, "the recommender's OOM bump %s)", fmtq(false, target, b));
+	else
+		text_add(&p->change, "VPA's OOM bump of %s, %s)",
+			 fmtq(false, max64(p->req, s->memory_usage), c), fmtq(false, target, b));
 	return true;
 }
 
@@ -486,6 +630,13 @@ static bool plan_pressure(struct plan *p, const struct decide_signals *s)
 		     what);
 		return false;
 	}
+	{
+		char held[128];
+
+		snprintf(held, sizeof(held), "memory-pressure: %s", what);
+		if (budget_holds(p, held))
+			return false;
+	}
 	if (!grow_limit(p, max64(scale(p->lim, p->cfg->pressure_grow), used + margin))) {
 		skip(p, "memory-pressure: %s: memory limit %s not raised", what,
 		     fmtq(false, p->lim, a));
@@ -516,6 +667,13 @@ static bool plan_throttle(struct plan *p, const struct decide_signals *s, bool i
 	if (!heavy && in_cooldown) {
 		skip(p, "cpu-throttled %d%% over %us: waits for the cooldown", pct, secs);
 		return false;
+	}
+	if (heavy) {
+		char held[64];
+
+		snprintf(held, sizeof(held), "cpu-throttled %d%% over %us", pct, secs);
+		if (budget_holds(p, held))
+			return false;
 	}
 	if (!grow_limit(p, scale(p->lim, p->cfg->throttle_grow))) {
 		skip(p, "cpu-throttled %d%% over %us: cpu limit %s not raised", pct, secs,
@@ -640,37 +798,106 @@ static bool is_grow(int64_t old, int64_t new)
 	return new > old;
 }
 
-struct pod_totals {
-	int64_t cpu_request, cpu_limit, memory_limit;
-};
+enum field { CPU_REQUEST, CPU_LIMIT, MEMORY_REQUEST, MEMORY_LIMIT };
 
-/* What the kubelet writes into the pod cgroup: the sum of the requests for the weight always;
- * the sum of the limits only when every container has one (else "max"). Overhead and init
- * containers are not known here and are left out. */
-static struct pod_totals pod_totals(const struct decide_container *cs, size_t n, size_t idx,
-				    const struct decide_resources *with)
+static int64_t field_of(const struct decide_resources *r, enum field f)
 {
-	struct pod_totals t = { 0 };
-	bool all_cpu = true, all_mem = true;
-
-	for (size_t i = 0; i < n; i++) {
-		struct decide_resources r = normalize(i == idx ? *with : cs[i].res);
-
-		t.cpu_request += max64(r.cpu_request, 0);
-		if (r.cpu_limit < 0)
-			all_cpu = false;
-		else
-			t.cpu_limit += r.cpu_limit;
-		if (r.memory_limit < 0)
-			all_mem = false;
-		else
-			t.memory_limit += r.memory_limit;
+	switch (f) {
+	case CPU_REQUEST:
+		return r->cpu_request;
+	case CPU_LIMIT:
+		return r->cpu_limit;
+	case MEMORY_REQUEST:
+		return r->memory_request;
+	case MEMORY_LIMIT:
+		return r->memory_limit;
 	}
-	if (!all_cpu)
-		t.cpu_limit = -1;
-	if (!all_mem)
-		t.memory_limit = -1;
-	return t;
+	return -1;
+}
+
+/* component-helpers AggregateContainerRequests / AggregateContainerLimits for one field: app
+ * containers and native sidecars summed; each ordinary init container counts with the sidecars
+ * started before it, and the pod needs the larger of that and the sum. For limits, *ret_declared
+ * is what ResourceConfigForPod's ContainerFn finds: false when the value it is handed is zero for
+ * some container (an app container's own limit; for a sidecar the sidecars' running sum, for an
+ * init container its own plus the sidecars before it). */
+static int64_t aggregate(const struct decide_pod *pod, size_t index,
+			 const struct decide_resources *with, enum field f, bool *ret_declared)
+{
+	int64_t sum = 0, sidecars = 0, init_max = 0;
+	bool declared = true;
+
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		struct decide_resources r = app_res(pod, i, index, with);
+		int64_t v = field_of(&r, f);
+
+		if (v <= 0)
+			declared = false;
+		sum += positive(v);
+	}
+	for (size_t i = 0; i < pod->n_init_containers; i++) {
+		struct decide_resources r = normalize(pod->init_containers[i].res);
+		int64_t v = positive(field_of(&r, f)), use;
+
+		if (pod->init_containers[i].sidecar) {
+			sum += v;
+			sidecars += v;
+			use = sidecars;
+		} else
+			use = sidecars + v;
+		if (use <= 0)
+			declared = false;
+		init_max = max64(init_max, use);
+	}
+	if (ret_declared)
+		*ret_declared = declared;
+	return max64(sum, init_max);
+}
+
+/* PodRequests / PodLimits then ResourceConfigForPod for one resource: the aggregate, replaced by
+ * the pod-level value where that is set, plus the overhead (added to a limit only when it is not
+ * zero); the limit written only when declared (Burstable) or always (Guaranteed). */
+static void pod_cgroup_resource(const struct decide_pod *pod, size_t index,
+				const struct decide_resources *with, bool cpu, int64_t *ret_request,
+				int64_t *ret_limit)
+{
+	int64_t pod_req = cpu ? pod->resources.cpu_request : pod->resources.memory_request;
+	int64_t pod_lim = cpu ? pod->resources.cpu_limit : pod->resources.memory_limit;
+	int64_t overhead = positive(cpu ? pod->overhead_cpu_millis : pod->overhead_memory_bytes);
+	int64_t req, lim;
+	bool declared;
+
+	req = aggregate(pod, index, with, cpu ? CPU_REQUEST : MEMORY_REQUEST, NULL);
+	lim = aggregate(pod, index, with, cpu ? CPU_LIMIT : MEMORY_LIMIT, &declared);
+	if (pod_req >= 0)
+		req = pod_req;
+	if (pod_lim >= 0)
+		lim = pod_lim;
+	if (pod_lim > 0)
+		declared = true;
+	req += overhead;
+	if (lim > 0)
+		lim += overhead;
+	if (pod->qos == DECIDE_QOS_BEST_EFFORT || lim <= 0 ||
+	    (pod->qos == DECIDE_QOS_BURSTABLE && !declared))
+		lim = -1;
+	*ret_request = pod->qos == DECIDE_QOS_BEST_EFFORT ? 0 : req;
+	*ret_limit = lim;
+}
+
+static bool valid_pod(const struct decide_pod *pod);
+
+int decide_pod_cgroup(const struct decide_pod *pod, size_t index,
+		      const struct decide_resources *with, struct decide_pod_cgroup *ret)
+{
+	int64_t unused;
+
+	if (!pod || !ret || !valid_pod(pod) || (with && index >= pod->n_containers))
+		return -EINVAL;
+	*ret = (struct decide_pod_cgroup){ 0 };
+	pod_cgroup_resource(pod, index, with, true, &ret->cpu_weight_millis, &ret->cpu_max_millis);
+	pod_cgroup_resource(pod, index, with, false, &unused, &ret->memory_max_bytes);
+	return 0;
 }
 
 static void add_step(struct decide_decision *d, enum decide_level level, enum decide_file file,
@@ -688,30 +915,36 @@ static void add_step(struct decide_decision *d, enum decide_level level, enum de
  * of its children. */
 static void plan_steps(const struct decide_input *in, struct decide_decision *d)
 {
-	struct pod_totals o = pod_totals(in->containers, in->n_containers, in->index, &d->old_res);
-	struct pod_totals n = pod_totals(in->containers, in->n_containers, in->index, &d->new_res);
+	struct decide_pod_cgroup o, n;
 	const struct decide_resources *a = &d->old_res, *b = &d->new_res;
 
-	if (is_grow(o.memory_limit, n.memory_limit))
-		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, o.memory_limit,
-			 n.memory_limit);
+	/* The input was validated: these cannot fail. */
+	(void)decide_pod_cgroup(&in->pod, in->index, &d->old_res, &o);
+	(void)decide_pod_cgroup(&in->pod, in->index, &d->new_res, &n);
+	if (is_grow(o.memory_max_bytes, n.memory_max_bytes))
+		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, o.memory_max_bytes,
+			 n.memory_max_bytes);
 	add_step(d, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, a->memory_limit,
 		 b->memory_limit);
-	if (!is_grow(o.memory_limit, n.memory_limit))
-		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, o.memory_limit,
-			 n.memory_limit);
+	if (!is_grow(o.memory_max_bytes, n.memory_max_bytes))
+		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, o.memory_max_bytes,
+			 n.memory_max_bytes);
 
-	if (is_grow(o.cpu_limit, n.cpu_limit))
-		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, o.cpu_limit, n.cpu_limit);
-	if (n.cpu_request > o.cpu_request)
-		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, o.cpu_request, n.cpu_request);
+	if (is_grow(o.cpu_max_millis, n.cpu_max_millis))
+		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, o.cpu_max_millis,
+			 n.cpu_max_millis);
+	if (n.cpu_weight_millis > o.cpu_weight_millis)
+		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, o.cpu_weight_millis,
+			 n.cpu_weight_millis);
 	add_step(d, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, a->cpu_limit, b->cpu_limit);
 	add_step(d, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT, max64(a->cpu_request, 0),
 		 max64(b->cpu_request, 0));
-	if (!is_grow(o.cpu_limit, n.cpu_limit))
-		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, o.cpu_limit, n.cpu_limit);
-	if (n.cpu_request < o.cpu_request)
-		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, o.cpu_request, n.cpu_request);
+	if (!is_grow(o.cpu_max_millis, n.cpu_max_millis))
+		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, o.cpu_max_millis,
+			 n.cpu_max_millis);
+	if (n.cpu_weight_millis < o.cpu_weight_millis)
+		add_step(d, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, o.cpu_weight_millis,
+			 n.cpu_weight_millis);
 }
 
 static bool valid_value(int64_t v)
@@ -733,6 +966,26 @@ static bool valid_estimate(const struct decide_estimate *e)
 	return valid_value(e->target) && valid_value(e->lower) && valid_value(e->upper);
 }
 
+static bool valid_pod(const struct decide_pod *pod)
+{
+	if (!pod->containers || pod->n_containers == 0 ||
+	    pod->n_containers > DECIDE_MAX_CONTAINERS ||
+	    pod->n_init_containers > DECIDE_MAX_CONTAINERS - pod->n_containers ||
+	    (pod->n_init_containers > 0 && !pod->init_containers) ||
+	    (pod->qos != DECIDE_QOS_BEST_EFFORT && pod->qos != DECIDE_QOS_BURSTABLE &&
+	     pod->qos != DECIDE_QOS_GUARANTEED) ||
+	    !valid_value(pod->overhead_cpu_millis) || !valid_value(pod->overhead_memory_bytes) ||
+	    !valid_resources(&pod->resources))
+		return false;
+	for (size_t i = 0; i < pod->n_containers; i++)
+		if (!valid_resources(&pod->containers[i].res))
+			return false;
+	for (size_t i = 0; i < pod->n_init_containers; i++)
+		if (!valid_resources(&pod->init_containers[i].res))
+			return false;
+	return true;
+}
+
 static bool valid_config(const struct decide_config *c)
 {
 	/* NaN fails every comparison below, so it is refused too. */
@@ -743,7 +996,7 @@ static bool valid_config(const struct decide_config *c)
 	       c->memory_margin_fraction >= 0 && c->memory_margin_fraction <= 100 &&
 	       c->memory_round_bytes >= 1 && c->memory_round_bytes <= VALUE_MAX &&
 	       c->oom_min_bump_bytes >= 0 && c->oom_min_bump_bytes <= VALUE_MAX &&
-	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100;
+	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100 && c->bypass_window_usec > 0;
 }
 
 static void finish_none(struct decide_decision *d, const char *fmt, ...)
@@ -761,20 +1014,60 @@ static void finish_none(struct decide_decision *d, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t node_avail(int64_t free, const struct decide_container *cs, size_t n, size_t idx,
-			  bool cpu)
+/* How far the request of container `index` may grow, as p->room / p->room_kind. The pod's
+ * requests as the scheduler counts them (PodRequests) are max(S + r, I) + O: S the other app
+ * containers' and the sidecars' requests, r this one's, I the init containers' max (each with the
+ * sidecars before it), O the overhead. With a pod-level request P they are P + O whatever r is,
+ * and the API server's bound is max(S + r, I) ≤ P (validatePodResourceConsistency); otherwise they
+ * must fit the node's room F: r ≤ F - O - S, and none at all when I + O > F. */
+static void plan_room(struct plan *p, const struct decide_input *in, bool cpu)
 {
-	int64_t others = 0;
+	const struct decide_pod *pod = &in->pod;
+	int64_t s = 0, sidecars = 0, init_max = 0;
+	int64_t pod_req = cpu ? pod->resources.cpu_request : pod->resources.memory_request;
+	int64_t free = cpu ? in->node.cpu_free_millis : in->node.memory_free_bytes;
+	int64_t overhead = positive(cpu ? pod->overhead_cpu_millis : pod->overhead_memory_bytes);
+	enum field f = cpu ? CPU_REQUEST : MEMORY_REQUEST;
 
-	for (size_t i = 0; i < n; i++) {
-		struct decide_resources r;
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		struct decide_resources r = normalize(pod->containers[i].res);
 
-		if (i == idx)
-			continue;
-		r = normalize(cs[i].res);
-		others += max64(cpu ? r.cpu_request : r.memory_request, 0);
+		if (i != in->index)
+			s += positive(field_of(&r, f));
 	}
-	return free - others;
+	for (size_t i = 0; i < pod->n_init_containers; i++) {
+		struct decide_resources r = normalize(pod->init_containers[i].res);
+		int64_t v = positive(field_of(&r, f));
+
+		if (pod->init_containers[i].sidecar) {
+			s += v;
+			sidecars += v;
+		} else
+			init_max = max64(init_max, sidecars + v);
+	}
+	if (pod_req >= 0) {
+		p->room_kind = ROOM_POD_LEVEL;
+		p->room = init_max <= pod_req ? pod_req - s : -1;
+	} else if (free >= 0) {
+		p->room_kind = ROOM_NODE;
+		p->room = init_max + overhead <= free ? free - overhead - s : -1;
+	} else
+		p->room_kind = ROOM_UNKNOWN;
+}
+
+/* How many of the container's grows inside the cooldown fall in the budget's window; one stamped
+ * in the future (a clock set back) counts. */
+static unsigned recent_bypass_grows(const struct decide_input *in, const struct decide_config *cfg)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < in->n_bypass_grows; i++) {
+		uint64_t t = in->bypass_grows_usec[i];
+
+		if (t > in->now_usec || in->now_usec - t < cfg->bypass_window_usec)
+			n++;
+	}
+	return n;
 }
 
 static void plan_init(struct plan *p, bool cpu, const struct decide_input *in,
@@ -791,7 +1084,9 @@ static void plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.max = cpu ? pc->max_cpu_millis : pc->max_memory_bytes,
 		.unit = cpu ? 1 : cfg->memory_round_bytes,
 		.usage = cpu ? -1 : in->signals.memory_usage,
-		.guaranteed = in->qos == DECIDE_QOS_GUARANTEED,
+		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
+		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
+		.guaranteed = in->pod.qos == DECIDE_QOS_GUARANTEED,
 		.requests_only = pc->controlled == POL_CONTROLLED_REQUESTS,
 		.cfg = cfg,
 	};
@@ -800,9 +1095,7 @@ static void plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		p->max_key = pc->max_cpu_is_cap ? "--max-cpu" : "snug.io/max-cpu";
 	else
 		p->max_key = pc->max_memory_is_cap ? "--max-memory" : "snug.io/max-memory";
-	p->node_known = (cpu ? in->node.cpu_free_millis : in->node.memory_free_bytes) >= 0;
-	p->node_avail = node_avail(cpu ? in->node.cpu_free_millis : in->node.memory_free_bytes,
-				   in->containers, in->n_containers, in->index, cpu);
+	plan_room(p, in, cpu);
 	p->change = (struct text){ p->change_buf, sizeof(p->change_buf), 0 };
 	p->skip = (struct text){ p->skip_buf, sizeof(p->skip_buf), 0 };
 	p->notes = (struct text){ p->notes_buf, sizeof(p->notes_buf), 0 };
@@ -828,7 +1121,7 @@ static bool keep_burstable(const struct decide_input *in, struct decide_decision
 		r->cpu_request -= 1;
 		text_add(why, " (cpu request kept 1m under the limit so the pod stays Burstable)");
 	}
-	return qos_of(in->containers, in->n_containers, in->index, r) == DECIDE_QOS_BURSTABLE;
+	return qos_of(&in->pod, in->index, r) == DECIDE_QOS_BURSTABLE;
 }
 
 int decide_container(const struct decide_input *in, struct decide_decision *ret)
@@ -843,20 +1136,16 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	bool in_cooldown, keep_note = false;
 	uint64_t left = 0;
 
-	if (!in || !ret || !in->policy || !in->containers || in->n_containers == 0 ||
-	    in->n_containers > DECIDE_MAX_CONTAINERS || in->index >= in->n_containers ||
-	    (in->qos != DECIDE_QOS_BEST_EFFORT && in->qos != DECIDE_QOS_BURSTABLE &&
-	     in->qos != DECIDE_QOS_GUARANTEED))
+	if (!in || !ret || !in->policy || !valid_pod(&in->pod) ||
+	    in->index >= in->pod.n_containers || (in->n_bypass_grows > 0 && !in->bypass_grows_usec))
 		return -EINVAL;
-	for (size_t i = 0; i < in->n_containers; i++)
-		if (!valid_resources(&in->containers[i].res))
-			return -EINVAL;
 	if (!valid_estimate(&in->cpu) || !valid_estimate(&in->memory) ||
 	    !valid_value(in->signals.oom_bumped_memory) || !valid_value(in->signals.memory_usage) ||
 	    !valid_value(in->signals.memory_cgroup_limit) ||
 	    !valid_value(in->signals.memory_working_set) ||
 	    !(in->signals.cpu_throttle_ratio >= 0 && in->signals.cpu_throttle_ratio <= 1e6) ||
-	    !valid_value(in->node.cpu_free_millis) || !valid_value(in->node.memory_free_bytes))
+	    !valid_value(in->node.cpu_free_millis) || !valid_value(in->node.memory_free_bytes) ||
+	    !valid_value(in->node.memory_allocatable_bytes))
 		return -EINVAL;
 	if (!in->config) {
 		decide_config_default(&defaults);
@@ -868,7 +1157,7 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	pc = in->policy;
 
 	d.index = in->index;
-	d.old_res = normalize(in->containers[in->index].res);
+	d.old_res = normalize(in->pod.containers[in->index].res);
 	d.new_res = d.old_res;
 	d.report_only = pc->mode == POL_MODE_RECOMMEND;
 
@@ -877,11 +1166,11 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 				"snug.io/containers)");
 		goto done;
 	}
-	if (in->qos == DECIDE_QOS_BEST_EFFORT) {
+	if (in->pod.qos == DECIDE_QOS_BEST_EFFORT) {
 		finish_none(&d, "BestEffort pod: never resized (its QoS class cannot change)");
 		goto done;
 	}
-	if (in->qos == DECIDE_QOS_GUARANTEED && pc->controlled == POL_CONTROLLED_REQUESTS) {
+	if (in->pod.qos == DECIDE_QOS_GUARANTEED && pc->controlled == POL_CONTROLLED_REQUESTS) {
 		finish_none(&d, "Guaranteed pod with controlled-values=requests: requests cannot "
 				"change without the limits (the QoS class would change)");
 		goto done;
@@ -897,6 +1186,9 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 
 	plan_init(&mem, false, in, cfg, &d.old_res);
 	plan_init(&cpu, true, in, cfg, &d.old_res);
+	mem.in_cooldown = cpu.in_cooldown = in_cooldown;
+	mem.cooldown_left_usec = cpu.cooldown_left_usec = left;
+	mem.budget_spent = cpu.budget_spent = recent_bypass_grows(in, cfg) >= cfg->bypass_budget;
 
 	if (pc->resources & POL_RESOURCE_MEMORY) {
 		bool done = false;
@@ -921,6 +1213,7 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 			plan_recommendation(&cpu, &in->cpu, in_cooldown, left);
 	}
 
+	d.bypass_budget_spent = mem.held_by_budget || cpu.held_by_budget;
 	if (mem.kind == DECIDE_NONE && cpu.kind == DECIDE_NONE) {
 		finish_none(&d, "%s%s%s", mem.skip.buf, mem.skip.len && cpu.skip.len ? "; " : "",
 			    cpu.skip.buf);
@@ -935,10 +1228,10 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	d.new_res.cpu_limit = cpu.new_lim;
 	if (in->keep_memory_limit && d.old_res.memory_limit >= 0 &&
 	    d.new_res.memory_limit < d.old_res.memory_limit &&
-	    in->containers[in->index].memory_restart != DECIDE_RESTART_CONTAINER) {
+	    in->pod.containers[in->index].memory_restart != DECIDE_RESTART_CONTAINER) {
 		/* A Guaranteed pod's request must follow its limit, so its memory stays. */
 		d.new_res.memory_limit = d.old_res.memory_limit;
-		if (in->qos == DECIDE_QOS_GUARANTEED)
+		if (in->pod.qos == DECIDE_QOS_GUARANTEED)
 			d.new_res.memory_request = d.old_res.memory_request;
 		keep_note = true;
 	}
@@ -946,7 +1239,8 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	d.kind = mem.kind != DECIDE_NONE && (cpu.kind == DECIDE_NONE || mem.kind < cpu.kind)
 			 ? mem.kind
 			 : cpu.kind;
-	d.bypass_cooldown = mem.bypass || cpu.bypass;
+	/* Only a grow that a running cooldown would have held spends the budget. */
+	d.bypass_cooldown = (mem.bypass || cpu.bypass) && in_cooldown;
 	if (mem.kind != DECIDE_NONE)
 		text_add(&reason, "%s", mem.change.buf);
 	if (cpu.kind != DECIDE_NONE) {
@@ -965,8 +1259,8 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 		text_add(&reason, "; memory limit kept (the API server refuses lowering it without "
 				  "resizePolicy RestartContainer)");
 
-	before = qos_of(in->containers, in->n_containers, SIZE_MAX, NULL);
-	after = qos_of(in->containers, in->n_containers, in->index, &d.new_res);
+	before = qos_of(&in->pod, SIZE_MAX, NULL);
+	after = qos_of(&in->pod, in->index, &d.new_res);
 	if (after != before &&
 	    !(before == DECIDE_QOS_BURSTABLE && keep_burstable(in, &d, cfg, &reason))) {
 		char wanted[DECIDE_REASON_MAX];
@@ -986,11 +1280,11 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 
 	if ((d.new_res.cpu_request != d.old_res.cpu_request ||
 	     d.new_res.cpu_limit != d.old_res.cpu_limit) &&
-	    in->containers[in->index].cpu_restart == DECIDE_RESTART_CONTAINER)
+	    in->pod.containers[in->index].cpu_restart == DECIDE_RESTART_CONTAINER)
 		d.needs_restart = true;
 	if ((d.new_res.memory_request != d.old_res.memory_request ||
 	     d.new_res.memory_limit != d.old_res.memory_limit) &&
-	    in->containers[in->index].memory_restart == DECIDE_RESTART_CONTAINER)
+	    in->pod.containers[in->index].memory_restart == DECIDE_RESTART_CONTAINER)
 		d.needs_restart = true;
 	d.shrinks_memory_limit =
 		d.old_res.memory_limit >= 0 && d.new_res.memory_limit < d.old_res.memory_limit;

@@ -32,6 +32,43 @@ struct decide_container {
 	enum decide_restart cpu_restart, memory_restart;
 };
 
+/* An init container (spec.initContainers[]), as the kubelet and the scheduler count it. */
+struct decide_init_container {
+	struct decide_resources res;
+	/* restartPolicy Always: a native sidecar, running beside the app containers and summed with
+	 * them; otherwise it runs to completion before them and counts as a max. */
+	bool sidecar;
+};
+
+/* The pod of the container decided on: what the kubelet's pod cgroup (ResourceConfigForPod) and
+ * the scheduler's pod requests (PodRequests) count besides its app containers. */
+struct decide_pod {
+	enum decide_qos qos;			   /* status.qosClass */
+	const struct decide_container *containers; /* spec.containers, in order */
+	size_t n_containers;
+	const struct decide_init_container *init_containers; /* spec.initContainers, in order */
+	size_t n_init_containers;
+	int64_t overhead_cpu_millis, overhead_memory_bytes; /* spec.overhead; 0 or -1 = none */
+	/* Pod-level spec.resources (KEP-2837); all -1 = not set. Where set, the pod cgroup follows
+	 * them rather than the containers' sums, and they bound the containers' resources. */
+	struct decide_resources resources;
+};
+
+/* What the kubelet writes into a pod's cgroup (ResourceConfigForPod, kubelet
+ * pkg/kubelet/cm/helpers_linux.go). */
+struct decide_pod_cgroup {
+	/* The pod's CPU requests (millicores) the kubelet turns into cpu.weight through its shares
+	 * (MilliCPUToShares: 0 → 2 shares); BestEffort: 0. */
+	int64_t cpu_weight_millis;
+	/* The pod's CPU limit (millicores) behind cpu.max; -1 = "max": a Burstable pod with a
+	 * container without a CPU limit, or BestEffort. A kubelet with cpuCFSQuota false writes
+	 * "max" whatever this says: that is the caller's to know. */
+	int64_t cpu_max_millis;
+	/* memory.max in bytes; -1 = "max" (a Burstable pod with a container without a memory
+	 * limit, or BestEffort). */
+	int64_t memory_max_bytes;
+};
+
 /* One resource's recommendation from the recommender; all -1 = no recommendation yet. */
 struct decide_estimate {
 	int64_t target, lower, upper;
@@ -39,7 +76,8 @@ struct decide_estimate {
 
 /* What the node saw for this container since the last decision. */
 struct decide_signals {
-	/* An OOM kill just happened; the recommender's bumped memory (bytes) after it, or -1. */
+	/* The container was just OOM-killed at its own memory limit (a node-wide or pod-level OOM
+	 * is not this signal); the recommender's bumped memory (bytes) after it, or -1. */
 	bool oom_kill;
 	int64_t oom_bumped_memory;
 	/* memory.events `max` grew since the last look (usage hit memory.max). */
@@ -64,6 +102,9 @@ struct decide_signals {
 struct decide_node {
 	int64_t cpu_free_millis;
 	int64_t memory_free_bytes;
+	/* The node's status.allocatable memory: no memory limit is raised above it. 0 or -1 =
+	 * unknown (no ceiling). */
+	int64_t memory_allocatable_bytes;
 };
 
 /* Tunables (flags); decide_config_default() gives snug's defaults. */
@@ -80,23 +121,31 @@ struct decide_config {
 	int64_t memory_margin_bytes;   /* memory limit ≥ usage + max(this, fraction × usage) */
 	double memory_margin_fraction; /* 32 MiB, 0.10 */
 	int64_t memory_round_bytes;    /* computed memory values are rounded up to this: 1 MiB */
-	/* An OOM kill whose recommender bump stays under the memory limit (the kill came before any
-	 * sample saw the peak): the kill shows the limit itself was too small, so the limit gets
-	 * VPA's bump, max(limit + min, limit × ratio): 100 MiB, 1.2. */
+	/* VPA's OOM bump, max(used + min, used × ratio) (REC_OOM_MIN_BUMP_UP_BYTES,
+	 * REC_OOM_BUMP_UP_RATIO: 100 MiB, 1.2; the agent copies the recommender's tunables here).
+	 * A kill at the limit used the limit: the new limit is at least its bump. */
 	int64_t oom_min_bump_bytes;
 	double oom_bump_ratio;
+	/* --bypass-budget: grows inside the cooldown (OOM kills, memory pressure, heavy throttling)
+	 * per container per bypass_window_usec: 5 per hour. A spent budget makes the next signal
+	 * wait for the cooldown like any other change. */
+	unsigned bypass_budget;
+	uint64_t bypass_window_usec;
 };
 
 struct decide_input {
-	const struct pol_container *policy;	   /* of the container decided on */
-	enum decide_qos qos;			   /* status.qosClass of the pod */
-	const struct decide_container *containers; /* all app containers of the pod */
-	size_t n_containers;
-	size_t index; /* the container decided on */
+	const struct pol_container *policy; /* of the container decided on */
+	struct decide_pod pod;
+	size_t index; /* the container decided on, in pod.containers */
 	struct decide_estimate cpu, memory;
 	struct decide_signals signals;
 	struct decide_node node;
 	uint64_t last_resize_usec; /* 0 = never; same clock as now_usec */
+	/* When this container's past grows inside the cooldown were accepted (same clock; any
+	 * order; those older than config->bypass_window_usec are ignored): the budget's state,
+	 * which the caller keeps. */
+	const uint64_t *bypass_grows_usec;
+	size_t n_bypass_grows;
 	uint64_t now_usec;
 	const struct decide_config *config; /* NULL = defaults */
 	/* The API server refuses lowering a memory limit unless the memory resizePolicy is
@@ -137,7 +186,10 @@ struct decide_step {
 
 struct decide_decision {
 	enum decide_kind kind;
-	bool bypass_cooldown;	   /* acted inside the cooldown (OOM, pressure, heavy throttling) */
+	bool bypass_cooldown; /* acted inside the cooldown (OOM, pressure, heavy throttling) */
+	/* A signal wanted to act inside the cooldown but this container's budget of such grows is
+	 * spent: it waits for the cooldown (the reason says so). */
+	bool bypass_budget_spent;
 	bool report_only;	   /* mode recommend: report, never write */
 	bool needs_restart;	   /* a changed resource has resizePolicy RestartContainer */
 	bool shrinks_memory_limit; /* 1.33 refuses this unless memory resizePolicy RestartContainer */
@@ -156,8 +208,19 @@ void decide_config_default(struct decide_config *ret);
  * A decision changes one container; to change several, call again with the first applied. */
 int decide_container(const struct decide_input *in, struct decide_decision *ret);
 
-/* The QoS class Kubernetes derives from these containers' cpu/memory requests and limits. */
+/* The QoS class Kubernetes derives (ComputePodQOS) from these app containers' cpu/memory requests
+ * and limits alone. */
 enum decide_qos decide_qos_of(const struct decide_container *containers, size_t n);
+/* ... from the whole pod: app and init containers, or the pod-level resources when set. */
+enum decide_qos decide_pod_qos(const struct decide_pod *pod);
+
+/* What the kubelet writes into the pod cgroup (ResourceConfigForPod with component-helpers
+ * PodRequests/PodLimits: app containers and native sidecars summed, ordinary init containers as
+ * a max with the sidecars started before them, overhead added, pod-level resources instead of the
+ * sums where set; QoS from pod->qos), with app container `index`'s resources replaced by *with
+ * (with NULL: the pod as it is). Returns 0, or -EINVAL on inconsistent input. */
+int decide_pod_cgroup(const struct decide_pod *pod, size_t index,
+		      const struct decide_resources *with, struct decide_pod_cgroup *ret);
 /* "Guaranteed", "Burstable", "BestEffort" (status.qosClass); -EINVAL otherwise. */
 int decide_qos_from_string(const char *s);
 const char *decide_qos_to_string(enum decide_qos q);

@@ -79,12 +79,17 @@ enum kube_resize_status {
 	KUBE_RESIZE_INFEASIBLE,	 /* PodResizePending reason Infeasible (never retried by kubelet) */
 };
 
+/* An app container (spec.containers[]) or an init container (spec.initContainers[]). */
 struct kube_container {
 	char *name;
-	struct kube_resources spec; /* spec.containers[].resources */
+	struct kube_resources spec; /* spec.{containers,initContainers}[].resources */
 	enum kube_restart_policy cpu_policy, mem_policy;
+	/* Init containers only: restartPolicy Always makes it a native sidecar, which runs beside
+	 * the app containers and counts like one; an ordinary init container runs before them. */
+	bool sidecar;
 
-	/* status.containerStatuses[] for this name; has_status false until the kubelet reports. */
+	/* status.containerStatuses[] (initContainerStatuses[] for init containers) for this name;
+	 * has_status false until the kubelet reports. */
 	bool has_status;
 	char *container_id; /* without the "<runtime>://" prefix, validated, NULL when not started */
 	char *runtime;	    /* "containerd", "cri-o", "docker", ... */
@@ -115,8 +120,16 @@ struct kube_pod {
 	struct kube_owner owner;
 	enum kube_qos qos;
 	enum kube_phase phase;
-	struct kube_container *containers;
+	struct kube_container *containers; /* spec.containers, in order */
 	size_t n_containers;
+	struct kube_container *init_containers; /* spec.initContainers, in order */
+	size_t n_init_containers;
+	/* spec.overhead (the RuntimeClass's): millicores and bytes, KUBE_UNSET when absent. */
+	int64_t overhead_cpu, overhead_mem;
+	/* spec.resources, pod-level resources (KEP-2837), when has_resources. When set, the
+	 * kubelet sizes the pod cgroup from them instead of the containers' sums. */
+	bool has_resources;
+	struct kube_resources resources;
 	enum kube_resize_status resize;
 	char *resize_message; /* the condition's message, NULL when none */
 	/* The generation the kubelet had seen when it wrote the status (status.observedGeneration,
@@ -133,14 +146,17 @@ int kube_pod_parse_json(const char *buf, size_t len, struct kube_pod **ret, char
 struct kube_pod *kube_pod_free(struct kube_pod *p);
 const char *kube_pod_annotation(const struct kube_pod *p, const char *key);
 const char *kube_pod_label(const struct kube_pod *p, const char *key);
+/* An app container by name (init containers are not looked up). */
 const struct kube_container *kube_pod_container(const struct kube_pod *p, const char *name);
 const char *kube_qos_to_string(enum kube_qos q);
 const char *kube_resize_status_to_string(enum kube_resize_status s);
 
-/* (node.c) Millicores and bytes a pod's app containers request, as the scheduler counts them during a
- * resize: per container the largest of spec, allocated and actual requests (unset counts 0;
- * the sum saturates at INT64_MAX).
- * Init containers and pod overhead are not in the model and not counted. */
+/* (node.c) Millicores and bytes a pod requests as the scheduler counts it (component-helpers
+ * PodRequests with UseStatusResources, as NodeInfo does): app containers and native sidecars
+ * summed, each at the largest of spec, allocated and actual requests (only actual and allocated
+ * while the pod's resize is Infeasible); ordinary init containers as a max, each with the
+ * sidecars started before it; pod-level requests instead of the containers' when set; plus
+ * spec.overhead. Unset counts 0; the result saturates at INT64_MAX. */
 int64_t kube_pod_requests(const struct kube_pod *p, bool cpu);
 
 /* ---- the node (node.c) ---------------------------------------------------------------------- */

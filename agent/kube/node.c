@@ -87,28 +87,69 @@ void kube_node_done(struct kube_node *n)
 	*n = (struct kube_node){ 0 };
 }
 
+static int64_t request_of(const struct kube_resources *r, bool cpu)
+{
+	return cpu ? r->cpu_request : r->mem_request;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+static int64_t add_saturated(int64_t a, int64_t b)
+{
+	int64_t sum;
+
+	/* Saturating: requests near INT64_MAX parse fine and must not wrap around. */
+	if (b <= 0)
+		return a;
+	return __builtin_add_overflow(a, b, &sum) ? INT64_MAX : sum;
+}
+
+/* component-helpers determineEffectiveRequests: during a resize the scheduler counts the larger of
+ * spec, allocated and actual requests; once the kubelet called it Infeasible, the spec no more. */
+static int64_t effective_request(const struct kube_pod *p, const struct kube_container *c, bool cpu)
+{
+	int64_t v = KUBE_UNSET;
+
+	if (!c->has_actual)
+		return request_of(&c->spec, cpu);
+	if (p->resize != KUBE_RESIZE_INFEASIBLE)
+		v = request_of(&c->spec, cpu);
+	if (c->has_allocated)
+		v = max64(v, request_of(&c->allocated, cpu));
+	return max64(v, request_of(&c->actual, cpu));
+}
+
+/* component-helpers AggregateContainerRequests and PodRequests (UseStatusResources: true, the
+ * way the scheduler's NodeInfo counts a bound pod). */
 int64_t kube_pod_requests(const struct kube_pod *p, bool cpu)
 {
-	int64_t sum = 0;
+	int64_t sum = 0, sidecars = 0, init_max = 0, pod_level, overhead;
 
-	for (size_t i = 0; i < p->n_containers; i++) {
-		const struct kube_container *c = &p->containers[i];
-		int64_t v = cpu ? c->spec.cpu_request : c->spec.mem_request;
+	for (size_t i = 0; i < p->n_containers; i++)
+		sum = add_saturated(sum, effective_request(p, &p->containers[i], cpu));
+	for (size_t i = 0; i < p->n_init_containers; i++) {
+		const struct kube_container *c = &p->init_containers[i];
+		int64_t use;
 
-		/* During a resize the scheduler counts the larger of spec, allocated and actual. */
-		if (c->has_allocated) {
-			int64_t a = cpu ? c->allocated.cpu_request : c->allocated.mem_request;
+		if (c->sidecar) {
+			/* Only sidecars' status counts: an ordinary init container is done. */
+			int64_t v = effective_request(p, c, cpu);
 
-			v = a > v ? a : v;
-		}
-		if (c->has_actual) {
-			int64_t a = cpu ? c->actual.cpu_request : c->actual.mem_request;
-
-			v = a > v ? a : v;
-		}
-		/* Saturating: requests near INT64_MAX parse fine and must not wrap around. */
-		if (v > 0 && __builtin_add_overflow(sum, v, &sum))
-			return INT64_MAX;
+			sum = add_saturated(sum, v);
+			sidecars = add_saturated(sidecars, v);
+			use = sidecars;
+		} else
+			/* While it runs, the sidecars started before it run too. */
+			use = add_saturated(sidecars, request_of(&c->spec, cpu));
+		init_max = max64(init_max, use);
 	}
-	return sum;
+	sum = max64(sum, init_max);
+	pod_level = p->has_resources ? request_of(&p->resources, cpu) : KUBE_UNSET;
+	if (pod_level >= 0)
+		sum = pod_level;
+	overhead = cpu ? p->overhead_cpu : p->overhead_mem;
+	return add_saturated(sum, overhead);
 }

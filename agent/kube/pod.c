@@ -297,27 +297,52 @@ static int parse_resize_policy(const cJSON *ctr, const char *path, struct kube_c
 	return 0;
 }
 
-static int parse_containers(const cJSON *spec, struct kube_pod *pod, char *errbuf)
+/* initContainers[].restartPolicy: "Always" makes a native sidecar (KEP-753). */
+static int parse_init_restart_policy(const cJSON *ctr, const char *path, struct kube_container *c,
+				     char *errbuf)
 {
+	const char *s;
+	int r;
+
+	r = kube_json_string(ctr, "restartPolicy", path, &s, errbuf);
+	if (r < 0)
+		return r;
+	if (!s || strcmp(s, "OnFailure") == 0 || strcmp(s, "Never") == 0)
+		c->sidecar = false;
+	else if (strcmp(s, "Always") == 0)
+		c->sidecar = true;
+	else
+		return kube_err(errbuf, "%s.restartPolicy: unknown \"%.32s\"", path, s);
+	return 0;
+}
+
+/* spec.containers (required, not empty) or spec.initContainers (optional). */
+static int parse_containers(const cJSON *spec, bool init, struct kube_container **ret,
+			    size_t *ret_n, char *errbuf)
+{
+	const char *key = init ? "initContainers" : "containers";
+	struct kube_container *list;
 	const cJSON *arr, *it;
 	size_t n, i = 0;
 	int r;
 
-	r = kube_json_array(spec, "containers", "spec", &arr, errbuf);
+	r = kube_json_array(spec, key, "spec", &arr, errbuf);
 	if (r < 0)
 		return r;
 	n = arr ? (size_t)cJSON_GetArraySize(arr) : 0;
 	if (n == 0)
-		return kube_err(errbuf, "spec.containers: missing or empty");
-	pod->containers = calloc(n, sizeof(*pod->containers));
-	if (!pod->containers)
+		return init ? 0 : kube_err(errbuf, "spec.containers: missing or empty");
+	list = calloc(n, sizeof(*list));
+	if (!list)
 		return -ENOMEM;
+	/* Stored before filling so the caller's free path releases a partial array. */
+	*ret = list;
 	cJSON_ArrayForEach (it, arr) {
-		struct kube_container *c = &pod->containers[i];
+		struct kube_container *c = &list[i];
 		char path[64];
 
-		snprintf(path, sizeof(path), "spec.containers[%zu]", i);
-		pod->n_containers = ++i;
+		snprintf(path, sizeof(path), "spec.%s[%zu]", key, i);
+		*ret_n = ++i;
 		resources_unset(&c->allocated);
 		resources_unset(&c->actual);
 		if (!cJSON_IsObject(it))
@@ -326,7 +351,7 @@ static int parse_containers(const cJSON *spec, struct kube_pod *pod, char *errbu
 		if (r < 0)
 			return r;
 		for (size_t k = 0; k + 1 < i; k++)
-			if (strcmp(pod->containers[k].name, c->name) == 0)
+			if (strcmp(list[k].name, c->name) == 0)
 				return kube_err(errbuf, "%s.name: duplicate \"%.64s\"", path,
 						c->name);
 		r = parse_requirements(it, "resources", path, &c->spec, NULL, errbuf);
@@ -335,16 +360,37 @@ static int parse_containers(const cJSON *spec, struct kube_pod *pod, char *errbu
 		r = parse_resize_policy(it, path, c, errbuf);
 		if (r < 0)
 			return r;
+		if (init && (r = parse_init_restart_policy(it, path, c, errbuf)) < 0)
+			return r;
 	}
 	return 0;
 }
 
+/* spec.overhead, a ResourceList of what the sandbox costs on top of the containers. */
+static int parse_overhead(const cJSON *spec, struct kube_pod *pod, char *errbuf)
+{
+	const cJSON *obj;
+	int r;
+
+	pod->overhead_cpu = pod->overhead_mem = KUBE_UNSET;
+	r = kube_json_object(spec, "overhead", "spec", &obj, errbuf);
+	if (r < 0 || !obj)
+		return r;
+	return parse_resource_list(obj, "spec.overhead", &pod->overhead_cpu, &pod->overhead_mem,
+				   errbuf);
+}
+
+static struct kube_container *find_in(struct kube_container *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
+
 static struct kube_container *find_container(struct kube_pod *pod, const char *name)
 {
-	for (size_t i = 0; i < pod->n_containers; i++)
-		if (strcmp(pod->containers[i].name, name) == 0)
-			return &pod->containers[i];
-	return NULL;
+	return find_in(pod->containers, pod->n_containers, name);
 }
 
 static int parse_container_id(const char *s, const char *path, struct kube_container *c,
@@ -366,12 +412,15 @@ static int parse_container_id(const char *s, const char *path, struct kube_conta
 	return 0;
 }
 
-static int parse_container_statuses(const cJSON *status, struct kube_pod *pod, char *errbuf)
+/* status.containerStatuses (init: status.initContainerStatuses) into the matching containers. */
+static int parse_container_statuses(const cJSON *status, bool init, struct kube_pod *pod,
+				    char *errbuf)
 {
+	const char *key = init ? "initContainerStatuses" : "containerStatuses";
 	const cJSON *arr, *it;
 	int r, i = 0;
 
-	r = kube_json_array(status, "containerStatuses", "status", &arr, errbuf);
+	r = kube_json_array(status, key, "status", &arr, errbuf);
 	if (r < 0 || !arr)
 		return r;
 	cJSON_ArrayForEach (it, arr) {
@@ -381,7 +430,7 @@ static int parse_container_statuses(const cJSON *status, struct kube_pod *pod, c
 		char path[64];
 		int64_t rc;
 
-		snprintf(path, sizeof(path), "status.containerStatuses[%d]", i++);
+		snprintf(path, sizeof(path), "status.%s[%d]", key, i++);
 		if (!cJSON_IsObject(it))
 			return kube_err(errbuf, "%s: not an object", path);
 		r = kube_json_string(it, "name", path, &name, errbuf);
@@ -389,7 +438,8 @@ static int parse_container_statuses(const cJSON *status, struct kube_pod *pod, c
 			return r;
 		if (!name)
 			return kube_err(errbuf, "%s.name: missing", path);
-		c = find_container(pod, name);
+		c = init ? find_in(pod->init_containers, pod->n_init_containers, name)
+			 : find_container(pod, name);
 		if (!c)
 			continue; /* a status for a container the spec does not have: ignore */
 		if (c->has_status)
@@ -614,7 +664,12 @@ static int parse_pod(const cJSON *obj, struct kube_pod *pod, char *errbuf)
 	if (!spec)
 		return kube_err(errbuf, "spec: missing");
 	if ((r = optional_string(spec, "nodeName", "spec", &pod->node_name, errbuf)) < 0 ||
-	    (r = parse_containers(spec, pod, errbuf)) < 0)
+	    (r = parse_containers(spec, false, &pod->containers, &pod->n_containers, errbuf)) < 0 ||
+	    (r = parse_containers(spec, true, &pod->init_containers, &pod->n_init_containers,
+				  errbuf)) < 0 ||
+	    (r = parse_overhead(spec, pod, errbuf)) < 0 ||
+	    (r = parse_requirements(spec, "resources", "spec", &pod->resources, &pod->has_resources,
+				    errbuf)) < 0)
 		return r;
 
 	r = kube_json_object(obj, "status", "pod", &status, errbuf);
@@ -640,7 +695,8 @@ static int parse_pod(const cJSON *obj, struct kube_pod *pod, char *errbuf)
 			  &pod->observed_generation, errbuf);
 	if (r < 0)
 		return r;
-	if ((r = parse_container_statuses(status, pod, errbuf)) < 0 ||
+	if ((r = parse_container_statuses(status, false, pod, errbuf)) < 0 ||
+	    (r = parse_container_statuses(status, true, pod, errbuf)) < 0 ||
 	    (r = parse_conditions(status, pod, errbuf)) < 0)
 		return r;
 	return 0;
@@ -697,6 +753,16 @@ static void kv_free(struct kube_kv *kv, size_t n)
 	free(kv);
 }
 
+static void containers_free(struct kube_container *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].name);
+		free(list[i].container_id);
+		free(list[i].runtime);
+	}
+	free(list);
+}
+
 struct kube_pod *kube_pod_free(struct kube_pod *p)
 {
 	if (!p)
@@ -712,12 +778,8 @@ struct kube_pod *kube_pod_free(struct kube_pod *p)
 	free(p->owner.kind);
 	free(p->owner.name);
 	free(p->owner.uid);
-	for (size_t i = 0; i < p->n_containers; i++) {
-		free(p->containers[i].name);
-		free(p->containers[i].container_id);
-		free(p->containers[i].runtime);
-	}
-	free(p->containers);
+	containers_free(p->containers, p->n_containers);
+	containers_free(p->init_containers, p->n_init_containers);
 	free(p->resize_message);
 	free(p);
 	return NULL;

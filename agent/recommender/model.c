@@ -24,8 +24,8 @@ void rec_tunables_init_default(struct rec_tunables *ret)
 		.recommendation_margin_fraction = 0.15,
 		.pod_min_cpu_millicores = 25,
 		.pod_min_memory_mb = 250,
-		.oom_bump_up_ratio = 1.2,
-		.oom_min_bump_up_bytes = 100.0 * 1024 * 1024,
+		.oom_bump_up_ratio = REC_OOM_BUMP_UP_RATIO,
+		.oom_min_bump_up_bytes = REC_OOM_MIN_BUMP_UP_BYTES,
 		.confidence_interval_cpu_usec = DAY_USEC,
 		.confidence_interval_memory_usec = DAY_USEC,
 		.cpu_sample_weight = 0.1,
@@ -264,19 +264,24 @@ int rec_container_add_memory_reading(struct rec_container *c, int64_t t_usec, in
 	return add_memory_sample(c, t_usec, bytes, false);
 }
 
+int64_t rec_oom_bump(int64_t used, double ratio, double min_bump_bytes)
+{
+	int64_t needed = used + rec_amount_from_float(min_bump_bytes);
+	int64_t bumped = rec_scale_resource(used, ratio);
+
+	return bumped > needed ? bumped : needed;
+}
+
 int rec_container_record_oom(struct rec_container *c, int64_t t_usec, int64_t memory_request_bytes)
 {
 	const struct rec_tunables *t = c->aggregate->tunables;
-	int64_t used, needed, bumped;
+	int64_t used, needed;
 
 	if (t_usec < c->window_end_usec - t->memory_aggregation_interval_usec)
 		return -ESTALE;
 	/* The OOM peak is left out so repeated OOMs do not compound the bump. */
 	used = memory_request_bytes > c->memory_peak ? memory_request_bytes : c->memory_peak;
-	needed = used + rec_amount_from_float(t->oom_min_bump_up_bytes);
-	bumped = rec_scale_resource(used, t->oom_bump_up_ratio);
-	if (bumped > needed)
-		needed = bumped;
+	needed = rec_oom_bump(used, t->oom_bump_up_ratio, t->oom_min_bump_up_bytes);
 	if (add_memory_sample(c, t_usec, needed, true) <= 0)
 		return -EINVAL;
 	if (t_usec >= c->aggregate->last_oom_usec) {

@@ -10,6 +10,11 @@
 /* VPA's MaxResourceAmount: every amount is clamped to [0, 1e14]. */
 #define REC_MAX_RESOURCE_AMOUNT 100000000000000LL
 
+/* VPA's OOM bump defaults (--oom-bump-up-ratio, --oom-min-bump-up-bytes): the one definition, also
+ * the default of decide's bump of a limit a container was killed at. */
+#define REC_OOM_BUMP_UP_RATIO 1.2
+#define REC_OOM_MIN_BUMP_UP_BYTES (100.0 * 1024 * 1024)
+
 /* Everything VPA exposes as a recommender flag (names in comments), plus the histogram layouts.
  * rec_tunables_init_default() gives VPA's defaults; the agent maps flags onto the fields. Aggregates
  * keep a pointer to the tunables, which must outlive them and not change while they exist. */
@@ -34,8 +39,8 @@ struct rec_tunables {
 	double pod_min_cpu_millicores; /* 25 */
 	double pod_min_memory_mb;      /* 250 (MiB) */
 	/* --oom-bump-up-ratio, --oom-min-bump-up-bytes */
-	double oom_bump_up_ratio;     /* 1.2 */
-	double oom_min_bump_up_bytes; /* 100 MiB */
+	double oom_bump_up_ratio;     /* REC_OOM_BUMP_UP_RATIO */
+	double oom_min_bump_up_bytes; /* REC_OOM_MIN_BUMP_UP_BYTES */
 	/* --confidence-interval-cpu, --confidence-interval-memory (24h) */
 	int64_t confidence_interval_cpu_usec;
 	int64_t confidence_interval_memory_usec;
@@ -129,6 +134,10 @@ int rec_container_add_memory_reading(struct rec_container *c, int64_t t_usec, in
  * used x ratio), added as an OOM sample. Returns 0, or -ESTALE when t is older than the interval
  * before the current one (VPA discards it), -EINVAL when the sample is refused. */
 int rec_container_record_oom(struct rec_container *c, int64_t t_usec, int64_t memory_request_bytes);
+/* VPA's RecordOOM arithmetic, for the recommender and decide alike: the memory a container needs
+ * after an OOM kill while it used `used` bytes, max(used + min_bump, used x ratio), in VPA's
+ * truncating int64 amounts. */
+int64_t rec_oom_bump(int64_t used, double ratio, double min_bump_bytes);
 
 /* VPA's ContainerState.AddSample: returns 1 when aggregated, 0 when discarded (invalid, duplicate
  * or out of order). */

@@ -681,6 +681,52 @@ class AgentTest(AgentBase):
         self.assertIn("Loaded 1 checkpoints", self.agent.log())
         self.assertEqual(len(agentctl.resize_requests(self.srv, "keeper")), 1, "resized again after restart")
 
+    def test_bypass_budget_spent_warns_once_and_survives_a_restart(self):
+        # Issue 13, defect 3: a leak that always reaches its limit was followed without end, each
+        # grow bypassing the cooldown. With --bypass-budget 2: the first grow (no cooldown yet) and
+        # two inside the cooldown; then kills wait for the cooldown, with one Warning Event and one
+        # count per spend. The budget's state rides in snug.io/last-resize across a restart.
+        c = self.oom_pod("leaker", mode="in-place", memory_max=256 * MiB)
+
+        def accepted():
+            return len([r for r in agentctl.resize_requests(self.srv, "leaker") if r["status"] == 200])
+
+        def last_resize():
+            ann = self.srv.get_pod("leaker")["metadata"].get("annotations", {}).get("snug.io/last-resize")
+            return json.loads(ann) if ann else {}
+
+        self.start_then_oom_kill(c, "--bypass-budget", "2")
+        self.wait_resized("leaker", 1)
+        for n in (2, 3):
+            time.sleep(0.5)
+            c.oom_kill()
+            self.wait_resized("leaker", n)
+        self.assertTrue(wait_for(lambda: len(last_resize().get("bypass_grows", {}).get("app", [])) == 2),
+                        "budget state not in the annotation: %s\n%s" % (last_resize(), self.agent.log()))
+        time.sleep(0.5)
+        c.oom_kill()
+        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "BypassBudgetSpent")),
+                        "no BypassBudgetSpent Event:\n" + self.agent.log())
+        self.assertTrue(wait_for(lambda: self.agent.metric("snug_bypass_budget_spent_total") == 1))
+        ev = agentctl.events(self.srv, "BypassBudgetSpent")[0]
+        self.assertEqual(ev["type"], "Warning")
+        self.assertIn("waits for the cooldown", ev["message"])
+        time.sleep(1.5)  # periodic decisions hold the kill; another kill is held too
+        c.oom_kill()
+        time.sleep(1.5)
+        self.assertEqual(accepted(), 3, "grew past the budget:\n" + self.agent.log())
+        self.assertEqual(self.agent.metric("snug_bypass_budget_spent_total"), 1, "reported twice")
+
+        self.assertEqual(self.agent.stop(), 0)
+        self.start_agent("--bypass-budget", "2")
+        self.wait_tracked(1)
+        time.sleep(0.5)
+        c.oom_kill()
+        self.assertTrue(wait_for(lambda: self.agent.metric("snug_bypass_budget_spent_total") == 1),
+                        "budget not restored after the restart:\n" + self.agent.log())
+        time.sleep(1)
+        self.assertEqual(accepted(), 3, "the restart gave the budget back:\n" + self.agent.log())
+
     # ---- the endpoint ------------------------------------------------------------------------
 
     def test_metrics_pass_promtool(self):

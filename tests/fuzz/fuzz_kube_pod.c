@@ -33,6 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)kube_pod_annotation(pod, "snug.io/mode");
 		for (size_t i = 0; i < pod->n_containers; i++)
 			(void)kube_pod_container(pod, pod->containers[i].name);
+		for (size_t i = 0; i < pod->n_init_containers; i++)
+			if (!pod->init_containers[i].name)
+				abort(); /* every init container has a name */
 		if (kube_pod_requests(pod, true) < 0 || kube_pod_requests(pod, false) < 0)
 			abort(); /* unset requests count 0, never negative */
 		kube_pod_free(pod);

@@ -46,11 +46,19 @@ START_TEST(test_flags)
 			 (char *)"--dry-run",
 			 (char *)"--min-change",
 			 (char *)"0.2",
+			 (char *)"--bypass-budget",
+			 (char *)"3",
 			 NULL };
 	struct agent_config c;
 
 	agent_config_init(&c);
-	ck_assert_int_eq(agent_config_parse(14, argv, &c), 0);
+	/* Defaults: 5 grows inside the cooldown per hour; decide's OOM bump is the recommender's. */
+	ck_assert_uint_eq(c.decide.bypass_budget, 5);
+	ck_assert_uint_eq(c.decide.bypass_window_usec, 3600 * USEC_PER_SEC);
+	ck_assert_double_eq(c.decide.oom_bump_ratio, c.tunables.oom_bump_up_ratio);
+	ck_assert_int_eq(c.decide.oom_min_bump_bytes, (int64_t)c.tunables.oom_min_bump_up_bytes);
+	ck_assert_int_eq(agent_config_parse(16, argv, &c), 0);
+	ck_assert_uint_eq(c.decide.bypass_budget, 3);
 	ck_assert_str_eq(c.node_name, "n1");
 	ck_assert_int_eq(c.policy.max_memory_bytes, 8LL << 30);
 	ck_assert_int_eq(c.policy.max_cpu_millis, 1500);
@@ -74,6 +82,9 @@ START_TEST(test_bad_flags)
 			    (char *)"--max-memory", (char *)"lots",	   NULL };
 	char *bad_change[] = { (char *)"run",	       (char *)"--node-name", (char *)"n",
 			       (char *)"--min-change", (char *)"1.5",	      NULL };
+	char *bad_budget[] = { (char *)"run", (char *)"--node-name",
+			       (char *)"n",   (char *)"--bypass-budget",
+			       (char *)"33",  NULL };
 	struct agent_config c;
 
 	unsetenv("NODE_NAME");
@@ -88,6 +99,9 @@ START_TEST(test_bad_flags)
 	agent_config_done(&c);
 	agent_config_init(&c);
 	ck_assert_int_eq(agent_config_parse(5, bad_change, &c), -EINVAL);
+	agent_config_done(&c);
+	agent_config_init(&c);
+	ck_assert_int_eq(agent_config_parse(5, bad_budget, &c), -EINVAL);
 	agent_config_done(&c);
 	/* NODE_NAME from the downward API. */
 	setenv("NODE_NAME", "from-env", 1);

@@ -42,16 +42,19 @@ static void fx_init(struct fx *f, enum decide_qos qos, size_t n)
 		f->c[i] = (struct decide_container){ .name = names[i], .res = { -1, -1, -1, -1 } };
 	f->in = (struct decide_input){
 		.policy = &f->pc,
-		.qos = qos,
-		.containers = f->c,
-		.n_containers = n,
+		.pod = { .qos = qos,
+			 .containers = f->c,
+			 .n_containers = n,
+			 .overhead_cpu_millis = -1,
+			 .overhead_memory_bytes = -1,
+			 .resources = { -1, -1, -1, -1 } },
 		.cpu = NO_REC,
 		.memory = NO_REC,
 		.signals = { .oom_bumped_memory = -1,
 			     .memory_usage = -1,
 			     .memory_cgroup_limit = -1,
 			     .memory_working_set = -1 },
-		.node = { -1, -1 },
+		.node = { -1, -1, -1 },
 		.now_usec = NOW,
 		.config = &f->cfg,
 	};
@@ -86,10 +89,12 @@ static void assert_unchanged(const struct decide_decision *d)
 static enum decide_qos qos_after(const struct fx *f)
 {
 	struct decide_container c[3];
+	struct decide_pod pod = f->in.pod;
 
 	memcpy(c, f->c, sizeof(c));
 	c[f->d.index].res = f->d.new_res;
-	return decide_qos_of(c, f->in.n_containers);
+	pod.containers = c;
+	return decide_pod_qos(&pod);
 }
 
 START_TEST(test_off_and_unselected)
@@ -241,30 +246,94 @@ START_TEST(test_oom_kill)
 	ck_assert_reason(d, "oom-kill: memory limit 256Mi -> 384Mi");
 	ck_assert(!d->shrinks_memory_limit);
 
-	/* A request below the limit stays: the limit is what killed it. */
+	/* A request below the limit follows the recommender's bump as VPA's target does, and the
+	 * limit keeps its 1:2 ratio to it. */
 	set(&f, 0, 500, 1000, 128 * MIB, 256 * MIB);
 	d = run(&f);
-	ck_assert_int_eq(d->new_res.memory_limit, 384 * MIB);
-	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 384 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 768 * MIB);
 
-	/* Without the recommender's figure: +20% of the limit, rounded up to whole MiB. */
+	/* Without the recommender's figure: VPA's bump of the request, max(+100Mi, ×1.2). */
 	f.in.signals.oom_bumped_memory = -1;
 	d = run(&f);
-	ck_assert_int_eq(d->new_res.memory_limit, 308 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 228 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 456 * MIB);
+	ck_assert_reason(d, "VPA's OOM bump of 128Mi, 228Mi");
+}
+END_TEST
 
-	/* Killed before any sample saw the peak: the recommender's bump (request + 100Mi) stays under
-	 * the limit the container died at, so the limit itself gets VPA's bump. */
-	f.in.signals.oom_bumped_memory = 228 * MIB;
+/* Issue 13, defect 7: request 64Mi / limit 128Mi, killed at its limit before any sample saw the
+ * peak. VPA's RecordOOM turns the kill into a target of max(64Mi × 1.2, 64Mi + 100Mi) = 164Mi;
+ * snug used to raise only the limit (128Mi -> 164Mi) and leave the request at 64Mi. */
+START_TEST(test_oom_kill_follows_vpa)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 64 * MIB, 128 * MIB);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 164 * MIB; /* what rec_container_record_oom gives */
 	d = run(&f);
 	ck_assert_int_eq(d->kind, DECIDE_OOM);
-	ck_assert_int_eq(d->new_res.memory_limit, 356 * MIB);
-	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
-	ck_assert_reason(d, "limit 256Mi -> 356Mi");
-	ck_assert_reason(d, "no sample saw the peak");
-	/* A large limit: × 1.2 beats + 100Mi. */
-	set(&f, 0, 500, 1000, 128 * MIB, 1024 * MIB);
+	/* The request follows VPA's target; the limit keeps the 1:2 ratio and so stays above the
+	 * floor for a kill at the limit, max(128Mi + 100Mi, 1.2 × 128Mi) = 228Mi. */
+	ck_assert_int_eq(d->new_res.memory_request, 164 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
+	ck_assert_reason(d, "oom-kill: memory limit 128Mi -> 328Mi, request 64Mi -> 164Mi");
+	ck_assert_reason(d, "limit at least 228Mi");
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+
+	/* The same without the recommender's figure: the same bump from the request. */
+	f.in.signals.oom_bumped_memory = -1;
 	d = run(&f);
-	ck_assert_int_eq(d->new_res.memory_limit, 1229 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 164 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
+
+	/* No room on the node for the request: the limit alone grows, and the reason says so. */
+	f.in.node.memory_free_bytes = 64 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_request, 64 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
+	ck_assert_reason(d, "node has only 64Mi memory left");
+	ck_assert_reason(d, "the limit alone grows");
+	/* Some room: the request grows as far as it goes, the limit all the way. */
+	f.in.node.memory_free_bytes = 100 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 100 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
+
+	/* Guaranteed: request and limit move together, as far as the node lets the request. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	set(&f, 0, 100, 100, 128 * MIB, 128 * MIB);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 228 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 228 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 228 * MIB);
+	f.in.node.memory_free_bytes = 200 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 200 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 200 * MIB);
+	ck_assert_reason(d, "request and limit move together (Guaranteed)");
+	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	/* ... or not at all. */
+	f.in.node.memory_free_bytes = 100 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "move together or not at all");
+	ck_assert_reason(d, "node has only 100Mi memory left");
+
+	/* controlled-values=requests: the request rises as far as the limit, the limit stays. */
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 64 * MIB, 128 * MIB);
+	f.pc.controlled = POL_CONTROLLED_REQUESTS;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 164 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 128 * MIB);
 }
 END_TEST
 
@@ -772,6 +841,8 @@ START_TEST(test_keep_memory_limit)
 	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 500, GIB, 2 * GIB);
 	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
+	/* A limit is lowered only under a known usage. */
+	f.in.signals.memory_usage = 200 * MIB;
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.memory_limit, 500 * MIB);
 	ck_assert(d->shrinks_memory_limit);
@@ -884,7 +955,7 @@ START_TEST(test_write_order_grow_and_shrink)
 	set(&f, 1, 200, 400, 128 * MIB, 256 * MIB);
 	/* Growing: the pod cgroup (sum of limits) first, so the child never exceeds its parent. */
 	f.in.signals.oom_kill = true;
-	f.in.signals.oom_bumped_memory = 768 * MIB;
+	f.in.signals.oom_bumped_memory = 384 * MIB;
 	d = run(&f);
 	ck_assert_uint_eq(d->n_steps, 2);
 	assert_step(d, 0, DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 768 * MIB, 1024 * MIB);
@@ -892,6 +963,7 @@ START_TEST(test_write_order_grow_and_shrink)
 
 	/* Shrinking: container first, pod after. */
 	f.in.signals.oom_kill = false;
+	f.in.signals.memory_usage = 100 * MIB;
 	f.in.memory = (struct decide_estimate){ 128 * MIB, 100 * MIB, 150 * MIB };
 	d = run(&f);
 	ck_assert_uint_eq(d->n_steps, 2);
@@ -942,6 +1014,405 @@ START_TEST(test_write_order_pod_limits_rule)
 	assert_step(d, 3, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 600, 900);
 	assert_step(d, 4, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 500, 800);
 	assert_step(d, 5, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT, 500, 800);
+}
+END_TEST
+
+/* A pod with a native sidecar and an ordinary init container, for the kubelet's pod cgroup: app
+ * {cpu 100m/200m, memory 128Mi/128Mi}, sidecar {50m/100m, 64Mi/256Mi}, then an init container
+ * {500m/1, 300Mi/400Mi} (which runs with the sidecar started before it). */
+static void fx_sidecar_pod(struct fx *f, struct decide_init_container init[2])
+{
+	fx_init(f, DECIDE_QOS_BURSTABLE, 1);
+	set(f, 0, 100, 200, 128 * MIB, 128 * MIB);
+	init[0] = (struct decide_init_container){ .res = { 50, 100, 64 * MIB, 256 * MIB },
+						  .sidecar = true };
+	init[1] = (struct decide_init_container){ .res = { 500, 1000, 300 * MIB, 400 * MIB } };
+	f->in.pod.init_containers = init;
+	f->in.pod.n_init_containers = 2;
+}
+
+/* decide_pod_cgroup against numbers worked out by hand from ResourceConfigForPod, PodRequests and
+ * PodLimits (component-helpers resource/helpers.go). */
+START_TEST(test_pod_cgroup_kubelet_values)
+{
+	struct decide_init_container init[2];
+	struct decide_resources bigger = { 100, 200, 128 * MIB, 512 * MIB };
+	struct decide_pod_cgroup pc;
+	struct fx f;
+
+	fx_sidecar_pod(&f, init);
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	/* Requests: app + sidecar = 150m, init 50m + 500m = 550m: the larger. */
+	ck_assert_int_eq(pc.cpu_weight_millis, 550);
+	/* Limits: 200m + 100m = 300m against 100m + 1000m; 384Mi against 256Mi + 400Mi. */
+	ck_assert_int_eq(pc.cpu_max_millis, 1100);
+	ck_assert_int_eq(pc.memory_max_bytes, 656 * MIB);
+	/* The app container's own limit only counts once the sum passes the init phase's. */
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, &bigger, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, 768 * MIB);
+
+	/* Overhead: added to the requests, and to limits that are set. */
+	f.in.pod.overhead_cpu_millis = 250;
+	f.in.pod.overhead_memory_bytes = 64 * MIB;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.cpu_weight_millis, 800);
+	ck_assert_int_eq(pc.cpu_max_millis, 1350);
+	ck_assert_int_eq(pc.memory_max_bytes, 720 * MIB);
+	set(&f, 0, 100, -1, 128 * MIB, 128 * MIB);
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	/* A container without a CPU limit: cpu.max stays "max", overhead or not. */
+	ck_assert_int_eq(pc.cpu_max_millis, -1);
+	ck_assert_int_eq(pc.cpu_weight_millis, 800);
+	set(&f, 0, 100, 200, 128 * MIB, 128 * MIB);
+	f.in.pod.overhead_cpu_millis = f.in.pod.overhead_memory_bytes = -1;
+
+	/* A sidecar without a memory limit: no memory.max for the pod. */
+	init[0].res.memory_limit = -1;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, -1);
+	ck_assert_int_eq(pc.cpu_max_millis, 1100);
+	init[0].res.memory_limit = 256 * MIB;
+	/* Nor with an init container before any sidecar that has none. */
+	init[1].res.memory_limit = -1;
+	init[1].res.memory_request = 300 * MIB;
+	init[0].sidecar = false;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, -1);
+	/* The kubelet checks an init container's limit with the sidecars before it added (its
+	 * ContainerFn sees the running sum): after a sidecar with a limit, one without still
+	 * leaves memory.max set, to the sum. */
+	init[0].sidecar = true;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, 384 * MIB);
+	init[1].res.memory_limit = 400 * MIB;
+
+	/* Pod-level resources: the pod cgroup follows them, whatever the containers say. */
+	f.in.pod.resources = (struct decide_resources){ 1000, 2000, 512 * MIB, GIB };
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, &bigger, &pc), 0);
+	ck_assert_int_eq(pc.cpu_weight_millis, 1000);
+	ck_assert_int_eq(pc.cpu_max_millis, 2000);
+	ck_assert_int_eq(pc.memory_max_bytes, GIB);
+	/* ... a pod-level limit declares the limit even where a container has none. */
+	init[0].res.memory_limit = -1;
+	f.in.pod.resources.cpu_limit = -1;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.memory_max_bytes, GIB);
+	ck_assert_int_eq(pc.cpu_max_millis, 1100);
+
+	/* Guaranteed: weight, quota and memory.max from the sums; BestEffort: 2 shares only. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	set(&f, 0, 200, 200, 256 * MIB, 256 * MIB);
+	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 1, NULL, &pc), 0);
+	ck_assert_int_eq(pc.cpu_weight_millis, 300);
+	ck_assert_int_eq(pc.cpu_max_millis, 300);
+	ck_assert_int_eq(pc.memory_max_bytes, 320 * MIB);
+	fx_init(&f, DECIDE_QOS_BEST_EFFORT, 1);
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
+	ck_assert_int_eq(pc.cpu_weight_millis, 0);
+	ck_assert_int_eq(pc.cpu_max_millis, -1);
+	ck_assert_int_eq(pc.memory_max_bytes, -1);
+
+	/* Inconsistent input. */
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 1, &bigger, &pc), -EINVAL);
+	f.in.pod.n_init_containers = 1;
+	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), -EINVAL);
+}
+END_TEST
+
+/* Issue 13, defect 1: an app container (limit 128Mi) beside a native sidecar (limit 256Mi), the pod
+ * using 300Mi. An OOM grow of the app wrote the pod's memory.max as the app's new limit alone
+ * (228Mi, below the pod's usage: reclaim, then an OOM kill of the pod); the kubelet's value is the
+ * sum with the sidecar. Same for cpu.max and cpu.weight. */
+START_TEST(test_pod_values_count_sidecars)
+{
+	struct decide_init_container init[1] = {
+		{ .res = { 200, 400, 256 * MIB, 256 * MIB }, .sidecar = true },
+	};
+	const int64_t pod_usage = 300 * MIB;
+	const struct decide_decision *d;
+	bool pod_memory = false;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 128 * MIB, 128 * MIB);
+	f.in.pod.init_containers = init;
+	f.in.pod.n_init_containers = 1;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 228 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, 228 * MIB);
+	for (size_t i = 0; i < d->n_steps; i++)
+		if (d->steps[i].level == DECIDE_LEVEL_POD &&
+		    d->steps[i].file == DECIDE_FILE_MEMORY_MAX) {
+			pod_memory = true;
+			ck_assert_int_eq(d->steps[i].old_value, 384 * MIB);
+			ck_assert_int_eq(d->steps[i].value, 484 * MIB);
+			ck_assert_int_ge(d->steps[i].value, pod_usage);
+		}
+	ck_assert(pod_memory);
+
+	/* CPU: throttling raises the app's limit; the pod's quota is the sum with the sidecar. */
+	f.in.signals.oom_kill = false;
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	assert_step(d, 0, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 600, 700);
+	assert_step(d, 1, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 200, 300);
+	/* A recommendation moves the weight: 100m + 200m -> 300m + 200m. */
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.cpu = (struct decide_estimate){ 300, 250, 350 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 300);
+	for (size_t i = 0; i < d->n_steps; i++)
+		if (d->steps[i].level == DECIDE_LEVEL_POD &&
+		    d->steps[i].file == DECIDE_FILE_CPU_WEIGHT) {
+			ck_assert_int_eq(d->steps[i].old_value, 300);
+			ck_assert_int_eq(d->steps[i].value, 500);
+		}
+
+	/* The sidecar has no memory limit: the pod's memory.max is "max" before and after, and
+	 * snug writes none. */
+	init[0].res.memory_limit = -1;
+	f.in.cpu = NO_REC;
+	f.in.signals.oom_kill = true;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	for (size_t i = 0; i < d->n_steps; i++)
+		ck_assert(!(d->steps[i].level == DECIDE_LEVEL_POD &&
+			    d->steps[i].file == DECIDE_FILE_MEMORY_MAX));
+
+	/* With pod-level resources the pod cgroup follows them: no pod value from the sums. */
+	init[0].res.memory_limit = 256 * MIB;
+	f.in.pod.resources = (struct decide_resources){ 500, 1000, 512 * MIB, GIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	for (size_t i = 0; i < d->n_steps; i++)
+		ck_assert_int_eq(d->steps[i].level, DECIDE_LEVEL_CONTAINER);
+}
+END_TEST
+
+/* Growth room the scheduler's way (PodRequests): sidecars and overhead take their share of the
+ * node's room, an init container bigger than the room leaves none; with a pod-level request it
+ * is that request (the API server's bound) that limits the containers, not the node. */
+START_TEST(test_room_counts_like_the_scheduler)
+{
+	struct decide_init_container init[2];
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_sidecar_pod(&f, init);
+	init[1].res.cpu_request = 400;
+	/* 600m free: 50m is the sidecar's, 100m overhead; 450m for the app (the init container
+	 * needs 400m + 50m + 100m, which fits). */
+	f.in.node.cpu_free_millis = 600;
+	f.in.pod.overhead_cpu_millis = 100;
+	f.in.cpu = (struct decide_estimate){ 800, 700, 900 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 450);
+	ck_assert_reason(d, "node has only 450m cpu left");
+	/* The init container (500m + the sidecar's 50m, + 100m overhead) does not fit in 600m:
+	 * the pod could not be admitted as it is, no growth at all. */
+	init[1].res.cpu_request = 460;
+	init[1].res.cpu_limit = 1000;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+
+	/* Pod-level memory request 512Mi: the sidecar holds 64Mi, 448Mi is left for the app
+	 * whatever the node has; the pod-level limit caps the app's limit. */
+	fx_sidecar_pod(&f, init);
+	f.in.pod.resources = (struct decide_resources){ -1, -1, 512 * MIB, 768 * MIB };
+	f.in.node.memory_free_bytes = 0;
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	f.in.memory = (struct decide_estimate){ 600 * MIB, 500 * MIB, 700 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 448 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 768 * MIB);
+	ck_assert_reason(d, "the pod-level memory request leaves only 448Mi");
+	ck_assert_reason(d, "limit capped by the pod-level limit 768Mi");
+}
+END_TEST
+
+/* Issue 13, defect 5: a memory limit is never lowered while the usage is unknown (no sample yet,
+ * only checkpointed history): nothing says the container fits under it. */
+START_TEST(test_no_shrink_without_usage)
+{
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, GIB, 2 * GIB);
+	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 256 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 2 * GIB);
+	ck_assert(!d->shrinks_memory_limit);
+	ck_assert_reason(d, "limit kept at 2Gi: memory usage unknown, shrink later");
+	/* Guaranteed: request and limit stay together. */
+	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	set(&f, 0, 500, 500, GIB, GIB);
+	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "memory usage unknown");
+	/* With a usage reading the shrink goes ahead (to usage plus the margin at most). */
+	f.in.signals.memory_usage = 100 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 256 * MIB);
+}
+END_TEST
+
+/* Issue 13, defect 3: a memory limit never grows above the node's allocatable memory. */
+START_TEST(test_memory_limit_ceiling)
+{
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 512 * MIB, 900 * MIB);
+	f.in.node.memory_allocatable_bytes = GIB;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 612 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, GIB);
+	ck_assert_reason(d, "limit capped at the node's allocatable memory 1Gi");
+	/* Pressure the same way; at the ceiling nothing grows. */
+	f.in.signals.oom_kill = false;
+	f.in.signals.memory_max_grew = true;
+	f.in.signals.memory_usage = 890 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, GIB);
+	set(&f, 0, 100, 200, 512 * MIB, GIB);
+	f.in.signals.memory_usage = GIB - MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	/* A limit the user set above it stays theirs, and is not raised. */
+	set(&f, 0, 100, 200, 512 * MIB, 2 * GIB);
+	f.in.signals.memory_usage = 2 * GIB - MIB;
+	d = run(&f);
+	assert_unchanged(d);
+}
+END_TEST
+
+/* Issue 13, defect 3: a leak that always reaches its limit was followed 256Mi -> ... -> 2.5 TiB in
+ * 1.2 s, every grow bypassing the cooldown. Two hours of a leak that hits its limit every second:
+ * at most --bypass-budget grows inside the cooldown in any hour, the others one per cooldown, and
+ * never a limit above the node's allocatable memory. */
+START_TEST(test_leak_budget)
+{
+	const uint64_t hour = 3600 * SEC;
+	uint64_t grows[4096], bypass[4096];
+	size_t n_grows = 0, n_bypass = 0, spent = 0;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	f.in.node.memory_allocatable_bytes = 512 * GIB;
+	f.in.node.memory_free_bytes = 512 * GIB;
+	f.in.now_usec = NOW;
+	for (uint64_t t = NOW; t < NOW + 4 * hour; t += SEC) {
+		const struct decide_decision *d;
+		bool oom = (t / SEC) % 2 == 0;
+
+		/* Every second the leak is at its limit: a kill, or memory.max hit. */
+		f.in.now_usec = t;
+		f.in.signals.oom_kill = oom;
+		f.in.signals.oom_bumped_memory = -1;
+		f.in.signals.memory_max_grew = !oom;
+		f.in.signals.memory_usage = f.c[0].res.memory_limit;
+		f.in.bypass_grows_usec = bypass;
+		f.in.n_bypass_grows = n_bypass;
+		d = run(&f);
+		if (d->bypass_budget_spent)
+			spent++;
+		if (d->kind == DECIDE_NONE)
+			continue;
+		ck_assert_int_le(d->new_res.memory_limit, f.in.node.memory_allocatable_bytes);
+		ck_assert_uint_lt(n_grows, 4096);
+		grows[n_grows++] = t;
+		if (d->bypass_cooldown)
+			bypass[n_bypass++] = t;
+		f.c[0].res = d->new_res;
+		f.in.last_resize_usec = t;
+	}
+	/* Never more than the budget inside the cooldown in any hour. */
+	for (size_t i = 0; i < n_bypass; i++) {
+		size_t in_hour = 0;
+
+		for (size_t k = i; k < n_bypass && bypass[k] < bypass[i] + hour; k++)
+			in_hour++;
+		ck_assert_uint_le(in_hour, f.cfg.bypass_budget);
+	}
+	ck_assert_uint_gt(n_bypass, 0);
+	/* The rest waited for the cooldown: at most one per cooldown besides. */
+	for (size_t i = 0; i < n_grows; i++) {
+		size_t in_hour = 0;
+
+		for (size_t k = i; k < n_grows && grows[k] < grows[i] + hour; k++)
+			in_hour++;
+		ck_assert_uint_le(in_hour, f.cfg.bypass_budget + hour / f.cfg.cooldown_usec + 1);
+	}
+	/* Followed up to the ceiling, and the spent budget was said. */
+	ck_assert_int_eq(f.c[0].res.memory_limit, 512 * GIB);
+	ck_assert_uint_gt(spent, 0);
+}
+END_TEST
+
+/* The budget's state comes in through the input: spent, a signal waits and the reason says why. */
+START_TEST(test_budget_spent_reason)
+{
+	uint64_t grows[5] = { NOW - 50 * 60 * SEC, NOW - 40 * SEC, NOW - 30 * SEC, NOW - 20 * SEC,
+			      NOW - 10 * SEC };
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	f.in.last_resize_usec = NOW - 10 * SEC;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 228 * MIB;
+	f.in.bypass_grows_usec = grows;
+	f.in.n_bypass_grows = 5;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert(d->bypass_budget_spent);
+	ck_assert_reason(d, "oom-kill: waits for the cooldown (290s left)");
+	ck_assert_reason(d, "budget of 5 grows inside the cooldown per 60 min is spent");
+	/* One grow leaves the hour: the budget has room again. */
+	grows[0] = NOW - 61 * 60 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert(d->bypass_cooldown);
+	ck_assert(!d->bypass_budget_spent);
+	/* Spent, but outside the cooldown: a grow like any other, not a bypass. */
+	grows[0] = NOW - 50 * 60 * SEC;
+	f.in.last_resize_usec = NOW - 400 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert(!d->bypass_cooldown);
+	/* Heavy throttling and pressure wait the same way. */
+	f.in.last_resize_usec = NOW - 10 * SEC;
+	f.in.signals.oom_kill = false;
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "cpu-throttled 50% over 60s: waits for the cooldown");
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.signals.memory_max_grew = true;
+	f.in.signals.memory_usage = 250 * MIB;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert(d->bypass_budget_spent);
+	ck_assert_reason(d, "memory-pressure: memory.max hit at 250Mi of 256Mi (97%): waits");
+	/* --bypass-budget 0: nothing ever bypasses the cooldown. */
+	f.cfg.bypass_budget = 0;
+	f.in.n_bypass_grows = 0;
+	assert_unchanged(run(&f));
 }
 END_TEST
 
@@ -1015,6 +1486,11 @@ static uint64_t rnd(uint64_t *s)
 	return *s * 2685821657736338717ULL;
 }
 
+static int64_t max_i64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
 static int64_t pick(uint64_t *s, bool cpu)
 {
 	static const int64_t cpus[] = { -1, -1, 1, 10, 100, 250, 500, 999, 1000, 4000 };
@@ -1035,8 +1511,10 @@ START_TEST(test_invariants_random)
 		struct fx f;
 		const struct decide_decision *d;
 		const struct decide_resources *o, *n;
+		struct decide_init_container init[2];
+		uint64_t grows[6];
 		enum decide_qos qos;
-		size_t nc = 1 + rnd(&seed) % 3;
+		size_t nc = 1 + rnd(&seed) % 3, ni = rnd(&seed) % 3;
 
 		fx_init(&f, DECIDE_QOS_BURSTABLE, nc);
 		for (size_t i = 0; i < nc; i++) {
@@ -1056,8 +1534,22 @@ START_TEST(test_invariants_random)
 				f.c[i].res.cpu_request = f.c[i].res.cpu_limit = 100 + 100 * i;
 				f.c[i].res.memory_request = f.c[i].res.memory_limit = 256 * MIB;
 			}
-		qos = decide_qos_of(f.c, nc);
-		f.in.qos = qos;
+		for (size_t i = 0; i < ni; i++) {
+			init[i] = (struct decide_init_container){
+				.res = { pick(&seed, true), -1, pick(&seed, false), -1 },
+				.sidecar = rnd(&seed) % 2,
+			};
+			if (rnd(&seed) % 2) {
+				init[i].res.cpu_limit = max_i64(init[i].res.cpu_request, 100);
+				init[i].res.memory_limit = max_i64(init[i].res.memory_request, MIB);
+			}
+		}
+		f.in.pod.init_containers = init;
+		f.in.pod.n_init_containers = ni;
+		if (rnd(&seed) % 4 == 0)
+			f.in.pod.overhead_memory_bytes = 16 * MIB;
+		qos = decide_pod_qos(&f.in.pod);
+		f.in.pod.qos = qos;
 		f.in.index = rnd(&seed) % nc;
 		f.pc.mode = rnd(&seed) % _POL_MODE_MAX;
 		f.pc.resources = 1 + rnd(&seed) % 3;
@@ -1080,6 +1572,11 @@ START_TEST(test_invariants_random)
 		f.in.node.cpu_free_millis = rnd(&seed) % 2 ? pick(&seed, true) : -1;
 		f.in.node.memory_free_bytes = rnd(&seed) % 2 ? pick(&seed, false) : -1;
 		f.in.last_resize_usec = rnd(&seed) % 2 ? NOW - (rnd(&seed) % 600) * SEC : 0;
+		f.in.node.memory_allocatable_bytes = rnd(&seed) % 2 ? 2 * GIB : -1;
+		f.in.n_bypass_grows = rnd(&seed) % 7;
+		for (size_t i = 0; i < f.in.n_bypass_grows; i++)
+			grows[i] = NOW - (rnd(&seed) % 7200) * SEC;
+		f.in.bypass_grows_usec = grows;
 
 		d = run(&f);
 		o = &d->old_res;
@@ -1109,9 +1606,28 @@ START_TEST(test_invariants_random)
 		if (!(f.pc.resources & POL_RESOURCE_MEMORY))
 			CHECK(n->memory_request == o->memory_request &&
 			      n->memory_limit == o->memory_limit);
-		/* Inside the cooldown only the bypassing signals act. */
-		if (f.in.last_resize_usec && NOW - f.in.last_resize_usec < f.cfg.cooldown_usec)
+		/* Inside the cooldown only the bypassing signals act, within their budget. */
+		if (f.in.last_resize_usec && NOW - f.in.last_resize_usec < f.cfg.cooldown_usec) {
+			unsigned recent = 0;
+
+			for (size_t i = 0; i < f.in.n_bypass_grows; i++)
+				recent += NOW - grows[i] < f.cfg.bypass_window_usec;
 			CHECK(d->bypass_cooldown);
+			CHECK(recent < f.cfg.bypass_budget);
+		}
+		/* No memory limit grows past the node's allocatable memory. */
+		if (f.in.node.memory_allocatable_bytes > 0 && n->memory_limit > o->memory_limit)
+			CHECK(n->memory_limit <= f.in.node.memory_allocatable_bytes);
+		/* Without a usage reading no memory limit is lowered. */
+		if (f.in.signals.memory_usage < 0 && o->memory_limit >= 0)
+			CHECK(n->memory_limit >= o->memory_limit);
+		/* An OOM grow of a limited container gets at least VPA's bump of the limit, unless
+		 * a bound (max, allocatable, the node for a Guaranteed request) says otherwise. */
+		if (d->kind == DECIDE_OOM && o->memory_limit > 0 &&
+		    f.pc.controlled != POL_CONTROLLED_REQUESTS && qos != DECIDE_QOS_GUARANTEED &&
+		    f.pc.max_memory_bytes < 0 && f.in.node.memory_allocatable_bytes < 0)
+			CHECK(n->memory_limit >=
+			      max_i64(o->memory_limit + 100 * MIB, o->memory_limit * 6 / 5));
 		/* snug never raises anything past max (values already above it are the user's). */
 		if (f.pc.max_cpu_millis >= 0 && n->cpu_request > o->cpu_request)
 			CHECK((n->cpu_request) <= (f.pc.max_cpu_millis > o->cpu_request
@@ -1119,16 +1635,28 @@ START_TEST(test_invariants_random)
 							   : o->cpu_request));
 		if (f.pc.max_memory_bytes >= 0 && n->memory_limit > o->memory_limit)
 			CHECK((n->memory_limit) <= (f.pc.max_memory_bytes));
-		/* Growth of a request stays within what the node has left. */
+		/* Growth of a request stays within what the node has left: the pod's requests
+		 * as the scheduler counts them (sidecars summed, init containers as a max with the
+		 * sidecars before them). */
 		if (f.in.node.cpu_free_millis >= 0 && n->cpu_request > o->cpu_request) {
-			int64_t others = 0;
+			int64_t others = 0, sidecars = 0, init_max = 0;
 
 			for (size_t i = 0; i < nc; i++)
 				if (i != f.in.index && f.c[i].res.cpu_request > 0)
 					others += f.c[i].res.cpu_request;
 				else if (i != f.in.index && f.c[i].res.cpu_limit > 0)
 					others += f.c[i].res.cpu_limit;
-			CHECK((n->cpu_request + others) <= (f.in.node.cpu_free_millis));
+			for (size_t i = 0; i < ni; i++) {
+				int64_t v = max_i64(init[i].res.cpu_request, 0);
+
+				if (init[i].sidecar) {
+					others += v;
+					sidecars += v;
+				} else
+					init_max = max_i64(init_max, sidecars + v);
+			}
+			CHECK(max_i64(n->cpu_request + others, init_max) <=
+			      f.in.node.cpu_free_millis);
 		}
 		/* A memory limit shrinks no lower than usage plus the margin. */
 		if (f.in.signals.memory_usage >= 0 && o->memory_limit >= 0 &&
@@ -1160,6 +1688,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_no_recommendation_yet);
 	tcase_add_test(tc, test_cooldown);
 	tcase_add_test(tc, test_oom_kill);
+	tcase_add_test(tc, test_oom_kill_follows_vpa);
 	tcase_add_test(tc, test_oom_without_limit_and_at_max);
 	tcase_add_test(tc, test_memory_pressure);
 	tcase_add_test(tc, test_cpu_throttling);
@@ -1177,6 +1706,13 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_resources_restriction);
 	tcase_add_test(tc, test_write_order_grow_and_shrink);
 	tcase_add_test(tc, test_write_order_pod_limits_rule);
+	tcase_add_test(tc, test_pod_cgroup_kubelet_values);
+	tcase_add_test(tc, test_pod_values_count_sidecars);
+	tcase_add_test(tc, test_room_counts_like_the_scheduler);
+	tcase_add_test(tc, test_no_shrink_without_usage);
+	tcase_add_test(tc, test_memory_limit_ceiling);
+	tcase_add_test(tc, test_leak_budget);
+	tcase_add_test(tc, test_budget_spent_reason);
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_qos_of);
 	suite_add_tcase(s, tc);

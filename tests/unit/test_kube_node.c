@@ -111,6 +111,63 @@ START_TEST(test_pod_requests_count_like_the_scheduler)
 	/* Absurd but parseable requests saturate instead of wrapping negative. */
 	cs[2].spec.mem_request = INT64_MAX - 1;
 	ck_assert_int_eq(kube_pod_requests(&p, false), INT64_MAX);
+	cs[2].spec.mem_request = -1;
+
+	/* A resize the kubelet called Infeasible no longer counts its spec (determineEffective-
+	 * Requests): the first container's 500m/256Mi is not what runs, the actual 300m/128Mi is. */
+	cs[0].has_actual = true;
+	cs[0].actual = (struct kube_resources){ 300, -1, 128 * MIB, -1 };
+	ck_assert_int_eq(kube_pod_requests(&p, true), 700);
+	p.resize = KUBE_RESIZE_INFEASIBLE;
+	ck_assert_int_eq(kube_pod_requests(&p, true), 500);
+	ck_assert_int_eq(kube_pod_requests(&p, false), 224 * MIB);
+}
+END_TEST
+
+/* component-helpers PodRequests: native sidecars summed with the app containers (at their status
+ * resources when larger), each init container with the sidecars started before it as a max,
+ * pod-level requests instead of the containers' when set, plus the overhead. */
+START_TEST(test_pod_requests_init_sidecars_overhead)
+{
+	struct kube_container cs[1] = { { .spec = { 100, -1, 128 * MIB, -1 } } };
+	struct kube_container init[2] = {
+		/* A sidecar reported running with more than its spec says. */
+		{ .spec = { 50, -1, 64 * MIB, -1 },
+		  .sidecar = true,
+		  .has_actual = true,
+		  .actual = { 80, -1, 64 * MIB, -1 } },
+		/* An ordinary init container after it: runs with it, before the app. */
+		{ .spec = { 500, -1, 100 * MIB, -1 } },
+	};
+	struct kube_pod p = { .containers = cs,
+			      .n_containers = 1,
+			      .init_containers = init,
+			      .n_init_containers = 2,
+			      .overhead_cpu = KUBE_UNSET,
+			      .overhead_mem = KUBE_UNSET };
+
+	/* cpu: max(100 + 80, 80 + 500) = 580; memory: max(128 + 64, 64 + 100) = 192Mi. */
+	ck_assert_int_eq(kube_pod_requests(&p, true), 580);
+	ck_assert_int_eq(kube_pod_requests(&p, false), 192 * MIB);
+	/* An init container before the sidecar runs alone. */
+	init[1].sidecar = true;
+	init[0].sidecar = false;
+	init[0].spec.cpu_request = 500;
+	init[1].spec.cpu_request = 50;
+	init[1].spec.mem_request = 100 * MIB;
+	init[0].spec.mem_request = 64 * MIB;
+	init[1].has_actual = false;
+	ck_assert_int_eq(kube_pod_requests(&p, true), 500);
+	/* Overhead on top (memory: 128Mi + the sidecar's 100Mi beat the init's 64Mi). */
+	p.overhead_cpu = 250;
+	p.overhead_mem = 64 * MIB;
+	ck_assert_int_eq(kube_pod_requests(&p, true), 750);
+	ck_assert_int_eq(kube_pod_requests(&p, false), 292 * MIB);
+	/* Pod-level requests replace the containers' (a resource without one keeps the sum). */
+	p.has_resources = true;
+	p.resources = (struct kube_resources){ 1000, 2000, -1, GIB };
+	ck_assert_int_eq(kube_pod_requests(&p, true), 1250);
+	ck_assert_int_eq(kube_pod_requests(&p, false), 292 * MIB);
 }
 END_TEST
 
@@ -207,6 +264,7 @@ Suite *kube_node_suite(void)
 	tcase_add_test(tc, test_recorded_node);
 	tcase_add_test(tc, test_node_errors_name_the_field);
 	tcase_add_test(tc, test_pod_requests_count_like_the_scheduler);
+	tcase_add_test(tc, test_pod_requests_init_sidecars_overhead);
 	tcase_add_test(tc, test_rv_compare);
 	tcase_add_test(tc, test_own_write_goes_into_the_cache);
 	suite_add_tcase(s, tc);

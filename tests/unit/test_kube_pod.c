@@ -209,10 +209,79 @@ START_TEST(test_observed_generation)
 }
 END_TEST
 
+/* What the kubelet's pod cgroup and the scheduler count besides the app containers: init
+ * containers (a native sidecar: restartPolicy Always) with their statuses, the RuntimeClass's
+ * overhead and pod-level resources, as the API server stores them. */
+START_TEST(test_init_containers_overhead_pod_level)
+{
+	static const char json[] =
+		"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\","
+		"\"uid\":\"0a-1b\",\"resourceVersion\":\"9\"},"
+		"\"spec\":{\"initContainers\":["
+		"{\"name\":\"setup\",\"resources\":{\"requests\":{\"cpu\":\"500m\","
+		"\"memory\":\"300Mi\"},\"limits\":{\"cpu\":\"1\",\"memory\":\"400Mi\"}}},"
+		"{\"name\":\"proxy\",\"restartPolicy\":\"Always\",\"resources\":{\"requests\":"
+		"{\"cpu\":\"50m\",\"memory\":\"64Mi\"},\"limits\":{\"memory\":\"256Mi\"}}}],"
+		"\"containers\":[{\"name\":\"app\",\"resources\":{\"limits\":{\"memory\":"
+		"\"128Mi\"}}}],"
+		"\"overhead\":{\"cpu\":\"250m\",\"memory\":\"64Mi\"},"
+		"\"resources\":{\"requests\":{\"cpu\":\"1\"},\"limits\":{\"memory\":\"1Gi\"}}},"
+		"\"status\":{\"phase\":\"Running\",\"qosClass\":\"Burstable\","
+		"\"initContainerStatuses\":[{\"name\":\"setup\",\"containerID\":"
+		"\"containerd://0123abcd\",\"state\":{\"terminated\":{\"exitCode\":0}}},"
+		"{\"name\":\"proxy\",\"containerID\":\"containerd://4567cdef\",\"ready\":true,"
+		"\"state\":{\"running\":{}},\"allocatedResources\":{\"cpu\":\"50m\","
+		"\"memory\":\"64Mi\"},\"resources\":{\"requests\":{\"cpu\":\"80m\"}}},"
+		"{\"name\":\"gone\"}]}}";
+	const struct kube_container *setup, *proxy;
+	char err[KUBE_ERRBUF] = "";
+	struct kube_pod *p = NULL;
+
+	ck_assert_msg(kube_pod_parse_json(json, strlen(json), &p, err) == 0, "%s", err);
+	ck_assert_uint_eq(p->n_containers, 1);
+	ck_assert_uint_eq(p->n_init_containers, 2);
+	setup = &p->init_containers[0];
+	proxy = &p->init_containers[1];
+	ck_assert_str_eq(setup->name, "setup");
+	ck_assert(!setup->sidecar);
+	ck_assert_int_eq(setup->spec.cpu_request, 500);
+	ck_assert_int_eq(setup->spec.cpu_limit, 1000);
+	ck_assert_int_eq(setup->spec.mem_request, 300 << 20);
+	ck_assert_int_eq(setup->spec.mem_limit, 400 << 20);
+	ck_assert(setup->has_status && !setup->running);
+	ck_assert_str_eq(proxy->name, "proxy");
+	ck_assert(proxy->sidecar);
+	ck_assert_int_eq(proxy->spec.mem_limit, 256 << 20);
+	ck_assert_int_eq(proxy->spec.cpu_limit, KUBE_UNSET);
+	ck_assert(proxy->has_status && proxy->ready && proxy->running);
+	ck_assert_str_eq(proxy->container_id, "4567cdef");
+	ck_assert(proxy->has_allocated && proxy->has_actual);
+	ck_assert_int_eq(proxy->allocated.mem_request, 64 << 20);
+	ck_assert_int_eq(proxy->actual.cpu_request, 80);
+	/* Init containers are not app containers: not found by name, never managed. */
+	ck_assert_ptr_null(kube_pod_container(p, "proxy"));
+	ck_assert_ptr_nonnull(kube_pod_container(p, "app"));
+	ck_assert_int_eq(p->overhead_cpu, 250);
+	ck_assert_int_eq(p->overhead_mem, 64 << 20);
+	ck_assert(p->has_resources);
+	ck_assert_int_eq(p->resources.cpu_request, 1000);
+	ck_assert_int_eq(p->resources.cpu_limit, KUBE_UNSET);
+	ck_assert_int_eq(p->resources.mem_request, KUBE_UNSET);
+	ck_assert_int_eq(p->resources.mem_limit, 1 << 30);
+	kube_pod_free(p);
+}
+END_TEST
+
 /* A minimal valid pod, with three holes for metadata extras, container extras and status. */
 #define POD(META, CTR, STATUS)                                                                     \
 	"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"0a-1b\","   \
 	"\"resourceVersion\":\"7\"" META "},\"spec\":{\"containers\":[{\"name\":\"c\"" CTR "}]},"  \
+	"\"status\":{\"phase\":\"Running\"" STATUS "}}"
+
+/* ... and one with holes for spec extras (initContainers, overhead, pod-level resources). */
+#define POD_SPEC(SPEC, STATUS)                                                                     \
+	"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"0a-1b\","   \
+	"\"resourceVersion\":\"7\"},\"spec\":{\"containers\":[{\"name\":\"c\"}]" SPEC "},"         \
 	"\"status\":{\"phase\":\"Running\"" STATUS "}}"
 
 static const struct {
@@ -312,6 +381,30 @@ static const struct {
 	  "status.conditions[0].reason: not a string" },
 	{ POD("", "", ",\"resize\":true"), "status.resize: not a string" },
 	{ POD("", "", ",\"containerStatuses\":{}"), "status.containerStatuses: not an array" },
+	{ POD_SPEC(",\"initContainers\":{}", ""), "spec.initContainers: not an array" },
+	{ POD_SPEC(",\"initContainers\":[{\"image\":\"x\"}]", ""),
+	  "spec.initContainers[0].name: missing" },
+	{ POD_SPEC(",\"initContainers\":[{\"name\":\"i\"},{\"name\":\"i\"}]", ""),
+	  "spec.initContainers[1].name: duplicate" },
+	{ POD_SPEC(",\"initContainers\":[{\"name\":\"i\",\"restartPolicy\":\"Sometimes\"}]", ""),
+	  "spec.initContainers[0].restartPolicy: unknown" },
+	{ POD_SPEC(",\"initContainers\":[{\"name\":\"i\",\"restartPolicy\":true}]", ""),
+	  "spec.initContainers[0].restartPolicy: not a string" },
+	{ POD_SPEC(",\"initContainers\":[{\"name\":\"i\",\"resources\":{\"limits\":"
+		   "{\"memory\":\"lots\"}}}]",
+		   ""),
+	  "spec.initContainers[0].resources.limits.memory: bad quantity" },
+	{ POD_SPEC(",\"overhead\":[]", ""), "spec.overhead: not an object" },
+	{ POD_SPEC(",\"overhead\":{\"cpu\":\"-250m\"}", ""), "spec.overhead.cpu: bad quantity" },
+	{ POD_SPEC(",\"resources\":\"all\"", ""), "spec.resources: not an object" },
+	{ POD_SPEC(",\"resources\":{\"limits\":{\"memory\":1}}", ""),
+	  "spec.resources.limits.memory: not a string" },
+	{ POD_SPEC(",\"initContainers\":[{\"name\":\"i\"}]",
+		   ",\"initContainerStatuses\":[{\"name\":\"i\",\"allocatedResources\":"
+		   "{\"memory\":\"x\"}}]"),
+	  "status.initContainerStatuses[0].allocatedResources.memory: bad quantity" },
+	{ POD_SPEC("", ",\"initContainerStatuses\":7"),
+	  "status.initContainerStatuses: not an array" },
 };
 
 START_TEST(test_bad_pods)
@@ -340,6 +433,11 @@ START_TEST(test_minimal_and_null_fields)
 	ck_assert_int_eq(p->containers[0].spec.cpu_request, KUBE_UNSET);
 	ck_assert_int_eq(p->containers[0].spec.mem_limit, KUBE_UNSET);
 	ck_assert_uint_eq(p->n_annotations, 0);
+	/* No init containers, overhead or pod-level resources. */
+	ck_assert_uint_eq(p->n_init_containers, 0);
+	ck_assert_int_eq(p->overhead_cpu, KUBE_UNSET);
+	ck_assert_int_eq(p->overhead_mem, KUBE_UNSET);
+	ck_assert(!p->has_resources);
 	kube_pod_free(p);
 	/* errbuf may be NULL */
 	ck_assert_int_eq(kube_pod_parse_json("{", 1, &p, NULL), -EINVAL);
@@ -486,6 +584,7 @@ Suite *kube_pod_suite(void)
 	tcase_add_test(tc, test_every_recorded_pod_parses);
 	tcase_add_test(tc, test_kubelet_conditions_owner_sidecar);
 	tcase_add_test(tc, test_observed_generation);
+	tcase_add_test(tc, test_init_containers_overhead_pod_level);
 	tcase_add_test(tc, test_watch_stream_bookmarks);
 	tcase_add_test(tc, test_watch_stream_expired);
 	tcase_add_test(tc, test_pod_list);

@@ -1,0 +1,146 @@
+/* Unit tests for reading snug.io/last-resize back after a restart: the cooldown and the budget of
+ * grows inside it come back, and nothing in the annotation can break the arithmetic or freeze a
+ * pod's resizes. */
+#include "tests/unit/unit.h"
+#include <string.h>
+
+#include "agent/last_resize.h"
+#include "agent/util/json.h"
+
+#define SEC USEC_PER_SEC
+#define NOW (1700000000ULL * SEC)
+
+static int parse(const char *text, struct last_resize *lr, char *problem)
+{
+	return last_resize_parse(text, "app", NOW, lr, problem, 256);
+}
+
+START_TEST(test_written_by_snug)
+{
+	struct last_resize lr;
+	char problem[256];
+
+	ck_assert_int_eq(parse("{\"at\":1699999990,\"container\":\"app\",\"kind\":\"oom\","
+			       "\"reason\":\"oom-kill: ...\",\"bypass_grows\":{\"app\":[1699999000,"
+			       "1699999990],\"sidecar\":[1699999500]}}",
+			       &lr, problem),
+			 0);
+	ck_assert_str_eq(problem, "");
+	ck_assert_uint_eq(lr.at_usec, 1699999990ULL * SEC);
+	ck_assert_uint_eq(lr.n_bypass_grows, 2);
+	ck_assert_uint_eq(lr.bypass_grows_usec[0], 1699999000ULL * SEC);
+	ck_assert_uint_eq(lr.bypass_grows_usec[1], 1699999990ULL * SEC);
+	/* Another container's resize: not this one's cooldown, but its own grows still count. */
+	ck_assert_int_eq(last_resize_parse("{\"at\":1699999990,\"container\":\"sidecar\","
+					   "\"bypass_grows\":{\"app\":[1699999000]}}",
+					   "app", NOW, &lr, problem, sizeof(problem)),
+			 0);
+	ck_assert_uint_eq(lr.at_usec, 0);
+	ck_assert_uint_eq(lr.n_bypass_grows, 1);
+	/* Absent: nothing, no problem. */
+	ck_assert_int_eq(parse(NULL, &lr, problem), 0);
+	ck_assert_uint_eq(lr.at_usec, 0);
+	ck_assert_uint_eq(lr.n_bypass_grows, 0);
+}
+END_TEST
+
+/* Issue 13, defect 8: {"at":1e300} was cast unchecked from double to uint64 (undefined
+ * behaviour), and a far-future `at` kept the pod in its cooldown for ever. */
+static const struct {
+	const char *text, *problem;
+} bad[] = {
+	{ "{\"at\":1e300}", "at 1e+300 is out of range" },
+	{ "{\"at\":1e400}", "at inf is out of range" },
+	{ "{\"at\":-1e400}", "at -inf is out of range" },
+	{ "{\"at\":-1}", "at -1 is out of range" },
+	{ "{\"at\":0}", "at 0 is out of range" },
+	{ "{\"at\":NaN}", "not a JSON object" },
+	{ "{\"at\":\"1700000000\"}", "at is not a number" },
+	{ "{\"at\":null}", "at is not a number" },
+	{ "{\"at\":[1]}", "at is not a number" },
+	{ "{\"at\":4102444800}", "s in the future" }, /* 2100-01-01 */
+	{ "{\"at\":1700000121}", "at 1700000121 is 121 s in the future" },
+	{ "not json", "not a JSON object" },
+	{ "[1700000000]", "not a JSON object" },
+	{ "{\"at\":1699999990,\"container\":7}", "container is not a string" },
+	{ "{\"bypass_grows\":[1]}", "bypass_grows is not an object" },
+	{ "{\"bypass_grows\":{\"app\":1}}", "bypass_grows entry is not an array" },
+	{ "{\"bypass_grows\":{\"app\":[1e300,\"x\",4102444800]}}", "a bypass grow time 1e+300" },
+};
+
+START_TEST(test_untrusted_values_ignored)
+{
+	struct last_resize lr;
+	char problem[256];
+
+	int r = parse(bad[_i].text, &lr, problem);
+
+	/* Nothing of it holds the pod: no cooldown, no spent budget ... */
+	ck_assert_uint_eq(lr.at_usec, 0);
+	ck_assert_uint_eq(lr.n_bypass_grows, 0);
+	/* ... and the log line says what was ignored. */
+	ck_assert_int_eq(r, 1);
+	ck_assert_msg(strstr(problem, bad[_i].problem), "case %d: \"%s\" lacks \"%s\"", _i, problem,
+		      bad[_i].problem);
+}
+END_TEST
+
+START_TEST(test_partly_good)
+{
+	struct last_resize lr;
+	char problem[256];
+
+	/* A little clock skew between nodes is fine; the good times survive the bad ones. */
+	ck_assert_int_eq(parse("{\"at\":1700000100,\"bypass_grows\":{\"app\":[\"x\",1699999000,"
+			       "-5,1700000050]}}",
+			       &lr, problem),
+			 1);
+	ck_assert_uint_eq(lr.at_usec, 1700000100ULL * SEC);
+	ck_assert_uint_eq(lr.n_bypass_grows, 2);
+	ck_assert_ptr_nonnull(strstr(problem, "a bypass grow time is not a number"));
+	ck_assert_ptr_nonnull(strstr(problem, "a bypass grow time -5 is out of range"));
+	/* Fractions of seconds are fine; no problem buffer is fine. */
+	ck_assert_int_eq(last_resize_parse("{\"at\":1699999990.5}", "app", NOW, &lr, NULL, 0), 0);
+	ck_assert_uint_eq(lr.at_usec, 1699999990500000ULL);
+	ck_assert_int_eq(last_resize_parse("{\"at\":1e300}", "app", NOW, &lr, NULL, 0), 1);
+}
+END_TEST
+
+/* The most grows kept is bounded; the newest win. */
+START_TEST(test_many_grows)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
+	_cleanup_free_ char *text = NULL;
+	uint64_t times[LAST_RESIZE_MAX_GROWS + 8];
+	struct last_resize lr;
+	char problem[256];
+
+	for (size_t i = 0; i < LAST_RESIZE_MAX_GROWS + 8; i++)
+		times[i] = NOW - (LAST_RESIZE_MAX_GROWS + 8 - i) * SEC;
+	ck_assert_int_eq(last_resize_add_bypass_grows(j, "app", times, LAST_RESIZE_MAX_GROWS + 8),
+			 0);
+	ck_assert_int_eq(last_resize_add_bypass_grows(j, "sidecar", times, 0), 0);
+	ck_assert_int_eq(last_resize_add_bypass_grows(j, "other", times, 1), 0);
+	text = cJSON_PrintUnformatted(j);
+	ck_assert_int_eq(parse(text, &lr, problem), 0);
+	ck_assert_uint_eq(lr.n_bypass_grows, LAST_RESIZE_MAX_GROWS);
+	ck_assert_uint_eq(lr.bypass_grows_usec[0], times[8]);
+	ck_assert_uint_eq(lr.bypass_grows_usec[LAST_RESIZE_MAX_GROWS - 1],
+			  times[LAST_RESIZE_MAX_GROWS + 7]);
+	ck_assert_int_eq(last_resize_parse(text, "sidecar", NOW, &lr, problem, sizeof(problem)), 0);
+	ck_assert_uint_eq(lr.n_bypass_grows, 0);
+}
+END_TEST
+
+Suite *last_resize_suite(void)
+{
+	Suite *s = suite_create("last_resize");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, test_written_by_snug);
+	tcase_add_loop_test(tc, test_untrusted_values_ignored, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_partly_good);
+	tcase_add_test(tc, test_many_grows);
+	suite_add_tcase(s, tc);
+	return s;
+}
