@@ -275,6 +275,39 @@ class AgentTest(AgentBase):
         self.assertTrue(wait_for(lambda: self.agent.metric("snug_node_allocatable_memory_bytes") == 2048 * MiB),
                         "node allocatable not re-read:\n" + self.agent.log())
 
+    def test_deferred_oom_grow_retried_as_a_limit_only_resize(self):
+        # The agent cannot read its Node (a 503), so it asks for VPA's bumped request; the kubelet
+        # (the fake, with the kubelet's own node-fit rule) defers it: 900Mi of the node's 1Gi are
+        # taken. What snug wrote is put back (the kernel holds 128Mi again), and the kill is
+        # decided again on the kubelet's values with no room: the limit alone grows (a Burstable
+        # limit needs no node room), which the kubelet admits, and memory.max ends at that limit.
+        self.srv.create_node("node-1", cpu="4", memory="1Gi")
+        self.srv.fault(action="error", status=503, method="GET", path=r"/api/v1/nodes/node-1$", count=-1)
+        self.srv.create_pod("neighbour", requests={"cpu": "100m", "memory": "900Mi"},
+                            limits={"cpu": "100m", "memory": "900Mi"})
+        c = self.oom_pod("leaky", mode="in-place", working_set=100 * MiB, memory_max=128 * MiB,
+                         requests={"cpu": "100m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "128Mi"})
+        self.tree.pod("leaky").write("memory.max", "%d\n" % (128 * MiB))
+        self.start_then_oom_kill(c)
+        first, second = self.wait_resized("leaky", n=2)[:2]
+        q = fakectl.fake_apiserver.parse_quantity
+        # VPA's answer to the kill: the peak sampled (100Mi, above the 64Mi request) + 100Mi as the
+        # request, the limit kept at twice it.
+        self.assertEqual(q(container_patch(first)["requests"]["memory"]), 200 * MiB, first)
+        self.assertEqual(q(container_patch(first)["limits"]["memory"]), 400 * MiB, first)
+        # Deferred: the request goes back where the kubelet has it (64Mi); the limit stays at the
+        # 400Mi the spec already holds, so the patch names the request alone.
+        self.assertEqual(container_patch(second), {"requests": {"memory": "64Mi"}}, second)
+        self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="deferred") or 0) >= 1),
+                        self.agent.log())
+        self.assertTrue(wait_for(lambda: self.srv.get_pod("leaky")["status"]["containerStatuses"][0]
+                                 .get("resources", {}).get("limits", {}).get("memory") == "400Mi"),
+                        "the kubelet did not actuate the limit-only resize:\n" + self.agent.log())
+        self.assertIn("the cgroups hold the kubelet's limits again", self.agent.log())
+        self.assertIn("the limit alone grows", self.agent.log())
+        self.assertEqual(int(c.read("memory.max")), 400 * MiB, self.agent.log())
+        self.assertEqual(int(self.tree.pod("leaky").read("memory.max")), 400 * MiB, self.agent.log())
+
     def test_unreadable_node_leaves_grows_unclamped(self):
         # No Node object: the GET is a 404, so nothing is known about the node's room.
         self.srv.create_pod("neighbour", requests={"cpu": "100m", "memory": "750Mi"},
