@@ -24,6 +24,8 @@ endif
 SHARED_DIR ?= $(abspath ../shared)
 # Downloads (the VM kernel, decompressed envtest binaries) are cached outside the tree, reused by clean clones.
 SNUG_CACHE ?= $(HOME)/.cache/snug
+# Every fuzz target runs this long (seconds) unless told otherwise.
+FUZZ_SECONDS ?= 60
 
 PKGS := libsystemd libbpf libcjson libcurl liburing libmicrohttpd yaml-0.1
 
@@ -70,7 +72,7 @@ GENERATED_HEADERS :=
 
 -include $(sort $(wildcard bpf/*.mk cgroup/*.mk agent/*.mk agent/*/*.mk tests/*/*.mk deploy/*.mk))
 
-.PHONY: all deps check check-unit check-api check-envtest check-vm check-deploy bench fuzz demo \
+.PHONY: all deps check check-tiers check-unit check-api check-envtest check-vm check-deploy bench fuzz demo \
 	format format-check clean
 
 all: $(AGENT)
@@ -108,7 +110,13 @@ check-unit: $(UNIT_RUNNER) $(AGENT)
 		SNUG_AGENT=$(abspath $(AGENT)) SNUG_RESULTS=$(abspath $(OUT)/results/unit) \
 		SNUG_TESTDATA=$(abspath tests/data) $(UNIT_RUNNER)
 
-check: check-unit check-api check-envtest check-vm check-deploy
+# `make check` installs what it needs first (the README promises a fresh Debian 12 machine needs
+# nothing else), then runs every tier; check-tiers runs them without the package check.
+check:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory check-tiers
+
+check-tiers: check-unit check-api check-envtest check-vm check-deploy
 	$(Q)tests/summary.sh $(OUT)/results
 
 # Fragments add their own pieces as prerequisites (`bench: bench-NAME`, `fuzz: fuzz-NAME`).

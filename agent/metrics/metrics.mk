@@ -15,7 +15,6 @@ bench: bench-metrics
 
 # libFuzzer with ASan+UBSan, built by clang apart from the gcc objects. FUZZ_SECONDS bounds the run;
 # the corpus persists in the cache so later runs start where earlier ones stopped.
-FUZZ_SECONDS ?= 60
 FUZZ_QUANTITY := $(OUT)/fuzz/fuzz_quantity
 FUZZ_QUANTITY_CORPUS := $(SNUG_CACHE)/fuzz/quantity
 

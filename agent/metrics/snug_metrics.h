@@ -14,10 +14,12 @@
  * snug_container_limits_cpu_cores        gauge      namespace, pod, container  (absent when unlimited)
  * snug_container_requests_memory_bytes   gauge      namespace, pod, container
  * snug_container_limits_memory_bytes     gauge      namespace, pod, container  (absent when unlimited)
- * snug_resizes_total                     counter    result (e.g. applied, deferred, infeasible, failed,
- *                                                   dry_run, recommend_only)
+ * snug_resizes_total                     counter    result (the API's answer: ok, rejected, conflict, …;
+ *                                                   the kubelet's: deferred, infeasible, error,
+ *                                                   reverted, unconfirmed, superseded; dry-run,
+ *                                                   report-only; see docs/metrics.md)
  * snug_evictions_total                   counter    result
- * snug_oom_kills_total                   counter    source (bpf, memory_events, psi …)
+ * snug_oom_kills_total                   counter    source (bpf, memory.events)
  * snug_oom_kill_causes_total             counter    cause (container-limit, pod-limit, node)
  * snug_oom_to_resize_seconds             histogram  — (OOM record seen → resize accepted)
  * snug_sample_duration_seconds           histogram  — (one sampling pass over all containers)

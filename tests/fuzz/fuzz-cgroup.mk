@@ -1,6 +1,5 @@
 # `make fuzz-cgroup`: libFuzzer (clang, ASan+UBSan) on the cgroup file parsers for FUZZ_SECONDS
-# (default 120), seeded with the kernel text in tests/data/cgroup (captured from a 6.1 kernel).
-FUZZ_SECONDS ?= 120
+# (Makefile default), seeded with the kernel text in tests/data/cgroup (captured from a 6.1 kernel).
 FUZZ_CG_DIR := $(OUT)/fuzz/cgroup
 FUZZ_CG_BIN := $(FUZZ_CG_DIR)/fuzz-cgroup
 FUZZ_CG_SRCS := tests/fuzz/fuzz_cgroup_files.c cgroup/files.c agent/util/log.c agent/util/parse.c

@@ -1,6 +1,5 @@
 # `make fuzz-kube-pod`: libFuzzer (clang, ASan+UBSan) on the kube client's reply parsers for
-# FUZZ_SECONDS (default 120), seeded with the recorded kube-apiserver replies in tests/data/kube.
-FUZZ_SECONDS ?= 120
+# FUZZ_SECONDS (Makefile default), seeded with the recorded kube-apiserver replies in tests/data/kube.
 FUZZ_KUBE_DIR := $(OUT)/fuzz/kube-pod
 FUZZ_KUBE_BIN := $(FUZZ_KUBE_DIR)/fuzz-kube-pod
 FUZZ_KUBE_SRCS := tests/fuzz/fuzz_kube_pod.c agent/kube/pod.c agent/kube/list.c agent/kube/status.c \

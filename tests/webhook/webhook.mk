@@ -1,6 +1,5 @@
 # The eviction-fallback webhook's own targets: the AdmissionReview fuzzer (`make fuzz`), the API-tier
 # tests against the fake API server (`make check-webhook`, part of check-api), and the engine driver.
-FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
