@@ -572,6 +572,12 @@ static bool apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_con
 	int r;
 
 	*written = *d;
+	if (a->config.api_only) {
+		log_debug("%s/%s %s: --api-only: the kubelet writes the cgroups", p->namespace,
+			  p->name, c->name);
+		written->n_steps = 0;
+		return false;
+	}
 	if (!c->cg) {
 		log_info(
 			"%s/%s %s: resized through the API; its cgroup is not tracked, the kubelet "

@@ -102,6 +102,8 @@ static void usage(FILE *f)
 	      "recommend,\n"
 	      "                          auto, in-place\n"
 	      "  --dry-run               decide and report, never PATCH or write a cgroup file\n"
+	      "  --api-only              resize through the API only and leave every cgroup write to\n"
+	      "                          the kubelet (slower to take effect: see docs/benchmarks.md)\n"
 	      "  --max-cpu QUANTITY      cluster cap on any CPU request/limit snug sets (e.g. 4)\n"
 	      "  --max-memory QUANTITY   cluster cap on memory (e.g. 8Gi)\n"
 	      "  --min-change FRACTION   ignore recommendations within this of the request (0.10)\n"
@@ -174,6 +176,7 @@ enum {
 	ARG_PRESSURE_LOOKAHEAD,
 	ARG_NODE_REFRESH,
 	ARG_ADMISSION_TIMEOUT,
+	ARG_API_ONLY,
 	ARG_BYPASS_BUDGET,
 };
 
@@ -211,6 +214,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "pressure-lookahead", required_argument, NULL, ARG_PRESSURE_LOOKAHEAD },
 		{ "node-refresh", required_argument, NULL, ARG_NODE_REFRESH },
 		{ "admission-timeout", required_argument, NULL, ARG_ADMISSION_TIMEOUT },
+		{ "api-only", no_argument, NULL, ARG_API_ONLY },
 		{ "bypass-budget", required_argument, NULL, ARG_BYPASS_BUDGET },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -295,6 +299,10 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 			break;
 		case ARG_DRY_RUN:
 			c->dry_run = true;
+			r = 0;
+			break;
+		case ARG_API_ONLY:
+			c->api_only = true;
 			r = 0;
 			break;
 		case ARG_MAX_CPU:

@@ -540,6 +540,14 @@ class AgentTest(AgentBase):
         self.wait_resized("bystander")
         self.assertEqual(self.agent.metric("snug_oom_kill_causes_total", cause="container-limit"), 1)
 
+    def test_api_only_leaves_the_cgroups_to_the_kubelet(self):
+        # --api-only: the resize goes through the API, no cgroup file is written by snug.
+        c = self.oom_pod("apionly", mode="in-place", memory_max=256 * MiB)
+        self.start_then_oom_kill(c, "--api-only")
+        self.wait_resized("apionly")
+        time.sleep(0.5)
+        self.assertEqual(int(c.read("memory.max")), 256 * MiB, self.agent.log())
+
     def test_kubelet_silent_limits_put_back(self):
         # A kubelet that never answers (down, or not watching): after --admission-timeout the
         # limits snug wrote are put back to what the kubelet actuated, and a Warning says so.

@@ -48,6 +48,9 @@ START_TEST(test_flags)
 			 (char *)"0.2",
 			 (char *)"--bypass-budget",
 			 (char *)"3",
+			 (char *)"--api-only",
+			 (char *)"--admission-timeout",
+			 (char *)"45s",
 			 NULL };
 	struct agent_config c;
 
@@ -57,7 +60,11 @@ START_TEST(test_flags)
 	ck_assert_uint_eq(c.decide.bypass_window_usec, 3600 * USEC_PER_SEC);
 	ck_assert_double_eq(c.decide.oom_bump_ratio, c.tunables.oom_bump_up_ratio);
 	ck_assert_int_eq(c.decide.oom_min_bump_bytes, (int64_t)c.tunables.oom_min_bump_up_bytes);
-	ck_assert_int_eq(agent_config_parse(16, argv, &c), 0);
+	ck_assert(!c.api_only);
+	ck_assert_uint_eq(c.admission_timeout_usec, 30 * USEC_PER_SEC);
+	ck_assert_int_eq(agent_config_parse(19, argv, &c), 0);
+	ck_assert(c.api_only);
+	ck_assert_uint_eq(c.admission_timeout_usec, 45 * USEC_PER_SEC);
 	ck_assert_uint_eq(c.decide.bypass_budget, 3);
 	ck_assert_str_eq(c.node_name, "n1");
 	ck_assert_int_eq(c.policy.max_memory_bytes, 8LL << 30);
