@@ -70,7 +70,7 @@ GENERATED_HEADERS :=
 
 -include $(sort $(wildcard bpf/*.mk cgroup/*.mk agent/*.mk agent/*/*.mk tests/*/*.mk deploy/*.mk))
 
-.PHONY: all deps check check-unit check-api check-envtest check-vm check-deploy bench fuzz demo \
+.PHONY: all deps check check-unit check-api check-envtest check-vm check-deploy check-node bench fuzz demo \
 	format format-check clean
 
 all: $(AGENT)
@@ -108,7 +108,7 @@ check-unit: $(UNIT_RUNNER) $(AGENT)
 		SNUG_AGENT=$(abspath $(AGENT)) SNUG_RESULTS=$(abspath $(OUT)/results/unit) \
 		SNUG_TESTDATA=$(abspath tests/data) $(UNIT_RUNNER)
 
-check: check-unit check-api check-envtest check-vm check-deploy
+check: check-unit check-api check-envtest check-vm check-deploy check-node
 	$(Q)tests/summary.sh $(OUT)/results
 
 # Fragments add their own pieces as prerequisites (`bench: bench-NAME`, `fuzz: fuzz-NAME`).

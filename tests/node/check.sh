@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host side of `make check-node`: per kubelet version, a real kube-apiserver + etcd on loopback, snug installed with `kubectl apply -k`, and one VM boot in which the real kubelet and containerd run the scenarios.
 #
-# Usage: tests/node/check.sh [check|demo|bench] [SCENARIO...]
+# Usage: tests/node/check.sh [check] [SCENARIO...]   (the mode is passed to guest.sh)
 # Environment: SNUG_OUT (build dir), SNUG_CACHE (~/.cache/snug), SHARED_DIR (../shared),
 # SNUG_NODE_VERSIONS ("1.36.2 1.33.13": kubelet and kube-apiserver versions, one boot each),
 # SNUG_NODE_DRIVER (cgroupfs, or systemd: the kubelet's cgroup driver in the systemd-as-PID-1 boot).
@@ -33,22 +33,35 @@ fi
 sed 's/^/node: /' "$out/node/versions.txt"
 echo "node: fetch-runtime $(elapsed "$t_all")s"
 
-# node_kubeconfig FILE SERVER USER-YAML: a kubeconfig with the control plane's CA.
+# node_kubeconfig FILE SERVER KEY VALUE [KEY VALUE]: a kubeconfig with the control plane's CA whose
+# user has KEY: VALUE (token, client-certificate-data, client-key-data).
 node_kubeconfig() {
-	cat >"$1" <<EOK
+	local f=$1 server=$2
+	shift 2
+	{
+		cat <<EOK
 apiVersion: v1
 kind: Config
 current-context: c
 clusters:
 - name: c
-  cluster: {server: "$2", certificate-authority-data: $(base64 -w0 "$CP_CA")}
+  cluster:
+    server: $server
+    certificate-authority-data: $(base64 -w0 "$CP_CA")
 contexts:
 - name: c
-  context: {cluster: c, user: u}
+  context:
+    cluster: c
+    user: u
 users:
 - name: u
-  user: $3
+  user:
 EOK
+		while (($# >= 2)); do
+			printf '    %s: %s\n' "$1" "$2"
+			shift 2
+		done
+	} >"$f"
 }
 
 host_kubectl() { "$cache/node/kubectl-v1.36.2" --kubeconfig "$res/admin-host.kubeconfig" "$@"; }
@@ -65,10 +78,10 @@ setup_cluster() {
 			-days 2 -extfile "$pki/node-ext" -out "$pki/node.crt" 2>/dev/null || return 1
 	cp "$CP_CA" "$res/ca.crt"
 	printf '%s\n' "$CP_ADMIN_TOKEN" >"$res/admin.token"
-	node_kubeconfig "$res/admin-host.kubeconfig" "$CP_SERVER" "{token: $CP_ADMIN_TOKEN}"
-	node_kubeconfig "$res/admin.kubeconfig" "https://$guest_api" "{token: $CP_ADMIN_TOKEN}"
+	node_kubeconfig "$res/admin-host.kubeconfig" "$CP_SERVER" token "$CP_ADMIN_TOKEN"
+	node_kubeconfig "$res/admin.kubeconfig" "https://$guest_api" token "$CP_ADMIN_TOKEN"
 	node_kubeconfig "$res/node.kubeconfig" "https://$guest_api" \
-		"{client-certificate-data: $(base64 -w0 "$pki/node.crt"), client-key-data: $(base64 -w0 "$pki/node.key")}"
+		client-certificate-data "$(base64 -w0 "$pki/node.crt")" client-key-data "$(base64 -w0 "$pki/node.key")"
 	# snug as an operator installs it: the kustomize base (tests/node/deploy drops the Prometheus
 	# operator's objects, whose CRDs this cluster lacks, as the README says to).
 	host_kubectl apply -k tests/node/deploy >"$res/apply.txt" 2>&1 || { cat "$res/apply.txt" >&2; return 1; }
@@ -89,7 +102,7 @@ setup_cluster() {
 	# snug-agent's own identity, as its DaemonSet pod would have it: a bound ServiceAccount token.
 	local token
 	token=$(host_kubectl -n snug-system create token snug-agent --duration=3h) || return 1
-	node_kubeconfig "$res/agent.kubeconfig" "https://$guest_api" "{token: $token}"
+	node_kubeconfig "$res/agent.kubeconfig" "https://$guest_api" token "$token"
 }
 
 pass=0 fail=0 skipped=0

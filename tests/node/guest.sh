@@ -1,7 +1,7 @@
 #!/bin/bash
-# Guest side of the node tier: brings up containerd and the real kubelet, then runs the scenarios (check), the demo or the benchmark.
+# Guest side of the node tier: brings up containerd and the real kubelet, then runs the scenarios (check; a demo or a benchmark would be further modes).
 #
-# Usage (in the guest, from tests/node/check.sh): guest.sh check|demo|bench|probe [SCENARIO...]
+# Usage (in the guest, from tests/node/check.sh): guest.sh check [SCENARIO...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/node/lib.sh
@@ -10,7 +10,9 @@ mode=${1:-check}
 shift || true
 : >"$NODE_RES/tests"
 : >"$NODE_RES/phases"
-trap node_stop EXIT
+# The kernel's OOM reports stay in dmesg (saved with the logs), off the console.
+dmesg -n 1 2>/dev/null
+trap 'dmesg >"$NODE_LOGS/dmesg.txt" 2>/dev/null; node_stop' EXIT
 
 t0=$(date +%s.%N)
 if ! node_start_containerd; then
@@ -22,13 +24,11 @@ if ! node_start_kubelet; then
 	exit 1
 fi
 node_phase node-up "$t0"
-node_kubectl get nodes -o wide
 
 case $mode in
-probe)
-	python3 "$here/probe.py"
-	;;
+check) PYTHONDONTWRITEBYTECODE=1 python3 "$here/node_scenarios.py" check "$@" ;;
 *)
-	PYTHONDONTWRITEBYTECODE=1 python3 "$here/node_scenarios.py" "$mode" "$@"
+	echo "guest.sh: unknown mode $mode (check)" >&2
+	exit 2
 	;;
 esac
