@@ -3,8 +3,9 @@
 #
 # Usage: tests/node/check.sh [check] [SCENARIO...]   (the mode is passed to guest.sh)
 # Environment: SNUG_OUT (build dir), SNUG_CACHE (~/.cache/snug), SHARED_DIR (../shared),
-# SNUG_NODE_VERSIONS ("1.36.2 1.33.13": kubelet and kube-apiserver versions, one boot each),
-# SNUG_NODE_DRIVER (cgroupfs, or systemd: the kubelet's cgroup driver in the systemd-as-PID-1 boot).
+# SNUG_NODE_VERSIONS ("1.36.2 1.33.13 1.36.2/systemd": kubelet and kube-apiserver versions, one boot
+# each; a /systemd suffix: the systemd cgroup driver in the systemd-as-PID-1 boot, running only the
+# scenarios in SNUG_NODE_SYSTEMD_SCENARIOS, by default the grower and no-tug-of-war ones).
 # The tally ("node passed failed skipped") goes to $SNUG_OUT/results/node in check mode.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +15,8 @@ cache=${SNUG_CACHE:-$HOME/.cache/snug}
 shared=${SHARED_DIR:-$repo/../shared}
 mode=${1:-check}
 shift || true
-versions=${SNUG_NODE_VERSIONS:-1.36.2 1.33.13}
+versions=${SNUG_NODE_VERSIONS:-1.36.2 1.33.13 1.36.2/systemd}
+systemd_scenarios=${SNUG_NODE_SYSTEMD_SCENARIOS:-grower-saved kubelet-agrees-grower no-tug-of-war}
 node_name=snug-node
 # The address the guest dials for the API server; qemu forwards it to the host's loopback port.
 guest_api=10.0.2.100:6443
@@ -106,49 +108,64 @@ setup_cluster() {
 }
 
 pass=0 fail=0 skipped=0
-for v in $versions; do
+for run in $versions; do
 	t0=$(date +%s.%N)
+	v=${run%/*}
+	driver=cgroupfs
+	[[ $run == */systemd ]] && driver=systemd
+	scenarios=("$@")
+	[[ $driver == systemd && $# == 0 ]] && read -ra scenarios <<<"$systemd_scenarios"
 	case $v in
 	1.36.2) xzname=kube-apiserver.xz ;;
 	1.33.13) xzname=kube-apiserver-1.33.xz ;;
 	*) echo "node: unknown version $v" >&2; fail=$((fail + 1)); continue ;;
 	esac
 	if ! assets=$(cp_assets "$shared" "$cache" "$xzname" "$v"); then
-		echo "*** SKIPPED: node tier $v: no kube-apiserver/etcd under $shared/envtest ***"
+		echo "*** SKIPPED: node tier $run: no kube-apiserver/etcd under $shared/envtest ***"
 		skipped=$((skipped + 1))
 		continue
 	fi
-	res=$out/node/$mode-$v
+	res=$out/node/$mode-${run//\//-}
 	rm -rf "$res"
 	mkdir -p "$res"
 	cpwork=$(mktemp -d /tmp/snug-node-cp.XXXXXX)
 	CP_SERVER_SANS="IP:${guest_api%:*}" CP_AUTHORIZATION_MODE=Node,RBAC \
 		CP_APISERVER_EXTRA_FLAGS="--enable-admission-plugins=NodeRestriction" cp_start "$assets" "$cpwork" ||
-		{ echo "node $v: control plane did not start" >&2; fail=$((fail + 1)); cp_stop; continue; }
-	echo "node $v: kube-apiserver at $CP_SERVER, guest sees https://$guest_api ($(elapsed "$t0")s)"
+		{ echo "node $run: control plane did not start" >&2; fail=$((fail + 1)); cp_stop; continue; }
+	echo "node $run: kube-apiserver at $CP_SERVER, guest sees https://$guest_api ($(elapsed "$t0")s)"
 	if ! setup_cluster; then
-		echo "node $v: cluster setup failed" >&2
+		echo "node $run: cluster setup failed" >&2
 		fail=$((fail + 1))
 		cp_stop
 		continue
 	fi
-	echo "node $v: cluster set up ($(elapsed "$t0")s)"
+	echo "node $run: cluster set up ($(elapsed "$t0")s)"
 	{
 		printf 'NODE_CACHE=%q\n' "$cache/node"
 		printf 'NODE_KUBELET=%q\n' "$cache/node/kubelet-v$v"
 		printf 'NODE_VERSION=%q\n' "$v"
 		printf 'NODE_NAME=%q\n' "$node_name"
 		printf 'NODE_IMAGES=%q\n' "$out/node/images"
-		printf 'NODE_CGROUP_DRIVER=%q\n' "${SNUG_NODE_DRIVER:-cgroupfs}"
+		printf 'NODE_CGROUP_DRIVER=%q\n' "$driver"
 		printf 'NODE_API=%q\n' "https://$guest_api"
 	} >"$res/node.env"
 	port=${CP_SERVER##*:}
 	init=
-	[[ ${SNUG_NODE_DRIVER:-cgroupfs} == systemd ]] && init=systemd
-	SNUG_VM_INIT=$init SNUG_VM_MEM=${SNUG_VM_MEM:-3072} SNUG_VM_GUESTFWD="$guest_api=127.0.0.1:$port" \
-		"$repo/tests/vm/run.sh" --timeout "${SNUG_NODE_TIMEOUT:-900}" --results "$res" \
-		"$here/guest.sh" "$mode" "$@"
-	rc=$?
+	[[ $driver == systemd ]] && init=systemd
+	# The systemd boot runs no other scenario beside the no-tug-of-war watch: a shorter one, with a
+	# daemon-reload halfway through.
+	quiet=${SNUG_NODE_QUIET_SECONDS:-180}
+	[[ $driver == systemd ]] && quiet=${SNUG_NODE_SYSTEMD_QUIET_SECONDS:-60}
+	for attempt in 1 2; do
+		SNUG_NODE_QUIET_SECONDS=$quiet SNUG_VM_INIT=$init SNUG_VM_MEM=${SNUG_VM_MEM:-3072} \
+			SNUG_VM_GUESTFWD="$guest_api=127.0.0.1:$port" \
+			"$repo/tests/vm/run.sh" --timeout "${SNUG_NODE_TIMEOUT:-900}" --results "$res" \
+			"$here/guest.sh" "$mode" "${scenarios[@]}"
+		rc=$?
+		# A boot that hung in the kernel before /init (run.sh's status 75) is tried once more.
+		((rc == 75 && attempt == 1)) || break
+		echo "node $run: booting again" >&2
+	done
 	cp_stop
 	if ((rc == 77)); then
 		skipped=$((skipped + 1))
@@ -158,17 +175,18 @@ for v in $versions; do
 		s=$(grep -c '^SKIP' "$res/tests" 2>/dev/null)
 		pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skipped=$((skipped + ${s:-0}))
 		if ((rc != 0)) && [[ ${f:-0} == 0 ]]; then
-			echo "node $v: the guest run failed (status $rc)" >&2
+			echo "node $run: the guest run failed (status $rc)" >&2
 			fail=$((fail + 1))
 		fi
 	fi
-	[[ -s $res/phases ]] && echo "node $v: phases: $(awk '{ printf "%s=%ss ", $1, $2 }' "$res/phases")"
-	echo "node $v: $(elapsed "$t0")s in all; logs in $res/logs"
+	[[ -s $res/phases ]] && echo "node $run: phases: $(awk '{ printf "%s=%ss ", $1, $2 }' "$res/phases")"
+	echo "node $run: $(elapsed "$t0")s in all; logs in $res/logs"
 	rm -rf "$cpwork"
 done
 echo "node $mode: $pass passed, $fail failed, $skipped skipped ($(elapsed "$t_all")s)"
-for v in $versions; do
-	[[ -s $out/node/$mode-$v/tests ]] && sed "s/^/  $v /" "$out/node/$mode-$v/tests"
+for run in $versions; do
+	f=$out/node/$mode-${run//\//-}/tests
+	[[ -s $f ]] && sed "s|^|  $run |" "$f"
 done
 result "$pass" "$fail" "$skipped"
 ((fail == 0))

@@ -22,6 +22,7 @@ Scenarios (names as in the tally):
 
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -260,7 +261,7 @@ class QuietWatch(threading.Thread):
     def __init__(self, node, name, seconds):
         super().__init__(daemon=True)
         self.node, self.name, self.seconds = node, name, seconds
-        self.changes, self.samples, self.error = [], 0, None
+        self.changes, self.samples, self.error, self.reloaded = [], 0, None, None
         self.api = kube.Kube(node.env["NODE_API"], os.path.join(node.res, "ca.crt"), node.api.token)
 
     def snapshot(self):
@@ -276,8 +277,17 @@ class QuietWatch(threading.Thread):
             first = prev = self.snapshot()
             self.first = first
             end = time.time() + self.seconds
+            reload_at = time.time() + self.seconds / 2 if self.node.driver == "systemd" else None
             while time.time() < end:
                 time.sleep(1)
+                if reload_at and time.time() >= reload_at:
+                    # systemd re-applies its units' properties on a reload: a value written to a file
+                    # behind its back would change hands here.
+                    reload_at = None
+                    r = subprocess.run(["systemctl", "daemon-reload"], stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT)
+                    self.reloaded = "systemctl daemon-reload at %.0fs: exit %d %s" % (
+                        self.seconds / 2, r.returncode, r.stdout.decode().strip())
                 cur = self.snapshot()
                 self.samples += 1
                 for k in cur:
@@ -319,6 +329,8 @@ def scenario_quiet_end(ctx):
     if q.error:
         fails.append("the watch failed: " + q.error)
     log("no-tug-of-war: %d samples over %.0fs; at the start %s" % (q.samples, QUIET_SECONDS, json.dumps(q.first)))
+    if q.reloaded:
+        log(q.reloaded)
     for c in q.changes:
         log("changed: " + c)
     if q.changes:
