@@ -154,7 +154,7 @@ for run in $versions; do
 	[[ $driver == systemd ]] && init=systemd
 	# The systemd boot runs no other scenario beside the no-tug-of-war watch: a shorter one, with a
 	# daemon-reload halfway through.
-	quiet=${SNUG_NODE_QUIET_SECONDS:-180}
+	quiet=${SNUG_NODE_QUIET_SECONDS:-120}
 	[[ $driver == systemd ]] && quiet=${SNUG_NODE_SYSTEMD_QUIET_SECONDS:-60}
 	for attempt in 1 2; do
 		SNUG_NODE_QUIET_SECONDS=$quiet SNUG_VM_INIT=$init SNUG_VM_MEM=${SNUG_VM_MEM:-3072} \

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -133,6 +134,25 @@ def pod_manifest(name, containers, mode=None, init=(), annotations=None, restart
 
 NODE_NAME = "snug-node"
 
+# Scenarios that run side by side keep their output in a per-thread buffer, printed when they end.
+_output = threading.local()
+
+
+def out(text):
+    buf = getattr(_output, "buf", None)
+    if buf is not None:
+        buf.append(text if text.endswith("\n") else text + "\n")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+
+
+def buffer_output(on):
+    """Starts (on) or ends this thread's buffer; returns what it held."""
+    held = "".join(getattr(_output, "buf", None) or [])
+    _output.buf = [] if on else None
+    return held
+
 
 class Node:
     """The node as the tests see it: the API (admin), the kubelet's cgroup tree and snug."""
@@ -144,7 +164,8 @@ class Node:
         self.res = self.env["RES"]
         with open(os.path.join(self.res, "admin.token")) as f:
             token = f.read().strip()
-        self.api = kube.Kube(self.env["NODE_API"], os.path.join(self.res, "ca.crt"), token)
+        self.token = token
+        self._local = threading.local()
         self.driver = self.env.get("NODE_CGROUP_DRIVER", "cgroupfs")
         self.kubectl_bin = os.path.join(self.env["NODE_CACHE"], "kubectl-v1.36.2")
         self.agent = None
@@ -153,6 +174,14 @@ class Node:
         self.agent_dir = os.path.join(RUN, "agent")
 
     # --- the API --------------------------------------------------------------------------------
+    @property
+    def api(self):
+        """The admin's client; one connection per thread (scenarios may run side by side)."""
+        k = getattr(self._local, "api", None)
+        if k is None:
+            k = self._local.api = kube.Kube(self.env["NODE_API"], os.path.join(self.res, "ca.crt"), self.token)
+        return k
+
     def pod(self, name):
         return self.api.pod(NS, name)
 
@@ -189,10 +218,8 @@ class Node:
     def kubectl(self, *args):
         """Runs the real kubectl (admin) and prints what it shows, as an operator would see it."""
         cmd = [self.kubectl_bin, "--kubeconfig", os.path.join(self.res, "admin.kubeconfig")] + list(args)
-        print("$ kubectl " + " ".join(args))
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        sys.stdout.write(r.stdout.decode("utf-8", "replace"))
-        sys.stdout.flush()
+        out("$ kubectl " + " ".join(args) + "\n" + r.stdout.decode("utf-8", "replace"))
         return r.returncode
 
     # --- the kubelet's cgroups ------------------------------------------------------------------
