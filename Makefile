@@ -72,7 +72,7 @@ GENERATED_HEADERS :=
 
 -include $(sort $(wildcard bpf/*.mk cgroup/*.mk agent/*.mk agent/*/*.mk tests/*/*.mk deploy/*.mk))
 
-.PHONY: all deps check check-tiers check-unit check-api check-envtest check-vm check-deploy bench fuzz demo \
+.PHONY: all deps check check-tiers check-unit check-api check-envtest check-vm check-deploy check-node bench fuzz demo \
 	format format-check clean
 
 all: $(AGENT)
@@ -116,7 +116,7 @@ check:
 	$(Q)$(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory check-tiers
 
-check-tiers: check-unit check-api check-envtest check-vm check-deploy
+check-tiers: check-unit check-api check-envtest check-vm check-deploy check-node
 	$(Q)tests/summary.sh $(OUT)/results
 
 # Fragments add their own pieces as prerequisites (`bench: bench-NAME`, `fuzz: fuzz-NAME`).

@@ -36,6 +36,9 @@ cp_assets() {
 # cp_start ASSETS_DIR WORK_DIR: starts etcd and kube-apiserver, waits for /readyz.
 # CP_APISERVER_EXTRA_FLAGS (optional, split on spaces) is appended to kube-apiserver's command line,
 # e.g. "--feature-gates=InPlacePodVerticalScaling=false" for a server without in-place resize.
+# CP_SERVER_SANS (optional, e.g. "IP:10.0.2.100") adds names to the serving certificate (the node
+# tier's guest reaches the server at another address); CP_AUTHORIZATION_MODE (default RBAC), e.g.
+# "Node,RBAC" for a real kubelet's system:node:NAME identity.
 cp_start() {
 	local assets=$1 work=$2
 	mkdir -p "$work/pki" "$work/etcd"
@@ -44,7 +47,8 @@ cp_start() {
 		-keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null || return 1
 	openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
 		-keyout "$pki/server.key" -out "$pki/server.csr" 2>/dev/null || return 1
-	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$pki/ext"
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost%s\nextendedKeyUsage=serverAuth\n' \
+		"${CP_SERVER_SANS:+,$CP_SERVER_SANS}" > "$pki/ext"
 	openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
 		-CAcreateserial -days 2 -extfile "$pki/ext" -out "$pki/server.crt" 2>/dev/null || return 1
 	# A client certificate for the same agent identity (CN = user, O = group), for the
@@ -87,7 +91,7 @@ cp_start() {
 		--service-account-key-file "$pki/sa.pub" \
 		--service-account-signing-key-file "$pki/sa.key" \
 		--service-account-issuer https://kubernetes.default.svc \
-		--token-auth-file "$pki/tokens.csv" --authorization-mode RBAC \
+		--token-auth-file "$pki/tokens.csv" --authorization-mode "${CP_AUTHORIZATION_MODE:-RBAC}" \
 		--service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none \
 		--cert-dir "$work/certs" ${CP_APISERVER_EXTRA_FLAGS:-} > "$work/apiserver.log" 2>&1 &
 	CP_API_PID=$!

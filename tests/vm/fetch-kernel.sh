@@ -12,19 +12,34 @@ cache=$(cd "$cache" && pwd)
 
 # The load order is fixed: each module's depends= list is checked below so a kernel update that adds a
 # dependency fails loudly here instead of hanging the guest.
-want=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p)
+# virtio_net (with failover, net_failover) gives the node tier's opt-in network its eth0; overlay is
+# containerd's default snapshotter. Loaded at every boot: a NIC-less guest just has no eth0.
+want=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p
+	failover net_failover virtio_net overlay)
 
 # Several worktrees may boot at once: one fetch at a time, the others reuse its result.
 exec 9>"$cache/.lock"
 flock 9
 
+complete=0
 if [[ -s $cache/vmlinuz && -s $cache/modules.order && -s $cache/kernel-release ]]; then
+	complete=1
+	for m in "${want[@]}"; do
+		# Built-in modules are not listed: a module file is only missing when it is not in the order.
+		grep -qx "$m" "$cache/modules.order" || [[ -e $cache/builtin-$m ]] || complete=0
+	done
+fi
+if ((complete)); then
 	echo "$cache"
 	exit 0
 fi
 
 pkg_of() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
-pkg=$(pkg_of || true)
+pkg=
+# A cache from before a module was added to the list keeps its kernel: the same release's package.
+[[ -s $cache/kernel-release ]] && pkg=linux-image-$(<"$cache/kernel-release") &&
+	! apt-cache show "$pkg" >/dev/null 2>&1 && pkg=
+[[ -n $pkg ]] || pkg=$(pkg_of || true)
 if [[ -z $pkg ]]; then
 	# A fresh machine may have empty package lists.
 	apt-get update -qq >&2 || true
@@ -58,6 +73,7 @@ for m in "${want[@]}"; do
 	if [[ -z $f ]]; then
 		# Built into this kernel: nothing to load.
 		echo "fetch-kernel: $m is not a module in $release (assumed built in)" >&2
+		: >"$cache/builtin-$m"
 		continue
 	fi
 	case $f in

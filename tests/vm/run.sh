@@ -13,9 +13,16 @@
 # Environment: SNUG_CACHE (kernel cache, default ~/.cache/snug), SNUG_VM_ACCEL=tcg|kvm to force the
 # accelerator, SNUG_VM_MEM (MiB, default 1024), SNUG_VM_SMP (default 2), SNUG_VM_APPEND (more kernel
 # command line, ending in a space), SNUG_VM_INIT=systemd to boot the host's systemd as the guest's
-# PID 1 with SCRIPT as its only unit (see init). SNUG_* variables are passed into the guest.
+# PID 1 with SCRIPT as its only unit (see init). SNUG_VM_GUESTFWD="GUESTIP:PORT=127.0.0.1:HOSTPORT ..."
+# gives the guest a network (default: none): qemu user networking with restrict=on, eth0 at
+# 10.0.2.15/24 and lo up, where each GUESTIP:PORT reaches only the host's loopback port HOSTPORT (one
+# forwarder process per connection, tests/vm/guestfwd.py); nothing else is reachable.
+# SNUG_* variables are passed into the guest.
+# SNUG_VM_BOOT_TIMEOUT (seconds, default 120): a guest that has not reached /init by then is killed
+# (status 75): under TCG a boot very rarely hangs in the kernel (seen once: a soft lockup in the
+# crypto self-tests); callers may boot again.
 # Exit status: the script's, 124 on timeout, 77 when qemu or the kernel cannot be had (a skip),
-# 125 when the guest died without reporting a status.
+# 75 when the boot hung before /init, 125 when the guest died without reporting a status.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,6 +71,28 @@ systemd)
 	;;
 *) echo "run.sh: SNUG_VM_INIT must be empty or systemd, not $SNUG_VM_INIT" >&2; exit 2 ;;
 esac
+
+# The opt-in network: qemu's user stack with restrict=on (no route out), plus one guestfwd rule per
+# port. The chardev form (tcp:...) connects once at qemu's start and carries one connection; the cmd:
+# form spawns the forwarder for every connection the guest opens (argv split on spaces, the
+# connection as its stdin/stdout/stderr).
+nic=(-nic none)
+net_args=
+if [[ -n ${SNUG_VM_GUESTFWD:-} ]]; then
+	# The system python: a version-manager shim in PATH would add its own start to every connection.
+	py=/usr/bin/python3
+	[[ -x $py ]] || py=$(command -v python3) || skip "SNUG_VM_GUESTFWD: no python3 for the forwarder"
+	netdev="user,id=n0,restrict=on"
+	for rule in $SNUG_VM_GUESTFWD; do
+		if [[ ! $rule =~ ^([0-9.]+):([0-9]+)=(127\.0\.0\.1|::1):([0-9]+)$ ]]; then
+			echo "run.sh: SNUG_VM_GUESTFWD rule '$rule' is not GUESTIP:PORT=127.0.0.1:HOSTPORT" >&2
+			exit 2
+		fi
+		netdev+=",guestfwd=tcp:${BASH_REMATCH[1]}:${BASH_REMATCH[2]}-cmd:$py $here/guestfwd.py ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
+	done
+	nic=(-netdev "$netdev" -device virtio-net-pci,netdev=n0)
+	net_args="snug.net=10.0.2.15/24 "
+fi
 
 kdir=$cache/vm
 "$here/fetch-kernel.sh" "$kdir" >/dev/null || skip "cannot fetch the Debian kernel package"
@@ -116,7 +145,8 @@ fi
 case $results$repo$PWD in
 *[[:space:]]*) echo "run.sh: paths with spaces are not supported ($results, $repo, $PWD)" >&2; exit 2 ;;
 esac
-rm -f "$results/status" "$results/booted" "$results/systemd-up" "$results/cmd" "$results/keep"
+rm -f "$results/status" "$results/booted" "$results/systemd-up" "$results/cmd" "$results/keep" \
+	"$results/qemu.pid" "$results/boot-hung"
 # Paths the guest must still see when they sit under a tmpfs dir: each once, and none below another
 # (a kept dir keeps everything under it, the results mount included).
 printf '%s\n' "$repo" "$results" "$PWD" "${keep[@]}" | LC_ALL=C sort -u |
@@ -157,22 +187,40 @@ ttystate=
 # CI runs with stdin closed, where qemu's stdio console refuses to start: give it /dev/null then.
 [[ -t 0 ]] || exec </dev/null
 
+# The boot watchdog: qemu writes its pid; a guest that never wrote the booted file is killed.
+pidfile=$results/qemu.pid
+rm -f "$pidfile" "$results/boot-hung"
+boot_timeout=${SNUG_VM_BOOT_TIMEOUT:-120}
+(
+	sleep "$boot_timeout"
+	if [[ ! -e $results/booted && -s $pidfile ]]; then
+		: >"$results/boot-hung"
+		kill "$(<"$pidfile")" 2>/dev/null
+	fi
+) &
+watchdog=$!
+
 set +e
 # --foreground keeps qemu in the terminal's process group so its console can read the keyboard.
-timeout --foreground -k 5 "$timeout_s" "$qemu" -accel "$accel" "${cpu[@]}" "${bios[@]}" \
-	-m "${SNUG_VM_MEM:-1024}" -smp "${SNUG_VM_SMP:-2}" -nographic -no-reboot -nic none \
+timeout --foreground -k 5 "$timeout_s" "$qemu" -pidfile "$pidfile" -accel "$accel" "${cpu[@]}" "${bios[@]}" \
+	-m "${SNUG_VM_MEM:-1024}" -smp "${SNUG_VM_SMP:-2}" -nographic -no-reboot "${nic[@]}" \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet $init_args${SNUG_VM_APPEND:-}snug.results=$results" \
+	-append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet $init_args$net_args${SNUG_VM_APPEND:-}snug.results=$results" \
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
 	-fsdev local,id=results,path="$results",security_model=none,multidevs=remap \
 	-device virtio-9p-pci,fsdev=results,mount_tag=results
 qrc=$?
+kill "$watchdog" 2>/dev/null
+wait "$watchdog" 2>/dev/null
 set -e
 end=$(date +%s.%N)
 [[ -n $ttystate ]] && stty "$ttystate" 2>/dev/null
 
-if [[ -s $results/status ]]; then
+if [[ -e $results/boot-hung ]]; then
+	echo "vm: the guest did not reach /init within ${boot_timeout}s (a hung boot): killed" >&2
+	rc=75
+elif [[ -s $results/status ]]; then
 	rc=$(<"$results/status")
 elif ((qrc == 124 || qrc == 137)); then
 	echo "vm: TIMEOUT after ${timeout_s}s" >&2

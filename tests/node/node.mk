@@ -1,0 +1,31 @@
+# Node tier: the real kubelet (1.36 and 1.33) and containerd in the VM run real containers against a
+# real kube-apiserver on the host's loopback, and snug-agent manages them (tests/node/README.md).
+
+NODE_DIR := $(OUT)/node
+# Static binaries for the locally built images (no registry): the pause container and the VM tier's
+# workload, beside Debian's busybox-static.
+NODE_PAUSE := $(NODE_DIR)/pause
+NODE_WORKLOAD := $(NODE_DIR)/workload
+NODE_IMAGES := $(NODE_DIR)/images/pause.tar $(NODE_DIR)/images/workload.tar
+
+$(NODE_PAUSE): tests/node/pause.c | deps-ok
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $< $(LDFLAGS)
+
+$(NODE_WORKLOAD): tests/vm/workload.c | deps-ok
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $< $(LDFLAGS)
+
+$(NODE_IMAGES) &: $(NODE_PAUSE) $(NODE_WORKLOAD) tests/node/images.py
+	$(call msg,IMAGES,$(NODE_DIR)/images)
+	$(Q)python3 tests/node/images.py $(NODE_DIR)/images $(NODE_PAUSE) $(NODE_WORKLOAD) /bin/busybox >/dev/null
+
+.PHONY: check-node
+# One boot per kubelet version; `make check-node T="oom-restart"` runs only the scenarios named,
+# SNUG_NODE_VERSIONS=1.36.2 one version.
+check-node: $(AGENT) $(NODE_IMAGES)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SHARED_DIR=$(SHARED_DIR) \
+		tests/node/check.sh check $(T)
+
