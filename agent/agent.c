@@ -173,7 +173,16 @@ static void container_detach_cgroup(struct agent *a, struct agent_container *c)
 	if (c->cg && c->cg->userdata == c)
 		c->cg->userdata = NULL;
 	c->cg = NULL;
+	/* A restarted container is a new cgroup starting from nothing: its first readings are not
+	 * growth (read as a rate they would look like a leak and grow the limit for nothing), and
+	 * throttling seen in the old one says nothing about the new. */
 	c->have_prev = false;
+	c->working_set = c->memory_current = c->memory_cgroup_max = 0;
+	c->working_set_ts_usec = 0;
+	c->working_set_rate = 0;
+	c->window_start_usec = c->window_usage_usec = c->window_throttled_usec = 0;
+	c->throttle_ratio = 0;
+	c->throttle_window_usec = 0;
 }
 
 /* memory.events `oom` of a cgroup (relative to the tree); -errno when it cannot be read. */

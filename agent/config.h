@@ -21,9 +21,9 @@ struct agent_config {
 	uint64_t rescan_interval_usec;	   /* cgroup rescan when inotify is not enough (10 s) */
 	uint64_t node_refresh_usec; /* --node-refresh (1 min): re-read the Node's allocatable */
 	bool dry_run;		    /* --dry-run */
-	bool api_only;		    /* --api-only: resize through the API, the kubelet writes cgroups */
-	bool no_bpf;		    /* --no-bpf */
-	int log_level;		    /* --log-level */
+	bool api_only; /* --api-only: resize through the API, the kubelet writes cgroups */
+	bool no_bpf;   /* --no-bpf */
+	int log_level; /* --log-level */
 	enum cg_sampler_mode sampler_mode; /* --sampler */
 	struct pol_defaults policy;	   /* --default-mode, --max-cpu, --max-memory */
 	struct decide_config decide;	   /* --min-change, --cooldown, throttling thresholds */

@@ -425,8 +425,15 @@ static void emit(cg_layout_cb cb, enum cg_layout_event ev, struct cg_pod *p, str
 }
 
 /* Moves fresh containers into the kept pod `old`, reporting the differences. */
+/* What a scan found new, announced once the layout lists it (a callback that looks a new container
+ * up with cg_layout_find_container() must find it), in path order. */
+struct appeared {
+	struct cg_pod *pod;
+	struct cg_container *container; /* NULL: the pod itself */
+};
+
 static void merge_containers(struct cg_pod *old, struct cg_pod *fresh, cg_layout_cb cb,
-			     void *userdata)
+			     void *userdata, struct appeared *appeared, size_t *n_appeared)
 {
 	struct cg_container **merged;
 	size_t i = 0, j = 0, n = 0;
@@ -457,7 +464,7 @@ static void merge_containers(struct cg_pod *old, struct cg_pod *fresh, cg_layout
 			b->pod = old;
 			merged[n++] = b;
 			fresh->containers[j] = NULL;
-			emit(cb, CG_LAYOUT_CONTAINER_APPEARED, old, b, userdata);
+			appeared[(*n_appeared)++] = (struct appeared){ old, b };
 			j++;
 		}
 	}
@@ -475,18 +482,28 @@ static void pod_vanish(struct cg_pod *p, cg_layout_cb cb, void *userdata)
 	pod_free(p);
 }
 
-static void pod_appear(struct cg_pod *p, cg_layout_cb cb, void *userdata)
+static void pod_appear(struct cg_pod *p, struct appeared *appeared, size_t *n_appeared)
 {
-	emit(cb, CG_LAYOUT_POD_APPEARED, p, NULL, userdata);
+	appeared[(*n_appeared)++] = (struct appeared){ p, NULL };
 	for (size_t k = 0; k < p->n_containers; k++)
-		emit(cb, CG_LAYOUT_CONTAINER_APPEARED, p, p->containers[k], userdata);
+		appeared[(*n_appeared)++] = (struct appeared){ p, p->containers[k] };
+}
+
+static size_t count_containers(struct cg_pod *const *pods, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t k = 0; k < n; k++)
+		total += pods[k]->n_containers;
+	return total;
 }
 
 int cg_layout_scan(struct cg_layout *l, cg_layout_cb cb, void *userdata)
 {
 	struct found f = {};
-	struct cg_pod **merged;
-	size_t i = 0, j = 0, n = 0;
+	struct cg_pod **merged = NULL;
+	struct appeared *appeared = NULL;
+	size_t i = 0, j = 0, n = 0, n_appeared = 0;
 	int r;
 
 	if (l->inotify_fd >= 0)
@@ -496,10 +513,14 @@ int cg_layout_scan(struct cg_layout *l, cg_layout_cb cb, void *userdata)
 		r = scan_level(l, &f, "kubepods", CG_DRIVER_CGROUPFS, CG_QOS_GUARANTEED, true);
 	if (r >= 0) {
 		merged = calloc(l->n_pods + f.n + 1, sizeof(*merged));
-		if (!merged)
+		/* At most every pod and container found is new. */
+		appeared = calloc(f.n + count_containers(f.pods, f.n) + 1, sizeof(*appeared));
+		if (!merged || !appeared)
 			r = -ENOMEM;
 	}
 	if (r < 0) {
+		free(merged);
+		free(appeared);
 		for (size_t k = 0; k < f.n; k++)
 			pod_free(f.pods[k]);
 		free(f.pods);
@@ -514,7 +535,7 @@ int cg_layout_scan(struct cg_layout *l, cg_layout_cb cb, void *userdata)
 		int c = !a ? 1 : !b ? -1 : strcmp(a->path, b->path);
 
 		if (c == 0 && a->inode == b->inode) {
-			merge_containers(a, b, cb, userdata);
+			merge_containers(a, b, cb, userdata, appeared, &n_appeared);
 			pod_free(b);
 			merged[n++] = a;
 			i++, j++;
@@ -526,7 +547,7 @@ int cg_layout_scan(struct cg_layout *l, cg_layout_cb cb, void *userdata)
 		}
 		if (c >= 0) {
 			merged[n++] = b;
-			pod_appear(b, cb, userdata);
+			pod_appear(b, appeared, &n_appeared);
 			j++;
 		}
 	}
@@ -534,6 +555,11 @@ int cg_layout_scan(struct cg_layout *l, cg_layout_cb cb, void *userdata)
 	free(l->pods);
 	l->pods = merged;
 	l->n_pods = n;
+	for (size_t k = 0; k < n_appeared; k++)
+		emit(cb,
+		     appeared[k].container ? CG_LAYOUT_CONTAINER_APPEARED : CG_LAYOUT_POD_APPEARED,
+		     appeared[k].pod, appeared[k].container, userdata);
+	free(appeared);
 	return 0;
 }
 

@@ -548,6 +548,31 @@ class AgentTest(AgentBase):
         time.sleep(0.5)
         self.assertEqual(int(c.read("memory.max")), 256 * MiB, self.agent.log())
 
+    def test_restarted_container_is_not_a_leak(self):
+        # A restart puts the container in a new cgroup that starts near its old usage at once. That
+        # jump from the old cgroup's last reading is not growth: read as a rate it would project a
+        # leak and grow the limit for a container sitting flat (the real node tier saw 132Mi ->
+        # 187Mi for a container flat at 96 MiB after its restart).
+        self.srv.kubelet(mode="off")
+        self.make_pod("restarter", annotations={"snug.io/mode": "in-place"}, working_set=20 * MiB,
+                      requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        self.start_agent()
+        self.wait_tracked(1)
+        time.sleep(1)
+        new_id = "%064x" % 0xabcdef
+        st, out = self.srv.request("PATCH", "/api/v1/namespaces/default/pods/restarter/status",
+                                   {"status": {"containerStatuses": [{"name": "app", "restartCount": 1,
+                                                                       "containerID": "containerd://" + new_id}]}},
+                                   "application/strategic-merge-patch+json")
+        self.assertEqual(st, 200, out)
+        c = agentctl.FakeCgroup(os.path.join(os.path.dirname(self.tree.container("restarter").path), new_id))
+        c.memory = 230 * MiB  # 90 % of the limit: under the 95 % that is pressure as measured
+        c.write_memory()
+        c.write("memory.max", "%d\n" % (256 * MiB))
+        self.assertTrue(wait_for(lambda: new_id in json.dumps(self.agent.recommendations())), self.agent.log())
+        time.sleep(2)
+        self.assertEqual(agentctl.resize_requests(self.srv, "restarter"), [], self.agent.log())
+
     def test_kubelet_silent_limits_put_back(self):
         # A kubelet that never answers (down, or not watching): after --admission-timeout the
         # limits snug wrote are put back to what the kubelet actuated, and a Warning says so.

@@ -39,6 +39,9 @@ static char *us(const char *uid)
 struct events {
 	char log[8192];
 	int appeared, vanished;
+	/* When set: a container announced as appeared must be found by its ID already (the agent
+	 * joins it to its pod from the callback). */
+	struct cg_layout *layout;
 };
 
 static void on_event(enum cg_layout_event ev, struct cg_pod *pod, struct cg_container *c,
@@ -54,6 +57,10 @@ static void on_event(enum cg_layout_event ev, struct cg_pod *pod, struct cg_cont
 	else
 		e->vanished++;
 	ck_assert(c == NULL || c->pod == pod);
+	if (e->layout && ev == CG_LAYOUT_CONTAINER_APPEARED)
+		ck_assert_ptr_eq(cg_layout_find_container(e->layout, c->id), c);
+	if (e->layout && ev == CG_LAYOUT_POD_APPEARED)
+		ck_assert_ptr_eq(cg_layout_find_pod(e->layout, pod->uid), pod);
 }
 
 START_TEST(test_systemd_layout)
@@ -254,6 +261,7 @@ START_TEST(test_rescan_appear_vanish)
 	ck_assert_int_eq(cg_layout_watch_drain(l), 1);
 	fake_cgroup(root, "kubepods/besteffort/pod" UID_E "/" ID3, NULL);
 	memset(&ev, 0, sizeof(ev));
+	ev.layout = l;
 	ck_assert_int_eq(cg_layout_scan(l, on_event, &ev), 0);
 	/* Reported in path order: besteffort/ sorts before burstable/. */
 	ck_assert_str_eq(ev.log, "pod+ " UID_E "\nctr+ " ID3 "\nctr+ " ID2 "\n");
