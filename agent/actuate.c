@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-bus.h>
 
 #include <cjson/cJSON.h>
 
+#include "agent/act_cgroups.h"
 #include "agent/agent_metrics.h"
 #include "agent/bypass_budget.h"
 #include "agent/fallback.h"
@@ -22,194 +22,6 @@
 #include "agent/util/time.h"
 
 /* ---- cgroup writes --------------------------------------------------------------------------- */
-
-int act_step_unit_properties(const struct decide_step *s, enum cg_weight_formula f,
-			     struct act_unit_property ret[2])
-{
-	struct cg_cpu_max m;
-
-	switch (s->file) {
-	case DECIDE_FILE_MEMORY_MAX:
-		ret[0] = (struct act_unit_property){ "MemoryMax", s->value < 0
-									  ? UINT64_MAX
-									  : (uint64_t)s->value };
-		return 1;
-	case DECIDE_FILE_CPU_MAX: {
-		uint64_t per_sec = UINT64_MAX; /* systemd's "infinity" */
-
-		cg_cpu_limit_to_max(s->value < 0 ? 0 : (uint64_t)s->value, &m);
-		/* systemd's quota is per second of wall time, and it records a runtime property in
-		 * its drop-in as CPUQuota=<whole percent>, truncated: `daemon-reload` would turn
-		 * 675ms into 670ms. Rounded up to whole 10 ms as runc's systemd driver does, so
-		 * the limit never falls under the accepted one and the reload keeps it exactly. */
-		if (m.quota_usec != CG_UNLIMITED) {
-			per_sec = m.quota_usec * USEC_PER_SEC / m.period_usec;
-			per_sec = (per_sec + ACT_SYSTEMD_QUOTA_GRAIN_USEC - 1) /
-				  ACT_SYSTEMD_QUOTA_GRAIN_USEC * ACT_SYSTEMD_QUOTA_GRAIN_USEC;
-		}
-		ret[0] = (struct act_unit_property){ "CPUQuotaPerSecUSec", per_sec };
-		ret[1] = (struct act_unit_property){ "CPUQuotaPeriodUSec", m.period_usec };
-		return 2;
-	}
-	case DECIDE_FILE_CPU_WEIGHT:
-		ret[0] = (struct act_unit_property){
-			"CPUWeight",
-			cg_shares_to_weight(
-				f, cg_millicores_to_shares(s->value < 0 ? 0 : (uint64_t)s->value))
-		};
-		return 1;
-	}
-	return -EINVAL;
-}
-
-static int write_step_file(int dirfd, const struct decide_step *s, enum cg_weight_formula f)
-{
-	struct cg_cpu_max m;
-
-	switch (s->file) {
-	case DECIDE_FILE_MEMORY_MAX:
-		return cg_write_memory_max(dirfd, s->value < 0 ? CG_UNLIMITED : (uint64_t)s->value);
-	case DECIDE_FILE_CPU_MAX:
-		cg_cpu_limit_to_max(s->value < 0 ? 0 : (uint64_t)s->value, &m);
-		return cg_write_cpu_max(dirfd, m.quota_usec, m.period_usec);
-	case DECIDE_FILE_CPU_WEIGHT:
-		return cg_write_cpu_weight(
-			dirfd,
-			cg_shares_to_weight(
-				f, cg_millicores_to_shares(s->value < 0 ? 0 : (uint64_t)s->value)));
-	}
-	return -EINVAL;
-}
-
-static const char *unit_name_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
-
-/* SetUnitProperties(name, runtime=true, props) on the system manager, as crun's systemd backend
- * does: the values survive `systemctl daemon-reload`, where a raw file write would not. */
-static int set_unit_properties(sd_bus *bus, const char *unit, const struct act_unit_property *props,
-			       int n)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	int r;
-
-	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
-					   "/org/freedesktop/systemd1",
-					   "org.freedesktop.systemd1.Manager", "SetUnitProperties");
-	if (r < 0)
-		return r;
-	r = sd_bus_message_append(m, "sb", unit, 1);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(m, 'a', "(sv)");
-	if (r < 0)
-		return r;
-	for (int i = 0; i < n; i++) {
-		r = sd_bus_message_append(m, "(sv)", props[i].name, "t", props[i].value);
-		if (r < 0)
-			return r;
-	}
-	r = sd_bus_message_close_container(m);
-	if (r < 0)
-		return r;
-	r = sd_bus_call(bus, m, 0, &error, &reply);
-	if (r < 0)
-		log_debug_errno(r, "SetUnitProperties(%s) failed: %s", unit,
-				error.message ? error.message : "");
-	sd_bus_error_free(&error);
-	return r;
-}
-
-static bool lowers_memory_max(const struct decide_step *s)
-{
-	return s->file == DECIDE_FILE_MEMORY_MAX && s->value >= 0 &&
-	       (s->old_value < 0 || s->value < s->old_value);
-}
-
-int act_write_cgroups(const struct act_cgroup_target *t, const struct decide_decision *d)
-{
-	/* One system bus connection for all the steps of a resize (up to six property calls),
-	 * opened only when the systemd driver needs it. */
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-
-	for (size_t i = 0; i < d->n_steps; i++) {
-		const struct decide_step *s = &d->steps[i];
-		bool pod = s->level == DECIDE_LEVEL_POD;
-		const char *path = pod ? t->pod_path : t->container_path;
-		enum cg_weight_formula f = pod ? CG_WEIGHT_KUBELET : t->container_weight_formula;
-		int r;
-
-		if (!path)
-			return -ENOENT;
-		if (t->dry_run) {
-			log_info("dry-run: would set %s of %s to %" PRId64,
-				 decide_file_to_string(s->file), path, s->value);
-			continue;
-		}
-		if (lowers_memory_max(s)) {
-			uint64_t usage = 0;
-			_cleanup_close_ int fd = cg_tree_open_dir(t->tree, path);
-
-			/* The kernel would reclaim, then OOM-kill, to get under it. */
-			if (fd >= 0 && cg_read_u64_at(fd, "memory.current", &usage) >= 0 &&
-			    usage > (uint64_t)s->value) {
-				log_warning("Not lowering memory.max of %s to %" PRId64
-					    " bytes: it uses %" PRIu64 " now",
-					    path, s->value, usage);
-				continue;
-			}
-		}
-		if (t->driver == CG_DRIVER_SYSTEMD) {
-			struct act_unit_property props[2];
-			int n = act_step_unit_properties(s, f, props);
-
-			if (n < 0)
-				return n;
-			r = bus ? 0 : sd_bus_open_system(&bus);
-			if (r >= 0)
-				r = set_unit_properties(bus, unit_name_of(path), props, n);
-		} else {
-			_cleanup_close_ int fd = cg_tree_open_dir(t->tree, path);
-
-			r = fd < 0 ? fd : write_step_file(fd, s, f);
-		}
-		if (r < 0)
-			return log_debug_errno(r, "Writing %s of %s failed: %m",
-					       decide_file_to_string(s->file), path);
-	}
-	return 0;
-}
-
-void act_revert_of(const struct decide_decision *d, struct decide_decision *ret)
-{
-	struct decide_decision r = *d;
-
-	r.old_res = d->new_res;
-	r.new_res = d->old_res;
-	/* Backwards, each step undone: what grew pod-first now shrinks pod-last, and back. */
-	for (size_t i = 0; i < d->n_steps; i++) {
-		const struct decide_step *s = &d->steps[d->n_steps - 1 - i];
-
-		r.steps[i] = (struct decide_step){ .level = s->level,
-						   .file = s->file,
-						   .old_value = s->value,
-						   .value = s->old_value };
-	}
-	*ret = r;
-}
-
-void act_drop_steps(struct decide_decision *d, enum decide_level level, enum decide_file file)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < d->n_steps; i++)
-		if (d->steps[i].level != level || d->steps[i].file != file)
-			d->steps[n++] = d->steps[i];
-	d->n_steps = n;
-}
 
 /* The formula this node's runtime turns a container's CPU shares into cpu.weight with, learnt once
  * from a container's cpu.weight against its known request (runc <= 1.3.1 and crun < 1.23 use the
@@ -553,8 +365,7 @@ static struct agent_container *find_container(struct agent *a, const char *uid, 
 static struct act_cgroup_target cgroup_target(struct agent *a, struct agent_container *c)
 {
 	return (struct act_cgroup_target){
-		.tree = a->tree,
-		.driver = c->cg->pod->driver,
+		.backend = cg_limits_backend_of(c->cg->pod->driver),
 		.pod_path = c->cg->pod->path,
 		.container_path = c->cg->path,
 		.container_weight_formula = a->container_weight_formula,
@@ -562,15 +373,86 @@ static struct act_cgroup_target cgroup_target(struct agent *a, struct agent_cont
 	};
 }
 
+/* Cgroup writes on their way (on the systemd driver they finish when systemd replies): what to
+ * say when they are done. The pod may be gone by then. */
+struct cgroup_report {
+	struct agent *agent;
+	char *who;    /* "namespace/name container" */
+	char *why;    /* a revert: why; NULL for the writes after an accepted resize */
+	char *reason; /* a revert: the reason of the decision it undoes */
+};
+
+static void cgroup_report_free(struct cgroup_report *rep)
+{
+	free(rep->who);
+	free(rep->why);
+	free(rep->reason);
+	free(rep);
+}
+
+static void on_cgroups_written(int r, void *userdata)
+{
+	struct cgroup_report *rep = userdata;
+	struct agent *a = rep->agent;
+
+	if (r == -ECANCELED) /* the agent is stopping */
+		;
+	else if (!rep->why) {
+		if (r < 0) {
+			log_warning_errno(r,
+					  "%s: API resize accepted but writing the cgroup failed "
+					  "(the kubelet will apply it): %m",
+					  rep->who);
+			agent_metrics_cgroup_write_error(a->metrics);
+		}
+	} else if (r < 0) {
+		log_warning_errno(r, "%s: %s; putting back the kubelet's limits failed: %m",
+				  rep->who, rep->why);
+		agent_metrics_cgroup_write_error(a->metrics);
+	} else {
+		agent_metrics_resize(a->metrics, "reverted");
+		log_warning("%s: %s: the cgroups hold the kubelet's limits again (%s)", rep->who,
+			    rep->why, rep->reason);
+	}
+	cgroup_report_free(rep);
+}
+
+/* Starts writing d into c's cgroups, after what is still being written; the outcome is logged and
+ * counted when it comes. why: NULL after an accepted resize, the cause of a revert. */
+static void write_cgroups(struct agent *a, struct agent_pod *p, struct agent_container *c,
+			  const struct decide_decision *d, const char *why)
+{
+	struct act_cgroup_target t = cgroup_target(a, c);
+	struct cgroup_report *rep = calloc(1, sizeof(*rep));
+	int r;
+
+	if (rep) {
+		rep->agent = a;
+		if (asprintf(&rep->who, "%s/%s %s", p->namespace, p->name, c->name) < 0)
+			rep->who = NULL;
+		if (why) {
+			rep->why = strdup(why);
+			rep->reason = strdup(d->reason);
+		}
+	}
+	if (!rep || !rep->who || (why && (!rep->why || !rep->reason))) {
+		if (rep)
+			cgroup_report_free(rep);
+		log_oom();
+		agent_metrics_cgroup_write_error(a->metrics);
+		return;
+	}
+	r = act_write_cgroups(a->limits, &t, d, on_cgroups_written, rep);
+	if (r < 0)
+		on_cgroups_written(r, rep);
+}
+
 /* The API accepted: the same limits go into the cgroups now, in the safe order, but only those
  * the kubelet would write itself on this node. *written is the decision as written. Returns true
- * when something reached the kernel. */
+ * when something is to reach the kernel. */
 static bool apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_container *c,
 			  const struct decide_decision *d, struct decide_decision *written)
 {
-	struct act_cgroup_target t;
-	int r;
-
 	*written = *d;
 	if (a->config.api_only) {
 		log_debug("%s/%s %s: --api-only: the kubelet writes the cgroups", p->namespace,
@@ -587,15 +469,7 @@ static bool apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_con
 		return false;
 	}
 	drop_unwritten_steps(a, c, written);
-	t = cgroup_target(a, c);
-	r = act_write_cgroups(&t, written);
-	if (r < 0) {
-		log_warning_errno(r,
-				  "%s/%s %s: API resize accepted but writing the cgroup failed "
-				  "(the kubelet will apply it): %m",
-				  p->namespace, p->name, c->name);
-		agent_metrics_cgroup_write_error(a->metrics);
-	}
+	write_cgroups(a, p, c, written, NULL);
 	/* Even a failed write may have done its first steps: they are undone on a refusal. */
 	return !a->config.dry_run && written->n_steps > 0;
 }
@@ -614,8 +488,6 @@ static void revert_cgroups(struct agent *a, struct agent_pod *p, struct agent_co
 			   const char *why)
 {
 	struct decide_decision undo;
-	struct act_cgroup_target t;
-	int r;
 
 	if (!c->wrote_cgroups)
 		return;
@@ -626,17 +498,7 @@ static void revert_cgroups(struct agent *a, struct agent_pod *p, struct agent_co
 		return;
 	}
 	act_revert_of(&c->last_decision, &undo);
-	t = cgroup_target(a, c);
-	r = act_write_cgroups(&t, &undo);
-	if (r < 0) {
-		log_warning_errno(r, "%s/%s %s: %s; putting back the kubelet's limits failed: %m",
-				  p->namespace, p->name, c->name, why);
-		agent_metrics_cgroup_write_error(a->metrics);
-		return;
-	}
-	agent_metrics_resize(a->metrics, "reverted");
-	log_warning("%s/%s %s: %s: the cgroups hold the kubelet's limits again (%s)", p->namespace,
-		    p->name, c->name, why, c->last_decision.reason);
+	write_cgroups(a, p, c, &undo, why);
 }
 
 static int on_admission_timeout(sd_event_source *s, uint64_t usec, void *userdata)

@@ -25,6 +25,7 @@
 #include "agent/util/quantity.h"
 #include "agent/util/time.h"
 #include "bpf/oomwatch_api.h"
+#include "cgroup/limits.h"
 
 static uint64_t realtime_usec(void)
 {
@@ -1127,6 +1128,9 @@ static int setup_cgroups(struct agent *a)
 	r = cg_layout_new(a->tree, &a->layout);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up cgroup discovery: %m");
+	r = cg_limits_new(a->tree, a->event, &a->limits);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the cgroup limit writer: %m");
 	r = cg_sampler_new(a->tree, a->config.sampler_mode,
 			   CG_FILES_USAGE | CG_FILE_BIT(CG_FILE_MEMORY_MAX), &a->sampler);
 	if (r < 0)
@@ -1293,6 +1297,7 @@ struct agent *agent_free(struct agent *a)
 	sd_event_source_unref(a->layout_io);
 	sd_event_source_unref(a->sigterm);
 	sd_event_source_unref(a->sigint);
+	cg_limits_free(a->limits);
 	cg_sampler_free(a->sampler);
 	cg_layout_free(a->layout);
 	cg_tree_free(a->tree);

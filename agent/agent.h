@@ -22,6 +22,7 @@ struct kube_pod;
 struct oomwatch;
 struct agent_metrics;
 struct fallback;
+struct cg_limits;
 
 /* The history of one container identity (namespace/owner-kind/owner-name/container): every
  * instance of that container, across restarts and recreated pods, feeds the same aggregate. */
@@ -128,6 +129,7 @@ struct agent {
 	struct cg_tree *tree;
 	struct cg_layout *layout;
 	struct cg_sampler *sampler;
+	struct cg_limits *limits; /* writes limits in order, through the pod's driver's backend */
 	struct oomwatch *oomwatch;
 	struct kube_client *kube;
 	struct rec_store *store;

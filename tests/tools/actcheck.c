@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/actuate.h"
+#include "agent/act_cgroups.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
 #include "tests/tools/tool.h"
 #include "agent/util/parse.h"
 #include "cgroup/layout.h"
+#include "cgroup/limits.h"
 #include "cgroup/tree.h"
 
 static void usage(FILE *f)
@@ -23,8 +24,9 @@ static void usage(FILE *f)
 		"      [--pod-cpu-request MILLI] [--cpu-request MILLI]\n"
 		"  Finds the container under the cgroup tree ROOT by layout discovery, as the\n"
 		"  agent does, then writes the limits as the agent does after an accepted resize:\n"
-		"  act_write_cgroups() on the pod's driver (systemd: unit properties over D-Bus;\n"
-		"  cgroupfs: files), pod before container. cpu.weight from a request uses\n"
+		"  act_write_cgroups() through the backend of the pod's driver (systemd: unit\n"
+		"  properties over D-Bus, each sent when the one before was answered; cgroupfs:\n"
+		"  files), pod before container. cpu.weight from a request uses\n"
 		"  kubelet's formula for the pod and the log one (crun's) for the container.\n"
 		"  Prints the driver and the paths first.\n"
 		"Environment: SNUG_LOG=debug shows the D-Bus errors.\n");
@@ -40,6 +42,20 @@ static int parse_u64_opt(const char *name, const char *s, int64_t *ret)
 	}
 	*ret = (int64_t)v;
 	return 0;
+}
+
+/* How the writes ended; the loop stops then. */
+struct grow_result {
+	sd_event *event;
+	int r;
+};
+
+static void on_written(int r, void *userdata)
+{
+	struct grow_result *res = userdata;
+
+	res->r = r;
+	(void)sd_event_exit(res->event, 0);
 }
 
 enum { OPT_POD_MEM, OPT_MEM, OPT_POD_CPU, OPT_CPU, OPT_POD_REQ, OPT_REQ, N_OPTS };
@@ -71,6 +87,9 @@ static int cmd_grow(int argc, char **argv)
 	int64_t value[N_OPTS] = { -1, -1, -1, -1, -1, -1 }; /* -1: not given */
 	_cleanup_(cg_tree_freep) struct cg_tree *tree = NULL;
 	_cleanup_(cg_layout_freep) struct cg_layout *layout = NULL;
+	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
+	_cleanup_(cg_limits_freep) struct cg_limits *limits = NULL;
+	struct grow_result res = { .r = -EINPROGRESS };
 	struct decide_decision d = { .kind = DECIDE_RECOMMENDATION };
 	struct act_cgroup_target t;
 	struct cg_container *c;
@@ -109,15 +128,26 @@ static int cmd_grow(int argc, char **argv)
 
 	/* The same target the agent builds in apply_cgroups(). */
 	t = (struct act_cgroup_target){
-		.tree = tree,
-		.driver = c->pod->driver,
+		.backend = cg_limits_backend_of(c->pod->driver),
 		.pod_path = c->pod->path,
 		.container_path = c->path,
 		.container_weight_formula = CG_WEIGHT_LOG,
 	};
-	printf("driver=%s pod=%s container=%s\n", cg_driver_to_string(t.driver), t.pod_path,
+	printf("driver=%s pod=%s container=%s\n", cg_driver_to_string(c->pod->driver), t.pod_path,
 	       t.container_path);
-	r = act_write_cgroups(&t, &d);
+	fflush(stdout);
+	r = sd_event_new(&event);
+	if (r >= 0)
+		r = cg_limits_new(tree, event, &limits);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up the limit writer: %m"), 1;
+	res.event = event;
+	r = act_write_cgroups(limits, &t, &d, on_written, &res);
+	/* The systemd backend finishes from the loop, when systemd has answered every write. */
+	if (r >= 0 && res.r == -EINPROGRESS)
+		r = sd_event_loop(event);
+	if (r >= 0)
+		r = res.r;
 	if (r < 0) {
 		fprintf(stderr, "actcheck: act_write_cgroups: %s\n", strerror(-r));
 		return 1;

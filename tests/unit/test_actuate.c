@@ -1,4 +1,4 @@
-/* Unit tests for writing a decision into cgroups: kubelet's values, the safe order, systemd properties. */
+/* Unit tests for writing a decision into cgroups: decide's steps as kubelet's values, the safe order, the undo. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,7 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/actuate.h"
+#include "agent/act_cgroups.h"
+#include "tests/unit/fake_systemd.h"
 #include "tests/unit/unit.h"
 
 static char root[] = "/tmp/snug-actuate-XXXXXX";
@@ -77,13 +78,35 @@ static void make_tree_pod_memory_max_unwritable(void)
 	ck_assert_int_eq(mkdir(p, 0755), 0);
 }
 
-static struct act_cgroup_target target(struct cg_tree *t)
+static struct act_cgroup_target target(void)
 {
-	return (struct act_cgroup_target){ .tree = t,
-					   .driver = CG_DRIVER_CGROUPFS,
+	return (struct act_cgroup_target){ .backend = cg_limits_backend_of(CG_DRIVER_CGROUPFS),
 					   .pod_path = "kubepods/pod1",
 					   .container_path = "kubepods/pod1/c1",
 					   .container_weight_formula = CG_WEIGHT_LOG };
+}
+
+static void on_written(int r, void *userdata)
+{
+	*(int *)userdata = r;
+}
+
+/* act_write_cgroups() through a limit writer of tree t; on the cgroupfs driver the writes are
+ * done when it returns. Returns their result. */
+static int write_cgroups(struct cg_tree *t, const struct act_cgroup_target *tg,
+			 const struct decide_decision *d)
+{
+	struct cg_limits *l;
+	sd_event *e;
+	int result = -EINPROGRESS;
+
+	ck_assert_int_eq(sd_event_new(&e), 0);
+	ck_assert_int_eq(cg_limits_new(t, e, &l), 0);
+	ck_assert_int_eq(act_write_cgroups(l, tg, d, on_written, &result), 0);
+	ck_assert_int_ne(result, -EINPROGRESS);
+	cg_limits_free(l);
+	sd_event_unref(e);
+	return result;
 }
 
 START_TEST(test_grow_writes_kubelet_values)
@@ -104,8 +127,8 @@ START_TEST(test_grow_writes_kubelet_values)
 
 	make_tree();
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
-	tg = target(t);
-	ck_assert_int_eq(act_write_cgroups(&tg, &d), 0);
+	tg = target();
+	ck_assert_int_eq(write_cgroups(t, &tg, &d), 0);
 	read_file("kubepods/pod1/memory.max", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "402653184\n");
 	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
@@ -139,8 +162,8 @@ START_TEST(test_grow_stops_when_pod_write_fails)
 
 	make_tree_pod_memory_max_unwritable();
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
-	tg = target(t);
-	ck_assert_int_lt(act_write_cgroups(&tg, &d), 0);
+	tg = target();
+	ck_assert_int_lt(write_cgroups(t, &tg, &d), 0);
 	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "268435456\n");
 	cg_tree_free(t);
@@ -165,8 +188,8 @@ START_TEST(test_shrink_writes_container_first)
 
 	make_tree_pod_memory_max_unwritable();
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
-	tg = target(t);
-	ck_assert_int_lt(act_write_cgroups(&tg, &d), 0);
+	tg = target();
+	ck_assert_int_lt(write_cgroups(t, &tg, &d), 0);
 	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "134217728\n");
 	cg_tree_free(t);
@@ -188,9 +211,9 @@ START_TEST(test_dry_run_writes_nothing)
 
 	make_tree();
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
-	tg = target(t);
+	tg = target();
 	tg.dry_run = true;
-	ck_assert_int_eq(act_write_cgroups(&tg, &d), 0);
+	ck_assert_int_eq(write_cgroups(t, &tg, &d), 0);
 	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "268435456\n");
 	cg_tree_free(t);
@@ -198,43 +221,98 @@ START_TEST(test_dry_run_writes_nothing)
 }
 END_TEST
 
-/* The systemd driver gets the same limits as unit properties (crun's mapping). */
-START_TEST(test_systemd_properties)
+/* Decide's values become the files' units: -1 is "max", a CPU request is the weight the kubelet
+ * (pod) or the node's runtime (container) gives it, and only a lowered memory.max is kept above
+ * the cgroup's usage. */
+START_TEST(test_steps_as_limit_writes)
 {
-	struct act_unit_property p[2];
-	struct decide_step cpu = { DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 200, 250 };
-	struct decide_step nocpu = { DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 200, -1 };
-	struct decide_step mem = { DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 1, 536870912 };
-	struct decide_step nomem = { DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 1, -1 };
-	struct decide_step w = { DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 1, 1000 };
+	struct decide_decision d = {
+		.n_steps = 6,
+		.steps = {
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 268435456, -1 },
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 268435456, 134217728 },
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, -1, 134217728 },
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_MAX, 200, -1 },
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 100, 1000 },
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT, 100, 1000 },
+		},
+	};
+	struct act_cgroup_target tg = target();
+	struct cg_limit_write w[DECIDE_MAX_STEPS];
 
-	ck_assert_int_eq(act_step_unit_properties(&cpu, CG_WEIGHT_KUBELET, p), 2);
-	ck_assert_str_eq(p[0].name, "CPUQuotaPerSecUSec");
-	ck_assert_uint_eq(p[0].value, 250000); /* 250m = 250 ms of CPU per second */
-	ck_assert_str_eq(p[1].name, "CPUQuotaPeriodUSec");
-	ck_assert_uint_eq(p[1].value, 100000);
-	/* 675m: systemd would keep only 67% across daemon-reload; 680 ms, never under 675m. */
-	cpu.value = 675;
-	ck_assert_int_eq(act_step_unit_properties(&cpu, CG_WEIGHT_KUBELET, p), 2);
-	ck_assert_uint_eq(p[0].value, 680000);
-	cpu.value = 1001;
-	ck_assert_int_eq(act_step_unit_properties(&cpu, CG_WEIGHT_KUBELET, p), 2);
-	ck_assert_uint_eq(p[0].value, 1010000);
-	cpu.value = 1; /* the kernel's 1 ms minimum quota per period: 10 ms per second */
-	ck_assert_int_eq(act_step_unit_properties(&cpu, CG_WEIGHT_KUBELET, p), 2);
-	ck_assert_uint_eq(p[0].value, 10000);
-	ck_assert_int_eq(act_step_unit_properties(&nocpu, CG_WEIGHT_KUBELET, p), 2);
-	ck_assert_uint_eq(p[0].value, UINT64_MAX);
-	ck_assert_int_eq(act_step_unit_properties(&mem, CG_WEIGHT_KUBELET, p), 1);
-	ck_assert_str_eq(p[0].name, "MemoryMax");
-	ck_assert_uint_eq(p[0].value, 536870912);
-	ck_assert_int_eq(act_step_unit_properties(&nomem, CG_WEIGHT_KUBELET, p), 1);
-	ck_assert_uint_eq(p[0].value, UINT64_MAX);
-	ck_assert_int_eq(act_step_unit_properties(&w, CG_WEIGHT_KUBELET, p), 1);
-	ck_assert_str_eq(p[0].name, "CPUWeight");
-	ck_assert_uint_eq(p[0].value, 39); /* 1024 shares, kubelet's formula */
-	ck_assert_int_eq(act_step_unit_properties(&w, CG_WEIGHT_LOG, p), 1);
-	ck_assert_uint_eq(p[0].value, 100);
+	ck_assert_int_eq(act_limit_writes(&tg, &d, w), 6);
+	ck_assert_str_eq(w[0].path, "kubepods/pod1");
+	ck_assert_int_eq(w[0].limit, CG_LIMIT_MEMORY_MAX);
+	ck_assert_uint_eq(w[0].value, CG_UNLIMITED);
+	ck_assert(!w[0].not_below_usage);
+	ck_assert_str_eq(w[1].path, "kubepods/pod1/c1");
+	ck_assert_uint_eq(w[1].value, 134217728);
+	ck_assert(w[1].not_below_usage);
+	ck_assert(w[2].not_below_usage); /* from no limit at all */
+	ck_assert_int_eq(w[3].limit, CG_LIMIT_CPU_MAX);
+	ck_assert_uint_eq(w[3].value, CG_UNLIMITED);
+	ck_assert_int_eq(w[4].limit, CG_LIMIT_CPU_WEIGHT);
+	ck_assert_uint_eq(w[4].value, 39);  /* 1024 shares, kubelet's formula */
+	ck_assert_uint_eq(w[5].value, 100); /* the runtime's log formula */
+	tg.container_path = NULL;
+	ck_assert_int_eq(act_limit_writes(&tg, &d, w), -ENOENT);
+}
+END_TEST
+
+/* On the systemd driver the same grow goes to systemd as unit properties, pod first, one call at a
+ * time (t_60_systemd.sh checks the same values against a real systemd). */
+START_TEST(test_systemd_grow_sets_unit_properties)
+{
+	static const char *const units[] = { "kubepods-burstable-pod1.slice",
+					     "cri-containerd-1.scope", NULL };
+	struct decide_decision d = {
+		.kind = DECIDE_OOM,
+		.n_steps = 4,
+		.steps = {
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_MEMORY_MAX, 268435456, 536870912 },
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 134217728, 402653184 },
+			{ DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 400, 600 },
+			{ DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_MAX, 200, 300 },
+		},
+	};
+	struct act_cgroup_target tg = {
+		.backend = cg_limits_backend_of(CG_DRIVER_SYSTEMD),
+		.pod_path = "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice",
+		.container_path = "kubepods.slice/kubepods-burstable.slice/"
+				  "kubepods-burstable-pod1.slice/cri-containerd-1.scope",
+		.container_weight_formula = CG_WEIGHT_LOG,
+	};
+	struct fake_systemd *f;
+	struct cg_limits *l;
+	struct cg_tree *t;
+	sd_bus *client;
+	sd_event *e;
+	int result = -EINPROGRESS;
+
+	make_tree();
+	ck_assert_int_eq(cg_tree_open(root, &t), 0);
+	ck_assert_int_eq(sd_event_new(&e), 0);
+	ck_assert_int_eq(cg_limits_new(t, e, &l), 0);
+	f = fake_systemd_new(e, units, &client);
+	ck_assert_int_eq(cg_limits_set_bus(l, client), 0);
+	sd_bus_unref(client);
+	ck_assert_int_eq(act_write_cgroups(l, &tg, &d, on_written, &result), 0);
+	while (result == -EINPROGRESS)
+		ck_assert_int_ge(sd_event_run(e, 10 * 1000 * 1000), 1);
+	ck_assert_int_eq(result, 0);
+	ck_assert_uint_eq(fake_systemd_n_calls(f), 4);
+	ck_assert_str_eq(fake_systemd_call(f, 0)->unit, "kubepods-burstable-pod1.slice");
+	ck_assert_uint_eq(fake_systemd_prop(f, 0, "MemoryMax"), 536870912);
+	ck_assert_str_eq(fake_systemd_call(f, 1)->unit, "cri-containerd-1.scope");
+	ck_assert_uint_eq(fake_systemd_prop(f, 1, "MemoryMax"), 402653184);
+	ck_assert_uint_eq(fake_systemd_prop(f, 2, "CPUWeight"), 24); /* 600m, kubelet's formula */
+	ck_assert_uint_eq(fake_systemd_prop(f, 3, "CPUQuotaPerSecUSec"), 300000);
+	ck_assert_uint_eq(fake_systemd_prop(f, 3, "CPUQuotaPeriodUSec"), 100000);
+	cg_limits_free(l);
+	fake_systemd_free(f);
+	sd_event_unref(e);
+	cg_tree_free(t);
+	remove_tree();
 }
 END_TEST
 
@@ -270,11 +348,11 @@ START_TEST(test_revert_restores_in_reverse)
 
 	make_tree();
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
-	tg = target(t);
-	ck_assert_int_eq(act_write_cgroups(&tg, &d), 0);
+	tg = target();
+	ck_assert_int_eq(write_cgroups(t, &tg, &d), 0);
 	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "402653184\n");
-	ck_assert_int_eq(act_write_cgroups(&tg, &undo), 0);
+	ck_assert_int_eq(write_cgroups(t, &tg, &undo), 0);
 	read_file("kubepods/pod1/memory.max", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "268435456\n");
 	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
@@ -306,8 +384,8 @@ START_TEST(test_memory_max_never_below_usage)
 	write_file("kubepods/pod1/c1/memory.current", "104857600\n"); /* 100Mi: fits */
 	write_file("kubepods/pod1/memory.current", "209715200\n");    /* 200Mi: does not */
 	ck_assert_int_eq(cg_tree_open(root, &t), 0);
-	tg = target(t);
-	ck_assert_int_eq(act_write_cgroups(&tg, &d), 0);
+	tg = target();
+	ck_assert_int_eq(write_cgroups(t, &tg, &d), 0);
 	read_file("kubepods/pod1/c1/memory.max", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "134217728\n");
 	read_file("kubepods/pod1/memory.max", buf, sizeof(buf));
@@ -350,7 +428,8 @@ Suite *actuate_suite(void)
 	tcase_add_test(tc, test_grow_stops_when_pod_write_fails);
 	tcase_add_test(tc, test_shrink_writes_container_first);
 	tcase_add_test(tc, test_dry_run_writes_nothing);
-	tcase_add_test(tc, test_systemd_properties);
+	tcase_add_test(tc, test_steps_as_limit_writes);
+	tcase_add_test(tc, test_systemd_grow_sets_unit_properties);
 	tcase_add_test(tc, test_revert_restores_in_reverse);
 	tcase_add_test(tc, test_memory_max_never_below_usage);
 	tcase_add_test(tc, test_drop_steps);
