@@ -1,4 +1,4 @@
-/* Tests the one listen-address syntax: what each form parses to and which addresses it answers on once bound. */
+/* Tests the one listen-address syntax: what each form parses to, which addresses it answers on once bound, and that the agent and the webhook take the same forms. */
 #include "tests/unit/unit.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include "agent/http/listen.h"
+#include "agent/metrics/http.h"
+#include "agent/metrics/snug_metrics.h"
 #include "agent/util/cleanup.h"
+#include "agent/webhook_server.h"
 
 struct parsed {
 	const char *text;
@@ -144,6 +148,55 @@ START_TEST(test_families_answered)
 }
 END_TEST
 
+/* `snug-agent run --listen` and `snug-agent webhook --listen` give the same answer for every form:
+ * refused as -EINVAL, or bound (the webhook then stops at its missing certificate). */
+START_TEST(test_agent_and_webhook_agree)
+{
+	static const char *const bindable[] = { ":0", "[::]:0", "0.0.0.0:0", "127.0.0.1:0",
+						"[::1]:0" };
+	sd_event *e = NULL;
+	struct metrics_registry *reg = NULL;
+	struct metrics_snug m;
+	bool v6 = have_ipv6_loopback();
+
+	ck_assert_int_eq(sd_event_new(&e), 0);
+	ck_assert_int_eq(metrics_registry_new(&reg), 0);
+	ck_assert_int_eq(metrics_snug_register(reg, "test", &m), 0);
+	const struct metrics_http_handlers h = { .registry = reg };
+	const struct webhook_server_config wcfg_template = {
+		.cert_file = "/nonexistent/snug-test/tls.crt",
+		.key_file = "/nonexistent/snug-test/tls.key",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad) + ELEMENTSOF(bindable); i++) {
+		bool is_bad = i < ELEMENTSOF(bad);
+		const char *listen = is_bad ? bad[i] : bindable[i - ELEMENTSOF(bad)];
+		struct webhook_server_config wcfg = wcfg_template;
+		struct metrics_http *agent = NULL;
+		struct webhook_server *webhook = NULL;
+		int ra, rw;
+
+		if (!v6 && strchr(listen, '[') && !is_bad)
+			continue;
+		wcfg.listen = listen;
+		ra = metrics_http_new(e, listen, &h, &agent);
+		agent = metrics_http_free(agent);
+		rw = webhook_server_new(e, NULL, &wcfg, &webhook);
+		webhook = webhook_server_free(webhook);
+		if (is_bad) {
+			ck_assert_msg(ra == -EINVAL, "agent took \"%s\": %d", listen, ra);
+			ck_assert_msg(rw == -EINVAL, "webhook took \"%s\": %d", listen, rw);
+		} else {
+			ck_assert_msg(ra == 0, "agent refused \"%s\": %d", listen, ra);
+			/* Past the address and the bind: only the certificate is missing. */
+			ck_assert_msg(rw == -ENOENT, "webhook on \"%s\": %d", listen, rw);
+		}
+	}
+	metrics_registry_free(reg);
+	sd_event_unref(e);
+}
+END_TEST
+
 Suite *http_listen_suite(void)
 {
 	Suite *s = suite_create("http_listen");
@@ -151,6 +204,7 @@ Suite *http_listen_suite(void)
 
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_families_answered);
+	tcase_add_test(tc, test_agent_and_webhook_agree);
 	suite_add_tcase(s, tc);
 	return s;
 }
