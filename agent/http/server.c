@@ -70,9 +70,6 @@ __attribute__((format(printf, 2, 0))) static void http_log(void *cls, const char
 	log_debug("libmicrohttpd: %s", buf);
 }
 
-/* After every run, arm the timer for whatever libmicrohttpd has to do next without fd activity:
- * connection timeouts, or 0 when it holds work epoll will not report (TLS records already read,
- * resumed requests). */
 static unsigned daemon_connections(struct http_daemon *d)
 {
 	const union MHD_DaemonInfo *info =
@@ -81,6 +78,9 @@ static unsigned daemon_connections(struct http_daemon *d)
 	return info ? info->num_connections : 0;
 }
 
+/* After every run, arm the timer for whatever libmicrohttpd has to do next without fd activity:
+ * connection timeouts, or 0 when it holds work epoll will not report (TLS records already read,
+ * resumed requests). */
 static void daemon_run(struct http_daemon *d)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
