@@ -206,8 +206,14 @@ int cmd_webhook(int argc, char **argv)
 	if (r < 0)
 		return log_error_errno(r, "webhook: kube client: %m"), 1;
 	r = webhook_server_new(event, kube, &cfg, &server);
+	if (r == -EBADMSG)
+		return log_error("webhook: TLS key %s / certificate %s do not load", cfg.key_file,
+				 cfg.cert_file),
+		       1;
 	if (r < 0)
-		return log_error_errno(r, "webhook: cannot start on %s: %m", cfg.listen), 1;
+		return log_error_errno(r, "webhook: cannot serve on %s with %s and %s: %m",
+				       cfg.listen, cfg.cert_file, cfg.key_file),
+		       1;
 	if (port_file) {
 		r = write_port_file(port_file, webhook_server_port(server));
 		if (r < 0)

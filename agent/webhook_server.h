@@ -1,5 +1,5 @@
-/* The HTTPS side of `snug-agent webhook`: libmicrohttpd driven by sd-event, /mutate with the owner
- * lookup through the kube client, /healthz, /metrics, and TLS files reloaded when they change. */
+/* The HTTPS side of `snug-agent webhook`: /mutate with the owner lookup through the kube client,
+ * /healthz and /metrics, served by agent/http/server.c with TLS files reloaded when they change. */
 #pragma once
 
 #include <stdint.h>
@@ -11,7 +11,8 @@ struct kube_client;
 struct webhook_server;
 
 struct webhook_server_config {
-	const char *listen; /* "ADDR:PORT", "[ADDR]:PORT" or ":PORT" (all addresses) */
+	const char
+		*listen; /* the forms of agent/http/listen.h: ":PORT", "ADDR:PORT", "[ADDR]:PORT" */
 	const char *cert_file, *key_file; /* PEM; re-read when their mtime/size/inode change */
 	struct webhook_caps caps;
 	uint64_t reload_check_usec; /* how often the TLS files are checked, default 5 s */
@@ -19,7 +20,8 @@ struct webhook_server_config {
 
 /* Starts listening at once. kube may be NULL (every owner lookup then fails open); it must outlive
  * the server or be freed first (its callbacks then never come). -EINVAL on a bad listen address,
- * -EBADMSG when the key/certificate do not load, -EOPNOTSUPP without TLS in libmicrohttpd. */
+ * -errno of bind() or of reading the TLS files, -EBADMSG when the key/certificate do not load,
+ * -EOPNOTSUPP without TLS in libmicrohttpd. Logs nothing: the caller says what failed. */
 int webhook_server_new(sd_event *event, struct kube_client *kube,
 		       const struct webhook_server_config *cfg, struct webhook_server **ret);
 struct webhook_server *webhook_server_free(struct webhook_server *s);

@@ -4,23 +4,36 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <systemd/sd-event.h>
 
 #include "agent/metrics/metrics.h"
 
 /*
- * libmicrohttpd in "external epoll" mode: its epoll fd is an sd-event io source and its connection
- * timeout an sd-event timer, so every request is handled on the agent's one loop thread (no locks,
- * handlers read the agent's state directly). A stalled loop therefore also stops /healthz answering,
- * which is what the kubelet's liveness probe should see.
+ * Served by agent/http/server.c on the agent's one loop thread (handlers read the agent's state
+ * directly). A stalled loop therefore also stops /healthz answering, which is what the kubelet's
+ * liveness probe should see.
  *
  * Routes (GET and HEAD only, else 405; unknown paths 404):
  *   /metrics          200, Prometheus text 0.0.4 of `registry` (Content-Type METRICS_CONTENT_TYPE)
  *   /healthz          200 "ok", or 503 when `healthy` says otherwise
  *   /readyz           200 "ok" when `ready` says so (or is NULL), else 503 "not ready"
  *   /recommendations  200 application/json from `recommendations`, 500 when it fails, 404 when NULL
+ *
+ * Its clients: the kubelet's liveness and readiness probes, from the node's address, each on a
+ * fresh connection (the kubelet's prober turns keep-alive off: DisableKeepAlives in
+ * pkg/probe/http/http.go), so at most two at once; Prometheus, one keep-alive connection per
+ * scraper; an operator's curl or port-forward. Hence:
+ *   - 8 connections per client address: room for each of those to overlap a slow previous one,
+ *     while one client (a pod opening slow connections without end) holds at most 8;
+ *   - 64 in all: eight addresses would have to misbehave together before a probe waits, and fds
+ *     and libmicrohttpd's 32 KiB per connection stay bounded (2 MiB);
+ *   - 10 s idle: probes and scrapes send their request at once and are answered at once, so only
+ *     a stalled client or a keep-alive between scrapes is cut (the next scrape reconnects).
  */
+#define METRICS_HTTP_CONNECTIONS 64
+#define METRICS_HTTP_PER_CLIENT 8
+#define METRICS_HTTP_IDLE_TIMEOUT_SEC 10
+
 struct metrics_http_handlers {
 	struct metrics_registry *registry; /* required */
 	/* Refreshes gauges that are computed on demand, just before /metrics renders. Optional. */
@@ -36,16 +49,8 @@ struct metrics_http_handlers {
 
 struct metrics_http;
 
-/*
- * Parses a listen address: ":9746" (every address, IPv6 and IPv4), "127.0.0.1:9746", "[::1]:9746",
- * "[::]:0". Numeric hosts only (no name lookups in a node agent's start-up path); port 0..65535, 0 picks
- * a free one. -EINVAL otherwise. ret_any is true for the ":port" form.
- */
-int metrics_listen_parse(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
-			 bool *ret_any);
-
-/* Binds, listens and attaches to the loop. -EADDRINUSE, -EACCES etc. from bind(); -EINVAL for a bad
- * address; -EIO when libmicrohttpd refuses to start. */
+/* Binds `listen` (the forms of agent/http/listen.h), listens and attaches to the loop. -EADDRINUSE,
+ * -EACCES etc. from bind(); -EINVAL for a bad address; -EIO when libmicrohttpd refuses to start. */
 int metrics_http_new(sd_event *event, const char *listen, const struct metrics_http_handlers *h,
 		     struct metrics_http **ret);
 /* The bound port (the chosen one when the address said port 0). */

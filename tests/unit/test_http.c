@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,59 +125,6 @@ static int count_threads(void)
 	closedir(d);
 	return n;
 }
-
-START_TEST(test_listen_parse)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-	bool any;
-
-	ck_assert_int_eq(metrics_listen_parse(":9746", &ss, &len, &any), 0);
-	ck_assert(any);
-	ck_assert_int_eq(ss.ss_family, AF_INET6);
-	ck_assert_int_eq(ntohs(a6->sin6_port), 9746);
-	ck_assert(IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr));
-
-	ck_assert_int_eq(metrics_listen_parse("127.0.0.1:9746", &ss, &len, &any), 0);
-	ck_assert(!any);
-	ck_assert_int_eq(ss.ss_family, AF_INET);
-	ck_assert_int_eq(len, sizeof(struct sockaddr_in));
-	ck_assert_int_eq(ntohs(a4->sin_port), 9746);
-	ck_assert_uint_eq(ntohl(a4->sin_addr.s_addr), 0x7f000001);
-
-	ck_assert_int_eq(metrics_listen_parse("[::1]:9746", &ss, &len, &any), 0);
-	ck_assert_int_eq(ss.ss_family, AF_INET6);
-	ck_assert(IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr));
-	ck_assert_int_eq(ntohs(a6->sin6_port), 9746);
-
-	ck_assert_int_eq(metrics_listen_parse("0.0.0.0:0", &ss, &len, &any), 0);
-	ck_assert_int_eq(ntohs(a4->sin_port), 0);
-	ck_assert_int_eq(metrics_listen_parse("[::]:65535", &ss, &len, &any), 0);
-
-	static const char *const bad[] = { "",
-					   "9746",
-					   ":",
-					   ":65536",
-					   ":-1",
-					   ": 80",
-					   ":80x",
-					   "localhost:9746",
-					   "127.1:9746",
-					   "::1:9746",
-					   "[::1]",
-					   "[::1]9746",
-					   "[::1:9746",
-					   "[127.0.0.1]:80",
-					   "256.0.0.1:80",
-					   "[fe80::1%eth0]:80" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(metrics_listen_parse(bad[i], &ss, &len, &any) == -EINVAL,
-			      "\"%s\" accepted", bad[i]);
-	ck_assert_int_eq(metrics_listen_parse(NULL, &ss, &len, &any), -EINVAL);
-}
-END_TEST
 
 START_TEST(test_routes)
 {
@@ -306,7 +254,9 @@ START_TEST(test_routes)
 }
 END_TEST
 
-/* Many clients at once on the one loop thread: each gets a complete, valid scrape. */
+/* Many clients at once on the one loop thread: each gets a complete, valid scrape. Each scrapes
+ * from its own address (127.0.0.10..25), as scrapers do: one address may hold only
+ * METRICS_HTTP_PER_CLIENT connections. */
 START_TEST(test_concurrent_scrapes)
 {
 	sd_event *e = NULL;
@@ -317,7 +267,7 @@ START_TEST(test_concurrent_scrapes)
 	CURL *handles[16];
 	CURLM *multi = curl_multi_init();
 	int running = 1;
-	char url[128];
+	char url[128], source[32];
 
 	ck_assert_int_eq(sd_event_new(&e), 0);
 	ck_assert_int_eq(metrics_registry_new(&reg), 0);
@@ -344,6 +294,8 @@ START_TEST(test_concurrent_scrapes)
 		curl_easy_setopt(handles[i], CURLOPT_NOPROXY, "*");
 		curl_easy_setopt(handles[i], CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(handles[i], CURLOPT_WRITEDATA, &replies[i]);
+		snprintf(source, sizeof(source), "host!127.0.0.%zu", 10 + i);
+		curl_easy_setopt(handles[i], CURLOPT_INTERFACE, source);
 		curl_multi_add_handle(multi, handles[i]);
 	}
 	while (running) {
@@ -432,15 +384,142 @@ START_TEST(test_client_hangs_up_mid_response)
 }
 END_TEST
 
+/* A client address that opens many slow connections (a request never finished) holds only its own
+ * share: /healthz still answers another address at once. Without the per-client limit the first 64
+ * fill the server, which stops accepting, and /healthz waits in the backlog until they time out. */
+#define SLOW_CLIENTS 70
+
+/* A connection from 127.0.0.<host> that sends half a request and then nothing. */
+static int slow_client(uint16_t port, uint8_t host)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
+	const char partial[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	from.sin_addr.s_addr = htonl(0x7f000000 | host);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons(port);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	/* The kernel completes the handshake from the backlog, accepted or not. */
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	ck_assert_int_eq(write(fd, partial, sizeof(partial) - 1), (ssize_t)(sizeof(partial) - 1));
+	return fd;
+}
+
+/* The server closed it (EOF or reset); false while it is held open. */
+static bool closed_by_server(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	return recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+static unsigned count_closed(const int *fds, size_t n)
+{
+	unsigned closed = 0;
+
+	for (size_t i = 0; i < n; i++)
+		closed += closed_by_server(fds[i]);
+	return closed;
+}
+
+START_TEST(test_per_client_limit)
+{
+	sd_event *e = NULL;
+	struct metrics_registry *reg;
+	struct metrics_snug m;
+	struct metrics_http *srv = NULL;
+	int fds[SLOW_CLIENTS];
+	unsigned closed = 0;
+	struct reply r;
+
+	ck_assert_int_eq(sd_event_new(&e), 0);
+	ck_assert_int_eq(metrics_registry_new(&reg), 0);
+	ck_assert_int_eq(metrics_snug_register(reg, "test", &m), 0);
+	struct metrics_http_handlers h = { .registry = reg };
+	ck_assert_int_eq(metrics_http_new(e, "127.0.0.1:0", &h, &srv), 0);
+
+	for (size_t i = 0; i < SLOW_CLIENTS; i++) {
+		fds[i] = slow_client(metrics_http_port(srv), 2);
+		ck_assert_int_ge(sd_event_run(e, 0), 0);
+	}
+	/* The server refuses what is over the limit as it accepts: milliseconds. The bound is half
+	 * the idle timeout, after which the held ones would be closed too. */
+	for (int i = 0; i < 100 && closed < SLOW_CLIENTS - METRICS_HTTP_PER_CLIENT; i++) {
+		ck_assert_int_ge(sd_event_run(e, 50 * 1000), 0);
+		closed = count_closed(fds, SLOW_CLIENTS);
+	}
+	ck_assert_uint_eq(closed, SLOW_CLIENTS - METRICS_HTTP_PER_CLIENT);
+
+	/* Another address (the kubelet's, in a pod's place) is answered. */
+	r = fetch(e, metrics_http_port(srv), "GET", "/healthz");
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(r.body, "ok\n");
+	free(r.body);
+	/* ... while the slow ones were still held: it did not wait for them to time out. */
+	ck_assert_uint_eq(count_closed(fds, SLOW_CLIENTS), SLOW_CLIENTS - METRICS_HTTP_PER_CLIENT);
+
+	for (size_t i = 0; i < SLOW_CLIENTS; i++)
+		close(fds[i]);
+	metrics_http_free(srv);
+	metrics_registry_free(reg);
+	sd_event_unref(e);
+}
+END_TEST
+
+/* Once every connection is taken (eight addresses at their limit), new clients wait; when those
+ * connections end, the server takes new ones again. libmicrohttpd stops watching its listening
+ * socket at the limit, and only another run of it watches again. */
+START_TEST(test_accepts_again_after_the_limit)
+{
+	sd_event *e = NULL;
+	struct metrics_registry *reg;
+	struct metrics_snug m;
+	struct metrics_http *srv = NULL;
+	int fds[METRICS_HTTP_CONNECTIONS];
+	struct reply r;
+
+	ck_assert_int_eq(sd_event_new(&e), 0);
+	ck_assert_int_eq(metrics_registry_new(&reg), 0);
+	ck_assert_int_eq(metrics_snug_register(reg, "test", &m), 0);
+	struct metrics_http_handlers h = { .registry = reg };
+	ck_assert_int_eq(metrics_http_new(e, "127.0.0.1:0", &h, &srv), 0);
+
+	for (size_t i = 0; i < METRICS_HTTP_CONNECTIONS; i++) {
+		fds[i] = slow_client(metrics_http_port(srv), 2 + i / METRICS_HTTP_PER_CLIENT);
+		ck_assert_int_ge(sd_event_run(e, 0), 0);
+	}
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_ge(sd_event_run(e, 10 * 1000), 0);
+	ck_assert_uint_eq(count_closed(fds, METRICS_HTTP_CONNECTIONS), 0);
+	for (size_t i = 0; i < METRICS_HTTP_CONNECTIONS; i++)
+		close(fds[i]);
+
+	/* Without the second run this waits until curl gives up (20 s). */
+	r = fetch(e, metrics_http_port(srv), "GET", "/healthz");
+	ck_assert_int_eq(r.code, 200);
+	free(r.body);
+
+	metrics_http_free(srv);
+	metrics_registry_free(reg);
+	sd_event_unref(e);
+}
+END_TEST
+
 Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
 	TCase *tc = tcase_create("endpoint");
 
-	tcase_add_test(tc, test_listen_parse);
 	tcase_add_test(tc, test_routes);
 	tcase_add_test(tc, test_concurrent_scrapes);
 	tcase_add_test(tc, test_client_hangs_up_mid_response);
+	tcase_add_test(tc, test_per_client_limit);
+	tcase_add_test(tc, test_accepts_again_after_the_limit);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -2,7 +2,7 @@
 against tests/fake-apiserver, whose ReplicaSet controller recreates evicted pods through the webhook
 over HTTPS. What a user would notice: the replacement pod has the recommended resources; a PDB delays
 but does not lose an eviction; bare and single-replica pods are left alone; the per-node eviction budget
-holds; a broken annotation admits pods unchanged.
+holds; a broken annotation admits pods unchanged; one client cannot take every connection.
 
 Env: SNUG_AGENT, SNUG_FALLBACK_DRIVER (paths), SNUG_RESULTS (result line file), VERBOSE.
 """
@@ -11,7 +11,9 @@ import base64
 import http.client
 import json
 import os
+import select
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -358,6 +360,41 @@ class FallbackApiTest(unittest.TestCase):
         st, text = wh.get("/healthz")  # verified against the CA with the new certificate
         self.assertEqual(st, 200)
         self.assertGreaterEqual(wh.metric('snug_webhook_tls_reloads_total{result="ok"}'), 1)
+
+    def test_one_client_holds_only_its_share_of_connections(self):
+        # A client address that opens connections and never sends a byte (not even a TLS hello)
+        # keeps at most 128 of them (docs/metrics.md); the rest are closed at once, and the probes'
+        # /healthz from another address is answered while those 128 are held. Without the per-client
+        # limit all 200 would be held (512 in all), none closed.
+        per_client, opened = 128, 200
+        wh = self.start_webhook()
+        socks = []
+
+        def closed_by_server(s):
+            if not select.select([s], [], [], 0)[0]:
+                return False
+            try:
+                return s.recv(1) == b""
+            except ConnectionResetError:
+                return True
+
+        def count_closed():
+            return sum(1 for s in socks if closed_by_server(s))
+
+        try:
+            for _ in range(opened):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.2", 0))
+                s.connect(("127.0.0.1", wh.port))
+            self.srv.wait_for(lambda: count_closed() == opened - per_client, timeout=10)
+            self.assertEqual(count_closed(), opened - per_client, wh.log())
+            st, text = wh.get("/healthz")
+            self.assertEqual((st, text), (200, "ok\n"))
+            self.assertEqual(count_closed(), opened - per_client)  # still held meanwhile
+        finally:
+            for s in socks:
+                s.close()
 
 
 if __name__ == "__main__":
