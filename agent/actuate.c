@@ -289,7 +289,7 @@ void act_event(struct agent *a, struct agent_pod *p, const char *type, const cha
 				p->name);
 }
 
-static void record(struct agent_container *c, const char *result, const char *reason)
+static void record(struct agent_container *c, enum agent_result result, const char *reason)
 {
 	c->last.at_usec = now_usec(CLOCK_REALTIME);
 	c->last.result = result;
@@ -653,13 +653,13 @@ static int on_admission_timeout(sd_event_source *s, uint64_t usec, void *userdat
 		 (unsigned long long)(a->config.admission_timeout_usec / USEC_PER_SEC));
 	revert_cgroups(a, p, c, why);
 	c->spec_not_admitted = true;
-	record(c, "unconfirmed", c->last_decision.reason);
-	agent_metrics_resize(a->metrics, "unconfirmed");
+	record(c, AGENT_RESULT_UNCONFIRMED, c->last_decision.reason);
+	agent_metrics_resize(a->metrics, agent_result_to_string(AGENT_RESULT_UNCONFIRMED));
 	act_event(a, p, "Warning", "ResizeNotAdmitted", why);
 	kubelet_wait_done(c);
 	/* Signals that came meanwhile are decided on the kubelet's values now. */
 	if (c->oom_pending)
-		agent_decide_container(a, c, "oom-kill");
+		agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
 	return 0;
 }
 
@@ -739,7 +739,8 @@ static void on_read_back(const struct kube_result *res, void *userdata)
 	if (pod && pod->resource_version && ar->resource_version &&
 	    strcmp(pod->resource_version, ar->resource_version) != 0) {
 		c->after_conflict = true;
-		agent_decide_container(a, c, c->oom_pending ? "oom-kill" : "conflict");
+		agent_decide_container(
+			a, c, c->oom_pending ? AGENT_TRIGGER_OOM_KILL : AGENT_TRIGGER_CONFLICT);
 		c->after_conflict = false;
 	}
 	act_resize_free(ar);
@@ -807,7 +808,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 			c->oom_pending = false;
 			c->oom_seen_usec = 0;
 		}
-		record(c, "accepted", ar->d.reason);
+		record(c, AGENT_RESULT_ACCEPTED, ar->d.reason);
 		log_info("Resized %s/%s %s: %s", p->namespace, p->name, c->name, ar->d.reason);
 		act_event(a, p, "Normal", "Resized", ar->d.reason);
 		annotate_last_resize(a, p, c, &ar->d);
@@ -816,7 +817,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		/* Someone (the kubelet's status writes, most often) wrote the pod between our read
 		 * and the resize: read it again now and decide on it, rather than leave the signal
 		 * to the next sample. Once: a second 409 waits for the next decision. */
-		record(c, "conflict", ar->d.reason);
+		record(c, AGENT_RESULT_CONFLICT, ar->d.reason);
 		if (!ar->after_conflict && read_back(a, p, c, ar) >= 0) {
 			c->resize_in_flight = true;
 			ar = NULL; /* owned by the read */
@@ -826,7 +827,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	case KUBE_UNAUTHORIZED:
 	case KUBE_BAD_REPLY:
 		/* Kept pending (OOM flags stay set); the next decision retries. */
-		record(c, "retrying", ar->d.reason);
+		record(c, AGENT_RESULT_RETRYING, ar->d.reason);
 		log_warning("Resize of %s/%s %s not done yet (%s%s%s), retrying", p->namespace,
 			    p->name, c->name, result, res->message ? ": " : "",
 			    res->message ? res->message : "");
@@ -838,7 +839,10 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 			 res->message ? res->message : "no message", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
 		act_event(a, p, "Warning", "ResizeNotSupported", msg);
-		record(c, act_fallback(a, p, c, &ar->d) ? "evicting" : "unsupported", ar->d.reason);
+		record(c,
+		       act_fallback(a, p, c, &ar->d) ? AGENT_RESULT_EVICTING
+						     : AGENT_RESULT_UNSUPPORTED,
+		       ar->d.reason);
 		break;
 	default:
 		/* Kubernetes 1.33 refuses lowering a memory limit without resizePolicy
@@ -849,7 +853,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		    ar->d.new_res.memory_limit < ar->d.old_res.memory_limit && res->message &&
 		    strstr(res->message, "memory limits cannot be decreased")) {
 			a->keep_memory_limit = true;
-			record(c, "retrying", ar->d.reason);
+			record(c, AGENT_RESULT_RETRYING, ar->d.reason);
 			log_info("The API server refuses lowering memory limits (Kubernetes 1.33): "
 				 "shrinking keeps them from now on (%s/%s %s)",
 				 p->namespace, p->name, c->name);
@@ -858,7 +862,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		/* Rejected or forbidden: say why once per cooldown, don't hammer the server. */
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
-		record(c, "rejected", ar->d.reason);
+		record(c, AGENT_RESULT_REJECTED, ar->d.reason);
 		snprintf(msg, sizeof(msg), "resize refused (%s%s%s); wanted: %s", result,
 			 res->message ? ": " : "", res->message ? res->message : "", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
@@ -873,7 +877,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 
 		if (pod && pod->resource_version && ar->resource_version &&
 		    strcmp(pod->resource_version, ar->resource_version) != 0)
-			agent_decide_container(a, c, "oom-kill");
+			agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
 	}
 	act_resize_free(ar);
 }
@@ -889,13 +893,14 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	int r;
 
 	if (d->report_only || a->config.dry_run) {
-		const char *result = d->report_only ? "report-only" : "dry-run";
+		enum agent_result result =
+			d->report_only ? AGENT_RESULT_REPORT_ONLY : AGENT_RESULT_DRY_RUN;
 
 		/* Reported once per cooldown, like a resize would be. */
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
 		record(c, result, d->reason);
-		agent_metrics_resize(a->metrics, result);
+		agent_metrics_resize(a->metrics, agent_result_to_string(result));
 		log_info("%s %s/%s %s: %s", d->report_only ? "Recommend" : "dry-run: would resize",
 			 p->namespace, p->name, c->name, d->reason);
 		if (d->report_only)
@@ -965,6 +970,12 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 			    const struct kube_pod *pod, enum admission_verdict v)
 {
 	const char *result = admission_verdict_to_string(v);
+	static const enum agent_result results[] = {
+		[ADMISSION_DEFERRED] = AGENT_RESULT_DEFERRED,
+		[ADMISSION_INFEASIBLE] = AGENT_RESULT_INFEASIBLE,
+		[ADMISSION_ERROR] = AGENT_RESULT_ERROR,
+		[ADMISSION_SUPERSEDED] = AGENT_RESULT_SUPERSEDED,
+	};
 	const char *why = v == ADMISSION_SUPERSEDED ? "the pod's resources changed again since"
 			  : pod->resize_message	    ? pod->resize_message
 						    : "no message";
@@ -975,7 +986,7 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 	revert_cgroups(a, p, c, msg);
 	kubelet_wait_done(c);
 	c->spec_not_admitted = v != ADMISSION_SUPERSEDED;
-	record(c, result, msg);
+	record(c, results[v], msg);
 	agent_metrics_resize(a->metrics, result);
 	if (v == ADMISSION_SUPERSEDED) {
 		log_info("%s/%s %s: %s", p->namespace, p->name, c->name, msg);

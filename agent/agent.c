@@ -26,6 +26,45 @@
 #include "agent/util/time.h"
 #include "bpf/oomwatch_api.h"
 
+const char *agent_trigger_to_string(enum agent_trigger t)
+{
+	switch (t) {
+	case AGENT_TRIGGER_PERIODIC:
+		return "periodic";
+	case AGENT_TRIGGER_OOM_KILL:
+		return "oom-kill";
+	case AGENT_TRIGGER_MEMORY_PRESSURE:
+		return "memory-pressure";
+	case AGENT_TRIGGER_THROTTLE:
+		return "throttle";
+	case AGENT_TRIGGER_CONFLICT:
+		return "conflict";
+	}
+	return "invalid";
+}
+
+const char *agent_result_to_string(enum agent_result r)
+{
+	static const char *const names[] = {
+		[AGENT_RESULT_NONE] = "none",
+		[AGENT_RESULT_ACCEPTED] = "accepted",
+		[AGENT_RESULT_CONFLICT] = "conflict",
+		[AGENT_RESULT_RETRYING] = "retrying",
+		[AGENT_RESULT_EVICTING] = "evicting",
+		[AGENT_RESULT_UNSUPPORTED] = "unsupported",
+		[AGENT_RESULT_REJECTED] = "rejected",
+		[AGENT_RESULT_REPORT_ONLY] = "report-only",
+		[AGENT_RESULT_DRY_RUN] = "dry-run",
+		[AGENT_RESULT_DEFERRED] = "deferred",
+		[AGENT_RESULT_INFEASIBLE] = "infeasible",
+		[AGENT_RESULT_ERROR] = "error",
+		[AGENT_RESULT_SUPERSEDED] = "superseded",
+		[AGENT_RESULT_UNCONFIRMED] = "unconfirmed",
+	};
+
+	return (unsigned)r < ELEMENTSOF(names) && names[r] ? names[r] : "invalid";
+}
+
 static uint64_t realtime_usec(void)
 {
 	return now_usec(CLOCK_REALTIME);
@@ -479,7 +518,7 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 		struct agent_container *c = &p->containers[i];
 
 		if (c->oom_pending && !c->resize_in_flight && c->cg)
-			agent_decide_container(a, c, "oom-kill");
+			agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
 	}
 }
 
@@ -689,14 +728,14 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		container_feed(a, c, sample, wall);
 		if (c->throttle_window_usec >= a->config.decide.throttle_window_usec &&
 		    c->throttle_ratio >= a->config.decide.throttle_ratio)
-			agent_decide_container(a, c, "throttle");
+			agent_decide_container(a, c, AGENT_TRIGGER_THROTTLE);
 		else if (a->config.decide.pressure_working_set > 0 && c->memory_cgroup_max &&
 			 c->memory_cgroup_max != CG_UNLIMITED &&
 			 (double)projected_working_set(a, c) >=
 				 a->config.decide.pressure_working_set *
 					 (double)c->memory_cgroup_max)
 			/* Checked every sample, not every --decide-interval: a leak does not wait. */
-			agent_decide_container(a, c, "memory-pressure");
+			agent_decide_container(a, c, AGENT_TRIGGER_MEMORY_PRESSURE);
 	}
 	agent_metrics_sample_duration(a->metrics, now_usec(CLOCK_MONOTONIC) - t0);
 	return 0;
@@ -760,7 +799,7 @@ static void oom_at_container_limit(struct agent *a, struct agent_container *c,
 	if (!c->oom_seen_usec)
 		c->oom_seen_usec = rec->kernel_ns ? rec->kernel_ns / NSEC_PER_USEC
 						  : rec->seen_ns / NSEC_PER_USEC;
-	agent_decide_container(a, c, "oom-kill");
+	agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
 }
 
 /* A kill the pod's or the node's limit forced: the container's own limit was not too small, so
@@ -801,7 +840,7 @@ static void on_oom(const struct oomwatch_record *rec, void *userdata)
 		c->memory_max_grew = true;
 		/* A kill in the same read has its own record: the OOM bump decides, not pressure. */
 		if (rec->oom_delta == 0 && rec->counters.oom_kill == c->oom_kills_seen)
-			agent_decide_container(a, c, "memory-pressure");
+			agent_decide_container(a, c, AGENT_TRIGGER_MEMORY_PRESSURE);
 	}
 	if (rec->kind == OOMWATCH_KILL || rec->oom_delta > 0)
 		c->oom_kills_seen = rec->counters.oom_kill;
@@ -859,15 +898,15 @@ static void node_schedule(struct agent *a)
 				  a->config.node_name);
 }
 
-static void node_failed(struct agent *a, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void node_failed(struct agent *a, const char *reason, const char *fmt, ...)
+/* A node that is gone (forget) has nothing to offer; any other failure keeps the last good read:
+ * allocatable only changes when the kubelet restarts with other reservations. reason labels the
+ * metric. */
+static void node_failed(struct agent *a, const char *reason, bool forget, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void node_failed(struct agent *a, const char *reason, bool forget, const char *fmt, ...)
 {
 	char why[512];
 	va_list ap;
-	/* A node that is gone has nothing to offer; any other failure keeps the last good read:
-	 * allocatable only changes when the kubelet restarts with other reservations. */
-	bool forget = strcmp(reason, "not-found") == 0 || strcmp(reason, "invalid") == 0;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
@@ -895,10 +934,10 @@ static void on_node(const struct kube_result *res, void *userdata)
 
 	a->node_in_flight = false;
 	if (res->outcome != KUBE_OK)
-		node_failed(a, kube_outcome_to_string(res->outcome), "%s",
-			    res->message ? res->message : "no message");
+		node_failed(a, kube_outcome_to_string(res->outcome), res->outcome == KUBE_NOT_FOUND,
+			    "%s", res->message ? res->message : "no message");
 	else if ((r = kube_node_parse(res->object, &n, err)) < 0)
-		node_failed(a, r == -ENOMEM ? "no-memory" : "invalid", "%s",
+		node_failed(a, r == -ENOMEM ? "no-memory" : "invalid", r != -ENOMEM, "%s",
 			    r == -ENOMEM ? "out of memory" : err);
 	else {
 		if (!a->node_known || a->node_failing ||
@@ -931,7 +970,7 @@ static int on_node_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	r = kube_get_node(a->kube, a->config.node_name, on_node, a);
 	if (r < 0) {
-		node_failed(a, "local", "cannot send the request: %s", strerror(-r));
+		node_failed(a, "local", false, "cannot send the request: %s", strerror(-r));
 		node_schedule(a);
 		return 0;
 	}
@@ -955,7 +994,7 @@ static bool history_long_enough(struct agent *a, struct agent_container *c, int6
 	return first > 0 && now > first && (uint64_t)(now - first) >= a->config.min_history_usec;
 }
 
-void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger)
+void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger)
 {
 	struct agent_pod *p = c->pod;
 	const struct kube_pod *pod;
@@ -1062,8 +1101,9 @@ void agent_decide_container(struct agent *a, struct agent_container *c, const ch
 	}
 	bypass_budget_report(a, p, c, &d);
 	if (d.kind == DECIDE_NONE) {
-		log_debug("%s/%s %s (%s): %s", p->namespace, p->name, c->name, trigger, d.reason);
-		if (c->oom_pending && strcmp(trigger, "oom-kill") == 0)
+		log_debug("%s/%s %s (%s): %s", p->namespace, p->name, c->name,
+			  agent_trigger_to_string(trigger), d.reason);
+		if (c->oom_pending && trigger == AGENT_TRIGGER_OOM_KILL)
 			log_info("OOM kill in %s/%s %s, no resize: %s", p->namespace, p->name,
 				 c->name, d.reason);
 		/* A kill held back by the spent budget waits for the cooldown, not for the next. */
@@ -1081,7 +1121,8 @@ static int on_decide_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	for (struct agent_pod *p = a->pods; p; p = p->next)
 		for (size_t i = 0; i < p->n_containers; i++)
 			if (p->containers[i].cg)
-				agent_decide_container(a, &p->containers[i], "periodic");
+				agent_decide_container(a, &p->containers[i],
+						       AGENT_TRIGGER_PERIODIC);
 	return sd_event_source_set_time_relative(s, a->config.decide_interval_usec);
 }
 

@@ -36,10 +36,39 @@ struct agent_history {
 	struct agent_history *next;
 };
 
+/* What set a decision off. */
+enum agent_trigger {
+	AGENT_TRIGGER_PERIODIC,	       /* --decide-interval: the recommendation */
+	AGENT_TRIGGER_OOM_KILL,	       /* a kill at the container's own limit */
+	AGENT_TRIGGER_MEMORY_PRESSURE, /* memory.events max, or the working set near the limit */
+	AGENT_TRIGGER_THROTTLE,	       /* sustained CPU throttling */
+	AGENT_TRIGGER_CONFLICT,	       /* the pod read back after a 409 */
+};
+const char *agent_trigger_to_string(enum agent_trigger t);
+
+/* What became of a container's last decision (/recommendations' last_action.result). */
+enum agent_result {
+	AGENT_RESULT_NONE, /* nothing decided yet */
+	AGENT_RESULT_ACCEPTED,
+	AGENT_RESULT_CONFLICT,
+	AGENT_RESULT_RETRYING,
+	AGENT_RESULT_EVICTING,
+	AGENT_RESULT_UNSUPPORTED,
+	AGENT_RESULT_REJECTED,
+	AGENT_RESULT_REPORT_ONLY,
+	AGENT_RESULT_DRY_RUN,
+	AGENT_RESULT_DEFERRED, /* the kubelet's answers to an accepted resize: */
+	AGENT_RESULT_INFEASIBLE,
+	AGENT_RESULT_ERROR,
+	AGENT_RESULT_SUPERSEDED,
+	AGENT_RESULT_UNCONFIRMED, /* no answer within --admission-timeout */
+};
+const char *agent_result_to_string(enum agent_result r);
+
 /* What happened to the last decision of a container, for /recommendations and metrics. */
 struct agent_action {
-	uint64_t at_usec;   /* CLOCK_REALTIME */
-	const char *result; /* "accepted", "rejected", "dry-run", "report-only", ... (static) */
+	uint64_t at_usec; /* CLOCK_REALTIME */
+	enum agent_result result;
 	char reason[DECIDE_REASON_MAX];
 };
 
@@ -167,7 +196,7 @@ int agent_run(struct agent *a);
 
 /* Pieces other agent files call. */
 struct agent_pod *agent_find_pod(struct agent *a, const char *uid);
-void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger);
+void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger);
 int agent_save_checkpoints(struct agent *a);
 /* The JSON of /recommendations (caller frees). */
 char *agent_recommendations_json(struct agent *a);

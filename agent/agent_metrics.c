@@ -419,12 +419,14 @@ char *agent_recommendations_json(struct agent *a)
 						   r->upper.memory_bytes) < 0)
 					return NULL;
 			}
-			if (c->last.result) {
+			if (c->last.result != AGENT_RESULT_NONE) {
 				last = cJSON_AddObjectToObject(o, "last_action");
 				if (!last ||
 				    !cJSON_AddNumberToObject(
 					    last, "at", (double)(c->last.at_usec / USEC_PER_SEC)) ||
-				    !cJSON_AddStringToObject(last, "result", c->last.result) ||
+				    !cJSON_AddStringToObject(
+					    last, "result",
+					    agent_result_to_string(c->last.result)) ||
 				    !cJSON_AddStringToObject(last, "reason", c->last.reason))
 					return NULL;
 			}

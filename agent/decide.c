@@ -297,6 +297,7 @@ struct plan {
 	bool bypass;
 	bool held_by_budget; /* a signal waited for the cooldown because the budget is spent */
 	struct text change, skip, notes;
+	size_t change_prefix_len; /* of change: the kind's prefix ("recommendation: ") */
 	char change_buf[192], skip_buf[192], notes_buf[192];
 };
 
@@ -782,6 +783,7 @@ static bool plan_recommendation(struct plan *p, const struct decide_estimate *e,
 	}
 	p->kind = DECIDE_RECOMMENDATION;
 	text_add(&p->change, "recommendation: ");
+	p->change_prefix_len = p->change.len;
 	describe(p, why);
 	return true;
 }
@@ -1247,9 +1249,8 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 		const char *c = cpu.change.buf;
 
 		/* "recommendation: memory …; cpu …" reads better than the prefix twice. */
-		if (mem.kind == DECIDE_RECOMMENDATION && cpu.kind == DECIDE_RECOMMENDATION &&
-		    strncmp(c, "recommendation: ", 16) == 0)
-			c += 16;
+		if (mem.kind == DECIDE_RECOMMENDATION && cpu.kind == DECIDE_RECOMMENDATION)
+			c += cpu.change_prefix_len;
 		text_add(&reason, "%s%s", mem.kind != DECIDE_NONE ? "; " : "", c);
 	}
 	/* A signal that could not act still matters to whoever reads the Event. */
