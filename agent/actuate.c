@@ -781,18 +781,13 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		if (ar->d.bypass_cooldown)
 			bypass_budget_record(a, c, c->last_resize_usec);
-		/* Throttling and pressure seen under the old limits say nothing about the new ones. */
-		c->window_start_usec = c->window_usage_usec = c->window_throttled_usec = 0;
-		c->throttle_ratio = 0;
-		c->throttle_window_usec = 0;
-		c->memory_max_grew = false;
-		/* Until the next sample, memory pressure is judged against the limit just set, not
-		 * the old memory.max and the growth that led past it: decisions in between would
-		 * grow the limit again and again. */
-		c->working_set_rate = 0;
-		if (ar->d.new_res.memory_limit > 0 &&
-		    ar->d.new_res.memory_limit != ar->d.old_res.memory_limit)
-			c->memory_cgroup_max = (uint64_t)ar->d.new_res.memory_limit;
+		/* Throttling and pressure seen under the old limits say nothing about the new ones;
+		 * until the next sample, pressure is judged against the limit just set (decisions in
+		 * between would grow the limit again and again). */
+		signals_resized(&c->signals,
+				ar->d.new_res.memory_limit != ar->d.old_res.memory_limit
+					? ar->d.new_res.memory_limit
+					: 0);
 
 		wrote = apply_cgroups(a, p, c, &ar->d, &c->last_decision);
 		c->have_last_decision = true;

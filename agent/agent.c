@@ -215,13 +215,7 @@ static void container_detach_cgroup(struct agent *a, struct agent_container *c)
 	/* A restarted container is a new cgroup starting from nothing: its first readings are not
 	 * growth (read as a rate they would look like a leak and grow the limit for nothing), and
 	 * throttling seen in the old one says nothing about the new. */
-	c->have_prev = false;
-	c->working_set = c->memory_current = c->memory_cgroup_max = 0;
-	c->working_set_ts_usec = 0;
-	c->working_set_rate = 0;
-	c->window_start_usec = c->window_usage_usec = c->window_throttled_usec = 0;
-	c->throttle_ratio = 0;
-	c->throttle_window_usec = 0;
+	signals_restart(&c->signals);
 }
 
 /* memory.events `oom` of a cgroup (relative to the tree); -errno when it cannot be read. */
@@ -264,7 +258,7 @@ static void container_attach_cgroup(struct agent *a, struct agent_container *c,
 		if (!is_new)
 			(void)read_memcg_oom(a, cg->path, &container_oom);
 		(void)read_memcg_oom(a, cg->pod->path, &pod_oom);
-		signals_oom_init(&c->oom_cause, container_oom, pod_oom);
+		signals_oom_init(&c->signals.oom, container_oom, pod_oom);
 	}
 	if (a->oomwatch) {
 		r = oomwatch_track(a->oomwatch, cg->inode, cg_tree_fd(a->tree), cg->path,
@@ -625,82 +619,35 @@ static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- sampling ------------------------------------------------------------------------------ */
 
+/* One sample of the container into its signals and its history. */
 static void container_feed(struct agent *a, struct agent_container *c, const struct cg_sample *s,
 			   int64_t wall_usec)
 {
-	const struct decide_config *dc = &a->config.decide;
+	struct signals_reading r = {
+		.ts_usec = s->timestamp_usec,
+		.have_memory_current = s->present & CG_FILE_BIT(CG_FILE_MEMORY_CURRENT),
+		.have_working_set = s->present & CG_FILE_BIT(CG_FILE_MEMORY_STAT),
+		.have_memory_max = s->present & CG_FILE_BIT(CG_FILE_MEMORY_MAX),
+		.have_cpu = s->present & CG_FILE_BIT(CG_FILE_CPU_STAT),
+		.memory_current = s->memory_current,
+		.working_set = s->memory_working_set,
+		.memory_max = s->memory_max,
+		.cpu_usage_usec = s->cpu.usage_usec,
+		.cpu_throttled_usec = s->cpu.throttled_usec,
+	};
+	bool cpu_rate;
 
 	if (!c->history->first_reading_usec)
 		c->history->first_reading_usec = wall_usec;
-	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_CURRENT)) {
-		c->memory_current = s->memory_current;
-		if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_STAT)) {
-			/* Growth rate, smoothed over a few samples; a drop (reclaim, restart) resets it. */
-			if (c->working_set_ts_usec && s->timestamp_usec > c->working_set_ts_usec) {
-				double dt =
-					(double)(s->timestamp_usec - c->working_set_ts_usec) / 1e6;
-				double rate =
-					((double)s->memory_working_set - (double)c->working_set) /
-					dt;
-
-				c->working_set_rate =
-					rate <= 0 ? 0 : 0.5 * c->working_set_rate + 0.5 * rate;
-			}
-			c->working_set_ts_usec = s->timestamp_usec;
-			c->working_set = s->memory_working_set;
-			/* An empty cgroup (before the first exec, after a kill) has no working set to
-			 * learn from, and VPA's model keeps a 0 peak for the rest of its 24 h interval:
-			 * no later peak, not even an OOM bump, would count. */
-			if (c->working_set > 0 &&
-			    rec_container_add_memory_reading(&c->rec, wall_usec,
-							     (int64_t)c->working_set) > 0)
-				c->history->dirty = true;
-		}
-	}
-	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_MAX))
-		c->memory_cgroup_max = s->memory_max;
-	if (!(s->present & CG_FILE_BIT(CG_FILE_CPU_STAT)))
-		return;
-	if (c->have_prev && s->timestamp_usec > c->prev_ts_usec &&
-	    s->cpu.usage_usec >= c->prev_usage_usec) {
-		uint64_t dt = s->timestamp_usec - c->prev_ts_usec;
-		uint64_t du = s->cpu.usage_usec - c->prev_usage_usec;
-		uint64_t dthr = s->cpu.throttled_usec >= c->prev_throttled_usec
-					? s->cpu.throttled_usec - c->prev_throttled_usec
-					: 0;
-
-		c->cpu_cores = (double)du / (double)dt;
-		if (rec_container_add_cpu_reading(&c->rec, wall_usec, c->cpu_cores) > 0)
-			c->history->dirty = true;
-		/* Throttling over a sliding window that restarts once it is long enough. */
-		if (c->window_start_usec == 0 ||
-		    s->timestamp_usec - c->window_start_usec > 2 * dc->throttle_window_usec) {
-			c->window_start_usec = c->prev_ts_usec;
-			c->window_usage_usec = c->window_throttled_usec = 0;
-		}
-		c->window_usage_usec += du;
-		c->window_throttled_usec += dthr;
-		c->throttle_window_usec = s->timestamp_usec - c->window_start_usec;
-		/* throttled time per CPU time used: how much more the container wanted. */
-		c->throttle_ratio =
-			c->window_usage_usec
-				? (double)c->window_throttled_usec /
-					  (double)(c->window_usage_usec + c->window_throttled_usec)
-				: 0.0;
-	}
-	c->have_prev = true;
-	c->prev_ts_usec = s->timestamp_usec;
-	c->prev_usage_usec = s->cpu.usage_usec;
-	c->prev_throttled_usec = s->cpu.throttled_usec;
-}
-
-/* The working set --pressure-lookahead from now if it keeps growing as it does: a steady leak is
- * met with a bigger limit before it reaches the current one, not after the OOM kill. */
-static int64_t projected_working_set(struct agent *a, const struct agent_container *c)
-{
-	double ahead = c->working_set_rate * (double)a->config.pressure_lookahead_usec / 1e6;
-
-	return (int64_t)c->working_set + (int64_t)ahead;
+	cpu_rate = signals_feed(&c->signals, &r, a->config.decide.throttle_window_usec);
+	/* An empty cgroup (before the first exec, after a kill) has no working set to learn from,
+	 * and VPA's model keeps a 0 peak for the rest of its 24 h interval: no later peak, not even
+	 * an OOM bump, would count. */
+	if (r.have_memory_current && r.have_working_set && r.working_set > 0 &&
+	    rec_container_add_memory_reading(&c->rec, wall_usec, (int64_t)r.working_set) > 0)
+		c->history->dirty = true;
+	if (cpu_rate && rec_container_add_cpu_reading(&c->rec, wall_usec, c->signals.cpu_cores) > 0)
+		c->history->dirty = true;
 }
 
 static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -726,14 +673,11 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		if (sample->error)
 			continue; /* vanished: the next rescan detaches it */
 		container_feed(a, c, sample, wall);
-		if (c->throttle_window_usec >= a->config.decide.throttle_window_usec &&
-		    c->throttle_ratio >= a->config.decide.throttle_ratio)
+		if (signals_throttled(&c->signals, a->config.decide.throttle_window_usec,
+				      a->config.decide.throttle_ratio))
 			agent_decide_container(a, c, AGENT_TRIGGER_THROTTLE);
-		else if (a->config.decide.pressure_working_set > 0 && c->memory_cgroup_max &&
-			 c->memory_cgroup_max != CG_UNLIMITED &&
-			 (double)projected_working_set(a, c) >=
-				 a->config.decide.pressure_working_set *
-					 (double)c->memory_cgroup_max)
+		else if (signals_memory_near_limit(&c->signals, a->config.pressure_lookahead_usec,
+						   a->config.decide.pressure_working_set))
 			/* Checked every sample, not every --decide-interval: a leak does not wait. */
 			agent_decide_container(a, c, AGENT_TRIGGER_MEMORY_PRESSURE);
 	}
@@ -770,9 +714,9 @@ static enum signals_oom_cause oom_cause(struct agent *a, struct agent_container 
 	v = (rec->anon_rss_kb + rec->file_rss_kb + rec->shmem_rss_kb) * 1024;
 	if (v > r.container_peak)
 		r.container_peak = v;
-	if (c->working_set > r.container_peak)
-		r.container_peak = c->working_set;
-	cause = signals_oom_classify(&c->oom_cause, now_usec(CLOCK_MONOTONIC), &r);
+	if (c->signals.working_set > r.container_peak)
+		r.container_peak = c->signals.working_set;
+	cause = signals_oom_classify(&c->signals.oom, now_usec(CLOCK_MONOTONIC), &r);
 	agent_metrics_oom_cause(a->metrics, signals_oom_cause_to_string(cause));
 	return cause;
 }
@@ -837,7 +781,7 @@ static void on_oom(const struct oomwatch_record *rec, void *userdata)
 		else
 			oom_elsewhere(a, c, rec, cause);
 	} else if (rec->max_delta > 0) {
-		c->memory_max_grew = true;
+		c->signals.memory_max_grew = true;
 		/* A kill in the same read has its own record: the OOM bump decides, not pressure. */
 		if (rec->oom_delta == 0 && rec->counters.oom_kill == c->oom_kills_seen)
 			agent_decide_container(a, c, AGENT_TRIGGER_MEMORY_PRESSURE);
@@ -1059,15 +1003,16 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		.signals = {
 			.oom_kill = c->oom_pending,
 			.oom_bumped_memory = c->oom_pending ? c->oom_bumped_memory : -1,
-			.memory_max_grew = c->memory_max_grew,
-			.memory_usage = c->memory_current ? (int64_t)c->memory_current : -1,
-			.memory_working_set = c->entry ? projected_working_set(a, c) : -1,
-			.memory_working_set_now = c->entry ? (int64_t)c->working_set : -1,
-			.memory_cgroup_limit = c->memory_cgroup_max && c->memory_cgroup_max != CG_UNLIMITED
-						       ? (int64_t)c->memory_cgroup_max
+			.memory_max_grew = c->signals.memory_max_grew,
+			.memory_usage = c->signals.memory_current ? (int64_t)c->signals.memory_current : -1,
+			.memory_working_set = c->entry ? signals_projected_working_set(&c->signals,
+						a->config.pressure_lookahead_usec) : -1,
+			.memory_working_set_now = c->entry ? (int64_t)c->signals.working_set : -1,
+			.memory_cgroup_limit = c->signals.memory_max && c->signals.memory_max != CG_UNLIMITED
+						       ? (int64_t)c->signals.memory_max
 						       : -1,
-			.cpu_throttle_ratio = c->throttle_ratio,
-			.cpu_throttle_window_usec = c->throttle_window_usec,
+			.cpu_throttle_ratio = c->signals.throttle_ratio,
+			.cpu_throttle_window_usec = c->signals.throttle_window_usec,
 		},
 		.node = node,
 		.last_resize_usec = c->last_resize_usec,
@@ -1093,7 +1038,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 
 	r = decide_container(&in, &d);
 	pod_model_done(&model);
-	c->memory_max_grew = false;
+	c->signals.memory_max_grew = false;
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
 				  p->name, c->name);

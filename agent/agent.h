@@ -90,25 +90,14 @@ struct agent_container {
 	struct agent_history *history;
 	struct rec_container rec;
 
-	/* The previous sample, for deltas of cumulative counters. */
-	bool have_prev;
-	uint64_t prev_ts_usec, prev_usage_usec, prev_throttled_usec;
-	/* Throttling over the current window. */
-	uint64_t window_start_usec, window_usage_usec, window_throttled_usec;
-	double throttle_ratio;
-	uint64_t throttle_window_usec;
-	uint64_t working_set, memory_current, memory_cgroup_max; /* last sample */
-	uint64_t working_set_ts_usec; /* when working_set was read (CLOCK_MONOTONIC) */
-	double working_set_rate;      /* bytes/s, smoothed; > 0 while memory grows */
-	double cpu_cores;	      /* last sample */
+	/* What the samples and memory.events say (throttling, growth, OOM causes). */
+	struct signals_state signals;
 
 	/* Signals waiting for a decision; they stay set until a resize is accepted. */
 	bool oom_pending;
 	int64_t oom_bumped_memory;
-	uint64_t oom_seen_usec; /* CLOCK_MONOTONIC ns of the kill, for the latency histogram */
-	bool memory_max_grew;
-	uint64_t oom_kills_seen;	    /* memory.events oom_kill at the last kill record */
-	struct signals_oom_state oom_cause; /* which limit the kills came from */
+	uint64_t oom_seen_usec;	 /* CLOCK_MONOTONIC ns of the kill, for the latency histogram */
+	uint64_t oom_kills_seen; /* memory.events oom_kill at the last kill record */
 
 	uint64_t last_resize_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
 	/* The budget of grows inside the cooldown: when they were accepted (CLOCK_REALTIME, oldest

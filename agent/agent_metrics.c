@@ -297,8 +297,8 @@ static void refresh(struct agent_metrics *m)
 						  (double)kc->spec.mem_limit);
 			}
 			if (c->entry) {
-				gauge_set(m->usage_cpu, v, c->cpu_cores);
-				gauge_set(m->working_set, v, (double)c->working_set);
+				gauge_set(m->usage_cpu, v, c->signals.cpu_cores);
+				gauge_set(m->working_set, v, (double)c->signals.working_set);
 			}
 		}
 	}
@@ -403,8 +403,8 @@ char *agent_recommendations_json(struct agent *a)
 					return NULL;
 			}
 			if (json_resources(o, "usage",
-					   c->entry ? (int64_t)(c->cpu_cores * 1000) : -1,
-					   c->entry ? (int64_t)c->working_set : -1) < 0)
+					   c->entry ? (int64_t)(c->signals.cpu_cores * 1000) : -1,
+					   c->entry ? (int64_t)c->signals.working_set : -1) < 0)
 				return NULL;
 			if (c->have_recommendation) {
 				const struct rec_recommendation *r = &c->recommendation;
