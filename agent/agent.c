@@ -17,6 +17,7 @@
 #include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
+#include "agent/node_room.h"
 #include "agent/last_resize.h"
 #include "agent/pod_model.h"
 #include "agent/util/cleanup.h"
@@ -68,126 +69,6 @@ const char *agent_result_to_string(enum agent_result r)
 static uint64_t realtime_usec(void)
 {
 	return now_usec(CLOCK_REALTIME);
-}
-
-/* ---- histories (one per container identity) ------------------------------------------------- */
-
-static void history_free(struct agent_history *h)
-{
-	if (!h)
-		return;
-	free((char *)h->id.namespace);
-	free((char *)h->id.owner_kind);
-	free((char *)h->id.owner_name);
-	free((char *)h->id.container);
-	rec_aggregate_free(h->aggregate);
-	free(h);
-}
-
-static bool identity_eq(const struct rec_identity *a, const struct rec_identity *b)
-{
-	return strcmp(a->namespace, b->namespace) == 0 &&
-	       strcmp(a->owner_kind, b->owner_kind) == 0 &&
-	       strcmp(a->owner_name, b->owner_name) == 0 && strcmp(a->container, b->container) == 0;
-}
-
-static struct agent_history *history_find(struct agent *a, const struct rec_identity *id)
-{
-	for (struct agent_history *h = a->histories; h; h = h->next)
-		if (identity_eq(&h->id, id))
-			return h;
-	return NULL;
-}
-
-/* Takes ownership of aggregate (may be NULL: a new one is created). */
-static int history_add(struct agent *a, const struct rec_identity *id,
-		       struct rec_aggregate *aggregate, struct agent_history **ret)
-{
-	struct agent_history *h = calloc(1, sizeof(*h));
-	int r;
-
-	if (!h) {
-		rec_aggregate_free(aggregate);
-		return -ENOMEM;
-	}
-	h->id.namespace = strdup(id->namespace);
-	h->id.owner_kind = strdup(id->owner_kind);
-	h->id.owner_name = strdup(id->owner_name);
-	h->id.container = strdup(id->container);
-	h->aggregate = aggregate;
-	if (!h->id.namespace || !h->id.owner_kind || !h->id.owner_name || !h->id.container) {
-		history_free(h);
-		return -ENOMEM;
-	}
-	if (!h->aggregate) {
-		r = rec_aggregate_new(&a->config.tunables, (int64_t)realtime_usec(), &h->aggregate);
-		if (r < 0) {
-			history_free(h);
-			return r;
-		}
-	}
-	h->next = a->histories;
-	a->histories = h;
-	*ret = h;
-	return 0;
-}
-
-static int checkpoint_loaded(const struct rec_identity *id, struct rec_aggregate *aggregate,
-			     void *userdata)
-{
-	struct agent *a = userdata;
-	struct agent_history *h;
-
-	if (history_find(a, id)) {
-		rec_aggregate_free(aggregate);
-		return 0;
-	}
-	return history_add(a, id, aggregate, &h);
-}
-
-static void checkpoint_failed(const char *file_name, int error, void *userdata)
-{
-	struct agent *a = userdata;
-
-	log_warning_errno(error, "Skipping checkpoint %s (kept on disk, not loaded): %m",
-			  file_name);
-	agent_metrics_checkpoint_error(a->metrics);
-}
-
-int agent_save_checkpoints(struct agent *a)
-{
-	struct rec_checkpoint_batch *batch = NULL;
-	int64_t now = (int64_t)realtime_usec();
-	int r, n = 0;
-
-	if (!a->store)
-		return 0;
-	r = rec_checkpoint_batch_new(a->store, &batch);
-	if (r < 0)
-		return log_error_errno(r, "Cannot start saving checkpoints: %m");
-	for (struct agent_history *h = a->histories; h; h = h->next) {
-		if (!h->dirty)
-			continue;
-		r = rec_checkpoint_batch_add(batch, &h->id, h->aggregate, now);
-		if (r < 0) {
-			log_warning_errno(r, "Cannot write checkpoint of %s/%s/%s/%s: %m",
-					  h->id.namespace, h->id.owner_kind, h->id.owner_name,
-					  h->id.container);
-			continue;
-		}
-		n++;
-	}
-	r = rec_checkpoint_batch_commit(batch);
-	rec_checkpoint_batch_free(batch);
-	if (r < 0)
-		return log_error_errno(r, "Saving checkpoints failed: %m");
-	for (struct agent_history *h = a->histories; h; h = h->next)
-		h->dirty = false;
-	log_debug("Saved %d checkpoints", n);
-	r = rec_checkpoint_gc(a->store, now, rec_tunables_history_window_usec(&a->config.tunables));
-	if (r > 0)
-		log_info("Removed %d checkpoints older than the history window", r);
-	return n;
 }
 
 /* ---- pods and containers ------------------------------------------------------------------ */
@@ -324,38 +205,6 @@ static void pod_unlink(struct agent *a, struct agent_pod *p)
 		}
 }
 
-/* Whose history a container is: the pod's controller, collapsed from ReplicaSet to Deployment when
- * the ReplicaSet carries the pod-template-hash suffix, so a rollout keeps the history. */
-static void pod_identity(const struct kube_pod *pod, const char *container, char *kind_buf,
-			 size_t kind_size, char *name_buf, size_t name_size,
-			 struct rec_identity *ret)
-{
-	const char *kind = "Pod", *name = pod->name;
-
-	if (pod->has_owner && pod->owner.kind && pod->owner.name) {
-		const char *hash = kube_pod_label(pod, "pod-template-hash");
-		size_t nl = strlen(pod->owner.name), hl = hash ? strlen(hash) : 0;
-
-		kind = pod->owner.kind;
-		name = pod->owner.name;
-		if (strcmp(kind, "ReplicaSet") == 0 && hash && hl > 0 && nl > hl + 1 &&
-		    pod->owner.name[nl - hl - 1] == '-' &&
-		    strcmp(pod->owner.name + nl - hl, hash) == 0 && nl - hl - 1 < name_size) {
-			memcpy(name_buf, pod->owner.name, nl - hl - 1);
-			name_buf[nl - hl - 1] = '\0';
-			name = name_buf;
-			kind = "Deployment";
-		}
-	}
-	snprintf(kind_buf, kind_size, "%s", kind);
-	if (name != name_buf)
-		snprintf(name_buf, name_size, "%s", name);
-	*ret = (struct rec_identity){ .namespace = pod->namespace,
-				      .owner_kind = kind_buf,
-				      .owner_name = name_buf,
-				      .container = container };
-}
-
 /* What snug wrote on the pod in snug.io/last-resize for this container, so a restarted agent keeps
  * honouring the cooldown and the budget of grows inside it. A value that cannot be trusted (a far-
  * future `at` would hold the pod in its cooldown for ever) is ignored with a log line. */
@@ -468,14 +317,9 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 	if (p->n_containers == 0) {
 		for (size_t i = 0; i < pod->n_containers; i++) {
 			struct agent_container *c = &p->containers[p->n_containers];
-			char kind[64], owner[256];
-			struct rec_identity id;
 			struct agent_history *h;
 
-			pod_identity(pod, pod->containers[i].name, kind, sizeof(kind), owner,
-				     sizeof(owner), &id);
-			h = history_find(a, &id);
-			if (!h && history_add(a, &id, NULL, &h) < 0) {
+			if (history_of(&a->histories, pod, pod->containers[i].name, &h) < 0) {
 				log_oom();
 				continue;
 			}
@@ -792,152 +636,6 @@ static void on_oom(const struct oomwatch_record *rec, void *userdata)
 
 /* ---- decisions ------------------------------------------------------------------------------- */
 
-/* Node allocatable minus the requests of every other pod bound here that has not terminated
- * (the watch caches them all, managed or not); unknown (-1) while the node cannot be read. The
- * pod's own other containers are decide's to subtract. */
-static struct decide_node node_free(struct agent *a, const struct kube_pod *self)
-{
-	int64_t cpu = 0, memory = 0;
-
-	if (!a->node_known)
-		return (struct decide_node){ .cpu_free_millis = -1,
-					     .memory_free_bytes = -1,
-					     .memory_allocatable_bytes = -1 };
-	for (size_t i = 0; i < kube_client_n_pods(a->kube); i++) {
-		const struct kube_pod *p = kube_client_pod_at(a->kube, i);
-
-		if (strcmp(p->uid, self->uid) == 0 || p->phase == KUBE_PHASE_SUCCEEDED ||
-		    p->phase == KUBE_PHASE_FAILED)
-			continue;
-		if (__builtin_add_overflow(cpu, kube_pod_requests(p, true), &cpu))
-			cpu = INT64_MAX;
-		if (__builtin_add_overflow(memory, kube_pod_requests(p, false), &memory))
-			memory = INT64_MAX;
-	}
-	/* Overcommitted (requests above allocatable: a shrunk node, static pods): no room. */
-	return (struct decide_node){
-		.cpu_free_millis =
-			a->node_cpu_allocatable > cpu ? a->node_cpu_allocatable - cpu : 0,
-		.memory_free_bytes = a->node_memory_allocatable > memory
-					     ? a->node_memory_allocatable - memory
-					     : 0,
-		.memory_allocatable_bytes = a->node_memory_allocatable,
-	};
-}
-
-/* ---- the node's allocatable ---------------------------------------------------------------------- */
-
-static void node_schedule(struct agent *a)
-{
-	/* A failed read is retried sooner than the refresh: until then grows are unclamped. */
-	uint64_t delay = a->node_failing && a->config.node_refresh_usec > 5 * USEC_PER_SEC
-				 ? 5 * USEC_PER_SEC
-				 : a->config.node_refresh_usec;
-	int r = sd_event_source_set_time_relative(a->node_timer, delay);
-
-	if (r >= 0)
-		r = sd_event_source_set_enabled(a->node_timer, SD_EVENT_ONESHOT);
-	if (r < 0)
-		log_warning_errno(r, "Cannot schedule the next read of node %s: %m",
-				  a->config.node_name);
-}
-
-/* A node that is gone (forget) has nothing to offer; any other failure keeps the last good read:
- * allocatable only changes when the kubelet restarts with other reservations. reason labels the
- * metric. */
-static void node_failed(struct agent *a, const char *reason, bool forget, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void node_failed(struct agent *a, const char *reason, bool forget, const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	agent_metrics_node_read_error(a->metrics, reason);
-	if (forget && a->node_known) {
-		a->node_known = false;
-		agent_metrics_node_allocatable(a->metrics, false, 0, 0);
-	}
-	if (!a->node_failing)
-		log_warning("Cannot read node %s (%s): %s; %s", a->config.node_name, reason, why,
-			    a->node_known ? "keeping its last allocatable"
-					  : "grows are not held to the node's free allocatable");
-	else
-		log_debug("Still cannot read node %s (%s): %s", a->config.node_name, reason, why);
-	a->node_failing = true;
-}
-
-static void on_node(const struct kube_result *res, void *userdata)
-{
-	struct agent *a = userdata;
-	char err[KUBE_ERRBUF] = "", cpu[32], mem[32];
-	struct kube_node n;
-	int r;
-
-	a->node_in_flight = false;
-	if (res->outcome != KUBE_OK)
-		node_failed(a, kube_outcome_to_string(res->outcome), res->outcome == KUBE_NOT_FOUND,
-			    "%s", res->message ? res->message : "no message");
-	else if ((r = kube_node_parse(res->object, &n, err)) < 0)
-		node_failed(a, r == -ENOMEM ? "no-memory" : "invalid", r != -ENOMEM, "%s",
-			    r == -ENOMEM ? "out of memory" : err);
-	else {
-		if (!a->node_known || a->node_failing ||
-		    n.cpu_allocatable != a->node_cpu_allocatable ||
-		    n.memory_allocatable != a->node_memory_allocatable) {
-			(void)quantity_format_cpu(n.cpu_allocatable, cpu, sizeof(cpu));
-			(void)quantity_format_bytes(n.memory_allocatable, mem, sizeof(mem));
-			log_info("Node %s allocatable: cpu %s, memory %s", n.name, cpu, mem);
-		}
-		a->node_known = true;
-		a->node_failing = false;
-		a->node_cpu_allocatable = n.cpu_allocatable;
-		a->node_memory_allocatable = n.memory_allocatable;
-		agent_metrics_node_allocatable(a->metrics, true, n.cpu_allocatable,
-					       n.memory_allocatable);
-		kube_node_done(&n);
-	}
-	node_schedule(a);
-}
-
-/* A periodic GET rather than a watch: allocatable changes only when the kubelet restarts, while
- * the Node object itself changes every few seconds (heartbeat conditions, images), which a watch
- * would stream in full; a GET needs only `get` on nodes. */
-static int on_node_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct agent *a = userdata;
-	int r;
-
-	if (a->node_in_flight)
-		return 0;
-	r = kube_get_node(a->kube, a->config.node_name, on_node, a);
-	if (r < 0) {
-		node_failed(a, "local", false, "cannot send the request: %s", strerror(-r));
-		node_schedule(a);
-		return 0;
-	}
-	a->node_in_flight = true;
-	return 0;
-}
-
-/* Recommendations from a few minutes of data swing; VPA's own updater waits for history too.
- * History is the longer of what the aggregate spans (CPU samples, one per minute; restored from
- * checkpoints after a restart) and how long this agent has been reading the container. */
-static bool history_long_enough(struct agent *a, struct agent_container *c, int64_t now)
-{
-	const struct rec_aggregate *g = c->history->aggregate;
-	int64_t first = c->history->first_reading_usec;
-
-	if (a->config.min_history_usec == 0)
-		return true;
-	if (g->total_samples > 0 &&
-	    (uint64_t)(g->last_sample_usec - g->first_sample_usec) >= a->config.min_history_usec)
-		return true;
-	return first > 0 && now > first && (uint64_t)(now - first) >= a->config.min_history_usec;
-}
-
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger)
 {
 	struct agent_pod *p = c->pod;
@@ -948,7 +646,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	struct decide_decision d;
 	struct decide_node node;
 	size_t index = SIZE_MAX;
-	bool rec_ok = true, deferred;
+	bool rec_ok, deferred;
 	int n_containers, r;
 
 	/* One resize at a time: sent, or written and not yet admitted by the kubelet. */
@@ -989,7 +687,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	/* No status resources reported: what snug put back is what the kernel holds. */
 	if (c->spec_not_admitted && c->have_last_decision && !pod->containers[index].has_actual)
 		model.containers[index].res = c->last_decision.old_res;
-	node = node_free(a, pod);
+	node = node_room_for(&a->node_room, pod);
 	if (deferred)
 		node.cpu_free_millis = node.memory_free_bytes = 0;
 
@@ -1024,9 +722,9 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	};
 	/* Before --min-history the estimates are reported but steer nothing, not even the other
 	 * resource of a signal-driven resize. */
-	if (!history_long_enough(a, c, (int64_t)in.now_usec)) {
-		rec_ok = false;
-	}
+	/* Recommendations from a few minutes of data swing; VPA's own updater waits for history
+	 * too. */
+	rec_ok = history_long_enough(c->history, a->config.min_history_usec, (int64_t)in.now_usec);
 	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
 		in.cpu = (struct decide_estimate){ c->recommendation.target.cpu_millicores,
 						   c->recommendation.lower.cpu_millicores,
@@ -1075,7 +773,7 @@ static int on_checkpoint_timer(sd_event_source *s, uint64_t usec, void *userdata
 {
 	struct agent *a = userdata;
 
-	(void)agent_save_checkpoints(a);
+	(void)history_save(&a->histories);
 	return sd_event_source_set_time_relative(s, a->config.checkpoint_interval_usec);
 }
 
@@ -1166,18 +864,9 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	if (r < 0)
 		goto fail;
 
-	r = rec_store_open(a->config.state_dir, &a->store);
-	if (r < 0) {
-		log_error_errno(r, "Cannot open the state dir %s: %m", a->config.state_dir);
-		goto fail;
-	}
-	r = rec_checkpoint_load_all(a->store, &a->config.tunables, (int64_t)realtime_usec(),
-				    checkpoint_loaded, checkpoint_failed, a);
+	r = history_store_open(&a->histories, a->config.state_dir, &a->config.tunables, a->metrics);
 	if (r < 0)
-		log_warning_errno(r, "Cannot read checkpoints in %s, starting without history: %m",
-				  a->config.state_dir);
-	else
-		log_info("Loaded %d checkpoints from %s", r, a->config.state_dir);
+		goto fail;
 
 	r = setup_cgroups(a);
 	if (r < 0)
@@ -1242,9 +931,9 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	    (r = add_timer(a, &a->checkpoint_timer, a->config.checkpoint_interval_usec,
 			   USEC_PER_SEC, on_checkpoint_timer)) < 0 ||
 	    (r = add_timer(a, &a->rescan_timer, 0, USEC_PER_MSEC, on_rescan_timer)) < 0 ||
-	    (r = add_timer(a, &a->node_timer, 0, USEC_PER_MSEC, on_node_timer)) < 0)
+	    (r = node_room_start(&a->node_room, a->event, a->kube, a->metrics, a->config.node_name,
+				 a->config.node_refresh_usec)) < 0)
 		goto fail;
-	(void)sd_event_source_set_enabled(a->node_timer, SD_EVENT_ONESHOT);
 	(void)sd_event_source_set_enabled(a->sample_timer, SD_EVENT_ON);
 	(void)sd_event_source_set_enabled(a->decide_timer, SD_EVENT_ON);
 	(void)sd_event_source_set_enabled(a->checkpoint_timer, SD_EVENT_ON);
@@ -1275,20 +964,14 @@ struct agent *agent_free(struct agent *a)
 	sd_event_source_unref(a->decide_timer);
 	sd_event_source_unref(a->checkpoint_timer);
 	sd_event_source_unref(a->rescan_timer);
-	sd_event_source_unref(a->node_timer);
+	node_room_stop(&a->node_room);
 	sd_event_source_unref(a->layout_io);
 	sd_event_source_unref(a->sigterm);
 	sd_event_source_unref(a->sigint);
 	cg_sampler_free(a->sampler);
 	cg_layout_free(a->layout);
 	cg_tree_free(a->tree);
-	while (a->histories) {
-		struct agent_history *h = a->histories;
-		a->histories = h->next;
-		history_free(h);
-	}
-	if (a->store)
-		rec_store_free(a->store);
+	history_store_close(&a->histories);
 	sd_event_unref(a->event);
 	agent_config_done(&a->config);
 	free(a);
@@ -1301,6 +984,6 @@ int agent_run(struct agent *a)
 
 	if (r < 0)
 		log_error_errno(r, "Event loop failed: %m");
-	(void)agent_save_checkpoints(a);
+	(void)history_save(&a->histories);
 	return r;
 }

@@ -9,6 +9,8 @@
 #include "agent/admission.h"
 #include "agent/config.h"
 #include "agent/decide.h"
+#include "agent/history.h"
+#include "agent/node_room.h"
 #include "agent/last_resize.h"
 #include "agent/policy.h"
 #include "agent/recommender/checkpoint.h"
@@ -22,19 +24,6 @@ struct kube_pod;
 struct oomwatch;
 struct agent_metrics;
 struct fallback;
-
-/* The history of one container identity (namespace/owner-kind/owner-name/container): every
- * instance of that container, across restarts and recreated pods, feeds the same aggregate. */
-struct agent_history {
-	struct rec_identity id; /* strings owned here */
-	struct rec_aggregate *aggregate;
-	bool dirty; /* changed since the last checkpoint */
-	/* CLOCK_REALTIME of the first reading this agent fed into it, 0 = none yet: the aggregate's
-	 * own span counts only whole CPU minutes, so a fresh agent would wait 1–2 minutes longer than
-	 * --min-history says. */
-	int64_t first_reading_usec;
-	struct agent_history *next;
-};
 
 /* What set a decision off. */
 enum agent_trigger {
@@ -148,21 +137,17 @@ struct agent {
 	struct cg_sampler *sampler;
 	struct oomwatch *oomwatch;
 	struct kube_client *kube;
-	struct rec_store *store;
 	struct agent_metrics *metrics;
 	struct fallback *fallback; /* eviction when in-place resize is not available */
 
 	sd_event_source *sample_timer, *decide_timer, *checkpoint_timer, *rescan_timer;
 	sd_event_source *layout_io, *sigterm, *sigint;
 
-	/* This node's status.allocatable, re-read every --node-refresh: a grow never asks for more
-	 * than it minus the other pods' requests. Unknown until the first good read. */
-	sd_event_source *node_timer;
-	bool node_known, node_in_flight, node_failing;
-	int64_t node_cpu_allocatable, node_memory_allocatable; /* millicores, bytes */
+	/* A grow never asks for more than the node's allocatable minus the other pods' requests. */
+	struct node_room node_room;
 
 	struct agent_pod *pods;
-	struct agent_history *histories;
+	struct history_store histories;
 	bool ready; /* first pod sync done */
 	/* The API server said it refuses lowering memory limits (1.33): decisions keep them. */
 	bool keep_memory_limit;
@@ -186,6 +171,5 @@ int agent_run(struct agent *a);
 /* Pieces other agent files call. */
 struct agent_pod *agent_find_pod(struct agent *a, const char *uid);
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger);
-int agent_save_checkpoints(struct agent *a);
 /* The JSON of /recommendations (caller frees). */
 char *agent_recommendations_json(struct agent *a);
