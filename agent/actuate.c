@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/agent_metrics.h"
+#include "agent/events.h"
 #include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
@@ -272,22 +273,6 @@ static void drop_unwritten_steps(struct agent *a, struct agent_container *c,
 }
 
 /* ---- the record of what was done --------------------------------------------------------------- */
-
-void act_event(struct agent *a, struct agent_pod *p, const char *type, const char *reason,
-	       const char *message)
-{
-	struct kube_object_ref ref = {
-		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
-	};
-	int r;
-
-	if (!a->kube)
-		return;
-	r = kube_event(a->kube, &ref, type, reason, message, NULL, NULL);
-	if (r < 0)
-		log_debug_errno(r, "Cannot send Event %s for %s/%s: %m", reason, p->namespace,
-				p->name);
-}
 
 static void record(struct agent_container *c, enum agent_result result, const char *reason)
 {
@@ -655,11 +640,11 @@ static int on_admission_timeout(sd_event_source *s, uint64_t usec, void *userdat
 	c->spec_not_admitted = true;
 	record(c, AGENT_RESULT_UNCONFIRMED, c->last_decision.reason);
 	agent_metrics_resize(a->metrics, agent_result_to_string(AGENT_RESULT_UNCONFIRMED));
-	act_event(a, p, "Warning", "ResizeNotAdmitted", why);
+	pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotAdmitted", why);
 	kubelet_wait_done(c);
 	/* Signals that came meanwhile are decided on the kubelet's values now. */
 	if (c->oom_pending)
-		agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
+		a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
 	return 0;
 }
 
@@ -739,8 +724,7 @@ static void on_read_back(const struct kube_result *res, void *userdata)
 	if (pod && pod->resource_version && ar->resource_version &&
 	    strcmp(pod->resource_version, ar->resource_version) != 0) {
 		c->after_conflict = true;
-		agent_decide_container(
-			a, c, c->oom_pending ? AGENT_TRIGGER_OOM_KILL : AGENT_TRIGGER_CONFLICT);
+		a->redecide(a, c, c->oom_pending ? AGENT_TRIGGER_OOM_KILL : AGENT_TRIGGER_CONFLICT);
 		c->after_conflict = false;
 	}
 	act_resize_free(ar);
@@ -805,7 +789,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		}
 		record(c, AGENT_RESULT_ACCEPTED, ar->d.reason);
 		log_info("Resized %s/%s %s: %s", p->namespace, p->name, c->name, ar->d.reason);
-		act_event(a, p, "Normal", "Resized", ar->d.reason);
+		pod_event(a->kube, p, POD_EVENT_NORMAL, "Resized", ar->d.reason);
 		annotate_last_resize(a, p, c, &ar->d);
 		break;
 	case KUBE_CONFLICT:
@@ -833,7 +817,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		snprintf(msg, sizeof(msg), "in-place resize not supported (%s); wanted: %s",
 			 res->message ? res->message : "no message", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
-		act_event(a, p, "Warning", "ResizeNotSupported", msg);
+		pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotSupported", msg);
 		record(c,
 		       act_fallback(a, p, c, &ar->d) ? AGENT_RESULT_EVICTING
 						     : AGENT_RESULT_UNSUPPORTED,
@@ -861,7 +845,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		snprintf(msg, sizeof(msg), "resize refused (%s%s%s); wanted: %s", result,
 			 res->message ? ": " : "", res->message ? res->message : "", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
-		act_event(a, p, "Warning", "ResizeRejected", msg);
+		pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeRejected", msg);
 		break;
 	}
 	/* A kill that landed while this resize was in flight is decided at once when the cache already
@@ -872,7 +856,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 
 		if (pod && pod->resource_version && ar->resource_version &&
 		    strcmp(pod->resource_version, ar->resource_version) != 0)
-			agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
+			a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
 	}
 	act_resize_free(ar);
 }
@@ -899,7 +883,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 		log_info("%s %s/%s %s: %s", d->report_only ? "Recommend" : "dry-run: would resize",
 			 p->namespace, p->name, c->name, d->reason);
 		if (d->report_only)
-			act_event(a, p, "Normal", "Recommendation", d->reason);
+			pod_event(a->kube, p, POD_EVENT_NORMAL, "Recommendation", d->reason);
 		return;
 	}
 
@@ -989,7 +973,7 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 	}
 	snprintf(msg, sizeof(msg), "kubelet reports the resize %s: %s", result, why);
 	log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
-	act_event(a, p, "Warning", "ResizeNotApplied", msg);
+	pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotApplied", msg);
 	/* Infeasible is never retried by the kubelet: a new pod may fit elsewhere. */
 	if (v == ADMISSION_INFEASIBLE)
 		(void)act_fallback(a, p, c, &c->last_decision);

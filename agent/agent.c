@@ -14,6 +14,7 @@
 
 #include "agent/actuate.h"
 #include "agent/agent_metrics.h"
+#include "agent/events.h"
 #include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
@@ -27,59 +28,12 @@
 #include "agent/util/time.h"
 #include "bpf/oomwatch_api.h"
 
-const char *agent_trigger_to_string(enum agent_trigger t)
-{
-	switch (t) {
-	case AGENT_TRIGGER_PERIODIC:
-		return "periodic";
-	case AGENT_TRIGGER_OOM_KILL:
-		return "oom-kill";
-	case AGENT_TRIGGER_MEMORY_PRESSURE:
-		return "memory-pressure";
-	case AGENT_TRIGGER_THROTTLE:
-		return "throttle";
-	case AGENT_TRIGGER_CONFLICT:
-		return "conflict";
-	}
-	return "invalid";
-}
-
-const char *agent_result_to_string(enum agent_result r)
-{
-	static const char *const names[] = {
-		[AGENT_RESULT_NONE] = "none",
-		[AGENT_RESULT_ACCEPTED] = "accepted",
-		[AGENT_RESULT_CONFLICT] = "conflict",
-		[AGENT_RESULT_RETRYING] = "retrying",
-		[AGENT_RESULT_EVICTING] = "evicting",
-		[AGENT_RESULT_UNSUPPORTED] = "unsupported",
-		[AGENT_RESULT_REJECTED] = "rejected",
-		[AGENT_RESULT_REPORT_ONLY] = "report-only",
-		[AGENT_RESULT_DRY_RUN] = "dry-run",
-		[AGENT_RESULT_DEFERRED] = "deferred",
-		[AGENT_RESULT_INFEASIBLE] = "infeasible",
-		[AGENT_RESULT_ERROR] = "error",
-		[AGENT_RESULT_SUPERSEDED] = "superseded",
-		[AGENT_RESULT_UNCONFIRMED] = "unconfirmed",
-	};
-
-	return (unsigned)r < ELEMENTSOF(names) && names[r] ? names[r] : "invalid";
-}
-
 static uint64_t realtime_usec(void)
 {
 	return now_usec(CLOCK_REALTIME);
 }
 
 /* ---- pods and containers ------------------------------------------------------------------ */
-
-struct agent_pod *agent_find_pod(struct agent *a, const char *uid)
-{
-	for (struct agent_pod *p = a->pods; p; p = p->next)
-		if (strcmp(p->uid, uid) == 0)
-			return p;
-	return NULL;
-}
 
 static void container_detach_cgroup(struct agent *a, struct agent_container *c)
 {
@@ -256,7 +210,7 @@ static void pod_report_policy_issues(struct agent *a, struct agent_pod *p,
 	pol_issues_format(&p->pol, true, text, sizeof(text));
 	log_warning("Pod %s/%s: %s", p->namespace, p->name, text);
 	agent_metrics_bad_annotations(a->metrics, p->namespace, p->name, true);
-	act_event(a, p, "Warning", "InvalidAnnotation", text);
+	pod_event(a->kube, p, POD_EVENT_WARNING, "InvalidAnnotation", text);
 }
 
 /* Brings the agent's view of one pod up to date with the API's. */
@@ -604,7 +558,7 @@ static void oom_elsewhere(struct agent *a, struct agent_container *c,
 		 c->name, cause == SIGNALS_OOM_POD_LIMIT ? "pod's memory limit" : "node's memory");
 	log_info("%s/%s: %s (%s%s%s)", p->namespace, p->name, msg,
 		 oomwatch_source_to_string(rec->source), rec->comm[0] ? ", " : "", rec->comm);
-	act_event(a, p, "Warning", "OOMKillNotContainerLimit", msg);
+	pod_event(a->kube, p, POD_EVENT_WARNING, "OOMKillNotContainerLimit", msg);
 }
 
 static void on_oom(const struct oomwatch_record *rec, void *userdata)
@@ -847,6 +801,7 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	}
 	a->config = *config;
 	*config = (struct agent_config){ 0 };
+	a->redecide = agent_decide_container;
 
 	r = sd_event_default(&a->event);
 	if (r < 0)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <systemd/sd-event.h>
 
 #include "agent/admission.h"
@@ -11,6 +12,7 @@
 #include "agent/decide.h"
 #include "agent/history.h"
 #include "agent/node_room.h"
+#include "agent/outcome.h"
 #include "agent/last_resize.h"
 #include "agent/policy.h"
 #include "agent/recommender/checkpoint.h"
@@ -24,35 +26,6 @@ struct kube_pod;
 struct oomwatch;
 struct agent_metrics;
 struct fallback;
-
-/* What set a decision off. */
-enum agent_trigger {
-	AGENT_TRIGGER_PERIODIC,	       /* --decide-interval: the recommendation */
-	AGENT_TRIGGER_OOM_KILL,	       /* a kill at the container's own limit */
-	AGENT_TRIGGER_MEMORY_PRESSURE, /* memory.events max, or the working set near the limit */
-	AGENT_TRIGGER_THROTTLE,	       /* sustained CPU throttling */
-	AGENT_TRIGGER_CONFLICT,	       /* the pod read back after a 409 */
-};
-const char *agent_trigger_to_string(enum agent_trigger t);
-
-/* What became of a container's last decision (/recommendations' last_action.result). */
-enum agent_result {
-	AGENT_RESULT_NONE, /* nothing decided yet */
-	AGENT_RESULT_ACCEPTED,
-	AGENT_RESULT_CONFLICT,
-	AGENT_RESULT_RETRYING,
-	AGENT_RESULT_EVICTING,
-	AGENT_RESULT_UNSUPPORTED,
-	AGENT_RESULT_REJECTED,
-	AGENT_RESULT_REPORT_ONLY,
-	AGENT_RESULT_DRY_RUN,
-	AGENT_RESULT_DEFERRED, /* the kubelet's answers to an accepted resize: */
-	AGENT_RESULT_INFEASIBLE,
-	AGENT_RESULT_ERROR,
-	AGENT_RESULT_SUPERSEDED,
-	AGENT_RESULT_UNCONFIRMED, /* no answer within --admission-timeout */
-};
-const char *agent_result_to_string(enum agent_result r);
 
 /* What happened to the last decision of a container, for /recommendations and metrics. */
 struct agent_action {
@@ -157,6 +130,10 @@ struct agent {
 	bool weight_formula_known;
 	enum cg_weight_formula container_weight_formula;
 	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
+	/* How actuation hands a container back for a decision now (an OOM kill that waited for a
+	 * resize in flight, the pod read back after a 409): agent_decide_container, passed in by the
+	 * loop so actuation never calls back into it directly. */
+	void (*redecide)(struct agent *a, struct agent_container *c, enum agent_trigger trigger);
 	/* actuate's contexts of requests and retries still pending (owned), freed at shutdown:
 	 * kube_client_free() aborts requests without running their callbacks. */
 	struct act_inflight *act_inflight;
@@ -168,8 +145,16 @@ struct agent *agent_free(struct agent *a);
 /* Runs the loop until SIGTERM/SIGINT; saves every checkpoint before returning. */
 int agent_run(struct agent *a);
 
-/* Pieces other agent files call. */
-struct agent_pod *agent_find_pod(struct agent *a, const char *uid);
+/* The managed pod with this UID, or NULL (gone, or no longer managed). */
+static inline struct agent_pod *agent_find_pod(struct agent *a, const char *uid)
+{
+	for (struct agent_pod *p = a->pods; p; p = p->next)
+		if (strcmp(p->uid, uid) == 0)
+			return p;
+	return NULL;
+}
+
+/* Decides for one container now and, when something is to change, hands it to actuation. */
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger);
 /* The JSON of /recommendations (caller frees). */
 char *agent_recommendations_json(struct agent *a);

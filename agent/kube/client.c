@@ -658,7 +658,8 @@ struct kube_client *kube_client_free(struct kube_client *c)
 {
 	if (!c)
 		return NULL;
-	kube_watch_free(c);
+	if (c->watch_done)
+		c->watch_done(c);
 	while (c->requests)
 		kube_request_free(c->requests);
 	if (c->multi)

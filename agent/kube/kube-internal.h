@@ -146,6 +146,9 @@ struct kube_client {
 	const struct kube_watch_ops *ops;
 	void *ops_userdata;
 	bool watching, synced, need_discovery;
+	/* Tears the watch and the pod cache down (set by kube_client_watch_pods, so the client's
+	 * life cycle does not call into watch.c). */
+	void (*watch_done)(struct kube_client *c);
 	enum kube_resize_path path;
 	int server_version;
 	struct kube_request *watch_req; /* the discovery/list/watch request in flight */
@@ -191,7 +194,6 @@ void kube_count_http(struct kube_client *c, enum kube_call call, long code);
 /* Jittered exponential delay for the n-th consecutive failure. */
 uint64_t kube_backoff_usec(struct kube_client *c, unsigned failures);
 char *kube_path_escape(const char *s);
-void kube_watch_free(struct kube_client *c);
 /* A pod our own write returned (takes it): replaces the cached one when it is newer. */
 void kube_cache_offer(struct kube_client *c, struct kube_pod *pod);
 /* Orders two resourceVersions: <0, 0, >0; KUBE_RV_UNORDERED when they cannot be compared (the API
