@@ -688,8 +688,8 @@ static bool act_fallback(struct agent *a, struct agent_pod *p, struct agent_cont
 		.name = c->name,
 		.res = { .cpu_request = d->new_res.cpu_request,
 			 .cpu_limit = d->new_res.cpu_limit,
-			 .mem_request = d->new_res.memory_request,
-			 .mem_limit = d->new_res.memory_limit },
+			 .memory_request = d->new_res.memory_request,
+			 .memory_limit = d->new_res.memory_limit },
 	};
 	r = fallback_submit(a->fallback, pod, &rec, 1, p->pol.allow_single_replica_eviction,
 			    d->reason, &why);
@@ -864,10 +864,10 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	       const struct kube_pod *pod, const struct decide_decision *d)
 {
-	const struct decide_resources *n = &d->new_res;
+	const struct resources *n = &d->new_res;
 	const struct kube_container *kc;
 	struct kube_resize_container rc;
-	struct kube_resources spec;
+	struct resources spec;
 	struct act_resize *ar;
 	int r;
 
@@ -908,23 +908,23 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 		.name = c->name,
 		.res = { .cpu_request = n->cpu_request,
 			 .cpu_limit = n->cpu_limit,
-			 .mem_request = n->memory_request,
-			 .mem_limit = n->memory_limit },
+			 .memory_request = n->memory_request,
+			 .memory_limit = n->memory_limit },
 	};
 	/* What the spec already says is left out of the patch. The decision may start from the
 	 * kubelet's values instead of the spec (after a deferred resize), so compare with the spec. */
 	kc = kube_pod_container(pod, c->name);
 	spec = kc ? kc->spec
-		  : (struct kube_resources){ d->old_res.cpu_request, d->old_res.cpu_limit,
-					     d->old_res.memory_request, d->old_res.memory_limit };
+		  : (struct resources){ d->old_res.cpu_request, d->old_res.cpu_limit,
+					d->old_res.memory_request, d->old_res.memory_limit };
 	if (rc.res.cpu_request == spec.cpu_request)
-		rc.res.cpu_request = KUBE_UNSET;
+		rc.res.cpu_request = RESOURCE_UNSET;
 	if (rc.res.cpu_limit == spec.cpu_limit)
-		rc.res.cpu_limit = KUBE_UNSET;
-	if (rc.res.mem_request == spec.mem_request)
-		rc.res.mem_request = KUBE_UNSET;
-	if (rc.res.mem_limit == spec.mem_limit)
-		rc.res.mem_limit = KUBE_UNSET;
+		rc.res.cpu_limit = RESOURCE_UNSET;
+	if (rc.res.memory_request == spec.memory_request)
+		rc.res.memory_request = RESOURCE_UNSET;
+	if (rc.res.memory_limit == spec.memory_limit)
+		rc.res.memory_limit = RESOURCE_UNSET;
 
 	r = kube_resize(a->kube, p->namespace, p->name, pod->resource_version, &rc, 1,
 			on_resize_done, ar);
@@ -991,9 +991,9 @@ void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod 
 {
 	for (size_t i = 0; i < p->n_containers; i++) {
 		struct agent_container *c = &p->containers[i];
-		const struct decide_resources *n = &c->last_decision.new_res;
-		struct kube_resources want = { n->cpu_request, n->cpu_limit, n->memory_request,
-					       n->memory_limit };
+		const struct resources *n = &c->last_decision.new_res;
+		struct resources want = { n->cpu_request, n->cpu_limit, n->memory_request,
+					  n->memory_limit };
 		enum admission_verdict v;
 
 		if (c->kubelet_wait == AGENT_KUBELET_IDLE)

@@ -522,7 +522,7 @@ static void oom_at_container_limit(struct agent *a, struct agent_container *c,
 	struct agent_pod *p = c->pod;
 	const struct kube_pod *pod = a->kube ? kube_client_pod(a->kube, p->uid) : NULL;
 	const struct kube_container *kc = pod ? kube_pod_container(pod, c->name) : NULL;
-	int64_t request = kc && kc->spec.mem_request > 0 ? kc->spec.mem_request : 0;
+	int64_t request = kc && kc->spec.memory_request > 0 ? kc->spec.memory_request : 0;
 	int r;
 
 	log_info("OOM kill in %s/%s container %s (%s%s%s)", p->namespace, p->name, c->name,

@@ -289,12 +289,12 @@ static void refresh(struct agent_metrics *m)
 				if (kc->spec.cpu_limit >= 0)
 					gauge_set(m->m.limits_cpu, v,
 						  (double)kc->spec.cpu_limit / 1000.0);
-				if (kc->spec.mem_request >= 0)
+				if (kc->spec.memory_request >= 0)
 					gauge_set(m->m.requests_memory, v,
-						  (double)kc->spec.mem_request);
-				if (kc->spec.mem_limit >= 0)
+						  (double)kc->spec.memory_request);
+				if (kc->spec.memory_limit >= 0)
 					gauge_set(m->m.limits_memory, v,
-						  (double)kc->spec.mem_limit);
+						  (double)kc->spec.memory_limit);
 			}
 			if (c->entry) {
 				gauge_set(m->usage_cpu, v, c->signals.cpu_cores);
@@ -397,9 +397,9 @@ char *agent_recommendations_json(struct agent *a)
 				return NULL;
 			if (kc) {
 				if (json_resources(o, "requests", kc->spec.cpu_request,
-						   kc->spec.mem_request) < 0 ||
+						   kc->spec.memory_request) < 0 ||
 				    json_resources(o, "limits", kc->spec.cpu_limit,
-						   kc->spec.mem_limit) < 0)
+						   kc->spec.memory_limit) < 0)
 					return NULL;
 			}
 			if (json_resources(o, "usage",

@@ -18,14 +18,14 @@ enum decide_field {
 };
 
 /* The API server defaults a missing request to the limit; the decision sees what it will see. */
-struct decide_resources decide_normalize(struct decide_resources r);
+struct resources decide_normalize(struct resources r);
 int64_t decide_positive(int64_t v);
-int64_t decide_field(const struct decide_resources *r, enum decide_field f);
+int64_t decide_field(const struct resources *r, enum decide_field f);
 /* The pod's QoS class with app container `override` given *with (SIZE_MAX, NULL: as it is). */
-enum decide_qos decide_qos_with(const struct decide_pod *pod, size_t override,
-				const struct decide_resources *with);
+enum qos_class decide_qos_with(const struct decide_pod *pod, size_t override,
+			       const struct resources *with);
 bool decide_valid_value(int64_t v);
-bool decide_valid_resources(const struct decide_resources *r);
+bool decide_valid_resources(const struct resources *r);
 bool decide_valid_pod(const struct decide_pod *pod);
 
 int64_t decide_max64(int64_t a, int64_t b);
@@ -70,7 +70,7 @@ void decide_text_add(struct text *t, const char *fmt, ...) __attribute__((format
 
 /* Sets p up for one resource of in's container, from its current resources cur. */
 void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
-		      const struct decide_config *cfg, const struct decide_resources *cur);
+		      const struct decide_config *cfg, const struct resources *cur);
 /* Records why a signal did not act (for the reason text), with the notes so far. */
 void decide_plan_skip(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Each rule fills p (kind, new request and limit, the change text) and returns true when it acts. */

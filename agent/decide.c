@@ -101,7 +101,7 @@ static void add_step(struct decide_decision *d, enum decide_level level, enum de
 static void plan_steps(const struct decide_input *in, struct decide_decision *d)
 {
 	struct decide_pod_cgroup o, n;
-	const struct decide_resources *a = &d->old_res, *b = &d->new_res;
+	const struct resources *a = &d->old_res, *b = &d->new_res;
 
 	/* The input was validated: these cannot fail. */
 	(void)decide_pod_cgroup(&in->pod, in->index, &d->old_res, &o);
@@ -171,8 +171,8 @@ static void finish_none(struct decide_decision *d, const char *fmt, ...)
 static bool keep_burstable(const struct decide_input *in, struct decide_decision *d,
 			   const struct decide_config *cfg, struct text *why)
 {
-	struct decide_resources *r = &d->new_res;
-	const struct decide_resources *o = &d->old_res;
+	struct resources *r = &d->new_res;
+	const struct resources *o = &d->old_res;
 	int64_t unit = cfg->memory_round_bytes < MIB ? cfg->memory_round_bytes : MIB;
 
 	if ((r->memory_request != o->memory_request || r->memory_limit != o->memory_limit) &&
@@ -186,7 +186,7 @@ static bool keep_burstable(const struct decide_input *in, struct decide_decision
 		decide_text_add(
 			why, " (cpu request kept 1m under the limit so the pod stays Burstable)");
 	}
-	return decide_qos_with(&in->pod, in->index, r) == DECIDE_QOS_BURSTABLE;
+	return decide_qos_with(&in->pod, in->index, r) == QOS_BURSTABLE;
 }
 
 /* How many of the container's grows inside the cooldown fall in the budget's window; one stamped
@@ -226,9 +226,9 @@ static const char *never_resized(const struct decide_input *in)
 	if (pc->mode == POL_MODE_OFF || (unsigned)pc->mode >= _POL_MODE_MAX)
 		return "not managed (snug.io/mode off, invalid annotations, or not in "
 		       "snug.io/containers)";
-	if (in->pod.qos == DECIDE_QOS_BEST_EFFORT)
+	if (in->pod.qos == QOS_BEST_EFFORT)
 		return "BestEffort pod: never resized (its QoS class cannot change)";
-	if (in->pod.qos == DECIDE_QOS_GUARANTEED && pc->controlled == POL_CONTROLLED_REQUESTS)
+	if (in->pod.qos == QOS_GUARANTEED && pc->controlled == POL_CONTROLLED_REQUESTS)
 		return "Guaranteed pod with controlled-values=requests: requests cannot change "
 		       "without the limits (the QoS class would change)";
 	return NULL;
@@ -237,7 +237,7 @@ static const char *never_resized(const struct decide_input *in)
 /* Each resource's plan, by the strongest signal that acts: memory an OOM kill, else pressure,
  * else the recommendation; CPU sustained throttling, else the recommendation. */
 static void plan_resources(const struct decide_input *in, const struct decide_config *cfg,
-			   const struct decide_resources *cur, struct plan *mem, struct plan *cpu)
+			   const struct resources *cur, struct plan *mem, struct plan *cpu)
 {
 	const struct pol_container *pc = in->policy;
 	bool in_cooldown = in->last_resize_usec != 0 &&
@@ -294,7 +294,7 @@ static void combine(const struct decide_input *in, const struct plan *mem, const
 	    in->pod.containers[in->index].memory_restart != DECIDE_RESTART_CONTAINER) {
 		/* A Guaranteed pod's request must follow its limit, so its memory stays. */
 		d->new_res.memory_limit = d->old_res.memory_limit;
-		if (in->pod.qos == DECIDE_QOS_GUARANTEED)
+		if (in->pod.qos == QOS_GUARANTEED)
 			d->new_res.memory_request = d->old_res.memory_request;
 		keep_note = true;
 	}
@@ -327,7 +327,7 @@ static void mark_restart(const struct decide_input *in, struct decide_decision *
 			 struct text *reason)
 {
 	const struct decide_container *c = &in->pod.containers[in->index];
-	const struct decide_resources *o = &d->old_res, *n = &d->new_res;
+	const struct resources *o = &d->old_res, *n = &d->new_res;
 
 	if ((n->cpu_request != o->cpu_request || n->cpu_limit != o->cpu_limit) &&
 	    c->cpu_restart == DECIDE_RESTART_CONTAINER)
@@ -347,7 +347,7 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 	struct decide_decision d = { 0 };
 	struct text reason = { d.reason, sizeof(d.reason), 0 };
 	char wanted[DECIDE_REASON_MAX];
-	enum decide_qos before, after;
+	enum qos_class before, after;
 	struct plan mem, cpu;
 	const char *never;
 
@@ -383,11 +383,10 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 
 	before = decide_qos_with(&in->pod, SIZE_MAX, NULL);
 	after = decide_qos_with(&in->pod, in->index, &d.new_res);
-	if (after != before &&
-	    !(before == DECIDE_QOS_BURSTABLE && keep_burstable(in, &d, cfg, &reason))) {
+	if (after != before && !(before == QOS_BURSTABLE && keep_burstable(in, &d, cfg, &reason))) {
 		memcpy(wanted, d.reason, sizeof(wanted));
 		finish_none(&d, "refused: the change would make the pod %s (it is %s): %s",
-			    decide_qos_to_string(after), decide_qos_to_string(before), wanted);
+			    qos_class_to_string(after), qos_class_to_string(before), wanted);
 		goto done;
 	}
 	if (memcmp(&d.new_res, &d.old_res, sizeof(d.old_res)) == 0) {

@@ -84,14 +84,6 @@ static int64_t scale(int64_t v, double f)
 	return (int64_t)(fabsl(x - r) < 1e-6L * (x > 1 ? x : 1) ? r : ceill(x));
 }
 
-/* VPA's proportional limit: ceil(old limit × new request / old request). */
-static int64_t ratio_limit(int64_t lim, int64_t new_req, int64_t req)
-{
-	__int128 p = (__int128)lim * new_req;
-
-	return (int64_t)((p + req - 1) / req);
-}
-
 static void note(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct plan *p, const char *fmt, ...)
 {
@@ -348,7 +340,8 @@ bool decide_plan_oom(struct plan *p, const struct decide_signals *s)
 		req_held = p->room_held;
 		/* VPA's limit rule on the request it wanted: the ratio kept (request == limit: the
 		 * limit is the request); a limit without a request to scale gets the floor. */
-		want_lim = p->req > 0 ? ratio_limit(p->lim, decide_max64(target, p->req), p->req)
+		want_lim = p->req > 0 ? decide_ratio_limit(p->lim, decide_max64(target, p->req),
+							   p->req)
 				      : floor;
 		p->new_lim = bound_limit(p, decide_max64(decide_max64(want_lim, floor), p->lim));
 		p->new_req = min64(p->new_req, p->new_lim);
@@ -581,7 +574,7 @@ bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e,
 		else if (p->req <= 0)
 			p->new_lim = p->lim;
 		else
-			p->new_lim = ratio_limit(p->lim, p->new_req, p->req);
+			p->new_lim = decide_ratio_limit(p->lim, p->new_req, p->req);
 		p->new_lim = decide_max64(bound_limit(p, p->new_lim), p->new_req);
 	}
 	if (p->new_req == p->req && p->new_lim == p->lim) {
@@ -613,13 +606,13 @@ static void plan_room(struct plan *p, const struct decide_input *in, bool cpu)
 	enum decide_field f = cpu ? DECIDE_CPU_REQUEST : DECIDE_MEMORY_REQUEST;
 
 	for (size_t i = 0; i < pod->n_containers; i++) {
-		struct decide_resources r = decide_normalize(pod->containers[i].res);
+		struct resources r = decide_normalize(pod->containers[i].res);
 
 		if (i != in->index)
 			s += decide_positive(decide_field(&r, f));
 	}
 	for (size_t i = 0; i < pod->n_init_containers; i++) {
-		struct decide_resources r = decide_normalize(pod->init_containers[i].res);
+		struct resources r = decide_normalize(pod->init_containers[i].res);
 		int64_t v = decide_positive(decide_field(&r, f));
 
 		if (pod->init_containers[i].sidecar) {
@@ -639,7 +632,7 @@ static void plan_room(struct plan *p, const struct decide_input *in, bool cpu)
 }
 
 void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
-		      const struct decide_config *cfg, const struct decide_resources *cur)
+		      const struct decide_config *cfg, const struct resources *cur)
 {
 	const struct pol_container *pc = in->policy;
 
@@ -654,7 +647,7 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.usage = cpu ? -1 : in->signals.memory_usage,
 		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
-		.guaranteed = in->pod.qos == DECIDE_QOS_GUARANTEED,
+		.guaranteed = in->pod.qos == QOS_GUARANTEED,
 		.requests_only = pc->controlled == POL_CONTROLLED_REQUESTS,
 		.cfg = cfg,
 	};

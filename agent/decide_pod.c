@@ -11,27 +11,6 @@ static int64_t max64(int64_t a, int64_t b)
 	return a > b ? a : b;
 }
 
-const char *decide_qos_to_string(enum decide_qos q)
-{
-	switch (q) {
-	case DECIDE_QOS_BEST_EFFORT:
-		return "BestEffort";
-	case DECIDE_QOS_BURSTABLE:
-		return "Burstable";
-	case DECIDE_QOS_GUARANTEED:
-		return "Guaranteed";
-	}
-	return "invalid";
-}
-
-int decide_qos_from_string(const char *s)
-{
-	for (int q = DECIDE_QOS_BEST_EFFORT; q <= DECIDE_QOS_GUARANTEED; q++)
-		if (s && strcmp(s, decide_qos_to_string(q)) == 0)
-			return q;
-	return -EINVAL;
-}
-
 int decide_restart_from_string(const char *s)
 {
 	/* An absent resizePolicy means NotRequired, the API's default. */
@@ -43,7 +22,7 @@ int decide_restart_from_string(const char *s)
 }
 
 /* The API server defaults a missing request to the limit; the decision sees what it will see. */
-struct decide_resources decide_normalize(struct decide_resources r)
+struct resources decide_normalize(struct resources r)
 {
 	if (r.cpu_request < 0 && r.cpu_limit >= 0)
 		r.cpu_request = r.cpu_limit;
@@ -54,15 +33,15 @@ struct decide_resources decide_normalize(struct decide_resources r)
 
 static bool pod_level_set(const struct decide_pod *pod)
 {
-	const struct decide_resources *r = &pod->resources;
+	const struct resources *r = &pod->resources;
 
 	return r->cpu_request >= 0 || r->cpu_limit >= 0 || r->memory_request >= 0 ||
 	       r->memory_limit >= 0;
 }
 
 /* App container i of the pod, with container `override` replaced by *with. */
-static struct decide_resources app_res(const struct decide_pod *pod, size_t i, size_t override,
-				       const struct decide_resources *with)
+static struct resources app_res(const struct decide_pod *pod, size_t i, size_t override,
+				const struct resources *with)
 {
 	return decide_normalize(i == override && with ? *with : pod->containers[i].res);
 }
@@ -76,14 +55,14 @@ int64_t decide_positive(int64_t v)
  * resource over the app and init containers, or the pod-level resources alone where set. BestEffort
  * when nothing is set; Guaranteed when every container (or the pod level) has both a CPU and a
  * memory limit and the requests equal the limits resource by resource; else Burstable. */
-enum decide_qos decide_qos_with(const struct decide_pod *pod, size_t override,
-				const struct decide_resources *with)
+enum qos_class decide_qos_with(const struct decide_pod *pod, size_t override,
+			       const struct resources *with)
 {
 	int64_t req_cpu = 0, req_mem = 0, lim_cpu = 0, lim_mem = 0;
 	bool guaranteed = true;
 
 	if (pod_level_set(pod)) {
-		const struct decide_resources *r = &pod->resources;
+		const struct resources *r = &pod->resources;
 
 		req_cpu = decide_positive(r->cpu_request);
 		req_mem = decide_positive(r->memory_request);
@@ -93,7 +72,7 @@ enum decide_qos decide_qos_with(const struct decide_pod *pod, size_t override,
 			guaranteed = false;
 	} else
 		for (size_t i = 0; i < pod->n_containers + pod->n_init_containers; i++) {
-			struct decide_resources r =
+			struct resources r =
 				i < pod->n_containers
 					? app_res(pod, i, override, with)
 					: decide_normalize(
@@ -107,12 +86,12 @@ enum decide_qos decide_qos_with(const struct decide_pod *pod, size_t override,
 				guaranteed = false;
 		}
 	if (!req_cpu && !req_mem && !lim_cpu && !lim_mem)
-		return DECIDE_QOS_BEST_EFFORT;
-	return guaranteed && req_cpu == lim_cpu && req_mem == lim_mem ? DECIDE_QOS_GUARANTEED
-								      : DECIDE_QOS_BURSTABLE;
+		return QOS_BEST_EFFORT;
+	return guaranteed && req_cpu == lim_cpu && req_mem == lim_mem ? QOS_GUARANTEED
+								      : QOS_BURSTABLE;
 }
 
-enum decide_qos decide_qos_of(const struct decide_container *containers, size_t n)
+enum qos_class decide_qos_of(const struct decide_container *containers, size_t n)
 {
 	struct decide_pod pod = { .containers = containers,
 				  .n_containers = n,
@@ -121,12 +100,12 @@ enum decide_qos decide_qos_of(const struct decide_container *containers, size_t 
 	return decide_qos_with(&pod, SIZE_MAX, NULL);
 }
 
-enum decide_qos decide_pod_qos(const struct decide_pod *pod)
+enum qos_class decide_pod_qos(const struct decide_pod *pod)
 {
 	return decide_qos_with(pod, SIZE_MAX, NULL);
 }
 
-int64_t decide_field(const struct decide_resources *r, enum decide_field f)
+int64_t decide_field(const struct resources *r, enum decide_field f)
 {
 	switch (f) {
 	case DECIDE_CPU_REQUEST:
@@ -147,15 +126,14 @@ int64_t decide_field(const struct decide_resources *r, enum decide_field f)
  * is what ResourceConfigForPod's ContainerFn finds: false when the value it is handed is zero for
  * some container (an app container's own limit; for a sidecar the sidecars' running sum, for an
  * init container its own plus the sidecars before it). */
-static int64_t aggregate(const struct decide_pod *pod, size_t index,
-			 const struct decide_resources *with, enum decide_field f,
-			 bool *ret_declared)
+static int64_t aggregate(const struct decide_pod *pod, size_t index, const struct resources *with,
+			 enum decide_field f, bool *ret_declared)
 {
 	int64_t sum = 0, sidecars = 0, init_max = 0;
 	bool declared = true;
 
 	for (size_t i = 0; i < pod->n_containers; i++) {
-		struct decide_resources r = app_res(pod, i, index, with);
+		struct resources r = app_res(pod, i, index, with);
 		int64_t v = decide_field(&r, f);
 
 		if (v <= 0)
@@ -163,7 +141,7 @@ static int64_t aggregate(const struct decide_pod *pod, size_t index,
 		sum += decide_positive(v);
 	}
 	for (size_t i = 0; i < pod->n_init_containers; i++) {
-		struct decide_resources r = decide_normalize(pod->init_containers[i].res);
+		struct resources r = decide_normalize(pod->init_containers[i].res);
 		int64_t v = decide_positive(decide_field(&r, f)), use;
 
 		if (pod->init_containers[i].sidecar) {
@@ -185,7 +163,7 @@ static int64_t aggregate(const struct decide_pod *pod, size_t index,
  * the pod-level value where that is set, plus the overhead (added to a limit only when it is not
  * zero); the limit written only when declared (Burstable) or always (Guaranteed). */
 static void pod_cgroup_resource(const struct decide_pod *pod, size_t index,
-				const struct decide_resources *with, bool cpu, int64_t *ret_request,
+				const struct resources *with, bool cpu, int64_t *ret_request,
 				int64_t *ret_limit)
 {
 	int64_t pod_req = cpu ? pod->resources.cpu_request : pod->resources.memory_request;
@@ -206,15 +184,14 @@ static void pod_cgroup_resource(const struct decide_pod *pod, size_t index,
 	req += overhead;
 	if (lim > 0)
 		lim += overhead;
-	if (pod->qos == DECIDE_QOS_BEST_EFFORT || lim <= 0 ||
-	    (pod->qos == DECIDE_QOS_BURSTABLE && !declared))
+	if (pod->qos == QOS_BEST_EFFORT || lim <= 0 || (pod->qos == QOS_BURSTABLE && !declared))
 		lim = -1;
-	*ret_request = pod->qos == DECIDE_QOS_BEST_EFFORT ? 0 : req;
+	*ret_request = pod->qos == QOS_BEST_EFFORT ? 0 : req;
 	*ret_limit = lim;
 }
 
-int decide_pod_cgroup(const struct decide_pod *pod, size_t index,
-		      const struct decide_resources *with, struct decide_pod_cgroup *ret)
+int decide_pod_cgroup(const struct decide_pod *pod, size_t index, const struct resources *with,
+		      struct decide_pod_cgroup *ret)
 {
 	int64_t unused;
 
@@ -232,7 +209,7 @@ bool decide_valid_value(int64_t v)
 }
 
 /* The API server refuses a request above its limit, so such input is a caller's bug. */
-bool decide_valid_resources(const struct decide_resources *r)
+bool decide_valid_resources(const struct resources *r)
 {
 	return decide_valid_value(r->cpu_request) && decide_valid_value(r->cpu_limit) &&
 	       decide_valid_value(r->memory_request) && decide_valid_value(r->memory_limit) &&
@@ -246,8 +223,8 @@ bool decide_valid_pod(const struct decide_pod *pod)
 	    pod->n_containers > DECIDE_MAX_CONTAINERS ||
 	    pod->n_init_containers > DECIDE_MAX_CONTAINERS - pod->n_containers ||
 	    (pod->n_init_containers > 0 && !pod->init_containers) ||
-	    (pod->qos != DECIDE_QOS_BEST_EFFORT && pod->qos != DECIDE_QOS_BURSTABLE &&
-	     pod->qos != DECIDE_QOS_GUARANTEED) ||
+	    (pod->qos != QOS_BEST_EFFORT && pod->qos != QOS_BURSTABLE &&
+	     pod->qos != QOS_GUARANTEED) ||
 	    !decide_valid_value(pod->overhead_cpu_millis) ||
 	    !decide_valid_value(pod->overhead_memory_bytes) ||
 	    !decide_valid_resources(&pod->resources))
@@ -259,4 +236,14 @@ bool decide_valid_pod(const struct decide_pod *pod)
 		if (!decide_valid_resources(&pod->init_containers[i].res))
 			return false;
 	return true;
+}
+
+int64_t decide_ratio_limit(int64_t limit, int64_t new_request, int64_t old_request)
+{
+	unsigned __int128 v = (unsigned __int128)limit * (unsigned __int128)new_request;
+
+	if (limit <= 0 || new_request <= 0 || old_request <= 0)
+		return limit;
+	v = (v + (unsigned __int128)old_request - 1) / (unsigned __int128)old_request;
+	return v > (unsigned __int128)INT64_MAX ? INT64_MAX : (int64_t)v;
 }

@@ -128,8 +128,8 @@ static int rec_set(struct webhook_rec *rec, const struct fallback_container_rec 
 		r.n_containers++;
 		c->cpu_request = recs[i].res.cpu_request;
 		c->cpu_limit = recs[i].res.cpu_limit;
-		c->mem_request = recs[i].res.mem_request;
-		c->mem_limit = recs[i].res.mem_limit;
+		c->memory_request = recs[i].res.memory_request;
+		c->memory_limit = recs[i].res.memory_limit;
 	}
 	if (reason && !(r.reason = strdup(reason))) {
 		rec_clear(&r);
@@ -304,10 +304,10 @@ static void describe(const struct entry *e, char *buf, size_t size)
 		char cpu[32] = "-", mem[32] = "-";
 		int n;
 
-		if (c->cpu_request != KUBE_UNSET)
+		if (c->cpu_request != RESOURCE_UNSET)
 			(void)quantity_format_cpu(c->cpu_request, cpu, sizeof(cpu));
-		if (c->mem_request != KUBE_UNSET)
-			(void)quantity_format_bytes(c->mem_request, mem, sizeof(mem));
+		if (c->memory_request != RESOURCE_UNSET)
+			(void)quantity_format_bytes(c->memory_request, mem, sizeof(mem));
 		n = snprintf(buf + off, size - off, "%s%s cpu=%s memory=%s", i ? ", " : "", c->name,
 			     cpu, mem);
 		if (n < 0)
