@@ -16,6 +16,7 @@
 #include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
+#include "agent/util/backoff.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
 #include "agent/util/log.h"
@@ -431,9 +432,8 @@ static void on_annotated(const struct kube_result *res, void *userdata)
 			res->message ? ": " : "", res->message ? res->message : "");
 		goto next;
 	}
-	delay = ANNOTATE_RETRY_FIRST_USEC << (ctx->attempts - 1);
-	if (delay > ANNOTATE_RETRY_MAX_USEC)
-		delay = ANNOTATE_RETRY_MAX_USEC;
+	delay = backoff_exponential(ANNOTATE_RETRY_FIRST_USEC, ANNOTATE_RETRY_MAX_USEC,
+				    ctx->attempts);
 	/* p->annotating stays set: a value that comes meanwhile waits, and replaces this one. */
 	r = sd_event_add_time_relative(a->event, &ctx->retry, CLOCK_MONOTONIC, delay, 0,
 				       on_annotate_retry, ctx);

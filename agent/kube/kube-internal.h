@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/kube/kube.h"
+#include "agent/util/backoff.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
 
@@ -135,7 +136,8 @@ struct kube_client {
 	char *node_name, *component, *user_agent;
 	uint64_t request_timeout_usec, connect_timeout_usec;
 	unsigned watch_timeout_sec;
-	uint64_t backoff_min_usec, backoff_max_usec, event_interval_usec;
+	struct backoff backoff; /* watch and list retries */
+	uint64_t event_interval_usec;
 
 	/* bearer token and the file identity it was read from */
 	char *token;
@@ -164,7 +166,6 @@ struct kube_client {
 		char *uid, *rv;
 	} * ahead;
 	size_t n_ahead;
-	uint64_t rng;
 
 	struct kube_event_key event_keys[KUBE_MAX_EVENT_KEYS];
 	size_t n_event_keys;
