@@ -12,9 +12,11 @@
 
 #include "agent/act_cgroups.h"
 #include "agent/agent_metrics.h"
+#include "agent/events.h"
 #include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
+#include "agent/util/backoff.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
 #include "agent/util/log.h"
@@ -85,23 +87,7 @@ static void drop_unwritten_steps(struct agent *a, struct agent_container *c,
 
 /* ---- the record of what was done --------------------------------------------------------------- */
 
-void act_event(struct agent *a, struct agent_pod *p, const char *type, const char *reason,
-	       const char *message)
-{
-	struct kube_object_ref ref = {
-		.kind = "Pod", .namespace = p->namespace, .name = p->name, .uid = p->uid
-	};
-	int r;
-
-	if (!a->kube)
-		return;
-	r = kube_event(a->kube, &ref, type, reason, message, NULL, NULL);
-	if (r < 0)
-		log_debug_errno(r, "Cannot send Event %s for %s/%s: %m", reason, p->namespace,
-				p->name);
-}
-
-static void record(struct agent_container *c, const char *result, const char *reason)
+static void record(struct agent_container *c, enum agent_result result, const char *reason)
 {
 	c->last.at_usec = now_usec(CLOCK_REALTIME);
 	c->last.result = result;
@@ -258,9 +244,8 @@ static void on_annotated(const struct kube_result *res, void *userdata)
 			res->message ? ": " : "", res->message ? res->message : "");
 		goto next;
 	}
-	delay = ANNOTATE_RETRY_FIRST_USEC << (ctx->attempts - 1);
-	if (delay > ANNOTATE_RETRY_MAX_USEC)
-		delay = ANNOTATE_RETRY_MAX_USEC;
+	delay = backoff_exponential(ANNOTATE_RETRY_FIRST_USEC, ANNOTATE_RETRY_MAX_USEC,
+				    ctx->attempts);
 	/* p->annotating stays set: a value that comes meanwhile waits, and replaces this one. */
 	r = sd_event_add_time_relative(a->event, &ctx->retry, CLOCK_MONOTONIC, delay, 0,
 				       on_annotate_retry, ctx);
@@ -515,13 +500,13 @@ static int on_admission_timeout(sd_event_source *s, uint64_t usec, void *userdat
 		 (unsigned long long)(a->config.admission_timeout_usec / USEC_PER_SEC));
 	revert_cgroups(a, p, c, why);
 	c->spec_not_admitted = true;
-	record(c, "unconfirmed", c->last_decision.reason);
-	agent_metrics_resize(a->metrics, "unconfirmed");
-	act_event(a, p, "Warning", "ResizeNotAdmitted", why);
+	record(c, AGENT_RESULT_UNCONFIRMED, c->last_decision.reason);
+	agent_metrics_resize(a->metrics, agent_result_to_string(AGENT_RESULT_UNCONFIRMED));
+	pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotAdmitted", why);
 	kubelet_wait_done(c);
 	/* Signals that came meanwhile are decided on the kubelet's values now. */
 	if (c->oom_pending)
-		agent_decide_container(a, c, "oom-kill");
+		a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
 	return 0;
 }
 
@@ -565,8 +550,8 @@ static bool act_fallback(struct agent *a, struct agent_pod *p, struct agent_cont
 		.name = c->name,
 		.res = { .cpu_request = d->new_res.cpu_request,
 			 .cpu_limit = d->new_res.cpu_limit,
-			 .mem_request = d->new_res.memory_request,
-			 .mem_limit = d->new_res.memory_limit },
+			 .memory_request = d->new_res.memory_request,
+			 .memory_limit = d->new_res.memory_limit },
 	};
 	r = fallback_submit(a->fallback, pod, &rec, 1, p->pol.allow_single_replica_eviction,
 			    d->reason, &why);
@@ -601,7 +586,7 @@ static void on_read_back(const struct kube_result *res, void *userdata)
 	if (pod && pod->resource_version && ar->resource_version &&
 	    strcmp(pod->resource_version, ar->resource_version) != 0) {
 		c->after_conflict = true;
-		agent_decide_container(a, c, c->oom_pending ? "oom-kill" : "conflict");
+		a->redecide(a, c, c->oom_pending ? AGENT_TRIGGER_OOM_KILL : AGENT_TRIGGER_CONFLICT);
 		c->after_conflict = false;
 	}
 	act_resize_free(ar);
@@ -642,18 +627,13 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		if (ar->d.bypass_cooldown)
 			bypass_budget_record(a, c, c->last_resize_usec);
-		/* Throttling and pressure seen under the old limits say nothing about the new ones. */
-		c->window_start_usec = c->window_usage_usec = c->window_throttled_usec = 0;
-		c->throttle_ratio = 0;
-		c->throttle_window_usec = 0;
-		c->memory_max_grew = false;
-		/* Until the next sample, memory pressure is judged against the limit just set, not
-		 * the old memory.max and the growth that led past it: decisions in between would
-		 * grow the limit again and again. */
-		c->working_set_rate = 0;
-		if (ar->d.new_res.memory_limit > 0 &&
-		    ar->d.new_res.memory_limit != ar->d.old_res.memory_limit)
-			c->memory_cgroup_max = (uint64_t)ar->d.new_res.memory_limit;
+		/* Throttling and pressure seen under the old limits say nothing about the new ones;
+		 * until the next sample, pressure is judged against the limit just set (decisions in
+		 * between would grow the limit again and again). */
+		signals_resized(&c->signals,
+				ar->d.new_res.memory_limit != ar->d.old_res.memory_limit
+					? ar->d.new_res.memory_limit
+					: 0);
 
 		wrote = apply_cgroups(a, p, c, &ar->d, &c->last_decision);
 		c->have_last_decision = true;
@@ -669,16 +649,16 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 			c->oom_pending = false;
 			c->oom_seen_usec = 0;
 		}
-		record(c, "accepted", ar->d.reason);
+		record(c, AGENT_RESULT_ACCEPTED, ar->d.reason);
 		log_info("Resized %s/%s %s: %s", p->namespace, p->name, c->name, ar->d.reason);
-		act_event(a, p, "Normal", "Resized", ar->d.reason);
+		pod_event(a->kube, p, POD_EVENT_NORMAL, "Resized", ar->d.reason);
 		annotate_last_resize(a, p, c, &ar->d);
 		break;
 	case KUBE_CONFLICT:
 		/* Someone (the kubelet's status writes, most often) wrote the pod between our read
 		 * and the resize: read it again now and decide on it, rather than leave the signal
 		 * to the next sample. Once: a second 409 waits for the next decision. */
-		record(c, "conflict", ar->d.reason);
+		record(c, AGENT_RESULT_CONFLICT, ar->d.reason);
 		if (!ar->after_conflict && read_back(a, p, c, ar) >= 0) {
 			c->resize_in_flight = true;
 			ar = NULL; /* owned by the read */
@@ -688,7 +668,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	case KUBE_UNAUTHORIZED:
 	case KUBE_BAD_REPLY:
 		/* Kept pending (OOM flags stay set); the next decision retries. */
-		record(c, "retrying", ar->d.reason);
+		record(c, AGENT_RESULT_RETRYING, ar->d.reason);
 		log_warning("Resize of %s/%s %s not done yet (%s%s%s), retrying", p->namespace,
 			    p->name, c->name, result, res->message ? ": " : "",
 			    res->message ? res->message : "");
@@ -699,8 +679,11 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		snprintf(msg, sizeof(msg), "in-place resize not supported (%s); wanted: %s",
 			 res->message ? res->message : "no message", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
-		act_event(a, p, "Warning", "ResizeNotSupported", msg);
-		record(c, act_fallback(a, p, c, &ar->d) ? "evicting" : "unsupported", ar->d.reason);
+		pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotSupported", msg);
+		record(c,
+		       act_fallback(a, p, c, &ar->d) ? AGENT_RESULT_EVICTING
+						     : AGENT_RESULT_UNSUPPORTED,
+		       ar->d.reason);
 		break;
 	default:
 		/* Kubernetes 1.33 refuses lowering a memory limit without resizePolicy
@@ -711,7 +694,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		    ar->d.new_res.memory_limit < ar->d.old_res.memory_limit && res->message &&
 		    strstr(res->message, "memory limits cannot be decreased")) {
 			a->keep_memory_limit = true;
-			record(c, "retrying", ar->d.reason);
+			record(c, AGENT_RESULT_RETRYING, ar->d.reason);
 			log_info("The API server refuses lowering memory limits (Kubernetes 1.33): "
 				 "shrinking keeps them from now on (%s/%s %s)",
 				 p->namespace, p->name, c->name);
@@ -720,11 +703,11 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		/* Rejected or forbidden: say why once per cooldown, don't hammer the server. */
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
-		record(c, "rejected", ar->d.reason);
+		record(c, AGENT_RESULT_REJECTED, ar->d.reason);
 		snprintf(msg, sizeof(msg), "resize refused (%s%s%s); wanted: %s", result,
 			 res->message ? ": " : "", res->message ? res->message : "", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
-		act_event(a, p, "Warning", "ResizeRejected", msg);
+		pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeRejected", msg);
 		break;
 	}
 	/* A kill that landed while this resize was in flight is decided at once when the cache already
@@ -735,7 +718,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 
 		if (pod && pod->resource_version && ar->resource_version &&
 		    strcmp(pod->resource_version, ar->resource_version) != 0)
-			agent_decide_container(a, c, "oom-kill");
+			a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
 	}
 	act_resize_free(ar);
 }
@@ -743,25 +726,26 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	       const struct kube_pod *pod, const struct decide_decision *d)
 {
-	const struct decide_resources *n = &d->new_res;
+	const struct resources *n = &d->new_res;
 	const struct kube_container *kc;
 	struct kube_resize_container rc;
-	struct kube_resources spec;
+	struct resources spec;
 	struct act_resize *ar;
 	int r;
 
 	if (d->report_only || a->config.dry_run) {
-		const char *result = d->report_only ? "report-only" : "dry-run";
+		enum agent_result result =
+			d->report_only ? AGENT_RESULT_REPORT_ONLY : AGENT_RESULT_DRY_RUN;
 
 		/* Reported once per cooldown, like a resize would be. */
 		c->last_resize_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
 		record(c, result, d->reason);
-		agent_metrics_resize(a->metrics, result);
+		agent_metrics_resize(a->metrics, agent_result_to_string(result));
 		log_info("%s %s/%s %s: %s", d->report_only ? "Recommend" : "dry-run: would resize",
 			 p->namespace, p->name, c->name, d->reason);
 		if (d->report_only)
-			act_event(a, p, "Normal", "Recommendation", d->reason);
+			pod_event(a->kube, p, POD_EVENT_NORMAL, "Recommendation", d->reason);
 		return;
 	}
 
@@ -786,23 +770,23 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 		.name = c->name,
 		.res = { .cpu_request = n->cpu_request,
 			 .cpu_limit = n->cpu_limit,
-			 .mem_request = n->memory_request,
-			 .mem_limit = n->memory_limit },
+			 .memory_request = n->memory_request,
+			 .memory_limit = n->memory_limit },
 	};
 	/* What the spec already says is left out of the patch. The decision may start from the
 	 * kubelet's values instead of the spec (after a deferred resize), so compare with the spec. */
 	kc = kube_pod_container(pod, c->name);
 	spec = kc ? kc->spec
-		  : (struct kube_resources){ d->old_res.cpu_request, d->old_res.cpu_limit,
-					     d->old_res.memory_request, d->old_res.memory_limit };
+		  : (struct resources){ d->old_res.cpu_request, d->old_res.cpu_limit,
+					d->old_res.memory_request, d->old_res.memory_limit };
 	if (rc.res.cpu_request == spec.cpu_request)
-		rc.res.cpu_request = KUBE_UNSET;
+		rc.res.cpu_request = RESOURCE_UNSET;
 	if (rc.res.cpu_limit == spec.cpu_limit)
-		rc.res.cpu_limit = KUBE_UNSET;
-	if (rc.res.mem_request == spec.mem_request)
-		rc.res.mem_request = KUBE_UNSET;
-	if (rc.res.mem_limit == spec.mem_limit)
-		rc.res.mem_limit = KUBE_UNSET;
+		rc.res.cpu_limit = RESOURCE_UNSET;
+	if (rc.res.memory_request == spec.memory_request)
+		rc.res.memory_request = RESOURCE_UNSET;
+	if (rc.res.memory_limit == spec.memory_limit)
+		rc.res.memory_limit = RESOURCE_UNSET;
 
 	r = kube_resize(a->kube, p->namespace, p->name, pod->resource_version, &rc, 1,
 			on_resize_done, ar);
@@ -827,6 +811,12 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 			    const struct kube_pod *pod, enum admission_verdict v)
 {
 	const char *result = admission_verdict_to_string(v);
+	static const enum agent_result results[] = {
+		[ADMISSION_DEFERRED] = AGENT_RESULT_DEFERRED,
+		[ADMISSION_INFEASIBLE] = AGENT_RESULT_INFEASIBLE,
+		[ADMISSION_ERROR] = AGENT_RESULT_ERROR,
+		[ADMISSION_SUPERSEDED] = AGENT_RESULT_SUPERSEDED,
+	};
 	const char *why = v == ADMISSION_SUPERSEDED ? "the pod's resources changed again since"
 			  : pod->resize_message	    ? pod->resize_message
 						    : "no message";
@@ -837,7 +827,7 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 	revert_cgroups(a, p, c, msg);
 	kubelet_wait_done(c);
 	c->spec_not_admitted = v != ADMISSION_SUPERSEDED;
-	record(c, result, msg);
+	record(c, results[v], msg);
 	agent_metrics_resize(a->metrics, result);
 	if (v == ADMISSION_SUPERSEDED) {
 		log_info("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
@@ -845,7 +835,7 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 	}
 	snprintf(msg, sizeof(msg), "kubelet reports the resize %s: %s", result, why);
 	log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
-	act_event(a, p, "Warning", "ResizeNotApplied", msg);
+	pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotApplied", msg);
 	/* Infeasible is never retried by the kubelet: a new pod may fit elsewhere. */
 	if (v == ADMISSION_INFEASIBLE)
 		(void)act_fallback(a, p, c, &c->last_decision);
@@ -863,9 +853,9 @@ void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod 
 {
 	for (size_t i = 0; i < p->n_containers; i++) {
 		struct agent_container *c = &p->containers[i];
-		const struct decide_resources *n = &c->last_decision.new_res;
-		struct kube_resources want = { n->cpu_request, n->cpu_limit, n->memory_request,
-					       n->memory_limit };
+		const struct resources *n = &c->last_decision.new_res;
+		struct resources want = { n->cpu_request, n->cpu_limit, n->memory_request,
+					  n->memory_limit };
 		enum admission_verdict v;
 
 		if (c->kubelet_wait == AGENT_KUBELET_IDLE)

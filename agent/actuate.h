@@ -12,9 +12,6 @@ struct kube_pod;
  * the decision's order and annotates the pod with snug.io/last-resize. */
 void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	       const struct kube_pod *pod, const struct decide_decision *d);
-/* An Event on the pod (rate-limited by the client). */
-void act_event(struct agent *a, struct agent_pod *p, const char *type, const char *reason,
-	       const char *message);
 /* At shutdown, after kube_client_free(): frees the contexts of resizes, read-backs and
  * snug.io/last-resize writes that were still pending (their callbacks never run now). */
 void act_free_inflight(struct agent *a);

@@ -15,16 +15,16 @@
 /* The API server defaults a request that is not set to its limit. */
 static int64_t request_of(int64_t request, int64_t limit)
 {
-	return request == KUBE_UNSET ? limit : request;
+	return request == RESOURCE_UNSET ? limit : request;
 }
 
-static bool resources_equal(const struct kube_resources *a, const struct kube_resources *b)
+static bool resources_equal(const struct resources *a, const struct resources *b)
 {
 	return request_of(a->cpu_request, a->cpu_limit) ==
 		       request_of(b->cpu_request, b->cpu_limit) &&
-	       request_of(a->mem_request, a->mem_limit) ==
-		       request_of(b->mem_request, b->mem_limit) &&
-	       a->cpu_limit == b->cpu_limit && a->mem_limit == b->mem_limit;
+	       request_of(a->memory_request, a->memory_limit) ==
+		       request_of(b->memory_request, b->memory_limit) &&
+	       a->cpu_limit == b->cpu_limit && a->memory_limit == b->memory_limit;
 }
 
 void admission_baseline_init(const struct kube_pod *reply, const char *container,
@@ -35,15 +35,15 @@ void admission_baseline_init(const struct kube_pod *reply, const char *container
 	*ret = (struct admission_baseline){
 		.generation = reply->generation,
 		.resize = reply->resize,
-		.allocated_cpu_request = KUBE_UNSET,
-		.allocated_memory_request = KUBE_UNSET,
+		.allocated_cpu_request = RESOURCE_UNSET,
+		.allocated_memory_request = RESOURCE_UNSET,
 	};
 	snprintf(ret->message, sizeof(ret->message), "%s",
 		 reply->resize_message ? reply->resize_message : "");
 	if (kc && kc->has_allocated) {
 		ret->had_allocated = true;
 		ret->allocated_cpu_request = kc->allocated.cpu_request;
-		ret->allocated_memory_request = kc->allocated.mem_request;
+		ret->allocated_memory_request = kc->allocated.memory_request;
 	}
 }
 
@@ -63,12 +63,12 @@ static bool condition_is_ours(const struct kube_pod *pod, const struct admission
 }
 
 enum admission_verdict admission_verdict(const struct kube_pod *pod, const char *container,
-					 const struct kube_resources *want,
+					 const struct resources *want,
 					 const struct admission_baseline *b)
 {
 	const struct kube_container *kc = kube_pod_container(pod, container);
 	int64_t want_cpu = request_of(want->cpu_request, want->cpu_limit);
-	int64_t want_memory = request_of(want->mem_request, want->mem_limit);
+	int64_t want_memory = request_of(want->memory_request, want->memory_limit);
 	bool allocated_ours;
 
 	if (!kc)
@@ -94,7 +94,7 @@ enum admission_verdict admission_verdict(const struct kube_pod *pod, const char 
 	if (pod->observed_generation >= b->generation && pod->observed_generation > 0)
 		return ADMISSION_ADMITTED;
 	allocated_ours = kc->has_allocated && kc->allocated.cpu_request == want_cpu &&
-			 kc->allocated.mem_request == want_memory;
+			 kc->allocated.memory_request == want_memory;
 	if (pod->resize == KUBE_RESIZE_IN_PROGRESS &&
 	    (pod->resize_observed_generation >= b->generation ||
 	     (pod->resize_observed_generation == 0 && allocated_ours)))

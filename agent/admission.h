@@ -35,9 +35,9 @@ void admission_baseline_init(const struct kube_pod *reply, const char *container
 			     struct admission_baseline *ret);
 
 /* What the pod status says of the resize of `container` to `want` (spec values: millicores and
- * bytes, KUBE_UNSET for none) that was accepted with baseline b. */
+ * bytes, RESOURCE_UNSET for none) that was accepted with baseline b. */
 enum admission_verdict admission_verdict(const struct kube_pod *pod, const char *container,
-					 const struct kube_resources *want,
+					 const struct resources *want,
 					 const struct admission_baseline *b);
 
 const char *admission_verdict_to_string(enum admission_verdict v);

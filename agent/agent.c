@@ -14,15 +14,13 @@
 
 #include "agent/actuate.h"
 #include "agent/agent_metrics.h"
-#include "agent/bypass_budget.h"
+#include "agent/events.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
+#include "agent/node_room.h"
 #include "agent/last_resize.h"
-#include "agent/pod_model.h"
 #include "agent/util/cleanup.h"
-#include "agent/util/json.h"
 #include "agent/util/log.h"
-#include "agent/util/quantity.h"
 #include "agent/util/time.h"
 #include "bpf/oomwatch_api.h"
 #include "cgroup/limits.h"
@@ -32,135 +30,7 @@ static uint64_t realtime_usec(void)
 	return now_usec(CLOCK_REALTIME);
 }
 
-/* ---- histories (one per container identity) ------------------------------------------------- */
-
-static void history_free(struct agent_history *h)
-{
-	if (!h)
-		return;
-	free((char *)h->id.namespace);
-	free((char *)h->id.owner_kind);
-	free((char *)h->id.owner_name);
-	free((char *)h->id.container);
-	rec_aggregate_free(h->aggregate);
-	free(h);
-}
-
-static bool identity_eq(const struct rec_identity *a, const struct rec_identity *b)
-{
-	return strcmp(a->namespace, b->namespace) == 0 &&
-	       strcmp(a->owner_kind, b->owner_kind) == 0 &&
-	       strcmp(a->owner_name, b->owner_name) == 0 && strcmp(a->container, b->container) == 0;
-}
-
-static struct agent_history *history_find(struct agent *a, const struct rec_identity *id)
-{
-	for (struct agent_history *h = a->histories; h; h = h->next)
-		if (identity_eq(&h->id, id))
-			return h;
-	return NULL;
-}
-
-/* Takes ownership of aggregate (may be NULL: a new one is created). */
-static int history_add(struct agent *a, const struct rec_identity *id,
-		       struct rec_aggregate *aggregate, struct agent_history **ret)
-{
-	struct agent_history *h = calloc(1, sizeof(*h));
-	int r;
-
-	if (!h) {
-		rec_aggregate_free(aggregate);
-		return -ENOMEM;
-	}
-	h->id.namespace = strdup(id->namespace);
-	h->id.owner_kind = strdup(id->owner_kind);
-	h->id.owner_name = strdup(id->owner_name);
-	h->id.container = strdup(id->container);
-	h->aggregate = aggregate;
-	if (!h->id.namespace || !h->id.owner_kind || !h->id.owner_name || !h->id.container) {
-		history_free(h);
-		return -ENOMEM;
-	}
-	if (!h->aggregate) {
-		r = rec_aggregate_new(&a->config.tunables, (int64_t)realtime_usec(), &h->aggregate);
-		if (r < 0) {
-			history_free(h);
-			return r;
-		}
-	}
-	h->next = a->histories;
-	a->histories = h;
-	*ret = h;
-	return 0;
-}
-
-static int checkpoint_loaded(const struct rec_identity *id, struct rec_aggregate *aggregate,
-			     void *userdata)
-{
-	struct agent *a = userdata;
-	struct agent_history *h;
-
-	if (history_find(a, id)) {
-		rec_aggregate_free(aggregate);
-		return 0;
-	}
-	return history_add(a, id, aggregate, &h);
-}
-
-static void checkpoint_failed(const char *file_name, int error, void *userdata)
-{
-	struct agent *a = userdata;
-
-	log_warning_errno(error, "Skipping checkpoint %s (kept on disk, not loaded): %m",
-			  file_name);
-	agent_metrics_checkpoint_error(a->metrics);
-}
-
-int agent_save_checkpoints(struct agent *a)
-{
-	struct rec_checkpoint_batch *batch = NULL;
-	int64_t now = (int64_t)realtime_usec();
-	int r, n = 0;
-
-	if (!a->store)
-		return 0;
-	r = rec_checkpoint_batch_new(a->store, &batch);
-	if (r < 0)
-		return log_error_errno(r, "Cannot start saving checkpoints: %m");
-	for (struct agent_history *h = a->histories; h; h = h->next) {
-		if (!h->dirty)
-			continue;
-		r = rec_checkpoint_batch_add(batch, &h->id, h->aggregate, now);
-		if (r < 0) {
-			log_warning_errno(r, "Cannot write checkpoint of %s/%s/%s/%s: %m",
-					  h->id.namespace, h->id.owner_kind, h->id.owner_name,
-					  h->id.container);
-			continue;
-		}
-		n++;
-	}
-	r = rec_checkpoint_batch_commit(batch);
-	rec_checkpoint_batch_free(batch);
-	if (r < 0)
-		return log_error_errno(r, "Saving checkpoints failed: %m");
-	for (struct agent_history *h = a->histories; h; h = h->next)
-		h->dirty = false;
-	log_debug("Saved %d checkpoints", n);
-	r = rec_checkpoint_gc(a->store, now, rec_tunables_history_window_usec(&a->config.tunables));
-	if (r > 0)
-		log_info("Removed %d checkpoints older than the history window", r);
-	return n;
-}
-
 /* ---- pods and containers ------------------------------------------------------------------ */
-
-struct agent_pod *agent_find_pod(struct agent *a, const char *uid)
-{
-	for (struct agent_pod *p = a->pods; p; p = p->next)
-		if (strcmp(p->uid, uid) == 0)
-			return p;
-	return NULL;
-}
 
 static void container_detach_cgroup(struct agent *a, struct agent_container *c)
 {
@@ -177,13 +47,7 @@ static void container_detach_cgroup(struct agent *a, struct agent_container *c)
 	/* A restarted container is a new cgroup starting from nothing: its first readings are not
 	 * growth (read as a rate they would look like a leak and grow the limit for nothing), and
 	 * throttling seen in the old one says nothing about the new. */
-	c->have_prev = false;
-	c->working_set = c->memory_current = c->memory_cgroup_max = 0;
-	c->working_set_ts_usec = 0;
-	c->working_set_rate = 0;
-	c->window_start_usec = c->window_usage_usec = c->window_throttled_usec = 0;
-	c->throttle_ratio = 0;
-	c->throttle_window_usec = 0;
+	signals_restart(&c->signals);
 }
 
 /* memory.events `oom` of a cgroup (relative to the tree); -errno when it cannot be read. */
@@ -226,7 +90,7 @@ static void container_attach_cgroup(struct agent *a, struct agent_container *c,
 		if (!is_new)
 			(void)read_memcg_oom(a, cg->path, &container_oom);
 		(void)read_memcg_oom(a, cg->pod->path, &pod_oom);
-		signals_oom_init(&c->oom_cause, container_oom, pod_oom);
+		signals_oom_init(&c->signals.oom, container_oom, pod_oom);
 	}
 	if (a->oomwatch) {
 		r = oomwatch_track(a->oomwatch, cg->inode, cg_tree_fd(a->tree), cg->path,
@@ -292,38 +156,6 @@ static void pod_unlink(struct agent *a, struct agent_pod *p)
 		}
 }
 
-/* Whose history a container is: the pod's controller, collapsed from ReplicaSet to Deployment when
- * the ReplicaSet carries the pod-template-hash suffix, so a rollout keeps the history. */
-static void pod_identity(const struct kube_pod *pod, const char *container, char *kind_buf,
-			 size_t kind_size, char *name_buf, size_t name_size,
-			 struct rec_identity *ret)
-{
-	const char *kind = "Pod", *name = pod->name;
-
-	if (pod->has_owner && pod->owner.kind && pod->owner.name) {
-		const char *hash = kube_pod_label(pod, "pod-template-hash");
-		size_t nl = strlen(pod->owner.name), hl = hash ? strlen(hash) : 0;
-
-		kind = pod->owner.kind;
-		name = pod->owner.name;
-		if (strcmp(kind, "ReplicaSet") == 0 && hash && hl > 0 && nl > hl + 1 &&
-		    pod->owner.name[nl - hl - 1] == '-' &&
-		    strcmp(pod->owner.name + nl - hl, hash) == 0 && nl - hl - 1 < name_size) {
-			memcpy(name_buf, pod->owner.name, nl - hl - 1);
-			name_buf[nl - hl - 1] = '\0';
-			name = name_buf;
-			kind = "Deployment";
-		}
-	}
-	snprintf(kind_buf, kind_size, "%s", kind);
-	if (name != name_buf)
-		snprintf(name_buf, name_size, "%s", name);
-	*ret = (struct rec_identity){ .namespace = pod->namespace,
-				      .owner_kind = kind_buf,
-				      .owner_name = name_buf,
-				      .container = container };
-}
-
 /* What snug wrote on the pod in snug.io/last-resize for this container, so a restarted agent keeps
  * honouring the cooldown and the budget of grows inside it. A value that cannot be trusted (a far-
  * future `at` would hold the pod in its cooldown for ever) is ignored with a log line. */
@@ -375,7 +207,7 @@ static void pod_report_policy_issues(struct agent *a, struct agent_pod *p,
 	pol_issues_format(&p->pol, true, text, sizeof(text));
 	log_warning("Pod %s/%s: %s", p->namespace, p->name, text);
 	agent_metrics_bad_annotations(a->metrics, p->namespace, p->name, true);
-	act_event(a, p, "Warning", "InvalidAnnotation", text);
+	pod_event(a->kube, p, POD_EVENT_WARNING, "InvalidAnnotation", text);
 }
 
 /* Brings the agent's view of one pod up to date with the API's. */
@@ -436,14 +268,9 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 	if (p->n_containers == 0) {
 		for (size_t i = 0; i < pod->n_containers; i++) {
 			struct agent_container *c = &p->containers[p->n_containers];
-			char kind[64], owner[256];
-			struct rec_identity id;
 			struct agent_history *h;
 
-			pod_identity(pod, pod->containers[i].name, kind, sizeof(kind), owner,
-				     sizeof(owner), &id);
-			h = history_find(a, &id);
-			if (!h && history_add(a, &id, NULL, &h) < 0) {
+			if (history_of(&a->histories, pod, pod->containers[i].name, &h) < 0) {
 				log_oom();
 				continue;
 			}
@@ -480,7 +307,7 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 		struct agent_container *c = &p->containers[i];
 
 		if (c->oom_pending && !c->resize_in_flight && c->cg)
-			agent_decide_container(a, c, "oom-kill");
+			agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
 	}
 }
 
@@ -587,82 +414,35 @@ static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- sampling ------------------------------------------------------------------------------ */
 
+/* One sample of the container into its signals and its history. */
 static void container_feed(struct agent *a, struct agent_container *c, const struct cg_sample *s,
 			   int64_t wall_usec)
 {
-	const struct decide_config *dc = &a->config.decide;
+	struct signals_reading r = {
+		.ts_usec = s->timestamp_usec,
+		.have_memory_current = s->present & CG_FILE_BIT(CG_FILE_MEMORY_CURRENT),
+		.have_working_set = s->present & CG_FILE_BIT(CG_FILE_MEMORY_STAT),
+		.have_memory_max = s->present & CG_FILE_BIT(CG_FILE_MEMORY_MAX),
+		.have_cpu = s->present & CG_FILE_BIT(CG_FILE_CPU_STAT),
+		.memory_current = s->memory_current,
+		.working_set = s->memory_working_set,
+		.memory_max = s->memory_max,
+		.cpu_usage_usec = s->cpu.usage_usec,
+		.cpu_throttled_usec = s->cpu.throttled_usec,
+	};
+	bool cpu_rate;
 
 	if (!c->history->first_reading_usec)
 		c->history->first_reading_usec = wall_usec;
-	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_CURRENT)) {
-		c->memory_current = s->memory_current;
-		if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_STAT)) {
-			/* Growth rate, smoothed over a few samples; a drop (reclaim, restart) resets it. */
-			if (c->working_set_ts_usec && s->timestamp_usec > c->working_set_ts_usec) {
-				double dt =
-					(double)(s->timestamp_usec - c->working_set_ts_usec) / 1e6;
-				double rate =
-					((double)s->memory_working_set - (double)c->working_set) /
-					dt;
-
-				c->working_set_rate =
-					rate <= 0 ? 0 : 0.5 * c->working_set_rate + 0.5 * rate;
-			}
-			c->working_set_ts_usec = s->timestamp_usec;
-			c->working_set = s->memory_working_set;
-			/* An empty cgroup (before the first exec, after a kill) has no working set to
-			 * learn from, and VPA's model keeps a 0 peak for the rest of its 24 h interval:
-			 * no later peak, not even an OOM bump, would count. */
-			if (c->working_set > 0 &&
-			    rec_container_add_memory_reading(&c->rec, wall_usec,
-							     (int64_t)c->working_set) > 0)
-				c->history->dirty = true;
-		}
-	}
-	if (s->present & CG_FILE_BIT(CG_FILE_MEMORY_MAX))
-		c->memory_cgroup_max = s->memory_max;
-	if (!(s->present & CG_FILE_BIT(CG_FILE_CPU_STAT)))
-		return;
-	if (c->have_prev && s->timestamp_usec > c->prev_ts_usec &&
-	    s->cpu.usage_usec >= c->prev_usage_usec) {
-		uint64_t dt = s->timestamp_usec - c->prev_ts_usec;
-		uint64_t du = s->cpu.usage_usec - c->prev_usage_usec;
-		uint64_t dthr = s->cpu.throttled_usec >= c->prev_throttled_usec
-					? s->cpu.throttled_usec - c->prev_throttled_usec
-					: 0;
-
-		c->cpu_cores = (double)du / (double)dt;
-		if (rec_container_add_cpu_reading(&c->rec, wall_usec, c->cpu_cores) > 0)
-			c->history->dirty = true;
-		/* Throttling over a sliding window that restarts once it is long enough. */
-		if (c->window_start_usec == 0 ||
-		    s->timestamp_usec - c->window_start_usec > 2 * dc->throttle_window_usec) {
-			c->window_start_usec = c->prev_ts_usec;
-			c->window_usage_usec = c->window_throttled_usec = 0;
-		}
-		c->window_usage_usec += du;
-		c->window_throttled_usec += dthr;
-		c->throttle_window_usec = s->timestamp_usec - c->window_start_usec;
-		/* throttled time per CPU time used: how much more the container wanted. */
-		c->throttle_ratio =
-			c->window_usage_usec
-				? (double)c->window_throttled_usec /
-					  (double)(c->window_usage_usec + c->window_throttled_usec)
-				: 0.0;
-	}
-	c->have_prev = true;
-	c->prev_ts_usec = s->timestamp_usec;
-	c->prev_usage_usec = s->cpu.usage_usec;
-	c->prev_throttled_usec = s->cpu.throttled_usec;
-}
-
-/* The working set --pressure-lookahead from now if it keeps growing as it does: a steady leak is
- * met with a bigger limit before it reaches the current one, not after the OOM kill. */
-static int64_t projected_working_set(struct agent *a, const struct agent_container *c)
-{
-	double ahead = c->working_set_rate * (double)a->config.pressure_lookahead_usec / 1e6;
-
-	return (int64_t)c->working_set + (int64_t)ahead;
+	cpu_rate = signals_feed(&c->signals, &r, a->config.decide.throttle_window_usec);
+	/* An empty cgroup (before the first exec, after a kill) has no working set to learn from,
+	 * and VPA's model keeps a 0 peak for the rest of its 24 h interval: no later peak, not even
+	 * an OOM bump, would count. */
+	if (r.have_memory_current && r.have_working_set && r.working_set > 0 &&
+	    rec_container_add_memory_reading(&c->rec, wall_usec, (int64_t)r.working_set) > 0)
+		c->history->dirty = true;
+	if (cpu_rate && rec_container_add_cpu_reading(&c->rec, wall_usec, c->signals.cpu_cores) > 0)
+		c->history->dirty = true;
 }
 
 static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -688,16 +468,13 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		if (sample->error)
 			continue; /* vanished: the next rescan detaches it */
 		container_feed(a, c, sample, wall);
-		if (c->throttle_window_usec >= a->config.decide.throttle_window_usec &&
-		    c->throttle_ratio >= a->config.decide.throttle_ratio)
-			agent_decide_container(a, c, "throttle");
-		else if (a->config.decide.pressure_working_set > 0 && c->memory_cgroup_max &&
-			 c->memory_cgroup_max != CG_UNLIMITED &&
-			 (double)projected_working_set(a, c) >=
-				 a->config.decide.pressure_working_set *
-					 (double)c->memory_cgroup_max)
+		if (signals_throttled(&c->signals, a->config.decide.throttle_window_usec,
+				      a->config.decide.throttle_ratio))
+			agent_decide_container(a, c, AGENT_TRIGGER_THROTTLE);
+		else if (signals_memory_near_limit(&c->signals, a->config.pressure_lookahead_usec,
+						   a->config.decide.pressure_working_set))
 			/* Checked every sample, not every --decide-interval: a leak does not wait. */
-			agent_decide_container(a, c, "memory-pressure");
+			agent_decide_container(a, c, AGENT_TRIGGER_MEMORY_PRESSURE);
 	}
 	agent_metrics_sample_duration(a->metrics, now_usec(CLOCK_MONOTONIC) - t0);
 	return 0;
@@ -732,9 +509,9 @@ static enum signals_oom_cause oom_cause(struct agent *a, struct agent_container 
 	v = (rec->anon_rss_kb + rec->file_rss_kb + rec->shmem_rss_kb) * 1024;
 	if (v > r.container_peak)
 		r.container_peak = v;
-	if (c->working_set > r.container_peak)
-		r.container_peak = c->working_set;
-	cause = signals_oom_classify(&c->oom_cause, now_usec(CLOCK_MONOTONIC), &r);
+	if (c->signals.working_set > r.container_peak)
+		r.container_peak = c->signals.working_set;
+	cause = signals_oom_classify(&c->signals.oom, now_usec(CLOCK_MONOTONIC), &r);
 	agent_metrics_oom_cause(a->metrics, signals_oom_cause_to_string(cause));
 	return cause;
 }
@@ -746,7 +523,7 @@ static void oom_at_container_limit(struct agent *a, struct agent_container *c,
 	struct agent_pod *p = c->pod;
 	const struct kube_pod *pod = a->kube ? kube_client_pod(a->kube, p->uid) : NULL;
 	const struct kube_container *kc = pod ? kube_pod_container(pod, c->name) : NULL;
-	int64_t request = kc && kc->spec.mem_request > 0 ? kc->spec.mem_request : 0;
+	int64_t request = kc && kc->spec.memory_request > 0 ? kc->spec.memory_request : 0;
 	int r;
 
 	log_info("OOM kill in %s/%s container %s (%s%s%s)", p->namespace, p->name, c->name,
@@ -761,7 +538,7 @@ static void oom_at_container_limit(struct agent *a, struct agent_container *c,
 	if (!c->oom_seen_usec)
 		c->oom_seen_usec = rec->kernel_ns ? rec->kernel_ns / NSEC_PER_USEC
 						  : rec->seen_ns / NSEC_PER_USEC;
-	agent_decide_container(a, c, "oom-kill");
+	agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
 }
 
 /* A kill the pod's or the node's limit forced: the container's own limit was not too small, so
@@ -778,7 +555,7 @@ static void oom_elsewhere(struct agent *a, struct agent_container *c,
 		 c->name, cause == SIGNALS_OOM_POD_LIMIT ? "pod's memory limit" : "node's memory");
 	log_info("%s/%s: %s (%s%s%s)", p->namespace, p->name, msg,
 		 oomwatch_source_to_string(rec->source), rec->comm[0] ? ", " : "", rec->comm);
-	act_event(a, p, "Warning", "OOMKillNotContainerLimit", msg);
+	pod_event(a->kube, p, POD_EVENT_WARNING, "OOMKillNotContainerLimit", msg);
 }
 
 static void on_oom(const struct oomwatch_record *rec, void *userdata)
@@ -799,281 +576,16 @@ static void on_oom(const struct oomwatch_record *rec, void *userdata)
 		else
 			oom_elsewhere(a, c, rec, cause);
 	} else if (rec->max_delta > 0) {
-		c->memory_max_grew = true;
+		c->signals.memory_max_grew = true;
 		/* A kill in the same read has its own record: the OOM bump decides, not pressure. */
 		if (rec->oom_delta == 0 && rec->counters.oom_kill == c->oom_kills_seen)
-			agent_decide_container(a, c, "memory-pressure");
+			agent_decide_container(a, c, AGENT_TRIGGER_MEMORY_PRESSURE);
 	}
 	if (rec->kind == OOMWATCH_KILL || rec->oom_delta > 0)
 		c->oom_kills_seen = rec->counters.oom_kill;
 }
 
 /* ---- decisions ------------------------------------------------------------------------------- */
-
-/* Node allocatable minus the requests of every other pod bound here that has not terminated
- * (the watch caches them all, managed or not); unknown (-1) while the node cannot be read. The
- * pod's own other containers are decide's to subtract. */
-static struct decide_node node_free(struct agent *a, const struct kube_pod *self)
-{
-	int64_t cpu = 0, memory = 0;
-
-	if (!a->node_known)
-		return (struct decide_node){ .cpu_free_millis = -1,
-					     .memory_free_bytes = -1,
-					     .memory_allocatable_bytes = -1 };
-	for (size_t i = 0; i < kube_client_n_pods(a->kube); i++) {
-		const struct kube_pod *p = kube_client_pod_at(a->kube, i);
-
-		if (strcmp(p->uid, self->uid) == 0 || p->phase == KUBE_PHASE_SUCCEEDED ||
-		    p->phase == KUBE_PHASE_FAILED)
-			continue;
-		if (__builtin_add_overflow(cpu, kube_pod_requests(p, true), &cpu))
-			cpu = INT64_MAX;
-		if (__builtin_add_overflow(memory, kube_pod_requests(p, false), &memory))
-			memory = INT64_MAX;
-	}
-	/* Overcommitted (requests above allocatable: a shrunk node, static pods): no room. */
-	return (struct decide_node){
-		.cpu_free_millis =
-			a->node_cpu_allocatable > cpu ? a->node_cpu_allocatable - cpu : 0,
-		.memory_free_bytes = a->node_memory_allocatable > memory
-					     ? a->node_memory_allocatable - memory
-					     : 0,
-		.memory_allocatable_bytes = a->node_memory_allocatable,
-	};
-}
-
-/* ---- the node's allocatable ---------------------------------------------------------------------- */
-
-static void node_schedule(struct agent *a)
-{
-	/* A failed read is retried sooner than the refresh: until then grows are unclamped. */
-	uint64_t delay = a->node_failing && a->config.node_refresh_usec > 5 * USEC_PER_SEC
-				 ? 5 * USEC_PER_SEC
-				 : a->config.node_refresh_usec;
-	int r = sd_event_source_set_time_relative(a->node_timer, delay);
-
-	if (r >= 0)
-		r = sd_event_source_set_enabled(a->node_timer, SD_EVENT_ONESHOT);
-	if (r < 0)
-		log_warning_errno(r, "Cannot schedule the next read of node %s: %m",
-				  a->config.node_name);
-}
-
-static void node_failed(struct agent *a, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void node_failed(struct agent *a, const char *reason, const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-	/* A node that is gone has nothing to offer; any other failure keeps the last good read:
-	 * allocatable only changes when the kubelet restarts with other reservations. */
-	bool forget = strcmp(reason, "not-found") == 0 || strcmp(reason, "invalid") == 0;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	agent_metrics_node_read_error(a->metrics, reason);
-	if (forget && a->node_known) {
-		a->node_known = false;
-		agent_metrics_node_allocatable(a->metrics, false, 0, 0);
-	}
-	if (!a->node_failing)
-		log_warning("Cannot read node %s (%s): %s; %s", a->config.node_name, reason, why,
-			    a->node_known ? "keeping its last allocatable"
-					  : "grows are not held to the node's free allocatable");
-	else
-		log_debug("Still cannot read node %s (%s): %s", a->config.node_name, reason, why);
-	a->node_failing = true;
-}
-
-static void on_node(const struct kube_result *res, void *userdata)
-{
-	struct agent *a = userdata;
-	char err[KUBE_ERRBUF] = "", cpu[32], mem[32];
-	struct kube_node n;
-	int r;
-
-	a->node_in_flight = false;
-	if (res->outcome != KUBE_OK)
-		node_failed(a, kube_outcome_to_string(res->outcome), "%s",
-			    res->message ? res->message : "no message");
-	else if ((r = kube_node_parse(res->object, &n, err)) < 0)
-		node_failed(a, r == -ENOMEM ? "no-memory" : "invalid", "%s",
-			    r == -ENOMEM ? "out of memory" : err);
-	else {
-		if (!a->node_known || a->node_failing ||
-		    n.cpu_allocatable != a->node_cpu_allocatable ||
-		    n.memory_allocatable != a->node_memory_allocatable) {
-			(void)quantity_format_cpu(n.cpu_allocatable, cpu, sizeof(cpu));
-			(void)quantity_format_bytes(n.memory_allocatable, mem, sizeof(mem));
-			log_info("Node %s allocatable: cpu %s, memory %s", n.name, cpu, mem);
-		}
-		a->node_known = true;
-		a->node_failing = false;
-		a->node_cpu_allocatable = n.cpu_allocatable;
-		a->node_memory_allocatable = n.memory_allocatable;
-		agent_metrics_node_allocatable(a->metrics, true, n.cpu_allocatable,
-					       n.memory_allocatable);
-		kube_node_done(&n);
-	}
-	node_schedule(a);
-}
-
-/* A periodic GET rather than a watch: allocatable changes only when the kubelet restarts, while
- * the Node object itself changes every few seconds (heartbeat conditions, images), which a watch
- * would stream in full; a GET needs only `get` on nodes. */
-static int on_node_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct agent *a = userdata;
-	int r;
-
-	if (a->node_in_flight)
-		return 0;
-	r = kube_get_node(a->kube, a->config.node_name, on_node, a);
-	if (r < 0) {
-		node_failed(a, "local", "cannot send the request: %s", strerror(-r));
-		node_schedule(a);
-		return 0;
-	}
-	a->node_in_flight = true;
-	return 0;
-}
-
-/* Recommendations from a few minutes of data swing; VPA's own updater waits for history too.
- * History is the longer of what the aggregate spans (CPU samples, one per minute; restored from
- * checkpoints after a restart) and how long this agent has been reading the container. */
-static bool history_long_enough(struct agent *a, struct agent_container *c, int64_t now)
-{
-	const struct rec_aggregate *g = c->history->aggregate;
-	int64_t first = c->history->first_reading_usec;
-
-	if (a->config.min_history_usec == 0)
-		return true;
-	if (g->total_samples > 0 &&
-	    (uint64_t)(g->last_sample_usec - g->first_sample_usec) >= a->config.min_history_usec)
-		return true;
-	return first > 0 && now > first && (uint64_t)(now - first) >= a->config.min_history_usec;
-}
-
-void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger)
-{
-	struct agent_pod *p = c->pod;
-	const struct kube_pod *pod;
-	struct pod_model model;
-	struct pol_container pc;
-	struct decide_input in;
-	struct decide_decision d;
-	struct decide_node node;
-	size_t index = SIZE_MAX;
-	bool rec_ok = true, deferred;
-	int n_containers, r;
-
-	/* One resize at a time: sent, or written and not yet admitted by the kubelet. */
-	if (c->resize_in_flight || c->kubelet_wait == AGENT_KUBELET_ADMISSION || !a->kube)
-		return;
-	pod = kube_client_pod(a->kube, p->uid);
-	if (!pod || pod->n_containers == 0)
-		return;
-
-	pol_container(&p->pol, c->name, &pc);
-	if (pc.mode == POL_MODE_OFF)
-		return;
-
-	n_containers = (int)pod->n_containers;
-	r = rec_recommend(c->history->aggregate, n_containers, &c->recommendation);
-	if (r < 0)
-		return;
-	c->have_recommendation = true;
-	agent_metrics_recommendation(a->metrics, c);
-
-	for (size_t i = 0; i < pod->n_containers; i++)
-		if (strcmp(pod->containers[i].name, c->name) == 0)
-			index = i;
-	if (index == SIZE_MAX)
-		return;
-	/* The kubelet deferred (or cannot fit) the spec: the kernel holds what it actuated and the
-	 * node has no room for larger requests now, so decide from its values with no room: an OOM
-	 * kill then grows the limit alone, which the kubelet can admit. The same when our last
-	 * resize was put back because the kubelet never admitted it. */
-	deferred = pod->resize == KUBE_RESIZE_DEFERRED || pod->resize == KUBE_RESIZE_INFEASIBLE ||
-		   c->spec_not_admitted;
-	r = pod_model_build(pod, deferred ? POD_MODEL_ACTUAL : POD_MODEL_SPEC, &model);
-	if (r < 0) {
-		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
-				  p->name, c->name);
-		return;
-	}
-	/* No status resources reported: what snug put back is what the kernel holds. */
-	if (c->spec_not_admitted && c->have_last_decision && !pod->containers[index].has_actual)
-		model.containers[index].res = c->last_decision.old_res;
-	node = node_free(a, pod);
-	if (deferred)
-		node.cpu_free_millis = node.memory_free_bytes = 0;
-
-	/* No estimate before the histograms hold anything: signals still act. */
-	in = (struct decide_input){
-		.policy = &pc,
-		.pod = model.pod,
-		.index = index,
-		.cpu = { -1, -1, -1 },
-		.memory = { -1, -1, -1 },
-		.signals = {
-			.oom_kill = c->oom_pending,
-			.oom_bumped_memory = c->oom_pending ? c->oom_bumped_memory : -1,
-			.memory_max_grew = c->memory_max_grew,
-			.memory_usage = c->memory_current ? (int64_t)c->memory_current : -1,
-			.memory_working_set = c->entry ? projected_working_set(a, c) : -1,
-			.memory_working_set_now = c->entry ? (int64_t)c->working_set : -1,
-			.memory_cgroup_limit = c->memory_cgroup_max && c->memory_cgroup_max != CG_UNLIMITED
-						       ? (int64_t)c->memory_cgroup_max
-						       : -1,
-			.cpu_throttle_ratio = c->throttle_ratio,
-			.cpu_throttle_window_usec = c->throttle_window_usec,
-		},
-		.node = node,
-		.last_resize_usec = c->last_resize_usec,
-		.bypass_grows_usec = c->bypass_grows_usec,
-		.n_bypass_grows = c->n_bypass_grows,
-		.now_usec = realtime_usec(),
-		.config = &a->config.decide,
-		.keep_memory_limit = a->keep_memory_limit,
-	};
-	/* Before --min-history the estimates are reported but steer nothing, not even the other
-	 * resource of a signal-driven resize. */
-	if (!history_long_enough(a, c, (int64_t)in.now_usec)) {
-		rec_ok = false;
-	}
-	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
-		in.cpu = (struct decide_estimate){ c->recommendation.target.cpu_millicores,
-						   c->recommendation.lower.cpu_millicores,
-						   c->recommendation.upper.cpu_millicores };
-	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->memory))
-		in.memory = (struct decide_estimate){ c->recommendation.target.memory_bytes,
-						      c->recommendation.lower.memory_bytes,
-						      c->recommendation.upper.memory_bytes };
-
-	r = decide_container(&in, &d);
-	pod_model_done(&model);
-	c->memory_max_grew = false;
-	if (r < 0) {
-		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
-				  p->name, c->name);
-		return;
-	}
-	bypass_budget_report(a, p, c, &d);
-	if (d.kind == DECIDE_NONE) {
-		log_debug("%s/%s %s (%s): %s", p->namespace, p->name, c->name, trigger, d.reason);
-		if (c->oom_pending && strcmp(trigger, "oom-kill") == 0)
-			log_info("OOM kill in %s/%s %s, no resize: %s", p->namespace, p->name,
-				 c->name, d.reason);
-		/* A kill held back by the spent budget waits for the cooldown, not for the next. */
-		if (!d.bypass_budget_spent)
-			c->oom_pending = false;
-		return;
-	}
-	act_apply(a, p, c, pod, &d);
-}
 
 static int on_decide_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -1082,7 +594,8 @@ static int on_decide_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	for (struct agent_pod *p = a->pods; p; p = p->next)
 		for (size_t i = 0; i < p->n_containers; i++)
 			if (p->containers[i].cg)
-				agent_decide_container(a, &p->containers[i], "periodic");
+				agent_decide_container(a, &p->containers[i],
+						       AGENT_TRIGGER_PERIODIC);
 	return sd_event_source_set_time_relative(s, a->config.decide_interval_usec);
 }
 
@@ -1090,7 +603,7 @@ static int on_checkpoint_timer(sd_event_source *s, uint64_t usec, void *userdata
 {
 	struct agent *a = userdata;
 
-	(void)agent_save_checkpoints(a);
+	(void)history_save(&a->histories);
 	return sd_event_source_set_time_relative(s, a->config.checkpoint_interval_usec);
 }
 
@@ -1167,6 +680,7 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	}
 	a->config = *config;
 	*config = (struct agent_config){ 0 };
+	a->redecide = agent_decide_container;
 
 	r = sd_event_default(&a->event);
 	if (r < 0)
@@ -1184,18 +698,9 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	if (r < 0)
 		goto fail;
 
-	r = rec_store_open(a->config.state_dir, &a->store);
-	if (r < 0) {
-		log_error_errno(r, "Cannot open the state dir %s: %m", a->config.state_dir);
-		goto fail;
-	}
-	r = rec_checkpoint_load_all(a->store, &a->config.tunables, (int64_t)realtime_usec(),
-				    checkpoint_loaded, checkpoint_failed, a);
+	r = history_store_open(&a->histories, a->config.state_dir, &a->config.tunables, a->metrics);
 	if (r < 0)
-		log_warning_errno(r, "Cannot read checkpoints in %s, starting without history: %m",
-				  a->config.state_dir);
-	else
-		log_info("Loaded %d checkpoints from %s", r, a->config.state_dir);
+		goto fail;
 
 	r = setup_cgroups(a);
 	if (r < 0)
@@ -1260,9 +765,9 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	    (r = add_timer(a, &a->checkpoint_timer, a->config.checkpoint_interval_usec,
 			   USEC_PER_SEC, on_checkpoint_timer)) < 0 ||
 	    (r = add_timer(a, &a->rescan_timer, 0, USEC_PER_MSEC, on_rescan_timer)) < 0 ||
-	    (r = add_timer(a, &a->node_timer, 0, USEC_PER_MSEC, on_node_timer)) < 0)
+	    (r = node_room_start(&a->node_room, a->event, a->kube, a->metrics, a->config.node_name,
+				 a->config.node_refresh_usec)) < 0)
 		goto fail;
-	(void)sd_event_source_set_enabled(a->node_timer, SD_EVENT_ONESHOT);
 	(void)sd_event_source_set_enabled(a->sample_timer, SD_EVENT_ON);
 	(void)sd_event_source_set_enabled(a->decide_timer, SD_EVENT_ON);
 	(void)sd_event_source_set_enabled(a->checkpoint_timer, SD_EVENT_ON);
@@ -1293,7 +798,7 @@ struct agent *agent_free(struct agent *a)
 	sd_event_source_unref(a->decide_timer);
 	sd_event_source_unref(a->checkpoint_timer);
 	sd_event_source_unref(a->rescan_timer);
-	sd_event_source_unref(a->node_timer);
+	node_room_stop(&a->node_room);
 	sd_event_source_unref(a->layout_io);
 	sd_event_source_unref(a->sigterm);
 	sd_event_source_unref(a->sigint);
@@ -1301,13 +806,7 @@ struct agent *agent_free(struct agent *a)
 	cg_sampler_free(a->sampler);
 	cg_layout_free(a->layout);
 	cg_tree_free(a->tree);
-	while (a->histories) {
-		struct agent_history *h = a->histories;
-		a->histories = h->next;
-		history_free(h);
-	}
-	if (a->store)
-		rec_store_free(a->store);
+	history_store_close(&a->histories);
 	sd_event_unref(a->event);
 	agent_config_done(&a->config);
 	free(a);
@@ -1320,6 +819,6 @@ int agent_run(struct agent *a)
 
 	if (r < 0)
 		log_error_errno(r, "Event loop failed: %m");
-	(void)agent_save_checkpoints(a);
+	(void)history_save(&a->histories);
 	return r;
 }

@@ -4,11 +4,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <systemd/sd-event.h>
 
 #include "agent/admission.h"
 #include "agent/config.h"
 #include "agent/decide.h"
+#include "agent/history.h"
+#include "agent/node_room.h"
+#include "agent/outcome.h"
 #include "agent/last_resize.h"
 #include "agent/policy.h"
 #include "agent/recommender/checkpoint.h"
@@ -24,23 +28,10 @@ struct agent_metrics;
 struct fallback;
 struct cg_limits;
 
-/* The history of one container identity (namespace/owner-kind/owner-name/container): every
- * instance of that container, across restarts and recreated pods, feeds the same aggregate. */
-struct agent_history {
-	struct rec_identity id; /* strings owned here */
-	struct rec_aggregate *aggregate;
-	bool dirty; /* changed since the last checkpoint */
-	/* CLOCK_REALTIME of the first reading this agent fed into it, 0 = none yet: the aggregate's
-	 * own span counts only whole CPU minutes, so a fresh agent would wait 1–2 minutes longer than
-	 * --min-history says. */
-	int64_t first_reading_usec;
-	struct agent_history *next;
-};
-
 /* What happened to the last decision of a container, for /recommendations and metrics. */
 struct agent_action {
-	uint64_t at_usec;   /* CLOCK_REALTIME */
-	const char *result; /* "accepted", "rejected", "dry-run", "report-only", ... (static) */
+	uint64_t at_usec; /* CLOCK_REALTIME */
+	enum agent_result result;
 	char reason[DECIDE_REASON_MAX];
 };
 
@@ -62,25 +53,14 @@ struct agent_container {
 	struct agent_history *history;
 	struct rec_container rec;
 
-	/* The previous sample, for deltas of cumulative counters. */
-	bool have_prev;
-	uint64_t prev_ts_usec, prev_usage_usec, prev_throttled_usec;
-	/* Throttling over the current window. */
-	uint64_t window_start_usec, window_usage_usec, window_throttled_usec;
-	double throttle_ratio;
-	uint64_t throttle_window_usec;
-	uint64_t working_set, memory_current, memory_cgroup_max; /* last sample */
-	uint64_t working_set_ts_usec; /* when working_set was read (CLOCK_MONOTONIC) */
-	double working_set_rate;      /* bytes/s, smoothed; > 0 while memory grows */
-	double cpu_cores;	      /* last sample */
+	/* What the samples and memory.events say (throttling, growth, OOM causes). */
+	struct signals_state signals;
 
 	/* Signals waiting for a decision; they stay set until a resize is accepted. */
 	bool oom_pending;
 	int64_t oom_bumped_memory;
-	uint64_t oom_seen_usec; /* CLOCK_MONOTONIC ns of the kill, for the latency histogram */
-	bool memory_max_grew;
-	uint64_t oom_kills_seen;	    /* memory.events oom_kill at the last kill record */
-	struct signals_oom_state oom_cause; /* which limit the kills came from */
+	uint64_t oom_seen_usec;	 /* CLOCK_MONOTONIC ns of the kill, for the latency histogram */
+	uint64_t oom_kills_seen; /* memory.events oom_kill at the last kill record */
 
 	uint64_t last_resize_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
 	/* The budget of grows inside the cooldown: when they were accepted (CLOCK_REALTIME, oldest
@@ -132,21 +112,17 @@ struct agent {
 	struct cg_limits *limits; /* writes limits in order, through the pod's driver's backend */
 	struct oomwatch *oomwatch;
 	struct kube_client *kube;
-	struct rec_store *store;
 	struct agent_metrics *metrics;
 	struct fallback *fallback; /* eviction when in-place resize is not available */
 
 	sd_event_source *sample_timer, *decide_timer, *checkpoint_timer, *rescan_timer;
 	sd_event_source *layout_io, *sigterm, *sigint;
 
-	/* This node's status.allocatable, re-read every --node-refresh: a grow never asks for more
-	 * than it minus the other pods' requests. Unknown until the first good read. */
-	sd_event_source *node_timer;
-	bool node_known, node_in_flight, node_failing;
-	int64_t node_cpu_allocatable, node_memory_allocatable; /* millicores, bytes */
+	/* A grow never asks for more than the node's allocatable minus the other pods' requests. */
+	struct node_room node_room;
 
 	struct agent_pod *pods;
-	struct agent_history *histories;
+	struct history_store histories;
 	bool ready; /* first pod sync done */
 	/* The API server said it refuses lowering memory limits (1.33): decisions keep them. */
 	bool keep_memory_limit;
@@ -156,6 +132,10 @@ struct agent {
 	bool weight_formula_known;
 	enum cg_weight_formula container_weight_formula;
 	uint64_t last_tick_usec; /* CLOCK_MONOTONIC, /healthz */
+	/* How actuation hands a container back for a decision now (an OOM kill that waited for a
+	 * resize in flight, the pod read back after a 409): agent_decide_container, passed in by the
+	 * loop so actuation never calls back into it directly. */
+	void (*redecide)(struct agent *a, struct agent_container *c, enum agent_trigger trigger);
 	/* actuate's contexts of requests and retries still pending (owned), freed at shutdown:
 	 * kube_client_free() aborts requests without running their callbacks. */
 	struct act_inflight *act_inflight;
@@ -167,9 +147,16 @@ struct agent *agent_free(struct agent *a);
 /* Runs the loop until SIGTERM/SIGINT; saves every checkpoint before returning. */
 int agent_run(struct agent *a);
 
-/* Pieces other agent files call. */
-struct agent_pod *agent_find_pod(struct agent *a, const char *uid);
-void agent_decide_container(struct agent *a, struct agent_container *c, const char *trigger);
-int agent_save_checkpoints(struct agent *a);
+/* The managed pod with this UID, or NULL (gone, or no longer managed). */
+static inline struct agent_pod *agent_find_pod(struct agent *a, const char *uid)
+{
+	for (struct agent_pod *p = a->pods; p; p = p->next)
+		if (strcmp(p->uid, uid) == 0)
+			return p;
+	return NULL;
+}
+
+/* Decides for one container now and, when something is to change, hands it to actuation. */
+void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger);
 /* The JSON of /recommendations (caller frees). */
 char *agent_recommendations_json(struct agent *a);

@@ -289,16 +289,16 @@ static void refresh(struct agent_metrics *m)
 				if (kc->spec.cpu_limit >= 0)
 					gauge_set(m->m.limits_cpu, v,
 						  (double)kc->spec.cpu_limit / 1000.0);
-				if (kc->spec.mem_request >= 0)
+				if (kc->spec.memory_request >= 0)
 					gauge_set(m->m.requests_memory, v,
-						  (double)kc->spec.mem_request);
-				if (kc->spec.mem_limit >= 0)
+						  (double)kc->spec.memory_request);
+				if (kc->spec.memory_limit >= 0)
 					gauge_set(m->m.limits_memory, v,
-						  (double)kc->spec.mem_limit);
+						  (double)kc->spec.memory_limit);
 			}
 			if (c->entry) {
-				gauge_set(m->usage_cpu, v, c->cpu_cores);
-				gauge_set(m->working_set, v, (double)c->working_set);
+				gauge_set(m->usage_cpu, v, c->signals.cpu_cores);
+				gauge_set(m->working_set, v, (double)c->signals.working_set);
 			}
 		}
 	}
@@ -397,14 +397,14 @@ char *agent_recommendations_json(struct agent *a)
 				return NULL;
 			if (kc) {
 				if (json_resources(o, "requests", kc->spec.cpu_request,
-						   kc->spec.mem_request) < 0 ||
+						   kc->spec.memory_request) < 0 ||
 				    json_resources(o, "limits", kc->spec.cpu_limit,
-						   kc->spec.mem_limit) < 0)
+						   kc->spec.memory_limit) < 0)
 					return NULL;
 			}
 			if (json_resources(o, "usage",
-					   c->entry ? (int64_t)(c->cpu_cores * 1000) : -1,
-					   c->entry ? (int64_t)c->working_set : -1) < 0)
+					   c->entry ? (int64_t)(c->signals.cpu_cores * 1000) : -1,
+					   c->entry ? (int64_t)c->signals.working_set : -1) < 0)
 				return NULL;
 			if (c->have_recommendation) {
 				const struct rec_recommendation *r = &c->recommendation;
@@ -419,12 +419,14 @@ char *agent_recommendations_json(struct agent *a)
 						   r->upper.memory_bytes) < 0)
 					return NULL;
 			}
-			if (c->last.result) {
+			if (c->last.result != AGENT_RESULT_NONE) {
 				last = cJSON_AddObjectToObject(o, "last_action");
 				if (!last ||
 				    !cJSON_AddNumberToObject(
 					    last, "at", (double)(c->last.at_usec / USEC_PER_SEC)) ||
-				    !cJSON_AddStringToObject(last, "result", c->last.result) ||
+				    !cJSON_AddStringToObject(
+					    last, "result",
+					    agent_result_to_string(c->last.result)) ||
 				    !cJSON_AddStringToObject(last, "reason", c->last.reason))
 					return NULL;
 			}

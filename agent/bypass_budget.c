@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/actuate.h"
 #include "agent/agent_metrics.h"
+#include "agent/events.h"
 #include "agent/last_resize.h"
 #include "agent/util/log.h"
 
@@ -48,7 +48,7 @@ void bypass_budget_report(struct agent *a, struct agent_pod *p, struct agent_con
 	log_warning("%s/%s: budget of grows inside the cooldown spent: %s", p->namespace, p->name,
 		    msg);
 	agent_metrics_bypass_budget_spent(a->metrics);
-	act_event(a, p, "Warning", "BypassBudgetSpent", msg);
+	pod_event(a->kube, p, POD_EVENT_WARNING, "BypassBudgetSpent", msg);
 }
 
 int bypass_budget_annotate(const struct agent *a, const struct agent_pod *p, cJSON *annotation,

@@ -171,7 +171,7 @@ static void on_record(const struct oomwatch_record *rec, void *userdata)
 	add_u64(o, "cgroup_id", rec->cgroup_id);
 	if (ctr) {
 		cJSON_AddStringToObject(o, "pod_uid", ctr->pod->uid);
-		cJSON_AddStringToObject(o, "qos", cg_qos_to_string(ctr->pod->qos));
+		cJSON_AddStringToObject(o, "qos", qos_class_to_string(ctr->pod->qos));
 		cJSON_AddStringToObject(o, "container_id", ctr->id);
 		cJSON_AddStringToObject(o, "runtime", cg_runtime_to_string(ctr->runtime));
 		cJSON_AddStringToObject(o, "cgroup", ctr->path);

@@ -295,11 +295,9 @@ static void format_num(char *buf, size_t size, double v, int decimals)
 		snprintf(buf, size, "%.*f", decimals, v);
 }
 
-static const char *qos_short(enum cg_qos q)
+static const char *qos_short(enum qos_class q)
 {
-	return q == CG_QOS_GUARANTEED  ? "Guaranteed"
-	       : q == CG_QOS_BURSTABLE ? "Burstable"
-				       : "BestEffort";
+	return q == QOS_GUARANTEED ? "Guaranteed" : q == QOS_BURSTABLE ? "Burstable" : "BestEffort";
 }
 
 /* Calls fn for every container with a usable sample, in layout order, updating prev afterwards. */
@@ -413,7 +411,7 @@ static void json_row(struct cg_pod *pod, struct cg_container *c, const struct ag
 	cJSON_AddItemToArray(arr, o);
 	cJSON_AddStringToObject(o, "pod_uid", pod->uid);
 	cJSON_AddStringToObject(o, "container_id", c->id);
-	cJSON_AddStringToObject(o, "qos", cg_qos_to_string(pod->qos));
+	cJSON_AddStringToObject(o, "qos", qos_class_to_string(pod->qos));
 	cJSON_AddStringToObject(o, "runtime", cg_runtime_to_string(c->runtime));
 	cJSON_AddStringToObject(o, "driver", cg_driver_to_string(pod->driver));
 	cJSON_AddStringToObject(o, "cgroup_path", c->path);

@@ -106,7 +106,7 @@ int cmd_webhook(int argc, char **argv)
 	};
 	struct webhook_server_config cfg = {
 		.listen = ":8443",
-		.caps = { WEBHOOK_UNSET, WEBHOOK_UNSET },
+		.caps = { RESOURCE_UNSET, RESOURCE_UNSET },
 	};
 	const char *kubeconfig = NULL, *port_file = NULL;
 	_cleanup_(kube_config_freep) struct kube_config *kcfg = NULL;

@@ -7,34 +7,24 @@
 #include <stdint.h>
 
 #include "agent/policy.h"
-
-enum decide_qos {
-	DECIDE_QOS_BEST_EFFORT,
-	DECIDE_QOS_BURSTABLE,
-	DECIDE_QOS_GUARANTEED,
-};
+#include "agent/util/resources.h"
+#include "agent/util/qos.h"
 
 enum decide_restart {
 	DECIDE_RESTART_NOT_REQUIRED, /* resizePolicy NotRequired (the default) */
 	DECIDE_RESTART_CONTAINER,    /* resizePolicy RestartContainer */
 };
 
-/* A container's spec resources; millicores and bytes, -1 = unset. */
-struct decide_resources {
-	int64_t cpu_request, cpu_limit;
-	int64_t memory_request, memory_limit;
-};
-
 /* One app container of the pod as the spec has it now. */
 struct decide_container {
 	const char *name;
-	struct decide_resources res;
+	struct resources res;
 	enum decide_restart cpu_restart, memory_restart;
 };
 
 /* An init container (spec.initContainers[]), as the kubelet and the scheduler count it. */
 struct decide_init_container {
-	struct decide_resources res;
+	struct resources res;
 	/* restartPolicy Always: a native sidecar, running beside the app containers and summed with
 	 * them; otherwise it runs to completion before them and counts as a max. */
 	bool sidecar;
@@ -43,7 +33,7 @@ struct decide_init_container {
 /* The pod of the container decided on: what the kubelet's pod cgroup (ResourceConfigForPod) and
  * the scheduler's pod requests (PodRequests) count besides its app containers. */
 struct decide_pod {
-	enum decide_qos qos;			   /* status.qosClass */
+	enum qos_class qos;			   /* status.qosClass */
 	const struct decide_container *containers; /* spec.containers, in order */
 	size_t n_containers;
 	const struct decide_init_container *init_containers; /* spec.initContainers, in order */
@@ -51,7 +41,7 @@ struct decide_pod {
 	int64_t overhead_cpu_millis, overhead_memory_bytes; /* spec.overhead; 0 or -1 = none */
 	/* Pod-level spec.resources (KEP-2837); all -1 = not set. Where set, the pod cgroup follows
 	 * them rather than the containers' sums, and they bound the containers' resources. */
-	struct decide_resources resources;
+	struct resources resources;
 };
 
 /* What the kubelet writes into a pod's cgroup (ResourceConfigForPod, kubelet
@@ -194,7 +184,7 @@ struct decide_decision {
 	bool needs_restart;	   /* a changed resource has resizePolicy RestartContainer */
 	bool shrinks_memory_limit; /* 1.33 refuses this unless memory resizePolicy RestartContainer */
 	size_t index;		   /* the container changed */
-	struct decide_resources old_res, new_res; /* of that container; others are unchanged */
+	struct resources old_res, new_res; /* of that container; others are unchanged */
 	/* Pod-cgroup write order, kubelet's: per file, growing → pod first; shrinking → pod last. */
 	struct decide_step steps[DECIDE_MAX_STEPS];
 	size_t n_steps;
@@ -208,22 +198,24 @@ void decide_config_default(struct decide_config *ret);
  * A decision changes one container; to change several, call again with the first applied. */
 int decide_container(const struct decide_input *in, struct decide_decision *ret);
 
+/* VPA's proportional limit: ceil(limit × new request / old request), saturating; a limit or
+ * request that is not positive leaves the limit as it is. The agent and the webhook use it. */
+int64_t decide_ratio_limit(int64_t limit, int64_t new_request, int64_t old_request);
+
 /* The QoS class Kubernetes derives (ComputePodQOS) from these app containers' cpu/memory requests
  * and limits alone. */
-enum decide_qos decide_qos_of(const struct decide_container *containers, size_t n);
+enum qos_class decide_qos_of(const struct decide_container *containers, size_t n);
 /* ... from the whole pod: app and init containers, or the pod-level resources when set. */
-enum decide_qos decide_pod_qos(const struct decide_pod *pod);
+enum qos_class decide_pod_qos(const struct decide_pod *pod);
 
 /* What the kubelet writes into the pod cgroup (ResourceConfigForPod with component-helpers
  * PodRequests/PodLimits: app containers and native sidecars summed, ordinary init containers as
  * a max with the sidecars started before them, overhead added, pod-level resources instead of the
  * sums where set; QoS from pod->qos), with app container `index`'s resources replaced by *with
  * (with NULL: the pod as it is). Returns 0, or -EINVAL on inconsistent input. */
-int decide_pod_cgroup(const struct decide_pod *pod, size_t index,
-		      const struct decide_resources *with, struct decide_pod_cgroup *ret);
-/* "Guaranteed", "Burstable", "BestEffort" (status.qosClass); -EINVAL otherwise. */
-int decide_qos_from_string(const char *s);
-const char *decide_qos_to_string(enum decide_qos q);
+int decide_pod_cgroup(const struct decide_pod *pod, size_t index, const struct resources *with,
+		      struct decide_pod_cgroup *ret);
+
 /* resizePolicy[].restartPolicy: "NotRequired" (or absent: NULL/"") or "RestartContainer". */
 int decide_restart_from_string(const char *s);
 const char *decide_kind_to_string(enum decide_kind k);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/util/backoff.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
 #include "agent/util/quantity.h"
@@ -49,7 +50,9 @@ struct fallback {
 	sd_event_source *timer;
 	struct entry *head, **tail;
 	struct budget_slot *window; /* cfg.max_evictions slots */
-	uint64_t rng;
+	/* Exponential, capped, with equal jitter, so agents on many nodes blocked by the same PDB do
+	 * not retry in step. */
+	struct backoff backoff;
 	struct fallback_stats stats;
 };
 
@@ -128,8 +131,8 @@ static int rec_set(struct webhook_rec *rec, const struct fallback_container_rec 
 		r.n_containers++;
 		c->cpu_request = recs[i].res.cpu_request;
 		c->cpu_limit = recs[i].res.cpu_limit;
-		c->mem_request = recs[i].res.mem_request;
-		c->mem_limit = recs[i].res.mem_limit;
+		c->memory_request = recs[i].res.memory_request;
+		c->memory_limit = recs[i].res.memory_limit;
 	}
 	if (reason && !(r.reason = strdup(reason))) {
 		rec_clear(&r);
@@ -197,24 +200,6 @@ static uint64_t budget_next_free(const struct fallback *fb)
 			t = s->at_usec + fb->cfg.interval_usec;
 	}
 	return t;
-}
-
-/* Exponential, capped, with "equal jitter" (half fixed, half random) so agents on many nodes
- * blocked by the same PDB do not retry in step. */
-static uint64_t backoff(struct fallback *fb, unsigned n)
-{
-	uint64_t d = fb->cfg.backoff_min_usec, x;
-
-	for (unsigned i = 1; i < n && d < fb->cfg.backoff_max_usec; i++)
-		d *= 2;
-	if (d > fb->cfg.backoff_max_usec)
-		d = fb->cfg.backoff_max_usec;
-	x = fb->rng;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	fb->rng = x;
-	return d / 2 + (d / 2 ? x % (d / 2 + 1) : 0);
 }
 
 static uint64_t now_mono(struct fallback *fb)
@@ -304,10 +289,10 @@ static void describe(const struct entry *e, char *buf, size_t size)
 		char cpu[32] = "-", mem[32] = "-";
 		int n;
 
-		if (c->cpu_request != KUBE_UNSET)
+		if (c->cpu_request != RESOURCE_UNSET)
 			(void)quantity_format_cpu(c->cpu_request, cpu, sizeof(cpu));
-		if (c->mem_request != KUBE_UNSET)
-			(void)quantity_format_bytes(c->mem_request, mem, sizeof(mem));
+		if (c->memory_request != RESOURCE_UNSET)
+			(void)quantity_format_bytes(c->memory_request, mem, sizeof(mem));
 		n = snprintf(buf + off, size - off, "%s%s cpu=%s memory=%s", i ? ", " : "", c->name,
 			     cpu, mem);
 		if (n < 0)
@@ -344,7 +329,7 @@ static void attempt_failed(struct fallback *fb, struct entry *e, const char *wha
 	log_warning("fallback: pod %s/%s: %s failed (%s%s%s), attempt %u of %u", e->namespace,
 		    e->name, what, kube_outcome_to_string(r->outcome), r->message ? ": " : "",
 		    r->message ? r->message : "", e->attempts, fb->cfg.max_attempts);
-	e->due_usec = now_mono(fb) + backoff(fb, e->attempts);
+	e->due_usec = now_mono(fb) + backoff_jittered(&fb->backoff, e->attempts);
 }
 
 /* Common callback prologue: the entry may have been forgotten or the engine freed meanwhile. */
@@ -394,7 +379,7 @@ static void on_evict(const struct kube_result *r, void *userdata)
 		budget_release(fb, e);
 		fb->stats.blocked++;
 		e->blocked++;
-		d = backoff(fb, e->blocked);
+		d = backoff_jittered(&fb->backoff, e->blocked);
 		e->due_usec = now_mono(fb) + d;
 		emit(fb, &ref, "Warning", "SnugEvictionBlocked",
 		     "eviction blocked (%s), retry %u in %" PRIu64 " s",
@@ -624,13 +609,10 @@ int fallback_new_with_ops(sd_event *event, const struct fallback_ops *ops, void 
 	fb->cfg.interval_usec = cfg->interval_usec ?: 300 * USEC_PER_SEC;
 	fb->cfg.backoff_min_usec = cfg->backoff_min_usec ?: 10 * USEC_PER_SEC;
 	fb->cfg.backoff_max_usec = cfg->backoff_max_usec ?: 300 * USEC_PER_SEC;
-	if (fb->cfg.backoff_max_usec < fb->cfg.backoff_min_usec)
-		fb->cfg.backoff_max_usec = fb->cfg.backoff_min_usec;
 	fb->cfg.max_attempts = cfg->max_attempts ?: 5;
 	fb->tail = &fb->head;
-	fb->rng = now_nsec(CLOCK_MONOTONIC) ^ (uintptr_t)fb;
-	if (!fb->rng)
-		fb->rng = 1;
+	backoff_init(&fb->backoff, fb->cfg.backoff_min_usec, fb->cfg.backoff_max_usec,
+		     now_nsec(CLOCK_MONOTONIC) ^ (uintptr_t)fb);
 	fb->node_name = strdup(cfg->node_name);
 	fb->cfg.node_name = fb->node_name;
 	fb->window = calloc(fb->cfg.max_evictions, sizeof(*fb->window));

@@ -25,10 +25,10 @@ struct fallback_config {
 	bool dry_run; /* read (GET owner) but write nothing: no annotation, eviction, Event */
 };
 
-/* One container's target: millicores and bytes, KUBE_UNSET (-1) = not set / leave as is. */
+/* One container's target: millicores and bytes, RESOURCE_UNSET (-1) = not set / leave as is. */
 struct fallback_container_rec {
 	const char *name;
-	struct kube_resources res;
+	struct resources res;
 };
 
 /* Counters for metrics; read any time. */

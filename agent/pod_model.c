@@ -6,16 +6,15 @@
 
 #include "agent/kube/kube.h"
 
-static struct decide_resources resources_of(const struct kube_container *c,
-					    enum pod_model_view view)
+static struct resources resources_of(const struct kube_container *c, enum pod_model_view view)
 {
-	const struct kube_resources *k =
+	const struct resources *k =
 		view == POD_MODEL_ACTUAL && c->has_actual ? &c->actual : &c->spec;
 
-	return (struct decide_resources){ .cpu_request = k->cpu_request,
-					  .cpu_limit = k->cpu_limit,
-					  .memory_request = k->mem_request,
-					  .memory_limit = k->mem_limit };
+	return (struct resources){ .cpu_request = k->cpu_request,
+				   .cpu_limit = k->cpu_limit,
+				   .memory_request = k->memory_request,
+				   .memory_limit = k->memory_limit };
 }
 
 static enum decide_restart restart_of(enum kube_restart_policy p)
@@ -62,20 +61,19 @@ int pod_model_build(const struct kube_pod *k, enum pod_model_view view, struct p
 		.resources = { -1, -1, -1, -1 },
 	};
 	if (k->has_resources)
-		m.pod.resources =
-			(struct decide_resources){ .cpu_request = k->resources.cpu_request,
-						   .cpu_limit = k->resources.cpu_limit,
-						   .memory_request = k->resources.mem_request,
-						   .memory_limit = k->resources.mem_limit };
+		m.pod.resources = (struct resources){ .cpu_request = k->resources.cpu_request,
+						      .cpu_limit = k->resources.cpu_limit,
+						      .memory_request = k->resources.memory_request,
+						      .memory_limit = k->resources.memory_limit };
 	switch (k->qos) {
-	case KUBE_QOS_GUARANTEED:
-		m.pod.qos = DECIDE_QOS_GUARANTEED;
+	case QOS_GUARANTEED:
+		m.pod.qos = QOS_GUARANTEED;
 		break;
-	case KUBE_QOS_BURSTABLE:
-		m.pod.qos = DECIDE_QOS_BURSTABLE;
+	case QOS_BURSTABLE:
+		m.pod.qos = QOS_BURSTABLE;
 		break;
-	case KUBE_QOS_BESTEFFORT:
-		m.pod.qos = DECIDE_QOS_BEST_EFFORT;
+	case QOS_BEST_EFFORT:
+		m.pod.qos = QOS_BEST_EFFORT;
 		break;
 	default:
 		m.pod.qos = decide_pod_qos(&m.pod);

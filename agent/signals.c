@@ -1,5 +1,6 @@
-/* Signal math on the kernel's counters, per container: which limit an OOM kill came from. Pure: no
- * I/O, no clock; the agent reads the files and passes the numbers in. */
+/* Signal math on the kernel's counters, per container, fed one sample at a time: CPU use and
+ * throttling over a window, the working set's growth and where it is heading, which limit an OOM
+ * kill came from. Pure: no I/O, no clock. */
 #include "agent/signals.h"
 
 void signals_oom_init(struct signals_oom_state *s, uint64_t container_oom, uint64_t pod_oom)
@@ -54,4 +55,96 @@ const char *signals_oom_cause_to_string(enum signals_oom_cause c)
 		break;
 	}
 	return "invalid";
+}
+
+bool signals_feed(struct signals_state *s, const struct signals_reading *r,
+		  uint64_t throttle_window_usec)
+{
+	bool rate = false;
+
+	if (r->have_memory_current)
+		s->memory_current = r->memory_current;
+	if (r->have_memory_current && r->have_working_set) {
+		/* Growth rate, smoothed over a few samples; a drop (reclaim, restart) resets it. */
+		if (s->working_set_ts_usec && r->ts_usec > s->working_set_ts_usec) {
+			double dt = (double)(r->ts_usec - s->working_set_ts_usec) / 1e6;
+			double v = ((double)r->working_set - (double)s->working_set) / dt;
+
+			s->working_set_rate = v <= 0 ? 0 : 0.5 * s->working_set_rate + 0.5 * v;
+		}
+		s->working_set_ts_usec = r->ts_usec;
+		s->working_set = r->working_set;
+	}
+	if (r->have_memory_max)
+		s->memory_max = r->memory_max;
+	if (!r->have_cpu)
+		return false;
+	if (s->have_prev && r->ts_usec > s->prev_ts_usec &&
+	    r->cpu_usage_usec >= s->prev_usage_usec) {
+		uint64_t dt = r->ts_usec - s->prev_ts_usec;
+		uint64_t du = r->cpu_usage_usec - s->prev_usage_usec;
+		uint64_t dthr = r->cpu_throttled_usec >= s->prev_throttled_usec
+					? r->cpu_throttled_usec - s->prev_throttled_usec
+					: 0;
+
+		s->cpu_cores = (double)du / (double)dt;
+		rate = true;
+		if (s->window_start_usec == 0 ||
+		    r->ts_usec - s->window_start_usec > 2 * throttle_window_usec) {
+			s->window_start_usec = s->prev_ts_usec;
+			s->window_usage_usec = s->window_throttled_usec = 0;
+		}
+		s->window_usage_usec += du;
+		s->window_throttled_usec += dthr;
+		s->throttle_window_usec = r->ts_usec - s->window_start_usec;
+		/* Throttled time per CPU time used: how much more the container wanted. */
+		s->throttle_ratio =
+			s->window_usage_usec
+				? (double)s->window_throttled_usec /
+					  (double)(s->window_usage_usec + s->window_throttled_usec)
+				: 0.0;
+	}
+	s->have_prev = true;
+	s->prev_ts_usec = r->ts_usec;
+	s->prev_usage_usec = r->cpu_usage_usec;
+	s->prev_throttled_usec = r->cpu_throttled_usec;
+	return rate;
+}
+
+void signals_restart(struct signals_state *s)
+{
+	struct signals_oom_state oom = s->oom;
+
+	*s = (struct signals_state){ .oom = oom };
+}
+
+void signals_resized(struct signals_state *s, int64_t new_memory_limit)
+{
+	s->window_start_usec = s->window_usage_usec = s->window_throttled_usec = 0;
+	s->throttle_ratio = 0;
+	s->throttle_window_usec = 0;
+	s->memory_max_grew = false;
+	s->working_set_rate = 0;
+	if (new_memory_limit > 0)
+		s->memory_max = (uint64_t)new_memory_limit;
+}
+
+bool signals_throttled(const struct signals_state *s, uint64_t window_usec, double ratio)
+{
+	return s->throttle_window_usec >= window_usec && s->throttle_ratio >= ratio;
+}
+
+int64_t signals_projected_working_set(const struct signals_state *s, uint64_t lookahead_usec)
+{
+	double ahead = s->working_set_rate * (double)lookahead_usec / 1e6;
+
+	return (int64_t)s->working_set + (int64_t)ahead;
+}
+
+bool signals_memory_near_limit(const struct signals_state *s, uint64_t lookahead_usec,
+			       double fraction)
+{
+	return fraction > 0 && s->memory_max && s->memory_max != UINT64_MAX &&
+	       (double)signals_projected_working_set(s, lookahead_usec) >=
+		       fraction * (double)s->memory_max;
 }

@@ -1,5 +1,7 @@
-/* Signal math on the kernel's counters, per container: which limit an OOM kill came from. Pure: no
- * I/O, no clock; the agent reads the files and passes the numbers in. */
+/* Signal math on the kernel's counters, per container, fed one sample at a time: CPU use and
+ * throttling over a window, the working set's growth and where it is heading, which limit an OOM
+ * kill came from. Pure: no I/O, no clock; the agent reads the files and passes the numbers in
+ * (systemd-oomd's oomd_pressure_above()/oomd_pgscan_rate() are the model). */
 #pragma once
 
 #include <stdbool.h>
@@ -55,3 +57,63 @@ enum signals_oom_cause signals_oom_classify(struct signals_oom_state *s, uint64_
 #define SIGNALS_OOM_NEAR_LIMIT 0.90
 
 const char *signals_oom_cause_to_string(enum signals_oom_cause c);
+
+/* ---- one container's signals, fed sample by sample ------------------------------------------ */
+
+/* What one sample read of a container (timestamps CLOCK_MONOTONIC µs). A file not read this time
+ * has its have_ flag false. */
+struct signals_reading {
+	uint64_t ts_usec;
+	bool have_memory_current, have_working_set, have_memory_max, have_cpu;
+	uint64_t memory_current;
+	uint64_t working_set;			     /* memory.current − inactive_file */
+	uint64_t memory_max;			     /* UINT64_MAX = "max" */
+	uint64_t cpu_usage_usec, cpu_throttled_usec; /* cpu.stat, cumulative */
+};
+
+struct signals_state {
+	/* Memory, as last read; 0 = not read yet. */
+	uint64_t memory_current, working_set, memory_max;
+	uint64_t working_set_ts_usec;
+	double working_set_rate; /* bytes/s, smoothed; > 0 while memory grows */
+	bool memory_max_grew;	 /* memory.events `max` grew since the last decision */
+
+	/* CPU: the previous cumulative counters, and the cores used between the last two. */
+	bool have_prev;
+	uint64_t prev_ts_usec, prev_usage_usec, prev_throttled_usec;
+	double cpu_cores;
+
+	/* Throttling over a window that restarts once it is twice the configured length. */
+	uint64_t window_start_usec, window_usage_usec, window_throttled_usec;
+	double throttle_ratio; /* throttled / (used + throttled) over the window */
+	uint64_t throttle_window_usec;
+
+	struct signals_oom_state oom;
+};
+
+/* Feeds one reading; throttle_window_usec is how long "sustained" throttling must last (the
+ * window restarts after twice that). Returns true when it yielded a new CPU rate (cpu_cores). A
+ * counter that went backwards (a new cgroup under the same entry) starts over, never a
+ * negative delta. */
+bool signals_feed(struct signals_state *s, const struct signals_reading *r,
+		  uint64_t throttle_window_usec);
+
+/* A new cgroup for the container (a restart): its first readings are not growth, and what was
+ * seen in the old one says nothing about it. The OOM baseline is set apart (signals_oom_init). */
+void signals_restart(struct signals_state *s);
+
+/* A resize took effect: throttling and growth seen under the old limits say nothing about the new
+ * ones; until the next sample, memory pressure is judged against new_memory_limit (bytes, ≤ 0 =
+ * unchanged), not the old memory.max and the growth that led past it. */
+void signals_resized(struct signals_state *s, int64_t new_memory_limit);
+
+/* Sustained throttling: the window is at least window_usec long and ratio of it was throttled. */
+bool signals_throttled(const struct signals_state *s, uint64_t window_usec, double ratio);
+
+/* The working set lookahead_usec from now if it keeps growing as it does: a steady leak is met with
+ * a bigger limit before it reaches the current one, not after the OOM kill. */
+int64_t signals_projected_working_set(const struct signals_state *s, uint64_t lookahead_usec);
+
+/* The projected working set is at least fraction of memory.max (a limit is known, fraction > 0). */
+bool signals_memory_near_limit(const struct signals_state *s, uint64_t lookahead_usec,
+			       double fraction);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/decide.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/quantity.h"
 
@@ -273,7 +274,7 @@ static int rec_pair(const cJSON *c, const char *key, int64_t *cpu, int64_t *mem,
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(c, key), *v;
 	int64_t x;
 
-	*cpu = *mem = WEBHOOK_UNSET;
+	*cpu = *mem = RESOURCE_UNSET;
 	if (!o || cJSON_IsNull(o))
 		return 0;
 	if (!cJSON_IsObject(o))
@@ -350,10 +351,10 @@ int webhook_rec_parse(const char *text, struct webhook_rec **ret, char *errbuf)
 		if (!rc_->name)
 			return -ENOMEM;
 		r->n_containers++;
-		rc = rec_pair(c, "requests", &rc_->cpu_request, &rc_->mem_request, errbuf);
+		rc = rec_pair(c, "requests", &rc_->cpu_request, &rc_->memory_request, errbuf);
 		if (rc < 0)
 			return rc;
-		rc = rec_pair(c, "limits", &rc_->cpu_limit, &rc_->mem_limit, errbuf);
+		rc = rec_pair(c, "limits", &rc_->cpu_limit, &rc_->memory_limit, errbuf);
 		if (rc < 0)
 			return rc;
 	}
@@ -375,7 +376,7 @@ static int add_quantity(cJSON *obj, const char *key, int64_t v, bool cpu)
 	char buf[64];
 	int rc;
 
-	if (v == WEBHOOK_UNSET)
+	if (v == RESOURCE_UNSET)
 		return 0;
 	rc = cpu ? quantity_format_cpu(v, buf, sizeof(buf))
 		 : quantity_format_bytes(v, buf, sizeof(buf));
@@ -413,9 +414,9 @@ int webhook_rec_format(const struct webhook_rec *rec, char **ret)
 		if (!req || !lim)
 			return -ENOMEM;
 		if ((rc = add_quantity(req, "cpu", c->cpu_request, true)) < 0 ||
-		    (rc = add_quantity(req, "memory", c->mem_request, false)) < 0 ||
+		    (rc = add_quantity(req, "memory", c->memory_request, false)) < 0 ||
 		    (rc = add_quantity(lim, "cpu", c->cpu_limit, true)) < 0 ||
-		    (rc = add_quantity(lim, "memory", c->mem_limit, false)) < 0)
+		    (rc = add_quantity(lim, "memory", c->memory_limit, false)) < 0)
 			return rc;
 	}
 	s = cJSON_PrintUnformatted(root);
@@ -427,16 +428,12 @@ int webhook_rec_format(const struct webhook_rec *rec, char **ret)
 
 /* ---- the patch ------------------------------------------------------------------------------ */
 
-struct res4 {
-	int64_t cpu_req, cpu_lim, mem_req, mem_lim;
-};
-
 /* resources.{requests,limits}.{cpu,memory} of a container; a request absent with a limit set is
  * the limit (the API server defaults it so). */
-static int container_resources(const cJSON *c, struct res4 *ret, char *errbuf)
+static int container_resources(const cJSON *c, struct resources *ret, char *errbuf)
 {
 	const cJSON *res = cJSON_GetObjectItemCaseSensitive(c, "resources");
-	struct res4 r = { WEBHOOK_UNSET, WEBHOOK_UNSET, WEBHOOK_UNSET, WEBHOOK_UNSET };
+	struct resources r = { RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET };
 	static const char *const keys[2] = { "requests", "limits" };
 
 	if (res && !cJSON_IsNull(res)) {
@@ -444,8 +441,8 @@ static int container_resources(const cJSON *c, struct res4 *ret, char *errbuf)
 			return fail(errbuf, "container resources is not an object");
 		for (size_t k = 0; k < 2; k++) {
 			const cJSON *o = cJSON_GetObjectItemCaseSensitive(res, keys[k]), *v;
-			int64_t *cpu = k == 0 ? &r.cpu_req : &r.cpu_lim;
-			int64_t *mem = k == 0 ? &r.mem_req : &r.mem_lim;
+			int64_t *cpu = k == 0 ? &r.cpu_request : &r.cpu_limit;
+			int64_t *mem = k == 0 ? &r.memory_request : &r.memory_limit;
 
 			if (!o || cJSON_IsNull(o))
 				continue;
@@ -460,10 +457,10 @@ static int container_resources(const cJSON *c, struct res4 *ret, char *errbuf)
 					    keys[k]);
 		}
 	}
-	if (r.cpu_req == WEBHOOK_UNSET)
-		r.cpu_req = r.cpu_lim;
-	if (r.mem_req == WEBHOOK_UNSET)
-		r.mem_req = r.mem_lim;
+	if (r.cpu_request == RESOURCE_UNSET)
+		r.cpu_request = r.cpu_limit;
+	if (r.memory_request == RESOURCE_UNSET)
+		r.memory_request = r.memory_limit;
 	*ret = r;
 	return 0;
 }
@@ -485,48 +482,48 @@ static const cJSON *pod_containers(const cJSON *pod, const char *key, char *errb
 	return cs;
 }
 
-int webhook_pod_qos(const cJSON *pod, enum webhook_qos *ret)
+int webhook_pod_qos(const cJSON *pod, enum qos_class *ret)
 {
-	static const char *const lists[2] = { "containers", "initContainers" };
-	bool any = false, guaranteed = true;
-	size_t n = 0;
-	int rc;
+	const cJSON *apps, *inits, *c;
+	_cleanup_free_ struct decide_container *cs = NULL;
+	_cleanup_free_ struct decide_init_container *ics = NULL;
+	struct decide_pod p = { .resources = { RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET,
+					       RESOURCE_UNSET } };
+	int n_apps, n_inits, rc;
 
-	for (size_t l = 0; l < 2; l++) {
-		const cJSON *cs = pod_containers(pod, lists[l], NULL, &rc), *c;
+	/* Kubernetes' rule (ComputePodQOS), the one decide applies for the agent. */
+	apps = pod_containers(pod, "containers", NULL, &rc);
+	if (rc < 0)
+		return rc;
+	inits = pod_containers(pod, "initContainers", NULL, &rc);
+	if (rc < 0)
+		return rc;
+	n_apps = cJSON_GetArraySize(apps);
+	n_inits = cJSON_GetArraySize(inits);
+	if (n_apps <= 0 || n_apps + n_inits > DECIDE_MAX_CONTAINERS)
+		return -EINVAL;
+	cs = calloc((size_t)n_apps, sizeof(*cs));
+	ics = calloc((size_t)n_inits + 1, sizeof(*ics));
+	if (!cs || !ics)
+		return -ENOMEM;
+	cJSON_ArrayForEach (c, apps) {
+		if (!cJSON_IsObject(c))
+			return -EINVAL;
+		rc = container_resources(c, &cs[p.n_containers++].res, NULL);
 		if (rc < 0)
 			return rc;
-		cJSON_ArrayForEach (c, cs) {
-			struct res4 r;
-
-			if (!cJSON_IsObject(c))
-				return -EINVAL;
-			rc = container_resources(c, &r, NULL);
-			if (rc < 0)
-				return rc;
-			n++;
-			if (r.cpu_req != WEBHOOK_UNSET || r.mem_req != WEBHOOK_UNSET ||
-			    r.cpu_lim != WEBHOOK_UNSET || r.mem_lim != WEBHOOK_UNSET)
-				any = true;
-			if (r.cpu_lim == WEBHOOK_UNSET || r.mem_lim == WEBHOOK_UNSET ||
-			    r.cpu_req != r.cpu_lim || r.mem_req != r.mem_lim)
-				guaranteed = false;
-		}
 	}
-	if (n == 0)
-		return -EINVAL;
-	*ret = !any	    ? WEBHOOK_QOS_BESTEFFORT
-	       : guaranteed ? WEBHOOK_QOS_GUARANTEED
-			    : WEBHOOK_QOS_BURSTABLE;
+	cJSON_ArrayForEach (c, inits) {
+		if (!cJSON_IsObject(c))
+			return -EINVAL;
+		rc = container_resources(c, &ics[p.n_init_containers++].res, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	p.containers = cs;
+	p.init_containers = ics;
+	*ret = decide_pod_qos(&p);
 	return 0;
-}
-
-/* limit × new / old, rounded up, saturating (the VPA's proportional limit). */
-static int64_t scale(int64_t limit, int64_t new_req, int64_t old_req)
-{
-	unsigned __int128 v = (unsigned __int128)limit * (unsigned __int128)new_req;
-	v = (v + (unsigned __int128)old_req - 1) / (unsigned __int128)old_req;
-	return v > (unsigned __int128)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
 /* One resource of one container: the new request and limit. A limit the recommendation names is
@@ -537,52 +534,52 @@ static void new_values(int64_t old_req, int64_t old_lim, int64_t rec_req, int64_
 {
 	int64_t req = rec_req, lim;
 
-	if (rec_lim != WEBHOOK_UNSET && old_lim != WEBHOOK_UNSET) {
+	if (rec_lim != RESOURCE_UNSET && old_lim != RESOURCE_UNSET) {
 		lim = rec_lim;
 		if (guaranteed || old_lim == old_req) {
 			/* request == limit stays so: the limit is what keeps the container alive */
-			if (cap != WEBHOOK_UNSET && lim > cap)
+			if (cap != RESOURCE_UNSET && lim > cap)
 				lim = cap;
 			*ret_req = *ret_lim = lim;
 			return;
 		}
-		if (req == WEBHOOK_UNSET)
+		if (req == RESOURCE_UNSET)
 			req = old_req;
-		else if (cap != WEBHOOK_UNSET && req > cap)
+		else if (cap != RESOURCE_UNSET && req > cap)
 			req = cap;
 		/* the API server refuses a request above its limit */
-		if (req != WEBHOOK_UNSET && req > lim)
+		if (req != RESOURCE_UNSET && req > lim)
 			req = lim;
 		*ret_req = req;
 		*ret_lim = lim;
 		return;
 	}
-	if (rec_req == WEBHOOK_UNSET) {
+	if (rec_req == RESOURCE_UNSET) {
 		*ret_req = old_req;
 		*ret_lim = old_lim;
 		return;
 	}
-	if (cap != WEBHOOK_UNSET && req > cap)
+	if (cap != RESOURCE_UNSET && req > cap)
 		req = cap;
-	if (guaranteed || (old_lim != WEBHOOK_UNSET && old_lim == old_req))
-		lim = old_lim == WEBHOOK_UNSET ? WEBHOOK_UNSET : req;
-	else if (old_lim == WEBHOOK_UNSET)
-		lim = WEBHOOK_UNSET;
-	else if (old_req == WEBHOOK_UNSET || old_req <= 0)
+	if (guaranteed || (old_lim != RESOURCE_UNSET && old_lim == old_req))
+		lim = old_lim == RESOURCE_UNSET ? RESOURCE_UNSET : req;
+	else if (old_lim == RESOURCE_UNSET)
+		lim = RESOURCE_UNSET;
+	else if (old_req == RESOURCE_UNSET || old_req <= 0)
 		/* A limit without a usable request has no ratio to keep: the limit stays, and the
 		 * request may not exceed it. */
 		lim = old_lim, req = req > old_lim ? old_lim : req;
 	else
-		lim = scale(old_lim, req, old_req);
+		lim = decide_ratio_limit(old_lim, req, old_req);
 	*ret_req = req;
 	*ret_lim = lim;
 }
 
 /* Whether one container's resources are what a Guaranteed pod needs of every container. */
-static bool res_guaranteed(const struct res4 *r)
+static bool res_guaranteed(const struct resources *r)
 {
-	return r->cpu_lim != WEBHOOK_UNSET && r->mem_lim != WEBHOOK_UNSET &&
-	       r->cpu_req == r->cpu_lim && r->mem_req == r->mem_lim;
+	return r->cpu_limit != RESOURCE_UNSET && r->memory_limit != RESOURCE_UNSET &&
+	       r->cpu_request == r->cpu_limit && r->memory_request == r->memory_limit;
 }
 
 /* Copies `old` (a requests/limits object or NULL) with cpu and memory set to the new values. */
@@ -624,9 +621,9 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 			  const struct webhook_caps *caps, cJSON **ret_patch, char *errbuf)
 {
 	_cleanup_cjson_ cJSON *patch = NULL;
-	const struct webhook_caps nocaps = { WEBHOOK_UNSET, WEBHOOK_UNSET };
+	const struct webhook_caps nocaps = { RESOURCE_UNSET, RESOURCE_UNSET };
 	const cJSON *cs, *c;
-	enum webhook_qos qos;
+	enum qos_class qos;
 	bool all_guaranteed = true;
 	size_t idx = 0;
 	int rc;
@@ -647,17 +644,17 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 	if (!patch)
 		return -ENOMEM;
 	/* BestEffort stays BestEffort: any request would change the class. */
-	if (qos == WEBHOOK_QOS_BESTEFFORT) {
+	if (qos == QOS_BEST_EFFORT) {
 		*ret_patch = TAKE_PTR(patch);
 		return 0;
 	}
 	cJSON_ArrayForEach (c, cs) {
 		const struct webhook_rec_container *want;
 		const cJSON *res;
-		struct res4 old, now;
+		struct resources old, now;
 		const char *name;
 		char path[96];
-		bool guaranteed = qos == WEBHOOK_QOS_GUARANTEED;
+		bool guaranteed = qos == QOS_GUARANTEED;
 
 		name = get_string(c, "name");
 		if (!name)
@@ -671,16 +668,18 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 			idx++;
 			continue;
 		}
-		new_values(old.cpu_req, old.cpu_lim, want->cpu_request, want->cpu_limit,
-			   caps->max_cpu, guaranteed, &now.cpu_req, &now.cpu_lim);
-		new_values(old.mem_req, old.mem_lim, want->mem_request, want->mem_limit,
-			   caps->max_memory, guaranteed, &now.mem_req, &now.mem_lim);
+		new_values(old.cpu_request, old.cpu_limit, want->cpu_request, want->cpu_limit,
+			   caps->max_cpu, guaranteed, &now.cpu_request, &now.cpu_limit);
+		new_values(old.memory_request, old.memory_limit, want->memory_request,
+			   want->memory_limit, caps->max_memory, guaranteed, &now.memory_request,
+			   &now.memory_limit);
 		all_guaranteed = all_guaranteed && res_guaranteed(&now);
 
 		res = cJSON_GetObjectItemCaseSensitive(c, "resources");
 		if (!cJSON_IsObject(res))
 			res = NULL;
-		if (!res && (now.cpu_req != WEBHOOK_UNSET || now.mem_req != WEBHOOK_UNSET)) {
+		if (!res &&
+		    (now.cpu_request != RESOURCE_UNSET || now.memory_request != RESOURCE_UNSET)) {
 			cJSON *empty = cJSON_CreateObject();
 			if (!empty)
 				return -ENOMEM;
@@ -688,18 +687,21 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 			if ((rc = add_op(patch, path, empty)) < 0)
 				return rc;
 		}
-		if (now.cpu_req != old.cpu_req || now.mem_req != old.mem_req) {
+		if (now.cpu_request != old.cpu_request ||
+		    now.memory_request != old.memory_request) {
 			cJSON *o;
-			if ((rc = merged_object(res, "requests", now.cpu_req, now.mem_req, &o)) < 0)
+			if ((rc = merged_object(res, "requests", now.cpu_request,
+						now.memory_request, &o)) < 0)
 				return rc;
 			snprintf(path, sizeof(path), "/spec/containers/%zu/resources/requests",
 				 idx);
 			if ((rc = add_op(patch, path, o)) < 0)
 				return rc;
 		}
-		if (now.cpu_lim != old.cpu_lim || now.mem_lim != old.mem_lim) {
+		if (now.cpu_limit != old.cpu_limit || now.memory_limit != old.memory_limit) {
 			cJSON *o;
-			if ((rc = merged_object(res, "limits", now.cpu_lim, now.mem_lim, &o)) < 0)
+			if ((rc = merged_object(res, "limits", now.cpu_limit, now.memory_limit,
+						&o)) < 0)
 				return rc;
 			snprintf(path, sizeof(path), "/spec/containers/%zu/resources/limits", idx);
 			if ((rc = add_op(patch, path, o)) < 0)
@@ -709,13 +711,13 @@ int webhook_compute_patch(const cJSON *pod, const struct webhook_rec *rec,
 	}
 	/* Limits taken from the recommendation could make a Burstable pod Guaranteed (a different
 	 * eviction order and CPU manager treatment): the owner did not ask for that. */
-	if (qos == WEBHOOK_QOS_BURSTABLE && all_guaranteed) {
+	if (qos == QOS_BURSTABLE && all_guaranteed) {
 		const cJSON *init = pod_containers(pod, "initContainers", errbuf, &rc);
 
 		if (rc < 0)
 			return rc;
 		cJSON_ArrayForEach (c, init) {
-			struct res4 r;
+			struct resources r;
 
 			rc = container_resources(c, &r, errbuf);
 			if (rc < 0)

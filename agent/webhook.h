@@ -4,6 +4,9 @@
  * fuzzed; the HTTPS server is webhook_server.c. */
 #pragma once
 
+#include "agent/util/resources.h"
+#include "agent/util/qos.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,7 +15,6 @@
 
 #define WEBHOOK_ANNOTATION "snug.io/recommendation"
 #define WEBHOOK_ERRBUF 256
-#define WEBHOOK_UNSET (-1)
 #define WEBHOOK_MAX_BODY (3u * 1024 * 1024) /* the API server caps requests at 3 MiB */
 
 /* ---- AdmissionReview ------------------------------------------------------------------------ */
@@ -46,8 +48,8 @@ struct webhook_request *webhook_request_free(struct webhook_request *r);
 
 struct webhook_rec_container {
 	char *name;
-	/* millicores and bytes, WEBHOOK_UNSET when absent */
-	int64_t cpu_request, cpu_limit, mem_request, mem_limit;
+	/* millicores and bytes, RESOURCE_UNSET when absent */
+	int64_t cpu_request, cpu_limit, memory_request, memory_limit;
 };
 
 /* snug.io/recommendation on a ReplicaSet/StatefulSet/DaemonSet/Job:
@@ -69,19 +71,13 @@ const struct webhook_rec_container *webhook_rec_container(const struct webhook_r
 
 /* ---- the patch ------------------------------------------------------------------------------ */
 
-/* Cluster-wide caps from the flags; WEBHOOK_UNSET = none. */
+/* Cluster-wide caps from the flags; RESOURCE_UNSET = none. */
 struct webhook_caps {
 	int64_t max_cpu, max_memory;
 };
 
-enum webhook_qos {
-	WEBHOOK_QOS_BESTEFFORT,
-	WEBHOOK_QOS_BURSTABLE,
-	WEBHOOK_QOS_GUARANTEED,
-};
-
 /* The QoS class the API server will give this pod spec (kubelet's rules, over all containers). */
-int webhook_pod_qos(const cJSON *pod, enum webhook_qos *ret);
+int webhook_pod_qos(const cJSON *pod, enum qos_class *ret);
 
 /* The JSONPatch (an array, possibly empty when nothing changes) setting each recommended
  * container's resources in `pod` (a Pod object): requests from the recommendation, capped; a limit

@@ -26,19 +26,6 @@ const char *cg_driver_to_string(enum cg_driver d)
 	return d == CG_DRIVER_SYSTEMD ? "systemd" : "cgroupfs";
 }
 
-const char *cg_qos_to_string(enum cg_qos q)
-{
-	switch (q) {
-	case CG_QOS_GUARANTEED:
-		return "Guaranteed";
-	case CG_QOS_BURSTABLE:
-		return "Burstable";
-	case CG_QOS_BESTEFFORT:
-		return "BestEffort";
-	}
-	return "unknown";
-}
-
 const char *cg_runtime_to_string(enum cg_runtime r)
 {
 	switch (r) {
@@ -320,7 +307,7 @@ struct found {
 };
 
 static int add_found_pod(struct cg_layout *l, struct found *f, const char *parent, const char *name,
-			 const char *uid, enum cg_qos qos, enum cg_driver driver, uint64_t ino)
+			 const char *uid, enum qos_class qos, enum cg_driver driver, uint64_t ino)
 {
 	struct cg_pod *p, **a;
 	int r;
@@ -346,7 +333,7 @@ static int add_found_pod(struct cg_layout *l, struct found *f, const char *paren
 /* Lists one QoS-level directory (kubepods root for Guaranteed pods, or a burstable/besteffort dir),
  * descending into the QoS dirs when sub_qos is set. */
 static int scan_level(struct cg_layout *l, struct found *f, const char *relpath,
-		      enum cg_driver driver, enum cg_qos qos, bool top)
+		      enum cg_driver driver, enum qos_class qos, bool top)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -359,9 +346,9 @@ static int scan_level(struct cg_layout *l, struct found *f, const char *relpath,
 	if (r < 0)
 		return r;
 	if (driver == CG_DRIVER_SYSTEMD)
-		pod_prefix = qos == CG_QOS_BURSTABLE	? "kubepods-burstable-pod"
-			     : qos == CG_QOS_BESTEFFORT ? "kubepods-besteffort-pod"
-							: "kubepods-pod";
+		pod_prefix = qos == QOS_BURSTABLE     ? "kubepods-burstable-pod"
+			     : qos == QOS_BEST_EFFORT ? "kubepods-besteffort-pod"
+						      : "kubepods-pod";
 	else
 		pod_prefix = "pod";
 
@@ -377,13 +364,12 @@ static int scan_level(struct cg_layout *l, struct found *f, const char *relpath,
 			static const struct {
 				const char *name;
 				enum cg_driver driver;
-				enum cg_qos qos;
+				enum qos_class qos;
 			} qdirs[] = {
-				{ "kubepods-burstable.slice", CG_DRIVER_SYSTEMD, CG_QOS_BURSTABLE },
-				{ "kubepods-besteffort.slice", CG_DRIVER_SYSTEMD,
-				  CG_QOS_BESTEFFORT },
-				{ "burstable", CG_DRIVER_CGROUPFS, CG_QOS_BURSTABLE },
-				{ "besteffort", CG_DRIVER_CGROUPFS, CG_QOS_BESTEFFORT },
+				{ "kubepods-burstable.slice", CG_DRIVER_SYSTEMD, QOS_BURSTABLE },
+				{ "kubepods-besteffort.slice", CG_DRIVER_SYSTEMD, QOS_BEST_EFFORT },
+				{ "burstable", CG_DRIVER_CGROUPFS, QOS_BURSTABLE },
+				{ "besteffort", CG_DRIVER_CGROUPFS, QOS_BEST_EFFORT },
 			};
 			bool handled = false;
 
@@ -508,9 +494,9 @@ int cg_layout_scan(struct cg_layout *l, cg_layout_cb cb, void *userdata)
 
 	if (l->inotify_fd >= 0)
 		watch_dir(l, cg_tree_fd(l->tree));
-	r = scan_level(l, &f, "kubepods.slice", CG_DRIVER_SYSTEMD, CG_QOS_GUARANTEED, true);
+	r = scan_level(l, &f, "kubepods.slice", CG_DRIVER_SYSTEMD, QOS_GUARANTEED, true);
 	if (r >= 0)
-		r = scan_level(l, &f, "kubepods", CG_DRIVER_CGROUPFS, CG_QOS_GUARANTEED, true);
+		r = scan_level(l, &f, "kubepods", CG_DRIVER_CGROUPFS, QOS_GUARANTEED, true);
 	if (r >= 0) {
 		merged = calloc(l->n_pods + f.n + 1, sizeof(*merged));
 		/* At most every pod and container found is new. */

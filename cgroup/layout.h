@@ -1,5 +1,6 @@
 /* Kubelet cgroup layout discovery: which pods and containers live under a cgroup tree, and what changed. */
 #pragma once
+#include "agent/util/qos.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,12 +13,6 @@ enum cg_driver {
 	CG_DRIVER_CGROUPFS, /* kubepods/<qos>/pod<UID>/ */
 };
 
-enum cg_qos {
-	CG_QOS_GUARANTEED,
-	CG_QOS_BURSTABLE,
-	CG_QOS_BESTEFFORT,
-};
-
 /* On the cgroupfs driver a bare "<id>" cgroup is reported as containerd; docker (cri-dockerd)
  * names its cgroups the same way there, so the two cannot be told apart from the tree. */
 enum cg_runtime {
@@ -27,7 +22,6 @@ enum cg_runtime {
 };
 
 const char *cg_driver_to_string(enum cg_driver d);   /* "systemd", "cgroupfs" */
-const char *cg_qos_to_string(enum cg_qos q);	     /* "Guaranteed", "Burstable", "BestEffort" */
 const char *cg_runtime_to_string(enum cg_runtime r); /* "containerd", "cri-o", "docker" */
 
 #define CG_POD_UID_MAX 36
@@ -48,7 +42,7 @@ struct cg_container {
 
 struct cg_pod {
 	char uid[CG_POD_UID_MAX + 1]; /* with '-' (systemd's '_' converted back) */
-	enum cg_qos qos;
+	enum qos_class qos;
 	enum cg_driver driver;
 	char *path;
 	uint64_t inode;

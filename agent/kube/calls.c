@@ -248,7 +248,7 @@ static int add_quantity(cJSON *list, const char *key, int64_t v, bool cpu)
 	char buf[64];
 	int r;
 
-	if (v == KUBE_UNSET)
+	if (v == RESOURCE_UNSET)
 		return 0;
 	if (v < 0)
 		return -EINVAL;
@@ -279,7 +279,7 @@ static int resize_body(const char *rv, const struct kube_resize_container *ctrs,
 	if (!arr)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		const struct kube_resources *res = &ctrs[i].res;
+		const struct resources *res = &ctrs[i].res;
 		cJSON *ctr = cJSON_CreateObject(), *rr, *req, *lim;
 
 		if (!ctr)
@@ -292,18 +292,18 @@ static int resize_body(const char *rv, const struct kube_resize_container *ctrs,
 		if (!cJSON_AddStringToObject(ctr, "name", ctrs[i].name) ||
 		    !(rr = cJSON_AddObjectToObject(ctr, "resources")))
 			goto fail;
-		if (res->cpu_request != KUBE_UNSET || res->mem_request != KUBE_UNSET) {
+		if (res->cpu_request != RESOURCE_UNSET || res->memory_request != RESOURCE_UNSET) {
 			if (!(req = cJSON_AddObjectToObject(rr, "requests")))
 				goto fail;
 			if ((r = add_quantity(req, "cpu", res->cpu_request, true)) < 0 ||
-			    (r = add_quantity(req, "memory", res->mem_request, false)) < 0)
+			    (r = add_quantity(req, "memory", res->memory_request, false)) < 0)
 				goto fail;
 		}
-		if (res->cpu_limit != KUBE_UNSET || res->mem_limit != KUBE_UNSET) {
+		if (res->cpu_limit != RESOURCE_UNSET || res->memory_limit != RESOURCE_UNSET) {
 			if (!(lim = cJSON_AddObjectToObject(rr, "limits")))
 				goto fail;
 			if ((r = add_quantity(lim, "cpu", res->cpu_limit, true)) < 0 ||
-			    (r = add_quantity(lim, "memory", res->mem_limit, false)) < 0)
+			    (r = add_quantity(lim, "memory", res->memory_limit, false)) < 0)
 				goto fail;
 		}
 		r = -ENOMEM;

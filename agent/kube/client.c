@@ -543,19 +543,7 @@ void kube_result_from_reply(enum kube_call call, const struct kube_reply *reply,
 
 uint64_t kube_backoff_usec(struct kube_client *c, unsigned failures)
 {
-	uint64_t d = c->backoff_min_usec, x;
-
-	for (unsigned i = 1; i < failures && d < c->backoff_max_usec; i++)
-		d *= 2;
-	if (d > c->backoff_max_usec)
-		d = c->backoff_max_usec;
-	/* xorshift64: jitter only, no need for a good generator. Spread over [d/2, d]. */
-	x = c->rng;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	c->rng = x;
-	return d / 2 + (d / 2 ? x % (d / 2 + 1) : 0);
+	return backoff_jittered(&c->backoff, failures);
 }
 
 static char *strdup_or(const char *s, const char *def)
@@ -583,14 +571,10 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg, const struct
 	c->request_timeout_usec = opts->request_timeout_usec ?: 30 * USEC_PER_SEC;
 	c->connect_timeout_usec = opts->connect_timeout_usec ?: 10 * USEC_PER_SEC;
 	c->watch_timeout_sec = opts->watch_timeout_sec ?: 300;
-	c->backoff_min_usec = opts->backoff_min_usec ?: 500 * 1000;
-	c->backoff_max_usec = opts->backoff_max_usec ?: 30 * USEC_PER_SEC;
-	if (c->backoff_max_usec < c->backoff_min_usec)
-		c->backoff_max_usec = c->backoff_min_usec;
 	c->event_interval_usec = opts->event_interval_usec ?: 60 * USEC_PER_SEC;
-	c->rng = now_nsec(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)c;
-	if (!c->rng)
-		c->rng = 1;
+	backoff_init(&c->backoff, opts->backoff_min_usec ?: 500 * 1000,
+		     opts->backoff_max_usec ?: 30 * USEC_PER_SEC,
+		     now_nsec(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)c);
 	c->node_name = opts->node_name ? strdup(opts->node_name) : NULL;
 	c->component = strdup_or(opts->component, "snug");
 	r = -ENOMEM;
@@ -658,7 +642,8 @@ struct kube_client *kube_client_free(struct kube_client *c)
 {
 	if (!c)
 		return NULL;
-	kube_watch_free(c);
+	if (c->watch_done)
+		c->watch_done(c);
 	while (c->requests)
 		kube_request_free(c->requests);
 	if (c->multi)

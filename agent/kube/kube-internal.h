@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/kube/kube.h"
+#include "agent/util/backoff.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
 
@@ -135,7 +136,8 @@ struct kube_client {
 	char *node_name, *component, *user_agent;
 	uint64_t request_timeout_usec, connect_timeout_usec;
 	unsigned watch_timeout_sec;
-	uint64_t backoff_min_usec, backoff_max_usec, event_interval_usec;
+	struct backoff backoff; /* watch and list retries */
+	uint64_t event_interval_usec;
 
 	/* bearer token and the file identity it was read from */
 	char *token;
@@ -146,6 +148,9 @@ struct kube_client {
 	const struct kube_watch_ops *ops;
 	void *ops_userdata;
 	bool watching, synced, need_discovery;
+	/* Tears the watch and the pod cache down (set by kube_client_watch_pods, so the client's
+	 * life cycle does not call into watch.c). */
+	void (*watch_done)(struct kube_client *c);
 	enum kube_resize_path path;
 	int server_version;
 	struct kube_request *watch_req; /* the discovery/list/watch request in flight */
@@ -161,7 +166,6 @@ struct kube_client {
 		char *uid, *rv;
 	} * ahead;
 	size_t n_ahead;
-	uint64_t rng;
 
 	struct kube_event_key event_keys[KUBE_MAX_EVENT_KEYS];
 	size_t n_event_keys;
@@ -191,7 +195,6 @@ void kube_count_http(struct kube_client *c, enum kube_call call, long code);
 /* Jittered exponential delay for the n-th consecutive failure. */
 uint64_t kube_backoff_usec(struct kube_client *c, unsigned failures);
 char *kube_path_escape(const char *s);
-void kube_watch_free(struct kube_client *c);
 /* A pod our own write returned (takes it): replaces the cached one when it is newer. */
 void kube_cache_offer(struct kube_client *c, struct kube_pod *pod);
 /* Orders two resourceVersions: <0, 0, >0; KUBE_RV_UNORDERED when they cannot be compared (the API

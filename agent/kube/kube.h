@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 #include <systemd/sd-event.h>
+#include "agent/util/resources.h"
+#include "agent/util/qos.h"
 
 /* ---- configuration (config.c) ------------------------------------------------------------- */
 
@@ -40,15 +42,7 @@ struct kube_config *kube_config_free(struct kube_config *c);
 
 /* ---- the pod model (pod.c) ------------------------------------------------------------------ */
 
-#define KUBE_UNSET (-1) /* a request or limit that is not set */
 #define KUBE_ERRBUF 256
-
-enum kube_qos {
-	KUBE_QOS_UNKNOWN,
-	KUBE_QOS_GUARANTEED,
-	KUBE_QOS_BURSTABLE,
-	KUBE_QOS_BESTEFFORT,
-};
 
 enum kube_phase {
 	KUBE_PHASE_UNKNOWN,
@@ -61,12 +55,6 @@ enum kube_phase {
 enum kube_restart_policy {
 	KUBE_RESIZE_NOT_REQUIRED, /* the default when resizePolicy does not name the resource */
 	KUBE_RESIZE_RESTART_CONTAINER,
-};
-
-/* Millicores and bytes; KUBE_UNSET when absent. */
-struct kube_resources {
-	int64_t cpu_request, cpu_limit;
-	int64_t mem_request, mem_limit;
 };
 
 /* Where a resize stands, from the conditions (1.33+) or the legacy status.resize (≤ 1.32). */
@@ -82,7 +70,7 @@ enum kube_resize_status {
 /* An app container (spec.containers[]) or an init container (spec.initContainers[]). */
 struct kube_container {
 	char *name;
-	struct kube_resources spec; /* spec.{containers,initContainers}[].resources */
+	struct resources spec; /* spec.{containers,initContainers}[].resources */
 	enum kube_restart_policy cpu_policy, mem_policy;
 	/* Init containers only: restartPolicy Always makes it a native sidecar, which runs beside
 	 * the app containers and counts like one; an ordinary init container runs before them. */
@@ -96,9 +84,9 @@ struct kube_container {
 	bool ready, running;
 	int32_t restart_count;
 	bool has_allocated; /* status.containerStatuses[].allocatedResources (requests only) */
-	struct kube_resources allocated;
+	struct resources allocated;
 	bool has_actual; /* status.containerStatuses[].resources: what the kubelet applied */
-	struct kube_resources actual;
+	struct resources actual;
 };
 
 struct kube_kv {
@@ -118,18 +106,18 @@ struct kube_pod {
 	size_t n_labels, n_annotations;
 	bool has_owner;
 	struct kube_owner owner;
-	enum kube_qos qos;
+	enum qos_class qos;
 	enum kube_phase phase;
 	struct kube_container *containers; /* spec.containers, in order */
 	size_t n_containers;
 	struct kube_container *init_containers; /* spec.initContainers, in order */
 	size_t n_init_containers;
-	/* spec.overhead (the RuntimeClass's): millicores and bytes, KUBE_UNSET when absent. */
+	/* spec.overhead (the RuntimeClass's): millicores and bytes, RESOURCE_UNSET when absent. */
 	int64_t overhead_cpu, overhead_mem;
 	/* spec.resources, pod-level resources (KEP-2837), when has_resources. When set, the
 	 * kubelet sizes the pod cgroup from them instead of the containers' sums. */
 	bool has_resources;
-	struct kube_resources resources;
+	struct resources resources;
 	enum kube_resize_status resize;
 	char *resize_message; /* the condition's message, NULL when none */
 	/* The generation the kubelet had seen when it wrote the status (status.observedGeneration,
@@ -148,7 +136,6 @@ const char *kube_pod_annotation(const struct kube_pod *p, const char *key);
 const char *kube_pod_label(const struct kube_pod *p, const char *key);
 /* An app container by name (init containers are not looked up). */
 const struct kube_container *kube_pod_container(const struct kube_pod *p, const char *name);
-const char *kube_qos_to_string(enum kube_qos q);
 const char *kube_resize_status_to_string(enum kube_resize_status s);
 
 /* (node.c) Millicores and bytes a pod requests as the scheduler counts it (component-helpers
@@ -310,10 +297,10 @@ const struct kube_stats *kube_client_stats(const struct kube_client *c);
 /* Per (call, HTTP code) counters; *ret points into the client. */
 size_t kube_client_http_counts(const struct kube_client *c, const struct kube_http_count **ret);
 
-/* One container's new resources for a resize; KUBE_UNSET fields are left out of the patch. */
+/* One container's new resources for a resize; RESOURCE_UNSET fields are left out of the patch. */
 struct kube_resize_container {
 	const char *name;
-	struct kube_resources res;
+	struct resources res;
 };
 
 /* Resize through the discovered path. resource_version (may be NULL) makes it conditional (409

@@ -87,9 +87,9 @@ void kube_node_done(struct kube_node *n)
 	*n = (struct kube_node){ 0 };
 }
 
-static int64_t request_of(const struct kube_resources *r, bool cpu)
+static int64_t request_of(const struct resources *r, bool cpu)
 {
-	return cpu ? r->cpu_request : r->mem_request;
+	return cpu ? r->cpu_request : r->memory_request;
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -111,7 +111,7 @@ static int64_t add_saturated(int64_t a, int64_t b)
  * spec, allocated and actual requests; once the kubelet called it Infeasible, the spec no more. */
 static int64_t effective_request(const struct kube_pod *p, const struct kube_container *c, bool cpu)
 {
-	int64_t v = KUBE_UNSET;
+	int64_t v = RESOURCE_UNSET;
 
 	if (!c->has_actual)
 		return request_of(&c->spec, cpu);
@@ -147,7 +147,7 @@ int64_t kube_pod_requests(const struct kube_pod *p, bool cpu)
 		init_max = max64(init_max, use);
 	}
 	sum = max64(sum, init_max);
-	pod_level = p->has_resources ? request_of(&p->resources, cpu) : KUBE_UNSET;
+	pod_level = p->has_resources ? request_of(&p->resources, cpu) : RESOURCE_UNSET;
 	if (pod_level >= 0)
 		sum = pod_level;
 	overhead = cpu ? p->overhead_cpu : p->overhead_mem;

@@ -191,9 +191,9 @@ static int parse_kv(const cJSON *parent, const char *key, const char *path, stru
 	return 0;
 }
 
-static void resources_unset(struct kube_resources *r)
+static void resources_unset(struct resources *r)
 {
-	r->cpu_request = r->cpu_limit = r->mem_request = r->mem_limit = KUBE_UNSET;
+	r->cpu_request = r->cpu_limit = r->memory_request = r->memory_limit = RESOURCE_UNSET;
 }
 
 /* A ResourceList {"cpu": "100m", "memory": "128Mi", ...}: only cpu and memory are kept. */
@@ -218,7 +218,7 @@ static int parse_resource_list(const cJSON *list, const char *path, int64_t *cpu
 
 /* ResourceRequirements {"requests": {...}, "limits": {...}}. */
 static int parse_requirements(const cJSON *parent, const char *key, const char *path,
-			      struct kube_resources *res, bool *ret_present, char *errbuf)
+			      struct resources *res, bool *ret_present, char *errbuf)
 {
 	const cJSON *obj, *req, *lim;
 	char p[128];
@@ -243,7 +243,7 @@ static int parse_requirements(const cJSON *parent, const char *key, const char *
 		char q[140];
 
 		snprintf(q, sizeof(q), "%s.requests", p);
-		r = parse_resource_list(req, q, &res->cpu_request, &res->mem_request, errbuf);
+		r = parse_resource_list(req, q, &res->cpu_request, &res->memory_request, errbuf);
 		if (r < 0)
 			return r;
 	}
@@ -251,7 +251,7 @@ static int parse_requirements(const cJSON *parent, const char *key, const char *
 		char q[140];
 
 		snprintf(q, sizeof(q), "%s.limits", p);
-		r = parse_resource_list(lim, q, &res->cpu_limit, &res->mem_limit, errbuf);
+		r = parse_resource_list(lim, q, &res->cpu_limit, &res->memory_limit, errbuf);
 		if (r < 0)
 			return r;
 	}
@@ -372,7 +372,7 @@ static int parse_overhead(const cJSON *spec, struct kube_pod *pod, char *errbuf)
 	const cJSON *obj;
 	int r;
 
-	pod->overhead_cpu = pod->overhead_mem = KUBE_UNSET;
+	pod->overhead_cpu = pod->overhead_mem = RESOURCE_UNSET;
 	r = kube_json_object(spec, "overhead", "spec", &obj, errbuf);
 	if (r < 0 || !obj)
 		return r;
@@ -480,7 +480,7 @@ static int parse_container_statuses(const cJSON *status, bool init, struct kube_
 			snprintf(q, sizeof(q), "%s.allocatedResources", path);
 			c->has_allocated = true;
 			r = parse_resource_list(alloc, q, &c->allocated.cpu_request,
-						&c->allocated.mem_request, errbuf);
+						&c->allocated.memory_request, errbuf);
 			if (r < 0)
 				return r;
 		}
@@ -604,13 +604,6 @@ static int parse_enum(const char *s, const char *const *names, size_t n, int def
 	return -1;
 }
 
-static const char *const qos_names[] = {
-	[KUBE_QOS_UNKNOWN] = NULL,
-	[KUBE_QOS_GUARANTEED] = "Guaranteed",
-	[KUBE_QOS_BURSTABLE] = "Burstable",
-	[KUBE_QOS_BESTEFFORT] = "BestEffort",
-};
-
 static const char *const phase_names[] = {
 	[KUBE_PHASE_UNKNOWN] = "Unknown", [KUBE_PHASE_PENDING] = "Pending",
 	[KUBE_PHASE_RUNNING] = "Running", [KUBE_PHASE_SUCCEEDED] = "Succeeded",
@@ -680,10 +673,12 @@ static int parse_pod(const cJSON *obj, struct kube_pod *pod, char *errbuf)
 	r = kube_json_string(status, "qosClass", "status", &s, errbuf);
 	if (r < 0)
 		return r;
-	v = parse_enum(s, qos_names, ELEMENTSOF(qos_names), KUBE_QOS_UNKNOWN);
-	if (v < 0)
-		return kube_err(errbuf, "status.qosClass: unknown \"%.32s\"", s);
-	pod->qos = v;
+	if (s) {
+		v = qos_class_from_string(s);
+		if (v < 0)
+			return kube_err(errbuf, "status.qosClass: unknown \"%.32s\"", s);
+		pod->qos = v;
+	}
 	r = kube_json_string(status, "phase", "status", &s, errbuf);
 	if (r < 0)
 		return r;
@@ -806,11 +801,6 @@ const char *kube_pod_label(const struct kube_pod *p, const char *key)
 const struct kube_container *kube_pod_container(const struct kube_pod *p, const char *name)
 {
 	return find_container((struct kube_pod *)p, name);
-}
-
-const char *kube_qos_to_string(enum kube_qos q)
-{
-	return q > KUBE_QOS_UNKNOWN && q <= KUBE_QOS_BESTEFFORT ? qos_names[q] : "Unknown";
 }
 
 const char *kube_resize_status_to_string(enum kube_resize_status s)

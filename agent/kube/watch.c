@@ -526,6 +526,8 @@ static void cycle(struct kube_client *c)
 		fail_later(c, "cannot build the pod request");
 }
 
+static void watch_done(struct kube_client *c);
+
 int kube_client_watch_pods(struct kube_client *c, const struct kube_watch_ops *ops, void *userdata)
 {
 	if (!c->node_name || !*c->node_name)
@@ -535,12 +537,13 @@ int kube_client_watch_pods(struct kube_client *c, const struct kube_watch_ops *o
 	c->ops = ops;
 	c->ops_userdata = userdata;
 	c->watching = true;
+	c->watch_done = watch_done;
 	c->need_discovery = true;
 	cycle(c);
 	return 0;
 }
 
-void kube_watch_free(struct kube_client *c)
+static void watch_done(struct kube_client *c)
 {
 	c->watching = false;
 	if (c->watch_req) {

@@ -190,7 +190,7 @@ static unsigned count(const char *hay, const char *needle)
 	return n;
 }
 
-static void resize(struct fx *f, const char *name, const char *rv, struct kube_resources res,
+static void resize(struct fx *f, const char *name, const char *rv, struct resources res,
 		   struct kt_result *r)
 {
 	struct kube_resize_container ctr = { .name = "app", .res = res };
@@ -200,7 +200,7 @@ static void resize(struct fx *f, const char *name, const char *rv, struct kube_r
 	ck_assert_msg(kt_wait(f->e, r, WAIT), "resize of %s never completed", name);
 }
 
-static const struct kube_resources cpu150 = { 150, 300, KUBE_UNSET, KUBE_UNSET };
+static const struct resources cpu150 = { 150, 300, RESOURCE_UNSET, RESOURCE_UNSET };
 
 /* ---- list, watch, callbacks ---- */
 
@@ -286,7 +286,7 @@ START_TEST(test_resize_subresource_and_kubelet)
 	ck_assert_msg(r.outcome == KUBE_OK, "%ld %s", r.code, r.message);
 	ck_assert(r.has_pod);
 	ck_assert_int_eq(r.pod_res.cpu_request, 150);
-	ck_assert_int_eq(r.pod_res.mem_limit, 256 << 20); /* untouched */
+	ck_assert_int_eq(r.pod_res.memory_limit, 256 << 20); /* untouched */
 	log = requests(&f, false);
 	ck_assert_ptr_nonnull(
 		strstr(log, "\"path\": \"/api/v1/namespaces/default/pods/rz/resize\""));
@@ -367,7 +367,7 @@ START_TEST(test_resize_rejections)
 	kt_make_pod(&f.fake.admin, "old", "node-1", false, false);
 	fx_watch(&f);
 
-	resize(&f, "rz", NULL, (struct kube_resources){ 200, 200, 256 << 20, 256 << 20 }, &r);
+	resize(&f, "rz", NULL, (struct resources){ 200, 200, 256 << 20, 256 << 20 }, &r);
 	ck_assert_int_eq(r.outcome, KUBE_REJECTED);
 	ck_assert_int_eq(r.code, 422);
 	ck_assert_str_eq(r.reason, "Invalid");
@@ -375,7 +375,7 @@ START_TEST(test_resize_rejections)
 		      "%s", r.message);
 
 	resize(&f, "rz", NULL,
-	       (struct kube_resources){ KUBE_UNSET, KUBE_UNSET, KUBE_UNSET, 200 << 20 }, &r);
+	       (struct resources){ RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET, 200 << 20 }, &r);
 	ck_assert_int_eq(r.outcome, KUBE_REJECTED);
 	ck_assert_msg(strstr(r.message, "memory limits cannot be decreased"), "%s", r.message);
 
@@ -494,7 +494,7 @@ START_TEST(test_resize_path_by_version)
 	/* the cluster turns the feature off; after a reconnect the client knows */
 	kt_fake_ctl_ok(&f.fake, "POST", "/_fake/version",
 		       "{\"version\":\"1.30\",\"feature_gate\":false}");
-	resize(&f, "rz", NULL, (struct kube_resources){ 170, 300, KUBE_UNSET, KUBE_UNSET }, &r);
+	resize(&f, "rz", NULL, (struct resources){ 170, 300, RESOURCE_UNSET, RESOURCE_UNSET }, &r);
 	ck_assert_int_eq(r.outcome, KUBE_NOT_SUPPORTED);
 	ck_assert_msg(strstr(r.message, "pod updates may not change fields other than"), "%s",
 		      r.message);

@@ -91,7 +91,7 @@ static bool pod_matches(void *ud)
 	       p->containers[0].has_status;
 }
 
-static void resize(struct fixture *f, const char *name, const char *rv, struct kube_resources res,
+static void resize(struct fixture *f, const char *name, const char *rv, struct resources res,
 		   struct kt_result *r)
 {
 	struct kube_resize_container ctr = { .name = "app", .res = res };
@@ -115,11 +115,11 @@ START_TEST(test_watch_this_node)
 	ck_assert_ptr_nonnull(p);
 	ck_assert_ptr_null(cached(&f, "w-other"));
 	ck_assert_ptr_eq(kube_client_pod(f.c, p->uid), p);
-	ck_assert_int_eq(p->qos, KUBE_QOS_BURSTABLE);
+	ck_assert_int_eq(p->qos, QOS_BURSTABLE);
 	ck_assert_int_eq(p->phase, KUBE_PHASE_RUNNING);
 	ck_assert_str_eq(kube_pod_annotation(p, "snug.io/mode"), "auto");
 	ck_assert_int_eq(p->containers[0].spec.cpu_request, 100);
-	ck_assert_int_eq(p->containers[0].spec.mem_limit, 256 << 20);
+	ck_assert_int_eq(p->containers[0].spec.memory_limit, 256 << 20);
 	ck_assert_str_eq(p->containers[0].runtime, "containerd");
 	ck_assert(p->containers[0].has_actual);
 
@@ -127,7 +127,7 @@ START_TEST(test_watch_this_node)
 	make_pod("w-2", "node-1", true, true);
 	wp = (struct wait_pod){ &f, "w-2", 200 };
 	ck_assert_msg(kt_run_until(f.e, pod_matches, &wp, WAIT), "w-2 never seen with status");
-	ck_assert_int_eq(cached(&f, "w-2")->qos, KUBE_QOS_GUARANTEED);
+	ck_assert_int_eq(cached(&f, "w-2")->qos, QOS_GUARANTEED);
 	ck_assert_uint_ge(f.w.updated, 1);
 	admin_ok("DELETE", "/api/v1/namespaces/default/pods/w-2?gracePeriodSeconds=0", NULL, NULL);
 	wp.cpu_request = -2;
@@ -146,13 +146,14 @@ START_TEST(test_resize_accepted)
 
 	make_pod("rz-ok", "node-1", false, true);
 	start(&f, true);
-	resize(&f, "rz-ok", NULL, (struct kube_resources){ 150, 300, KUBE_UNSET, KUBE_UNSET }, &r);
+	resize(&f, "rz-ok", NULL, (struct resources){ 150, 300, RESOURCE_UNSET, RESOURCE_UNSET },
+	       &r);
 	ck_assert_msg(r.outcome == KUBE_OK, "%s %ld %s", kube_outcome_to_string(r.outcome), r.code,
 		      r.message);
 	ck_assert(r.has_pod);
 	ck_assert_int_eq(r.pod_res.cpu_request, 150);
 	ck_assert_int_eq(r.pod_res.cpu_limit, 300);
-	ck_assert_int_eq(r.pod_res.mem_request, 128 << 20);
+	ck_assert_int_eq(r.pod_res.memory_request, 128 << 20);
 	/* and the watch brings the new spec into the cache */
 	wp = (struct wait_pod){ &f, "rz-ok", 150 };
 	ck_assert(kt_run_until(f.e, pod_matches, &wp, WAIT));
@@ -170,7 +171,7 @@ START_TEST(test_resize_rejected_and_not_supported)
 	make_pod("rz-old", "node-1", false, false);
 	start(&f, true);
 	/* Burstable → Guaranteed */
-	resize(&f, "rz-bad", NULL, (struct kube_resources){ 200, 200, 256 << 20, 256 << 20 }, &r);
+	resize(&f, "rz-bad", NULL, (struct resources){ 200, 200, 256 << 20, 256 << 20 }, &r);
 	ck_assert_int_eq(r.outcome, KUBE_REJECTED);
 	ck_assert_int_eq(r.code, 422);
 	ck_assert_msg(strstr(r.message, "Pod QOS Class may not change"), "%s", r.message);
@@ -178,7 +179,7 @@ START_TEST(test_resize_rejected_and_not_supported)
 
 	/* memory limit down with NotRequired: 1.36 allows, 1.33 refuses */
 	resize(&f, "rz-bad", NULL,
-	       (struct kube_resources){ KUBE_UNSET, KUBE_UNSET, KUBE_UNSET, 200 << 20 }, &r);
+	       (struct resources){ RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET, 200 << 20 }, &r);
 	if (version >= 134)
 		ck_assert_msg(r.outcome == KUBE_OK, "%s", r.message);
 	else {
@@ -190,21 +191,21 @@ START_TEST(test_resize_rejected_and_not_supported)
 
 	/* stale resourceVersion */
 	resize(&f, "rz-bad", "1",
-	       (struct kube_resources){ 120, KUBE_UNSET, KUBE_UNSET, KUBE_UNSET }, &r);
+	       (struct resources){ 120, RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET }, &r);
 	ck_assert_int_eq(r.outcome, KUBE_CONFLICT);
 	ck_assert_int_eq(r.code, 409);
 	kt_result_done(&r);
 
 	/* a node without resize support */
 	resize(&f, "rz-old", NULL,
-	       (struct kube_resources){ 120, KUBE_UNSET, KUBE_UNSET, KUBE_UNSET }, &r);
+	       (struct resources){ 120, RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET }, &r);
 	ck_assert_int_eq(r.outcome, KUBE_NOT_SUPPORTED);
 	ck_assert_msg(strstr(r.message, "without support for resize"), "%s", r.message);
 	kt_result_done(&r);
 
 	/* a pod that does not exist */
 	resize(&f, "rz-nope", NULL,
-	       (struct kube_resources){ 120, KUBE_UNSET, KUBE_UNSET, KUBE_UNSET }, &r);
+	       (struct resources){ 120, RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET }, &r);
 	ck_assert_int_eq(r.outcome, KUBE_NOT_FOUND);
 	kt_result_done(&r);
 	stop(&f);

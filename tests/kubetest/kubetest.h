@@ -19,8 +19,8 @@ struct kt_result {
 	int64_t replicas;
 	bool has_pod;
 	char pod_rv[64];
-	struct kube_resources pod_res; /* first container's spec of the returned pod */
-	char *object;		       /* get: the returned object as JSON text */
+	struct resources pod_res; /* first container's spec of the returned pod */
+	char *object;		  /* get: the returned object as JSON text */
 };
 void kt_result_done(struct kt_result *r);
 void kt_done(const struct kube_result *res, void *userdata);

@@ -99,7 +99,7 @@ static int cmd_discover(const char *root)
 
 		cJSON_AddItemToArray(arr, p);
 		cJSON_AddStringToObject(p, "uid", pods[i]->uid);
-		cJSON_AddStringToObject(p, "qos", cg_qos_to_string(pods[i]->qos));
+		cJSON_AddStringToObject(p, "qos", qos_class_to_string(pods[i]->qos));
 		cJSON_AddStringToObject(p, "driver", cg_driver_to_string(pods[i]->driver));
 		cJSON_AddStringToObject(p, "path", pods[i]->path);
 		add_u64(p, "inode", pods[i]->inode);

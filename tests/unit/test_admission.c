@@ -29,7 +29,7 @@ static struct kube_pod *pod(int64_t generation, const char *status_extra, const 
 	return p;
 }
 
-static const struct kube_resources want = { 100, 200, 128 * MiB, 256 * MiB };
+static const struct resources want = { 100, 200, 128 * MiB, 256 * MiB };
 
 /* What the kubelet had actuated before: 64Mi/128Mi. */
 #define OLD_ACTUAL                                                                                 \
@@ -135,12 +135,12 @@ END_TEST
 START_TEST(test_superseded)
 {
 	struct kube_pod *reply = pod(3, "", OLD_ACTUAL);
-	struct kube_resources other = want;
+	struct resources other = want;
 	struct admission_baseline b;
 	struct kube_pod *now = pod(4, "", OLD_ACTUAL);
 
 	admission_baseline_init(reply, "app", &b);
-	other.mem_limit = 300 * MiB;
+	other.memory_limit = 300 * MiB;
 	ck_assert_int_eq(admission_verdict(now, "app", &other, &b), ADMISSION_SUPERSEDED);
 	/* The same spec at a later generation (e.g. an annotation-free spec change elsewhere) is
 	 * still ours. */

@@ -126,7 +126,7 @@ START_TEST(test_systemd_layout)
 
 	pod = cg_layout_find_pod(l, UID_G);
 	ck_assert_ptr_nonnull(pod);
-	ck_assert_int_eq(pod->qos, CG_QOS_GUARANTEED);
+	ck_assert_int_eq(pod->qos, QOS_GUARANTEED);
 	ck_assert_int_eq(pod->driver, CG_DRIVER_SYSTEMD);
 	ck_assert_uint_eq(pod->n_containers, 2);
 	snprintf(p, sizeof(p), "kubepods.slice/kubepods-pod%s.slice", us(UID_G));
@@ -145,17 +145,17 @@ START_TEST(test_systemd_layout)
 
 	pod = cg_layout_find_pod(l, UID_B);
 	ck_assert_ptr_nonnull(pod);
-	ck_assert_int_eq(pod->qos, CG_QOS_BURSTABLE);
+	ck_assert_int_eq(pod->qos, QOS_BURSTABLE);
 	ck_assert_uint_eq(pod->n_containers, 1);
 	ck_assert_int_eq(pod->containers[0]->runtime, CG_RUNTIME_CRIO);
 	ck_assert_str_eq(pod->containers[0]->id, ID3);
 
 	pod = cg_layout_find_pod(l, UID_STATIC);
 	ck_assert_ptr_nonnull(pod);
-	ck_assert_int_eq(pod->qos, CG_QOS_BESTEFFORT);
+	ck_assert_int_eq(pod->qos, QOS_BEST_EFFORT);
 	ck_assert_int_eq(pod->containers[0]->runtime, CG_RUNTIME_DOCKER);
 	ck_assert_str_eq(cg_runtime_to_string(CG_RUNTIME_DOCKER), "docker");
-	ck_assert_str_eq(cg_qos_to_string(CG_QOS_BESTEFFORT), "BestEffort");
+	ck_assert_str_eq(qos_class_to_string(QOS_BEST_EFFORT), "BestEffort");
 
 	/* A second scan with nothing changed reports nothing and keeps the same objects. */
 	c = cg_layout_find_container(l, ID1);
@@ -192,20 +192,20 @@ START_TEST(test_cgroupfs_layout)
 
 	pod = cg_layout_find_pod(l, UID_G);
 	ck_assert_ptr_nonnull(pod);
-	ck_assert_int_eq(pod->qos, CG_QOS_GUARANTEED);
+	ck_assert_int_eq(pod->qos, QOS_GUARANTEED);
 	ck_assert_int_eq(pod->driver, CG_DRIVER_CGROUPFS);
 	ck_assert_str_eq(pod->path, "kubepods/pod" UID_G);
 	ck_assert_str_eq(pod->containers[0]->path, "kubepods/pod" UID_G "/" ID1);
 	ck_assert_int_eq(pod->containers[0]->runtime, CG_RUNTIME_CONTAINERD);
 
 	pod = cg_layout_find_pod(l, UID_B);
-	ck_assert_int_eq(pod->qos, CG_QOS_BURSTABLE);
+	ck_assert_int_eq(pod->qos, QOS_BURSTABLE);
 	ck_assert_uint_eq(pod->n_containers, 1);
 	ck_assert_int_eq(pod->containers[0]->runtime, CG_RUNTIME_CRIO);
 	ck_assert_str_eq(pod->containers[0]->id, ID2);
 
 	pod = cg_layout_find_pod(l, UID_E);
-	ck_assert_int_eq(pod->qos, CG_QOS_BESTEFFORT);
+	ck_assert_int_eq(pod->qos, QOS_BEST_EFFORT);
 	ck_assert_str_eq(cg_driver_to_string(pod->driver), "cgroupfs");
 	fake_tree_remove(root);
 }

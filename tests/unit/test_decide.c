@@ -25,7 +25,7 @@ struct fx {
 
 static const struct decide_estimate NO_REC = { -1, -1, -1 };
 
-static void fx_init(struct fx *f, enum decide_qos qos, size_t n)
+static void fx_init(struct fx *f, enum qos_class qos, size_t n)
 {
 	static const char *const names[] = { "app", "sidecar", "log" };
 
@@ -63,7 +63,7 @@ static void fx_init(struct fx *f, enum decide_qos qos, size_t n)
 static void set(struct fx *f, size_t i, int64_t cpu_req, int64_t cpu_lim, int64_t mem_req,
 		int64_t mem_lim)
 {
-	f->c[i].res = (struct decide_resources){ cpu_req, cpu_lim, mem_req, mem_lim };
+	f->c[i].res = (struct resources){ cpu_req, cpu_lim, mem_req, mem_lim };
 }
 
 static const struct decide_decision *run(struct fx *f)
@@ -86,7 +86,7 @@ static void assert_unchanged(const struct decide_decision *d)
 }
 
 /* The QoS class of the pod after the decision is applied. */
-static enum decide_qos qos_after(const struct fx *f)
+static enum qos_class qos_after(const struct fx *f)
 {
 	struct decide_container c[3];
 	struct decide_pod pod = f->in.pod;
@@ -104,7 +104,7 @@ START_TEST(test_off_and_unselected)
 	struct pol_annotation a[] = { { "snug.io/mode", "auto" }, { "snug.io/containers", "web" } };
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
 	f.pc.mode = POL_MODE_OFF;
@@ -129,7 +129,7 @@ START_TEST(test_best_effort_never_resized)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BEST_EFFORT, 1);
+	fx_init(&f, QOS_BEST_EFFORT, 1);
 	f.in.memory = (struct decide_estimate){ 300 * MIB, 200 * MIB, 400 * MIB };
 	f.in.signals.oom_kill = true;
 	f.in.signals.oom_bumped_memory = 400 * MIB;
@@ -144,7 +144,7 @@ START_TEST(test_recommendation_outside_range)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
 	d = run(&f);
@@ -158,7 +158,7 @@ START_TEST(test_recommendation_outside_range)
 	ck_assert_int_eq(d->new_res.memory_limit, 512 * MIB);
 	ck_assert_reason(d, "recommendation: cpu request 500m outside [120m, 300m] -> 250m");
 	ck_assert_reason(d, "limit 1 -> 500m");
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+	ck_assert_int_eq(qos_after(&f), QOS_BURSTABLE);
 }
 END_TEST
 
@@ -167,7 +167,7 @@ START_TEST(test_min_change)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 250, 500, 256 * MIB, 512 * MIB);
 	/* 8% off a target inside [lower, upper]: not worth a resize. */
 	f.in.cpu = (struct decide_estimate){ 270, 100, 1000 };
@@ -195,7 +195,7 @@ START_TEST(test_no_recommendation_yet)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	d = run(&f);
 	assert_unchanged(d);
@@ -208,7 +208,7 @@ START_TEST(test_cooldown)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
 	f.in.last_resize_usec = NOW - 120 * SEC;
@@ -230,7 +230,7 @@ START_TEST(test_oom_kill)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
 	f.in.last_resize_usec = NOW - 60 * SEC;
 	f.in.signals.oom_kill = true;
@@ -270,7 +270,7 @@ START_TEST(test_oom_kill_follows_vpa)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 200, 64 * MIB, 128 * MIB);
 	f.in.signals.oom_kill = true;
 	f.in.signals.oom_bumped_memory = 164 * MIB; /* what rec_container_record_oom gives */
@@ -282,7 +282,7 @@ START_TEST(test_oom_kill_follows_vpa)
 	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
 	ck_assert_reason(d, "oom-kill: memory limit 128Mi -> 328Mi, request 64Mi -> 164Mi");
 	ck_assert_reason(d, "limit at least 228Mi");
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+	ck_assert_int_eq(qos_after(&f), QOS_BURSTABLE);
 
 	/* The same without the recommender's figure: the same bump from the request. */
 	f.in.signals.oom_bumped_memory = -1;
@@ -305,7 +305,7 @@ START_TEST(test_oom_kill_follows_vpa)
 	ck_assert_int_eq(d->new_res.memory_limit, 328 * MIB);
 
 	/* Guaranteed: request and limit move together, as far as the node lets the request. */
-	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	fx_init(&f, QOS_GUARANTEED, 1);
 	set(&f, 0, 100, 100, 128 * MIB, 128 * MIB);
 	f.in.signals.oom_kill = true;
 	f.in.signals.oom_bumped_memory = 228 * MIB;
@@ -317,7 +317,7 @@ START_TEST(test_oom_kill_follows_vpa)
 	ck_assert_int_eq(d->new_res.memory_request, 200 * MIB);
 	ck_assert_int_eq(d->new_res.memory_limit, 200 * MIB);
 	ck_assert_reason(d, "request and limit move together (Guaranteed)");
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
 	/* ... or not at all. */
 	f.in.node.memory_free_bytes = 100 * MIB;
 	d = run(&f);
@@ -326,7 +326,7 @@ START_TEST(test_oom_kill_follows_vpa)
 	ck_assert_reason(d, "node has only 100Mi memory left");
 
 	/* controlled-values=requests: the request rises as far as the limit, the limit stays. */
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 200, 64 * MIB, 128 * MIB);
 	f.pc.controlled = POL_CONTROLLED_REQUESTS;
 	f.in.signals.oom_kill = true;
@@ -342,7 +342,7 @@ START_TEST(test_oom_without_limit_and_at_max)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, -1);
 	f.in.signals.oom_kill = true;
 	f.in.signals.oom_bumped_memory = 384 * MIB;
@@ -373,7 +373,7 @@ START_TEST(test_memory_pressure)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
 	f.in.last_resize_usec = NOW - 10 * SEC;
 	f.in.signals.memory_max_grew = true;
@@ -449,7 +449,7 @@ START_TEST(test_cpu_throttling)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 200, 256 * MIB, 512 * MIB);
 	f.in.last_resize_usec = NOW - 30 * SEC;
 	f.in.signals.cpu_throttle_ratio = 0.42;
@@ -491,7 +491,7 @@ START_TEST(test_bounds_and_caps)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.in.cpu = (struct decide_estimate){ 3000, 2000, 4000 };
 	f.pc.max_cpu_millis = 800;
@@ -505,7 +505,7 @@ START_TEST(test_bounds_and_caps)
 	ck_assert_reason(run(&f), "capped by --max-cpu=800m");
 
 	/* min raises the recommendation. */
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.in.memory = (struct decide_estimate){ 300 * MIB, 200 * MIB, 400 * MIB };
 	f.pc.min_memory_bytes = 512 * MIB;
@@ -515,7 +515,7 @@ START_TEST(test_bounds_and_caps)
 	ck_assert_reason(d, "raised to snug.io/min-memory=512Mi");
 
 	/* A request above max is brought down even before any recommendation exists. */
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.pc.max_cpu_millis = 250;
 	d = run(&f);
@@ -531,7 +531,7 @@ START_TEST(test_node_allocatable)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 2);
+	fx_init(&f, QOS_BURSTABLE, 2);
 	set(&f, 0, 300, 1000, 256 * MIB, 512 * MIB);
 	set(&f, 1, 200, 400, 128 * MIB, 256 * MIB);
 	/* 600m free on the node for this pod; the sidecar holds 200m of it. */
@@ -572,7 +572,7 @@ START_TEST(test_oom_bump_held_to_node)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	fx_init(&f, QOS_GUARANTEED, 2);
 	set(&f, 0, 200, 200, 256 * MIB, 256 * MIB);
 	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
 	f.in.signals.oom_kill = true;
@@ -592,7 +592,7 @@ START_TEST(test_oom_bump_held_to_node)
 	ck_assert_int_eq(d->new_res.memory_request, 300 * MIB);
 	ck_assert_int_eq(d->new_res.memory_limit, 300 * MIB);
 	ck_assert_reason(d, "node has only 300Mi memory left");
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
 
 	/* No room left at all: no resize, and the reason says why. */
 	f.in.node.memory_free_bytes = 200 * MIB;
@@ -601,7 +601,7 @@ START_TEST(test_oom_bump_held_to_node)
 	ck_assert_reason(d, "node has only 136Mi memory left");
 
 	/* Without a memory limit the bump is a request: the same bound. */
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 200, -1, 256 * MIB, -1);
 	f.in.signals.oom_kill = true;
 	f.in.signals.oom_bumped_memory = 400 * MIB;
@@ -618,7 +618,7 @@ START_TEST(test_memory_limit_not_below_usage)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, GIB, GIB);
 	f.in.signals.memory_usage = 600 * MIB;
 	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
@@ -631,14 +631,14 @@ START_TEST(test_memory_limit_not_below_usage)
 	ck_assert(d->shrinks_memory_limit);
 
 	/* Guaranteed: request and limit stop there together. */
-	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	fx_init(&f, QOS_GUARANTEED, 1);
 	set(&f, 0, 500, 500, GIB, GIB);
 	f.in.signals.memory_usage = 600 * MIB;
 	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.memory_request, 660 * MIB);
 	ck_assert_int_eq(d->new_res.memory_limit, 660 * MIB);
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
 
 	/* Usage at the limit: no shrink at all. */
 	f.in.signals.memory_usage = GIB - MIB;
@@ -653,7 +653,7 @@ START_TEST(test_requests_only)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	f.pc.controlled = POL_CONTROLLED_REQUESTS;
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
@@ -693,7 +693,7 @@ START_TEST(test_vpa_limit_ratio)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	/* new limit = old limit × new request / old request */
 	set(&f, 0, 100, 300, 256 * MIB, 512 * MIB);
 	f.in.cpu = (struct decide_estimate){ 200, 150, 250 };
@@ -734,14 +734,14 @@ START_TEST(test_guaranteed_stays_guaranteed)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	fx_init(&f, QOS_GUARANTEED, 2);
 	set(&f, 0, 500, 500, 512 * MIB, 512 * MIB);
 	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
 	f.in.cpu = (struct decide_estimate){ 800, 700, 900 };
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.cpu_request, 800);
 	ck_assert_int_eq(d->new_res.cpu_limit, 800);
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
 
 	/* Signals that raise a limit raise the request with it. */
 	f.in.cpu = NO_REC;
@@ -750,14 +750,14 @@ START_TEST(test_guaranteed_stays_guaranteed)
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.cpu_limit, 750);
 	ck_assert_int_eq(d->new_res.cpu_request, 750);
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
 	f.in.signals.cpu_throttle_ratio = 0;
 	f.in.signals.oom_kill = true;
 	f.in.signals.oom_bumped_memory = 700 * MIB;
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.memory_limit, 700 * MIB);
 	ck_assert_int_eq(d->new_res.memory_request, 700 * MIB);
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
 
 	/* requests-only cannot keep requests == limits: refuses, says why. */
 	f.pc.controlled = POL_CONTROLLED_REQUESTS;
@@ -772,7 +772,7 @@ START_TEST(test_burstable_never_becomes_guaranteed)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 2);
+	fx_init(&f, QOS_BURSTABLE, 2);
 	f.pc.controlled = POL_CONTROLLED_REQUESTS;
 	/* Everything equal but app's CPU: pushing its request up to the limit would flip the pod. */
 	set(&f, 0, 500, 1000, 512 * MIB, 512 * MIB);
@@ -782,7 +782,7 @@ START_TEST(test_burstable_never_becomes_guaranteed)
 	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
 	ck_assert_int_eq(d->new_res.cpu_request, 999);
 	ck_assert_int_eq(d->new_res.cpu_limit, 1000);
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+	ck_assert_int_eq(qos_after(&f), QOS_BURSTABLE);
 	ck_assert_reason(d, "stays Burstable");
 
 	/* Same with memory under an OOM kill in requests mode. */
@@ -792,17 +792,17 @@ START_TEST(test_burstable_never_becomes_guaranteed)
 	f.in.signals.oom_bumped_memory = GIB;
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.memory_request, 511 * MIB);
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+	ck_assert_int_eq(qos_after(&f), QOS_BURSTABLE);
 
 	/* Limits are never removed nor added: a container without limits keeps none. */
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, -1, 256 * MIB, -1);
 	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
 	f.in.memory = (struct decide_estimate){ 512 * MIB, 400 * MIB, 600 * MIB };
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.cpu_limit, -1);
 	ck_assert_int_eq(d->new_res.memory_limit, -1);
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_BURSTABLE);
+	ck_assert_int_eq(qos_after(&f), QOS_BURSTABLE);
 }
 END_TEST
 
@@ -811,7 +811,7 @@ START_TEST(test_resize_policy)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
 	f.c[0].cpu_restart = DECIDE_RESTART_CONTAINER;
 	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
@@ -838,7 +838,7 @@ START_TEST(test_keep_memory_limit)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 500, GIB, 2 * GIB);
 	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
 	/* A limit is lowered only under a known usage. */
@@ -870,7 +870,7 @@ START_TEST(test_keep_memory_limit)
 	ck_assert(d->needs_restart);
 
 	/* Guaranteed: the request cannot leave the limit, so memory stays; CPU still shrinks. */
-	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	fx_init(&f, QOS_GUARANTEED, 1);
 	f.in.keep_memory_limit = true;
 	set(&f, 0, 500, 500, GIB, GIB);
 	f.in.memory = (struct decide_estimate){ 250 * MIB, 200 * MIB, 300 * MIB };
@@ -879,7 +879,7 @@ START_TEST(test_keep_memory_limit)
 	ck_assert_int_eq(d->new_res.memory_request, GIB);
 	ck_assert_int_eq(d->new_res.memory_limit, GIB);
 	ck_assert_int_eq(d->new_res.cpu_request, 200);
-	ck_assert_int_eq(qos_after(&f), DECIDE_QOS_GUARANTEED);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
 	f.in.cpu = NO_REC;
 	assert_unchanged(run(&f));
 }
@@ -890,7 +890,7 @@ START_TEST(test_recommend_mode_reports_only)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	f.pc.mode = POL_MODE_RECOMMEND;
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
@@ -908,7 +908,7 @@ START_TEST(test_resources_restriction)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 200, 256 * MIB, 256 * MIB);
 	f.pc.resources = POL_RESOURCE_CPU;
 	f.in.signals.oom_kill = true;
@@ -950,7 +950,7 @@ START_TEST(test_write_order_grow_and_shrink)
 	struct fx f;
 	const struct decide_decision *d;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 2);
+	fx_init(&f, QOS_BURSTABLE, 2);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	set(&f, 1, 200, 400, 128 * MIB, 256 * MIB);
 	/* Growing: the pod cgroup (sum of limits) first, so the child never exceeds its parent. */
@@ -990,7 +990,7 @@ START_TEST(test_write_order_pod_limits_rule)
 
 	/* Burstable, the sidecar has no limits: the pod cgroup has no cpu.max / memory.max to
 	 * write, only the weight from the summed requests. */
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 2);
+	fx_init(&f, QOS_BURSTABLE, 2);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	set(&f, 1, 200, -1, 128 * MIB, -1);
 	f.in.cpu = (struct decide_estimate){ 250, 120, 300 };
@@ -1001,7 +1001,7 @@ START_TEST(test_write_order_pod_limits_rule)
 	assert_step(d, 2, DECIDE_LEVEL_POD, DECIDE_FILE_CPU_WEIGHT, 700, 450);
 
 	/* Guaranteed: quota and memory.max at the pod level too. */
-	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	fx_init(&f, QOS_GUARANTEED, 2);
 	set(&f, 0, 500, 500, 512 * MIB, 512 * MIB);
 	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
 	f.in.cpu = (struct decide_estimate){ 800, 700, 900 };
@@ -1022,7 +1022,7 @@ END_TEST
  * {500m/1, 300Mi/400Mi} (which runs with the sidecar started before it). */
 static void fx_sidecar_pod(struct fx *f, struct decide_init_container init[2])
 {
-	fx_init(f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(f, QOS_BURSTABLE, 1);
 	set(f, 0, 100, 200, 128 * MIB, 128 * MIB);
 	init[0] = (struct decide_init_container){ .res = { 50, 100, 64 * MIB, 256 * MIB },
 						  .sidecar = true };
@@ -1036,7 +1036,7 @@ static void fx_sidecar_pod(struct fx *f, struct decide_init_container init[2])
 START_TEST(test_pod_cgroup_kubelet_values)
 {
 	struct decide_init_container init[2];
-	struct decide_resources bigger = { 100, 200, 128 * MIB, 512 * MIB };
+	struct resources bigger = { 100, 200, 128 * MIB, 512 * MIB };
 	struct decide_pod_cgroup pc;
 	struct fx f;
 
@@ -1087,7 +1087,7 @@ START_TEST(test_pod_cgroup_kubelet_values)
 	init[1].res.memory_limit = 400 * MIB;
 
 	/* Pod-level resources: the pod cgroup follows them, whatever the containers say. */
-	f.in.pod.resources = (struct decide_resources){ 1000, 2000, 512 * MIB, GIB };
+	f.in.pod.resources = (struct resources){ 1000, 2000, 512 * MIB, GIB };
 	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, &bigger, &pc), 0);
 	ck_assert_int_eq(pc.cpu_weight_millis, 1000);
 	ck_assert_int_eq(pc.cpu_max_millis, 2000);
@@ -1100,14 +1100,14 @@ START_TEST(test_pod_cgroup_kubelet_values)
 	ck_assert_int_eq(pc.cpu_max_millis, 1100);
 
 	/* Guaranteed: weight, quota and memory.max from the sums; BestEffort: 2 shares only. */
-	fx_init(&f, DECIDE_QOS_GUARANTEED, 2);
+	fx_init(&f, QOS_GUARANTEED, 2);
 	set(&f, 0, 200, 200, 256 * MIB, 256 * MIB);
 	set(&f, 1, 100, 100, 64 * MIB, 64 * MIB);
 	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 1, NULL, &pc), 0);
 	ck_assert_int_eq(pc.cpu_weight_millis, 300);
 	ck_assert_int_eq(pc.cpu_max_millis, 300);
 	ck_assert_int_eq(pc.memory_max_bytes, 320 * MIB);
-	fx_init(&f, DECIDE_QOS_BEST_EFFORT, 1);
+	fx_init(&f, QOS_BEST_EFFORT, 1);
 	ck_assert_int_eq(decide_pod_cgroup(&f.in.pod, 0, NULL, &pc), 0);
 	ck_assert_int_eq(pc.cpu_weight_millis, 0);
 	ck_assert_int_eq(pc.cpu_max_millis, -1);
@@ -1134,7 +1134,7 @@ START_TEST(test_pod_values_count_sidecars)
 	bool pod_memory = false;
 	struct fx f;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 200, 128 * MIB, 128 * MIB);
 	f.in.pod.init_containers = init;
 	f.in.pod.n_init_containers = 1;
@@ -1186,7 +1186,7 @@ START_TEST(test_pod_values_count_sidecars)
 
 	/* With pod-level resources the pod cgroup follows them: no pod value from the sums. */
 	init[0].res.memory_limit = 256 * MIB;
-	f.in.pod.resources = (struct decide_resources){ 500, 1000, 512 * MIB, GIB };
+	f.in.pod.resources = (struct resources){ 500, 1000, 512 * MIB, GIB };
 	d = run(&f);
 	ck_assert_int_eq(d->kind, DECIDE_OOM);
 	for (size_t i = 0; i < d->n_steps; i++)
@@ -1223,7 +1223,7 @@ START_TEST(test_room_counts_like_the_scheduler)
 	/* Pod-level memory request 512Mi: the sidecar holds 64Mi, 448Mi is left for the app
 	 * whatever the node has; the pod-level limit caps the app's limit. */
 	fx_sidecar_pod(&f, init);
-	f.in.pod.resources = (struct decide_resources){ -1, -1, 512 * MIB, 768 * MIB };
+	f.in.pod.resources = (struct resources){ -1, -1, 512 * MIB, 768 * MIB };
 	f.in.node.memory_free_bytes = 0;
 	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
 	f.in.memory = (struct decide_estimate){ 600 * MIB, 500 * MIB, 700 * MIB };
@@ -1242,7 +1242,7 @@ START_TEST(test_no_shrink_without_usage)
 	const struct decide_decision *d;
 	struct fx f;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, GIB, 2 * GIB);
 	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
 	d = run(&f);
@@ -1252,7 +1252,7 @@ START_TEST(test_no_shrink_without_usage)
 	ck_assert(!d->shrinks_memory_limit);
 	ck_assert_reason(d, "limit kept at 2Gi: memory usage unknown, shrink later");
 	/* Guaranteed: request and limit stay together. */
-	fx_init(&f, DECIDE_QOS_GUARANTEED, 1);
+	fx_init(&f, QOS_GUARANTEED, 1);
 	set(&f, 0, 500, 500, GIB, GIB);
 	f.in.memory = (struct decide_estimate){ 256 * MIB, 200 * MIB, 300 * MIB };
 	d = run(&f);
@@ -1271,7 +1271,7 @@ START_TEST(test_memory_limit_ceiling)
 	const struct decide_decision *d;
 	struct fx f;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 200, 512 * MIB, 900 * MIB);
 	f.in.node.memory_allocatable_bytes = GIB;
 	f.in.signals.oom_kill = true;
@@ -1309,7 +1309,7 @@ START_TEST(test_leak_budget)
 	size_t n_grows = 0, n_bypass = 0, spent = 0;
 	struct fx f;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
 	f.in.node.memory_allocatable_bytes = 512 * GIB;
 	f.in.node.memory_free_bytes = 512 * GIB;
@@ -1370,7 +1370,7 @@ START_TEST(test_budget_spent_reason)
 	const struct decide_decision *d;
 	struct fx f;
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
 	f.in.last_resize_usec = NOW - 10 * SEC;
 	f.in.signals.oom_kill = true;
@@ -1421,7 +1421,7 @@ START_TEST(test_invalid_input)
 	struct fx f;
 	struct decide_decision d = { .kind = DECIDE_THROTTLE };
 
-	fx_init(&f, DECIDE_QOS_BURSTABLE, 1);
+	fx_init(&f, QOS_BURSTABLE, 1);
 	set(&f, 0, 500, 1000, 256 * MIB, 512 * MIB);
 	f.in.index = 1;
 	ck_assert_int_eq(decide_container(&f.in, &d), -EINVAL);
@@ -1455,15 +1455,15 @@ START_TEST(test_qos_of)
 		{ .name = "b", .res = { -1, -1, -1, -1 } },
 	};
 
-	ck_assert_int_eq(decide_qos_of(c, 2), DECIDE_QOS_BEST_EFFORT);
-	c[0].res = (struct decide_resources){ 100, 100, MIB, MIB };
-	ck_assert_int_eq(decide_qos_of(c, 2), DECIDE_QOS_BURSTABLE);
+	ck_assert_int_eq(decide_qos_of(c, 2), QOS_BEST_EFFORT);
+	c[0].res = (struct resources){ 100, 100, MIB, MIB };
+	ck_assert_int_eq(decide_qos_of(c, 2), QOS_BURSTABLE);
 	/* Requests default to limits. */
-	c[1].res = (struct decide_resources){ -1, 200, -1, MIB };
-	ck_assert_int_eq(decide_qos_of(c, 2), DECIDE_QOS_GUARANTEED);
-	ck_assert_int_eq(decide_qos_from_string("Guaranteed"), DECIDE_QOS_GUARANTEED);
-	ck_assert_int_eq(decide_qos_from_string("BestEffort"), DECIDE_QOS_BEST_EFFORT);
-	ck_assert_int_eq(decide_qos_from_string("guaranteed"), -EINVAL);
+	c[1].res = (struct resources){ -1, 200, -1, MIB };
+	ck_assert_int_eq(decide_qos_of(c, 2), QOS_GUARANTEED);
+	ck_assert_int_eq(qos_class_from_string("Guaranteed"), QOS_GUARANTEED);
+	ck_assert_int_eq(qos_class_from_string("BestEffort"), QOS_BEST_EFFORT);
+	ck_assert_int_eq(qos_class_from_string("guaranteed"), -EINVAL);
 	ck_assert_int_eq(decide_restart_from_string(NULL), DECIDE_RESTART_NOT_REQUIRED);
 	ck_assert_int_eq(decide_restart_from_string("RestartContainer"), DECIDE_RESTART_CONTAINER);
 	ck_assert_int_eq(decide_restart_from_string("Always"), -EINVAL);
@@ -1510,13 +1510,13 @@ START_TEST(test_invariants_random)
 	for (int iter = 0; iter < 50000; iter++) {
 		struct fx f;
 		const struct decide_decision *d;
-		const struct decide_resources *o, *n;
+		const struct resources *o, *n;
 		struct decide_init_container init[2];
 		uint64_t grows[6];
-		enum decide_qos qos;
+		enum qos_class qos;
 		size_t nc = 1 + rnd(&seed) % 3, ni = rnd(&seed) % 3;
 
-		fx_init(&f, DECIDE_QOS_BURSTABLE, nc);
+		fx_init(&f, QOS_BURSTABLE, nc);
 		for (size_t i = 0; i < nc; i++) {
 			set(&f, i, pick(&seed, true), pick(&seed, true), pick(&seed, false),
 			    pick(&seed, false));
@@ -1590,7 +1590,7 @@ START_TEST(test_invariants_random)
 		}
 		acted++;
 		CHECK((f.pc.mode) != (POL_MODE_OFF));
-		CHECK((qos) != (DECIDE_QOS_BEST_EFFORT));
+		CHECK((qos) != (QOS_BEST_EFFORT));
 		CHECK((qos_after(&f)) == (qos));
 		/* Limits are neither added nor removed; a request never passes its limit. */
 		CHECK((o->cpu_limit < 0) == (n->cpu_limit < 0));
@@ -1624,7 +1624,7 @@ START_TEST(test_invariants_random)
 		/* An OOM grow of a limited container gets at least VPA's bump of the limit, unless
 		 * a bound (max, allocatable, the node for a Guaranteed request) says otherwise. */
 		if (d->kind == DECIDE_OOM && o->memory_limit > 0 &&
-		    f.pc.controlled != POL_CONTROLLED_REQUESTS && qos != DECIDE_QOS_GUARANTEED &&
+		    f.pc.controlled != POL_CONTROLLED_REQUESTS && qos != QOS_GUARANTEED &&
 		    f.pc.max_memory_bytes < 0 && f.in.node.memory_allocatable_bytes < 0)
 			CHECK(n->memory_limit >=
 			      max_i64(o->memory_limit + 100 * MIB, o->memory_limit * 6 / 5));

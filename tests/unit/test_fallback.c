@@ -127,7 +127,10 @@ static void make_pod(struct kube_pod *p, const char *name, const char *owner_kin
 
 static const struct fallback_container_rec recs[] = {
 	{ "app",
-	  { .cpu_request = 300, .cpu_limit = 600, .mem_request = 200 << 20, .mem_limit = -1 } },
+	  { .cpu_request = 300,
+	    .cpu_limit = 600,
+	    .memory_request = 200 << 20,
+	    .memory_limit = -1 } },
 };
 
 static struct fallback *setup(sd_event **e, struct fake *f, const struct fallback_config *cfg)
@@ -183,8 +186,8 @@ START_TEST(annotate_then_evict)
 	ck_assert_int_gt(rec->at, 1700000000);
 	ck_assert_int_eq(rec->containers[0].cpu_request, 300);
 	ck_assert_int_eq(rec->containers[0].cpu_limit, 600);
-	ck_assert_int_eq(rec->containers[0].mem_request, 200 << 20);
-	ck_assert_int_eq(rec->containers[0].mem_limit, WEBHOOK_UNSET);
+	ck_assert_int_eq(rec->containers[0].memory_request, 200 << 20);
+	ck_assert_int_eq(rec->containers[0].memory_limit, RESOURCE_UNSET);
 	webhook_rec_free(rec);
 	answer(&f, KUBE_OK, -1, "u-rs");
 	c = next_call(e, &f, 1000000);
@@ -461,7 +464,10 @@ START_TEST(not_queued_twice)
 	struct webhook_rec *rec = NULL;
 	const struct fallback_container_rec newer[] = {
 		{ "app",
-		  { .cpu_request = 900, .cpu_limit = -1, .mem_request = -1, .mem_limit = -1 } },
+		  { .cpu_request = 900,
+		    .cpu_limit = -1,
+		    .memory_request = -1,
+		    .memory_limit = -1 } },
 	};
 	struct call *c;
 

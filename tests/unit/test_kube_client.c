@@ -88,7 +88,9 @@ START_TEST(test_local_completions_are_deferred)
 {
 	sd_event *e;
 	struct kube_client *c = client(&e, 100000, 1000000);
-	struct kube_resize_container ctr = { "app", { 100, KUBE_UNSET, KUBE_UNSET, KUBE_UNSET } };
+	struct kube_resize_container ctr = {
+		"app", { 100, RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET }
+	};
 	struct seen s = { 0 };
 
 	/* before discovery the path is unknown: transient, and not inside the call */

@@ -109,14 +109,14 @@ START_TEST(test_pod_requests_count_like_the_scheduler)
 	ck_assert_int_eq(kube_pod_requests(&p, false), 352 * MIB);
 
 	/* Absurd but parseable requests saturate instead of wrapping negative. */
-	cs[2].spec.mem_request = INT64_MAX - 1;
+	cs[2].spec.memory_request = INT64_MAX - 1;
 	ck_assert_int_eq(kube_pod_requests(&p, false), INT64_MAX);
-	cs[2].spec.mem_request = -1;
+	cs[2].spec.memory_request = -1;
 
 	/* A resize the kubelet called Infeasible no longer counts its spec (determineEffective-
 	 * Requests): the first container's 500m/256Mi is not what runs, the actual 300m/128Mi is. */
 	cs[0].has_actual = true;
-	cs[0].actual = (struct kube_resources){ 300, -1, 128 * MIB, -1 };
+	cs[0].actual = (struct resources){ 300, -1, 128 * MIB, -1 };
 	ck_assert_int_eq(kube_pod_requests(&p, true), 700);
 	p.resize = KUBE_RESIZE_INFEASIBLE;
 	ck_assert_int_eq(kube_pod_requests(&p, true), 500);
@@ -143,8 +143,8 @@ START_TEST(test_pod_requests_init_sidecars_overhead)
 			      .n_containers = 1,
 			      .init_containers = init,
 			      .n_init_containers = 2,
-			      .overhead_cpu = KUBE_UNSET,
-			      .overhead_mem = KUBE_UNSET };
+			      .overhead_cpu = RESOURCE_UNSET,
+			      .overhead_mem = RESOURCE_UNSET };
 
 	/* cpu: max(100 + 80, 80 + 500) = 580; memory: max(128 + 64, 64 + 100) = 192Mi. */
 	ck_assert_int_eq(kube_pod_requests(&p, true), 580);
@@ -154,8 +154,8 @@ START_TEST(test_pod_requests_init_sidecars_overhead)
 	init[0].sidecar = false;
 	init[0].spec.cpu_request = 500;
 	init[1].spec.cpu_request = 50;
-	init[1].spec.mem_request = 100 * MIB;
-	init[0].spec.mem_request = 64 * MIB;
+	init[1].spec.memory_request = 100 * MIB;
+	init[0].spec.memory_request = 64 * MIB;
 	init[1].has_actual = false;
 	ck_assert_int_eq(kube_pod_requests(&p, true), 500);
 	/* Overhead on top (memory: 128Mi + the sidecar's 100Mi beat the init's 64Mi). */
@@ -165,7 +165,7 @@ START_TEST(test_pod_requests_init_sidecars_overhead)
 	ck_assert_int_eq(kube_pod_requests(&p, false), 292 * MIB);
 	/* Pod-level requests replace the containers' (a resource without one keeps the sum). */
 	p.has_resources = true;
-	p.resources = (struct kube_resources){ 1000, 2000, -1, GIB };
+	p.resources = (struct resources){ 1000, 2000, -1, GIB };
 	ck_assert_int_eq(kube_pod_requests(&p, true), 1250);
 	ck_assert_int_eq(kube_pod_requests(&p, false), 292 * MIB);
 }
@@ -207,7 +207,7 @@ static struct kube_pod *pod_at_rv(const char *uid, const char *rv, int64_t cpu_l
 	p->containers = calloc(1, sizeof(*p->containers));
 	ck_assert_ptr_nonnull(p->containers);
 	p->containers[0].name = strdup("app");
-	p->containers[0].spec = (struct kube_resources){ 100, cpu_limit, -1, -1 };
+	p->containers[0].spec = (struct resources){ 100, cpu_limit, -1, -1 };
 	p->n_containers = 1;
 	return p;
 }

@@ -50,7 +50,7 @@ START_TEST(test_recorded_resized_pod)
 	ck_assert_int_eq(p->generation, 2);
 	ck_assert_str_eq(kube_pod_label(p, "app"), "rz");
 	ck_assert_ptr_null(kube_pod_annotation(p, "snug.io/mode"));
-	ck_assert_int_eq(p->qos, KUBE_QOS_BURSTABLE);
+	ck_assert_int_eq(p->qos, QOS_BURSTABLE);
 	ck_assert_int_eq(p->phase, KUBE_PHASE_RUNNING);
 	ck_assert(!p->has_owner);
 	ck_assert(!p->deleting);
@@ -60,8 +60,8 @@ START_TEST(test_recorded_resized_pod)
 	/* spec: what the resize asked for */
 	ck_assert_int_eq(c->spec.cpu_request, 150);
 	ck_assert_int_eq(c->spec.cpu_limit, 300);
-	ck_assert_int_eq(c->spec.mem_request, 128 << 20);
-	ck_assert_int_eq(c->spec.mem_limit, 256 << 20);
+	ck_assert_int_eq(c->spec.memory_request, 128 << 20);
+	ck_assert_int_eq(c->spec.memory_limit, 256 << 20);
 	ck_assert_int_eq(c->cpu_policy, KUBE_RESIZE_NOT_REQUIRED);
 	ck_assert_int_eq(c->mem_policy, KUBE_RESIZE_NOT_REQUIRED);
 	/* status: what the "kubelet" reported before the resize */
@@ -85,7 +85,7 @@ START_TEST(test_recorded_pending_pod)
 	struct kube_pod *p = parse_reply("v1.33/06-create-pod-burstable.reply");
 
 	ck_assert_int_eq(p->phase, KUBE_PHASE_PENDING);
-	ck_assert_int_eq(p->qos, KUBE_QOS_BURSTABLE);
+	ck_assert_int_eq(p->qos, QOS_BURSTABLE);
 	ck_assert(!p->containers[0].has_status);
 	ck_assert_ptr_null(p->containers[0].container_id);
 	kube_pod_free(p);
@@ -150,13 +150,13 @@ START_TEST(test_kubelet_conditions_owner_sidecar)
 	app = kube_pod_container(p, "app");
 	ck_assert(app->has_allocated);
 	ck_assert_int_eq(app->allocated.cpu_request, 150);
-	ck_assert_int_eq(app->allocated.mem_request, 128 << 20);
-	ck_assert_int_eq(app->allocated.cpu_limit, KUBE_UNSET);
+	ck_assert_int_eq(app->allocated.memory_request, 128 << 20);
+	ck_assert_int_eq(app->allocated.cpu_limit, RESOURCE_UNSET);
 	side = kube_pod_container(p, "sidecar");
 	ck_assert_int_eq(side->spec.cpu_request, 500);
-	ck_assert_int_eq(side->spec.mem_request, 1000000000);
-	ck_assert_int_eq(side->spec.cpu_limit, KUBE_UNSET);
-	ck_assert_int_eq(side->spec.mem_limit, KUBE_UNSET);
+	ck_assert_int_eq(side->spec.memory_request, 1000000000);
+	ck_assert_int_eq(side->spec.cpu_limit, RESOURCE_UNSET);
+	ck_assert_int_eq(side->spec.memory_limit, RESOURCE_UNSET);
 	ck_assert_int_eq(side->cpu_policy, KUBE_RESIZE_NOT_REQUIRED);
 	ck_assert_int_eq(side->mem_policy, KUBE_RESIZE_RESTART_CONTAINER);
 	ck_assert_str_eq(side->runtime, "cri-o");
@@ -246,17 +246,17 @@ START_TEST(test_init_containers_overhead_pod_level)
 	ck_assert(!setup->sidecar);
 	ck_assert_int_eq(setup->spec.cpu_request, 500);
 	ck_assert_int_eq(setup->spec.cpu_limit, 1000);
-	ck_assert_int_eq(setup->spec.mem_request, 300 << 20);
-	ck_assert_int_eq(setup->spec.mem_limit, 400 << 20);
+	ck_assert_int_eq(setup->spec.memory_request, 300 << 20);
+	ck_assert_int_eq(setup->spec.memory_limit, 400 << 20);
 	ck_assert(setup->has_status && !setup->running);
 	ck_assert_str_eq(proxy->name, "proxy");
 	ck_assert(proxy->sidecar);
-	ck_assert_int_eq(proxy->spec.mem_limit, 256 << 20);
-	ck_assert_int_eq(proxy->spec.cpu_limit, KUBE_UNSET);
+	ck_assert_int_eq(proxy->spec.memory_limit, 256 << 20);
+	ck_assert_int_eq(proxy->spec.cpu_limit, RESOURCE_UNSET);
 	ck_assert(proxy->has_status && proxy->ready && proxy->running);
 	ck_assert_str_eq(proxy->container_id, "4567cdef");
 	ck_assert(proxy->has_allocated && proxy->has_actual);
-	ck_assert_int_eq(proxy->allocated.mem_request, 64 << 20);
+	ck_assert_int_eq(proxy->allocated.memory_request, 64 << 20);
 	ck_assert_int_eq(proxy->actual.cpu_request, 80);
 	/* Init containers are not app containers: not found by name, never managed. */
 	ck_assert_ptr_null(kube_pod_container(p, "proxy"));
@@ -265,9 +265,9 @@ START_TEST(test_init_containers_overhead_pod_level)
 	ck_assert_int_eq(p->overhead_mem, 64 << 20);
 	ck_assert(p->has_resources);
 	ck_assert_int_eq(p->resources.cpu_request, 1000);
-	ck_assert_int_eq(p->resources.cpu_limit, KUBE_UNSET);
-	ck_assert_int_eq(p->resources.mem_request, KUBE_UNSET);
-	ck_assert_int_eq(p->resources.mem_limit, 1 << 30);
+	ck_assert_int_eq(p->resources.cpu_limit, RESOURCE_UNSET);
+	ck_assert_int_eq(p->resources.memory_request, RESOURCE_UNSET);
+	ck_assert_int_eq(p->resources.memory_limit, 1 << 30);
 	kube_pod_free(p);
 }
 END_TEST
@@ -429,14 +429,14 @@ START_TEST(test_minimal_and_null_fields)
 	char err[KUBE_ERRBUF] = "";
 
 	ck_assert_msg(kube_pod_parse_json(ok, strlen(ok), &p, err) == 0, "%s", err);
-	ck_assert_int_eq(p->qos, KUBE_QOS_UNKNOWN);
-	ck_assert_int_eq(p->containers[0].spec.cpu_request, KUBE_UNSET);
-	ck_assert_int_eq(p->containers[0].spec.mem_limit, KUBE_UNSET);
+	ck_assert_int_eq(p->qos, QOS_UNKNOWN);
+	ck_assert_int_eq(p->containers[0].spec.cpu_request, RESOURCE_UNSET);
+	ck_assert_int_eq(p->containers[0].spec.memory_limit, RESOURCE_UNSET);
 	ck_assert_uint_eq(p->n_annotations, 0);
 	/* No init containers, overhead or pod-level resources. */
 	ck_assert_uint_eq(p->n_init_containers, 0);
-	ck_assert_int_eq(p->overhead_cpu, KUBE_UNSET);
-	ck_assert_int_eq(p->overhead_mem, KUBE_UNSET);
+	ck_assert_int_eq(p->overhead_cpu, RESOURCE_UNSET);
+	ck_assert_int_eq(p->overhead_mem, RESOURCE_UNSET);
 	ck_assert(!p->has_resources);
 	kube_pod_free(p);
 	/* errbuf may be NULL */

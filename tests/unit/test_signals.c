@@ -89,6 +89,134 @@ START_TEST(test_oom_counter_reset)
 }
 END_TEST
 
+/* ---- one container's signals -------------------------------------------------------------- */
+
+#define SEC 1000000ULL
+
+static bool feed_cpu(struct signals_state *s, uint64_t t_sec, uint64_t usage_usec,
+		     uint64_t throttled_usec)
+{
+	/* CLOCK_MONOTONIC is never 0 on a running system. */
+	struct signals_reading r = { .ts_usec = (1000 + t_sec) * SEC,
+				     .have_cpu = true,
+				     .cpu_usage_usec = usage_usec,
+				     .cpu_throttled_usec = throttled_usec };
+
+	return signals_feed(s, &r, 60 * SEC);
+}
+
+static void feed_memory(struct signals_state *s, uint64_t t_sec, uint64_t working_set, uint64_t max)
+{
+	struct signals_reading r = { .ts_usec = (1000 + t_sec) * SEC,
+				     .have_memory_current = true,
+				     .have_working_set = true,
+				     .have_memory_max = true,
+				     .memory_current = working_set,
+				     .working_set = working_set,
+				     .memory_max = max };
+
+	signals_feed(s, &r, 60 * SEC);
+}
+
+/* A burner at its 200m quota: 0.2 core used and 0.8 s of every second throttled. The ratio is of
+ * the CPU it wanted, and "sustained" means the window has lasted long enough. */
+START_TEST(test_throttle_window)
+{
+	struct signals_state s = { 0 };
+
+	ck_assert(!feed_cpu(&s, 0, 0, 0)); /* the first reading has nothing to compare with */
+	for (uint64_t t = 1; t <= 30; t++)
+		ck_assert(feed_cpu(&s, t, t * 200000, t * 800000));
+	ck_assert_double_eq_tol(s.cpu_cores, 0.2, 1e-9);
+	ck_assert_double_eq_tol(s.throttle_ratio, 0.8, 1e-9);
+	ck_assert(!signals_throttled(&s, 60 * SEC, 0.1)); /* 30 s is not sustained yet */
+	for (uint64_t t = 31; t <= 60; t++)
+		feed_cpu(&s, t, t * 200000, t * 800000);
+	ck_assert(signals_throttled(&s, 60 * SEC, 0.1));
+	ck_assert(!signals_throttled(&s, 60 * SEC, 0.9));
+	/* A resize starts the window over. */
+	signals_resized(&s, 0);
+	ck_assert(!signals_throttled(&s, 60 * SEC, 0.1));
+}
+END_TEST
+
+/* The window restarts once it is twice the configured length, so old throttling fades. */
+START_TEST(test_throttle_window_restarts)
+{
+	struct signals_state s = { 0 };
+	uint64_t usage = 0, thr = 0;
+
+	feed_cpu(&s, 0, 0, 0);
+	for (uint64_t t = 1; t <= 100; t++) /* throttled for 100 s */
+		feed_cpu(&s, t, usage += 200000, thr += 800000);
+	for (uint64_t t = 101; t <= 200; t++) /* then not at all */
+		feed_cpu(&s, t, usage += 200000, thr);
+	ck_assert_double_lt(s.throttle_ratio, 0.1);
+	ck_assert_uint_le(s.throttle_window_usec, 120 * SEC);
+}
+END_TEST
+
+/* A cumulative counter that goes back (a new cgroup) is no negative delta: that reading starts
+ * over. */
+START_TEST(test_counter_reset)
+{
+	struct signals_state s = { 0 };
+
+	feed_cpu(&s, 0, 5000000, 0);
+	feed_cpu(&s, 1, 5500000, 0);
+	ck_assert_double_eq_tol(s.cpu_cores, 0.5, 1e-9);
+	ck_assert(!feed_cpu(&s, 2, 100000, 0));
+	ck_assert_double_eq_tol(s.cpu_cores, 0.5, 1e-9);
+	ck_assert(feed_cpu(&s, 3, 300000, 0));
+	ck_assert_double_eq_tol(s.cpu_cores, 0.2, 1e-9);
+}
+END_TEST
+
+/* A grower at 8 MiB/s toward 256 MiB: 3 s ahead it is near the limit before it is there, and a
+ * drop (reclaim) forgets the rate. */
+START_TEST(test_working_set_projection)
+{
+	struct signals_state s = { 0 };
+
+	feed_memory(&s, 0, 200 * MiB, 256 * MiB);
+	ck_assert_int_eq(signals_projected_working_set(&s, 3 * SEC), 200 * MiB);
+	for (uint64_t t = 1; t <= 5; t++)
+		feed_memory(&s, t, (200 + 8 * t) * MiB, 256 * MiB);
+	ck_assert_double_gt(s.working_set_rate, 7.0 * MiB);
+	ck_assert_int_ge(signals_projected_working_set(&s, 3 * SEC), 260 * MiB);
+	ck_assert(signals_memory_near_limit(&s, 3 * SEC, 0.95));
+	ck_assert(!signals_memory_near_limit(&s, 0, 0.95)); /* 240 MiB as measured: 94 % */
+	feed_memory(&s, 6, 100 * MiB, 256 * MiB);
+	ck_assert_double_eq(s.working_set_rate, 0);
+	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0.95));
+	/* No limit, or pressure off: never near. */
+	feed_memory(&s, 7, 255 * MiB, UINT64_MAX);
+	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0.95));
+	feed_memory(&s, 8, 255 * MiB, 256 * MiB);
+	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0));
+}
+END_TEST
+
+/* A restart is a new cgroup: the jump to its first reading is not growth (a flat container
+ * would look like a leak), throttling is forgotten; the OOM classification's state stays. */
+START_TEST(test_restart_is_not_growth)
+{
+	struct signals_state s = { 0 };
+
+	signals_oom_init(&s.oom, 3, 4);
+	feed_memory(&s, 0, 10 * MiB, 256 * MiB);
+	feed_memory(&s, 1, 12 * MiB, 256 * MiB);
+	signals_restart(&s);
+	ck_assert_uint_eq(s.oom.container_oom, 3);
+	feed_memory(&s, 2, 230 * MiB, 256 * MiB);
+	ck_assert_double_eq(s.working_set_rate, 0);
+	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0.95));
+	/* After a resize, pressure is judged against the new limit until a sample says more. */
+	signals_resized(&s, 512 * MiB);
+	ck_assert_uint_eq(s.memory_max, 512 * MiB);
+}
+END_TEST
+
 Suite *signals_suite(void)
 {
 	Suite *s = suite_create("signals");
@@ -100,6 +228,13 @@ Suite *signals_suite(void)
 	tcase_add_test(tc, test_oom_node);
 	tcase_add_test(tc, test_oom_group_kill_same_event);
 	tcase_add_test(tc, test_oom_counter_reset);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("feed");
+	tcase_add_test(tc, test_throttle_window);
+	tcase_add_test(tc, test_throttle_window_restarts);
+	tcase_add_test(tc, test_counter_reset);
+	tcase_add_test(tc, test_working_set_projection);
+	tcase_add_test(tc, test_restart_is_not_growth);
 	suite_add_tcase(s, tc);
 	return s;
 }

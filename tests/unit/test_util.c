@@ -1,4 +1,5 @@
 /* Unit tests for the shared helpers: strict number parsing and log levels. */
+#include "agent/util/backoff.h"
 #include "tests/unit/unit.h"
 #include <errno.h>
 #include <stdint.h>
@@ -51,6 +52,35 @@ START_TEST(test_log_levels)
 }
 END_TEST
 
+/* Exponential and capped; the jitter keeps each delay within [d/2, d] and is not the same for
+ * every failure (agents must not retry in step). */
+START_TEST(test_backoff)
+{
+	struct backoff b;
+	bool differ = false;
+	uint64_t prev = 0;
+
+	ck_assert_uint_eq(backoff_exponential(1000, 8000, 0), 1000);
+	ck_assert_uint_eq(backoff_exponential(1000, 8000, 1), 1000);
+	ck_assert_uint_eq(backoff_exponential(1000, 8000, 3), 4000);
+	ck_assert_uint_eq(backoff_exponential(1000, 8000, 9), 8000);
+	ck_assert_uint_eq(backoff_exponential(1000, 8000, 1000), 8000);
+	backoff_init(&b, 500, 100, 0); /* max under first: first wins; seed 0 still jitters */
+	ck_assert_uint_eq(b.max_usec, 500);
+	backoff_init(&b, 1000, 30000, 42);
+	for (unsigned n = 1; n <= 20; n++) {
+		uint64_t d = backoff_jittered(&b, n), full = backoff_exponential(1000, 30000, n);
+
+		ck_assert_uint_ge(d, full / 2);
+		ck_assert_uint_le(d, full);
+		if (n > 6 && prev && d != prev)
+			differ = true;
+		prev = d;
+	}
+	ck_assert(differ);
+}
+END_TEST
+
 Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -59,6 +89,7 @@ Suite *util_suite(void)
 	tcase_add_test(tc, test_safe_atou64);
 	tcase_add_test(tc, test_safe_atoi64_and_atod);
 	tcase_add_test(tc, test_log_levels);
+	tcase_add_test(tc, test_backoff);
 	suite_add_tcase(s, tc);
 	return s;
 }

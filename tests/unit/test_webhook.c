@@ -171,7 +171,7 @@ START_TEST(guaranteed_stays_guaranteed)
 					"[{\"name\":\"app\",\"resources\":{\"limits\":{\"cpu\":"
 					"\"1\",\"memory\":\"1Gi\"}}}]");
 	enum webhook_result res;
-	enum webhook_qos qos;
+	enum qos_class qos;
 	struct webhook_request *r;
 	cJSON *pod = admit(t, REC_APP("2", "512Mi"), NULL, &res);
 
@@ -181,11 +181,11 @@ START_TEST(guaranteed_stays_guaranteed)
 	ck_assert_str_eq(res_of(pod, 0, "requests", "memory"), "512Mi");
 	ck_assert_str_eq(res_of(pod, 0, "limits", "memory"), "512Mi");
 	ck_assert_int_eq(webhook_pod_qos(pod, &qos), 0);
-	ck_assert_int_eq(qos, WEBHOOK_QOS_GUARANTEED);
+	ck_assert_int_eq(qos, QOS_GUARANTEED);
 	cJSON_Delete(pod);
 	r = parse_ok(t);
 	ck_assert_int_eq(webhook_pod_qos(r->object, &qos), 0);
-	ck_assert_int_eq(qos, WEBHOOK_QOS_GUARANTEED);
+	ck_assert_int_eq(qos, QOS_GUARANTEED);
 	webhook_request_free(r);
 }
 END_TEST
@@ -271,7 +271,7 @@ START_TEST(recommended_limit_taken)
 	 * replacement pod must get the raised limit, or the eviction was for nothing. */
 	_cleanup_free_ char *t = review("CREATE", OWNER_RS, APP_BURSTABLE);
 	enum webhook_result res;
-	enum webhook_qos qos;
+	enum qos_class qos;
 	cJSON *pod = admit(t, REC_APP_LIM("100m", "128Mi", "500m", "300Mi"), NULL, &res);
 
 	ck_assert_int_eq(res, WEBHOOK_RESULT_PATCHED);
@@ -280,7 +280,7 @@ START_TEST(recommended_limit_taken)
 	ck_assert_str_eq(res_of(pod, 0, "limits", "cpu"), "500m");
 	ck_assert_str_eq(res_of(pod, 0, "limits", "memory"), "300Mi");
 	ck_assert_int_eq(webhook_pod_qos(pod, &qos), 0);
-	ck_assert_int_eq(qos, WEBHOOK_QOS_BURSTABLE);
+	ck_assert_int_eq(qos, QOS_BURSTABLE);
 	cJSON_Delete(pod);
 
 	/* Both moved: both taken, no ratio applied on top. */
@@ -312,7 +312,7 @@ START_TEST(recommended_limit_keeps_qos)
 		       "[{\"name\":\"app\",\"resources\":{\"requests\":{\"cpu\":"
 		       "\"100m\",\"memory\":\"128Mi\"}}}]");
 	enum webhook_result res;
-	enum webhook_qos qos;
+	enum qos_class qos;
 	cJSON *pod;
 
 	/* Burstable → Guaranteed is not the webhook's call: admitted unchanged. */
@@ -325,7 +325,7 @@ START_TEST(recommended_limit_keeps_qos)
 	ck_assert_str_eq(res_of(pod, 0, "requests", "memory"), "1500Mi");
 	ck_assert_str_eq(res_of(pod, 0, "limits", "memory"), "1500Mi");
 	ck_assert_int_eq(webhook_pod_qos(pod, &qos), 0);
-	ck_assert_int_eq(qos, WEBHOOK_QOS_GUARANTEED);
+	ck_assert_int_eq(qos, QOS_GUARANTEED);
 	cJSON_Delete(pod);
 
 	/* No limit stays none, whatever the recommendation says. */
@@ -523,8 +523,8 @@ START_TEST(rec_roundtrip)
 	struct webhook_rec_container c = { .name = (char *)"app",
 					   .cpu_request = 250,
 					   .cpu_limit = 500,
-					   .mem_request = 256 * 1024 * 1024,
-					   .mem_limit = WEBHOOK_UNSET };
+					   .memory_request = 256 * 1024 * 1024,
+					   .memory_limit = RESOURCE_UNSET };
 	struct webhook_rec rec = { .at = 1764000000,
 				   .node = (char *)"node-1",
 				   .reason = (char *)"resize Infeasible",
@@ -543,8 +543,8 @@ START_TEST(rec_roundtrip)
 	ck_assert_uint_eq(back->n_containers, 1);
 	ck_assert_int_eq(back->containers[0].cpu_request, 250);
 	ck_assert_int_eq(back->containers[0].cpu_limit, 500);
-	ck_assert_int_eq(back->containers[0].mem_request, 256 * 1024 * 1024);
-	ck_assert_int_eq(back->containers[0].mem_limit, WEBHOOK_UNSET);
+	ck_assert_int_eq(back->containers[0].memory_request, 256 * 1024 * 1024);
+	ck_assert_int_eq(back->containers[0].memory_limit, RESOURCE_UNSET);
 	webhook_rec_free(back);
 	free(text);
 }

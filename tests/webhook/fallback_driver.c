@@ -99,8 +99,8 @@ static int parse_rec(const char *arg, struct fallback_container_rec *ret)
 {
 	_cleanup_free_ char *copy = strdup(arg);
 	char *parts[5] = { 0 }, *save = NULL, *p;
-	int64_t *fields[4] = { &ret->res.cpu_request, &ret->res.mem_request, &ret->res.cpu_limit,
-			       &ret->res.mem_limit };
+	int64_t *fields[4] = { &ret->res.cpu_request, &ret->res.memory_request, &ret->res.cpu_limit,
+			       &ret->res.memory_limit };
 	size_t n = 0;
 
 	if (!copy)
@@ -112,7 +112,7 @@ static int parse_rec(const char *arg, struct fallback_container_rec *ret)
 	ret->name = strdup(parts[0]);
 	for (size_t i = 0; i < 4; i++) {
 		const char *v = parts[i + 1];
-		*fields[i] = KUBE_UNSET;
+		*fields[i] = RESOURCE_UNSET;
 		if (!v || strcmp(v, "-") == 0)
 			continue;
 		if ((i % 2 == 0 ? quantity_parse_cpu_millis(v, fields[i])

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			cJSON_Delete(patch);
 		}
 		if (req->object) {
-			enum webhook_qos q;
+			enum qos_class q;
 			(void)webhook_pod_qos(req->object, &q);
 		}
 		webhook_request_free(req);

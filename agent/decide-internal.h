@@ -1,0 +1,82 @@
+/* What decide.c, decide_plan.c and decide_pod.c share and nobody else needs: validation, the API
+ * server's defaults, the QoS class with one container's resources replaced, one resource's plan. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/decide.h"
+
+/* Inputs above this are refused: it keeps every product and sum in int64 without care. */
+#define DECIDE_VALUE_MAX (INT64_C(1) << 50)
+
+enum decide_field {
+	DECIDE_CPU_REQUEST,
+	DECIDE_CPU_LIMIT,
+	DECIDE_MEMORY_REQUEST,
+	DECIDE_MEMORY_LIMIT,
+};
+
+/* The API server defaults a missing request to the limit; the decision sees what it will see. */
+struct resources decide_normalize(struct resources r);
+int64_t decide_positive(int64_t v);
+int64_t decide_field(const struct resources *r, enum decide_field f);
+/* The pod's QoS class with app container `override` given *with (SIZE_MAX, NULL: as it is). */
+enum qos_class decide_qos_with(const struct decide_pod *pod, size_t override,
+			       const struct resources *with);
+bool decide_valid_value(int64_t v);
+bool decide_valid_resources(const struct resources *r);
+bool decide_valid_pod(const struct decide_pod *pod);
+
+int64_t decide_max64(int64_t a, int64_t b);
+
+/* Appends to a fixed buffer, truncating quietly: a reason cut short is better than none. */
+struct text {
+	char *buf;
+	size_t size, len;
+};
+
+/* One resource of the container being decided on, and what is planned for it. */
+struct plan {
+	bool cpu;
+	const char *name;
+	const char *min_key, *max_key; /* for notes: which setting bounded the value */
+	int64_t req, lim;
+	int64_t min, max;
+	/* This container's request may grow to room (may be < 0), bounded by the node or by the
+	 * pod-level request; ROOM_UNKNOWN: unbounded. */
+	enum { ROOM_UNKNOWN, ROOM_NODE, ROOM_POD_LEVEL } room_kind;
+	int64_t room;
+	int64_t pod_limit;   /* the pod-level limit of this resource, -1 = none */
+	int64_t allocatable; /* memory only: the node's allocatable, ≤ 0 = unknown */
+	int64_t unit;
+	int64_t usage; /* memory only: current usage, -1 unknown */
+	bool guaranteed, requests_only;
+	bool room_held; /* bound_request stopped at the room */
+	bool in_cooldown, budget_spent;
+	uint64_t cooldown_left_usec;
+	const struct decide_config *cfg;
+
+	int64_t new_req, new_lim;
+	enum decide_kind kind;
+	bool bypass;
+	bool held_by_budget; /* a signal waited for the cooldown because the budget is spent */
+	struct text change, skip, notes;
+	size_t change_prefix_len; /* of change: the kind's prefix ("recommendation: ") */
+	char change_buf[192], skip_buf[192], notes_buf[192];
+};
+
+void decide_text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sets p up for one resource of in's container, from its current resources cur. */
+void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
+		      const struct decide_config *cfg, const struct resources *cur);
+/* Records why a signal did not act (for the reason text), with the notes so far. */
+void decide_plan_skip(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Each rule fills p (kind, new request and limit, the change text) and returns true when it acts. */
+bool decide_plan_oom(struct plan *p, const struct decide_signals *s);
+bool decide_pressure_seen(const struct plan *p, const struct decide_signals *s);
+bool decide_plan_pressure(struct plan *p, const struct decide_signals *s);
+bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown);
+bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e, bool in_cooldown,
+				uint64_t cooldown_left_usec);

@@ -1,0 +1,665 @@
+/* One resource's plan for the container being decided on: the bounds it must keep (min/max,
+ * caps, node room, usage floor), the rules of each signal (OOM kill, memory pressure, throttling,
+ * the recommendation) and the words that explain the outcome. Pure: no I/O, no clock. */
+#include "agent/decide-internal.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/recommender/recommender.h"
+#include "agent/util/quantity.h"
+#include "agent/util/time.h"
+
+/* The kubelet never writes a CFS quota under 1 ms per 100 ms period: 10 millicores. */
+#define CPU_LIMIT_MIN_MILLIS 10
+#define MIB (INT64_C(1) << 20)
+
+void decide_text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->len + 1 >= t->size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	t->len += (size_t)n;
+	if (t->len >= t->size)
+		t->len = t->size - 1;
+}
+
+/* Quantity text for reasons; byte counts that are not whole MiB (usage) read as "243.2Mi". */
+static const char *fmtq(bool cpu, int64_t v, char buf[static 32])
+{
+	if (v < 0)
+		return "none";
+	if (cpu) {
+		if (quantity_format_cpu(v, buf, 32) < 0)
+			snprintf(buf, 32, "%" PRId64 "m", v);
+		return buf;
+	}
+	if (v >= MIB && v % 1024 != 0) {
+		snprintf(buf, 32, "%.1fMi", (double)v / (double)MIB);
+		return buf;
+	}
+	if (quantity_format_bytes(v, buf, 32) < 0)
+		snprintf(buf, 32, "%" PRId64, v);
+	return buf;
+}
+
+int64_t decide_max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int64_t round_up(int64_t v, int64_t unit)
+{
+	if (v <= 0 || unit <= 1)
+		return v;
+	return (v + unit - 1) / unit * unit;
+}
+
+/* ceil(v × f), saturated; inputs are below DECIDE_VALUE_MAX so long double is exact enough, but a
+ * product that is whole up to float noise (600Mi × 0.1) must not round up to the next unit. */
+static int64_t scale(int64_t v, double f)
+{
+	long double x = (long double)v * (long double)f, r = roundl(x);
+
+	if (!(x < (long double)DECIDE_VALUE_MAX * 4))
+		return DECIDE_VALUE_MAX * 4;
+	if (x <= 0)
+		return 0;
+	return (int64_t)(fabsl(x - r) < 1e-6L * (x > 1 ? x : 1) ? r : ceill(x));
+}
+
+static void note(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct plan *p, const char *fmt, ...)
+{
+	char tmp[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	decide_text_add(&p->notes, "%s%s", p->notes.len ? ", " : "", tmp);
+}
+
+static int64_t bound_request(struct plan *p, int64_t v)
+{
+	char a[32];
+
+	v = decide_max64(round_up(v, p->unit), 1);
+	if (p->min >= 0 && v < p->min) {
+		v = p->min;
+		note(p, "raised to %s=%s", p->min_key, fmtq(p->cpu, p->min, a));
+	}
+	if (p->max >= 0 && v > p->max) {
+		v = p->max;
+		note(p, "capped by %s=%s", p->max_key, fmtq(p->cpu, p->max, a));
+	}
+	/* No node admits a request above its allocatable. */
+	if (!p->cpu && p->allocatable > 0 && v > decide_max64(p->allocatable, p->req)) {
+		v = decide_max64(p->allocatable, p->req);
+		note(p, "capped at the node's allocatable memory %s",
+		     fmtq(false, p->allocatable, a));
+	}
+	if (p->room_kind != ROOM_UNKNOWN && v > decide_max64(p->req, p->room)) {
+		v = decide_max64(p->req, p->room);
+		p->room_held = true;
+		if (p->room_kind == ROOM_NODE)
+			note(p, "node has only %s %s left",
+			     fmtq(p->cpu, decide_max64(p->room, 0), a), p->name);
+		else
+			note(p, "the pod-level %s request leaves only %s", p->name,
+			     fmtq(p->cpu, decide_max64(p->room, 0), a));
+	}
+	return v;
+}
+
+static int64_t bound_limit(struct plan *p, int64_t v)
+{
+	char a[32], b[32];
+
+	v = round_up(v, p->unit);
+	/* A limit the user set above max is theirs; snug only never raises one past max. */
+	if (p->max >= 0 && v > decide_max64(p->max, p->lim)) {
+		v = decide_max64(p->max, p->lim);
+		note(p, "limit capped by %s=%s", p->max_key, fmtq(p->cpu, p->max, a));
+	}
+	/* The API server refuses a container limit above the pod-level one. */
+	if (p->pod_limit >= 0 && v > decide_max64(p->pod_limit, p->lim)) {
+		v = decide_max64(p->pod_limit, p->lim);
+		note(p, "limit capped by the pod-level limit %s", fmtq(p->cpu, p->pod_limit, a));
+	}
+	/* More memory than the node can give any pod is no limit, only a leak's licence. */
+	if (!p->cpu && p->allocatable > 0 && v > decide_max64(p->allocatable, p->lim)) {
+		v = decide_max64(p->allocatable, p->lim);
+		note(p, "limit capped at the node's allocatable memory %s",
+		     fmtq(false, p->allocatable, a));
+	}
+	/* Shrinking under the kubelet's minimum quota would write a value it rounds up anyway. */
+	if (p->cpu && v < min64(CPU_LIMIT_MIN_MILLIS, p->lim))
+		v = min64(CPU_LIMIT_MIN_MILLIS, p->lim);
+	/* Without a usage reading nothing says the container fits under a lower limit. */
+	if (!p->cpu && p->usage < 0 && p->lim >= 0 && v < p->lim) {
+		v = p->lim;
+		note(p, "limit kept at %s: memory usage unknown, shrink later",
+		     fmtq(false, p->lim, a));
+	}
+	if (!p->cpu && p->usage >= 0) {
+		int64_t margin = decide_max64(p->cfg->memory_margin_bytes,
+					      scale(p->usage, p->cfg->memory_margin_fraction));
+		int64_t floor = round_up(p->usage + margin, p->unit);
+
+		/* This rule only stops a shrink; it never grows a limit by itself. */
+		if (p->lim >= 0 && floor > p->lim)
+			floor = p->lim;
+		if (v < floor) {
+			v = floor;
+			note(p, "limit kept at %s above usage %s plus margin, shrink later",
+			     fmtq(false, v, a), fmtq(false, p->usage, b));
+		}
+	}
+	return v;
+}
+
+/* Describes the change as "<res> request A -> B, limit C -> D" (only what changes). */
+static void describe(struct plan *p, const char *req_why)
+{
+	char a[32], b[32];
+	bool req = p->new_req != p->req, lim = p->new_lim != p->lim;
+
+	if (lim && p->kind != DECIDE_RECOMMENDATION) {
+		decide_text_add(&p->change, "%s limit %s -> %s", p->name, fmtq(p->cpu, p->lim, a),
+				fmtq(p->cpu, p->new_lim, b));
+		if (req)
+			decide_text_add(&p->change, ", request %s -> %s", fmtq(p->cpu, p->req, a),
+					fmtq(p->cpu, p->new_req, b));
+	} else {
+		if (req)
+			decide_text_add(&p->change, "%s request %s%s%s -> %s", p->name,
+					fmtq(p->cpu, p->req, a), req_why && *req_why ? " " : "",
+					req_why ? req_why : "", fmtq(p->cpu, p->new_req, b));
+		if (lim)
+			decide_text_add(&p->change, "%s%s%s -> %s", req ? ", " : p->name,
+					req ? "limit " : " limit ", fmtq(p->cpu, p->lim, a),
+					fmtq(p->cpu, p->new_lim, b));
+	}
+	if (p->notes.len)
+		decide_text_add(&p->change, " (%s)", p->notes.buf);
+}
+
+/* Raises the limit to want (OOM, pressure, throttling): a request equal to its limit follows it,
+ * which keeps Guaranteed pods Guaranteed and honours VPA's "request == limit" rule. */
+static bool grow_limit(struct plan *p, int64_t want)
+{
+	int64_t l = bound_limit(p, decide_max64(want, p->lim));
+
+	if (l <= p->lim)
+		return false;
+	p->new_lim = l;
+	p->new_req = p->req;
+	if (p->req == p->lim) {
+		p->new_req = decide_max64(min64(bound_request(p, l), l), p->req);
+		if (p->guaranteed)
+			p->new_lim = p->new_req;
+	}
+	return p->new_lim > p->lim;
+}
+
+void decide_plan_skip(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void decide_plan_skip(struct plan *p, const char *fmt, ...)
+{
+	char tmp[192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	decide_text_add(&p->skip, "%s%s", p->skip.len ? "; " : "", tmp);
+	if (p->notes.len)
+		decide_text_add(&p->skip, " (%s)", p->notes.buf);
+	p->notes.len = 0;
+	p->notes.buf[0] = '\0';
+}
+
+static void reset(struct plan *p)
+{
+	p->new_req = p->req;
+	p->new_lim = p->lim;
+	p->notes.len = 0;
+	p->notes.buf[0] = '\0';
+}
+
+/* A signal that would act inside the cooldown does so while the container's budget of such grows
+ * lasts; once it is spent the signal waits for the cooldown like any other change. */
+static bool budget_holds(struct plan *p, const char *what)
+{
+	if (!p->in_cooldown || !p->budget_spent)
+		return false;
+	decide_plan_skip(
+		p,
+		"%s: waits for the cooldown (%" PRIu64 "s left): the budget of %u grows inside the "
+		"cooldown per %" PRIu64 " min is spent (--bypass-budget)",
+		what, (uint64_t)((p->cooldown_left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC),
+		p->cfg->bypass_budget,
+		(uint64_t)(p->cfg->bypass_window_usec / (60 * USEC_PER_SEC)));
+	p->held_by_budget = true;
+	return true;
+}
+
+static int64_t oom_bump(const struct plan *p, int64_t used)
+{
+	return round_up(
+		rec_oom_bump(used, p->cfg->oom_bump_ratio, (double)p->cfg->oom_min_bump_bytes),
+		p->unit);
+}
+
+/* An OOM kill at the container's own limit. The request follows VPA's OOM-bumped target (RecordOOM:
+ * the bump of max(request, the interval's peak), which the recommender computed); the kill itself
+ * shows the usage reached the limit, so the limit gets at least the bump of the limit, and keeps
+ * its ratio to the request (requests-and-limits). A Burstable limit needs no room on the node: where
+ * the request cannot grow, the limit alone does. */
+bool decide_plan_oom(struct plan *p, const struct decide_signals *s)
+{
+	char a[32], b[32], c[32];
+	int64_t target = s->oom_bumped_memory, floor, want_lim;
+	bool from_recommender = target > 0, req_held;
+
+	if (budget_holds(p, "oom-kill"))
+		return false;
+	/* Without the recommender's figure, VPA's rule on what is known here. */
+	if (!from_recommender)
+		target = oom_bump(p, decide_max64(decide_max64(p->req, s->memory_usage), 0));
+	target = round_up(target, p->unit);
+
+	if (p->lim < 0) {
+		/* No limit: the kill came from the node or the pod; reserve more on the node. */
+		p->new_req = bound_request(p, decide_max64(target, p->req));
+		if (p->new_req <= p->req) {
+			decide_plan_skip(p, "oom-kill: memory request %s not raised",
+					 fmtq(false, p->req, a));
+			return false;
+		}
+		p->kind = DECIDE_OOM;
+		decide_text_add(&p->change, "oom-kill (no memory limit): ");
+		describe(p, NULL);
+		return true;
+	}
+	if (p->requests_only) {
+		p->new_req = min64(bound_request(p, decide_max64(target, p->req)), p->lim);
+		if (p->new_req <= p->req) {
+			decide_plan_skip(p,
+					 "oom-kill: memory limit %s stays "
+					 "(controlled-values=requests leaves "
+					 "limits alone) and the request is already %s",
+					 fmtq(false, p->lim, a), fmtq(false, p->req, b));
+			reset(p);
+			return false;
+		}
+		p->kind = DECIDE_OOM;
+		decide_text_add(&p->change, "oom-kill: ");
+		describe(p, NULL);
+		decide_text_add(&p->change, " (limit not controlled: controlled-values=requests)");
+		return true;
+	}
+
+	/* Killed at its limit: it used the limit. */
+	floor = oom_bump(p, p->lim);
+	if (p->guaranteed) {
+		/* requests = limits: both move to the larger bump, as far as the node lets the
+		 * request, or not at all. */
+		int64_t v = bound_limit(p, bound_request(p, decide_max64(target, floor)));
+
+		if (v <= p->lim) {
+			decide_plan_skip(p,
+					 "oom-kill: memory request and limit %s not raised (a "
+					 "Guaranteed pod's "
+					 "move together or not at all)",
+					 fmtq(false, p->lim, a));
+			reset(p);
+			return false;
+		}
+		p->new_req = p->new_lim = v;
+		if (p->room_held)
+			note(p, "request and limit move together (Guaranteed)");
+	} else {
+		p->new_req = decide_max64(bound_request(p, decide_max64(target, p->req)), p->req);
+		req_held = p->room_held;
+		/* VPA's limit rule on the request it wanted: the ratio kept (request == limit: the
+		 * limit is the request); a limit without a request to scale gets the floor. */
+		want_lim = p->req > 0 ? decide_ratio_limit(p->lim, decide_max64(target, p->req),
+							   p->req)
+				      : floor;
+		p->new_lim = bound_limit(p, decide_max64(decide_max64(want_lim, floor), p->lim));
+		p->new_req = min64(p->new_req, p->new_lim);
+		if (p->new_lim <= p->lim && p->new_req <= p->req) {
+			decide_plan_skip(p, "oom-kill: memory limit %s not raised",
+					 fmtq(false, p->lim, a));
+			reset(p);
+			return false;
+		}
+		if (req_held && p->new_lim > p->lim)
+			note(p, "the limit alone grows: a Burstable limit needs no node room");
+	}
+	p->kind = DECIDE_OOM;
+	decide_text_add(&p->change, "oom-kill: ");
+	describe(p, NULL);
+	decide_text_add(&p->change, " (killed at its limit: limit at least %s; request: ",
+			fmtq(false, floor, a));
+	if (from_recommender)
+		decide_text_add(&p->change, "the recommender's OOM bump %s)",
+				fmtq(false, target, b));
+	else
+		decide_text_add(&p->change, "VPA's OOM bump of %s, %s)",
+				fmtq(false, decide_max64(p->req, s->memory_usage), c),
+				fmtq(false, target, b));
+	return true;
+}
+
+static int64_t pressure_limit(const struct plan *p, const struct decide_signals *s)
+{
+	return s->memory_cgroup_limit >= 0 ? s->memory_cgroup_limit : p->lim;
+}
+
+/* memory.events `max` grew while usage sits near the limit, or the working set alone is nearly
+ * at the limit. */
+static bool max_event_pressure(const struct plan *p, const struct decide_signals *s)
+{
+	int64_t limit = pressure_limit(p, s);
+
+	return s->memory_max_grew && p->lim >= 0 && limit > 0 && s->memory_usage >= 0 &&
+	       (long double)s->memory_usage >= (long double)limit * p->cfg->pressure_near;
+}
+
+static bool working_set_pressure(const struct plan *p, const struct decide_signals *s)
+{
+	int64_t limit = pressure_limit(p, s);
+
+	return p->cfg->pressure_working_set > 0 && p->lim >= 0 && limit > 0 &&
+	       s->memory_working_set >= 0 &&
+	       (long double)s->memory_working_set >=
+		       (long double)limit * p->cfg->pressure_working_set;
+}
+
+bool decide_pressure_seen(const struct plan *p, const struct decide_signals *s)
+{
+	return max_event_pressure(p, s) || working_set_pressure(p, s);
+}
+
+bool decide_plan_pressure(struct plan *p, const struct decide_signals *s)
+{
+	char a[32], b[32], what[96];
+	int64_t limit = pressure_limit(p, s);
+	bool by_event = max_event_pressure(p, s);
+	int64_t used = by_event ? s->memory_usage : s->memory_working_set;
+	int pct = (int)((long double)used * 100 / limit);
+	int64_t margin = decide_max64(p->cfg->memory_margin_bytes,
+				      scale(used, p->cfg->memory_margin_fraction));
+
+	if (!by_event && s->memory_working_set_now > 0 && s->memory_working_set_now < used) {
+		char c[32];
+
+		snprintf(what, sizeof(what), "working set %s, heading for %s, of %s (%d%%)",
+			 fmtq(false, s->memory_working_set_now, c), fmtq(false, used, a),
+			 fmtq(false, limit, b), pct);
+	} else
+		snprintf(what, sizeof(what), "%s %s of %s (%d%%)",
+			 by_event ? "memory.max hit at" : "working set", fmtq(false, used, a),
+			 fmtq(false, limit, b), pct);
+	if (p->requests_only) {
+		decide_plan_skip(
+			p,
+			"memory-pressure: %s, but controlled-values=requests leaves limits alone",
+			what);
+		return false;
+	}
+	{
+		char held[128];
+
+		snprintf(held, sizeof(held), "memory-pressure: %s", what);
+		if (budget_holds(p, held))
+			return false;
+	}
+	if (!grow_limit(p, decide_max64(scale(p->lim, p->cfg->pressure_grow), used + margin))) {
+		decide_plan_skip(p, "memory-pressure: %s: memory limit %s not raised", what,
+				 fmtq(false, p->lim, a));
+		reset(p);
+		return false;
+	}
+	p->kind = DECIDE_PRESSURE;
+	p->bypass = true;
+	decide_text_add(&p->change, "memory-pressure: %s: ", what);
+	describe(p, NULL);
+	return true;
+}
+
+bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown)
+{
+	char a[32];
+	int pct = (int)lround(s->cpu_throttle_ratio * 100);
+	unsigned secs = (unsigned)(s->cpu_throttle_window_usec / USEC_PER_SEC);
+	bool heavy = s->cpu_throttle_ratio >= p->cfg->throttle_heavy_ratio;
+
+	if (p->requests_only) {
+		decide_plan_skip(
+			p,
+			"cpu-throttled %d%% over %us, but controlled-values=requests leaves limits "
+			"alone",
+			pct, secs);
+		return false;
+	}
+	if (!heavy && in_cooldown) {
+		decide_plan_skip(p, "cpu-throttled %d%% over %us: waits for the cooldown", pct,
+				 secs);
+		return false;
+	}
+	if (heavy) {
+		char held[64];
+
+		snprintf(held, sizeof(held), "cpu-throttled %d%% over %us", pct, secs);
+		if (budget_holds(p, held))
+			return false;
+	}
+	if (!grow_limit(p, scale(p->lim, p->cfg->throttle_grow))) {
+		decide_plan_skip(p, "cpu-throttled %d%% over %us: cpu limit %s not raised", pct,
+				 secs, fmtq(true, p->lim, a));
+		reset(p);
+		return false;
+	}
+	p->kind = DECIDE_THROTTLE;
+	p->bypass = heavy;
+	decide_text_add(&p->change, "cpu-throttled %d%% over %us: ", pct, secs);
+	describe(p, NULL);
+	return true;
+}
+
+/* Whether the recommendation (or the min/max bounds) calls for a change of the request, and in
+ * words why: outside [lower, upper], ≥ min-change from the target, or outside the bounds. */
+static bool rec_triggers(struct plan *p, const struct decide_estimate *e, int64_t *ret_target,
+			 char *why, size_t size)
+{
+	char a[32], b[32];
+	int64_t cur = p->req;
+
+	if (p->min >= 0 && cur >= 0 && cur < p->min) {
+		snprintf(why, size, "below %s=%s", p->min_key, fmtq(p->cpu, p->min, a));
+		*ret_target = e->target >= 0 ? e->target : cur;
+		return true;
+	}
+	if (p->max >= 0 && cur > p->max) {
+		snprintf(why, size, "above %s=%s", p->max_key, fmtq(p->cpu, p->max, a));
+		*ret_target = e->target >= 0 ? e->target : cur;
+		return true;
+	}
+	if (e->target < 0)
+		return false;
+	*ret_target = e->target;
+	if (cur < 0) {
+		snprintf(why, size, "unset");
+		return true;
+	}
+	if ((e->lower >= 0 && cur < e->lower) || (e->upper >= 0 && cur > e->upper)) {
+		snprintf(why, size, "outside [%s, %s]", fmtq(p->cpu, decide_max64(e->lower, 0), a),
+			 e->upper >= 0 ? fmtq(p->cpu, e->upper, b) : "inf");
+		return true;
+	}
+	if ((long double)llabs(e->target - cur) >= (long double)cur * p->cfg->min_change &&
+	    e->target != cur) {
+		snprintf(why, size, "%d%% off target %s",
+			 (int)lround((double)llabs(e->target - cur) * 100 /
+				     (double)decide_max64(cur, 1)),
+			 fmtq(p->cpu, e->target, a));
+		return true;
+	}
+	return false;
+}
+
+bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e, bool in_cooldown,
+				uint64_t cooldown_left_usec)
+{
+	char a[32], b[32], c[32], why[96];
+	int64_t target;
+
+	if (!rec_triggers(p, e, &target, why, sizeof(why))) {
+		if (e->target < 0)
+			decide_plan_skip(p, "%s: no recommendation yet", p->name);
+		else
+			decide_plan_skip(
+				p, "%s request %s within [%s, %s] and %d%% of target %s", p->name,
+				fmtq(p->cpu, p->req, a), fmtq(p->cpu, decide_max64(e->lower, 0), b),
+				e->upper >= 0 ? fmtq(p->cpu, e->upper, c) : "inf",
+				(int)lround(p->cfg->min_change * 100), fmtq(p->cpu, e->target, c));
+		return false;
+	}
+	if (in_cooldown) {
+		decide_plan_skip(
+			p, "%s request %s %s: waits for the cooldown (%" PRIu64 "s left)", p->name,
+			fmtq(p->cpu, p->req, a), why,
+			(uint64_t)((cooldown_left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC));
+		return false;
+	}
+
+	p->new_req = bound_request(p, target);
+	/* No room on the node for a request that was never set: leave it unset. */
+	if (p->req < 0 && p->new_req <= 0)
+		p->new_req = -1;
+	if (p->requests_only && p->lim >= 0 && p->new_req > p->lim) {
+		p->new_req = p->lim;
+		note(p, "held at the limit: controlled-values=requests leaves limits alone");
+	}
+	if (p->lim < 0)
+		p->new_lim = -1;
+	else if (p->guaranteed) {
+		/* Guaranteed: the limit is the request; memory may not drop below usage. */
+		p->new_lim = bound_limit(p, p->new_req);
+		p->new_req = p->new_lim;
+	} else if (p->requests_only)
+		p->new_lim = p->lim;
+	else {
+		if (p->req == p->lim)
+			p->new_lim = p->new_req;
+		else if (p->req <= 0)
+			p->new_lim = p->lim;
+		else
+			p->new_lim = decide_ratio_limit(p->lim, p->new_req, p->req);
+		p->new_lim = decide_max64(bound_limit(p, p->new_lim), p->new_req);
+	}
+	if (p->new_req == p->req && p->new_lim == p->lim) {
+		decide_plan_skip(p, "%s request %s %s, but stays", p->name, fmtq(p->cpu, p->req, a),
+				 why);
+		return false;
+	}
+	p->kind = DECIDE_RECOMMENDATION;
+	decide_text_add(&p->change, "recommendation: ");
+	p->change_prefix_len = p->change.len;
+	describe(p, why);
+	return true;
+}
+
+/* How far the request of container `index` may grow, as p->room / p->room_kind. The pod's
+ * requests as the scheduler counts them (PodRequests) are max(S + r, I) + O: S the other app
+ * containers' and the sidecars' requests, r this one's, I the init containers' max (each with the
+ * sidecars before it), O the overhead. With a pod-level request P they are P + O whatever r is,
+ * and the API server's bound is max(S + r, I) ≤ P (validatePodResourceConsistency); otherwise they
+ * must fit the node's room F: r ≤ F - O - S, and none at all when I + O > F. */
+static void plan_room(struct plan *p, const struct decide_input *in, bool cpu)
+{
+	const struct decide_pod *pod = &in->pod;
+	int64_t s = 0, sidecars = 0, init_max = 0;
+	int64_t pod_req = cpu ? pod->resources.cpu_request : pod->resources.memory_request;
+	int64_t free = cpu ? in->node.cpu_free_millis : in->node.memory_free_bytes;
+	int64_t overhead =
+		decide_positive(cpu ? pod->overhead_cpu_millis : pod->overhead_memory_bytes);
+	enum decide_field f = cpu ? DECIDE_CPU_REQUEST : DECIDE_MEMORY_REQUEST;
+
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		struct resources r = decide_normalize(pod->containers[i].res);
+
+		if (i != in->index)
+			s += decide_positive(decide_field(&r, f));
+	}
+	for (size_t i = 0; i < pod->n_init_containers; i++) {
+		struct resources r = decide_normalize(pod->init_containers[i].res);
+		int64_t v = decide_positive(decide_field(&r, f));
+
+		if (pod->init_containers[i].sidecar) {
+			s += v;
+			sidecars += v;
+		} else
+			init_max = decide_max64(init_max, sidecars + v);
+	}
+	if (pod_req >= 0) {
+		p->room_kind = ROOM_POD_LEVEL;
+		p->room = init_max <= pod_req ? pod_req - s : -1;
+	} else if (free >= 0) {
+		p->room_kind = ROOM_NODE;
+		p->room = init_max + overhead <= free ? free - overhead - s : -1;
+	} else
+		p->room_kind = ROOM_UNKNOWN;
+}
+
+void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
+		      const struct decide_config *cfg, const struct resources *cur)
+{
+	const struct pol_container *pc = in->policy;
+
+	*p = (struct plan){
+		.cpu = cpu,
+		.name = cpu ? "cpu" : "memory",
+		.req = cpu ? cur->cpu_request : cur->memory_request,
+		.lim = cpu ? cur->cpu_limit : cur->memory_limit,
+		.min = cpu ? pc->min_cpu_millis : pc->min_memory_bytes,
+		.max = cpu ? pc->max_cpu_millis : pc->max_memory_bytes,
+		.unit = cpu ? 1 : cfg->memory_round_bytes,
+		.usage = cpu ? -1 : in->signals.memory_usage,
+		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
+		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
+		.guaranteed = in->pod.qos == QOS_GUARANTEED,
+		.requests_only = pc->controlled == POL_CONTROLLED_REQUESTS,
+		.cfg = cfg,
+	};
+	p->min_key = cpu ? "snug.io/min-cpu" : "snug.io/min-memory";
+	if (cpu)
+		p->max_key = pc->max_cpu_is_cap ? "--max-cpu" : "snug.io/max-cpu";
+	else
+		p->max_key = pc->max_memory_is_cap ? "--max-memory" : "snug.io/max-memory";
+	plan_room(p, in, cpu);
+	p->change = (struct text){ p->change_buf, sizeof(p->change_buf), 0 };
+	p->skip = (struct text){ p->skip_buf, sizeof(p->skip_buf), 0 };
+	p->notes = (struct text){ p->notes_buf, sizeof(p->notes_buf), 0 };
+	p->change_buf[0] = p->skip_buf[0] = p->notes_buf[0] = '\0';
+	reset(p);
+}

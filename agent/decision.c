@@ -1,0 +1,136 @@
+/* One container's decision: the pod as the API (or, after a refusal, the kubelet) has it, the
+ * recommendation, the signals and the node's room into decide(), and what comes out to actuation. */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/actuate.h"
+#include "agent/agent_metrics.h"
+#include "agent/bypass_budget.h"
+#include "agent/kube/kube.h"
+#include "agent/pod_model.h"
+#include "agent/util/log.h"
+#include "agent/util/time.h"
+
+void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger)
+{
+	struct agent_pod *p = c->pod;
+	const struct kube_pod *pod;
+	struct pod_model model;
+	struct pol_container pc;
+	struct decide_input in;
+	struct decide_decision d;
+	struct decide_node node;
+	size_t index = SIZE_MAX;
+	bool rec_ok, deferred;
+	int n_containers, r;
+
+	/* One resize at a time: sent, or written and not yet admitted by the kubelet. */
+	if (c->resize_in_flight || c->kubelet_wait == AGENT_KUBELET_ADMISSION || !a->kube)
+		return;
+	pod = kube_client_pod(a->kube, p->uid);
+	if (!pod || pod->n_containers == 0)
+		return;
+
+	pol_container(&p->pol, c->name, &pc);
+	if (pc.mode == POL_MODE_OFF)
+		return;
+
+	n_containers = (int)pod->n_containers;
+	r = rec_recommend(c->history->aggregate, n_containers, &c->recommendation);
+	if (r < 0)
+		return;
+	c->have_recommendation = true;
+	agent_metrics_recommendation(a->metrics, c);
+
+	for (size_t i = 0; i < pod->n_containers; i++)
+		if (strcmp(pod->containers[i].name, c->name) == 0)
+			index = i;
+	if (index == SIZE_MAX)
+		return;
+	/* The kubelet deferred (or cannot fit) the spec: the kernel holds what it actuated and the
+	 * node has no room for larger requests now, so decide from its values with no room: an OOM
+	 * kill then grows the limit alone, which the kubelet can admit. The same when our last
+	 * resize was put back because the kubelet never admitted it. */
+	deferred = pod->resize == KUBE_RESIZE_DEFERRED || pod->resize == KUBE_RESIZE_INFEASIBLE ||
+		   c->spec_not_admitted;
+	r = pod_model_build(pod, deferred ? POD_MODEL_ACTUAL : POD_MODEL_SPEC, &model);
+	if (r < 0) {
+		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
+				  p->name, c->name);
+		return;
+	}
+	/* No status resources reported: what snug put back is what the kernel holds. */
+	if (c->spec_not_admitted && c->have_last_decision && !pod->containers[index].has_actual)
+		model.containers[index].res = c->last_decision.old_res;
+	node = node_room_for(&a->node_room, pod);
+	if (deferred)
+		node.cpu_free_millis = node.memory_free_bytes = 0;
+
+	/* No estimate before the histograms hold anything: signals still act. */
+	in = (struct decide_input){
+		.policy = &pc,
+		.pod = model.pod,
+		.index = index,
+		.cpu = { -1, -1, -1 },
+		.memory = { -1, -1, -1 },
+		.signals = {
+			.oom_kill = c->oom_pending,
+			.oom_bumped_memory = c->oom_pending ? c->oom_bumped_memory : -1,
+			.memory_max_grew = c->signals.memory_max_grew,
+			.memory_usage = c->signals.memory_current ? (int64_t)c->signals.memory_current : -1,
+			.memory_working_set = c->entry ? signals_projected_working_set(&c->signals,
+						a->config.pressure_lookahead_usec) : -1,
+			.memory_working_set_now = c->entry ? (int64_t)c->signals.working_set : -1,
+			.memory_cgroup_limit = c->signals.memory_max && c->signals.memory_max != CG_UNLIMITED
+						       ? (int64_t)c->signals.memory_max
+						       : -1,
+			.cpu_throttle_ratio = c->signals.throttle_ratio,
+			.cpu_throttle_window_usec = c->signals.throttle_window_usec,
+		},
+		.node = node,
+		.last_resize_usec = c->last_resize_usec,
+		.bypass_grows_usec = c->bypass_grows_usec,
+		.n_bypass_grows = c->n_bypass_grows,
+		.now_usec = now_usec(CLOCK_REALTIME),
+		.config = &a->config.decide,
+		.keep_memory_limit = a->keep_memory_limit,
+	};
+	/* Before --min-history the estimates are reported but steer nothing, not even the other
+	 * resource of a signal-driven resize. */
+	/* Recommendations from a few minutes of data swing; VPA's own updater waits for history
+	 * too. */
+	rec_ok = history_long_enough(c->history, a->config.min_history_usec, (int64_t)in.now_usec);
+	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
+		in.cpu = (struct decide_estimate){ c->recommendation.target.cpu_millicores,
+						   c->recommendation.lower.cpu_millicores,
+						   c->recommendation.upper.cpu_millicores };
+	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->memory))
+		in.memory = (struct decide_estimate){ c->recommendation.target.memory_bytes,
+						      c->recommendation.lower.memory_bytes,
+						      c->recommendation.upper.memory_bytes };
+
+	r = decide_container(&in, &d);
+	pod_model_done(&model);
+	c->signals.memory_max_grew = false;
+	if (r < 0) {
+		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
+				  p->name, c->name);
+		return;
+	}
+	bypass_budget_report(a, p, c, &d);
+	if (d.kind == DECIDE_NONE) {
+		log_debug("%s/%s %s (%s): %s", p->namespace, p->name, c->name,
+			  agent_trigger_to_string(trigger), d.reason);
+		if (c->oom_pending && trigger == AGENT_TRIGGER_OOM_KILL)
+			log_info("OOM kill in %s/%s %s, no resize: %s", p->namespace, p->name,
+				 c->name, d.reason);
+		/* A kill held back by the spent budget waits for the cooldown, not for the next. */
+		if (!d.bypass_budget_spent)
+			c->oom_pending = false;
+		return;
+	}
+	act_apply(a, p, c, pod, &d);
+}
