@@ -25,6 +25,14 @@
 #include "bpf/oomwatch_api.h"
 #include "cgroup/limits.h"
 
+/* What the daemon reads every tick, and nothing more: CPU use and throttling (cpu.stat), the
+ * working set (memory.current − memory.stat's inactive_file) and the limit it is judged against.
+ * memory.events is watched by oomwatch (inotify), memory.peak read at an OOM kill; PSI and the
+ * rest are `top`'s. */
+#define AGENT_SAMPLED_FILES                                                                        \
+	(CG_FILE_BIT(CG_FILE_CPU_STAT) | CG_FILE_BIT(CG_FILE_MEMORY_CURRENT) |                     \
+	 CG_FILE_BIT(CG_FILE_MEMORY_STAT) | CG_FILE_BIT(CG_FILE_MEMORY_MAX))
+
 static uint64_t realtime_usec(void)
 {
 	return now_usec(CLOCK_REALTIME);
@@ -644,14 +652,14 @@ static int setup_cgroups(struct agent *a)
 	r = cg_limits_new(a->tree, a->event, &a->limits);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the cgroup limit writer: %m");
-	r = cg_sampler_new(a->tree, a->config.sampler_mode,
-			   CG_FILES_USAGE | CG_FILE_BIT(CG_FILE_MEMORY_MAX), &a->sampler);
+	r = cg_sampler_new(a->tree, a->config.sampler_mode, AGENT_SAMPLED_FILES, &a->sampler);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the cgroup sampler: %m");
 	log_info("Sampling cgroups under %s every %.3gs with %s", a->config.cgroup_root,
 		 (double)a->config.sample_interval_usec / 1e6,
 		 cg_sampler_mode_to_string(cg_sampler_mode(a->sampler)));
-	r = cg_raise_nofile(cg_sampler_fds_needed(CG_FILES_USAGE, 1000), &old_limit, &new_limit);
+	r = cg_raise_nofile(cg_sampler_fds_needed(AGENT_SAMPLED_FILES, 1000), &old_limit,
+			    &new_limit);
 	if (r >= 0 && new_limit != old_limit)
 		log_info("Raised RLIMIT_NOFILE from %" PRIu64 " to %" PRIu64
 			 " for the sampler's kept fds",

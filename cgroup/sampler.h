@@ -37,7 +37,7 @@ enum cg_file {
 };
 #define CG_FILE_BIT(f) (1u << (f))
 #define CG_FILES_ALL ((1u << _CG_FILE_MAX) - 1)
-/* What the agent's recommender needs each tick (no limit files: it knows the spec). */
+/* Usage and pressure without the limit files: the sampler benchmark's lighter set. */
 #define CG_FILES_USAGE                                                                             \
 	(CG_FILE_BIT(CG_FILE_CPU_STAT) | CG_FILE_BIT(CG_FILE_MEMORY_CURRENT) |                     \
 	 CG_FILE_BIT(CG_FILE_MEMORY_PEAK) | CG_FILE_BIT(CG_FILE_MEMORY_STAT) |                     \

@@ -573,6 +573,25 @@ class AgentTest(AgentBase):
         time.sleep(2)
         self.assertEqual(agentctl.resize_requests(self.srv, "restarter"), [], self.agent.log())
 
+    def test_reads_only_what_it_uses(self):
+        # Each tick reads cpu.stat, memory.current, memory.stat and memory.max (kept open), and
+        # nothing the daemon does not use: PSI and memory.peak are `top`'s.
+        c = self.oom_pod("reader", mode="in-place")
+        self.start_agent()
+        self.wait_tracked(1)
+        time.sleep(0.5)
+        fd_dir = "/proc/%d/fd" % self.agent.proc.pid
+        opened = set()
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith(c.path + "/"):
+                opened.add(os.path.basename(target))
+        self.assertTrue({"cpu.stat", "memory.current", "memory.stat", "memory.max"} <= opened, opened)
+        self.assertFalse(opened & {"cpu.pressure", "memory.pressure", "memory.peak"}, opened)
+
     def test_kubelet_silent_limits_put_back(self):
         # A kubelet that never answers (down, or not watching): after --admission-timeout the
         # limits snug wrote are put back to what the kubelet actuated, and a Warning says so.
