@@ -16,6 +16,7 @@
 #include "agent/bypass_budget.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
+#include "agent/last_resize.h"
 #include "agent/util/backoff.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/json.h"
@@ -89,13 +90,13 @@ static void drop_unwritten_steps(struct agent *a, struct agent_container *c,
 
 static void record(struct agent_container *c, enum agent_result result, const char *reason)
 {
-	c->last.at_usec = now_usec(CLOCK_REALTIME);
-	c->last.result = result;
+	c->resize.last.at_usec = now_usec(CLOCK_REALTIME);
+	c->resize.last.result = result;
 	/* A reason cut short is better than none. */
-	size_t n = strnlen(reason, sizeof(c->last.reason) - 1);
+	size_t n = strnlen(reason, sizeof(c->resize.last.reason) - 1);
 
-	memcpy(c->last.reason, reason, n);
-	c->last.reason[n] = '\0';
+	memcpy(c->resize.last.reason, reason, n);
+	c->resize.last.reason[n] = '\0';
 }
 
 /* Every context a pending request or retry timer holds is linked into a->act_inflight, so shutdown
@@ -277,26 +278,25 @@ static void annotate_start(struct agent *a, struct agent_pod *p, char *text)
 		annotate_ctx_free(ctx);
 }
 
-/* snug.io/last-resize: {"at":unix seconds,"container":..,"kind":..,"reason":..}, read back after
- * a restart so the cooldown outlives the agent. Two resizes that finish close together would race
+/* snug.io/last-resize (last_resize_format()), read back after a restart so the cooldown and its
+ * budget outlive the agent. Two resizes that finish close together would race
  * their patches (the older could land last and carry the wrong cooldown over a restart): one write
  * per pod is in flight (or waiting to be retried), and only the newest of those that came meanwhile
  * follows it. */
 static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct agent_container *c,
 				 const struct decide_decision *d)
 {
-	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
+	_cleanup_free_ struct last_resize_grows *grows =
+		calloc(p->n_containers + 1, sizeof(*grows));
 	_cleanup_free_ char *text = NULL;
 
-	if (!j || !cJSON_AddNumberToObject(j, "at", (double)(c->last_resize_usec / USEC_PER_SEC)) ||
-	    !cJSON_AddStringToObject(j, "container", c->name) ||
-	    !cJSON_AddStringToObject(j, "kind", decide_kind_to_string(d->kind)) ||
-	    !cJSON_AddStringToObject(j, "reason", d->reason) ||
-	    bypass_budget_annotate(a, p, j, c->last_resize_usec) < 0)
-		return;
-	text = cJSON_PrintUnformatted(j);
+	if (!grows)
+		return (void)log_oom();
+	bypass_budget_grows(a, p, c->resize.last_usec, grows);
+	text = last_resize_format(c->name, c->resize.last_usec, decide_kind_to_string(d->kind),
+				  d->reason, grows, p->n_containers);
 	if (!text)
-		return;
+		return (void)log_oom();
 	if (p->annotating) {
 		free(p->annotation_pending);
 		p->annotation_pending = TAKE_PTR(text);
@@ -463,9 +463,9 @@ static bool apply_cgroups(struct agent *a, struct agent_pod *p, struct agent_con
 
 static void kubelet_wait_done(struct agent_container *c)
 {
-	c->kubelet_wait = AGENT_KUBELET_IDLE;
-	c->wrote_cgroups = false;
-	c->admission_timer = sd_event_source_disable_unref(c->admission_timer);
+	c->resize.kubelet_wait = AGENT_KUBELET_IDLE;
+	c->resize.wrote_cgroups = false;
+	c->resize.admission_timer = sd_event_source_disable_unref(c->resize.admission_timer);
 }
 
 /* Puts back what the kubelet actuated: the written steps undone, in reverse. */
@@ -474,7 +474,7 @@ static void revert_cgroups(struct agent *a, struct agent_pod *p, struct agent_co
 {
 	struct decide_decision undo;
 
-	if (!c->wrote_cgroups)
+	if (!c->resize.wrote_cgroups)
 		return;
 	if (!c->cg) {
 		log_warning("%s/%s %s: %s, but its cgroup is gone: nothing to put back "
@@ -482,7 +482,7 @@ static void revert_cgroups(struct agent *a, struct agent_pod *p, struct agent_co
 			    p->namespace, p->name, c->name, why);
 		return;
 	}
-	act_revert_of(&c->last_decision, &undo);
+	act_revert_of(&c->resize.last_decision, &undo);
 	write_cgroups(a, p, c, &undo, why);
 }
 
@@ -493,14 +493,14 @@ static int on_admission_timeout(sd_event_source *s, uint64_t usec, void *userdat
 	struct agent *a = p->agent;
 	char why[128];
 
-	c->admission_timer = sd_event_source_disable_unref(c->admission_timer);
-	if (c->kubelet_wait != AGENT_KUBELET_ADMISSION)
+	c->resize.admission_timer = sd_event_source_disable_unref(c->resize.admission_timer);
+	if (c->resize.kubelet_wait != AGENT_KUBELET_ADMISSION)
 		return 0;
 	snprintf(why, sizeof(why), "the kubelet did not admit the resize within %llu s",
 		 (unsigned long long)(a->config.admission_timeout_usec / USEC_PER_SEC));
 	revert_cgroups(a, p, c, why);
-	c->spec_not_admitted = true;
-	record(c, AGENT_RESULT_UNCONFIRMED, c->last_decision.reason);
+	c->resize.spec_not_admitted = true;
+	record(c, AGENT_RESULT_UNCONFIRMED, c->resize.last_decision.reason);
 	agent_metrics_resize(a->metrics, agent_result_to_string(AGENT_RESULT_UNCONFIRMED));
 	pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotAdmitted", why);
 	kubelet_wait_done(c);
@@ -517,15 +517,15 @@ static void kubelet_wait_start(struct agent *a, struct agent_container *c,
 	int r;
 
 	kubelet_wait_done(c);
-	c->spec_not_admitted = false;
+	c->resize.spec_not_admitted = false;
 	if (!reply)
 		return;
-	admission_baseline_init(reply, c->name, &c->admission);
-	c->wrote_cgroups = wrote;
-	c->kubelet_wait = AGENT_KUBELET_ADMISSION;
+	admission_baseline_init(reply, c->name, &c->resize.admission);
+	c->resize.wrote_cgroups = wrote;
+	c->resize.kubelet_wait = AGENT_KUBELET_ADMISSION;
 	if (!wrote)
 		return;
-	r = sd_event_add_time_relative(a->event, &c->admission_timer, CLOCK_MONOTONIC,
+	r = sd_event_add_time_relative(a->event, &c->resize.admission_timer, CLOCK_MONOTONIC,
 				       a->config.admission_timeout_usec, 100 * USEC_PER_MSEC,
 				       on_admission_timeout, c);
 	if (r < 0)
@@ -576,7 +576,7 @@ static void on_read_back(const struct kube_result *res, void *userdata)
 		act_resize_free(ar);
 		return;
 	}
-	c->resize_in_flight = false;
+	c->resize.in_flight = false;
 	if (res->outcome != KUBE_OK)
 		log_debug("%s/%s: reading the pod back after a conflict failed (%s)", p->namespace,
 			  p->name, kube_outcome_to_string(res->outcome));
@@ -585,9 +585,9 @@ static void on_read_back(const struct kube_result *res, void *userdata)
 	 * the same 409; the next sample or the watch's update decides. */
 	if (pod && pod->resource_version && ar->resource_version &&
 	    strcmp(pod->resource_version, ar->resource_version) != 0) {
-		c->after_conflict = true;
+		c->resize.after_conflict = true;
 		a->redecide(a, c, c->oom_pending ? AGENT_TRIGGER_OOM_KILL : AGENT_TRIGGER_CONFLICT);
-		c->after_conflict = false;
+		c->resize.after_conflict = false;
 	}
 	act_resize_free(ar);
 }
@@ -621,12 +621,12 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		act_resize_free(ar);
 		return;
 	}
-	c->resize_in_flight = false;
+	c->resize.in_flight = false;
 	switch (res->outcome) {
 	case KUBE_OK:
-		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		c->resize.last_usec = now_usec(CLOCK_REALTIME);
 		if (ar->d.bypass_cooldown)
-			bypass_budget_record(a, c, c->last_resize_usec);
+			bypass_budget_record(a, c, c->resize.last_usec);
 		/* Throttling and pressure seen under the old limits say nothing about the new ones;
 		 * until the next sample, pressure is judged against the limit just set (decisions in
 		 * between would grow the limit again and again). */
@@ -635,8 +635,8 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 					? ar->d.new_res.memory_limit
 					: 0);
 
-		wrote = apply_cgroups(a, p, c, &ar->d, &c->last_decision);
-		c->have_last_decision = true;
+		wrote = apply_cgroups(a, p, c, &ar->d, &c->resize.last_decision);
+		c->resize.have_last_decision = true;
 		kubelet_wait_start(a, c, res->pod ? res->pod : kube_client_pod(a->kube, p->uid),
 				   wrote);
 		if (ar->d.kind == DECIDE_OOM && c->oom_seen_usec) {
@@ -660,7 +660,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		 * to the next sample. Once: a second 409 waits for the next decision. */
 		record(c, AGENT_RESULT_CONFLICT, ar->d.reason);
 		if (!ar->after_conflict && read_back(a, p, c, ar) >= 0) {
-			c->resize_in_flight = true;
+			c->resize.in_flight = true;
 			ar = NULL; /* owned by the read */
 		}
 		break;
@@ -674,7 +674,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 			    res->message ? res->message : "");
 		break;
 	case KUBE_NOT_SUPPORTED:
-		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		c->resize.last_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
 		snprintf(msg, sizeof(msg), "in-place resize not supported (%s); wanted: %s",
 			 res->message ? res->message : "no message", ar->d.reason);
@@ -701,7 +701,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 			break;
 		}
 		/* Rejected or forbidden: say why once per cooldown, don't hammer the server. */
-		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		c->resize.last_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
 		record(c, AGENT_RESULT_REJECTED, ar->d.reason);
 		snprintf(msg, sizeof(msg), "resize refused (%s%s%s); wanted: %s", result,
@@ -712,7 +712,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	}
 	/* A kill that landed while this resize was in flight is decided at once when the cache already
 	 * holds the pod as changed since; else the watch's update of the pod decides it (pod_sync). */
-	if (ar && c->oom_pending && !c->resize_in_flight &&
+	if (ar && c->oom_pending && !c->resize.in_flight &&
 	    (res->outcome == KUBE_OK || res->outcome == KUBE_CONFLICT)) {
 		const struct kube_pod *pod = kube_client_pod(a->kube, p->uid);
 
@@ -738,7 +738,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 			d->report_only ? AGENT_RESULT_REPORT_ONLY : AGENT_RESULT_DRY_RUN;
 
 		/* Reported once per cooldown, like a resize would be. */
-		c->last_resize_usec = now_usec(CLOCK_REALTIME);
+		c->resize.last_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
 		record(c, result, d->reason);
 		agent_metrics_resize(a->metrics, agent_result_to_string(result));
@@ -760,7 +760,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	ar->container = strdup(c->name);
 	ar->d = *d;
 	ar->resource_version = pod->resource_version ? strdup(pod->resource_version) : NULL;
-	ar->after_conflict = c->after_conflict;
+	ar->after_conflict = c->resize.after_conflict;
 	if (!ar->uid || !ar->container || (pod->resource_version && !ar->resource_version)) {
 		act_resize_free(ar);
 		log_oom();
@@ -796,7 +796,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 		act_resize_free(ar);
 		return;
 	}
-	c->resize_in_flight = true;
+	c->resize.in_flight = true;
 	log_info("Resizing %s/%s %s: %s", p->namespace, p->name, c->name, d->reason);
 }
 
@@ -826,7 +826,7 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 		 v == ADMISSION_SUPERSEDED ? "did not get to" : result, why);
 	revert_cgroups(a, p, c, msg);
 	kubelet_wait_done(c);
-	c->spec_not_admitted = v != ADMISSION_SUPERSEDED;
+	c->resize.spec_not_admitted = v != ADMISSION_SUPERSEDED;
 	record(c, results[v], msg);
 	agent_metrics_resize(a->metrics, result);
 	if (v == ADMISSION_SUPERSEDED) {
@@ -838,11 +838,11 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 	pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotApplied", msg);
 	/* Infeasible is never retried by the kubelet: a new pod may fit elsewhere. */
 	if (v == ADMISSION_INFEASIBLE)
-		(void)act_fallback(a, p, c, &c->last_decision);
+		(void)act_fallback(a, p, c, &c->resize.last_decision);
 	/* A kill or pressure grow the node has no room for now: decided again at once on the
 	 * kubelet's values, where the limit can grow alone (a Burstable limit needs no room). */
-	if (v == ADMISSION_DEFERRED && grew_request(&c->last_decision) &&
-	    c->last_decision.kind == DECIDE_OOM) {
+	if (v == ADMISSION_DEFERRED && grew_request(&c->resize.last_decision) &&
+	    c->resize.last_decision.kind == DECIDE_OOM) {
 		c->oom_pending = true;
 		if (!c->oom_seen_usec)
 			c->oom_seen_usec = now_usec(CLOCK_MONOTONIC);
@@ -853,23 +853,24 @@ void act_pod_status(struct agent *a, struct agent_pod *p, const struct kube_pod 
 {
 	for (size_t i = 0; i < p->n_containers; i++) {
 		struct agent_container *c = &p->containers[i];
-		const struct resources *n = &c->last_decision.new_res;
+		const struct resources *n = &c->resize.last_decision.new_res;
 		struct resources want = { n->cpu_request, n->cpu_limit, n->memory_request,
 					  n->memory_limit };
 		enum admission_verdict v;
 
-		if (c->kubelet_wait == AGENT_KUBELET_IDLE)
+		if (c->resize.kubelet_wait == AGENT_KUBELET_IDLE)
 			continue;
-		v = admission_verdict(pod, c->name, &want, &c->admission);
+		v = admission_verdict(pod, c->name, &want, &c->resize.admission);
 		switch (v) {
 		case ADMISSION_WAITING:
 			break;
 		case ADMISSION_ADMITTED:
-			if (c->kubelet_wait == AGENT_KUBELET_ADMISSION)
+			if (c->resize.kubelet_wait == AGENT_KUBELET_ADMISSION)
 				log_debug("%s/%s %s: the kubelet admitted the resize", p->namespace,
 					  p->name, c->name);
-			c->kubelet_wait = AGENT_KUBELET_ACTUATION;
-			c->admission_timer = sd_event_source_disable_unref(c->admission_timer);
+			c->resize.kubelet_wait = AGENT_KUBELET_ACTUATION;
+			c->resize.admission_timer =
+				sd_event_source_disable_unref(c->resize.admission_timer);
 			break;
 		case ADMISSION_ACTUATED:
 			log_debug("%s/%s %s: the kubelet actuated the resize", p->namespace,

@@ -134,7 +134,7 @@ static void pod_join_cgroups(struct agent *a, struct agent_pod *p, bool is_new)
 
 static void container_done(struct agent *a, struct agent_container *c)
 {
-	c->admission_timer = sd_event_source_disable_unref(c->admission_timer);
+	c->resize.admission_timer = sd_event_source_disable_unref(c->resize.admission_timer);
 	container_detach_cgroup(a, c);
 	agent_metrics_container_gone(a->metrics, c);
 	free(c->name);
@@ -176,9 +176,10 @@ static void container_restore_last_resize(const struct kube_pod *pod, struct age
 			      realtime_usec(), &lr, problem, sizeof(problem)) > 0)
 		log_warning("Pod %s/%s: %s partly ignored for container %s: %s", pod->namespace,
 			    pod->name, LAST_RESIZE_ANNOTATION, c->name, problem);
-	c->last_resize_usec = lr.at_usec;
-	memcpy(c->bypass_grows_usec, lr.bypass_grows_usec, sizeof(c->bypass_grows_usec));
-	c->n_bypass_grows = lr.n_bypass_grows;
+	c->resize.last_usec = lr.at_usec;
+	memcpy(c->resize.bypass_grows_usec, lr.bypass_grows_usec,
+	       sizeof(c->resize.bypass_grows_usec));
+	c->resize.n_bypass_grows = lr.n_bypass_grows;
 }
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)
@@ -314,7 +315,7 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 	for (size_t i = 0; i < p->n_containers; i++) {
 		struct agent_container *c = &p->containers[i];
 
-		if (c->oom_pending && !c->resize_in_flight && c->cg)
+		if (c->oom_pending && !c->resize.in_flight && c->cg)
 			agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
 	}
 }

@@ -42,6 +42,34 @@ enum agent_kubelet_wait {
 	AGENT_KUBELET_ACTUATION, /* admitted: the kubelet is actuating them itself */
 };
 
+/* A container's resizes: the cooldown and its budget, what is in flight, the last decision and
+ * where the kubelet stands on it. Actuation (actuate.c) keeps it; the loop and /recommendations
+ * read it. */
+struct agent_resize {
+	uint64_t last_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
+	/* The budget of grows inside the cooldown: when they were accepted (CLOCK_REALTIME, oldest
+	 * first, those past the window dropped), carried in snug.io/last-resize across restarts. */
+	uint64_t bypass_grows_usec[LAST_RESIZE_MAX_GROWS];
+	size_t n_bypass_grows;
+	bool bypass_budget_warned; /* this spend of the budget was reported */
+	bool in_flight;		   /* also while the pod is read back after a 409 */
+	/* The decision being made is the one retry after a 409: another 409 is left to the next. */
+	bool after_conflict;
+	struct agent_action last;
+	struct decide_decision last_decision; /* the last one the API accepted, as written */
+	bool have_last_decision;
+	/* The kubelet's answer to last_decision: until it admits the values written into the
+	 * cgroups they are reverted when it refuses (Deferred, Infeasible, Error, or the spec
+	 * changed under it) or says nothing for --admission-timeout; no new decision meanwhile. */
+	enum agent_kubelet_wait kubelet_wait;
+	bool wrote_cgroups; /* last_decision's steps are in the kernel (revert them on refusal) */
+	/* The spec holds values the kubelet refused or never admitted (put back from the cgroups):
+	 * decisions start from what it actuated, not from the spec. */
+	bool spec_not_admitted;
+	struct admission_baseline admission;
+	sd_event_source *admission_timer;
+};
+
 /* One app container of a managed pod. */
 struct agent_container {
 	struct agent_pod *pod;
@@ -62,30 +90,9 @@ struct agent_container {
 	uint64_t oom_seen_usec;	 /* CLOCK_MONOTONIC ns of the kill, for the latency histogram */
 	uint64_t oom_kills_seen; /* memory.events oom_kill at the last kill record */
 
-	uint64_t last_resize_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
-	/* The budget of grows inside the cooldown: when they were accepted (CLOCK_REALTIME, oldest
-	 * first, those past the window dropped), carried in snug.io/last-resize across restarts. */
-	uint64_t bypass_grows_usec[LAST_RESIZE_MAX_GROWS];
-	size_t n_bypass_grows;
-	bool bypass_budget_warned; /* this spend of the budget was reported */
-	bool resize_in_flight;	   /* also while the pod is read back after a 409 */
-	/* The decision being made is the one retry after a 409: another 409 is left to the next. */
-	bool after_conflict;
 	bool have_recommendation;
 	struct rec_recommendation recommendation;
-	struct agent_action last;
-	struct decide_decision last_decision; /* the last one the API accepted, as written */
-	bool have_last_decision;
-	/* The kubelet's answer to last_decision: until it admits the values written into the
-	 * cgroups they are reverted when it refuses (Deferred, Infeasible, Error, or the spec
-	 * changed under it) or says nothing for --admission-timeout; no new decision meanwhile. */
-	enum agent_kubelet_wait kubelet_wait;
-	bool wrote_cgroups; /* last_decision's steps are in the kernel (revert them on refusal) */
-	/* The spec holds values the kubelet refused or never admitted (put back from the cgroups):
-	 * decisions start from what it actuated, not from the spec. */
-	bool spec_not_admitted;
-	struct admission_baseline admission;
-	sd_event_source *admission_timer;
+	struct agent_resize resize;
 };
 
 /* A pod of this node with a mode other than off (or that had bad annotations). */

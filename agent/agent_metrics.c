@@ -419,15 +419,16 @@ char *agent_recommendations_json(struct agent *a)
 						   r->upper.memory_bytes) < 0)
 					return NULL;
 			}
-			if (c->last.result != AGENT_RESULT_NONE) {
+			if (c->resize.last.result != AGENT_RESULT_NONE) {
 				last = cJSON_AddObjectToObject(o, "last_action");
 				if (!last ||
 				    !cJSON_AddNumberToObject(
-					    last, "at", (double)(c->last.at_usec / USEC_PER_SEC)) ||
+					    last, "at",
+					    (double)(c->resize.last.at_usec / USEC_PER_SEC)) ||
 				    !cJSON_AddStringToObject(
 					    last, "result",
-					    agent_result_to_string(c->last.result)) ||
-				    !cJSON_AddStringToObject(last, "reason", c->last.reason))
+					    agent_result_to_string(c->resize.last.result)) ||
+				    !cJSON_AddStringToObject(last, "reason", c->resize.last.reason))
 					return NULL;
 			}
 		}

@@ -4,10 +4,9 @@
 
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "agent/agent.h"
 #include "agent/decide.h"
+#include "agent/last_resize.h"
 
 /* An accepted grow that acted inside the cooldown, at now_usec (CLOCK_REALTIME). */
 void bypass_budget_record(struct agent *a, struct agent_container *c, uint64_t now_usec);
@@ -15,7 +14,7 @@ void bypass_budget_record(struct agent *a, struct agent_container *c, uint64_t n
  * Event BypassBudgetSpent and snug_bypass_budget_spent_total, once per spend. */
 void bypass_budget_report(struct agent *a, struct agent_pod *p, struct agent_container *c,
 			  const struct decide_decision *d);
-/* Adds the pod's containers' recent grows inside the cooldown to the snug.io/last-resize object
- * being written. -ENOMEM on failure. */
-int bypass_budget_annotate(const struct agent *a, const struct agent_pod *p, cJSON *annotation,
-			   uint64_t now_usec);
+/* The pod's containers' recent grows inside the cooldown (those past the window dropped), one
+ * entry per container in ret (p->n_containers of them), for snug.io/last-resize. */
+void bypass_budget_grows(const struct agent *a, const struct agent_pod *p, uint64_t now_usec,
+			 struct last_resize_grows *ret);

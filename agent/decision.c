@@ -28,7 +28,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	int n_containers, r;
 
 	/* One resize at a time: sent, or written and not yet admitted by the kubelet. */
-	if (c->resize_in_flight || c->kubelet_wait == AGENT_KUBELET_ADMISSION || !a->kube)
+	if (c->resize.in_flight || c->resize.kubelet_wait == AGENT_KUBELET_ADMISSION || !a->kube)
 		return;
 	pod = kube_client_pod(a->kube, p->uid);
 	if (!pod || pod->n_containers == 0)
@@ -55,7 +55,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	 * kill then grows the limit alone, which the kubelet can admit. The same when our last
 	 * resize was put back because the kubelet never admitted it. */
 	deferred = pod->resize == KUBE_RESIZE_DEFERRED || pod->resize == KUBE_RESIZE_INFEASIBLE ||
-		   c->spec_not_admitted;
+		   c->resize.spec_not_admitted;
 	r = pod_model_build(pod, deferred ? POD_MODEL_ACTUAL : POD_MODEL_SPEC, &model);
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
@@ -63,8 +63,9 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		return;
 	}
 	/* No status resources reported: what snug put back is what the kernel holds. */
-	if (c->spec_not_admitted && c->have_last_decision && !pod->containers[index].has_actual)
-		model.containers[index].res = c->last_decision.old_res;
+	if (c->resize.spec_not_admitted && c->resize.have_last_decision &&
+	    !pod->containers[index].has_actual)
+		model.containers[index].res = c->resize.last_decision.old_res;
 	node = node_room_for(&a->node_room, pod);
 	if (deferred)
 		node.cpu_free_millis = node.memory_free_bytes = 0;
@@ -91,9 +92,9 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 			.cpu_throttle_window_usec = c->signals.throttle_window_usec,
 		},
 		.node = node,
-		.last_resize_usec = c->last_resize_usec,
-		.bypass_grows_usec = c->bypass_grows_usec,
-		.n_bypass_grows = c->n_bypass_grows,
+		.last_resize_usec = c->resize.last_usec,
+		.bypass_grows_usec = c->resize.bypass_grows_usec,
+		.n_bypass_grows = c->resize.n_bypass_grows,
 		.now_usec = now_usec(CLOCK_REALTIME),
 		.config = &a->config.decide,
 		.keep_memory_limit = a->keep_memory_limit,

@@ -147,8 +147,8 @@ int last_resize_parse(const char *text, const char *container, uint64_t now_usec
 	return problems.any ? 1 : 0;
 }
 
-int last_resize_add_bypass_grows(cJSON *annotation, const char *container, const uint64_t *usec,
-				 size_t n)
+static int add_bypass_grows(cJSON *annotation, const char *container, const uint64_t *usec,
+			    size_t n)
 {
 	cJSON *grows, *list;
 
@@ -169,4 +169,20 @@ int last_resize_add_bypass_grows(cJSON *annotation, const char *container, const
 		}
 	}
 	return 0;
+}
+
+char *last_resize_format(const char *container, uint64_t at_usec, const char *kind,
+			 const char *reason, const struct last_resize_grows *grows, size_t n_grows)
+{
+	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
+
+	if (!j || !cJSON_AddNumberToObject(j, "at", (double)(at_usec / USEC_PER_SEC)) ||
+	    !cJSON_AddStringToObject(j, "container", container) ||
+	    !cJSON_AddStringToObject(j, "kind", kind) ||
+	    !cJSON_AddStringToObject(j, "reason", reason))
+		return NULL;
+	for (size_t i = 0; i < n_grows; i++)
+		if (add_bypass_grows(j, grows[i].container, grows[i].usec, grows[i].n) < 0)
+			return NULL;
+	return cJSON_PrintUnformatted(j);
 }

@@ -1,6 +1,6 @@
 /* snug.io/last-resize, the pod annotation that carries a container's cooldown and its budget of
  * cooldown-bypassing grows across agent restarts: a pure parser (every field checked, nothing
- * trusted that would freeze or undo the cooldown) and the pieces the writer adds. */
+ * trusted that would freeze or undo the cooldown) and the one formatter of what the agent writes. */
 #pragma once
 
 #include <stdbool.h>
@@ -34,7 +34,16 @@ struct last_resize {
 int last_resize_parse(const char *text, const char *container, uint64_t now_usec,
 		      struct last_resize *ret, char *problem, size_t size);
 
-/* Adds `"bypass_grows":{container:[unix seconds, ...]}` entries to the annotation object being
- * written (the object is created on the first call); n == 0 adds nothing. -ENOMEM on failure. */
-int last_resize_add_bypass_grows(cJSON *annotation, const char *container, const uint64_t *usec,
-				 size_t n);
+/* One container's grows inside the cooldown, to carry in the annotation. */
+struct last_resize_grows {
+	const char *container;
+	const uint64_t *usec; /* CLOCK_REALTIME, oldest first */
+	size_t n;
+};
+
+/* The annotation's text (caller frees), what last_resize_parse() reads back:
+ * {"at":unix seconds,"container":..,"kind":..,"reason":..,"bypass_grows":{name:[unix seconds]}}
+ * for the resize of `container` at at_usec, with every container's recent grows (those with none
+ * left out; the parser keeps the newest LAST_RESIZE_MAX_GROWS of each). NULL when out of memory. */
+char *last_resize_format(const char *container, uint64_t at_usec, const char *kind,
+			 const char *reason, const struct last_resize_grows *grows, size_t n_grows);

@@ -109,19 +109,22 @@ END_TEST
 /* The most grows kept is bounded; the newest win. */
 START_TEST(test_many_grows)
 {
-	_cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
 	_cleanup_free_ char *text = NULL;
 	uint64_t times[LAST_RESIZE_MAX_GROWS + 8];
+	struct last_resize_grows grows[3];
 	struct last_resize lr;
 	char problem[256];
 
 	for (size_t i = 0; i < LAST_RESIZE_MAX_GROWS + 8; i++)
 		times[i] = NOW - (LAST_RESIZE_MAX_GROWS + 8 - i) * SEC;
-	ck_assert_int_eq(last_resize_add_bypass_grows(j, "app", times, LAST_RESIZE_MAX_GROWS + 8),
-			 0);
-	ck_assert_int_eq(last_resize_add_bypass_grows(j, "sidecar", times, 0), 0);
-	ck_assert_int_eq(last_resize_add_bypass_grows(j, "other", times, 1), 0);
-	text = cJSON_PrintUnformatted(j);
+	grows[0] = (struct last_resize_grows){ "app", times, LAST_RESIZE_MAX_GROWS + 8 };
+	grows[1] = (struct last_resize_grows){ "sidecar", times, 0 };
+	grows[2] = (struct last_resize_grows){ "other", times, 1 };
+	text = last_resize_format("app", NOW - SEC, "oom", "oom-kill: memory limit 64Mi -> 164Mi",
+				  grows, 3);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(parse(text, &lr, problem), 0);
+	ck_assert_uint_eq(lr.at_usec, NOW - SEC);
 	ck_assert_int_eq(parse(text, &lr, problem), 0);
 	ck_assert_uint_eq(lr.n_bypass_grows, LAST_RESIZE_MAX_GROWS);
 	ck_assert_uint_eq(lr.bypass_grows_usec[0], times[8]);
