@@ -14,6 +14,73 @@
 #include "agent/util/log.h"
 #include "agent/util/time.h"
 
+/* What the node's kernel and the kubelet told us of the container, for decide. */
+static struct decide_signals signals_of(const struct agent *a, const struct agent_container *c)
+{
+	const struct signals_state *s = &c->signals;
+
+	return (struct decide_signals){
+		.oom_kill = c->oom_pending,
+		.oom_bumped_memory = c->oom_pending ? c->oom_bumped_memory : -1,
+		.memory_max_grew = s->memory_max_grew,
+		.memory_usage = s->memory_current ? (int64_t)s->memory_current : -1,
+		.memory_working_set = c->entry ? signals_projected_working_set(
+							 s, a->config.pressure_lookahead_usec)
+					       : -1,
+		.memory_working_set_now = c->entry ? (int64_t)s->working_set : -1,
+		.memory_cgroup_limit = s->memory_max && s->memory_max != CG_UNLIMITED
+					       ? (int64_t)s->memory_max
+					       : -1,
+		.cpu_throttle_ratio = s->throttle_ratio,
+		.cpu_throttle_window_usec = s->throttle_window_usec,
+	};
+}
+
+/* The recommendation's bounds, once the history is long enough to act on (recommendations from a
+ * few minutes of data swing; VPA's own updater waits for history too). Before that they are
+ * reported but steer nothing, not even the other resource of a signal-driven resize. */
+static void estimates_of(const struct agent *a, const struct agent_container *c, int64_t now_usec,
+			 struct decide_input *in)
+{
+	const struct rec_recommendation *r = &c->recommendation;
+
+	in->cpu = (struct decide_estimate){ -1, -1, -1 };
+	in->memory = (struct decide_estimate){ -1, -1, -1 };
+	if (!history_long_enough(c->history, a->config.min_history_usec, now_usec))
+		return;
+	if (!rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
+		in->cpu =
+			(struct decide_estimate){ r->target.cpu_millicores, r->lower.cpu_millicores,
+						  r->upper.cpu_millicores };
+	if (!rec_decaying_histogram_is_empty(&c->history->aggregate->memory))
+		in->memory =
+			(struct decide_estimate){ r->target.memory_bytes, r->lower.memory_bytes,
+						  r->upper.memory_bytes };
+}
+
+/* The pod as decide sees it: the spec, or — when the kubelet deferred (or cannot fit) it, or our
+ * last resize was put back because the kubelet never admitted it — what the kubelet actuated, with
+ * no node room for larger requests, so that an OOM kill grows the limit alone, which the kubelet can
+ * admit. */
+static int pod_view(struct agent *a, const struct agent_container *c, const struct kube_pod *pod,
+		    size_t index, struct pod_model *ret_model, struct decide_node *ret_node)
+{
+	bool deferred = pod->resize == KUBE_RESIZE_DEFERRED ||
+			pod->resize == KUBE_RESIZE_INFEASIBLE || c->resize.spec_not_admitted;
+	int r = pod_model_build(pod, deferred ? POD_MODEL_ACTUAL : POD_MODEL_SPEC, ret_model);
+
+	if (r < 0)
+		return r;
+	/* No status resources reported: what snug put back is what the kernel holds. */
+	if (c->resize.spec_not_admitted && c->resize.have_last_decision &&
+	    !pod->containers[index].has_actual)
+		ret_model->containers[index].res = c->resize.last_decision.old_res;
+	*ret_node = node_room_for(&a->node_room, pod);
+	if (deferred)
+		ret_node->cpu_free_millis = ret_node->memory_free_bytes = 0;
+	return 0;
+}
+
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger)
 {
 	struct agent_pod *p = c->pod;
@@ -24,8 +91,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	struct decide_decision d;
 	struct decide_node node;
 	size_t index = SIZE_MAX;
-	bool rec_ok, deferred;
-	int n_containers, r;
+	int r;
 
 	/* One resize at a time: sent, or written and not yet admitted by the kubelet. */
 	if (c->resize.in_flight || c->resize.kubelet_wait == AGENT_KUBELET_ADMISSION || !a->kube)
@@ -33,64 +99,31 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	pod = kube_client_pod(a->kube, p->uid);
 	if (!pod || pod->n_containers == 0)
 		return;
-
 	pol_container(&p->pol, c->name, &pc);
 	if (pc.mode == POL_MODE_OFF)
 		return;
-
-	n_containers = (int)pod->n_containers;
-	r = rec_recommend(c->history->aggregate, n_containers, &c->recommendation);
+	r = rec_recommend(c->history->aggregate, (int)pod->n_containers, &c->recommendation);
 	if (r < 0)
 		return;
 	c->have_recommendation = true;
 	agent_metrics_recommendation(a->metrics, c);
-
 	for (size_t i = 0; i < pod->n_containers; i++)
 		if (strcmp(pod->containers[i].name, c->name) == 0)
 			index = i;
 	if (index == SIZE_MAX)
 		return;
-	/* The kubelet deferred (or cannot fit) the spec: the kernel holds what it actuated and the
-	 * node has no room for larger requests now, so decide from its values with no room: an OOM
-	 * kill then grows the limit alone, which the kubelet can admit. The same when our last
-	 * resize was put back because the kubelet never admitted it. */
-	deferred = pod->resize == KUBE_RESIZE_DEFERRED || pod->resize == KUBE_RESIZE_INFEASIBLE ||
-		   c->resize.spec_not_admitted;
-	r = pod_model_build(pod, deferred ? POD_MODEL_ACTUAL : POD_MODEL_SPEC, &model);
+	r = pod_view(a, c, pod, index, &model, &node);
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
 				  p->name, c->name);
 		return;
 	}
-	/* No status resources reported: what snug put back is what the kernel holds. */
-	if (c->resize.spec_not_admitted && c->resize.have_last_decision &&
-	    !pod->containers[index].has_actual)
-		model.containers[index].res = c->resize.last_decision.old_res;
-	node = node_room_for(&a->node_room, pod);
-	if (deferred)
-		node.cpu_free_millis = node.memory_free_bytes = 0;
 
-	/* No estimate before the histograms hold anything: signals still act. */
 	in = (struct decide_input){
 		.policy = &pc,
 		.pod = model.pod,
 		.index = index,
-		.cpu = { -1, -1, -1 },
-		.memory = { -1, -1, -1 },
-		.signals = {
-			.oom_kill = c->oom_pending,
-			.oom_bumped_memory = c->oom_pending ? c->oom_bumped_memory : -1,
-			.memory_max_grew = c->signals.memory_max_grew,
-			.memory_usage = c->signals.memory_current ? (int64_t)c->signals.memory_current : -1,
-			.memory_working_set = c->entry ? signals_projected_working_set(&c->signals,
-						a->config.pressure_lookahead_usec) : -1,
-			.memory_working_set_now = c->entry ? (int64_t)c->signals.working_set : -1,
-			.memory_cgroup_limit = c->signals.memory_max && c->signals.memory_max != CG_UNLIMITED
-						       ? (int64_t)c->signals.memory_max
-						       : -1,
-			.cpu_throttle_ratio = c->signals.throttle_ratio,
-			.cpu_throttle_window_usec = c->signals.throttle_window_usec,
-		},
+		.signals = signals_of(a, c),
 		.node = node,
 		.last_resize_usec = c->resize.last_usec,
 		.bypass_grows_usec = c->resize.bypass_grows_usec,
@@ -99,20 +132,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		.config = &a->config.decide,
 		.keep_memory_limit = a->keep_memory_limit,
 	};
-	/* Before --min-history the estimates are reported but steer nothing, not even the other
-	 * resource of a signal-driven resize. */
-	/* Recommendations from a few minutes of data swing; VPA's own updater waits for history
-	 * too. */
-	rec_ok = history_long_enough(c->history, a->config.min_history_usec, (int64_t)in.now_usec);
-	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
-		in.cpu = (struct decide_estimate){ c->recommendation.target.cpu_millicores,
-						   c->recommendation.lower.cpu_millicores,
-						   c->recommendation.upper.cpu_millicores };
-	if (rec_ok && !rec_decaying_histogram_is_empty(&c->history->aggregate->memory))
-		in.memory = (struct decide_estimate){ c->recommendation.target.memory_bytes,
-						      c->recommendation.lower.memory_bytes,
-						      c->recommendation.upper.memory_bytes };
-
+	estimates_of(a, c, (int64_t)in.now_usec, &in);
 	r = decide_container(&in, &d);
 	pod_model_done(&model);
 	c->signals.memory_max_grew = false;
