@@ -291,7 +291,22 @@ static void usage(FILE *f)
 		"The first line has kind \"start\" and says which source is active.\n");
 }
 
-int cmd_oomwatch(int argc, char **argv)
+static int parse_bpf_program(const char *s, int *ret)
+{
+	if (strcmp(s, "tp_btf") == 0)
+		*ret = OOMWATCH_VIA_TASK;
+	else if (strcmp(s, "tp") == 0)
+		*ret = OOMWATCH_VIA_CURRENT;
+	else if (strcmp(s, "tp-proc") == 0)
+		*ret = OOMWATCH_VIA_PROC;
+	else if (strcmp(s, "auto") != 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Like systemd's parse_argv(): 1 to run, 0 after --help, -EINVAL after saying what is wrong. */
+static int cli_parse_argv(int argc, char **argv, struct oomwatch_cli *c,
+			  struct oomwatch_config *cfg)
 {
 	static const struct option opts[] = { { "cgroup-root", required_argument, NULL, 'r' },
 					      { "no-bpf", no_argument, NULL, 'n' },
@@ -303,60 +318,50 @@ int cmd_oomwatch(int argc, char **argv)
 					      { "bpf-program", required_argument, NULL, 'p' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
-	struct oomwatch_cli c = { .rescan_usec = 2 * USEC_PER_SEC };
-	struct oomwatch_config cfg = { .lookup = on_lookup };
-	const char *root = "/sys/fs/cgroup";
 	uint64_t v;
-	sigset_t ss;
-	int opt, r, fd;
+	int opt, r;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
 		switch (opt) {
 		case 'r':
-			root = optarg;
+			cfg->cgroup_root = optarg;
 			break;
 		case 'n':
-			cfg.no_bpf = true;
+			cfg->no_bpf = true;
 			break;
 		case 'j':
-			c.text = false;
+			c->text = false;
 			break;
 		case 't':
-			c.text = true;
+			c->text = true;
 			break;
 		case 's':
 			if (safe_atou64(optarg, &v) < 0 || v == 0 || v > 3600) {
 				fprintf(stderr, "oomwatch: --rescan wants 1..3600 seconds\n");
-				return 2;
+				return -EINVAL;
 			}
-			c.rescan_usec = v * USEC_PER_SEC;
+			c->rescan_usec = v * USEC_PER_SEC;
 			break;
 		case 'c':
-			if (safe_atou64(optarg, &c.max_kills) < 0) {
+			if (safe_atou64(optarg, &c->max_kills) < 0) {
 				fprintf(stderr, "oomwatch: --count wants a number\n");
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case 'l':
 			r = log_level_from_string(optarg);
 			if (r < 0) {
 				fprintf(stderr, "oomwatch: unknown log level '%s'\n", optarg);
-				return 2;
+				return -EINVAL;
 			}
 			log_set_max_level(r);
 			break;
 		case 'p':
-			if (strcmp(optarg, "tp_btf") == 0)
-				cfg.bpf_program = OOMWATCH_VIA_TASK;
-			else if (strcmp(optarg, "tp") == 0)
-				cfg.bpf_program = OOMWATCH_VIA_CURRENT;
-			else if (strcmp(optarg, "tp-proc") == 0)
-				cfg.bpf_program = OOMWATCH_VIA_PROC;
-			else if (strcmp(optarg, "auto") != 0) {
+			if (parse_bpf_program(optarg, &cfg->bpf_program) < 0) {
 				fprintf(stderr, "oomwatch: --bpf-program wants auto, tp_btf, tp or "
 						"tp-proc\n");
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case 'h':
@@ -364,58 +369,73 @@ int cmd_oomwatch(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return 2;
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "oomwatch: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		return -EINVAL;
 	}
-	cfg.cgroup_root = root;
+	return 1;
+}
+
+/* Opens the tree, loads the watcher (BPF or memory.events) and arms discovery: inotify where it
+ * works, and a rescan timer besides. Logs what failed; the caller cleans up with cli_done(). */
+static int cli_start(struct oomwatch_cli *c, const struct oomwatch_config *cfg)
+{
+	sigset_t ss;
+	int r, fd;
 
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGTERM);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
-	r = sd_event_new(&c.event);
+	r = sd_event_new(&c->event);
 	if (r < 0)
-		goto fail;
-	(void)sd_event_add_signal(c.event, NULL, SIGINT, NULL, NULL);
-	(void)sd_event_add_signal(c.event, NULL, SIGTERM, NULL, NULL);
-	r = cg_tree_open(root, &c.tree);
-	if (r < 0) {
-		log_error_errno(r, "oomwatch: cannot open cgroup root %s: %m", root);
-		goto fail;
-	}
-	r = cg_layout_new(c.tree, &c.layout);
+		return r;
+	(void)sd_event_add_signal(c->event, NULL, SIGINT, NULL, NULL);
+	(void)sd_event_add_signal(c->event, NULL, SIGTERM, NULL, NULL);
+	r = cg_tree_open(cfg->cgroup_root, &c->tree);
 	if (r < 0)
-		goto fail;
-	r = oomwatch_new(c.event, &cfg, on_record, &c, &c.ow);
-	if (r < 0) {
-		log_error_errno(r, "oomwatch: cannot start: %m");
-		goto fail;
-	}
-	oomwatch_log_source(c.ow);
-	fd = cg_layout_watch_fd(c.layout);
+		return log_error_errno(r, "oomwatch: cannot open cgroup root %s: %m",
+				       cfg->cgroup_root);
+	r = cg_layout_new(c->tree, &c->layout);
+	if (r < 0)
+		return r;
+	r = oomwatch_new(c->event, cfg, on_record, c, &c->ow);
+	if (r < 0)
+		return log_error_errno(r, "oomwatch: cannot start: %m");
+	oomwatch_log_source(c->ow);
+	fd = cg_layout_watch_fd(c->layout);
 	if (fd >= 0)
-		(void)sd_event_add_io(c.event, &c.layout_io, fd, EPOLLIN, on_layout_io, &c);
-	(void)cli_scan(&c);
+		(void)sd_event_add_io(c->event, &c->layout_io, fd, EPOLLIN, on_layout_io, c);
+	(void)cli_scan(c);
 	/* Accuracy 1 ms: a container started between rescans (inotify missed it) has its kills
 	 * unwatched until this fires. */
-	r = sd_event_add_time_relative(c.event, &c.rescan_timer, CLOCK_MONOTONIC, c.rescan_usec,
-				       USEC_PER_MSEC, on_rescan_timer, &c);
+	r = sd_event_add_time_relative(c->event, &c->rescan_timer, CLOCK_MONOTONIC, c->rescan_usec,
+				       USEC_PER_MSEC, on_rescan_timer, c);
 	if (r < 0)
-		goto fail;
-	(void)sd_event_source_set_enabled(c.rescan_timer, SD_EVENT_ON);
-	print_start(&c);
-	r = sd_event_loop(c.event);
-	if (r < 0)
-		goto fail;
-	cli_done(&c);
+		return r;
+	(void)sd_event_source_set_enabled(c->rescan_timer, SD_EVENT_ON);
 	return 0;
-fail:
+}
+
+int cmd_oomwatch(int argc, char **argv)
+{
+	struct oomwatch_cli c = { .rescan_usec = 2 * USEC_PER_SEC };
+	struct oomwatch_config cfg = { .lookup = on_lookup, .cgroup_root = "/sys/fs/cgroup" };
+	int r;
+
+	r = cli_parse_argv(argc, argv, &c, &cfg);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	r = cli_start(&c, &cfg);
+	if (r >= 0) {
+		print_start(&c);
+		r = sd_event_loop(c.event);
+	}
 	if (r < 0)
 		log_error_errno(r, "oomwatch: %m");
 	cli_done(&c);
-	return 1;
+	return r < 0 ? 1 : 0;
 }

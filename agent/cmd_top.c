@@ -500,7 +500,31 @@ static void sleep_interval(struct top *t, double interval)
 	}
 }
 
-int cmd_top(int argc, char **argv)
+/* What the command line asks for; the weight formula goes straight into struct top. */
+struct top_options {
+	const char *cgroup_root;
+	enum cg_sampler_mode sampler_mode;
+	double interval; /* seconds */
+	bool once, json;
+};
+
+static int parse_weight_formula(const char *s, struct top *t)
+{
+	if (strcmp(s, "auto") == 0)
+		t->formula_auto = true;
+	else if (strcmp(s, "kubelet") == 0) {
+		t->formula_auto = false;
+		t->formula = CG_WEIGHT_KUBELET;
+	} else if (strcmp(s, "log") == 0) {
+		t->formula_auto = false;
+		t->formula = CG_WEIGHT_LOG;
+	} else
+		return -EINVAL;
+	return 0;
+}
+
+/* Like systemd's parse_argv(): 1 to run, 0 after --help, -EINVAL after saying what is wrong. */
+static int top_parse_argv(int argc, char **argv, struct top_options *o, struct top *t)
 {
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, 'o' },
@@ -513,69 +537,53 @@ int cmd_top(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	_cleanup_(cg_tree_freep) struct cg_tree *tree = NULL;
-	_cleanup_(cg_layout_freep) struct cg_layout *layout = NULL;
-	_cleanup_(cg_sampler_freep) struct cg_sampler *sampler = NULL;
-	struct top t = { .formula = CG_WEIGHT_KUBELET, .formula_auto = true };
-	const char *root = "/sys/fs/cgroup";
-	enum cg_sampler_mode mode = CG_SAMPLER_AUTO;
-	bool once = false, json = false, tty;
-	double interval = 1.0;
-	int c, r, ret = 1;
+	int c, r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'o':
-			once = true;
+			o->once = true;
 			break;
 		case 'j':
-			json = true;
+			o->json = true;
 			break;
 		case 'r':
-			root = optarg;
+			o->cgroup_root = optarg;
 			break;
 		case 'i':
-			if (safe_atod(optarg, &interval) < 0 || interval < 0.01 ||
-			    interval > 3600) {
+			if (safe_atod(optarg, &o->interval) < 0 || o->interval < 0.01 ||
+			    o->interval > 3600) {
 				fprintf(stderr,
 					"snug-agent top: --interval wants seconds between "
 					"0.01 and 3600, not '%s'\n",
 					optarg);
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case 's':
-			if (cg_sampler_mode_from_string(optarg, &mode) < 0) {
+			if (cg_sampler_mode_from_string(optarg, &o->sampler_mode) < 0) {
 				fprintf(stderr,
 					"snug-agent top: --sampler wants auto, uring, pread or "
 					"orc, not '%s'\n",
 					optarg);
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case 'w':
-			if (strcmp(optarg, "auto") == 0)
-				t.formula_auto = true;
-			else if (strcmp(optarg, "kubelet") == 0) {
-				t.formula_auto = false;
-				t.formula = CG_WEIGHT_KUBELET;
-			} else if (strcmp(optarg, "log") == 0) {
-				t.formula_auto = false;
-				t.formula = CG_WEIGHT_LOG;
-			} else {
+			if (parse_weight_formula(optarg, t) < 0) {
 				fprintf(stderr,
 					"snug-agent top: --weight-formula wants auto, kubelet or "
 					"log, not '%s'\n",
 					optarg);
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case 'l':
 			r = log_level_from_string(optarg);
 			if (r < 0) {
 				fprintf(stderr, "snug-agent top: bad --log-level '%s'\n", optarg);
-				return 2;
+				return -EINVAL;
 			}
 			log_set_max_level(r);
 			break;
@@ -584,80 +592,128 @@ int cmd_top(int argc, char **argv)
 			return 0;
 		default:
 			fprintf(stderr, "Run 'snug-agent top --help' for the options.\n");
-			return 2;
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "snug-agent top: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		return -EINVAL;
 	}
+	return 1;
+}
 
-	r = cg_tree_open(root, &tree);
+/* Opens the tree, container discovery and the sampler; logs what failed. */
+static int top_open(struct top *t, const struct top_options *o)
+{
+	struct rlimit rl;
+	int r;
+
+	r = cg_tree_open(o->cgroup_root, &t->tree);
 	if (r < 0)
-		return log_error_errno(r, "Cannot open cgroup root %s: %m", root), 1;
-	r = cg_layout_new(tree, &layout);
+		return log_error_errno(r, "Cannot open cgroup root %s: %m", o->cgroup_root);
+	r = cg_layout_new(t->tree, &t->layout);
 	if (r < 0)
-		return log_error_errno(r, "Out of memory: %m"), 1;
-	r = cg_sampler_new(tree, mode, CG_FILES_ALL, &sampler);
+		return log_error_errno(r, "Out of memory: %m");
+	r = cg_sampler_new(t->tree, o->sampler_mode, CG_FILES_ALL, &t->sampler);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up the %s sampler: %m",
-				       cg_sampler_mode_to_string(mode)),
-		       1;
-	t.tree = tree;
-	t.layout = layout;
-	t.sampler = sampler;
-	{
-		struct rlimit rl;
+				       cg_sampler_mode_to_string(o->sampler_mode));
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		t->nofile = rl.rlim_cur;
+	return 0;
+}
 
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-			t.nofile = rl.rlim_cur;
-	}
-	tty = isatty(STDOUT_FILENO);
-	if (!once && !json)
-		(void)cg_layout_watch_fd(layout); /* optional: wakes us on mkdir/rmdir */
+/* The containers first, then what owns them, in the reverse order of top_open(). */
+static void top_done(struct top *t)
+{
+	free_all_ctrs(t);
+	t->sampler = cg_sampler_free(t->sampler);
+	t->layout = cg_layout_free(t->layout);
+	t->tree = cg_tree_free(t->tree);
+}
 
-	/* Rates need two samples: the first only primes each container's previous sample. */
-	if (top_scan(&t) < 0 || top_tick(&t) < 0)
-		goto out;
-	(void)top_rows(&t, noop_row, NULL);
+static int print_json_rows(struct top *t)
+{
+	_cleanup_(cJSON_Deletep) cJSON *arr = cJSON_CreateArray();
+	_cleanup_free_ char *text = NULL;
 
-	if (once || json) {
-		struct timespec ts = { .tv_sec = (time_t)interval,
-				       .tv_nsec = (long)((interval - (double)(time_t)interval) *
-							 1e9) };
+	if (!arr)
+		return -ENOMEM;
+	(void)top_rows(t, json_row, arr);
+	text = cJSON_Print(arr);
+	if (!text)
+		return -ENOMEM;
+	puts(text);
+	return 0;
+}
 
-		nanosleep(&ts, NULL);
-		if (top_tick(&t) < 0)
-			goto out;
-		top_guess_formula(&t);
-		if (json) {
-			_cleanup_(cJSON_Deletep) cJSON *arr = cJSON_CreateArray();
-			_cleanup_free_ char *text = NULL;
+/* --once and --json: the second sample one interval after the priming one, printed once. */
+static int top_print_once(struct top *t, const struct top_options *o)
+{
+	double interval = o->interval;
+	struct timespec ts = { .tv_sec = (time_t)interval,
+			       .tv_nsec = (long)((interval - (double)(time_t)interval) * 1e9) };
+	int r;
 
-			if (!arr)
-				goto out;
-			(void)top_rows(&t, json_row, arr);
-			text = cJSON_Print(arr);
-			if (!text)
-				goto out;
-			puts(text);
-		} else
-			print_table(&t, interval, false);
-		ret = 0;
-		goto out;
-	}
+	nanosleep(&ts, NULL);
+	r = top_tick(t);
+	if (r < 0)
+		return r;
+	top_guess_formula(t);
+	if (o->json)
+		return print_json_rows(t);
+	print_table(t, interval, false);
+	return 0;
+}
+
+/* The live view: a table every interval, redrawn in place on a terminal; returns only on error. */
+static int top_run_live(struct top *t, double interval)
+{
+	bool tty = isatty(STDOUT_FILENO);
+	int r;
+
 	for (;;) {
-		sleep_interval(&t, interval);
-		if (t.need_rescan && top_scan(&t) < 0)
-			goto out;
-		if (top_tick(&t) < 0)
-			goto out;
-		top_guess_formula(&t);
-		print_table(&t, interval, tty);
+		sleep_interval(t, interval);
+		if (t->need_rescan) {
+			r = top_scan(t);
+			if (r < 0)
+				return r;
+		}
+		r = top_tick(t);
+		if (r < 0)
+			return r;
+		top_guess_formula(t);
+		print_table(t, interval, tty);
 		if (!tty)
 			putchar('\n');
 	}
-out:
-	free_all_ctrs(&t);
-	return ret;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	_cleanup_(top_done) struct top t = { .formula = CG_WEIGHT_KUBELET, .formula_auto = true };
+	struct top_options o = {
+		.cgroup_root = "/sys/fs/cgroup",
+		.sampler_mode = CG_SAMPLER_AUTO,
+		.interval = 1.0,
+	};
+	int r;
+
+	r = top_parse_argv(argc, argv, &o, &t);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	if (top_open(&t, &o) < 0)
+		return 1;
+	if (!o.once && !o.json)
+		(void)cg_layout_watch_fd(t.layout); /* optional: wakes us on mkdir/rmdir */
+
+	/* Rates need two samples: the first only primes each container's previous sample. */
+	if (top_scan(&t) < 0 || top_tick(&t) < 0)
+		return 1;
+	(void)top_rows(&t, noop_row, NULL);
+	if (o.once || o.json)
+		r = top_print_once(&t, &o);
+	else
+		r = top_run_live(&t, o.interval);
+	return r < 0 ? 1 : 0;
 }

@@ -49,19 +49,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-static void webhook_server_freep(struct webhook_server **s)
-{
-	webhook_server_free(*s);
-}
-static void kube_client_freep(struct kube_client **c)
-{
-	kube_client_free(*c);
-}
-static void kube_config_freep(struct kube_config **c)
-{
-	kube_config_free(*c);
-}
-
 static int write_port_file(const char *path, uint16_t port)
 {
 	_cleanup_free_ char *tmp = NULL;
@@ -78,7 +65,32 @@ static int write_port_file(const char *path, uint16_t port)
 	return 0;
 }
 
-int cmd_webhook(int argc, char **argv)
+/* What the command line asks for. */
+struct webhook_cli {
+	struct webhook_server_config server;
+	const char *kubeconfig; /* NULL: in-cluster, then $KUBECONFIG, then ~/.kube/config */
+	const char *port_file;
+};
+
+/* What runs, with webhook_daemon_done() freeing it in the one safe order. */
+struct webhook_daemon {
+	struct kube_config *kcfg;
+	sd_event *event;
+	struct webhook_server *server;
+	struct kube_client *kube;
+};
+
+static void webhook_daemon_done(struct webhook_daemon *d)
+{
+	/* The kube client goes first: its pending callbacks must not run into a freed server. */
+	d->kube = kube_client_free(d->kube);
+	d->server = webhook_server_free(d->server);
+	d->event = sd_event_unref(d->event);
+	d->kcfg = kube_config_free(d->kcfg);
+}
+
+/* Like systemd's parse_argv(): 1 to run, 0 after --help, -EINVAL after saying what is wrong. */
+static int webhook_parse_argv(int argc, char **argv, struct webhook_cli *cli)
 {
 	enum {
 		O_LISTEN = 256,
@@ -104,74 +116,58 @@ int cmd_webhook(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct webhook_server_config cfg = {
-		.listen = ":8443",
-		.caps = { RESOURCE_UNSET, RESOURCE_UNSET },
-	};
-	const char *kubeconfig = NULL, *port_file = NULL;
-	_cleanup_(kube_config_freep) struct kube_config *kcfg = NULL;
-	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
-	/* Freed before the server so no owner-lookup callback runs into a freed server. */
-	_cleanup_(webhook_server_freep) struct webhook_server *server = NULL;
-	_cleanup_(kube_client_freep) struct kube_client *kube = NULL;
-	struct kube_options kopts = {
-		.component = "snug-webhook",
-		/* The API server waits timeoutSeconds for us; answer (open) well before. */
-		.request_timeout_usec = 3 * USEC_PER_SEC,
-		.connect_timeout_usec = 2 * USEC_PER_SEC,
-	};
+	struct webhook_caps *caps = &cli->server.caps;
+	double sec;
 	int opt, r;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
 		switch (opt) {
 		case O_LISTEN:
-			cfg.listen = optarg;
+			cli->server.listen = optarg;
 			break;
 		case O_CERT:
-			cfg.cert_file = optarg;
+			cli->server.cert_file = optarg;
 			break;
 		case O_KEY:
-			cfg.key_file = optarg;
+			cli->server.key_file = optarg;
 			break;
 		case O_KUBECONFIG:
-			kubeconfig = optarg;
+			cli->kubeconfig = optarg;
 			break;
 		case O_MAXCPU:
-			if (quantity_parse_cpu_millis(optarg, &cfg.caps.max_cpu) < 0 ||
-			    cfg.caps.max_cpu <= 0) {
+			if (quantity_parse_cpu_millis(optarg, &caps->max_cpu) < 0 ||
+			    caps->max_cpu <= 0) {
 				fprintf(stderr, "snug-agent webhook: bad --max-cpu '%s'\n", optarg);
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case O_MAXMEM:
-			if (quantity_parse_bytes(optarg, &cfg.caps.max_memory) < 0 ||
-			    cfg.caps.max_memory <= 0) {
+			if (quantity_parse_bytes(optarg, &caps->max_memory) < 0 ||
+			    caps->max_memory <= 0) {
 				fprintf(stderr, "snug-agent webhook: bad --max-memory '%s'\n",
 					optarg);
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case O_PORTFILE:
-			port_file = optarg;
+			cli->port_file = optarg;
 			break;
-		case O_TLSCHECK: {
-			double sec;
+		case O_TLSCHECK:
 			if (safe_atod(optarg, &sec) < 0 || !(sec >= 0.01 && sec <= 86400)) {
 				fprintf(stderr,
 					"snug-agent webhook: bad --tls-check-interval '%s'\n",
 					optarg);
-				return 2;
+				return -EINVAL;
 			}
-			cfg.reload_check_usec = (uint64_t)(sec * USEC_PER_SEC);
+			cli->server.reload_check_usec = (uint64_t)(sec * USEC_PER_SEC);
 			break;
-		}
 		case O_LOG:
 			r = log_level_from_string(optarg);
 			if (r < 0) {
 				fprintf(stderr, "snug-agent webhook: bad --log-level '%s'\n",
 					optarg);
-				return 2;
+				return -EINVAL;
 			}
 			log_set_max_level(r);
 			break;
@@ -180,61 +176,88 @@ int cmd_webhook(int argc, char **argv)
 			return 0;
 		default:
 			help(stderr);
-			return 2;
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "snug-agent webhook: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		return -EINVAL;
 	}
-	if (!cfg.cert_file || !cfg.key_file) {
+	if (!cli->server.cert_file || !cli->server.key_file) {
 		fprintf(stderr,
 			"snug-agent webhook: --tls-cert and --tls-key are required (the API "
 			"server only calls webhooks over HTTPS)\n");
-		return 2;
+		return -EINVAL;
 	}
+	return 1;
+}
 
-	r = kube_config_load(kubeconfig, &kcfg);
-	if (r < 0) {
-		log_error_errno(r, "webhook: no API server access (kubeconfig/in-cluster): %m");
-		return 1;
+/* API access, the HTTPS server on the default event loop, the port file, SIGTERM/SIGINT as the way
+ * out. Logs what failed; the caller frees with webhook_daemon_done(). */
+static int webhook_daemon_start(struct webhook_daemon *d, const struct webhook_cli *cli)
+{
+	static const struct kube_options kopts = {
+		.component = "snug-webhook",
+		/* The API server waits timeoutSeconds for us; answer (open) well before. */
+		.request_timeout_usec = 3 * USEC_PER_SEC,
+		.connect_timeout_usec = 2 * USEC_PER_SEC,
+	};
+	const struct webhook_server_config *cfg = &cli->server;
+	sigset_t ss;
+	int r;
+
+	r = kube_config_load(cli->kubeconfig, &d->kcfg);
+	if (r < 0)
+		return log_error_errno(r,
+				       "webhook: no API server access (kubeconfig/in-cluster): %m");
+	r = sd_event_default(&d->event);
+	if (r < 0)
+		return log_error_errno(r, "webhook: sd_event: %m");
+	r = kube_client_new(d->event, d->kcfg, &kopts, &d->kube);
+	if (r < 0)
+		return log_error_errno(r, "webhook: kube client: %m");
+	r = webhook_server_new(d->event, d->kube, cfg, &d->server);
+	if (r == -EBADMSG) {
+		log_error("webhook: TLS key %s / certificate %s do not load", cfg->key_file,
+			  cfg->cert_file);
+		return r;
 	}
-	r = sd_event_default(&event);
-	if (r < 0)
-		return log_error_errno(r, "webhook: sd_event: %m"), 1;
-	r = kube_client_new(event, kcfg, &kopts, &kube);
-	if (r < 0)
-		return log_error_errno(r, "webhook: kube client: %m"), 1;
-	r = webhook_server_new(event, kube, &cfg, &server);
-	if (r == -EBADMSG)
-		return log_error("webhook: TLS key %s / certificate %s do not load", cfg.key_file,
-				 cfg.cert_file),
-		       1;
 	if (r < 0)
 		return log_error_errno(r, "webhook: cannot serve on %s with %s and %s: %m",
-				       cfg.listen, cfg.cert_file, cfg.key_file),
-		       1;
-	if (port_file) {
-		r = write_port_file(port_file, webhook_server_port(server));
+				       cfg->listen, cfg->cert_file, cfg->key_file);
+	if (cli->port_file) {
+		r = write_port_file(cli->port_file, webhook_server_port(d->server));
 		if (r < 0)
-			return log_error_errno(r, "webhook: cannot write %s: %m", port_file), 1;
+			return log_error_errno(r, "webhook: cannot write %s: %m", cli->port_file);
 	}
-	sigset_t ss;
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
-	if ((r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL)) < 0 ||
-	    (r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL)) < 0)
-		return log_error_errno(r, "webhook: signals: %m"), 1;
+	if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, NULL)) < 0 ||
+	    (r = sd_event_add_signal(d->event, NULL, SIGINT, on_signal, NULL)) < 0)
+		return log_error_errno(r, "webhook: signals: %m");
+	return 0;
+}
+
+int cmd_webhook(int argc, char **argv)
+{
+	struct webhook_cli cli = {
+		.server = { .listen = ":8443", .caps = { RESOURCE_UNSET, RESOURCE_UNSET } },
+	};
+	_cleanup_(webhook_daemon_done) struct webhook_daemon d = {};
+	int r;
+
+	r = webhook_parse_argv(argc, argv, &cli);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	if (webhook_daemon_start(&d, &cli) < 0)
+		return 1;
 	log_info("webhook: listening on port %u (%s), caps cpu=%lldm memory=%lld",
-		 webhook_server_port(server), cfg.listen, (long long)cfg.caps.max_cpu,
-		 (long long)cfg.caps.max_memory);
+		 webhook_server_port(d.server), cli.server.listen,
+		 (long long)cli.server.caps.max_cpu, (long long)cli.server.caps.max_memory);
 	(void)sd_notify(0, "READY=1");
-	r = sd_event_loop(event);
+	r = sd_event_loop(d.event);
 	(void)sd_notify(0, "STOPPING=1");
-	/* The kube client goes first: its pending callbacks must not run into a freed server. */
-	kube = kube_client_free(kube);
-	server = webhook_server_free(server);
 	return r < 0 ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,188 @@ static int bad(const char *opt, const char *value, const char *why)
 	return -EINVAL;
 }
 
+/* offsetof a uint64_t member of struct agent_config; any other type does not compile. */
+#define DURATION_FIELD(member)                                                                     \
+	_Generic(((struct agent_config *)NULL)->member, uint64_t                                   \
+		 : offsetof(struct agent_config, member))
+
+/* The duration flags: where each lands and whether 0 means something (off, or "as measured").
+ * --test-half-life is not here: it sets two int64_t tunables. */
+static const struct duration_option {
+	int arg;
+	size_t field;
+	bool zero_allowed;
+} duration_options[] = {
+	{ ARG_SAMPLE_INTERVAL, DURATION_FIELD(sample_interval_usec), false },
+	{ ARG_DECIDE_INTERVAL, DURATION_FIELD(decide_interval_usec), false },
+	{ ARG_CHECKPOINT_INTERVAL, DURATION_FIELD(checkpoint_interval_usec), false },
+	{ ARG_COOLDOWN, DURATION_FIELD(decide.cooldown_usec), true },
+	{ ARG_MIN_HISTORY, DURATION_FIELD(min_history_usec), true },
+	{ ARG_THROTTLE_WINDOW, DURATION_FIELD(decide.throttle_window_usec), false },
+	{ ARG_EVICTION_INTERVAL, DURATION_FIELD(eviction_interval_usec), false },
+	{ ARG_PRESSURE_LOOKAHEAD, DURATION_FIELD(pressure_lookahead_usec), true },
+	{ ARG_NODE_REFRESH, DURATION_FIELD(node_refresh_usec), false },
+	{ ARG_ADMISSION_TIMEOUT, DURATION_FIELD(admission_timeout_usec), false },
+};
+
+static const struct duration_option *duration_option_find(int arg)
+{
+	for (size_t i = 0; i < sizeof(duration_options) / sizeof(duration_options[0]); i++)
+		if (duration_options[i].arg == arg)
+			return &duration_options[i];
+	return NULL;
+}
+
+/* arg is what getopt_long consumed last (argv[optind - 1]): the message has always named it, which
+ * is the value itself after "--flag value" and the whole "--flag=value" otherwise. */
+static int parse_duration_arg(const char *arg, const char *value, bool zero_allowed,
+			      uint64_t *ret_usec)
+{
+	uint64_t usec;
+
+	if (agent_parse_duration(value, &usec) < 0 || (usec == 0 && !zero_allowed))
+		return bad(arg, value, "not a duration (e.g. 1s, 500ms, 5m)");
+	*ret_usec = usec;
+	return 0;
+}
+
+/* --max-cpu, --max-memory, --min-change, --max-evictions, --bypass-budget: caps and thresholds. */
+static int apply_limit_option(struct agent_config *c, int opt, const char *value)
+{
+	uint64_t n;
+	int64_t q;
+	double d;
+
+	switch (opt) {
+	case ARG_MAX_CPU:
+		if (quantity_parse_cpu_millis(value, &q) < 0 || q <= 0)
+			return bad("--max-cpu", value, "not a positive CPU quantity");
+		c->policy.max_cpu_millis = q;
+		return 0;
+	case ARG_MAX_MEMORY:
+		if (quantity_parse_bytes(value, &q) < 0 || q <= 0)
+			return bad("--max-memory", value, "not a positive memory quantity");
+		c->policy.max_memory_bytes = q;
+		return 0;
+	case ARG_MIN_CHANGE:
+		if (safe_atod(value, &d) < 0 || d < 0 || d >= 1)
+			return bad("--min-change", value, "expected a fraction in [0, 1)");
+		c->decide.min_change = d;
+		return 0;
+	case ARG_MAX_EVICTIONS:
+		if (safe_atou64(value, &n) < 0 || n > 1000)
+			return bad("--max-evictions", value, "expected a count (0 = never evict)");
+		c->max_evictions = (unsigned)n;
+		return 0;
+	case ARG_BYPASS_BUDGET:
+		if (safe_atou64(value, &n) < 0 || n > LAST_RESIZE_MAX_GROWS)
+			return bad("--bypass-budget", value,
+				   "expected a count from 0 (never bypass) to 32");
+		c->decide.bypass_budget = (unsigned)n;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* One option from getopt_long: 0 when taken, 1 after --help, -errno (message printed) if not. */
+static int apply_option(struct agent_config *c, int opt, const char *arg, const char *value)
+{
+	const struct duration_option *dur = duration_option_find(opt);
+	uint64_t usec;
+	int r;
+
+	if (dur) {
+		r = parse_duration_arg(arg, value, dur->zero_allowed, &usec);
+		if (r < 0)
+			return r;
+		*(uint64_t *)((char *)c + dur->field) = usec;
+		return 0;
+	}
+	switch (opt) {
+	case 'h':
+		usage(stdout);
+		return 1;
+	case ARG_NODE_NAME:
+		return dup_arg(&c->node_name, value);
+	case ARG_KUBECONFIG:
+		return dup_arg(&c->kubeconfig, value);
+	case ARG_CGROUP_ROOT:
+		return dup_arg(&c->cgroup_root, value);
+	case ARG_STATE_DIR:
+		return dup_arg(&c->state_dir, value);
+	case ARG_LISTEN:
+		return dup_arg(&c->listen, value);
+	case ARG_TEST_HALF_LIFE:
+		r = parse_duration_arg(arg, value, false, &usec);
+		if (r < 0)
+			return r;
+		c->tunables.cpu_histogram_decay_half_life_usec = (int64_t)usec;
+		c->tunables.memory_histogram_decay_half_life_usec = (int64_t)usec;
+		return 0;
+	case ARG_MAX_CPU:
+	case ARG_MAX_MEMORY:
+	case ARG_MIN_CHANGE:
+	case ARG_MAX_EVICTIONS:
+	case ARG_BYPASS_BUDGET:
+		return apply_limit_option(c, opt, value);
+	case ARG_DEFAULT_MODE:
+		r = pol_mode_from_string(value);
+		if (r < 0)
+			return bad("--default-mode", value,
+				   "expected off, recommend, auto or in-place");
+		c->policy.mode = r;
+		return 0;
+	case ARG_LOG_LEVEL:
+		r = log_level_from_string(value);
+		if (r < 0)
+			return bad("--log-level", value, "expected error, warning, info or debug");
+		c->log_level = r;
+		return 0;
+	case ARG_SAMPLER:
+		if (cg_sampler_mode_from_string(value, &c->sampler_mode) < 0)
+			return bad("--sampler", value, "expected auto, uring or pread");
+		return 0;
+	case ARG_DRY_RUN:
+		c->dry_run = true;
+		return 0;
+	case ARG_API_ONLY:
+		c->api_only = true;
+		return 0;
+	case ARG_NO_BPF:
+		c->no_bpf = true;
+		return 0;
+	default:
+		fprintf(stderr, "Run 'snug-agent run --help' for the options.\n");
+		return -EINVAL;
+	}
+}
+
+/* What no flag said: the node name from the downward API, the default paths, and the settings
+ * derived from others. */
+static int config_complete(struct agent_config *c)
+{
+	const char *env = getenv("NODE_NAME");
+
+	if (!c->node_name && env && *env && dup_arg(&c->node_name, env) < 0)
+		return -ENOMEM;
+	if (!c->node_name) {
+		fprintf(stderr, "snug-agent run: --node-name (or $NODE_NAME) is required\n");
+		return -EINVAL;
+	}
+	if ((!c->cgroup_root && dup_arg(&c->cgroup_root, "/sys/fs/cgroup") < 0) ||
+	    (!c->state_dir && dup_arg(&c->state_dir, "/var/lib/snug") < 0) ||
+	    (!c->listen && dup_arg(&c->listen, ":9746") < 0))
+		return -ENOMEM;
+	if (rec_tunables_validate(&c->tunables) < 0) {
+		fprintf(stderr, "snug-agent run: recommender settings are inconsistent\n");
+		return -EINVAL;
+	}
+	/* One OOM bump: decide bumps a limit with the recommender's constants. */
+	c->decide.oom_bump_ratio = c->tunables.oom_bump_up_ratio;
+	c->decide.oom_min_bump_bytes = rec_amount_from_float(c->tunables.oom_min_bump_up_bytes);
+	return 0;
+}
+
 int agent_config_parse(int argc, char **argv, struct agent_config *c)
 {
 	static const struct option options[] = {
@@ -223,173 +406,15 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	const char *env;
 	int opt, r;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-		uint64_t usec;
-		int64_t q;
-		double d;
-
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return 1;
-		case ARG_NODE_NAME:
-			r = dup_arg(&c->node_name, optarg);
-			break;
-		case ARG_KUBECONFIG:
-			r = dup_arg(&c->kubeconfig, optarg);
-			break;
-		case ARG_CGROUP_ROOT:
-			r = dup_arg(&c->cgroup_root, optarg);
-			break;
-		case ARG_STATE_DIR:
-			r = dup_arg(&c->state_dir, optarg);
-			break;
-		case ARG_LISTEN:
-			r = dup_arg(&c->listen, optarg);
-			break;
-		case ARG_SAMPLE_INTERVAL:
-		case ARG_DECIDE_INTERVAL:
-		case ARG_CHECKPOINT_INTERVAL:
-		case ARG_COOLDOWN:
-		case ARG_TEST_HALF_LIFE:
-		case ARG_MIN_HISTORY:
-		case ARG_THROTTLE_WINDOW:
-		case ARG_EVICTION_INTERVAL:
-		case ARG_PRESSURE_LOOKAHEAD:
-		case ARG_NODE_REFRESH:
-		case ARG_ADMISSION_TIMEOUT:
-			if (agent_parse_duration(optarg, &usec) < 0 ||
-			    (usec == 0 && opt != ARG_COOLDOWN && opt != ARG_MIN_HISTORY &&
-			     opt != ARG_PRESSURE_LOOKAHEAD))
-				return bad(argv[optind - 1], optarg,
-					   "not a duration (e.g. 1s, 500ms, 5m)");
-			if (opt == ARG_SAMPLE_INTERVAL)
-				c->sample_interval_usec = usec;
-			else if (opt == ARG_DECIDE_INTERVAL)
-				c->decide_interval_usec = usec;
-			else if (opt == ARG_CHECKPOINT_INTERVAL)
-				c->checkpoint_interval_usec = usec;
-			else if (opt == ARG_COOLDOWN)
-				c->decide.cooldown_usec = usec;
-			else if (opt == ARG_MIN_HISTORY)
-				c->min_history_usec = usec;
-			else if (opt == ARG_THROTTLE_WINDOW)
-				c->decide.throttle_window_usec = usec;
-			else if (opt == ARG_EVICTION_INTERVAL)
-				c->eviction_interval_usec = usec;
-			else if (opt == ARG_PRESSURE_LOOKAHEAD)
-				c->pressure_lookahead_usec = usec;
-			else if (opt == ARG_NODE_REFRESH)
-				c->node_refresh_usec = usec;
-			else if (opt == ARG_ADMISSION_TIMEOUT)
-				c->admission_timeout_usec = usec;
-			else {
-				c->tunables.cpu_histogram_decay_half_life_usec = (int64_t)usec;
-				c->tunables.memory_histogram_decay_half_life_usec = (int64_t)usec;
-			}
-			r = 0;
-			break;
-		case ARG_DEFAULT_MODE:
-			r = pol_mode_from_string(optarg);
-			if (r < 0)
-				return bad("--default-mode", optarg,
-					   "expected off, recommend, auto or in-place");
-			c->policy.mode = r;
-			r = 0;
-			break;
-		case ARG_DRY_RUN:
-			c->dry_run = true;
-			r = 0;
-			break;
-		case ARG_API_ONLY:
-			c->api_only = true;
-			r = 0;
-			break;
-		case ARG_MAX_CPU:
-			if (quantity_parse_cpu_millis(optarg, &q) < 0 || q <= 0)
-				return bad("--max-cpu", optarg, "not a positive CPU quantity");
-			c->policy.max_cpu_millis = q;
-			r = 0;
-			break;
-		case ARG_MAX_MEMORY:
-			if (quantity_parse_bytes(optarg, &q) < 0 || q <= 0)
-				return bad("--max-memory", optarg,
-					   "not a positive memory quantity");
-			c->policy.max_memory_bytes = q;
-			r = 0;
-			break;
-		case ARG_MIN_CHANGE:
-			if (safe_atod(optarg, &d) < 0 || d < 0 || d >= 1)
-				return bad("--min-change", optarg, "expected a fraction in [0, 1)");
-			c->decide.min_change = d;
-			r = 0;
-			break;
-		case ARG_MAX_EVICTIONS: {
-			uint64_t n;
-			if (safe_atou64(optarg, &n) < 0 || n > 1000)
-				return bad("--max-evictions", optarg,
-					   "expected a count (0 = never evict)");
-			c->max_evictions = (unsigned)n;
-			r = 0;
-			break;
-		}
-		case ARG_BYPASS_BUDGET: {
-			uint64_t n;
-			if (safe_atou64(optarg, &n) < 0 || n > LAST_RESIZE_MAX_GROWS)
-				return bad("--bypass-budget", optarg,
-					   "expected a count from 0 (never bypass) to 32");
-			c->decide.bypass_budget = (unsigned)n;
-			r = 0;
-			break;
-		}
-		case ARG_NO_BPF:
-			c->no_bpf = true;
-			r = 0;
-			break;
-		case ARG_LOG_LEVEL:
-			r = log_level_from_string(optarg);
-			if (r < 0)
-				return bad("--log-level", optarg,
-					   "expected error, warning, info or debug");
-			c->log_level = r;
-			r = 0;
-			break;
-		case ARG_SAMPLER:
-			if (cg_sampler_mode_from_string(optarg, &c->sampler_mode) < 0)
-				return bad("--sampler", optarg, "expected auto, uring or pread");
-			r = 0;
-			break;
-		default:
-			fprintf(stderr, "Run 'snug-agent run --help' for the options.\n");
-			return -EINVAL;
-		}
-		if (r < 0)
+		r = apply_option(c, opt, argv[optind - 1], optarg);
+		if (r != 0)
 			return r;
 	}
 	if (optind < argc)
 		return bad("argument", argv[optind], "run takes no positional arguments");
-
-	env = getenv("NODE_NAME");
-	if (!c->node_name && env && *env && dup_arg(&c->node_name, env) < 0)
-		return -ENOMEM;
-	if (!c->node_name) {
-		fprintf(stderr, "snug-agent run: --node-name (or $NODE_NAME) is required\n");
-		return -EINVAL;
-	}
-	if ((!c->cgroup_root && dup_arg(&c->cgroup_root, "/sys/fs/cgroup") < 0) ||
-	    (!c->state_dir && dup_arg(&c->state_dir, "/var/lib/snug") < 0) ||
-	    (!c->listen && dup_arg(&c->listen, ":9746") < 0))
-		return -ENOMEM;
-	if (rec_tunables_validate(&c->tunables) < 0) {
-		fprintf(stderr, "snug-agent run: recommender settings are inconsistent\n");
-		return -EINVAL;
-	}
-	/* One OOM bump: decide bumps a limit with the recommender's constants. */
-	c->decide.oom_bump_ratio = c->tunables.oom_bump_up_ratio;
-	c->decide.oom_min_bump_bytes = rec_amount_from_float(c->tunables.oom_min_bump_up_bytes);
-	return 0;
+	return config_complete(c);
 }

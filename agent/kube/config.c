@@ -174,16 +174,189 @@ static int take_data(const char *b64, const char *what, char **ret, size_t *ret_
 	return 0;
 }
 
+/* An inline base64 field (certificate-authority-data, client-*-data) into *ret when present. */
+static int ydata(yaml_document_t *doc, yaml_node_t *map, const char *key, char **ret,
+		 size_t *ret_len)
+{
+	const char *s;
+
+	if (yscalar(doc, map, key, &s) < 0)
+		return -EINVAL;
+	if (s && take_data(s, key, ret, ret_len) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* A file field, relative to the kubeconfig's directory, into *ret when present and when the inline
+ * data (have_data) does not take precedence. */
+static int ypath(yaml_document_t *doc, yaml_node_t *map, const char *key, const char *dir,
+		 bool have_data, char **ret)
+{
+	const char *s;
+
+	if (yscalar(doc, map, key, &s) < 0)
+		return -EINVAL;
+	if (s && !have_data && resolve_path(dir, s, ret) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The names the context points at: its cluster (required), user and namespace (either may be
+ * NULL). context NULL = current-context. */
+static int kubeconfig_context(yaml_document_t *doc, yaml_node_t *root, const char *path,
+			      const char *context, const char **ret_cluster, const char **ret_user,
+			      const char **ret_namespace)
+{
+	const char *ctxname = context, *cname, *uname, *ns;
+	yaml_node_t *ctx;
+
+	if (!ctxname && (yscalar(doc, root, "current-context", &ctxname) < 0 || !ctxname)) {
+		log_debug("kubeconfig %s: no current-context", path);
+		return -EINVAL;
+	}
+	ctx = ynamed(doc, root, "contexts", "context", ctxname);
+	if (!ctx) {
+		log_debug("kubeconfig %s: context \"%s\" not found", path, ctxname);
+		return -EINVAL;
+	}
+	if (yscalar(doc, ctx, "cluster", &cname) < 0 || !cname ||
+	    yscalar(doc, ctx, "user", &uname) < 0 || yscalar(doc, ctx, "namespace", &ns) < 0) {
+		log_debug("kubeconfig %s: context \"%s\" lacks a cluster", path, ctxname);
+		return -EINVAL;
+	}
+	*ret_cluster = cname;
+	*ret_user = uname;
+	*ret_namespace = ns;
+	return 0;
+}
+
+/* The cluster entry: an https:// server (trailing slashes dropped), TLS verification always on,
+ * and the CA inline or as a file. */
+static int kubeconfig_cluster(yaml_document_t *doc, yaml_node_t *cluster, const char *path,
+			      const char *dir, const char *cname, struct kube_config *c)
+{
+	const char *s;
+	size_t l;
+	int r;
+
+	if (yscalar(doc, cluster, "server", &s) < 0 || !s || strncmp(s, "https://", 8) != 0) {
+		/* Plain http would send the token in the clear: refuse it like missing TLS. */
+		log_debug("kubeconfig %s: cluster \"%s\" needs an https:// server", path, cname);
+		return -EINVAL;
+	}
+	c->server = strdup(s);
+	if (!c->server)
+		return -ENOMEM;
+	l = strlen(c->server);
+	while (l > 0 && c->server[l - 1] == '/')
+		c->server[--l] = 0;
+	if (yscalar(doc, cluster, "insecure-skip-tls-verify", &s) < 0)
+		return -EINVAL;
+	if (s && strcmp(s, "true") == 0) {
+		log_debug("kubeconfig %s: insecure-skip-tls-verify is refused, TLS is always "
+			  "verified",
+			  path);
+		return -EPERM;
+	}
+	r = ydata(doc, cluster, "certificate-authority-data", &c->ca_data, &c->ca_data_len);
+	if (r < 0)
+		return r;
+	return ypath(doc, cluster, "certificate-authority", dir, c->ca_data, &c->ca_file);
+}
+
+/* The user entry: a token inline or as a file, and a client certificate with its key, each inline
+ * or as a file; one of certificate and key without the other is refused. */
+static int kubeconfig_user(yaml_document_t *doc, yaml_node_t *user, const char *path,
+			   const char *dir, const char *uname, struct kube_config *c)
+{
+	const char *s;
+	int r;
+
+	if (yscalar(doc, user, "token", &s) < 0)
+		return -EINVAL;
+	if (s && !(c->token = strdup(s)))
+		return -ENOMEM;
+	r = ypath(doc, user, "tokenFile", dir, false, &c->token_file);
+	if (r < 0)
+		return r;
+	r = ydata(doc, user, "client-certificate-data", &c->cert_data, &c->cert_data_len);
+	if (r < 0)
+		return r;
+	r = ydata(doc, user, "client-key-data", &c->key_data, &c->key_data_len);
+	if (r < 0)
+		return r;
+	r = ypath(doc, user, "client-certificate", dir, c->cert_data, &c->cert_file);
+	if (r < 0)
+		return r;
+	r = ypath(doc, user, "client-key", dir, c->key_data, &c->key_file);
+	if (r < 0)
+		return r;
+	if (!!(c->cert_data || c->cert_file) != !!(c->key_data || c->key_file)) {
+		log_debug("kubeconfig %s: user \"%s\" has a client certificate without key "
+			  "(or the reverse)",
+			  path, uname);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Fills c from the parsed document: the context, its cluster, namespace and user. */
+static int kubeconfig_fill(yaml_document_t *doc, const char *path, const char *dir,
+			   const char *context, struct kube_config *c)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc), *cluster, *user;
+	const char *cname, *uname, *ns;
+	int r;
+
+	if (!root || root->type != YAML_MAPPING_NODE) {
+		log_debug("kubeconfig %s: not a mapping", path);
+		return -EINVAL;
+	}
+	r = kubeconfig_context(doc, root, path, context, &cname, &uname, &ns);
+	if (r < 0)
+		return r;
+	cluster = ynamed(doc, root, "clusters", "cluster", cname);
+	if (!cluster) {
+		log_debug("kubeconfig %s: cluster \"%s\" not found", path, cname);
+		return -EINVAL;
+	}
+	r = kubeconfig_cluster(doc, cluster, path, dir, cname, c);
+	if (r < 0)
+		return r;
+	if (ns && !(c->namespace = strdup(ns)))
+		return -ENOMEM;
+	if (!uname)
+		return 0;
+	user = ynamed(doc, root, "users", "user", uname);
+	if (!user) {
+		log_debug("kubeconfig %s: user \"%s\" not found", path, uname);
+		return -EINVAL;
+	}
+	return kubeconfig_user(doc, user, path, dir, uname, c);
+}
+
+static int kubeconfig_load_yaml(FILE *f, const char *path, yaml_document_t *ret)
+{
+	yaml_parser_t parser;
+	bool loaded;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_file(&parser, f);
+	loaded = yaml_parser_load(&parser, ret);
+	if (!loaded)
+		log_debug("kubeconfig %s: YAML error at line %zu: %s", path,
+			  parser.problem_mark.line + 1, parser.problem ? parser.problem : "?");
+	yaml_parser_delete(&parser);
+	return loaded ? 0 : -EINVAL;
+}
+
 int kube_config_from_kubeconfig(const char *path, const char *context, struct kube_config **ret)
 {
 	_cleanup_(kube_config_freep) struct kube_config *c = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *pathdup = NULL;
-	yaml_parser_t parser;
 	yaml_document_t doc;
-	yaml_node_t *root, *ctx, *cluster, *user;
-	const char *ctxname, *cname, *uname, *s, *ns;
-	const char *dir;
 	int r;
 
 	f = fopen(path, "re");
@@ -192,130 +365,16 @@ int kube_config_from_kubeconfig(const char *path, const char *context, struct ku
 	pathdup = strdup(path);
 	if (!pathdup)
 		return -ENOMEM;
-	dir = dirname(pathdup);
-
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		log_debug("kubeconfig %s: YAML error at line %zu: %s", path,
-			  parser.problem_mark.line + 1, parser.problem ? parser.problem : "?");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
-	}
-	yaml_parser_delete(&parser);
-
+	r = kubeconfig_load_yaml(f, path, &doc);
+	if (r < 0)
+		return r;
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = -EINVAL;
-	root = yaml_document_get_root_node(&doc);
-	if (!root || root->type != YAML_MAPPING_NODE) {
-		log_debug("kubeconfig %s: not a mapping", path);
-		goto out;
-	}
-	ctxname = context;
-	if (!ctxname && (yscalar(&doc, root, "current-context", &ctxname) < 0 || !ctxname)) {
-		log_debug("kubeconfig %s: no current-context", path);
-		goto out;
-	}
-	ctx = ynamed(&doc, root, "contexts", "context", ctxname);
-	if (!ctx) {
-		log_debug("kubeconfig %s: context \"%s\" not found", path, ctxname);
-		goto out;
-	}
-	if (yscalar(&doc, ctx, "cluster", &cname) < 0 || !cname ||
-	    yscalar(&doc, ctx, "user", &uname) < 0 || yscalar(&doc, ctx, "namespace", &ns) < 0) {
-		log_debug("kubeconfig %s: context \"%s\" lacks a cluster", path, ctxname);
-		goto out;
-	}
-	cluster = ynamed(&doc, root, "clusters", "cluster", cname);
-	if (!cluster) {
-		log_debug("kubeconfig %s: cluster \"%s\" not found", path, cname);
-		goto out;
-	}
-	if (yscalar(&doc, cluster, "server", &s) < 0 || !s || strncmp(s, "https://", 8) != 0) {
-		/* Plain http would send the token in the clear: refuse it like missing TLS. */
-		log_debug("kubeconfig %s: cluster \"%s\" needs an https:// server", path, cname);
-		goto out;
-	}
-	c->server = strdup(s);
-	if (!c->server)
-		goto oom;
-	{
-		size_t l = strlen(c->server);
-
-		while (l > 0 && c->server[l - 1] == '/')
-			c->server[--l] = 0;
-	}
-	if (yscalar(&doc, cluster, "insecure-skip-tls-verify", &s) < 0)
-		goto out;
-	if (s && strcmp(s, "true") == 0) {
-		log_debug("kubeconfig %s: insecure-skip-tls-verify is refused, TLS is always "
-			  "verified",
-			  path);
-		r = -EPERM;
-		goto out;
-	}
-	if (yscalar(&doc, cluster, "certificate-authority-data", &s) < 0)
-		goto out;
-	if (s && take_data(s, "certificate-authority-data", &c->ca_data, &c->ca_data_len) < 0)
-		goto out;
-	if (yscalar(&doc, cluster, "certificate-authority", &s) < 0)
-		goto out;
-	if (s && !c->ca_data && resolve_path(dir, s, &c->ca_file) < 0)
-		goto oom;
-	if (ns && !(c->namespace = strdup(ns)))
-		goto oom;
-
-	user = uname ? ynamed(&doc, root, "users", "user", uname) : NULL;
-	if (uname && !user) {
-		log_debug("kubeconfig %s: user \"%s\" not found", path, uname);
-		goto out;
-	}
-	if (user) {
-		if (yscalar(&doc, user, "token", &s) < 0)
-			goto out;
-		if (s && !(c->token = strdup(s)))
-			goto oom;
-		if (yscalar(&doc, user, "tokenFile", &s) < 0)
-			goto out;
-		if (s && resolve_path(dir, s, &c->token_file) < 0)
-			goto oom;
-		if (yscalar(&doc, user, "client-certificate-data", &s) < 0)
-			goto out;
-		if (s &&
-		    take_data(s, "client-certificate-data", &c->cert_data, &c->cert_data_len) < 0)
-			goto out;
-		if (yscalar(&doc, user, "client-key-data", &s) < 0)
-			goto out;
-		if (s && take_data(s, "client-key-data", &c->key_data, &c->key_data_len) < 0)
-			goto out;
-		if (yscalar(&doc, user, "client-certificate", &s) < 0)
-			goto out;
-		if (s && !c->cert_data && resolve_path(dir, s, &c->cert_file) < 0)
-			goto oom;
-		if (yscalar(&doc, user, "client-key", &s) < 0)
-			goto out;
-		if (s && !c->key_data && resolve_path(dir, s, &c->key_file) < 0)
-			goto oom;
-		if (!!(c->cert_data || c->cert_file) != !!(c->key_data || c->key_file)) {
-			log_debug("kubeconfig %s: user \"%s\" has a client certificate without key "
-				  "(or the reverse)",
-				  path, uname);
-			goto out;
-		}
-	}
-	*ret = TAKE_PTR(c);
-	r = 0;
-	goto out;
-oom:
-	r = -ENOMEM;
-out:
+	r = c ? kubeconfig_fill(&doc, path, dirname(pathdup), context, c) : -ENOMEM;
 	yaml_document_delete(&doc);
-	return r;
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(c);
+	return 0;
 }
 
 int kube_config_load(const char *kubeconfig, struct kube_config **ret)

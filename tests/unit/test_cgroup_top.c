@@ -2,11 +2,15 @@
 #include "tests/unit/unit.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent/top.h"
 #include "agent/util/cleanup.h"
@@ -226,6 +230,87 @@ START_TEST(test_cli_table_and_help)
 }
 END_TEST
 
+#define LIVE_POD_DIR                                                                               \
+	"kubepods.slice/kubepods-burstable.slice/"                                                 \
+	"kubepods-burstable-pod00000001_0001_4001_8001_000000000001.slice"
+#define LIVE_CID_OLD "c0ffee000000000000000000000000000000000000000000000000000000000c"
+#define LIVE_CID_NEW "c0ffee000000000000000000000000000000000000000000000000000000000d"
+
+/* Reads the child's stdout into buf until needle shows up or timeout_ms pass; true if it did. */
+static bool read_until(int fd, char *buf, size_t size, size_t *len, const char *needle,
+		       int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 100) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+
+		if (strstr(buf, needle))
+			return true;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if (*len + 1 >= size)
+			return false;
+		k = read(fd, buf + *len, size - *len - 1);
+		if (k <= 0)
+			return false;
+		*len += (size_t)k;
+		buf[*len] = '\0';
+	}
+	return strstr(buf, needle) != NULL;
+}
+
+/* Without --once/--json top keeps redrawing, and a container created while it runs (the kernel
+ * makes the directory with its files in it) shows up in a later table. */
+START_TEST(test_cli_live_sees_new_container)
+{
+	const char *agent = getenv("SNUG_AGENT"), *data = getenv("SNUG_TESTDATA");
+	char root[] = "/tmp/snug-top-live-XXXXXX", cmd[2048], stage[1024], dst[1024];
+	static char out[1 << 20];
+	size_t len = 0;
+	int p[2], status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(agent);
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	snprintf(cmd, sizeof(cmd), "cp -a %s/cgroup/kernel-6.1/tree/. %s/",
+		 data ? data : "tests/data", root);
+	ck_assert_int_eq(system(cmd), 0);
+	out[0] = '\0';
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		execl(agent, agent, "top", "--interval", "0.1", "--sampler", "pread",
+		      "--cgroup-root", root, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	ck_assert_msg(read_until(p[0], out, sizeof(out), &len, "2 pods, 3 containers", 10000),
+		      "no first table: %s", out);
+
+	snprintf(stage, sizeof(stage), "%s/%s/stage", root, LIVE_POD_DIR);
+	snprintf(cmd, sizeof(cmd), "cp -a %s/%s/cri-containerd-%s.scope %s", root, LIVE_POD_DIR,
+		 LIVE_CID_OLD, stage);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(dst, sizeof(dst), "%s/%s/cri-containerd-%s.scope", root, LIVE_POD_DIR,
+		 LIVE_CID_NEW);
+	ck_assert_int_eq(rename(stage, dst), 0);
+	ck_assert_msg(read_until(p[0], out, sizeof(out), &len, "2 pods, 4 containers", 10000),
+		      "the new container never showed: %s", out + (len > 2000 ? len - 2000 : 0));
+	ck_assert_ptr_null(strstr(out, "\033[")); /* not a tty: no escape codes */
+
+	/* It runs until stopped. */
+	ck_assert_int_eq(waitpid(pid, &status, WNOHANG), 0);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(p[0]);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *cgroup_top_suite(void)
 {
 	Suite *s = suite_create("cgroup_top");
@@ -236,6 +321,7 @@ Suite *cgroup_top_suite(void)
 	tcase_add_test(tc, test_guess_formula);
 	tcase_add_test(tc, test_cli_json);
 	tcase_add_test(tc, test_cli_table_and_help);
+	tcase_add_test(tc, test_cli_live_sees_new_container);
 	suite_add_tcase(s, tc);
 	return s;
 }

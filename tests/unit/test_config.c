@@ -120,6 +120,93 @@ START_TEST(test_bad_flags)
 }
 END_TEST
 
+/* Every duration flag lands in its own setting: distinct values, so a crossed wire shows. */
+START_TEST(test_duration_flags)
+{
+	char *argv[] = { (char *)"run",
+			 (char *)"--node-name",
+			 (char *)"n1",
+			 (char *)"--sample-interval",
+			 (char *)"2s",
+			 (char *)"--decide-interval",
+			 (char *)"3s",
+			 (char *)"--checkpoint-interval",
+			 (char *)"4s",
+			 (char *)"--cooldown",
+			 (char *)"5s",
+			 (char *)"--min-history",
+			 (char *)"6s",
+			 (char *)"--throttle-window",
+			 (char *)"7s",
+			 (char *)"--eviction-interval",
+			 (char *)"8s",
+			 (char *)"--pressure-lookahead=9s",
+			 (char *)"--node-refresh",
+			 (char *)"10s",
+			 (char *)"--admission-timeout",
+			 (char *)"11s",
+			 (char *)"--test-half-life",
+			 (char *)"12s",
+			 NULL };
+	struct agent_config c;
+
+	agent_config_init(&c);
+	ck_assert_int_eq(agent_config_parse(24, argv, &c), 0);
+	ck_assert_uint_eq(c.sample_interval_usec, 2 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.decide_interval_usec, 3 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.checkpoint_interval_usec, 4 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.decide.cooldown_usec, 5 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.min_history_usec, 6 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.decide.throttle_window_usec, 7 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.eviction_interval_usec, 8 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.pressure_lookahead_usec, 9 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.node_refresh_usec, 10 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.admission_timeout_usec, 11 * USEC_PER_SEC);
+	ck_assert_int_eq(c.tunables.cpu_histogram_decay_half_life_usec, 12 * USEC_PER_SEC);
+	ck_assert_int_eq(c.tunables.memory_histogram_decay_half_life_usec, 12 * USEC_PER_SEC);
+	agent_config_done(&c);
+}
+END_TEST
+
+/* `run --node-name n FLAG VALUE` into a fresh config. */
+static int parse_one(const char *flag, const char *value, struct agent_config *c)
+{
+	char *argv[] = { (char *)"run", (char *)"--node-name", (char *)"n",
+			 (char *)flag,	(char *)value,	       NULL };
+
+	agent_config_init(c);
+	return agent_config_parse(5, argv, c);
+}
+
+/* 0 turns off the cooldown, the history wait and the lookahead; any other period must be > 0. */
+START_TEST(test_duration_zero)
+{
+	static const char *const zero_bad[] = {
+		"--sample-interval",   "--decide-interval",   "--checkpoint-interval",
+		"--throttle-window",   "--eviction-interval", "--node-refresh",
+		"--admission-timeout", "--test-half-life",
+	};
+	struct agent_config c;
+
+	ck_assert_int_eq(parse_one("--cooldown", "0", &c), 0);
+	ck_assert_uint_eq(c.decide.cooldown_usec, 0);
+	agent_config_done(&c);
+	ck_assert_int_eq(parse_one("--min-history", "0s", &c), 0);
+	ck_assert_uint_eq(c.min_history_usec, 0);
+	agent_config_done(&c);
+	ck_assert_int_eq(parse_one("--pressure-lookahead", "0ms", &c), 0);
+	ck_assert_uint_eq(c.pressure_lookahead_usec, 0);
+	agent_config_done(&c);
+	for (size_t i = 0; i < sizeof(zero_bad) / sizeof(zero_bad[0]); i++) {
+		ck_assert_msg(parse_one(zero_bad[i], "0", &c) == -EINVAL, "%s 0 taken",
+			      zero_bad[i]);
+		agent_config_done(&c);
+	}
+	ck_assert_int_eq(parse_one("--cooldown", "soon", &c), -EINVAL);
+	agent_config_done(&c);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -128,6 +215,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_flags);
 	tcase_add_test(tc, test_bad_flags);
+	tcase_add_test(tc, test_duration_flags);
+	tcase_add_test(tc, test_duration_zero);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -164,6 +164,60 @@ START_TEST(test_kubeconfig_refusals)
 }
 END_TEST
 
+/* A one-cluster kubeconfig with the given context and users sections. */
+#define ONE_CLUSTER(cluster_extra, context, users)                                                 \
+	"clusters:\n- name: x\n  cluster:\n    server: https://h\n" cluster_extra                  \
+	"contexts:\n- name: x\n  context: " context "\ncurrent-context: x\n" users
+
+START_TEST(test_kubeconfig_lookups_and_precedence)
+{
+	struct kube_config *c = NULL;
+	char want[300];
+
+	/* The context's cluster is missing, or the context names none. */
+	ck_assert_int_eq(load(ONE_CLUSTER("", "{cluster: y}", ""), NULL, &c), -EINVAL);
+	ck_assert_int_eq(load(ONE_CLUSTER("", "{user: u}", ""), NULL, &c), -EINVAL);
+	/* namespace present but not a string */
+	ck_assert_int_eq(load(ONE_CLUSTER("", "{cluster: x, namespace: [a]}", ""), NULL, &c),
+			 -EINVAL);
+	/* a key without its certificate */
+	ck_assert_int_eq(load(ONE_CLUSTER("", "{cluster: x, user: u}",
+					  "users:\n- name: u\n  user: {client-key: a.key}\n"),
+			      NULL, &c),
+			 -EINVAL);
+	/* bad base64 in the user's key */
+	ck_assert_int_eq(load(ONE_CLUSTER("", "{cluster: x, user: u}",
+					  "users:\n- name: u\n  user: {client-certificate-data: "
+					  "LS0tLS1DRVJULS0tLS0=, client-key-data: '!!'}\n"),
+			      NULL, &c),
+			 -EINVAL);
+
+	/* Inline data wins over a file of the same thing; a token file is found next to the
+	 * kubeconfig. */
+	ck_assert_int_eq(load(ONE_CLUSTER("    certificate-authority-data: LS0tLS1DQS0tLS0t\n"
+					  "    certificate-authority: ca.crt\n",
+					  "{cluster: x, user: u}",
+					  "users:\n- name: u\n  user:\n    tokenFile: sa/token\n"
+					  "    client-certificate-data: LS0tLS1DRVJULS0tLS0=\n"
+					  "    client-certificate: c.crt\n"
+					  "    client-key-data: LS0tLS1LRVktLS0tLQ==\n"
+					  "    client-key: c.key\n"),
+			      NULL, &c),
+			 0);
+	ck_assert_str_eq(c->server, "https://h");
+	ck_assert_uint_eq(c->ca_data_len, 12);
+	ck_assert_ptr_null(c->ca_file);
+	ck_assert_str_eq(c->cert_data, "-----CERT-----");
+	ck_assert_ptr_null(c->cert_file);
+	ck_assert_str_eq(c->key_data, "-----KEY-----");
+	ck_assert_ptr_null(c->key_file);
+	ck_assert_ptr_null(c->token);
+	snprintf(want, sizeof(want), "%s/sa/token", dir);
+	ck_assert_str_eq(c->token_file, want);
+	kube_config_free(c);
+}
+END_TEST
+
 START_TEST(test_in_cluster)
 {
 	struct kube_config *c = NULL;
@@ -225,6 +279,7 @@ Suite *kube_config_suite(void)
 	tcase_add_test(tc, test_kubeconfig_current_context);
 	tcase_add_test(tc, test_kubeconfig_named_context_files);
 	tcase_add_test(tc, test_kubeconfig_refusals);
+	tcase_add_test(tc, test_kubeconfig_lookups_and_precedence);
 	tcase_add_test(tc, test_in_cluster);
 	tcase_add_test(tc, test_base64);
 	suite_add_tcase(s, tc);

@@ -252,6 +252,7 @@ END_TEST
 
 START_TEST(test_cli_help_and_bad_options)
 {
+	static const char *const programs[] = { "auto", "tp_btf", "tp", "tp-proc" };
 	char cmd[1024];
 
 	snprintf(cmd, sizeof(cmd), "%s oomwatch --help | grep -q -- --no-bpf",
@@ -262,6 +263,23 @@ START_TEST(test_cli_help_and_bad_options)
 	snprintf(cmd, sizeof(cmd), "%s oomwatch --cgroup-root /nonexistent/x --no-bpf 2>/dev/null",
 		 getenv("SNUG_AGENT"));
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
+	/* Usage errors exit 2 before anything is opened; a known program name gets past them to the
+	 * missing root (exit 1). */
+	snprintf(cmd, sizeof(cmd), "%s oomwatch --bpf-program kprobe 2>/dev/null",
+		 getenv("SNUG_AGENT"));
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+	snprintf(cmd, sizeof(cmd), "%s oomwatch --count many 2>/dev/null", getenv("SNUG_AGENT"));
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+	snprintf(cmd, sizeof(cmd), "%s oomwatch extra 2>/dev/null", getenv("SNUG_AGENT"));
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "%s oomwatch --bpf-program %s --no-bpf --cgroup-root /nonexistent/x "
+			 "2>/dev/null",
+			 getenv("SNUG_AGENT"), programs[i]);
+		ck_assert_msg(WEXITSTATUS(system(cmd)) == 1, "--bpf-program %s refused",
+			      programs[i]);
+	}
 }
 END_TEST
 

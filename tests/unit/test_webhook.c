@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent/util/cleanup.h"
 #include "agent/webhook.h"
@@ -568,6 +570,61 @@ START_TEST(metrics_text)
 }
 END_TEST
 
+/* Exit status of `snug-agent webhook ARGS` with its output thrown away. */
+static int webhook_cli(const char *args)
+{
+	char cmd[2048];
+	int st;
+
+	ck_assert_ptr_nonnull(getenv("SNUG_AGENT"));
+	snprintf(cmd, sizeof(cmd), "%s webhook %s >/dev/null 2>&1", getenv("SNUG_AGENT"), args);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A bad command line exits 2 before anything starts; a good one whose TLS files do not load gets
+ * past parsing and exits 1; --help exits 0. */
+START_TEST(cli_exit_codes)
+{
+	char dir[] = "/tmp/snug-webhook-cli-XXXXXX", args[1024], path[128];
+	FILE *f;
+
+	ck_assert_int_eq(webhook_cli("--help"), 0);
+	ck_assert_int_eq(webhook_cli("--tls-cert c.pem"), 2);
+	ck_assert_int_eq(webhook_cli("--tls-key k.pem"), 2);
+	ck_assert_int_eq(webhook_cli("--tls-cert c --tls-key k --max-cpu 0"), 2);
+	ck_assert_int_eq(webhook_cli("--tls-cert c --tls-key k --max-memory lots"), 2);
+	ck_assert_int_eq(webhook_cli("--tls-cert c --tls-key k --tls-check-interval 0"), 2);
+	ck_assert_int_eq(webhook_cli("--tls-cert c --tls-key k --log-level loud"), 2);
+	ck_assert_int_eq(webhook_cli("--tls-cert c --tls-key k extra"), 2);
+	ck_assert_int_eq(webhook_cli("--tls-cert c --tls-key k --no-such-flag"), 2);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/kubeconfig", dir);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("current-context: x\n"
+	      "clusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+	      "contexts: [{name: x, context: {cluster: x}}]\n",
+	      f);
+	fclose(f);
+	/* No API server access at all: exit 1. */
+	ck_assert_int_eq(webhook_cli("--tls-cert c --tls-key k --kubeconfig /nonexistent/kc"), 1);
+	/* API access, but TLS files that are missing or are not PEM: exit 1. */
+	snprintf(args, sizeof(args),
+		 "--tls-cert %s/none.pem --tls-key %s/none.pem --kubeconfig %s "
+		 "--listen 127.0.0.1:0 --max-cpu 2 --max-memory 1Gi --tls-check-interval 1",
+		 dir, dir, path);
+	ck_assert_int_eq(webhook_cli(args), 1);
+	snprintf(args, sizeof(args),
+		 "--tls-cert %s --tls-key %s --kubeconfig %s --listen 127.0.0.1:0", path, path,
+		 path);
+	ck_assert_int_eq(webhook_cli(args), 1);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *webhook_suite(void)
 {
 	Suite *s = suite_create("webhook");
@@ -592,6 +649,9 @@ Suite *webhook_suite(void)
 	tcase_add_test(tc, response_format);
 	tcase_add_test(tc, rec_roundtrip);
 	tcase_add_test(tc, metrics_text);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cli");
+	tcase_add_test(tc, cli_exit_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }
