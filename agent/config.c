@@ -223,8 +223,7 @@ static const struct duration_option *duration_option_find(int arg)
 	return NULL;
 }
 
-/* arg is what getopt_long consumed last (argv[optind - 1]): the message has always named it, which
- * is the value itself after "--flag value" and the whole "--flag=value" otherwise. */
+/* arg names the flag (--cooldown) for the message. */
 static int parse_duration_arg(const char *arg, const char *value, bool zero_allowed,
 			      uint64_t *ret_usec)
 {
@@ -406,11 +405,17 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	int opt, r;
+	char name[64];
+	int opt, r, index;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-		r = apply_option(c, opt, argv[optind - 1], optarg);
+	while ((index = -1, opt = getopt_long(argc, argv, "h", options, &index)) >= 0) {
+		/* Messages name the flag as the user would look it up: --cooldown, not its value. */
+		if (index >= 0)
+			snprintf(name, sizeof(name), "--%s", options[index].name);
+		else
+			snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+		r = apply_option(c, opt, name, optarg);
 		if (r != 0)
 			return r;
 	}

@@ -27,6 +27,10 @@ int kube_rv_compare(const char *a, const char *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* Frees the watch's state and the pod cache when the client goes (set as the client's watch_done
+ * hook by whatever fills that state, so the client's life cycle never calls into this file). */
+static void watch_done(struct kube_client *c);
+
 /* ---- our own writes ahead of the watch -------------------------------------------------------- */
 
 static ssize_t ahead_find(const struct kube_client *c, const char *uid)
@@ -61,6 +65,7 @@ static int ahead_set(struct kube_client *c, const char *uid, const char *rv)
 	ssize_t i = ahead_find(c, uid);
 	char *t = strdup(rv);
 
+	c->watch_done = watch_done;
 	if (!t)
 		return -ENOMEM;
 	if (i >= 0) {
@@ -111,6 +116,7 @@ static ssize_t cache_find(const struct kube_client *c, const char *uid)
 
 static int cache_append(struct kube_client *c, struct kube_pod *p)
 {
+	c->watch_done = watch_done;
 	if (c->n_pods == c->cap_pods) {
 		size_t cap = c->cap_pods ? c->cap_pods * 2 : 32;
 		struct kube_pod **n = realloc(c->pods, cap * sizeof(*n));
@@ -525,8 +531,6 @@ static void cycle(struct kube_client *c)
 	if (k < 0)
 		fail_later(c, "cannot build the pod request");
 }
-
-static void watch_done(struct kube_client *c);
 
 int kube_client_watch_pods(struct kube_client *c, const struct kube_watch_ops *ops, void *userdata)
 {
