@@ -143,6 +143,9 @@ struct decide_input {
 	bool keep_memory_limit;
 };
 
+/* What a decision is for. Ordered by strength, on purpose: when memory and CPU both change, the
+ * smaller value names the decision (a kill beats pressure beats throttling beats the
+ * recommendation). */
 enum decide_kind {
 	DECIDE_NONE,	       /* nothing to change; reason says why */
 	DECIDE_OOM,	       /* an OOM kill */
