@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Host side of `make check-node`: per kubelet version, a real kube-apiserver + etcd on loopback, snug installed with `kubectl apply -k`, and one VM boot in which the real kubelet and containerd run the scenarios.
+# Host side of `make check-node`, `make demo` and `make bench-node`: per kubelet version, a real kube-apiserver + etcd on loopback, snug installed with `kubectl apply -k`, and one VM boot in which the real kubelet and containerd run the scenarios, the demo or the benchmark.
 #
-# Usage: tests/node/check.sh [check] [SCENARIO...]   (the mode is passed to guest.sh)
+# Usage: tests/node/check.sh [check] [SCENARIO...] | demo | bench   (the mode is passed to guest.sh)
+# demo and bench run one version (1.36.2) and exit 77 when the node's parts cannot be had (make demo
+# then falls back to the VM tier's demo).
 # Environment: SNUG_OUT (build dir), SNUG_CACHE (~/.cache/snug), SHARED_DIR (../shared),
 # SNUG_NODE_VERSIONS ("1.36.2 1.33.13 1.36.2/systemd": kubelet and kube-apiserver versions, one boot
 # each; a /systemd suffix: the systemd cgroup driver in the systemd-as-PID-1 boot, running only the
@@ -15,7 +17,17 @@ cache=${SNUG_CACHE:-$HOME/.cache/snug}
 shared=${SHARED_DIR:-$repo/../shared}
 mode=${1:-check}
 shift || true
-versions=${SNUG_NODE_VERSIONS:-1.36.2 1.33.13 1.36.2/systemd}
+default_versions="1.36.2 1.33.13 1.36.2/systemd"
+[[ $mode == check ]] || default_versions=1.36.2
+versions=${SNUG_NODE_VERSIONS:-$default_versions}
+# The guest's time limit: the demo is meant to fit in 3 minutes, the benchmark takes longer.
+case $mode in
+demo) default_timeout=360 ;;
+bench) default_timeout=1800 ;;
+*) default_timeout=900 ;;
+esac
+# The demo redraws its table in place on a terminal, and prints a log of changes elsewhere.
+[[ $mode == demo && -t 1 ]] && export SNUG_DEMO_TTY=1
 systemd_scenarios=${SNUG_NODE_SYSTEMD_SCENARIOS:-grower-saved kubelet-agrees-grower no-tug-of-war}
 node_name=snug-node
 # The address the guest dials for the API server; qemu forwards it to the host's loopback port.
@@ -28,8 +40,13 @@ t_all=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 result() { [[ $mode == check ]] && echo "node $1 $2 $3" >"$out/results/node"; }
 
-if ! "$here/fetch-runtime.sh" "$cache/node" "$shared" >"$out/node/versions.txt"; then
+"$here/fetch-runtime.sh" "$cache/node" "$shared" >"$out/node/versions.txt"
+frc=$?
+if ((frc != 0)); then
+	# fetch-runtime.sh says why with a SKIPPED line (status 77); any other failure is one too.
+	((frc == 77)) || echo "*** SKIPPED: node tier: tests/node/fetch-runtime.sh failed (status $frc) ***" >&2
 	result 0 0 1
+	[[ $mode == check ]] || exit 77
 	exit 0
 fi
 sed 's/^/node: /' "$out/node/versions.txt"
@@ -159,7 +176,7 @@ for run in $versions; do
 	for attempt in 1 2; do
 		SNUG_NODE_QUIET_SECONDS=$quiet SNUG_VM_INIT=$init SNUG_VM_MEM=${SNUG_VM_MEM:-3072} \
 			SNUG_VM_GUESTFWD="$guest_api=127.0.0.1:$port" \
-			"$repo/tests/vm/run.sh" --timeout "${SNUG_NODE_TIMEOUT:-900}" --results "$res" \
+			"$repo/tests/vm/run.sh" --timeout "${SNUG_NODE_TIMEOUT:-$default_timeout}" --results "$res" \
 			"$here/guest.sh" "$mode" "${scenarios[@]}"
 		rc=$?
 		# A boot that hung in the kernel before /init (run.sh's status 75) is tried once more.
@@ -183,6 +200,14 @@ for run in $versions; do
 	echo "node $run: $(elapsed "$t0")s in all; logs in $res/logs"
 	rm -rf "$cpwork"
 done
+if [[ $mode != check ]]; then
+	verdict=finished
+	((fail)) && verdict=FAILED
+	echo "node $mode: $verdict in $(elapsed "$t_all")s (wall time of this script)"
+	((fail == 0 && skipped > 0)) && exit 77
+	((fail == 0))
+	exit
+fi
 echo "node $mode: $pass passed, $fail failed, $skipped skipped ($(elapsed "$t_all")s)"
 for run in $versions; do
 	f=$out/node/$mode-${run//\//-}/tests

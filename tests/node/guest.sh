@@ -1,7 +1,7 @@
 #!/bin/bash
-# Guest side of the node tier: brings up containerd and the real kubelet, then runs the scenarios (check; a demo or a benchmark would be further modes).
+# Guest side of the node tier: brings up containerd and the real kubelet, then runs the scenarios (check), the demo (demo) or the benchmark (bench).
 #
-# Usage (in the guest, from tests/node/check.sh): guest.sh check [SCENARIO...]
+# Usage (in the guest, from tests/node/check.sh): guest.sh check [SCENARIO...] | demo | bench
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/node/lib.sh
@@ -27,8 +27,10 @@ node_phase node-up "$t0"
 
 case $mode in
 check) PYTHONDONTWRITEBYTECODE=1 python3 "$here/node_scenarios.py" check "$@" ;;
+demo) PYTHONDONTWRITEBYTECODE=1 python3 "$here/node_demo.py" ;;
+bench) PYTHONDONTWRITEBYTECODE=1 python3 "$here/node_bench.py" "$@" ;;
 *)
-	echo "guest.sh: unknown mode $mode (check)" >&2
+	echo "guest.sh: unknown mode $mode (check, demo, bench)" >&2
 	exit 2
 	;;
 esac

@@ -29,3 +29,23 @@ check-node: $(AGENT) $(NODE_IMAGES)
 	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SHARED_DIR=$(SHARED_DIR) \
 		tests/node/check.sh check $(T)
 
+
+.PHONY: bench-node
+# The node-limit-enforced benchmark (tests/node/node_bench.py): one boot with kubelet 1.36.2.
+# SNUG_NODE_BENCH_KILLS (12) OOM kills per path.
+bench-node: $(AGENT) $(NODE_IMAGES)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SHARED_DIR=$(SHARED_DIR) \
+		tests/node/check.sh bench; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
+
+bench: bench-node
+
+# `make demo`: the story on the real node (kubelet 1.36.2, tests/node/node_demo.py); where its parts
+# cannot be had (check.sh exits 77 with a SKIPPED line), the VM tier's demo with a fake API server.
+demo: deps all $(VM_WORKLOAD) $(VM_GUEST_DEPS) $(NODE_IMAGES)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SHARED_DIR=$(SHARED_DIR) \
+		tests/node/check.sh demo; rc=$$?; \
+	if [ $$rc -eq 77 ]; then \
+		echo "*** make demo: NO REAL NODE HERE (see the SKIPPED line above): falling back to the VM" \
+			"tier's demo, where a fake API server plays the kubelet ***" >&2; \
+		$(MAKE) --no-print-directory demo-vm; \
+	else exit $$rc; fi

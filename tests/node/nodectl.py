@@ -169,6 +169,7 @@ class Node:
         self.driver = self.env.get("NODE_CGROUP_DRIVER", "cgroupfs")
         self.kubectl_bin = os.path.join(self.env["NODE_CACHE"], "kubectl-v1.36.2")
         self.agent = None
+        self.agent_bin = os.path.join(REPO, "build", "snug-agent")
         self.agent_port = 9746
         self.agent_log_path = os.path.join(self.res, "logs", "agent.log")
         self.agent_dir = os.path.join(RUN, "agent")
@@ -252,7 +253,7 @@ class Node:
         snug-agent ServiceAccount's token (agent.kubeconfig). The sampling and decision knobs are
         the tests' (shorter than the defaults, so a scenario fits in seconds under TCG)."""
         os.makedirs(self.agent_dir, exist_ok=True)
-        cmd = [os.path.join(REPO, "build", "snug-agent"), "run", "--node-name", NODE_NAME,
+        cmd = [self.agent_bin, "run", "--node-name", NODE_NAME,
                "--kubeconfig", os.path.join(self.res, "agent.kubeconfig"), "--cgroup-root", CG,
                "--state-dir", os.path.join(self.agent_dir, "state"),
                "--listen", "127.0.0.1:%d" % self.agent_port] + list(extra)

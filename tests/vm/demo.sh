@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guest side of `make demo`: builds a small kubelet-style node with live workloads and shows `snug-agent top` on it.
+# Guest side of `make demo-vm` (the fallback of `make demo`): builds a small kubelet-style node with live workloads and shows `snug-agent top` on it.
 #
 # Layout, so later pieces can join without editing this file:
 #   1. demo_tree below makes three pods (DEMO_* variables name their cgroups);

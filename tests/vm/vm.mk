@@ -1,4 +1,4 @@
-# VM tier: boots Debian's kernel in qemu (tests/vm/run.sh) and runs guest scripts there; also `make demo` and `make bench-vm`.
+# VM tier: boots Debian's kernel in qemu (tests/vm/run.sh) and runs guest scripts there; also `make demo-vm` and `make bench-vm`.
 
 VM_WORKLOAD := $(OUT)/tests/workload
 # Binaries the guest scripts use; fragments included before this one (cgroup/, bpf/) append theirs.
@@ -14,7 +14,7 @@ $(VM_ACTCHECK): $(OBJ)/tests/tools/actcheck.o $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-.PHONY: bench-vm vm-shell
+.PHONY: bench-vm vm-shell demo-vm
 
 $(VM_WORKLOAD): tests/vm/workload.c | deps-ok
 	$(call msg,CC,$@)
@@ -31,7 +31,9 @@ bench-vm: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
 
 bench: bench-vm
 
-demo: deps all $(VM_WORKLOAD) $(VM_GUEST_DEPS)
+# The VM tier's demo (a fake API server in the guest, kubelet-style cgroups): what `make demo`
+# (tests/node/node.mk) falls back to where the real node's parts cannot be had.
+demo-vm: deps all $(VM_WORKLOAD) $(VM_GUEST_DEPS)
 	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SNUG_VM_TIMEOUT=180 \
 		tests/vm/run.sh tests/vm/guest-run.sh demo
 
