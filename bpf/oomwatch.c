@@ -223,6 +223,20 @@ static int on_missed_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* The processes killed between two reads of memory.events. A group kill (memory.oom.group, which
+ * the kubelet sets on cgroup v2) counts its first victim twice in oom_kill: oom_kill_process()
+ * kills it, then kills every member of the group, the victim again (__oom_kill_process() counts
+ * MEMCG_OOM_KILL each time; mark_victim fires once, mark_oom_victim() returning early the second
+ * time). oom_group_kill (5.17+) counts the group kills, so each one's extra count comes off; read
+ * as two kills it made the agent grow a limit twice for one OOM (seen on the real node tier). */
+static uint64_t victims(const struct cg_memory_events *cur, const struct cg_memory_events *base)
+{
+	uint64_t kills = delta(cur->oom_kill, base->oom_kill);
+	uint64_t groups = delta(cur->oom_group_kill, base->oom_group_kill);
+
+	return kills > groups ? kills - groups : 0;
+}
+
 /* Re-reads one entry's memory.events and emits pressure and kill records for what grew. */
 static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 {
@@ -279,7 +293,7 @@ static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 			return; /* the handler untracked it */
 	}
 
-	kills = delta(cur.oom_kill, base.oom_kill);
+	kills = victims(&cur, &base);
 	if (kills == 0)
 		return;
 	if (ow->source == OOMWATCH_SOURCE_BPF && !ow->config.report_all_sources) {

@@ -380,9 +380,15 @@ def scenario_oom_restart(ctx):
                                                json.dumps(node.last_resize(p))))
     if not oom_killed(cs):
         fails.append("the kubelet does not report the first death as OOMKilled: %s" % json.dumps(cs.get("lastState")))
-    if restarts != 1 or cs["restartCount"] != restarts or "running" not in cs.get("state", {}):
-        fails.append("the oomer was OOM-killed again: restartCount %d when it ran under the raised limit, %d "
-                     "20 s later (one kill expected)" % (restarts, cs["restartCount"]))
+    # The kubelet restarts a killed container at once; under TCG that restart can beat the resize
+    # (a kill at the old limit again, before the new one is actuated): what must hold is that the
+    # container, once it runs under the raised limit, is not killed again.
+    if restarts > 1:
+        log("oomer: %d kills before it ran under the raised limit (the kubelet's restart came before "
+            "the resize was actuated)" % restarts)
+    if cs["restartCount"] != restarts or "running" not in cs.get("state", {}):
+        fails.append("the oomer was OOM-killed again under the raised limit: restartCount %d when it ran "
+                     "under it, %d 20 s later" % (restarts, cs["restartCount"]))
     if mx is None or mx == "max" or int(mx) != lim:
         fails.append("the restarted container's memory.max %s is not the limit the kubelet reports (%d)" % (mx, lim))
     if cg_key(ctr, "memory.events", "oom_kill"):

@@ -89,6 +89,31 @@ START_TEST(test_growth_reports_kill_and_pressure)
 }
 END_TEST
 
+/* A group kill (memory.oom.group=1, as the kubelet sets it) of a one-process container: the kernel
+ * counts oom_kill twice and oom_group_kill once. One victim, one kill record: the agent would
+ * otherwise grow the limit twice for one OOM. Two processes killed in one group kill: two. */
+START_TEST(test_group_kill_counts_each_victim_once)
+{
+	struct ow_fixture f;
+	char a[512], fn[1024];
+
+	ow_fixture_setup(&f, true);
+	make_cgroup(f.dir, "a", a, sizeof(a));
+	ck_assert_int_eq(oomwatch_track(f.ow, 1001, AT_FDCWD, a, 0, (void *)"ctr-a"), 0);
+	ck_assert_uint_eq(ow_run_until(&f, 1, 200), 0);
+	snprintf(fn, sizeof(fn), "%s/memory.events", a);
+	ow_write_file(fn, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\noom_group_kill 1\n");
+	ck_assert_uint_eq(ow_run_until(&f, 2, 5000), 2);
+	ck_assert_int_eq(f.recs[1].kind, OOMWATCH_KILL);
+	ck_assert_uint_eq(f.recs[1].kills, 1);
+	ow_write_file(fn, "low 0\nhigh 0\nmax 6\noom 2\noom_kill 5\noom_group_kill 2\n");
+	ck_assert_uint_eq(ow_run_until(&f, 4, 5000), 4);
+	ck_assert_int_eq(f.recs[3].kind, OOMWATCH_KILL);
+	ck_assert_uint_eq(f.recs[3].kills, 2);
+	ow_fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_recreated_container_counts_from_zero)
 {
 	struct ow_fixture f;
@@ -238,6 +263,7 @@ Suite *oomwatch_fallback_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_growth_reports_kill_and_pressure);
+	tcase_add_test(tc, test_group_kill_counts_each_victim_once);
 	tcase_add_test(tc, test_recreated_container_counts_from_zero);
 	tcase_add_test(tc, test_vanishing_file_is_quiet);
 	tcase_add_test(tc, test_several_containers_all_delivered);
