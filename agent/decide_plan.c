@@ -84,16 +84,25 @@ static int64_t scale(int64_t v, double f)
 	return (int64_t)(fabsl(x - r) < 1e-6L * (x > 1 ? x : 1) ? r : ceill(x));
 }
 
+/* One more item of a list in t: sep before it unless it is the first. */
+static void append_item(struct text *t, const char *sep, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void append_item(struct text *t, const char *sep, const char *fmt, va_list ap)
+{
+	char tmp[192];
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	decide_text_add(t, "%s%s", t->len ? sep : "", tmp);
+}
+
 static void note(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct plan *p, const char *fmt, ...)
 {
-	char tmp[160];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	append_item(&p->notes, ", ", fmt, ap);
 	va_end(ap);
-	decide_text_add(&p->notes, "%s%s", p->notes.len ? ", " : "", tmp);
 }
 
 static int64_t bound_request(struct plan *p, int64_t v)
@@ -222,13 +231,11 @@ static bool grow_limit(struct plan *p, int64_t want)
 void decide_plan_skip(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void decide_plan_skip(struct plan *p, const char *fmt, ...)
 {
-	char tmp[192];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	append_item(&p->skip, "; ", fmt, ap);
 	va_end(ap);
-	decide_text_add(&p->skip, "%s%s", p->skip.len ? "; " : "", tmp);
 	if (p->notes.len)
 		decide_text_add(&p->skip, " (%s)", p->notes.buf);
 	p->notes.len = 0;
