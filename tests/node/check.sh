@@ -125,6 +125,7 @@ setup_cluster() {
 }
 
 pass=0 fail=0 skipped=0
+failed_runs=()
 for run in $versions; do
 	t0=$(date +%s.%N)
 	v=${run%/*}
@@ -174,14 +175,24 @@ for run in $versions; do
 	quiet=${SNUG_NODE_QUIET_SECONDS:-120}
 	[[ $driver == systemd ]] && quiet=${SNUG_NODE_SYSTEMD_QUIET_SECONDS:-60}
 	for attempt in 1 2; do
+		# The console is kept (console.log) so that a failed run's last lines close this tier's output.
 		SNUG_NODE_QUIET_SECONDS=$quiet SNUG_VM_INIT=$init SNUG_VM_MEM=${SNUG_VM_MEM:-3072} \
 			SNUG_VM_GUESTFWD="$guest_api=127.0.0.1:$port" \
 			"$repo/tests/vm/run.sh" --timeout "${SNUG_NODE_TIMEOUT:-$default_timeout}" --results "$res" \
-			"$here/guest.sh" "$mode" "${scenarios[@]}"
-		rc=$?
-		# A boot that hung in the kernel before /init (run.sh's status 75) is tried once more.
-		((rc == 75 && attempt == 1)) || break
-		echo "node $run: booting again" >&2
+			"$here/guest.sh" "$mode" "${scenarios[@]}" 2>&1 | tee "$res/console-$attempt.log"
+		rc=${PIPESTATUS[0]}
+		# A boot that hung in the kernel before /init (run.sh's status 75) is tried once more; so is a
+		# guest that went silent with no verdict at all (every wait in it is bounded, a hung group is
+		# reported by name, so a timeout with no result line is the VM itself stalling under TCG).
+		((attempt == 1)) || break
+		if ((rc == 75)); then
+			echo "node $run: booting again (the boot hung before /init)" >&2
+		elif ((rc == 124)) && ! [[ -s $res/tests ]]; then
+			echo "node $run: booting again (the guest went silent with no verdict; its last lines:)" >&2
+			tail -n 15 "$res/console-$attempt.log" >&2
+		else
+			break
+		fi
 	done
 	cp_stop
 	if ((rc == 77)); then
@@ -195,12 +206,22 @@ for run in $versions; do
 			echo "node $run: the guest run failed (status $rc)" >&2
 			fail=$((fail + 1))
 		fi
+		((rc != 0)) && failed_runs+=("$run:$res/console-$attempt.log")
 	fi
 	[[ -s $res/phases ]] && echo "node $run: phases: $(awk '{ printf "%s=%ss ", $1, $2 }' "$res/phases")"
 	echo "node $run: $(elapsed "$t0")s in all; logs in $res/logs"
 	rm -rf "$cpwork"
 done
+# show_failed_runs: what a failed run printed last, at the very end, where a CI excerpt shows it.
+show_failed_runs() {
+	local f
+	for f in "${failed_runs[@]}"; do
+		echo "--- node ${f%%:*}: the last lines of its console (${f#*:}):"
+		grep -v -e '^\[ *[0-9.]*\] ' -e '^$' "${f#*:}" | tail -n 25
+	done
+}
 if [[ $mode != check ]]; then
+	show_failed_runs
 	verdict=finished
 	((fail)) && verdict=FAILED
 	echo "node $mode: $verdict in $(elapsed "$t_all")s (wall time of this script)"
@@ -213,5 +234,6 @@ for run in $versions; do
 	f=$out/node/$mode-${run//\//-}/tests
 	[[ -s $f ]] && sed "s|^|  $run |" "$f"
 done
+show_failed_runs
 result "$pass" "$fail" "$skipped"
 ((fail == 0))

@@ -86,7 +86,7 @@ node_start_containerd() {
 	containerd --config "$NODE_RUN/containerd/config.toml" >"$NODE_LOGS/containerd.log" 2>&1 &
 	NODE_CONTAINERD_PID=$!
 	for ((i = 0; i < 600; i++)); do
-		[[ -S $NODE_SOCK ]] && ctr --address "$NODE_SOCK" version >/dev/null 2>&1 && break
+		[[ -S $NODE_SOCK ]] && timeout -k 5 10 ctr --address "$NODE_SOCK" version >/dev/null 2>&1 && break
 		kill -0 "$NODE_CONTAINERD_PID" 2>/dev/null || {
 			tail -30 "$NODE_LOGS/containerd.log" >&2
 			return 1
@@ -98,8 +98,8 @@ node_start_containerd() {
 	t0=$(date +%s.%N)
 	local img
 	for img in "$NODE_IMAGES"/pause.tar "$NODE_IMAGES"/workload.tar; do
-		ctr --address "$NODE_SOCK" -n k8s.io images import --no-unpack=false "$img" >/dev/null ||
-			{ echo "node: ctr images import $img failed" >&2; return 1; }
+		timeout -k 5 180 ctr --address "$NODE_SOCK" -n k8s.io images import --no-unpack=false "$img" >/dev/null ||
+			{ echo "node: ctr images import $img failed or took over 180 s" >&2; return 1; }
 	done
 	node_phase images-imported "$t0"
 }
@@ -155,10 +155,30 @@ node_start_kubelet() {
 	return 1
 }
 
-node_kubectl() { "$NODE_CACHE/kubectl-v1.36.2" --kubeconfig "$NODE_RES/admin.kubeconfig" "$@"; }
+# Every call in the guest is bounded: a stuck one must fail the run with its name, not hang it until
+# the VM's timeout.
+node_kubectl() {
+	timeout -k 5 30 "$NODE_CACHE/kubectl-v1.36.2" --request-timeout=20s \
+		--kubeconfig "$NODE_RES/admin.kubeconfig" "$@"
+}
+
+# node_kill PID NAME: SIGTERM, up to 20 s for it to go, then SIGKILL.
+node_kill() {
+	local i
+	kill "$1" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "node: $2 still running 20 s after SIGTERM: killed" >&2
+		kill -9 "$1" 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null
+}
 
 node_stop() {
-	[[ -n ${NODE_KUBELET_PID:-} ]] && kill "$NODE_KUBELET_PID" 2>/dev/null && wait "$NODE_KUBELET_PID" 2>/dev/null
-	[[ -n ${NODE_CONTAINERD_PID:-} ]] && kill "$NODE_CONTAINERD_PID" 2>/dev/null && wait "$NODE_CONTAINERD_PID" 2>/dev/null
+	[[ -n ${NODE_KUBELET_PID:-} ]] && node_kill "$NODE_KUBELET_PID" kubelet
+	[[ -n ${NODE_CONTAINERD_PID:-} ]] && node_kill "$NODE_CONTAINERD_PID" containerd
 	NODE_KUBELET_PID= NODE_CONTAINERD_PID=
 }

@@ -20,6 +20,7 @@ Scenarios (names as in the tally):
   burner-cpu          a throttled burner's CPU limit rises and the kubelet agrees (status, cpu.max)
 """
 
+import faulthandler
 import json
 import os
 import subprocess
@@ -584,9 +585,15 @@ SCENARIOS = [
 ]
 
 
-def run_one(ctx, name, fn, record, buffered):
+# A group with no verdict after this long is hung (a normal one takes under 100 s here, ~2x that on a
+# loaded CI machine): its scenarios fail by name, with every thread's stack, and no later group runs.
+GROUP_TIMEOUT = float(os.environ.get("SNUG_NODE_GROUP_TIMEOUT", "300"))
+
+
+def run_one(ctx, name, fn, record, buffered, held):
     if buffered:
         nodectl.buffer_output(True)
+        held[name] = nodectl.output_buffer()
     t = time.time()
     nodectl.out("=== RUN  %s" % name)
     try:
@@ -601,8 +608,39 @@ def run_one(ctx, name, fn, record, buffered):
         nodectl.out("=== %s %s (%.1fs)" % ("FAIL" if fails else "PASS", name, time.time() - t))
         record.append((name, fails, time.time() - t))
     if buffered:
+        held.pop(name, None)
         sys.stdout.write(nodectl.buffer_output(False))
         sys.stdout.flush()
+
+
+def run_group(ctx, chosen):
+    """Runs one group's scenarios side by side; returns [(name, fails, seconds)], a hung one included."""
+    lock = threading.Lock()
+    record, held, threads = [], {}, []
+    t = time.time()
+    for n, fn in chosen:
+        def body(n=n, fn=fn):
+            r = []
+            run_one(ctx, n, fn, r, len(chosen) > 1, held)
+            with lock:
+                record.extend(r)
+        threads.append((n, threading.Thread(target=body, name=n, daemon=True)))
+    for _, th in threads:
+        th.start()
+    for _, th in threads:
+        th.join(max(0.0, t + GROUP_TIMEOUT - time.time()))
+    hung = [n for n, th in threads if th.is_alive()]
+    if hung:
+        print("FAIL: %s: no verdict after %.0f s; what each thread was doing:" % (", ".join(hung), GROUP_TIMEOUT))
+        sys.stdout.flush()
+        faulthandler.dump_traceback(sys.stdout, all_threads=True)
+        with lock:
+            for n in hung:
+                print("--- %s's output so far:\n%s" % (n, "".join(held.get(n) or [])))
+                record.append((n, ["hung: no verdict after %.0f s" % GROUP_TIMEOUT], time.time() - t))
+    if len(chosen) > 1:
+        print("=== group %s: %.1fs" % (" + ".join(n for n, _ in chosen), time.time() - t))
+    return record, bool(hung)
 
 
 def check(names):
@@ -620,31 +658,17 @@ def check(names):
         for group in SCENARIOS:
             chosen = [(n, fn) for n, fn in group
                       if not names or n.split(":")[0] in names or any(x in n.split(":")[0] for x in names)]
-            record = []
-            t = time.time()
-            if len(chosen) == 1:
-                run_one(ctx, chosen[0][0], chosen[0][1], record, False)
-            elif chosen:
-                lock = threading.Lock()
-                threads = []
-                for n, fn in chosen:
-                    def body(n=n, fn=fn):
-                        r = []
-                        run_one(ctx, n, fn, r, True)
-                        with lock:
-                            record.extend(r)
-                    threads.append(threading.Thread(target=body, daemon=True))
-                for th in threads:
-                    th.start()
-                for th in threads:
-                    th.join()
-                print("=== group %s: %.1fs" % (" + ".join(n for n, _ in chosen), time.time() - t))
+            if not chosen:
+                continue
+            record, hung = run_group(ctx, chosen)
             for name, fails, secs in record:
                 with open(results, "a") as f:
                     f.write("%s %s\n" % ("FAIL" if fails else "PASS", name))
                 with open(os.path.join(node.res, "phases"), "a") as f:
                     f.write("%s %.1f\n" % (name, secs))
                 failed += bool(fails)
+            if hung:
+                break
     finally:
         node.kubectl("get", "pods", "-A", "-o", "wide")
         rc = node.stop_agent()

@@ -147,6 +147,11 @@ def out(text):
         sys.stdout.flush()
 
 
+def output_buffer():
+    """This thread's buffer (a list another thread may read once this one hangs), or None."""
+    return getattr(_output, "buf", None)
+
+
 def buffer_output(on):
     """Starts (on) or ends this thread's buffer; returns what it held."""
     held = "".join(getattr(_output, "buf", None) or [])
@@ -219,7 +224,13 @@ class Node:
     def kubectl(self, *args):
         """Runs the real kubectl (admin) and prints what it shows, as an operator would see it."""
         cmd = [self.kubectl_bin, "--kubeconfig", os.path.join(self.res, "admin.kubeconfig")] + list(args)
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            r = subprocess.run(cmd + ["--request-timeout=20s"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=40)
+        except subprocess.TimeoutExpired as e:
+            out("$ kubectl " + " ".join(args) + "\n(no answer in 40 s)\n" +
+                (e.stdout or b"").decode("utf-8", "replace"))
+            return 124
         out("$ kubectl " + " ".join(args) + "\n" + r.stdout.decode("utf-8", "replace"))
         return r.returncode
 
