@@ -26,12 +26,13 @@
 #include "cgroup/limits.h"
 
 /* What the daemon reads every tick, and nothing more: CPU use and throttling (cpu.stat), the
- * working set (memory.current − memory.stat's inactive_file) and the limit it is judged against.
- * memory.events is watched by oomwatch (inotify), memory.peak read at an OOM kill; PSI and the
- * rest are `top`'s. */
+ * working set (memory.current − memory.stat's inactive_file), the limit it is judged against and
+ * the pressure stall (memory.pressure, cpu.pressure). memory.events is watched by oomwatch
+ * (inotify), memory.peak read at an OOM kill; the rest is `top`'s. */
 #define AGENT_SAMPLED_FILES                                                                        \
 	(CG_FILE_BIT(CG_FILE_CPU_STAT) | CG_FILE_BIT(CG_FILE_MEMORY_CURRENT) |                     \
-	 CG_FILE_BIT(CG_FILE_MEMORY_STAT) | CG_FILE_BIT(CG_FILE_MEMORY_MAX))
+	 CG_FILE_BIT(CG_FILE_MEMORY_STAT) | CG_FILE_BIT(CG_FILE_MEMORY_MAX) |                      \
+	 CG_FILE_BIT(CG_FILE_MEMORY_PRESSURE) | CG_FILE_BIT(CG_FILE_CPU_PRESSURE))
 
 static uint64_t realtime_usec(void)
 {
@@ -438,12 +439,23 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 		.memory_max = s->memory_max,
 		.cpu_usage_usec = s->cpu.usage_usec,
 		.cpu_throttled_usec = s->cpu.throttled_usec,
+		.have_memory_psi = s->present & CG_FILE_BIT(CG_FILE_MEMORY_PRESSURE),
+		.have_memory_psi_full = (s->present & CG_FILE_BIT(CG_FILE_MEMORY_PRESSURE)) &&
+					s->memory_pressure.has_full,
+		.have_cpu_psi = s->present & CG_FILE_BIT(CG_FILE_CPU_PRESSURE),
+		.memory_some_usec = s->memory_pressure.some.total_usec,
+		.memory_full_usec = s->memory_pressure.full.total_usec,
+		.cpu_some_usec = s->cpu_pressure.some.total_usec,
+	};
+	const struct signals_windows windows = {
+		.throttle_usec = a->config.decide.throttle_window_usec,
+		.stall_usec = a->config.decide.psi_window_usec,
 	};
 	bool cpu_rate;
 
 	if (!c->history->first_reading_usec)
 		c->history->first_reading_usec = wall_usec;
-	cpu_rate = signals_feed(&c->signals, &r, a->config.decide.throttle_window_usec);
+	cpu_rate = signals_feed(&c->signals, &r, &windows);
 	/* An empty cgroup (before the first exec, after a kill) has no working set to learn from,
 	 * and VPA's model keeps a 0 peak for the rest of its 24 h interval: no later peak, not even
 	 * an OOM bump, would count. */
@@ -481,7 +493,10 @@ static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
 				      a->config.decide.throttle_ratio))
 			agent_decide_container(a, c, AGENT_TRIGGER_THROTTLE);
 		else if (signals_memory_near_limit(&c->signals, a->config.pressure_lookahead_usec,
-						   a->config.decide.pressure_working_set))
+						   a->config.decide.pressure_working_set) ||
+			 signals_memory_stalled(&c->signals, a->config.decide.psi_window_usec,
+						a->config.decide.psi_memory_some,
+						a->config.decide.pressure_near))
 			/* Checked every sample, not every --decide-interval: a leak does not wait. */
 			agent_decide_container(a, c, AGENT_TRIGGER_MEMORY_PRESSURE);
 	}

@@ -129,6 +129,12 @@ static void usage(FILE *f)
 	      "                          (Deferred, Infeasible, Error) puts them back at once\n"
 	      "  --bypass-budget N       grows inside the cooldown per container per hour (5;\n"
 	      "                          at most 32); once spent, signals wait for the cooldown\n"
+	      "  --psi-memory FRACTION   a memory stall (PSI some) of this share of --psi-window\n"
+	      "                          with usage near the limit is memory pressure (0.10;\n"
+	      "                          0 = off); any memory stall holds a memory shrink\n"
+	      "  --psi-cpu FRACTION      a CPU stall (PSI some) of this share while the limit\n"
+	      "                          throttles raises the CPU limit (0.20; 0 = off)\n"
+	      "  --psi-window DUR        how long a stall must last (30s)\n"
 	      "\n"
 	      "How it looks:\n"
 	      "  --sample-interval DUR   cgroup sampling period (1s)\n"
@@ -183,6 +189,9 @@ enum {
 	ARG_ADMISSION_TIMEOUT,
 	ARG_API_ONLY,
 	ARG_BYPASS_BUDGET,
+	ARG_PSI_MEMORY,
+	ARG_PSI_CPU,
+	ARG_PSI_WINDOW,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -213,6 +222,7 @@ static const struct duration_option {
 	{ ARG_PRESSURE_LOOKAHEAD, DURATION_FIELD(pressure_lookahead_usec), true },
 	{ ARG_NODE_REFRESH, DURATION_FIELD(node_refresh_usec), false },
 	{ ARG_ADMISSION_TIMEOUT, DURATION_FIELD(admission_timeout_usec), false },
+	{ ARG_PSI_WINDOW, DURATION_FIELD(decide.psi_window_usec), false },
 };
 
 static const struct duration_option *duration_option_find(int arg)
@@ -235,7 +245,8 @@ static int parse_duration_arg(const char *arg, const char *value, bool zero_allo
 	return 0;
 }
 
-/* --max-cpu, --max-memory, --min-change, --max-evictions, --bypass-budget: caps and thresholds. */
+/* --max-cpu, --max-memory, --min-change, --max-evictions, --bypass-budget, --psi-memory, --psi-cpu:
+ * caps and thresholds. */
 static int apply_limit_option(struct agent_config *c, int opt, const char *value)
 {
 	uint64_t n;
@@ -257,6 +268,13 @@ static int apply_limit_option(struct agent_config *c, int opt, const char *value
 		if (safe_atod(value, &d) < 0 || d < 0 || d >= 1)
 			return bad("--min-change", value, "expected a fraction in [0, 1)");
 		c->decide.min_change = d;
+		return 0;
+	case ARG_PSI_MEMORY:
+	case ARG_PSI_CPU:
+		if (safe_atod(value, &d) < 0 || !(d >= 0 && d <= 1))
+			return bad(opt == ARG_PSI_MEMORY ? "--psi-memory" : "--psi-cpu", value,
+				   "expected a share of time in [0, 1] (0 = off)");
+		*(opt == ARG_PSI_MEMORY ? &c->decide.psi_memory_some : &c->decide.psi_cpu_some) = d;
 		return 0;
 	case ARG_MAX_EVICTIONS:
 		if (safe_atou64(value, &n) < 0 || n > 1000)
@@ -313,6 +331,8 @@ static int apply_option(struct agent_config *c, int opt, const char *arg, const 
 	case ARG_MIN_CHANGE:
 	case ARG_MAX_EVICTIONS:
 	case ARG_BYPASS_BUDGET:
+	case ARG_PSI_MEMORY:
+	case ARG_PSI_CPU:
 		return apply_limit_option(c, opt, value);
 	case ARG_DEFAULT_MODE:
 		r = pol_mode_from_string(value);
@@ -402,6 +422,9 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "admission-timeout", required_argument, NULL, ARG_ADMISSION_TIMEOUT },
 		{ "api-only", no_argument, NULL, ARG_API_ONLY },
 		{ "bypass-budget", required_argument, NULL, ARG_BYPASS_BUDGET },
+		{ "psi-memory", required_argument, NULL, ARG_PSI_MEMORY },
+		{ "psi-cpu", required_argument, NULL, ARG_PSI_CPU },
+		{ "psi-window", required_argument, NULL, ARG_PSI_WINDOW },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};

@@ -51,6 +51,9 @@ struct plan {
 	int64_t allocatable; /* memory only: the node's allocatable, ≤ 0 = unknown */
 	int64_t unit;
 	int64_t usage; /* memory only: current usage, -1 unknown */
+	/* memory only: the PSI memory `some` stall share and its window (a shrink waits for 0) */
+	double stall_some;
+	uint64_t stall_window_usec;
 	bool guaranteed, requests_only;
 	bool room_held; /* bound_request stopped at the room */
 	bool in_cooldown, budget_spent;
@@ -63,7 +66,7 @@ struct plan {
 	bool held_by_budget; /* a signal waited for the cooldown because the budget is spent */
 	struct text change, skip, notes;
 	size_t change_prefix_len; /* of change: the kind's prefix ("recommendation: ") */
-	char change_buf[192], skip_buf[192], notes_buf[192];
+	char change_buf[256], skip_buf[256], notes_buf[256];
 };
 
 void decide_text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -77,6 +80,8 @@ void decide_plan_skip(struct plan *p, const char *fmt, ...) __attribute__((forma
 bool decide_plan_oom(struct plan *p, const struct decide_signals *s);
 bool decide_pressure_seen(const struct plan *p, const struct decide_signals *s);
 bool decide_plan_pressure(struct plan *p, const struct decide_signals *s);
+/* Sustained throttling, or throttling with a sustained CPU stall (PSI), raises the CPU limit. */
+bool decide_cpu_starved(const struct decide_config *cfg, const struct decide_signals *s);
 bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown);
 bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e, bool in_cooldown,
 				uint64_t cooldown_left_usec);

@@ -29,6 +29,9 @@ void decide_config_default(struct decide_config *ret)
 		.pressure_near = 0.90,
 		.pressure_grow = 1.25,
 		.pressure_working_set = 0.95,
+		.psi_memory_some = 0.10,
+		.psi_cpu_some = 0.20,
+		.psi_window_usec = 30 * USEC_PER_SEC,
 		.memory_margin_bytes = 32 * MIB,
 		.memory_margin_fraction = 0.10,
 		.memory_round_bytes = MIB,
@@ -138,6 +141,12 @@ static bool valid_estimate(const struct decide_estimate *e)
 	       decide_valid_value(e->upper);
 }
 
+/* A share of wall time: 0..1 (NaN fails too). */
+static bool valid_share(double v)
+{
+	return v >= 0 && v <= 1;
+}
+
 static bool valid_config(const struct decide_config *c)
 {
 	/* NaN fails every comparison below, so it is refused too. */
@@ -148,7 +157,8 @@ static bool valid_config(const struct decide_config *c)
 	       c->memory_margin_fraction >= 0 && c->memory_margin_fraction <= 100 &&
 	       c->memory_round_bytes >= 1 && c->memory_round_bytes <= DECIDE_VALUE_MAX &&
 	       c->oom_min_bump_bytes >= 0 && c->oom_min_bump_bytes <= DECIDE_VALUE_MAX &&
-	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100 && c->bypass_window_usec > 0;
+	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100 && c->bypass_window_usec > 0 &&
+	       valid_share(c->psi_memory_some) && valid_share(c->psi_cpu_some);
 }
 
 static void finish_none(struct decide_decision *d, const char *fmt, ...)
@@ -213,6 +223,9 @@ static bool valid_input(const struct decide_input *in)
 	       decide_valid_value(in->signals.memory_cgroup_limit) &&
 	       decide_valid_value(in->signals.memory_working_set) &&
 	       in->signals.cpu_throttle_ratio >= 0 && in->signals.cpu_throttle_ratio <= 1e6 &&
+	       valid_share(in->signals.memory_stall_some) &&
+	       valid_share(in->signals.memory_stall_full) &&
+	       valid_share(in->signals.cpu_stall_some) &&
 	       decide_valid_value(in->node.cpu_free_millis) &&
 	       decide_valid_value(in->node.memory_free_bytes) &&
 	       decide_valid_value(in->node.memory_allocatable_bytes);
@@ -234,8 +247,9 @@ static const char *never_resized(const struct decide_input *in)
 	return NULL;
 }
 
-/* Each resource's plan, by the strongest signal that acts: memory an OOM kill, else pressure,
- * else the recommendation; CPU sustained throttling, else the recommendation. */
+/* Each resource's plan, by the strongest signal that acts: memory an OOM kill, else pressure
+ * (memory.max hit, the working set near the limit, or a memory stall), else the recommendation;
+ * CPU sustained throttling (or throttling with a CPU stall), else the recommendation. */
 static void plan_resources(const struct decide_input *in, const struct decide_config *cfg,
 			   const struct resources *cur, struct plan *mem, struct plan *cpu)
 {
@@ -270,8 +284,7 @@ static void plan_resources(const struct decide_input *in, const struct decide_co
 
 	if (pc->resources & POL_RESOURCE_CPU) {
 		done = false;
-		if (cpu->lim >= 0 && in->signals.cpu_throttle_ratio >= cfg->throttle_ratio &&
-		    in->signals.cpu_throttle_window_usec >= cfg->throttle_window_usec)
+		if (cpu->lim >= 0 && decide_cpu_starved(cfg, &in->signals))
 			done = decide_plan_throttle(cpu, &in->signals, in_cooldown);
 		if (!done)
 			decide_plan_recommendation(cpu, &in->cpu, in_cooldown, left);

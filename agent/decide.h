@@ -85,6 +85,11 @@ struct decide_signals {
 	/* throttled_usec / usage_usec over the window, and the window's length. */
 	double cpu_throttle_ratio;
 	uint64_t cpu_throttle_window_usec;
+	/* Pressure stall (PSI) of the container cgroup: the share of wall time some (full: all) of
+	 * its tasks waited for memory, and some waited for a CPU, over stall_window_usec (0 =
+	 * nothing measured yet: no PSI, or a new window). */
+	double memory_stall_some, memory_stall_full, cpu_stall_some;
+	uint64_t stall_window_usec;
 };
 
 /* Node allocatable minus the requests of every other pod on the node; -1 = unknown (an
@@ -108,6 +113,15 @@ struct decide_config {
 	double pressure_near;	     /* usage ≥ this × limit counts as "near the limit": 0.90 */
 	double pressure_grow;	     /* new memory limit = old × this under pressure: 1.25 */
 	double pressure_working_set; /* working set ≥ this × limit is pressure too: 0.95; 0 = off */
+	/* PSI (docs/agent.md says why these): a memory `some` stall of at least psi_memory_some of
+	 * the window, with usage near the limit, is memory pressure (--psi-memory: 0.10); a CPU
+	 * `some` stall of at least psi_cpu_some while the limit throttles at all raises the CPU
+	 * limit like sustained throttling (--psi-cpu: 0.20); any memory stall in the window holds
+	 * a memory shrink. 0 = that use of PSI off. "Sustained" = psi_window_usec (--psi-window:
+	 * 30 s). */
+	double psi_memory_some;
+	double psi_cpu_some;
+	uint64_t psi_window_usec;
 	int64_t memory_margin_bytes;   /* memory limit ≥ usage + max(this, fraction × usage) */
 	double memory_margin_fraction; /* 32 MiB, 0.10 */
 	int64_t memory_round_bytes;    /* computed memory values are rounded up to this: 1 MiB */

@@ -401,31 +401,84 @@ static bool working_set_pressure(const struct plan *p, const struct decide_signa
 		       (long double)limit * p->cfg->pressure_working_set;
 }
 
+/* A sustained memory stall (PSI) while usage sits near the limit: the container reclaims its own
+ * page cache and refaults it (a thrasher is slow long before it is killed, with a working set
+ * below the limit). Far below the limit, a stall is the node's reclaim, which no limit cures. */
+static bool stall_pressure(const struct plan *p, const struct decide_signals *s)
+{
+	int64_t limit = pressure_limit(p, s);
+
+	return p->cfg->psi_memory_some > 0 && p->lim >= 0 && limit > 0 && s->memory_usage >= 0 &&
+	       s->stall_window_usec >= p->cfg->psi_window_usec &&
+	       s->memory_stall_some >= p->cfg->psi_memory_some &&
+	       (long double)s->memory_usage >= (long double)limit * p->cfg->pressure_near;
+}
+
 bool decide_pressure_seen(const struct plan *p, const struct decide_signals *s)
 {
-	return max_event_pressure(p, s) || working_set_pressure(p, s);
+	return max_event_pressure(p, s) || working_set_pressure(p, s) || stall_pressure(p, s);
+}
+
+/* ", memory stall (PSI) some 34%, full 20% over 30s" when the window saw any, else "". */
+static const char *stall_text(char *buf, size_t size, const char *what, double some, double full,
+			      uint64_t window_usec)
+{
+	buf[0] = '\0';
+	if (some <= 0 || window_usec == 0)
+		return buf;
+	if (full > 0)
+		snprintf(buf, size, ", %s stall (PSI) some %.1f%%, full %.1f%% over %us", what,
+			 some * 100, full * 100, (unsigned)(window_usec / USEC_PER_SEC));
+	else
+		snprintf(buf, size, ", %s stall (PSI) some %.1f%% over %us", what, some * 100,
+			 (unsigned)(window_usec / USEC_PER_SEC));
+	return buf;
+}
+
+bool decide_cpu_starved(const struct decide_config *cfg, const struct decide_signals *s)
+{
+	bool window = s->cpu_throttle_window_usec >= cfg->throttle_window_usec;
+
+	if (window && s->cpu_throttle_ratio >= cfg->throttle_ratio)
+		return true;
+	/* The limit binds (some throttling) and tasks wait for a CPU: the stall is what the
+	 * throttling costs (a stall without throttling is the node's contention, which no limit
+	 * cures). */
+	return window && s->cpu_throttle_ratio > 0 && cfg->psi_cpu_some > 0 &&
+	       s->stall_window_usec >= cfg->psi_window_usec &&
+	       s->cpu_stall_some >= cfg->psi_cpu_some;
 }
 
 bool decide_plan_pressure(struct plan *p, const struct decide_signals *s)
 {
-	char a[32], b[32], what[96];
+	char a[32], b[32], what[192], stall[96];
 	int64_t limit = pressure_limit(p, s);
 	bool by_event = max_event_pressure(p, s);
-	int64_t used = by_event ? s->memory_usage : s->memory_working_set;
+	bool by_stall = !by_event && !working_set_pressure(p, s);
+	int64_t used = by_event || by_stall ? s->memory_usage : s->memory_working_set;
 	int pct = (int)((long double)used * 100 / limit);
 	int64_t margin = decide_max64(p->cfg->memory_margin_bytes,
 				      scale(used, p->cfg->memory_margin_fraction));
 
-	if (!by_event && s->memory_working_set_now > 0 && s->memory_working_set_now < used) {
+	stall_text(stall, sizeof(stall), "memory", s->memory_stall_some, s->memory_stall_full,
+		   s->stall_window_usec);
+	if (by_stall) {
 		char c[32];
 
-		snprintf(what, sizeof(what), "working set %s, heading for %s, of %s (%d%%)",
+		/* stall[0] is ',' here: stall_pressure() saw a stall. */
+		snprintf(what, sizeof(what), "%s while usage %s of %s (%d%%), working set %s",
+			 stall + 2, fmtq(false, used, a), fmtq(false, limit, b), pct,
+			 fmtq(false, decide_max64(s->memory_working_set_now, 0), c));
+	} else if (!by_event && s->memory_working_set_now > 0 && s->memory_working_set_now < used) {
+		char c[32];
+
+		snprintf(what, sizeof(what), "working set %s, heading for %s, of %s (%d%%)%s",
 			 fmtq(false, s->memory_working_set_now, c), fmtq(false, used, a),
-			 fmtq(false, limit, b), pct);
+			 fmtq(false, limit, b), pct, stall);
 	} else
-		snprintf(what, sizeof(what), "%s %s of %s (%d%%)",
+		snprintf(what, sizeof(what), "%s %s of %s (%d%%)%s",
 			 by_event ? "memory.max hit at" : "working set", fmtq(false, used, a),
-			 fmtq(false, limit, b), pct);
+			 fmtq(false, limit, b), pct, stall);
 	if (p->requests_only) {
 		decide_plan_skip(
 			p,
@@ -434,7 +487,7 @@ bool decide_plan_pressure(struct plan *p, const struct decide_signals *s)
 		return false;
 	}
 	{
-		char held[128];
+		char held[224];
 
 		snprintf(held, sizeof(held), "memory-pressure: %s", what);
 		if (budget_holds(p, held))
@@ -455,40 +508,32 @@ bool decide_plan_pressure(struct plan *p, const struct decide_signals *s)
 
 bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown)
 {
-	char a[32];
-	int pct = (int)lround(s->cpu_throttle_ratio * 100);
-	unsigned secs = (unsigned)(s->cpu_throttle_window_usec / USEC_PER_SEC);
+	char a[32], stall[96], what[160];
 	bool heavy = s->cpu_throttle_ratio >= p->cfg->throttle_heavy_ratio;
 
+	snprintf(what, sizeof(what), "cpu-throttled %d%% over %us%s",
+		 (int)lround(s->cpu_throttle_ratio * 100),
+		 (unsigned)(s->cpu_throttle_window_usec / USEC_PER_SEC),
+		 stall_text(stall, sizeof(stall), "cpu", s->cpu_stall_some, 0,
+			    s->stall_window_usec));
 	if (p->requests_only) {
-		decide_plan_skip(
-			p,
-			"cpu-throttled %d%% over %us, but controlled-values=requests leaves limits "
-			"alone",
-			pct, secs);
+		decide_plan_skip(p, "%s, but controlled-values=requests leaves limits alone", what);
 		return false;
 	}
 	if (!heavy && in_cooldown) {
-		decide_plan_skip(p, "cpu-throttled %d%% over %us: waits for the cooldown", pct,
-				 secs);
+		decide_plan_skip(p, "%s: waits for the cooldown", what);
 		return false;
 	}
-	if (heavy) {
-		char held[64];
-
-		snprintf(held, sizeof(held), "cpu-throttled %d%% over %us", pct, secs);
-		if (budget_holds(p, held))
-			return false;
-	}
+	if (heavy && budget_holds(p, what))
+		return false;
 	if (!grow_limit(p, scale(p->lim, p->cfg->throttle_grow))) {
-		decide_plan_skip(p, "cpu-throttled %d%% over %us: cpu limit %s not raised", pct,
-				 secs, fmtq(true, p->lim, a));
+		decide_plan_skip(p, "%s: cpu limit %s not raised", what, fmtq(true, p->lim, a));
 		reset(p);
 		return false;
 	}
 	p->kind = DECIDE_THROTTLE;
 	p->bypass = heavy;
-	decide_text_add(&p->change, "cpu-throttled %d%% over %us: ", pct, secs);
+	decide_text_add(&p->change, "%s: ", what);
 	describe(p, NULL);
 	return true;
 }
@@ -589,6 +634,18 @@ bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e,
 				 why);
 		return false;
 	}
+	if (!p->cpu && p->stall_some > 0 && p->stall_window_usec > 0 &&
+	    (p->new_req < p->req || (p->lim >= 0 && p->new_lim < p->lim))) {
+		char stall[96];
+
+		/* Usage says it fits; a stall says the kernel is already reclaiming to make it. */
+		decide_plan_skip(p, "memory request %s %s: shrink held%s", fmtq(false, p->req, a),
+				 why,
+				 stall_text(stall, sizeof(stall), "memory", p->stall_some, 0,
+					    p->stall_window_usec));
+		reset(p);
+		return false;
+	}
 	p->kind = DECIDE_RECOMMENDATION;
 	decide_text_add(&p->change, "recommendation: ");
 	p->change_prefix_len = p->change.len;
@@ -652,6 +709,8 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.max = cpu ? pc->max_cpu_millis : pc->max_memory_bytes,
 		.unit = cpu ? 1 : cfg->memory_round_bytes,
 		.usage = cpu ? -1 : in->signals.memory_usage,
+		.stall_some = cpu ? 0 : in->signals.memory_stall_some,
+		.stall_window_usec = cpu ? 0 : in->signals.stall_window_usec,
 		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == QOS_GUARANTEED,

@@ -33,6 +33,11 @@ static struct decide_signals signals_of(const struct agent *a, const struct agen
 					       : -1,
 		.cpu_throttle_ratio = s->throttle_ratio,
 		.cpu_throttle_window_usec = s->throttle_window_usec,
+		.memory_stall_some = s->memory_some.share,
+		.memory_stall_full = s->memory_full.share,
+		.cpu_stall_some = s->cpu_some.share,
+		/* The memory window stands for all three: they are fed by the same samples. */
+		.stall_window_usec = s->memory_some.span_usec,
 	};
 }
 

@@ -1,6 +1,6 @@
 /* Signal math on the kernel's counters, per container, fed one sample at a time: CPU use and
- * throttling over a window, the working set's growth and where it is heading, which limit an OOM
- * kill came from. Pure: no I/O, no clock. */
+ * throttling over a window, pressure stall (PSI) over a window, the working set's growth and where
+ * it is heading, which limit an OOM kill came from. Pure: no I/O, no clock. */
 #include "agent/signals.h"
 
 void signals_oom_init(struct signals_oom_state *s, uint64_t container_oom, uint64_t pod_oom)
@@ -57,10 +57,56 @@ const char *signals_oom_cause_to_string(enum signals_oom_cause c)
 	return "invalid";
 }
 
-bool signals_feed(struct signals_state *s, const struct signals_reading *r,
-		  uint64_t throttle_window_usec)
+void signals_stall_feed(struct signals_stall *st, uint64_t ts_usec, uint64_t total_usec,
+			uint64_t window_usec)
 {
+	uint64_t d, start;
+
+	if (!st->have_prev || ts_usec <= st->prev_ts_usec || total_usec < st->prev_total_usec) {
+		*st = (struct signals_stall){
+			.have_prev = true,
+			.prev_ts_usec = ts_usec,
+			.prev_total_usec = total_usec,
+			.bucket_start_usec = ts_usec,
+		};
+		return;
+	}
+	d = total_usec - st->prev_total_usec;
+	if (d > ts_usec - st->prev_ts_usec)
+		d = ts_usec - st->prev_ts_usec;
+	if (ts_usec - st->bucket_start_usec > window_usec) {
+		st->older_start_usec = st->bucket_start_usec;
+		st->older_stall_usec = st->bucket_stall_usec;
+		st->bucket_start_usec = st->prev_ts_usec;
+		st->bucket_stall_usec = 0;
+	}
+	st->bucket_stall_usec += d;
+	start = st->older_start_usec ? st->older_start_usec : st->bucket_start_usec;
+	st->span_usec = ts_usec - start;
+	st->share = st->span_usec ? (double)(st->older_stall_usec + st->bucket_stall_usec) /
+					    (double)st->span_usec
+				  : 0.0;
+	st->prev_ts_usec = ts_usec;
+	st->prev_total_usec = total_usec;
+}
+
+bool signals_stall_above(const struct signals_stall *st, uint64_t window_usec, double share)
+{
+	return st->span_usec >= window_usec && st->share >= share;
+}
+
+bool signals_feed(struct signals_state *s, const struct signals_reading *r,
+		  const struct signals_windows *w)
+{
+	uint64_t throttle_window_usec = w->throttle_usec;
 	bool rate = false;
+
+	if (r->have_memory_psi)
+		signals_stall_feed(&s->memory_some, r->ts_usec, r->memory_some_usec, w->stall_usec);
+	if (r->have_memory_psi_full)
+		signals_stall_feed(&s->memory_full, r->ts_usec, r->memory_full_usec, w->stall_usec);
+	if (r->have_cpu_psi)
+		signals_stall_feed(&s->cpu_some, r->ts_usec, r->cpu_some_usec, w->stall_usec);
 
 	if (r->have_memory_current)
 		s->memory_current = r->memory_current;
@@ -125,6 +171,7 @@ void signals_resized(struct signals_state *s, int64_t new_memory_limit)
 	s->throttle_window_usec = 0;
 	s->memory_max_grew = false;
 	s->working_set_rate = 0;
+	s->memory_some = s->memory_full = s->cpu_some = (struct signals_stall){ 0 };
 	if (new_memory_limit > 0)
 		s->memory_max = (uint64_t)new_memory_limit;
 }
@@ -147,4 +194,12 @@ bool signals_memory_near_limit(const struct signals_state *s, uint64_t lookahead
 	return fraction > 0 && s->memory_max && s->memory_max != UINT64_MAX &&
 	       (double)signals_projected_working_set(s, lookahead_usec) >=
 		       fraction * (double)s->memory_max;
+}
+
+bool signals_memory_stalled(const struct signals_state *s, uint64_t window_usec, double share,
+			    double near)
+{
+	return share > 0 && signals_stall_above(&s->memory_some, window_usec, share) &&
+	       s->memory_max && s->memory_max != UINT64_MAX &&
+	       (double)s->memory_current >= near * (double)s->memory_max;
 }

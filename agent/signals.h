@@ -1,5 +1,5 @@
 /* Signal math on the kernel's counters, per container, fed one sample at a time: CPU use and
- * throttling over a window, the working set's growth and where it is heading, which limit an OOM
+ * throttling over a window, pressure stall (PSI) over a window, the working set's growth and where it is heading, which limit an OOM
  * kill came from. Pure: no I/O, no clock; the agent reads the files and passes the numbers in
  * (systemd-oomd's oomd_pressure_above()/oomd_pgscan_rate() are the model). */
 #pragma once
@@ -69,7 +69,33 @@ struct signals_reading {
 	uint64_t working_set;			     /* memory.current − inactive_file */
 	uint64_t memory_max;			     /* UINT64_MAX = "max" */
 	uint64_t cpu_usage_usec, cpu_throttled_usec; /* cpu.stat, cumulative */
+	/* PSI: memory.pressure and cpu.pressure `total=` (µs stalled, cumulative). */
+	bool have_memory_psi, have_memory_psi_full, have_cpu_psi;
+	uint64_t memory_some_usec, memory_full_usec, cpu_some_usec;
 };
+
+/*
+ * One pressure-stall (PSI) counter over a window: the share of wall time the container's tasks
+ * stalled (`some`: at least one task, `full`: all of them). Two buckets of the window's length, so
+ * that once the first window is full the share always covers between one and two windows of the
+ * recent past (a fresh bucket does not forget a stall that ended a moment ago).
+ */
+struct signals_stall {
+	bool have_prev;
+	uint64_t prev_ts_usec, prev_total_usec;
+	uint64_t bucket_start_usec, bucket_stall_usec; /* the bucket being filled */
+	uint64_t older_start_usec, older_stall_usec;   /* the one before; 0 = none yet */
+	double share;				       /* stalled / wall over span_usec */
+	uint64_t span_usec;			       /* how much wall time share covers */
+};
+
+/* Feeds the cumulative total (µs) read at ts_usec. A total that went backwards (a new cgroup) or
+ * a clock that did not advance starts over. A delta above the wall time between two reads is cut
+ * to it (the kernel's aggregation runs behind the read by up to one period). */
+void signals_stall_feed(struct signals_stall *st, uint64_t ts_usec, uint64_t total_usec,
+			uint64_t window_usec);
+/* Sustained stall: at least window_usec seen, and at least share of it stalled. */
+bool signals_stall_above(const struct signals_stall *st, uint64_t window_usec, double share);
 
 struct signals_state {
 	/* Memory, as last read; 0 = not read yet. */
@@ -88,22 +114,29 @@ struct signals_state {
 	double throttle_ratio; /* throttled / (used + throttled) over the window */
 	uint64_t throttle_window_usec;
 
+	/* Pressure stall (PSI), each over --psi-window. */
+	struct signals_stall memory_some, memory_full, cpu_some;
+
 	struct signals_oom_state oom;
 };
 
-/* Feeds one reading; throttle_window_usec is how long "sustained" throttling must last (the
- * window restarts after twice that). Returns true when it yielded a new CPU rate (cpu_cores). A
- * counter that went backwards (a new cgroup under the same entry) starts over, never a
- * negative delta. */
+/* The windows signals_feed() measures over. */
+struct signals_windows {
+	uint64_t throttle_usec; /* "sustained" throttling (the window restarts after twice that) */
+	uint64_t stall_usec;	/* pressure stall: the share covers one to two of these */
+};
+
+/* Feeds one reading. Returns true when it yielded a new CPU rate (cpu_cores). A counter that
+ * went backwards (a new cgroup under the same entry) starts over, never a negative delta. */
 bool signals_feed(struct signals_state *s, const struct signals_reading *r,
-		  uint64_t throttle_window_usec);
+		  const struct signals_windows *w);
 
 /* A new cgroup for the container (a restart): its first readings are not growth, and what was
  * seen in the old one says nothing about it. The OOM baseline is set apart (signals_oom_init). */
 void signals_restart(struct signals_state *s);
 
-/* A resize took effect: throttling and growth seen under the old limits say nothing about the new
- * ones; until the next sample, memory pressure is judged against new_memory_limit (bytes, ≤ 0 =
+/* A resize took effect: throttling, stall and growth seen under the old limits say nothing about
+ * the new ones; until the next sample, memory pressure is judged against new_memory_limit (bytes, ≤ 0 =
  * unchanged), not the old memory.max and the growth that led past it. */
 void signals_resized(struct signals_state *s, int64_t new_memory_limit);
 
@@ -117,3 +150,8 @@ int64_t signals_projected_working_set(const struct signals_state *s, uint64_t lo
 /* The projected working set is at least fraction of memory.max (a limit is known, fraction > 0). */
 bool signals_memory_near_limit(const struct signals_state *s, uint64_t lookahead_usec,
 			       double fraction);
+
+/* A sustained memory stall (memory `some` at least share of window_usec, share > 0) while usage
+ * sits at least near × memory.max: the container reclaims against its own limit. */
+bool signals_memory_stalled(const struct signals_state *s, uint64_t window_usec, double share,
+			    double near);

@@ -486,6 +486,127 @@ START_TEST(test_cpu_throttling)
 }
 END_TEST
 
+/* PSI: a sustained memory stall with usage at the limit is pressure even though the working set
+ * is far below it (a page-cache thrasher: slow long before it is killed); the reason gives the
+ * figures. Below the limit, too short, or switched off, it is not. */
+START_TEST(test_memory_stall_pressure)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 64 * MIB, 64 * MIB);
+	f.in.last_resize_usec = NOW - 10 * SEC;
+	f.in.signals.memory_usage = 63 * MIB;
+	f.in.signals.memory_cgroup_limit = 64 * MIB;
+	f.in.signals.memory_working_set = 20 * MIB;
+	f.in.signals.memory_working_set_now = 20 * MIB;
+	f.in.signals.memory_stall_some = 0.42;
+	f.in.signals.memory_stall_full = 0.11;
+	f.in.signals.stall_window_usec = 45 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert(d->bypass_cooldown);
+	/* max(64Mi × 1.25, usage + the 32Mi margin) */
+	ck_assert_int_eq(d->new_res.memory_limit, 95 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 95 * MIB);
+	ck_assert_reason(d, "memory-pressure: memory stall (PSI) some 42.0%, full 11.0% over 45s "
+			    "while usage 63Mi of 64Mi (98%), working set 20Mi");
+
+	/* Usage far below the limit: the node's reclaim, which no limit cures. */
+	f.in.signals.memory_usage = 30 * MIB;
+	assert_unchanged(run(&f));
+	f.in.signals.memory_usage = 63 * MIB;
+	/* Not sustained yet, or below the threshold, or PSI off. */
+	f.in.signals.stall_window_usec = 20 * SEC;
+	assert_unchanged(run(&f));
+	f.in.signals.stall_window_usec = 45 * SEC;
+	f.in.signals.memory_stall_some = 0.05;
+	assert_unchanged(run(&f));
+	f.in.signals.memory_stall_some = 0.42;
+	f.cfg.psi_memory_some = 0;
+	assert_unchanged(run(&f));
+	f.cfg.psi_memory_some = 0.10;
+	/* Another pressure signal names the stall beside its own figures. */
+	f.in.signals.memory_max_grew = true;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert_reason(d, "memory.max hit at 63Mi of 64Mi (98%), memory stall (PSI) some 42.0%");
+	/* Out of range shares are refused, not acted on. */
+	f.in.signals.memory_stall_some = NAN;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+	f.in.signals.memory_stall_some = 1.5;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+}
+END_TEST
+
+/* A memory shrink waits while the container stalls on memory at all: usage says the smaller size
+ * fits, the stall says the kernel is already reclaiming to make it fit. CPU still moves. */
+START_TEST(test_memory_shrink_held_by_stall)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	set(&f, 0, 500, 1000, 512 * MIB, 1024 * MIB);
+	f.in.memory = (struct decide_estimate){ 200 * MIB, 150 * MIB, 300 * MIB };
+	f.in.signals.memory_usage = 180 * MIB;
+	f.in.signals.memory_cgroup_limit = 1024 * MIB;
+	f.in.signals.memory_stall_some = 0.003;
+	f.in.signals.stall_window_usec = 30 * SEC;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "memory request 512Mi outside [150Mi, 300Mi]: shrink held, memory "
+			    "stall (PSI) some 0.3% over 30s");
+	f.in.cpu = (struct decide_estimate){ 250, 200, 300 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 512 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 1024 * MIB);
+	ck_assert_int_eq(d->new_res.cpu_request, 250);
+	/* No stall: the shrink goes ahead. */
+	f.in.signals.memory_stall_some = 0;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 200 * MIB);
+	/* A stall never holds a grow. */
+	f.in.signals.memory_stall_some = 0.2;
+	f.in.memory = (struct decide_estimate){ 900 * MIB, 700 * MIB, 1200 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 900 * MIB);
+}
+END_TEST
+
+/* PSI for CPU: throttling below the threshold with tasks waiting for a CPU a fifth of the time is
+ * starvation by the limit; a stall with no throttling at all is the node's contention. */
+START_TEST(test_cpu_stall_with_throttling)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 256 * MIB, 512 * MIB);
+	f.in.signals.cpu_throttle_ratio = 0.05;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	f.in.signals.cpu_stall_some = 0.25;
+	f.in.signals.stall_window_usec = 30 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	ck_assert_int_eq(d->new_res.cpu_limit, 300);
+	ck_assert_reason(d, "cpu-throttled 5% over 60s, cpu stall (PSI) some 25.0% over 30s: cpu "
+			    "limit 200m -> 300m");
+	/* No throttling: the limit is not what stalls it. */
+	f.in.signals.cpu_throttle_ratio = 0;
+	assert_unchanged(run(&f));
+	/* Too little stall, or the stall rule off. */
+	f.in.signals.cpu_throttle_ratio = 0.05;
+	f.in.signals.cpu_stall_some = 0.10;
+	assert_unchanged(run(&f));
+	f.in.signals.cpu_stall_some = 0.25;
+	f.cfg.psi_cpu_some = 0;
+	assert_unchanged(run(&f));
+}
+END_TEST
+
 START_TEST(test_bounds_and_caps)
 {
 	struct fx f;
@@ -1692,6 +1813,9 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_oom_without_limit_and_at_max);
 	tcase_add_test(tc, test_memory_pressure);
 	tcase_add_test(tc, test_cpu_throttling);
+	tcase_add_test(tc, test_memory_stall_pressure);
+	tcase_add_test(tc, test_memory_shrink_held_by_stall);
+	tcase_add_test(tc, test_cpu_stall_with_throttling);
 	tcase_add_test(tc, test_bounds_and_caps);
 	tcase_add_test(tc, test_node_allocatable);
 	tcase_add_test(tc, test_oom_bump_held_to_node);

@@ -1,4 +1,4 @@
-/* Unit tests for the signal math: which limit an OOM kill enforced, from the memcg `oom` counters. */
+/* Unit tests for the signal math: which limit an OOM kill enforced, throttling, pressure stall (PSI), the working set's growth. */
 #include "agent/signals.h"
 #include "tests/unit/unit.h"
 
@@ -102,7 +102,7 @@ static bool feed_cpu(struct signals_state *s, uint64_t t_sec, uint64_t usage_use
 				     .cpu_usage_usec = usage_usec,
 				     .cpu_throttled_usec = throttled_usec };
 
-	return signals_feed(s, &r, 60 * SEC);
+	return signals_feed(s, &r, &(struct signals_windows){ 60 * SEC, 30 * SEC });
 }
 
 static void feed_memory(struct signals_state *s, uint64_t t_sec, uint64_t working_set, uint64_t max)
@@ -115,7 +115,36 @@ static void feed_memory(struct signals_state *s, uint64_t t_sec, uint64_t workin
 				     .working_set = working_set,
 				     .memory_max = max };
 
-	signals_feed(s, &r, 60 * SEC);
+	signals_feed(s, &r, &(struct signals_windows){ 60 * SEC, 30 * SEC });
+}
+
+/* One second of PSI: some_ms and full_ms of memory stall, cpu_ms of CPU stall, added to the
+ * cumulative totals; usage and limit as given. */
+struct psi_totals {
+	uint64_t memory_some, memory_full, cpu_some;
+};
+
+static void feed_psi(struct signals_state *s, uint64_t t_sec, struct psi_totals *tot,
+		     uint64_t some_ms, uint64_t full_ms, uint64_t cpu_ms, uint64_t current,
+		     uint64_t max)
+{
+	struct signals_reading r;
+
+	tot->memory_some += some_ms * 1000;
+	tot->memory_full += full_ms * 1000;
+	tot->cpu_some += cpu_ms * 1000;
+	r = (struct signals_reading){ .ts_usec = (1000 + t_sec) * SEC,
+				      .have_memory_current = true,
+				      .have_memory_max = true,
+				      .memory_current = current,
+				      .memory_max = max,
+				      .have_memory_psi = true,
+				      .have_memory_psi_full = true,
+				      .have_cpu_psi = true,
+				      .memory_some_usec = tot->memory_some,
+				      .memory_full_usec = tot->memory_full,
+				      .cpu_some_usec = tot->cpu_some };
+	signals_feed(s, &r, &(struct signals_windows){ 60 * SEC, 30 * SEC });
 }
 
 /* A burner at its 200m quota: 0.2 core used and 0.8 s of every second throttled. The ratio is of
@@ -217,6 +246,82 @@ START_TEST(test_restart_is_not_growth)
 }
 END_TEST
 
+/* A page-cache thrasher at its limit stalls 400 ms of every second on memory (some), 100 ms with
+ * every task stalled (full): the share is of wall time, and "sustained" waits for a full window. */
+START_TEST(test_memory_stall_share)
+{
+	struct signals_state s = { 0 };
+	struct psi_totals tot = { 5000000, 1000000, 0 }; /* stall before tracking is not counted */
+
+	feed_psi(&s, 0, &tot, 0, 0, 0, 63 * MiB, 64 * MiB);
+	for (uint64_t t = 1; t <= 20; t++)
+		feed_psi(&s, t, &tot, 400, 100, 0, 63 * MiB, 64 * MiB);
+	ck_assert_double_eq_tol(s.memory_some.share, 0.4, 1e-9);
+	ck_assert_double_eq_tol(s.memory_full.share, 0.1, 1e-9);
+	ck_assert_double_eq_tol(s.cpu_some.share, 0, 1e-9);
+	ck_assert(!signals_stall_above(&s.memory_some, 30 * SEC, 0.10)); /* 20 s: not yet */
+	ck_assert(!signals_memory_stalled(&s, 30 * SEC, 0.10, 0.90));
+	for (uint64_t t = 21; t <= 40; t++)
+		feed_psi(&s, t, &tot, 400, 100, 0, 63 * MiB, 64 * MiB);
+	ck_assert(signals_stall_above(&s.memory_some, 30 * SEC, 0.10));
+	ck_assert(!signals_stall_above(&s.memory_some, 30 * SEC, 0.5));
+	ck_assert(signals_memory_stalled(&s, 30 * SEC, 0.10, 0.90));
+	/* Far below its limit the stall is the node's reclaim, not the container's limit. */
+	feed_psi(&s, 41, &tot, 400, 100, 0, 20 * MiB, 64 * MiB);
+	ck_assert(!signals_memory_stalled(&s, 30 * SEC, 0.10, 0.90));
+	/* No limit, or the threshold off: never. */
+	feed_psi(&s, 42, &tot, 400, 100, 0, 63 * MiB, UINT64_MAX);
+	ck_assert(!signals_memory_stalled(&s, 30 * SEC, 0.10, 0.90));
+	feed_psi(&s, 43, &tot, 400, 100, 0, 63 * MiB, 64 * MiB);
+	ck_assert(!signals_memory_stalled(&s, 30 * SEC, 0, 0.90));
+	/* A resize starts over: the stall under the old limit says nothing of the new one. */
+	signals_resized(&s, 128 * MiB);
+	ck_assert(!signals_stall_above(&s.memory_some, 30 * SEC, 0.01));
+	ck_assert_double_eq(s.memory_some.share, 0);
+}
+END_TEST
+
+/* The share always covers one to two windows once the first is full: a stall that just ended is
+ * still seen (a shrink waits), and one that ended more than two windows ago is forgotten. */
+START_TEST(test_stall_window_slides)
+{
+	struct signals_state s = { 0 };
+	struct psi_totals tot = { 0 };
+
+	feed_psi(&s, 0, &tot, 0, 0, 0, MiB, 64 * MiB);
+	for (uint64_t t = 1; t <= 31; t++) /* a stall, then quiet */
+		feed_psi(&s, t, &tot, t <= 5 ? 200 : 0, 0, 0, MiB, 64 * MiB);
+	for (uint64_t t = 32; t <= 40; t++) {
+		feed_psi(&s, t, &tot, 0, 0, 0, MiB, 64 * MiB);
+		ck_assert_uint_ge(s.memory_some.span_usec, 30 * SEC);
+		ck_assert_double_gt(s.memory_some.share, 0);
+	}
+	for (uint64_t t = 41; t <= 100; t++)
+		feed_psi(&s, t, &tot, 0, 0, 0, MiB, 64 * MiB);
+	ck_assert_double_eq(s.memory_some.share, 0);
+	ck_assert_uint_le(s.memory_some.span_usec, 61 * SEC);
+}
+END_TEST
+
+/* A total that goes back (a new cgroup) starts over; a delta above the wall time (the kernel's
+ * aggregation behind the read) counts as the whole interval, never more than 100 %. */
+START_TEST(test_stall_counter_reset_and_clamp)
+{
+	struct signals_stall st = { 0 };
+
+	signals_stall_feed(&st, 10 * SEC, 9000000, 30 * SEC);
+	signals_stall_feed(&st, 11 * SEC, 11500000, 30 * SEC); /* 2.5 s of stall in 1 s */
+	ck_assert_double_eq_tol(st.share, 1.0, 1e-9);
+	signals_stall_feed(&st, 12 * SEC, 100, 30 * SEC); /* went back */
+	ck_assert_double_eq(st.share, 0);
+	ck_assert_uint_eq(st.span_usec, 0);
+	signals_stall_feed(&st, 13 * SEC, 250100, 30 * SEC);
+	ck_assert_double_eq_tol(st.share, 0.25, 1e-9);
+	signals_stall_feed(&st, 13 * SEC, 900100, 30 * SEC); /* the clock did not move */
+	ck_assert_double_eq(st.share, 0);
+}
+END_TEST
+
 Suite *signals_suite(void)
 {
 	Suite *s = suite_create("signals");
@@ -235,6 +340,9 @@ Suite *signals_suite(void)
 	tcase_add_test(tc, test_counter_reset);
 	tcase_add_test(tc, test_working_set_projection);
 	tcase_add_test(tc, test_restart_is_not_growth);
+	tcase_add_test(tc, test_memory_stall_share);
+	tcase_add_test(tc, test_stall_window_slides);
+	tcase_add_test(tc, test_stall_counter_reset_and_clamp);
 	suite_add_tcase(s, tc);
 	return s;
 }
