@@ -147,4 +147,4 @@ format-check:
 clean:
 	$(Q)rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

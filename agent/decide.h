@@ -90,6 +90,10 @@ struct decide_signals {
 	 * nothing measured yet: no PSI, or a new window). */
 	double memory_stall_some, memory_stall_full, cpu_stall_some;
 	uint64_t stall_window_usec;
+	/* memory.pressure is read for this container. Then memory.events `max` alone is no
+	 * pressure: any container that streams files through a page cache at its limit hits `max`
+	 * at every charge, harmlessly; it takes the working set near the limit, or a stall. */
+	bool memory_psi_known;
 };
 
 /* Node allocatable minus the requests of every other pod on the node; -1 = unknown (an

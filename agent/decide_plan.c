@@ -381,14 +381,18 @@ static int64_t pressure_limit(const struct plan *p, const struct decide_signals 
 	return s->memory_cgroup_limit >= 0 ? s->memory_cgroup_limit : p->lim;
 }
 
-/* memory.events `max` grew while usage sits near the limit, or the working set alone is nearly
- * at the limit. */
+/* memory.events `max` grew while usage sits near the limit and, where PSI tells a harmless page
+ * cache at the limit from a squeeze, the working set does too (a page-cache streamer hits `max`
+ * at every charge; stall_pressure() judges it). */
 static bool max_event_pressure(const struct plan *p, const struct decide_signals *s)
 {
 	int64_t limit = pressure_limit(p, s);
+	long double near = (long double)limit * p->cfg->pressure_near;
 
 	return s->memory_max_grew && p->lim >= 0 && limit > 0 && s->memory_usage >= 0 &&
-	       (long double)s->memory_usage >= (long double)limit * p->cfg->pressure_near;
+	       (long double)s->memory_usage >= near &&
+	       (!s->memory_psi_known ||
+		(s->memory_working_set >= 0 && (long double)s->memory_working_set >= near));
 }
 
 static bool working_set_pressure(const struct plan *p, const struct decide_signals *s)

@@ -38,6 +38,7 @@ static struct decide_signals signals_of(const struct agent *a, const struct agen
 		.cpu_stall_some = s->cpu_some.share,
 		/* The memory window stands for all three: they are fed by the same samples. */
 		.stall_window_usec = s->memory_some.span_usec,
+		.memory_psi_known = s->psi_memory,
 	};
 }
 

@@ -101,8 +101,10 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 	uint64_t throttle_window_usec = w->throttle_usec;
 	bool rate = false;
 
-	if (r->have_memory_psi)
+	if (r->have_memory_psi) {
+		s->psi_memory = true;
 		signals_stall_feed(&s->memory_some, r->ts_usec, r->memory_some_usec, w->stall_usec);
+	}
 	if (r->have_memory_psi_full)
 		signals_stall_feed(&s->memory_full, r->ts_usec, r->memory_full_usec, w->stall_usec);
 	if (r->have_cpu_psi)

@@ -114,8 +114,10 @@ struct signals_state {
 	double throttle_ratio; /* throttled / (used + throttled) over the window */
 	uint64_t throttle_window_usec;
 
-	/* Pressure stall (PSI), each over --psi-window. */
+	/* Pressure stall (PSI), each over --psi-window; psi_memory: memory.pressure was read (kept
+	 * across resizes, which restart the windows). */
 	struct signals_stall memory_some, memory_full, cpu_some;
+	bool psi_memory;
 
 	struct signals_oom_state oom;
 };

@@ -435,6 +435,20 @@ START_TEST(test_memory_pressure)
 	f.in.signals.memory_cgroup_limit = 256 * MIB;
 	f.in.signals.memory_working_set = -1;
 
+	/* Where PSI is read, memory.max hit with usage at the limit but a small working set is a
+	 * page cache at its limit (it hits `max` at every charge): no pressure without a stall. */
+	f.in.signals.memory_max_grew = true;
+	f.in.signals.memory_usage = 250 * MIB;
+	f.in.signals.memory_working_set = 100 * MIB;
+	f.in.signals.memory_psi_known = true;
+	assert_unchanged(run(&f));
+	f.in.signals.memory_working_set = 240 * MIB; /* 94 %: the squeeze is the working set's */
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert_reason(d, "memory.max hit at 250Mi of 256Mi");
+	f.in.signals.memory_psi_known = false;
+	f.in.signals.memory_working_set = -1;
+
 	/* requests mode cannot touch limits: says so. */
 	f.in.signals.memory_max_grew = true;
 	f.pc.controlled = POL_CONTROLLED_REQUESTS;

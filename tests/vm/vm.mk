@@ -14,6 +14,14 @@ $(VM_ACTCHECK): $(OBJ)/tests/tools/actcheck.o $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
+# The page-cache thrasher's file (t_56_agent_psi.sh): sparse, so it costs no disk; read through the
+# guest's 9p root (cache=loose) it fills the page cache like any file.
+VM_THRASH_FILE := $(OUT)/tests/thrash-96m.dat
+VM_GUEST_DEPS += $(VM_THRASH_FILE)
+$(VM_THRASH_FILE):
+	$(Q)mkdir -p $(@D)
+	$(Q)truncate -s 96M $@
+
 .PHONY: bench-vm vm-shell demo-vm
 
 $(VM_WORKLOAD): tests/vm/workload.c | deps-ok

@@ -1,5 +1,6 @@
-/* A tiny workload for the VM tier and the demo: burns CPU, grows memory steadily, or idles until killed. */
+/* A tiny workload for the VM tier and the demo: burns CPU, grows memory steadily, reads a file over and over, or idles until killed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,15 @@ static void usage(FILE *f)
 {
 	fputs("usage: workload burn\n"
 	      "       workload grow [--rate-mib N] [--max-mib N] [--start-mib N] [--populate]\n"
+	      "       workload read FILE\n"
 	      "       workload idle\n"
 	      "burn spins on one CPU; grow allocates and touches N MiB per second (default 8) up "
 	      "to\n"
 	      "--max-mib (default: until killed), then sleeps holding it; --populate faults each\n"
 	      "step in with one mmap(MAP_POPULATE), faster than a tracker can sample; --start-mib\n"
-	      "takes N MiB at once before the steady growth; idle sleeps until killed.\n",
+	      "takes N MiB at once before the steady growth; read reads FILE from start to end\n"
+	      "over and over (its page cache is the working set: a file larger than the memory\n"
+	      "limit thrashes); idle sleeps until killed.\n",
 	      f);
 }
 
@@ -27,6 +31,30 @@ static int burn(void)
 
 	for (;;)
 		x++;
+	return 0;
+}
+
+static int read_loop(const char *path)
+{
+	static char buf[1 << 20];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "workload: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "workload: read %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+		if (n == 0 && lseek(fd, 0, SEEK_SET) < 0) {
+			fprintf(stderr, "workload: lseek %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -108,6 +136,8 @@ int main(int argc, char **argv)
 		return burn();
 	if (strcmp(argv[1], "idle") == 0)
 		return idle();
+	if (strcmp(argv[1], "read") == 0 && argc == 3)
+		return read_loop(argv[2]);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
