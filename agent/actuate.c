@@ -806,7 +806,8 @@ static bool grew_request(const struct decide_decision *d)
 	       d->new_res.cpu_request > d->old_res.cpu_request;
 }
 
-/* The kubelet will not apply our resize (now, or ever): its limits go back into the cgroups. */
+/* The kubelet will not apply our resize (now, or ever): its limits go back into the cgroups; or it
+ * admitted it and failed to actuate it (Error): the admitted values stay. */
 static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_container *c,
 			    const struct kube_pod *pod, enum admission_verdict v)
 {
@@ -824,16 +825,27 @@ static void kubelet_refused(struct agent *a, struct agent_pod *p, struct agent_c
 
 	snprintf(msg, sizeof(msg), "kubelet %s the resize (%s)",
 		 v == ADMISSION_SUPERSEDED ? "did not get to" : result, why);
-	revert_cgroups(a, p, c, msg);
+	/* Error: the kubelet allocated our values (admitted them) and failed to actuate them; it
+	 * retries, and starts a restarted container with them. It leaves its own pod cgroup write in
+	 * place too, so the kernel keeps what was written: putting the old values back would leave a
+	 * pod limit below the one the kubelet starts the next container with (seen on the real node:
+	 * "cannot update a stopped container" after an OOM kill, then a kill at the old pod limit at
+	 * every restart). */
+	if (v != ADMISSION_ERROR)
+		revert_cgroups(a, p, c, msg);
 	kubelet_wait_done(c);
-	c->resize.spec_not_admitted = v != ADMISSION_SUPERSEDED;
+	c->resize.spec_not_admitted = v != ADMISSION_SUPERSEDED && v != ADMISSION_ERROR;
 	record(c, results[v], msg);
 	agent_metrics_resize(a->metrics, result);
 	if (v == ADMISSION_SUPERSEDED) {
 		log_info("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "kubelet reports the resize %s: %s", result, why);
+	snprintf(msg, sizeof(msg), "kubelet reports the resize %s: %s%s", result, why,
+		 v == ADMISSION_ERROR
+			 ? " (admitted: the cgroups keep the admitted values, the kubelet "
+			   "retries)"
+			 : "");
 	log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
 	pod_event(a->kube, p, POD_EVENT_WARNING, "ResizeNotApplied", msg);
 	/* Infeasible is never retried by the kubelet: a new pod may fit elsewhere. */

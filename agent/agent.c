@@ -535,6 +535,16 @@ static enum signals_oom_cause oom_cause(struct agent *a, struct agent_container 
 		r.container_peak = v;
 	if (c->signals.working_set > r.container_peak)
 		r.container_peak = c->signals.working_set;
+	/* A kill just after snug raised the limit may have been at the old one (a spike faster than
+	 * the write, seen on the real node): judge how close it came against the smaller. */
+	if (c->resize.have_last_decision &&
+	    (c->resize.kubelet_wait != AGENT_KUBELET_IDLE ||
+	     realtime_usec() < c->resize.last_usec + SIGNALS_OOM_SAME_EVENT_USEC)) {
+		int64_t old = c->resize.last_decision.old_res.memory_limit;
+
+		if (old > 0 && (r.container_limit == 0 || (uint64_t)old < r.container_limit))
+			r.container_limit = (uint64_t)old;
+	}
 	cause = signals_oom_classify(&c->signals.oom, now_usec(CLOCK_MONOTONIC), &r);
 	agent_metrics_oom_cause(a->metrics, signals_oom_cause_to_string(cause));
 	return cause;

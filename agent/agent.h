@@ -59,8 +59,9 @@ struct agent_resize {
 	struct decide_decision last_decision; /* the last one the API accepted, as written */
 	bool have_last_decision;
 	/* The kubelet's answer to last_decision: until it admits the values written into the
-	 * cgroups they are reverted when it refuses (Deferred, Infeasible, Error, or the spec
-	 * changed under it) or says nothing for --admission-timeout; no new decision meanwhile. */
+	 * cgroups they are reverted when it refuses (Deferred, Infeasible, or the spec changed
+	 * under it) or says nothing for --admission-timeout; no new decision meanwhile. An Error
+	 * (admitted, actuating failed) keeps them. */
 	enum agent_kubelet_wait kubelet_wait;
 	bool wrote_cgroups; /* last_decision's steps are in the kernel (revert them on refusal) */
 	/* The spec holds values the kubelet refused or never admitted (put back from the cgroups):

@@ -126,7 +126,7 @@ static void usage(FILE *f)
 	      "  --eviction-interval DUR the interval of --max-evictions (5m)\n"
 	      "  --admission-timeout DUR limits written into the cgroups for a resize the kubelet\n"
 	      "                          has not admitted by then are put back (30s); a refusal\n"
-	      "                          (Deferred, Infeasible, Error) puts them back at once\n"
+	      "                          (Deferred, Infeasible) puts them back at once\n"
 	      "  --bypass-budget N       grows inside the cooldown per container per hour (5;\n"
 	      "                          at most 32); once spent, signals wait for the cooldown\n"
 	      "  --psi-memory FRACTION   a memory stall (PSI some) of this share of --psi-window\n"

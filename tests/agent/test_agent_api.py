@@ -719,6 +719,25 @@ class AgentTest(AgentBase):
         self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(256 * MiB)),
                         "memory.max not put back: %s\n%s" % (c.read("memory.max"), self.agent.log()))
 
+    def test_error_resize_keeps_the_admitted_values(self):
+        # PodResizeInProgress/Error: the kubelet allocated the new values (admitted them) and failed
+        # to actuate them; it retries, and a container that stopped meanwhile starts again with them.
+        # The values snug wrote stay: putting 256Mi back would leave the pod below what the kubelet
+        # starts the next container with (the real node tier found that crash loop).
+        c = self.oom_pod("erring", mode="in-place")
+        self.srv.kubelet(mode="error", error_message="cannot update a stopped container")
+        self.start_then_oom_kill(c)
+        self.wait_resized("erring")
+        self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="error") or 0) >= 1),
+                        "Error not seen:\n" + self.agent.log())
+        ev = wait_for(lambda: agentctl.events(self.srv, "ResizeNotApplied"))
+        self.assertIn("stopped container", ev[0]["message"])
+        self.assertIn("keep the admitted values", ev[0]["message"])
+        time.sleep(1)
+        self.assertGreater(int(c.read("memory.max")), 256 * MiB,
+                           "memory.max put back after an Error:\n" + self.agent.log())
+        self.assertFalse(self.agent.metric("snug_resizes_total", result="reverted"), self.agent.log())
+
     def test_stop_while_requests_are_held_frees_them(self):
         # SIGTERM while the server holds a resize, a snug.io/last-resize write and the pod read that
         # follows a 409, and while another pod's last-resize write waits to be retried: the agent exits
