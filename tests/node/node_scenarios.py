@@ -359,10 +359,12 @@ def scenario_quiet_end(ctx):
 def scenario_oom_restart(ctx):
     node = ctx.node
     fails = []
-    # One mmap(MAP_POPULATE) of 96 MiB under a 64Mi limit, then no growth: killed before any sample
-    # sees it grow; under any limit above 96Mi it lives.
+    # One mmap(MAP_POPULATE) of 128 MiB under a 64Mi limit, then no growth: killed at a limit, the
+    # first or one a pressure grow set on the way (on a loaded machine the populate is slow enough
+    # for snug to see it coming and grow once or twice; 96 MiB was then caught in time and never
+    # killed); under the OOM bump of any limit on the way (≥ limit + 100Mi, 164Mi at least) it lives.
     node.create(nodectl.pod_manifest("oomer", [dict(
-        name="app", args=["grow", "--start-mib", "96", "--rate-mib", "1", "--max-mib", "96"],
+        name="app", args=["grow", "--start-mib", "128", "--rate-mib", "1", "--max-mib", "128"],
         requests={"cpu": "50m", "memory": "32Mi"}, limits={"cpu": "500m", "memory": "64Mi"})], mode="in-place"))
     t0 = time.time()
 
