@@ -39,71 +39,7 @@ class EvictionMixin:
                 return ok
             phase = (pod.get("status") or {}).get("phase")
             if phase not in ("Succeeded", "Failed", "Pending"):
-                pdbs = [
-                    p
-                    for p in self.store.items(RES_PDB.key, ns)
-                    if isinstance((p.get("spec") or {}).get("selector"), dict)
-                    and match_label_selector_obj(p["spec"]["selector"], pod["metadata"].get("labels"))
-                ]
-                if len(pdbs) > 1:
-                    raise ApiError(
-                        500,
-                        status_body(
-                            500,
-                            None,
-                            "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
-                        ),
-                    )
-                if pdbs:
-                    pdb = pdbs[0]
-                    st = pdb.get("status") or {}
-                    pname = pdb["metadata"]["name"]
-                    msg = "Cannot evict pod as it would violate the pod's disruption budget."
-                    if st.get("observedGeneration", 0) < pdb["metadata"].get("generation", 1):
-                        raise ApiError(
-                            429,
-                            status_body(
-                                429,
-                                "TooManyRequests",
-                                msg,
-                                {
-                                    "causes": [
-                                        {
-                                            "reason": "DisruptionBudget",
-                                            "message": "The disruption budget %s is still being processed by the server." % pname,
-                                        }
-                                    ],
-                                    "retryAfterSeconds": 10,
-                                },
-                            ),
-                            {"Retry-After": "10"},
-                        )
-                    if st.get("disruptionsAllowed", 0) < 0:
-                        raise ApiError(403, status_body(403, "Forbidden", "pdb disruptions allowed is negative"))
-                    if st.get("disruptionsAllowed", 0) == 0:
-                        raise ApiError(
-                            429,
-                            status_body(
-                                429,
-                                "TooManyRequests",
-                                msg,
-                                {
-                                    "causes": [
-                                        {
-                                            "reason": "DisruptionBudget",
-                                            "message": "The disruption budget %s needs %d healthy pods and has %d currently"
-                                            % (pname, st.get("desiredHealthy", 0), st.get("currentHealthy", 0)),
-                                        }
-                                    ]
-                                },
-                            ),
-                        )
-                    if not dry_run:
-                        npdb = dcopy(pdb)
-                        nst = npdb.setdefault("status", {})
-                        nst["disruptionsAllowed"] = nst.get("disruptionsAllowed", 0) - 1
-                        nst.setdefault("disruptedPods", {})[name] = now_iso()
-                        self.store.put(RES_PDB.key, npdb)
+                self.check_disruption_budget(ns, name, pod, dry_run)
             if dry_run:
                 return ok
             # DisruptionTarget condition first, then the graceful delete
@@ -130,3 +66,72 @@ class EvictionMixin:
                 gone = self.store.remove(RES_POD.key, ns, name)
                 self.on_pod_gone(gone)
             return ok
+
+    def check_disruption_budget(self, ns, name, pod, dry_run):
+        """Under the lock: the one PDB whose selector matches the pod must allow a disruption (a 429 with
+        the cause otherwise, a 500 for several PDBs); a real eviction takes one from its status."""
+        pdbs = [
+            p
+            for p in self.store.items(RES_PDB.key, ns)
+            if isinstance((p.get("spec") or {}).get("selector"), dict)
+            and match_label_selector_obj(p["spec"]["selector"], pod["metadata"].get("labels"))
+        ]
+        if len(pdbs) > 1:
+            raise ApiError(
+                500,
+                status_body(
+                    500,
+                    None,
+                    "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+                ),
+            )
+        if pdbs:
+            pdb = pdbs[0]
+            st = pdb.get("status") or {}
+            pname = pdb["metadata"]["name"]
+            msg = "Cannot evict pod as it would violate the pod's disruption budget."
+            if st.get("observedGeneration", 0) < pdb["metadata"].get("generation", 1):
+                raise ApiError(
+                    429,
+                    status_body(
+                        429,
+                        "TooManyRequests",
+                        msg,
+                        {
+                            "causes": [
+                                {
+                                    "reason": "DisruptionBudget",
+                                    "message": "The disruption budget %s is still being processed by the server." % pname,
+                                }
+                            ],
+                            "retryAfterSeconds": 10,
+                        },
+                    ),
+                    {"Retry-After": "10"},
+                )
+            if st.get("disruptionsAllowed", 0) < 0:
+                raise ApiError(403, status_body(403, "Forbidden", "pdb disruptions allowed is negative"))
+            if st.get("disruptionsAllowed", 0) == 0:
+                raise ApiError(
+                    429,
+                    status_body(
+                        429,
+                        "TooManyRequests",
+                        msg,
+                        {
+                            "causes": [
+                                {
+                                    "reason": "DisruptionBudget",
+                                    "message": "The disruption budget %s needs %d healthy pods and has %d currently"
+                                    % (pname, st.get("desiredHealthy", 0), st.get("currentHealthy", 0)),
+                                }
+                            ]
+                        },
+                    ),
+                )
+            if not dry_run:
+                npdb = dcopy(pdb)
+                nst = npdb.setdefault("status", {})
+                nst["disruptionsAllowed"] = nst.get("disruptionsAllowed", 0) - 1
+                nst.setdefault("disruptedPods", {})[name] = now_iso()
+                self.store.put(RES_PDB.key, npdb)

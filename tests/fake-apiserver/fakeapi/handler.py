@@ -161,29 +161,8 @@ class Handler(WatchMixin, ControlMixin, BaseHTTPRequestHandler):
                 return
             # fault injection
             action = self.match_fault(method, path, url.query)
-            if action is not None:
-                if action.get("delay"):
-                    time.sleep(action["delay"])
-                a = action["action"]
-                if a == "drop":
-                    entry["status"] = "dropped"
-                    self.abort_connection()
-                    return
-                if a == "drop_mid":
-                    self._drop_mid = True
-                if a == "touch":
-                    # Another writer (the kubelet's status write) gets in first: the pod the request
-                    # names is stored again under a new resourceVersion, then the request is served,
-                    # so one made on the pod as it was meets the 409 of its precondition.
-                    self.touch_pod(path)
-                if a == "error":
-                    code = action.get("status", 500)
-                    reasons = {500: "InternalError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "Timeout", 429: "TooManyRequests", 401: "Unauthorized", 403: "Forbidden", 409: "Conflict"}
-                    msg = action.get("message") or {500: "Internal error occurred: injected", 503: "the server is currently unable to handle the request"}.get(code, "injected error")
-                    hdr = {"Retry-After": str(action["retry_after"])} if action.get("retry_after") is not None else None
-                    entry["status"] = code
-                    self.send_json(code, status_body(code, reasons.get(code, "InternalError"), msg, action.get("details")), hdr)
-                    return
+            if action is not None and self.apply_fault(action, path, entry):
+                return
             peer = None
             if isinstance(self.connection, ssl.SSLSocket):
                 try:

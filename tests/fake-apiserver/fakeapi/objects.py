@@ -13,12 +13,13 @@ from .errors import (
 )
 from .kinds import RES_EVENT, RES_EVENT2, RES_NODE, RES_PDB, RES_POD, event_to_core, to_external, to_internal
 from .patches import JsonPatchError, json_patch, merge_patch, strategic_merge
-from .pod_rules import canonicalize_resource_lists, pod_default, pod_qos, validate_quantities
+from .pod_rules import canonicalize_resource_lists, validate_quantities
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 
 
 class ObjectsMixin:
-    """Uses self.store and self.lock of the Fake; a pod's updates go through pod_update (PodsMixin)."""
+    """Uses self.store and self.lock of the Fake; pods go through the PodsMixin (prepare_pod_create,
+    pod_update, delete_pod)."""
 
     def new_meta(self, res, obj, ns, defer_name=False):
         md = obj.setdefault("metadata", {})
@@ -73,23 +74,7 @@ class ObjectsMixin:
         check_object_types(res.kind, obj)
         obj = self.new_meta(res, dcopy(obj), ns, defer_name=res is RES_POD)
         if res is RES_POD:
-            validate_quantities(obj)
-            if not (obj.get("spec") or {}).get("containers"):
-                raise err_invalid(
-                    "Pod", obj["metadata"].get("name", ""), [FieldErr("FieldValueRequired", "spec.containers", "")]
-                )
-            pod_default(obj)
-            canonicalize_resource_lists(obj)
-            st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-            obj["status"] = {"phase": st.get("phase", "Pending"), "qosClass": pod_qos(obj)}
-            if self.controller.get("webhook") and not dry_run:
-                obj = self.call_webhook(obj, via_controller)
-                validate_quantities(obj)
-                canonicalize_resource_lists(obj)
-                obj["status"]["qosClass"] = pod_qos(obj)
-            md = obj["metadata"]
-            if not md.get("name"):
-                md["name"] = md["generateName"] + rand_suffix()
+            obj = self.prepare_pod_create(obj, dry_run, via_controller)
         elif res is RES_EVENT:
             for k, v in (("eventTime", None), ("reportingComponent", ""), ("reportingInstance", "")):
                 obj.setdefault(k, v)
@@ -267,18 +252,7 @@ class ObjectsMixin:
             if pre.get("resourceVersion") and pre["resourceVersion"] != cur["metadata"]["resourceVersion"]:
                 raise err_conflict(res, name)
             if res is RES_POD:
-                grace = (opts or {}).get("gracePeriodSeconds")
-                if grace is None:
-                    grace = cur["spec"].get("terminationGracePeriodSeconds", 30)
-                if dry_run:
-                    return dcopy(cur)
-                if cur["metadata"].get("deletionTimestamp"):
-                    return dcopy(cur)
-                if grace > 0 and cur["spec"].get("nodeName") and (cur.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-                    return self.mark_terminating(cur, grace)
-                gone = self.store.remove(res.key, ns, name)
-                self.on_pod_gone(gone)
-                return gone
+                return self.delete_pod(ns, name, cur, opts, dry_run)
             if dry_run:
                 return status_body(200, None, None, dict(res_details(res, name), uid=cur["metadata"]["uid"]), status="Success")
             self.store.remove(res.key, ns, name)
