@@ -116,4 +116,3 @@ class PodsMixin:
         gone = self.store.remove(RES_POD.key, ns, name)
         self.on_pod_gone(gone)
         return gone
-
