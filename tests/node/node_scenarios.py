@@ -380,6 +380,13 @@ def scenario_oom_restart(ctx):
         p = node.api.wait("the oomer to run again under a raised limit", restarted_under_new_limit, 120, 0.5)
     except TimeoutError as e:
         p = node.pod("oomer")
+        node.delete("oomer", wait=False)  # the later scenarios count the node's pods
+        cs = container_status(p, "app") or {}
+        lim = quantity(((cs.get("resources") or {}).get("limits") or {}).get("memory", "0"))
+        if not cs.get("restartCount") and "running" in cs.get("state", {}) and lim > 128 * MiB:
+            raise Skip("snug grew the oomer's limit to %s before the kernel killed its 128 MiB spike (%s): "
+                       "the populate was slow enough to be seen coming, so the OOM path was not exercised "
+                       "in this boot" % (fmt_mem(lim), (node.last_resize(p) or {}).get("reason", "")))
         return ["%s: status %s, spec %s, last-resize %s" % (e, json.dumps(container_status(p, "app")),
                                                             json.dumps(resources_of(p, "app")),
                                                             json.dumps(node.last_resize(p)))]
@@ -608,6 +615,10 @@ SCENARIOS = [
 GROUP_TIMEOUT = float(os.environ.get("SNUG_NODE_GROUP_TIMEOUT", "300"))
 
 
+class Skip(Exception):
+    """A scenario that could not exercise what it is for in this boot: reported loudly as skipped."""
+
+
 def run_one(ctx, name, fn, record, buffered, held):
     if buffered:
         nodectl.buffer_output(True)
@@ -616,9 +627,15 @@ def run_one(ctx, name, fn, record, buffered, held):
     nodectl.out("=== RUN  %s" % name)
     try:
         fails = fn(ctx)
+    except Skip as e:
+        nodectl.out("*** SKIPPED %s: %s ***" % (name, e))
+        record.append((name, "skip", time.time() - t))
+        fails = "skip"
     except Exception:
         fails = ["exception:\n" + traceback.format_exc()]
-    if fails is None:
+    if fails == "skip":
+        pass
+    elif fails is None:
         nodectl.out("=== started %s (%.1fs)" % (name, time.time() - t))
     else:
         for f in fails:
@@ -681,10 +698,10 @@ def check(names):
             record, hung = run_group(ctx, chosen)
             for name, fails, secs in record:
                 with open(results, "a") as f:
-                    f.write("%s %s\n" % ("FAIL" if fails else "PASS", name))
+                    f.write("%s %s\n" % ("SKIP" if fails == "skip" else "FAIL" if fails else "PASS", name))
                 with open(os.path.join(node.res, "phases"), "a") as f:
                     f.write("%s %.1f\n" % (name, secs))
-                failed += bool(fails)
+                failed += bool(fails) and fails != "skip"
             if hung:
                 break
     finally:
