@@ -6,7 +6,9 @@ the server got, the cgroup files the agent wrote, Events, /metrics and /recommen
 
 import json
 import os
+import re
 import sys
+import threading
 import time
 import unittest
 
@@ -574,8 +576,8 @@ class AgentTest(AgentBase):
         self.assertEqual(agentctl.resize_requests(self.srv, "restarter"), [], self.agent.log())
 
     def test_reads_only_what_it_uses(self):
-        # Each tick reads cpu.stat, memory.current, memory.stat and memory.max (kept open), and
-        # nothing the daemon does not use: PSI and memory.peak are `top`'s.
+        # Each tick reads cpu.stat, memory.current, memory.stat, memory.max and the PSI files (kept
+        # open), and nothing the daemon does not use: memory.peak is read at an OOM kill only.
         c = self.oom_pod("reader", mode="in-place")
         self.start_agent()
         self.wait_tracked(1)
@@ -589,8 +591,71 @@ class AgentTest(AgentBase):
                 continue
             if target.startswith(c.path + "/"):
                 opened.add(os.path.basename(target))
-        self.assertTrue({"cpu.stat", "memory.current", "memory.stat", "memory.max"} <= opened, opened)
-        self.assertFalse(opened & {"cpu.pressure", "memory.pressure", "memory.peak"}, opened)
+        self.assertTrue({"cpu.stat", "memory.current", "memory.stat", "memory.max", "cpu.pressure",
+                         "memory.pressure"} <= opened, opened)
+        self.assertFalse(opened & {"memory.peak", "memory.events"}, opened)
+
+    # ---- pressure stall (PSI) -----------------------------------------------------------------
+
+    def stall(self, c, seconds, share, step=0.2):
+        """Plays memory.pressure for `seconds`: `share` of each step's wall time stalled (some and
+        full alike, one task), the totals growing as the kernel's do."""
+        total = getattr(c, "psi_total", 0)
+        end = time.time() + seconds
+        while time.time() < end:
+            total += int(step * share * 1e6)
+            c.write("memory.pressure", "some avg10=%.2f avg60=0.00 avg300=0.00 total=%d\n"
+                    "full avg10=%.2f avg60=0.00 avg300=0.00 total=%d\n" % (share * 100, total, share * 100, total))
+            time.sleep(step)
+        c.psi_total = total
+
+    def test_memory_stall_at_the_limit_raises_it(self):
+        # A page-cache thrasher: usage at its 256Mi limit, working set 50 MiB, 40 % of the time
+        # stalled on memory. The stall alone raises the limit, and the reason gives the figures.
+        c = self.oom_pod("thrash", mode="in-place", working_set=250 * MiB)
+        c.inactive_file = 200 * MiB
+        c.write_memory()
+        self.start_agent("--psi-window", "2s")
+        self.wait_tracked(1)
+        self.stall(c, 4, 0.4)
+        res = container_patch(self.wait_resized("thrash")[0])
+        self.assertGreater(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 256 * MiB)
+        note = wait_for(lambda: json.loads(self.srv.get_pod("thrash")["metadata"].get("annotations", {})
+                                           .get("snug.io/last-resize", "null")))
+        m = re.match(r"memory-pressure: memory stall \(PSI\) some ([0-9.]+)%, full ([0-9.]+)% over \d+s while usage "
+                     r"250Mi of 256Mi", (note or {}).get("reason", ""))
+        self.assertTrue(m, note)
+        self.assertTrue(30 <= float(m.group(1)) <= 45, note)
+
+    def test_memory_stall_far_below_the_limit_is_left_alone(self):
+        # The same stall with usage at 100 MiB of 256Mi is the node's reclaim: no resize.
+        c = self.oom_pod("quiet", mode="in-place", working_set=100 * MiB)
+        c.inactive_file = 50 * MiB
+        c.write_memory()
+        self.start_agent("--psi-window", "2s")
+        self.wait_tracked(1)
+        self.stall(c, 4, 0.4)
+        self.assertEqual(agentctl.resize_requests(self.srv, "quiet"), [], self.agent.log())
+
+    def test_memory_shrink_held_while_the_container_stalls(self):
+        # Over-provisioned (1Gi request, 40 MiB used): the recommendation shrinks it, but not while
+        # the window shows memory stall; once the stall is a window behind, it does.
+        self.make_pod("held", annotations={"snug.io/mode": "auto"},
+                      requests={"cpu": "100m", "memory": "1Gi"}, limits={"cpu": "500m", "memory": "2Gi"})
+        c = self.tree.container("held")
+        c.memory = 40 * MiB
+        c.write_memory()
+        # The stall runs from before the agent starts, so no decision ever sees a quiet window.
+        staller = threading.Thread(target=self.stall, args=(c, 4, 0.01), daemon=True)
+        staller.start()
+        time.sleep(0.5)
+        self.start_agent("--min-history", "0", "--psi-window", "2s", "--log-level", "debug")
+        self.wait_tracked(1)
+        staller.join()
+        self.assertEqual(agentctl.resize_requests(self.srv, "held"), [], self.agent.log())
+        self.assertIn("shrink held, memory stall (PSI) some", self.agent.log())
+        res = container_patch(self.wait_resized("held")[0])  # the stall stopped growing
+        self.assertLess(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 1024 * MiB)
 
     def test_kubelet_silent_limits_put_back(self):
         # A kubelet that never answers (down, or not watching): after --admission-timeout the
