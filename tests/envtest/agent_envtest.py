@@ -177,7 +177,7 @@ class AgentEnvtest(unittest.TestCase):
                  {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
         cls.kubelet = Kubelet(api)
         cls.nodes = {n: Node(cls.dir, n, args) for n, args in (
-            ("e2e-main", ["--throttle-window", "2s"]),
+            ("e2e-main", ["--throttle-window", "2s", "--psi-window", "2s"]),
             ("e2e-dry", ["--dry-run"]),
             ("e2e-cap", ["--max-memory", "300Mi"]),
             ("e2e-shrink", ["--min-history", "0"]),
@@ -206,6 +206,8 @@ class AgentEnvtest(unittest.TestCase):
             ("burner", "e2e-main", {"snug.io/mode": "in-place"},
              {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}, 0, 256,
              "throttle"),
+            # A page-cache thrasher: usage at the limit, 200 MiB of it inactive file cache.
+            ("thrash", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 250, 256, "stall"),
             ("dry", "e2e-dry", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
             ("capped", "e2e-cap", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
             ("idle", "e2e-shrink", {"snug.io/mode": "auto"},
@@ -226,6 +228,7 @@ class AgentEnvtest(unittest.TestCase):
             n.tree.pod(name).write("memory.max", "%d\n" % (mmax * MiB))
             if ws:
                 c.memory = ws * MiB
+                c.inactive_file = 200 * MiB if sig == "stall" else 0
                 c.write_memory()
             if sig == "throttle":
                 # its 200m limit, and the pod's (the kubelet's sum for a one-container pod): a pod
@@ -256,6 +259,9 @@ class AgentEnvtest(unittest.TestCase):
                 elif signal == "throttle":
                     cls.burn = threading.Thread(target=cls.burn_until_raised, args=(c,), daemon=True)
                     cls.burn.start()
+                elif signal == "stall":
+                    cls.stall = threading.Thread(target=cls.stall_until_raised, args=(c,), daemon=True)
+                    cls.stall.start()
         except Exception:
             cls.tearDownClass()
             raise
@@ -266,6 +272,17 @@ class AgentEnvtest(unittest.TestCase):
         its cpu.max (then it stops, so the restart test sees no reason for another resize)."""
         while not cls.kubelet.stop.is_set() and c.read("cpu.max").split()[0] == "20000":
             c.run(0.2, 0.2, throttled_fraction=0.8)
+            time.sleep(0.2)
+
+    @classmethod
+    def stall_until_raised(cls, c):
+        """memory.pressure as the kernel counts a thrasher's refaults: 40 % of the wall time stalled,
+        until the agent raises its memory.max."""
+        total = 0
+        while not cls.kubelet.stop.is_set() and c.read("memory.max").strip() == str(256 * MiB):
+            total += 80000
+            c.write("memory.pressure", "some avg10=40.00 avg60=0.00 avg300=0.00 total=%d\n"
+                    "full avg10=40.00 avg60=0.00 avg300=0.00 total=%d\n" % (total, total))
             time.sleep(0.2)
 
     @classmethod
@@ -397,6 +414,18 @@ class AgentEnvtest(unittest.TestCase):
             pod["metadata"].get("annotations", {}) else json.loads(wait_for(
                 lambda: self.api.pod("leaky")["metadata"].get("annotations", {}).get("snug.io/last-resize")))
         self.assertIn("pressure", ann["reason"])
+
+    def test_memory_stall_raises_the_limit_of_a_page_cache_thrasher(self):
+        # Working set 50 MiB of 256Mi, usage at the limit, 40 % of the time stalled on memory (PSI):
+        # the stall alone raises the limit, and the real API server takes it.
+        pod = self.wait_resized("thrash")
+        limit = quantity_bytes(app(pod)["limits"]["memory"])
+        self.assertGreater(limit, 256 * MiB)
+        c = self.node_of("thrash").tree.container("thrash")
+        self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)))
+        ann = json.loads(wait_for(
+            lambda: self.api.pod("thrash")["metadata"].get("annotations", {}).get("snug.io/last-resize")))
+        self.assertTrue(ann["reason"].startswith("memory-pressure: memory stall (PSI) some"), ann)
 
     def test_bad_annotation_is_an_event_and_the_pod_is_left_alone(self):
         ev = wait_for(lambda: self.api.events("typo", "InvalidAnnotation"))
