@@ -161,6 +161,10 @@ class Node:
         return rc
 
 
+# Pod-level resources (spec.resources) of the pods that have them.
+POD_LEVEL = {"levelled": {"requests": {"cpu": "500m", "memory": "320Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}
+
+
 class AgentEnvtest(unittest.TestCase):
     """All scenarios against one real API server; setUpClass starts the agents and feeds the signals."""
 
@@ -206,6 +210,9 @@ class AgentEnvtest(unittest.TestCase):
             ("burner", "e2e-main", {"snug.io/mode": "in-place"},
              {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}, 0, 256,
              "throttle"),
+            # Pod-level resources (beta in 1.36; a 1.33 server drops them): the container's OOM bump
+            # is held to the pod-level request, which the API server enforces.
+            ("levelled", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 200, 256, "oom"),
             # A page-cache thrasher: usage at the limit, 200 MiB of it inactive file cache.
             ("thrash", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 250, 256, "stall"),
             ("dry", "e2e-dry", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
@@ -220,7 +227,7 @@ class AgentEnvtest(unittest.TestCase):
                                          "402653184, used: 8321499136, capacity: 8589934592")
         for name, node, ann, res, ws, mmax, sig in cls.specs:
             n = cls.nodes[node]
-            pod = cls.make_pod(name, node, ann, res)
+            pod = cls.make_pod(name, node, ann, res, POD_LEVEL.get(name))
             n.tree.add_pod(pod)
             n.pods.append(name)
             c = n.tree.container(name)
@@ -300,7 +307,7 @@ class AgentEnvtest(unittest.TestCase):
             raise AssertionError("an agent did not exit cleanly on SIGTERM; logs in %s" % cls.dir)
 
     @classmethod
-    def make_pod(cls, name, node, annotations, resources):
+    def make_pod(cls, name, node, annotations, resources, pod_resources=None):
         """Created by the admin bound to the node, then started through the status subresource as the
         kubelet would report it (1.33+: allocatedResources beside the actual resources)."""
         manifest = {"apiVersion": "v1", "kind": "Pod",
@@ -308,6 +315,8 @@ class AgentEnvtest(unittest.TestCase):
                     "spec": {"nodeName": node, "automountServiceAccountToken": False,
                              "containers": [{"name": "app", "image": "registry.example/app:1",
                                              "resources": copy.deepcopy(resources)}]}}
+        if pod_resources:
+            manifest["spec"]["resources"] = copy.deepcopy(pod_resources)
         pod = cls.api.ok("POST", "/api/v1/namespaces/%s/pods" % NS, manifest)
         t = now_iso()
         cs = {"name": "app", "ready": True, "started": True, "restartCount": 0, "image": "registry.example/app:1",
@@ -414,6 +423,23 @@ class AgentEnvtest(unittest.TestCase):
             pod["metadata"].get("annotations", {}) else json.loads(wait_for(
                 lambda: self.api.pod("leaky")["metadata"].get("annotations", {}).get("snug.io/last-resize")))
         self.assertIn("pressure", ann["reason"])
+
+    def test_pod_level_resources_bound_the_oom_bump(self):
+        # VPA's bump would take the request to 356Mi; the pod-level request is 320Mi and the API server
+        # refuses container requests above it (validatePodResourceConsistency): snug asks no more, the
+        # resize is accepted, and the pod-level resources stay as they are (snug does not resize them:
+        # a 1.36 server refuses that unless the node declares InPlacePodLevelResourcesVerticalScaling,
+        # alpha and off by default). A 1.33 server drops spec.resources: an ordinary pod there.
+        pod = self.wait_resized("levelled")
+        res = app(pod)
+        req = quantity_bytes(res["requests"]["memory"])
+        self.assertGreater(req, 128 * MiB, res)
+        if VERSION >= 134:
+            self.assertEqual(pod["spec"].get("resources"), POD_LEVEL["levelled"])
+            self.assertLessEqual(req, 320 * MiB, "%s\n%s" % (res, self.log("levelled")))
+            self.assertLessEqual(quantity_bytes(res["limits"]["memory"]), 1024 * MiB, res)
+        else:
+            self.assertIsNone(pod["spec"].get("resources"))
 
     def test_memory_stall_raises_the_limit_of_a_page_cache_thrasher(self):
         # Working set 50 MiB of 256Mi, usage at the limit, 40 % of the time stalled on memory (PSI):
