@@ -46,40 +46,6 @@ void agent_config_done(struct agent_config *c)
 	*c = (struct agent_config){ 0 };
 }
 
-int agent_parse_duration(const char *s, uint64_t *ret_usec)
-{
-	static const struct {
-		const char *suffix;
-		double usec;
-	} units[] = {
-		{ "us", 1 }, { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 },
-	};
-	char num[64];
-	double v, mult = 1e6;
-	size_t len;
-
-	if (!s || !*s)
-		return -EINVAL;
-	len = strlen(s);
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		size_t sl = strlen(units[i].suffix);
-		if (len > sl && strcmp(s + len - sl, units[i].suffix) == 0 &&
-		    (sl > 1 || (s[len - 2] >= '0' && s[len - 2] <= '9') || s[len - 2] == '.')) {
-			len -= sl;
-			mult = units[i].usec;
-			break;
-		}
-	}
-	if (len == 0 || len >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, s, len);
-	num[len] = '\0';
-	if (safe_atod(num, &v) < 0 || v < 0 || v * mult > 1e17)
-		return -EINVAL;
-	*ret_usec = (uint64_t)llround(v * mult);
-	return 0;
-}
-
 static void usage(FILE *f)
 {
 	fputs("Usage: snug-agent run [OPTIONS]\n"
@@ -239,7 +205,7 @@ static int parse_duration_arg(const char *arg, const char *value, bool zero_allo
 {
 	uint64_t usec;
 
-	if (agent_parse_duration(value, &usec) < 0 || (usec == 0 && !zero_allowed))
+	if (parse_duration(value, &usec) < 0 || (usec == 0 && !zero_allowed))
 		return bad(arg, value, "not a duration (e.g. 1s, 500ms, 5m)");
 	*ret_usec = usec;
 	return 0;

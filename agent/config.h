@@ -48,6 +48,3 @@ void agent_config_done(struct agent_config *c);
 /* Parses `run`'s arguments (argv[0] is "run"). Returns 0 to run, 1 when --help was printed, or
  * -EINVAL after printing what is wrong to stderr. */
 int agent_config_parse(int argc, char **argv, struct agent_config *c);
-
-/* Durations as operators write them: "1s", "500ms", "5m", "24h", or plain seconds. */
-int agent_parse_duration(const char *s, uint64_t *ret_usec);

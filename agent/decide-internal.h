@@ -85,3 +85,5 @@ bool decide_cpu_starved(const struct decide_config *cfg, const struct decide_sig
 bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown);
 bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e, bool in_cooldown,
 				uint64_t cooldown_left_usec);
+/* The startup boost's CPU step (decide_boost.c): APPLY raises the limit, RETURN puts back. */
+bool decide_plan_boost(struct plan *p, const struct decide_boost *b);

@@ -57,6 +57,8 @@ const char *decide_kind_to_string(enum decide_kind k)
 		return "pressure";
 	case DECIDE_THROTTLE:
 		return "throttle";
+	case DECIDE_STARTUP_BOOST:
+		return "startup-boost";
 	case DECIDE_RECOMMENDATION:
 		return "recommendation";
 	}
@@ -214,6 +216,22 @@ static unsigned recent_bypass_grows(const struct decide_input *in, const struct 
 	return n;
 }
 
+static bool valid_boost(const struct decide_boost *b)
+{
+	switch (b->phase) {
+	case DECIDE_BOOST_NONE:
+	case DECIDE_BOOST_HOLD:
+		return true;
+	case DECIDE_BOOST_APPLY:
+		return (b->factor > 1 && b->factor <= 100 && b->add_millis == 0) ||
+		       (b->factor == 0 && b->add_millis > 0 && decide_valid_value(b->add_millis));
+	case DECIDE_BOOST_RETURN:
+		return decide_valid_value(b->original_cpu_request) &&
+		       decide_valid_value(b->original_cpu_limit);
+	}
+	return false;
+}
+
 static bool valid_input(const struct decide_input *in)
 {
 	return in->policy && decide_valid_pod(&in->pod) && in->index < in->pod.n_containers &&
@@ -225,7 +243,7 @@ static bool valid_input(const struct decide_input *in)
 	       in->signals.cpu_throttle_ratio >= 0 && in->signals.cpu_throttle_ratio <= 1e6 &&
 	       valid_share(in->signals.memory_stall_some) &&
 	       valid_share(in->signals.memory_stall_full) &&
-	       valid_share(in->signals.cpu_stall_some) &&
+	       valid_share(in->signals.cpu_stall_some) && valid_boost(&in->boost) &&
 	       decide_valid_value(in->node.cpu_free_millis) &&
 	       decide_valid_value(in->node.memory_free_bytes) &&
 	       decide_valid_value(in->node.memory_allocatable_bytes);
@@ -282,7 +300,14 @@ static void plan_resources(const struct decide_input *in, const struct decide_co
 		decide_plan_skip(mem,
 				 "memory signal ignored: snug.io/resources leaves memory alone");
 
-	if (pc->resources & POL_RESOURCE_CPU) {
+	if (in->boost.phase != DECIDE_BOOST_NONE) {
+		/* The boost owns CPU while it lasts: no throttling raise or recommendation
+		 * steps on it (the return would undo them). */
+		if (in->boost.phase != DECIDE_BOOST_HOLD)
+			decide_plan_boost(cpu, &in->boost);
+		else
+			decide_plan_skip(cpu, "cpu: startup boost in progress");
+	} else if (pc->resources & POL_RESOURCE_CPU) {
 		done = false;
 		if (cpu->lim >= 0 && decide_cpu_starved(cfg, &in->signals))
 			done = decide_plan_throttle(cpu, &in->signals, in_cooldown);

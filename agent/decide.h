@@ -141,6 +141,23 @@ struct decide_config {
 	uint64_t bypass_window_usec;
 };
 
+/* The startup CPU boost (snug.io/startup-cpu-boost) of the container decided on: which step of it
+ * this decision is. The caller keeps the boost's state. */
+enum decide_boost_phase {
+	DECIDE_BOOST_NONE,
+	DECIDE_BOOST_APPLY,  /* the container starts: its CPU limit goes up */
+	DECIDE_BOOST_HOLD,   /* boosted: CPU is left alone; memory signals act as usual */
+	DECIDE_BOOST_RETURN, /* Ready, or the time is up: CPU request and limit back */
+};
+
+struct decide_boost {
+	enum decide_boost_phase phase;
+	double factor;	    /* APPLY: the limit × this (> 1), or 0 */
+	int64_t add_millis; /* APPLY: the limit + this (> 0), or 0 */
+	/* RETURN: what they were before the boost (RESOURCE_UNSET = none). */
+	int64_t original_cpu_request, original_cpu_limit;
+};
+
 struct decide_input {
 	const struct pol_container *policy; /* of the container decided on */
 	struct decide_pod pod;
@@ -159,6 +176,7 @@ struct decide_input {
 	/* The API server refuses lowering a memory limit unless the memory resizePolicy is
 	 * RestartContainer (Kubernetes 1.33): shrinking keeps the limit and lowers the request. */
 	bool keep_memory_limit;
+	struct decide_boost boost; /* zero: no boost */
 };
 
 /* What a decision is for. Ordered by strength, on purpose: when memory and CPU both change, the
@@ -169,6 +187,7 @@ enum decide_kind {
 	DECIDE_OOM,	       /* an OOM kill */
 	DECIDE_PRESSURE,       /* memory.events max growth near the limit */
 	DECIDE_THROTTLE,       /* sustained CPU throttling */
+	DECIDE_STARTUP_BOOST,  /* snug.io/startup-cpu-boost: raised at the start, or given back */
 	DECIDE_RECOMMENDATION, /* the recommendation (or the min/max bounds) */
 };
 

@@ -733,3 +733,77 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 	p->change_buf[0] = p->skip_buf[0] = p->notes_buf[0] = '\0';
 	reset(p);
 }
+
+/* The request a boost asks for beside its limit: raised as the limit is, where the node has room
+ * (a request is what the scheduler counted; a limit needs no room). */
+static void boost_request(struct plan *p, const struct decide_boost *b, int64_t limit)
+{
+	int64_t want = b->factor > 1 ? scale(p->req, b->factor) : p->req + b->add_millis;
+	int64_t r;
+
+	want = min64(want, limit);
+	r = bound_request(p, want);
+	if (r >= want) {
+		p->new_req = want;
+		return;
+	}
+	/* bound_request's note says what held it. */
+	p->new_req = p->req;
+	note(p, "request stays");
+}
+
+bool decide_plan_boost(struct plan *p, const struct decide_boost *b)
+{
+	char a[32], what[48];
+	int64_t want, l;
+
+	if (b->phase == DECIDE_BOOST_RETURN) {
+		p->new_req = b->original_cpu_request >= 0 ? b->original_cpu_request : p->req;
+		p->new_lim = b->original_cpu_limit >= 0 ? b->original_cpu_limit : p->lim;
+		if (p->new_req == p->req && p->new_lim == p->lim) {
+			decide_plan_skip(p, "startup-boost over: cpu already as before it");
+			return false;
+		}
+		p->kind = DECIDE_STARTUP_BOOST;
+		decide_text_add(&p->change, "startup-boost over: ");
+		describe(p, NULL);
+		return true;
+	}
+	if (b->factor > 1)
+		snprintf(what, sizeof(what), "startup-boost %gx", b->factor);
+	else
+		snprintf(what, sizeof(what), "startup-boost +%s", fmtq(true, b->add_millis, a));
+	if (p->lim < 0) {
+		decide_plan_skip(p, "%s: no CPU limit, nothing holds the start back", what);
+		return false;
+	}
+	if (p->requests_only) {
+		decide_plan_skip(p, "%s: controlled-values=requests leaves limits alone", what);
+		return false;
+	}
+	want = b->factor > 1 ? scale(p->lim, b->factor) : p->lim + b->add_millis;
+	l = bound_limit(p, want);
+	if (l <= p->lim) {
+		decide_plan_skip(p, "%s: cpu limit %s not raised", what, fmtq(true, p->lim, a));
+		reset(p);
+		return false;
+	}
+	p->new_lim = l;
+	p->new_req = p->req;
+	if (p->guaranteed) {
+		/* Its request is its limit: both move, within the node's room, or neither (a limit
+		 * alone would make the pod Burstable, and the QoS class never changes). */
+		if (bound_request(p, l) < l) {
+			decide_plan_skip(p, "%s: a Guaranteed pod's request moves with its limit",
+					 what);
+			reset(p);
+			return false;
+		}
+		p->new_req = l;
+	} else if (p->req > 0)
+		boost_request(p, b, l);
+	p->kind = DECIDE_STARTUP_BOOST;
+	decide_text_add(&p->change, "%s: ", what);
+	describe(p, NULL);
+	return true;
+}

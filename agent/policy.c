@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent/util/cleanup.h"
+#include "agent/util/parse.h"
 #include "agent/util/quantity.h"
 
 /* Values echoed back into Events are cut here: an annotation value can be up to 256 KiB. */
@@ -307,18 +308,65 @@ static int parse_single_replica(struct pol *p, const char *key, const char *v)
 	return add_issue(p, POL_ERROR, key, v, "not a boolean (valid: \"true\", \"false\")");
 }
 
+/* "2x", "1.5x": a factor of the CPU limit (above 1, at most 10); "+1", "+500m": CPU added. */
 static int parse_boost(struct pol *p, const char *key, const char *v)
 {
-	long pct = 0;
-	size_t i = 0;
+	size_t len = strlen(v);
+	int64_t q;
+	double f;
 
-	for (; v[i] >= '0' && v[i] <= '9' && i < 6; i++)
-		pct = pct * 10 + (v[i] - '0');
-	if (i == 0 || !(v[i] == '\0' || (v[i] == '%' && v[i + 1] == '\0')) || pct > 1000)
-		return add_issue(p, POL_ERROR, key, v, "not a percentage between 0 and 1000");
-	p->startup_cpu_boost_percent = (int)pct;
-	return add_issue(p, POL_WARNING, key, v,
-			 "startup CPU boost is planned and not applied by this version");
+	if (len > 1 && (v[len - 1] == 'x' || v[len - 1] == 'X')) {
+		_cleanup_free_ char *num = strndup(v, len - 1);
+
+		if (!num)
+			return -ENOMEM;
+		if (safe_atod(num, &f) < 0 || !(f > 1 && f <= POL_BOOST_MAX_FACTOR))
+			return add_issue(p, POL_ERROR, key, v,
+					 "not a factor above 1 and at most 10 (e.g. \"2x\")");
+		p->boost_factor = f;
+		return 0;
+	}
+	if (v[0] == '+' && quantity_parse_cpu_millis(v + 1, &q) >= 0 && q > 0 &&
+	    q <= POL_BOOST_MAX_ADD_MILLIS) {
+		p->boost_add_millis = q;
+		return 0;
+	}
+	return add_issue(p, POL_ERROR, key, v,
+			 "not a factor (\"2x\") or an amount of CPU to add (\"+1\", \"+500m\", at "
+			 "most 64 CPUs)");
+}
+
+/* "ready", a duration ("90s"), or both ("ready,2m"): the boost ends at the first. */
+static int parse_boost_until(struct pol *p, const char *key, const char *v)
+{
+	_cleanup_free_ char *copy = strdup(v);
+	bool ready = false;
+	uint64_t usec = 0;
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		_cleanup_free_ char *tok = strip(t);
+		uint64_t u;
+
+		if (!tok)
+			return -ENOMEM;
+		if (strcmp(tok, "ready") == 0 && !ready)
+			ready = true;
+		else if (parse_duration(tok, &u) >= 0 && u > 0 && u <= POL_BOOST_MAX_USEC && !usec)
+			usec = u;
+		else
+			return add_issue(
+				p, POL_ERROR, key, v,
+				"expected \"ready\", a duration up to 10m (\"90s\"), or both "
+				"(\"ready,2m\")");
+	}
+	if (!ready && !usec)
+		return add_issue(p, POL_ERROR, key, v, "empty");
+	p->boost_until_ready = ready;
+	p->boost_until_usec = usec;
+	return 0;
 }
 
 static const struct {
@@ -335,6 +383,7 @@ static const struct {
 	{ "containers", parse_containers },
 	{ "allow-single-replica-eviction", parse_single_replica },
 	{ "startup-cpu-boost", parse_boost },
+	{ "startup-cpu-boost-until", parse_boost_until },
 };
 
 /* Keys snug itself writes on pods: seeing them is normal. */
@@ -357,7 +406,8 @@ static int parse_one(struct pol *p, const char *key, const char *raw)
 	return add_issue(p, POL_WARNING, key, raw,
 			 "unknown snug annotation, ignored (known: mode, resources, "
 			 "controlled-values, min-cpu, max-cpu, min-memory, max-memory, containers, "
-			 "allow-single-replica-eviction, startup-cpu-boost)");
+			 "allow-single-replica-eviction, startup-cpu-boost, "
+			 "startup-cpu-boost-until)");
 }
 
 static int check_bounds(struct pol *p, const char *what, int64_t min, int64_t max, bool cpu)
@@ -441,7 +491,7 @@ int pol_parse(const struct pol_annotation *annotations, size_t n,
 		.cap_cpu_millis = defaults->max_cpu_millis >= 0 ? defaults->max_cpu_millis : -1,
 		.cap_memory_bytes =
 			defaults->max_memory_bytes >= 0 ? defaults->max_memory_bytes : -1,
-		.startup_cpu_boost_percent = -1,
+		.boost_until_ready = true,
 	};
 
 	for (size_t i = 0; i < n; i++) {

@@ -71,11 +71,29 @@ struct pol {
 	char **containers; /* snug.io/containers; n_containers == 0 = all app containers */
 	size_t n_containers;
 	bool allow_single_replica_eviction;
-	int startup_cpu_boost_percent; /* -1 = none (the boost itself is planned, not applied yet) */
+	/* snug.io/startup-cpu-boost: the CPU limit while a container starts, as a factor of it
+	 * ("2x": boost_factor 2) or an amount added ("+1": boost_add_millis 1000); both 0 = none. */
+	double boost_factor;
+	int64_t boost_add_millis;
+	/* snug.io/startup-cpu-boost-until: until the pod is Ready, for a time, or both (the first
+	 * wins); default "ready". POL_BOOST_MAX_USEC bounds every boost. */
+	bool boost_until_ready;
+	uint64_t boost_until_usec; /* 0 = no time of its own */
 	struct pol_issue *issues;
 	size_t n_issues;
 	size_t n_errors;
 };
+
+/* No startup boost lasts longer than this, Ready or not (a pod that never turns Ready is not
+ * boosted for ever). */
+#define POL_BOOST_MAX_USEC (10 * 60 * UINT64_C(1000000))
+#define POL_BOOST_MAX_FACTOR 10.0
+#define POL_BOOST_MAX_ADD_MILLIS (64 * 1000)
+
+static inline bool pol_has_boost(const struct pol *p)
+{
+	return p->boost_factor > 1 || p->boost_add_millis > 0;
+}
 
 /* The effective policy of one container, the input the decision needs. */
 struct pol_container {

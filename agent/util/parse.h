@@ -9,3 +9,6 @@ int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi64(const char *s, int64_t *ret);
 /* Finite double in C locale notation. */
 int safe_atod(const char *s, double *ret);
+/* A duration: a number with an optional unit (us, ms, s, m, h; none = seconds), e.g. "500ms",
+ * "1.5s", "5m"; at most ~3 years. */
+int parse_duration(const char *s, uint64_t *ret_usec);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "agent/config.h"
+#include "agent/util/parse.h"
 #include "agent/util/time.h"
 #include "tests/unit/unit.h"
 
@@ -10,23 +11,23 @@ START_TEST(test_durations)
 {
 	uint64_t u;
 
-	ck_assert_int_eq(agent_parse_duration("1s", &u), 0);
+	ck_assert_int_eq(parse_duration("1s", &u), 0);
 	ck_assert_uint_eq(u, USEC_PER_SEC);
-	ck_assert_int_eq(agent_parse_duration("500ms", &u), 0);
+	ck_assert_int_eq(parse_duration("500ms", &u), 0);
 	ck_assert_uint_eq(u, 500000);
-	ck_assert_int_eq(agent_parse_duration("5m", &u), 0);
+	ck_assert_int_eq(parse_duration("5m", &u), 0);
 	ck_assert_uint_eq(u, 300 * USEC_PER_SEC);
-	ck_assert_int_eq(agent_parse_duration("24h", &u), 0);
+	ck_assert_int_eq(parse_duration("24h", &u), 0);
 	ck_assert_uint_eq(u, 86400 * USEC_PER_SEC);
-	ck_assert_int_eq(agent_parse_duration("2", &u), 0);
+	ck_assert_int_eq(parse_duration("2", &u), 0);
 	ck_assert_uint_eq(u, 2 * USEC_PER_SEC);
-	ck_assert_int_eq(agent_parse_duration("0.5s", &u), 0);
+	ck_assert_int_eq(parse_duration("0.5s", &u), 0);
 	ck_assert_uint_eq(u, 500000);
-	ck_assert_int_eq(agent_parse_duration("", &u), -EINVAL);
-	ck_assert_int_eq(agent_parse_duration("s", &u), -EINVAL);
-	ck_assert_int_eq(agent_parse_duration("-1s", &u), -EINVAL);
-	ck_assert_int_eq(agent_parse_duration("1d", &u), -EINVAL);
-	ck_assert_int_eq(agent_parse_duration("ms", &u), -EINVAL);
+	ck_assert_int_eq(parse_duration("", &u), -EINVAL);
+	ck_assert_int_eq(parse_duration("s", &u), -EINVAL);
+	ck_assert_int_eq(parse_duration("-1s", &u), -EINVAL);
+	ck_assert_int_eq(parse_duration("1d", &u), -EINVAL);
+	ck_assert_int_eq(parse_duration("ms", &u), -EINVAL);
 }
 END_TEST
 

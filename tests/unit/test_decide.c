@@ -621,6 +621,99 @@ START_TEST(test_cpu_stall_with_throttling)
 }
 END_TEST
 
+/* Startup boost: the CPU limit goes up at the start (a limit needs no node room), the request
+ * with it only where the node has room; a Guaranteed pod moves both or is not boosted; the return
+ * puts back what was there; while boosted, CPU is left alone and memory signals still act. */
+START_TEST(test_startup_boost)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	f.in.boost = (struct decide_boost){ .phase = DECIDE_BOOST_APPLY, .factor = 4 };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_STARTUP_BOOST);
+	ck_assert_int_eq(d->new_res.cpu_limit, 800);
+	ck_assert_int_eq(d->new_res.cpu_request, 400);
+	ck_assert_int_eq(d->new_res.memory_limit, 256 * MIB);
+	ck_assert_reason(d, "startup-boost 4x: cpu limit 200m -> 800m, request 100m -> 400m");
+	ck_assert_uint_gt(d->n_steps, 0);
+
+	/* The node has 150m left: the limit alone goes up. */
+	f.in.node.cpu_free_millis = 150;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_limit, 800);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_reason(d, "node has only 150m cpu left, request stays");
+
+	/* An amount; capped by snug.io/max-cpu. */
+	f.in.node.cpu_free_millis = -1;
+	f.in.boost = (struct decide_boost){ .phase = DECIDE_BOOST_APPLY, .add_millis = 1000 };
+	f.pc.max_cpu_millis = 700;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_limit, 700);
+	ck_assert_reason(d, "startup-boost +1: cpu limit 200m -> 700m");
+	f.pc.max_cpu_millis = -1;
+
+	/* Boosted: CPU is the boost's, memory signals act. */
+	f.in.boost = (struct decide_boost){ .phase = DECIDE_BOOST_HOLD };
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	f.in.cpu = (struct decide_estimate){ 50, 40, 60 };
+	assert_unchanged(run(&f));
+	f.in.signals.oom_kill = true;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.cpu_limit, 200);
+	f.in.signals.oom_kill = false;
+
+	/* The return: the CPU as it was before. */
+	set(&f, 0, 400, 800, 128 * MIB, 256 * MIB);
+	f.in.boost = (struct decide_boost){ .phase = DECIDE_BOOST_RETURN,
+					    .original_cpu_request = 100,
+					    .original_cpu_limit = 200 };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_STARTUP_BOOST);
+	ck_assert_int_eq(d->new_res.cpu_limit, 200);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_reason(d, "startup-boost over: cpu limit 800m -> 200m, request 400m -> 100m");
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	assert_unchanged(run(&f));
+
+	/* No CPU limit: nothing to boost. */
+	set(&f, 0, 100, -1, 128 * MIB, 256 * MIB);
+	f.in.boost = (struct decide_boost){ .phase = DECIDE_BOOST_APPLY, .factor = 2 };
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "no CPU limit");
+	/* A bad boost is refused. */
+	f.in.boost.factor = 0.5;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_startup_boost_guaranteed)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_GUARANTEED, 1);
+	set(&f, 0, 200, 200, 256 * MIB, 256 * MIB);
+	f.in.boost = (struct decide_boost){ .phase = DECIDE_BOOST_APPLY, .factor = 2 };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_STARTUP_BOOST);
+	ck_assert_int_eq(d->new_res.cpu_limit, 400);
+	ck_assert_int_eq(d->new_res.cpu_request, 400);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
+	/* No room for the request: not boosted at all (a limit alone would change the QoS class). */
+	f.in.node.cpu_free_millis = 100;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "a Guaranteed pod's request moves with its limit");
+}
+END_TEST
+
 START_TEST(test_bounds_and_caps)
 {
 	struct fx f;
@@ -1830,6 +1923,8 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_memory_stall_pressure);
 	tcase_add_test(tc, test_memory_shrink_held_by_stall);
 	tcase_add_test(tc, test_cpu_stall_with_throttling);
+	tcase_add_test(tc, test_startup_boost);
+	tcase_add_test(tc, test_startup_boost_guaranteed);
 	tcase_add_test(tc, test_bounds_and_caps);
 	tcase_add_test(tc, test_node_allocatable);
 	tcase_add_test(tc, test_oom_bump_held_to_node);

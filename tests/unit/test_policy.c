@@ -81,7 +81,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(p.controlled, POL_CONTROLLED_REQUESTS_AND_LIMITS);
 	ck_assert_int_eq(p.min_cpu_millis, -1);
 	ck_assert_int_eq(p.max_memory_bytes, -1);
-	ck_assert_int_eq(p.startup_cpu_boost_percent, -1);
+	ck_assert(!pol_has_boost(&p));
 	ck_assert(!p.allow_single_replica_eviction);
 	ck_assert_uint_eq(p.n_issues, 0);
 	ck_assert(pol_selects_container(&p, "anything"));
@@ -307,26 +307,50 @@ END_TEST
 START_TEST(test_single_replica_and_boost)
 {
 	struct pol p = PARSE("snug.io/mode", "auto", "snug.io/allow-single-replica-eviction",
-			     "true", "snug.io/startup-cpu-boost", "100");
+			     "true", "snug.io/startup-cpu-boost", "2x");
 
 	ck_assert(p.allow_single_replica_eviction);
-	ck_assert_int_eq(p.startup_cpu_boost_percent, 100);
+	ck_assert(pol_has_boost(&p));
+	ck_assert_double_eq(p.boost_factor, 2);
+	ck_assert_int_eq(p.boost_add_millis, 0);
+	/* Until Ready by default, and never longer than POL_BOOST_MAX_USEC. */
+	ck_assert(p.boost_until_ready);
+	ck_assert_uint_eq(p.boost_until_usec, 0);
 	ck_assert_uint_eq(p.n_errors, 0);
-	/* Parsed and kept, but the user is told it does nothing yet. */
-	ck_assert(has_warning(&p, "snug.io/startup-cpu-boost", "planned"));
+	ck_assert_uint_eq(p.n_issues, 0);
 	ck_assert_int_eq(p.mode, POL_MODE_AUTO);
 	pol_done(&p);
 
 	p = PARSE("snug.io/mode", "auto", "snug.io/allow-single-replica-eviction", "False",
-		  "snug.io/startup-cpu-boost", "50%");
+		  "snug.io/startup-cpu-boost", "+500m", "snug.io/startup-cpu-boost-until",
+		  "ready, 90s");
 	ck_assert(!p.allow_single_replica_eviction);
-	ck_assert_int_eq(p.startup_cpu_boost_percent, 50);
+	ck_assert_int_eq(p.boost_add_millis, 500);
+	ck_assert(p.boost_until_ready);
+	ck_assert_uint_eq(p.boost_until_usec, 90 * 1000000ULL);
+	pol_done(&p);
+
+	p = PARSE("snug.io/mode", "in-place", "snug.io/startup-cpu-boost", "1.5x",
+		  "snug.io/startup-cpu-boost-until", "2m");
+	ck_assert_double_eq(p.boost_factor, 1.5);
+	ck_assert(!p.boost_until_ready);
+	ck_assert_uint_eq(p.boost_until_usec, 120 * 1000000ULL);
+	pol_done(&p);
+
+	p = PARSE("snug.io/mode", "in-place");
+	ck_assert(!pol_has_boost(&p));
 	pol_done(&p);
 
 	check_bad("snug.io/allow-single-replica-eviction", "yes", "not a boolean");
-	check_bad("snug.io/startup-cpu-boost", "lots", "percentage");
-	check_bad("snug.io/startup-cpu-boost", "2000", "percentage");
-	check_bad("snug.io/startup-cpu-boost", "-5", "percentage");
+	check_bad("snug.io/startup-cpu-boost", "lots", "not a factor");
+	check_bad("snug.io/startup-cpu-boost", "100", "not a factor");
+	check_bad("snug.io/startup-cpu-boost", "1x", "above 1");
+	check_bad("snug.io/startup-cpu-boost", "11x", "at most 10");
+	check_bad("snug.io/startup-cpu-boost", "+0", "amount");
+	check_bad("snug.io/startup-cpu-boost", "+100", "at most 64");
+	check_bad("snug.io/startup-cpu-boost-until", "soon", "expected");
+	check_bad("snug.io/startup-cpu-boost-until", "11m", "up to 10m");
+	check_bad("snug.io/startup-cpu-boost-until", "ready,ready", "expected");
 }
 END_TEST
 
