@@ -136,6 +136,7 @@ static void pod_join_cgroups(struct agent *a, struct agent_pod *p, bool is_new)
 static void container_done(struct agent *a, struct agent_container *c)
 {
 	c->resize.admission_timer = sd_event_source_disable_unref(c->resize.admission_timer);
+	c->boost.deadline = sd_event_source_disable_unref(c->boost.deadline);
 	container_detach_cgroup(a, c);
 	agent_metrics_container_gone(a->metrics, c);
 	free(c->name);
@@ -293,6 +294,12 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 			c->history = h;
 			rec_container_init(&c->rec, h->aggregate);
 			container_restore_last_resize(pod, c);
+			/* A startup boost is for a start snug sees: not for a container that was
+			 * running before (an agent restart). */
+			if (pol_has_boost(&p->pol) && pol_selects_container(&p->pol, c->name) &&
+			    (p->pol.mode == POL_MODE_IN_PLACE || p->pol.mode == POL_MODE_AUTO) &&
+			    !pod->containers[i].container_id)
+				c->boost.state = AGENT_BOOST_WANTED;
 			p->n_containers++;
 		}
 	}
@@ -311,6 +318,11 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 	}
 	pod_join_cgroups(a, p, a->ready);
 	act_pod_status(a, p, pod);
+	for (size_t i = 0; i < p->n_containers; i++)
+		if (p->containers[i].boost.state != AGENT_BOOST_NONE &&
+		    p->containers[i].boost.state != AGENT_BOOST_DONE)
+			agent_boost_follow(a, &p->containers[i],
+					   kube_pod_container(pod, p->containers[i].name));
 	/* An OOM kill that came while a resize was in flight (or whose resize met a conflict) waits
 	 * for the pod as it is now: this update is it, so decide at once. */
 	for (size_t i = 0; i < p->n_containers; i++) {

@@ -71,6 +71,22 @@ struct agent_resize {
 	sd_event_source *admission_timer;
 };
 
+/* Where a container's startup CPU boost (snug.io/startup-cpu-boost) stands. */
+enum agent_boost_state {
+	AGENT_BOOST_NONE,   /* no boost asked, or the container had started before snug saw it */
+	AGENT_BOOST_WANTED, /* asked, not yet applied */
+	AGENT_BOOST_ACTIVE, /* applied; CPU is the boost's until Ready or the time is up */
+	AGENT_BOOST_RETURN_DUE, /* Ready or time up: the CPU goes back (retried until it has) */
+	AGENT_BOOST_DONE,
+};
+
+struct agent_boost {
+	enum agent_boost_state state;
+	int64_t original_cpu_request, original_cpu_limit; /* before the boost */
+	uint64_t applied_usec;				  /* CLOCK_MONOTONIC */
+	sd_event_source *deadline;			  /* the time bound */
+};
+
 /* One app container of a managed pod. */
 struct agent_container {
 	struct agent_pod *pod;
@@ -94,6 +110,7 @@ struct agent_container {
 	bool have_recommendation;
 	struct rec_recommendation recommendation;
 	struct agent_resize resize;
+	struct agent_boost boost;
 };
 
 /* A pod of this node with a mode other than off (or that had bad annotations). */
@@ -166,5 +183,9 @@ static inline struct agent_pod *agent_find_pod(struct agent *a, const char *uid)
 
 /* Decides for one container now and, when something is to change, hands it to actuation. */
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger);
+/* The pod changed: a wanted startup boost is applied, a boosted container that turned Ready gets
+ * its CPU back (and again until the spec shows it). kc: the container in the pod as it is now. */
+void agent_boost_follow(struct agent *a, struct agent_container *c,
+			const struct kube_container *kc);
 /* The JSON of /recommendations (caller frees). */
 char *agent_recommendations_json(struct agent *a);

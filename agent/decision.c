@@ -87,6 +87,106 @@ static int pod_view(struct agent *a, const struct agent_container *c, const stru
 	return 0;
 }
 
+/* The startup boost's step for this decision, from where the container's boost stands. */
+static struct decide_boost boost_of(const struct agent_pod *p, const struct agent_container *c)
+{
+	switch (c->boost.state) {
+	case AGENT_BOOST_WANTED:
+		return (struct decide_boost){
+			.phase = DECIDE_BOOST_APPLY,
+			.factor = p->pol.boost_factor > 1 ? p->pol.boost_factor : 0,
+			.add_millis = p->pol.boost_factor > 1 ? 0 : p->pol.boost_add_millis,
+		};
+	case AGENT_BOOST_ACTIVE:
+		return (struct decide_boost){ .phase = DECIDE_BOOST_HOLD };
+	case AGENT_BOOST_RETURN_DUE:
+		return (struct decide_boost){
+			.phase = DECIDE_BOOST_RETURN,
+			.original_cpu_request = c->boost.original_cpu_request,
+			.original_cpu_limit = c->boost.original_cpu_limit,
+		};
+	case AGENT_BOOST_NONE:
+	case AGENT_BOOST_DONE:
+		break;
+	}
+	return (struct decide_boost){ .phase = DECIDE_BOOST_NONE };
+}
+
+static int on_boost_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct agent_container *c = userdata;
+	struct agent_pod *p = c->pod;
+
+	c->boost.deadline = sd_event_source_disable_unref(c->boost.deadline);
+	if (c->boost.state != AGENT_BOOST_ACTIVE)
+		return 0;
+	log_info("%s/%s %s: startup boost time is up", p->namespace, p->name, c->name);
+	c->boost.state = AGENT_BOOST_RETURN_DUE;
+	agent_decide_container(p->agent, c, AGENT_TRIGGER_STARTUP_BOOST);
+	return 0;
+}
+
+/* What the boost's decision did to its state: applied (the time bound armed), not possible (done,
+ * said once), nothing left to give back (done). */
+static void boost_decided(struct agent *a, struct agent_container *c,
+			  const struct decide_decision *d)
+{
+	struct agent_pod *p = c->pod;
+	uint64_t until = p->pol.boost_until_usec ? p->pol.boost_until_usec : POL_BOOST_MAX_USEC;
+	int r;
+
+	if (c->boost.state == AGENT_BOOST_WANTED && d->kind != DECIDE_STARTUP_BOOST) {
+		log_info("%s/%s %s: no startup boost: %s", p->namespace, p->name, c->name,
+			 d->reason);
+		c->boost.state = AGENT_BOOST_DONE;
+	} else if (c->boost.state == AGENT_BOOST_WANTED) {
+		c->boost.state = AGENT_BOOST_ACTIVE;
+		c->boost.original_cpu_request = d->old_res.cpu_request;
+		c->boost.original_cpu_limit = d->old_res.cpu_limit;
+		c->boost.applied_usec = now_usec(CLOCK_MONOTONIC);
+		r = sd_event_add_time_relative(a->event, &c->boost.deadline, CLOCK_MONOTONIC,
+					       until < POL_BOOST_MAX_USEC ? until
+									  : POL_BOOST_MAX_USEC,
+					       0, on_boost_deadline, c);
+		if (r < 0)
+			log_warning_errno(r,
+					  "%s/%s %s: no startup boost timer (%m): the boost ends "
+					  "when the container is Ready",
+					  p->namespace, p->name, c->name);
+	} else if (c->boost.state == AGENT_BOOST_RETURN_DUE && d->kind == DECIDE_NONE)
+		c->boost.state = AGENT_BOOST_DONE;
+}
+
+void agent_boost_follow(struct agent *a, struct agent_container *c, const struct kube_container *kc)
+{
+	struct agent_pod *p = c->pod;
+
+	if (!kc)
+		return;
+	if (c->boost.state == AGENT_BOOST_WANTED && !c->resize.in_flight) {
+		agent_decide_container(a, c, AGENT_TRIGGER_STARTUP_BOOST);
+		return;
+	}
+	if (c->boost.state == AGENT_BOOST_ACTIVE && kc->ready &&
+	    (p->pol.boost_until_ready || !p->pol.boost_until_usec)) {
+		log_info("%s/%s %s: Ready %.1f s after its startup boost", p->namespace, p->name,
+			 c->name,
+			 (double)(now_usec(CLOCK_MONOTONIC) - c->boost.applied_usec) /
+				 USEC_PER_SEC);
+		c->boost.state = AGENT_BOOST_RETURN_DUE;
+	}
+	if (c->boost.state != AGENT_BOOST_RETURN_DUE)
+		return;
+	/* Given back once the spec says so (a resize lost to an API error is sent again). */
+	if (kc->spec.cpu_limit == c->boost.original_cpu_limit &&
+	    kc->spec.cpu_request == c->boost.original_cpu_request) {
+		c->boost.state = AGENT_BOOST_DONE;
+		c->boost.deadline = sd_event_source_disable_unref(c->boost.deadline);
+		return;
+	}
+	agent_decide_container(a, c, AGENT_TRIGGER_STARTUP_BOOST);
+}
+
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger)
 {
 	struct agent_pod *p = c->pod;
@@ -137,6 +237,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		.now_usec = now_usec(CLOCK_REALTIME),
 		.config = &a->config.decide,
 		.keep_memory_limit = a->keep_memory_limit,
+		.boost = boost_of(p, c),
 	};
 	estimates_of(a, c, (int64_t)in.now_usec, &in);
 	r = decide_container(&in, &d);
@@ -148,6 +249,8 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		return;
 	}
 	bypass_budget_report(a, p, c, &d);
+	if (in.boost.phase == DECIDE_BOOST_APPLY || in.boost.phase == DECIDE_BOOST_RETURN)
+		boost_decided(a, c, &d);
 	if (d.kind == DECIDE_NONE) {
 		log_debug("%s/%s %s (%s): %s", p->namespace, p->name, c->name,
 			  agent_trigger_to_string(trigger), d.reason);

@@ -16,6 +16,8 @@ const char *agent_trigger_to_string(enum agent_trigger t)
 		return "throttle";
 	case AGENT_TRIGGER_CONFLICT:
 		return "conflict";
+	case AGENT_TRIGGER_STARTUP_BOOST:
+		return "startup-boost";
 	}
 	return "invalid";
 }

@@ -9,6 +9,7 @@ enum agent_trigger {
 	AGENT_TRIGGER_MEMORY_PRESSURE, /* memory.events max, or the working set near the limit */
 	AGENT_TRIGGER_THROTTLE,	       /* sustained CPU throttling */
 	AGENT_TRIGGER_CONFLICT,	       /* the pod read back after a 409 */
+	AGENT_TRIGGER_STARTUP_BOOST, /* a boosted container starts, turns Ready, or its time is up */
 };
 const char *agent_trigger_to_string(enum agent_trigger t);
 

@@ -657,6 +657,67 @@ class AgentTest(AgentBase):
         res = container_patch(self.wait_resized("held")[0])  # the stall stopped growing
         self.assertLess(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 1024 * MiB)
 
+    # ---- startup CPU boost ---------------------------------------------------------------------
+
+    def start_boosted(self, name, **ann):
+        """A pod created Pending (no container yet) with a startup boost; the agent started; the
+        boost's resize awaited. Returns that resize's resources."""
+        ann = dict({"snug.io/mode": "in-place"}, **ann)
+        self.srv.create_pod(name, running=False, annotations=ann, requests={"cpu": "100m", "memory": "64Mi"},
+                            limits={"cpu": "200m", "memory": "128Mi"})
+        self.start_agent()
+        return container_patch(self.wait_resized(name)[0])
+
+    def run_container(self, name):
+        """The kubelet starts the container (Running and Ready), with its cgroups."""
+        pod = self.srv.set_running(name)
+        self.tree.add_pod(pod)
+        c = self.tree.container(name)
+        res = pod["spec"]["containers"][0]["resources"]
+        for d in (c, self.tree.pod(name)):
+            d.write("cpu.max", "%d 100000\n" % (fakectl.fake_apiserver.parse_quantity(res["limits"]["cpu"]) * 100000))
+        return c
+
+    def test_startup_boost_until_ready(self):
+        # 4x the CPU limit from before the container starts (a pending pod's resize is taken by the
+        # API server, and the kubelet starts the container with it), the request too (no node
+        # known: no room to hold it); back to 200m/100m once Ready.
+        res = self.start_boosted("starter", **{"snug.io/startup-cpu-boost": "4x"})
+        self.assertEqual(res, {"limits": {"cpu": "800m"}, "requests": {"cpu": "400m"}})
+        self.run_container("starter")
+        back = self.wait_resized("starter", 2)[1]
+        # (Ready came with the container here, before the agent tracked its cgroup: the kubelet
+        # writes cpu.max then; the real node tier shows snug writing it back itself.)
+        self.assertEqual(container_patch(back), {"limits": {"cpu": "200m"}, "requests": {"cpu": "100m"}})
+        note = json.loads(self.srv.get_pod("starter")["metadata"]["annotations"]["snug.io/last-resize"])
+        self.assertEqual(note["kind"], "startup-boost")
+        self.assertTrue(note["reason"].startswith("startup-boost over: cpu limit 800m -> 200m"), note)
+        time.sleep(1)
+        self.assertEqual(len([r for r in agentctl.resize_requests(self.srv, "starter") if r["status"] == 200]), 2,
+                         "resized again after the boost:\n" + self.agent.log())
+
+    def test_startup_boost_for_a_time(self):
+        # "+1" for 2 s, Ready or not: the return comes from the timer.
+        res = self.start_boosted("timed", **{"snug.io/startup-cpu-boost": "+1",
+                                             "snug.io/startup-cpu-boost-until": "2s"})
+        self.assertEqual(res["limits"], {"cpu": "1200m"})
+        t0 = time.time()
+        self.run_container("timed")  # Ready at once: not what this boost waits for
+        time.sleep(1)
+        self.assertEqual(len([r for r in agentctl.resize_requests(self.srv, "timed") if r["status"] == 200]), 1)
+        back = self.wait_resized("timed", 2)[1]
+        self.assertGreaterEqual(time.time() - t0, 1.0)
+        self.assertEqual(container_patch(back)["limits"], {"cpu": "200m"})
+
+    def test_startup_boost_not_for_a_running_container(self):
+        # Running before the agent saw it (an agent restart): no boost.
+        self.make_pod("old", annotations={"snug.io/mode": "in-place", "snug.io/startup-cpu-boost": "2x"},
+                      requests={"cpu": "100m", "memory": "64Mi"}, limits={"cpu": "200m", "memory": "128Mi"})
+        self.start_agent()
+        self.wait_tracked(1)
+        time.sleep(1)
+        self.assertEqual(agentctl.resize_requests(self.srv, "old"), [], self.agent.log())
+
     def test_kubelet_silent_limits_put_back(self):
         # A kubelet that never answers (down, or not watching): after --admission-timeout the
         # limits snug wrote are put back to what the kubelet actuated, and a Warning says so.
