@@ -1,11 +1,13 @@
-/* A tiny workload for the VM tier and the demo: burns CPU, grows memory steadily, reads a file over and over, or idles until killed. */
+/* A tiny workload for the VM and node tiers and the demo: burns CPU, grows memory steadily, reads a file over and over, starts slowly, or idles until killed. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@ static void usage(FILE *f)
 	fputs("usage: workload burn\n"
 	      "       workload grow [--rate-mib N] [--max-mib N] [--start-mib N] [--populate]\n"
 	      "       workload read FILE\n"
+	      "       workload start --burn-ms N --ready-port PORT\n"
 	      "       workload idle\n"
 	      "burn spins on one CPU; grow allocates and touches N MiB per second (default 8) up "
 	      "to\n"
@@ -21,7 +24,8 @@ static void usage(FILE *f)
 	      "step in with one mmap(MAP_POPULATE), faster than a tracker can sample; --start-mib\n"
 	      "takes N MiB at once before the steady growth; read reads FILE from start to end\n"
 	      "over and over (its page cache is the working set: a file larger than the memory\n"
-	      "limit thrashes); idle sleeps until killed.\n",
+	      "limit thrashes); start burns N ms of CPU time (a slow start), then listens on TCP\n"
+	      "PORT (for a readiness probe) and idles; idle sleeps until killed.\n",
 	      f);
 }
 
@@ -55,6 +59,34 @@ static int read_loop(const char *path)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+/* A slow start: N ms of CPU time (whatever the CPU limit makes of it in wall time), then ready:
+ * listening on TCP port `port` of every address (a tcpSocket readiness probe). */
+static int slow_start(uint64_t burn_ms, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	volatile uint64_t x = 0;
+	struct timespec ts;
+	int fd, one = 1;
+
+	do {
+		for (int i = 0; i < 100000; i++)
+			x++;
+		if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0) {
+			fprintf(stderr, "workload: clock_gettime: %s\n", strerror(errno));
+			return 1;
+		}
+	} while ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 < burn_ms);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		fprintf(stderr, "workload: listen on port %u: %s\n", port, strerror(errno));
+		return 1;
+	}
+	for (;;)
+		pause();
 	return 0;
 }
 
@@ -138,6 +170,18 @@ int main(int argc, char **argv)
 		return idle();
 	if (strcmp(argv[1], "read") == 0 && argc == 3)
 		return read_loop(argv[2]);
+	if (strcmp(argv[1], "start") == 0 && argc == 6 && strcmp(argv[2], "--burn-ms") == 0 &&
+	    strcmp(argv[4], "--ready-port") == 0) {
+		uint64_t ms, port;
+
+		if (parse_u64(argv[3], &ms) < 0 || parse_u64(argv[5], &port) < 0 || port == 0 ||
+		    port > 65535) {
+			fprintf(stderr, "workload: bad --burn-ms %s or --ready-port %s\n", argv[3],
+				argv[5]);
+			return 2;
+		}
+		return slow_start(ms, (uint16_t)port);
+	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
