@@ -213,6 +213,9 @@ class AgentEnvtest(unittest.TestCase):
             # Pod-level resources (beta in 1.36; a 1.33 server drops them): the container's OOM bump
             # is held to the pod-level request, which the API server enforces.
             ("levelled", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 200, 256, "oom"),
+            # Created Pending (no container yet) with a startup boost: the test starts it.
+            ("booster", "e2e-main", {"snug.io/mode": "in-place", "snug.io/startup-cpu-boost": "4x"}, BURSTABLE, 0,
+             256, "boost"),
             # A page-cache thrasher: usage at the limit, 200 MiB of it inactive file cache.
             ("thrash", "e2e-main", {"snug.io/mode": "in-place"}, BURSTABLE, 250, 256, "stall"),
             ("dry", "e2e-dry", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "oom"),
@@ -227,6 +230,9 @@ class AgentEnvtest(unittest.TestCase):
                                          "402653184, used: 8321499136, capacity: 8589934592")
         for name, node, ann, res, ws, mmax, sig in cls.specs:
             n = cls.nodes[node]
+            if sig == "boost":
+                cls.make_pod(name, node, ann, res, start=False)
+                continue
             pod = cls.make_pod(name, node, ann, res, POD_LEVEL.get(name))
             n.tree.add_pod(pod)
             n.pods.append(name)
@@ -252,11 +258,13 @@ class AgentEnvtest(unittest.TestCase):
                 n.start()
             for n in cls.nodes.values():
                 managed = len([s for s in cls.specs if s[1] == n.name and s[2].get("snug.io/mode") not in
-                               (None, "off", "sometimes")])
+                               (None, "off", "sometimes") and s[6] != "boost"])
                 if not wait_for(lambda: (n.agent.metric("snug_tracked_containers") or 0) >= managed):
                     raise RuntimeError("%s: agent did not track %d containers:\n%s" % (n.name, managed, n.agent.log()))
             time.sleep(0.6)  # a sample of each working set before the kills
             for name, node, _, _, _, _, signal in cls.specs:
+                if signal == "boost":
+                    continue  # no container yet
                 c = cls.nodes[node].tree.container(name)
                 if signal == "oom":
                     c.oom_kill()
@@ -307,9 +315,9 @@ class AgentEnvtest(unittest.TestCase):
             raise AssertionError("an agent did not exit cleanly on SIGTERM; logs in %s" % cls.dir)
 
     @classmethod
-    def make_pod(cls, name, node, annotations, resources, pod_resources=None):
-        """Created by the admin bound to the node, then started through the status subresource as the
-        kubelet would report it (1.33+: allocatedResources beside the actual resources)."""
+    def make_pod(cls, name, node, annotations, resources, pod_resources=None, start=True):
+        """Created by the admin bound to the node, then (start) started through the status subresource
+        as the kubelet would report it (1.33+: allocatedResources beside the actual resources)."""
         manifest = {"apiVersion": "v1", "kind": "Pod",
                     "metadata": {"name": name, "namespace": NS, "labels": {"app": name}, "annotations": annotations},
                     "spec": {"nodeName": node, "automountServiceAccountToken": False,
@@ -318,6 +326,12 @@ class AgentEnvtest(unittest.TestCase):
         if pod_resources:
             manifest["spec"]["resources"] = copy.deepcopy(pod_resources)
         pod = cls.api.ok("POST", "/api/v1/namespaces/%s/pods" % NS, manifest)
+        return cls.start_pod(pod) if start else pod
+
+    @classmethod
+    def start_pod(cls, pod):
+        """The kubelet's status for a pod whose container runs and is ready, with the spec's resources."""
+        name, resources = pod["metadata"]["name"], pod["spec"]["containers"][0].get("resources") or {}
         t = now_iso()
         cs = {"name": "app", "ready": True, "started": True, "restartCount": 0, "image": "registry.example/app:1",
               "imageID": "registry.example/app@sha256:" + "0" * 64,
@@ -440,6 +454,22 @@ class AgentEnvtest(unittest.TestCase):
             self.assertLessEqual(quantity_bytes(res["limits"]["memory"]), 1024 * MiB, res)
         else:
             self.assertIsNone(pod["spec"].get("resources"))
+
+    def test_startup_boost_of_a_pending_pod_and_back_once_ready(self):
+        # The real API server takes a resize of a Pending pod (the kubelet then starts it boosted);
+        # once the container reports ready, the CPU goes back.
+        def cpu(p):
+            return app(p)["requests"].get("cpu"), app(p)["limits"].get("cpu")
+        pod = wait_for(lambda: (lambda p: p if cpu(p) == ("400m", "2") else None)(self.api.pod("booster")))
+        self.assertTrue(pod, "not boosted: %s\n%s" % (app(self.api.pod("booster")), self.log("booster")))
+        self.assertEqual(pod["status"].get("phase"), "Pending")
+        self.start_pod(pod)
+        back = wait_for(lambda: (lambda p: p if cpu(p) == ("100m", "500m") else None)(self.api.pod("booster")))
+        self.assertTrue(back, "not given back: %s\n%s" % (app(self.api.pod("booster")), self.log("booster")))
+        ann = json.loads(wait_for(lambda: (lambda a: a if a and "over" in a else None)(
+            self.api.pod("booster")["metadata"].get("annotations", {}).get("snug.io/last-resize"))))
+        self.assertEqual(ann["kind"], "startup-boost")
+        self.assertTrue(ann["reason"].startswith("startup-boost over: cpu limit 2 -> 500m"), ann)
 
     def test_memory_stall_raises_the_limit_of_a_page_cache_thrasher(self):
         # Working set 50 MiB of 256Mi, usage at the limit, 40 % of the time stalled on memory (PSI):
