@@ -768,6 +768,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	}
 	rc = (struct kube_resize_container){
 		.name = c->name,
+		.sidecar = c->sidecar,
 		.res = { .cpu_request = n->cpu_request,
 			 .cpu_limit = n->cpu_limit,
 			 .memory_request = n->memory_request,

@@ -1811,6 +1811,71 @@ START_TEST(test_invariants_random)
 }
 END_TEST
 
+/* Issue 15: a native sidecar is decided on like an app container (decide_input.index numbers it
+ * after the app containers), with its own resources, its own resizePolicy, and the pod's values
+ * and room counted the kubelet's and the scheduler's way: the init container after it runs beside
+ * it. An ordinary init container is never decided on. */
+START_TEST(test_sidecar_decided_on)
+{
+	struct decide_init_container init[2];
+	const struct decide_decision *d;
+	bool pod_memory = false;
+	int64_t lim;
+	struct fx f;
+
+	fx_sidecar_pod(&f, init);
+	init[0].name = "proxy";
+	init[1].name = "migrate";
+	f.in.index = 1; /* the sidecar */
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 256 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_uint_eq(d->index, 1);
+	/* Its own resources, not the app container's. */
+	ck_assert_int_eq(d->old_res.memory_limit, 256 * MIB);
+	ck_assert_int_eq(d->old_res.cpu_request, 50);
+	lim = d->new_res.memory_limit;
+	ck_assert_int_ge(lim, 356 * MIB); /* max(256Mi + 100Mi, 1.2 × 256Mi) */
+	/* The pod's memory.max: max(app 128Mi + L, L + the init container's 400Mi) = L + 400Mi,
+	 * from 656Mi, written before the container's (a grow). */
+	for (size_t i = 0; i < d->n_steps; i++)
+		if (d->steps[i].level == DECIDE_LEVEL_POD &&
+		    d->steps[i].file == DECIDE_FILE_MEMORY_MAX) {
+			pod_memory = true;
+			ck_assert_uint_eq(i, 0);
+			ck_assert_int_eq(d->steps[i].old_value, 656 * MIB);
+			ck_assert_int_eq(d->steps[i].value, lim + 400 * MIB);
+		}
+	ck_assert(pod_memory);
+	assert_step(d, 1, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 256 * MIB, lim);
+
+	/* Its resizePolicy is the one that counts. */
+	init[0].memory_restart = DECIDE_RESTART_CONTAINER;
+	d = run(&f);
+	ck_assert(d->needs_restart);
+	init[0].memory_restart = DECIDE_RESTART_NOT_REQUIRED;
+	f.in.signals.oom_kill = false;
+
+	/* Room: 600m free; the init container after it needs 500m beside it: 100m for the sidecar,
+	 * though the app container only holds 100m. */
+	f.in.node.cpu_free_millis = 600;
+	f.in.cpu = (struct decide_estimate){ 300, 250, 350 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_reason(d, "node has only 100m cpu left");
+
+	/* An ordinary init container, or an index past the pod: refused. */
+	f.in.index = 2;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+	f.in.index = 3;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+	f.in.index = 1;
+	init[0].sidecar = false;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+}
+END_TEST
+
 Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -1853,6 +1918,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_budget_spent_reason);
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_qos_of);
+	tcase_add_test(tc, test_sidecar_decided_on);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("random");
 	tcase_set_timeout(tc, 60);
