@@ -546,6 +546,13 @@ static bool act_fallback(struct agent *a, struct agent_pod *p, struct agent_cont
 
 	if (!a->fallback || !pod || p->pol.mode != POL_MODE_AUTO)
 		return false;
+	/* The webhook gives a recreated pod its app containers' recommendations only: evicting for
+	 * a sidecar would bring it back as it was. */
+	if (c->sidecar) {
+		log_info("%s/%s: not evicting for sidecar %s: the webhook sets app containers only",
+			 p->namespace, p->name, c->name);
+		return false;
+	}
 	rec = (struct fallback_container_rec){
 		.name = c->name,
 		.res = { .cpu_request = d->new_res.cpu_request,
