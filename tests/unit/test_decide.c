@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "agent/decide.h"
+#include "agent/kube/kube.h"
+#include "agent/pod_model.h"
 #include "agent/policy.h"
 #include "agent/util/time.h"
 
@@ -1876,6 +1878,58 @@ START_TEST(test_sidecar_decided_on)
 }
 END_TEST
 
+/* The pod model built from the API's pod: the native sidecar keeps its name, resources and
+ * resizePolicy in the init container list, and decide reads them when it is the decided one (the
+ * agent's index: app containers first, then init containers). */
+START_TEST(test_pod_model_sidecar)
+{
+	static const char json[] =
+		"{\"metadata\":{\"uid\":\"0b8f3a62-1d2e-4c55-9a7b-3f1e2d4c5b6a\",\"namespace\":"
+		"\"default\",\"name\":\"mesh\","
+		"\"resourceVersion\":\"5\"},"
+		"\"spec\":{\"nodeName\":\"node-1\",\"initContainers\":["
+		"{\"name\":\"setup\",\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":"
+		"\"64Mi\"},"
+		"\"limits\":{\"cpu\":\"500m\",\"memory\":\"256Mi\"}}},"
+		"{\"name\":\"proxy\",\"restartPolicy\":\"Always\",\"resizePolicy\":[{"
+		"\"resourceName\":"
+		"\"memory\",\"restartPolicy\":\"RestartContainer\"}],\"resources\":{\"requests\":"
+		"{\"cpu\":\"50m\",\"memory\":\"64Mi\"},\"limits\":{\"cpu\":\"100m\",\"memory\":"
+		"\"256Mi\"}}}],"
+		"\"containers\":[{\"name\":\"app\",\"resources\":{\"requests\":{\"cpu\":\"100m\","
+		"\"memory\":\"128Mi\"},\"limits\":{\"cpu\":\"200m\",\"memory\":\"128Mi\"}}}]},"
+		"\"status\":{\"phase\":\"Running\",\"qosClass\":\"Burstable\"}}";
+	char err[KUBE_ERRBUF] = "";
+	struct kube_pod *k = NULL;
+	struct pod_model m;
+	struct fx f;
+
+	ck_assert_msg(kube_pod_parse_json(json, strlen(json), &k, err) == 0, "%s", err);
+	ck_assert_int_eq(pod_model_build(k, POD_MODEL_SPEC, &m), 0);
+	ck_assert_uint_eq(m.pod.n_init_containers, 2);
+	ck_assert_str_eq(m.init_containers[1].name, "proxy");
+	ck_assert(m.init_containers[1].sidecar && !m.init_containers[0].sidecar);
+	ck_assert_int_eq(m.init_containers[1].memory_restart, DECIDE_RESTART_CONTAINER);
+	ck_assert_int_eq(m.init_containers[1].cpu_restart, DECIDE_RESTART_NOT_REQUIRED);
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	f.in.pod = m.pod;
+	f.in.index = m.pod.n_containers + 1; /* proxy */
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 256 * MIB;
+	run(&f);
+	ck_assert_int_eq(f.d.kind, DECIDE_OOM);
+	ck_assert_int_eq(f.d.old_res.cpu_request, 50);
+	ck_assert_int_eq(f.d.old_res.memory_limit, 256 * MIB);
+	ck_assert(f.d.needs_restart); /* proxy's memory resizePolicy, not app's */
+	/* setup, the ordinary init container, is never decided on */
+	f.in.index = m.pod.n_containers;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+	pod_model_done(&m);
+	kube_pod_free(k);
+}
+END_TEST
+
 Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -1919,6 +1973,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_qos_of);
 	tcase_add_test(tc, test_sidecar_decided_on);
+	tcase_add_test(tc, test_pod_model_sidecar);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("random");
 	tcase_set_timeout(tc, 60);
