@@ -544,15 +544,9 @@ static bool act_fallback(struct agent *a, struct agent_pod *p, struct agent_cont
 	const char *why = NULL;
 	int r;
 
-	if (!a->fallback || !pod || p->pol.mode != POL_MODE_AUTO)
+	/* Never for a sidecar: the webhook sets app containers only, the pod would come back as is. */
+	if (!a->fallback || !pod || p->pol.mode != POL_MODE_AUTO || c->sidecar)
 		return false;
-	/* The webhook gives a recreated pod its app containers' recommendations only: evicting for
-	 * a sidecar would bring it back as it was. */
-	if (c->sidecar) {
-		log_info("%s/%s: not evicting for sidecar %s: the webhook sets app containers only",
-			 p->namespace, p->name, c->name);
-		return false;
-	}
 	rec = (struct fallback_container_rec){
 		.name = c->name,
 		.res = { .cpu_request = d->new_res.cpu_request,
