@@ -544,7 +544,8 @@ static bool act_fallback(struct agent *a, struct agent_pod *p, struct agent_cont
 	const char *why = NULL;
 	int r;
 
-	if (!a->fallback || !pod || p->pol.mode != POL_MODE_AUTO)
+	/* Never for a sidecar: the webhook sets app containers only, the pod would come back as is. */
+	if (!a->fallback || !pod || p->pol.mode != POL_MODE_AUTO || c->sidecar)
 		return false;
 	rec = (struct fallback_container_rec){
 		.name = c->name,
@@ -768,6 +769,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	}
 	rc = (struct kube_resize_container){
 		.name = c->name,
+		.sidecar = c->sidecar,
 		.res = { .cpu_request = n->cpu_request,
 			 .cpu_limit = n->cpu_limit,
 			 .memory_request = n->memory_request,

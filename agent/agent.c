@@ -221,6 +221,35 @@ static void pod_report_policy_issues(struct agent *a, struct agent_pod *p,
 	pod_event(a->kube, p, POD_EVENT_WARNING, "InvalidAnnotation", text);
 }
 
+/* A new tracked container of p, with its history and its last resize. */
+static void pod_add_container(struct agent *a, struct agent_pod *p, const struct kube_pod *pod,
+			      const struct kube_container *kc)
+{
+	struct agent_container *c = &p->containers[p->n_containers];
+	struct agent_history *h;
+
+	if (history_of(&a->histories, pod, kc->name, &h) < 0) {
+		log_oom();
+		return;
+	}
+	c->pod = p;
+	c->name = strdup(kc->name);
+	if (!c->name) {
+		log_oom();
+		return;
+	}
+	c->sidecar = kc->sidecar;
+	c->history = h;
+	rec_container_init(&c->rec, h->aggregate);
+	container_restore_last_resize(pod, c);
+	/* A startup boost is for a start snug sees: not for a container that was running before
+	 * (an agent restart). */
+	if (pol_has_boost(&p->pol) && pol_selects_container(&p->pol, c->name) &&
+	    (p->pol.mode == POL_MODE_IN_PLACE || p->pol.mode == POL_MODE_AUTO) && !kc->container_id)
+		c->boost.state = AGENT_BOOST_WANTED;
+	p->n_containers++;
+}
+
 /* Brings the agent's view of one pod up to date with the API's. */
 static void pod_sync(struct agent *a, const struct kube_pod *pod)
 {
@@ -258,8 +287,8 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 		p->uid = strdup(pod->uid);
 		p->namespace = strdup(pod->namespace);
 		p->name = strdup(pod->name);
-		p->containers =
-			calloc(pod->n_containers ? pod->n_containers : 1, sizeof(*p->containers));
+		p->containers = calloc(pod->n_containers + pod->n_init_containers + 1,
+				       sizeof(*p->containers));
 		if (!p->uid || !p->namespace || !p->name || !p->containers) {
 			pol_done(&pol);
 			pod_free(a, p);
@@ -275,34 +304,19 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 	p->pol = pol;
 	pod_report_policy_issues(a, p, pod);
 
-	/* Containers of a pod spec never change; the first sync creates them. */
-	if (p->n_containers == 0) {
-		for (size_t i = 0; i < pod->n_containers; i++) {
-			struct agent_container *c = &p->containers[p->n_containers];
-			struct agent_history *h;
+	/* Containers of a pod spec never change; the first sync creates them: the app containers
+	 * and the native sidecars, which run beside them for the pod's life. */
+	if (p->n_containers == 0)
+		for (size_t i = 0; i < pod->n_containers + pod->n_init_containers; i++) {
+			const struct kube_container *kc =
+				i < pod->n_containers
+					? &pod->containers[i]
+					: &pod->init_containers[i - pod->n_containers];
 
-			if (history_of(&a->histories, pod, pod->containers[i].name, &h) < 0) {
-				log_oom();
+			if (i >= pod->n_containers && !kc->sidecar)
 				continue;
-			}
-			c->pod = p;
-			c->name = strdup(pod->containers[i].name);
-			if (!c->name) {
-				log_oom();
-				continue;
-			}
-			c->history = h;
-			rec_container_init(&c->rec, h->aggregate);
-			container_restore_last_resize(pod, c);
-			/* A startup boost is for a start snug sees: not for a container that was
-			 * running before (an agent restart). */
-			if (pol_has_boost(&p->pol) && pol_selects_container(&p->pol, c->name) &&
-			    (p->pol.mode == POL_MODE_IN_PLACE || p->pol.mode == POL_MODE_AUTO) &&
-			    !pod->containers[i].container_id)
-				c->boost.state = AGENT_BOOST_WANTED;
-			p->n_containers++;
+			pod_add_container(a, p, pod, kc);
 		}
-	}
 	for (size_t i = 0; i < p->n_containers; i++) {
 		struct agent_container *c = &p->containers[i];
 		const struct kube_container *kc = kube_pod_container(pod, c->name);

@@ -87,10 +87,12 @@ struct agent_boost {
 	sd_event_source *deadline;			  /* the time bound */
 };
 
-/* One app container of a managed pod. */
+/* One app container or native sidecar (an init container with restartPolicy Always) of a managed
+ * pod; ordinary init containers are never tracked. */
 struct agent_container {
 	struct agent_pod *pod;
 	char *name;
+	bool sidecar;		 /* spec.initContainers[], status.initContainerStatuses[] */
 	char *container_id;	 /* from the pod status, NULL until started */
 	struct cg_container *cg; /* its cgroup, NULL until discovery found it */
 	struct cg_sampler_entry *entry;

@@ -383,6 +383,7 @@ char *agent_recommendations_json(struct agent *a)
 			if (!cJSON_AddStringToObject(o, "namespace", p->namespace) ||
 			    !cJSON_AddStringToObject(o, "pod", p->name) ||
 			    !cJSON_AddStringToObject(o, "container", c->name) ||
+			    !cJSON_AddBoolToObject(o, "sidecar", c->sidecar) ||
 			    !cJSON_AddStringToObject(o, "mode", pol_mode_to_string(p->pol.mode)) ||
 			    !cJSON_AddBoolToObject(o, "tracked", c->entry != NULL) ||
 			    !cJSON_AddStringToObject(o, "owner_kind", c->history->id.owner_kind) ||

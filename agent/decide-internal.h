@@ -21,7 +21,13 @@ enum decide_field {
 struct resources decide_normalize(struct resources r);
 int64_t decide_positive(int64_t v);
 int64_t decide_field(const struct resources *r, enum decide_field f);
-/* The pod's QoS class with app container `override` given *with (SIZE_MAX, NULL: as it is). */
+/* Whether index names a container decide may change: an app container or a native sidecar
+ * (pod.init_containers[index - pod.n_containers] with sidecar set). */
+bool decide_index_valid(const struct decide_pod *pod, size_t index);
+/* That container (index valid), an init container's fields copied into an app container's. */
+struct decide_container decide_target(const struct decide_pod *pod, size_t index);
+/* The pod's QoS class with container `override` (numbered as decide_input.index) given *with
+ * (SIZE_MAX, NULL: as it is). */
 enum qos_class decide_qos_with(const struct decide_pod *pod, size_t override,
 			       const struct resources *with);
 bool decide_valid_value(int64_t v);

@@ -234,7 +234,8 @@ static bool valid_boost(const struct decide_boost *b)
 
 static bool valid_input(const struct decide_input *in)
 {
-	return in->policy && decide_valid_pod(&in->pod) && in->index < in->pod.n_containers &&
+	return in->policy && decide_valid_pod(&in->pod) &&
+	       decide_index_valid(&in->pod, in->index) &&
 	       (in->n_bypass_grows == 0 || in->bypass_grows_usec) && valid_estimate(&in->cpu) &&
 	       valid_estimate(&in->memory) && decide_valid_value(in->signals.oom_bumped_memory) &&
 	       decide_valid_value(in->signals.memory_usage) &&
@@ -329,7 +330,7 @@ static void combine(const struct decide_input *in, const struct plan *mem, const
 	d->new_res.cpu_limit = cpu->new_lim;
 	if (in->keep_memory_limit && d->old_res.memory_limit >= 0 &&
 	    d->new_res.memory_limit < d->old_res.memory_limit &&
-	    in->pod.containers[in->index].memory_restart != DECIDE_RESTART_CONTAINER) {
+	    decide_target(&in->pod, in->index).memory_restart != DECIDE_RESTART_CONTAINER) {
 		/* A Guaranteed pod's request must follow its limit, so its memory stays. */
 		d->new_res.memory_limit = d->old_res.memory_limit;
 		if (in->pod.qos == QOS_GUARANTEED)
@@ -364,14 +365,14 @@ static void combine(const struct decide_input *in, const struct plan *mem, const
 static void mark_restart(const struct decide_input *in, struct decide_decision *d,
 			 struct text *reason)
 {
-	const struct decide_container *c = &in->pod.containers[in->index];
+	const struct decide_container c = decide_target(&in->pod, in->index);
 	const struct resources *o = &d->old_res, *n = &d->new_res;
 
 	if ((n->cpu_request != o->cpu_request || n->cpu_limit != o->cpu_limit) &&
-	    c->cpu_restart == DECIDE_RESTART_CONTAINER)
+	    c.cpu_restart == DECIDE_RESTART_CONTAINER)
 		d->needs_restart = true;
 	if ((n->memory_request != o->memory_request || n->memory_limit != o->memory_limit) &&
-	    c->memory_restart == DECIDE_RESTART_CONTAINER)
+	    c.memory_restart == DECIDE_RESTART_CONTAINER)
 		d->needs_restart = true;
 	d->shrinks_memory_limit = o->memory_limit >= 0 && n->memory_limit < o->memory_limit;
 	if (d->needs_restart)
@@ -399,7 +400,7 @@ int decide_container(const struct decide_input *in, struct decide_decision *ret)
 		return -EINVAL;
 
 	d.index = in->index;
-	d.old_res = decide_normalize(in->pod.containers[in->index].res);
+	d.old_res = decide_normalize(decide_target(&in->pod, in->index).res);
 	d.new_res = d.old_res;
 	d.report_only = in->policy->mode == POL_MODE_RECOMMEND;
 	never = never_resized(in);

@@ -24,7 +24,11 @@ struct decide_container {
 
 /* An init container (spec.initContainers[]), as the kubelet and the scheduler count it. */
 struct decide_init_container {
+	const char *name;
 	struct resources res;
+	/* Its resizePolicy: only a sidecar is ever decided on (the API server resizes no other init
+	 * container before 1.36, and snug none at all). */
+	enum decide_restart cpu_restart, memory_restart;
 	/* restartPolicy Always: a native sidecar, running beside the app containers and summed with
 	 * them; otherwise it runs to completion before them and counts as a max. */
 	bool sidecar;
@@ -161,7 +165,10 @@ struct decide_boost {
 struct decide_input {
 	const struct pol_container *policy; /* of the container decided on */
 	struct decide_pod pod;
-	size_t index; /* the container decided on, in pod.containers */
+	/* The container decided on: an app container (index < pod.n_containers), or the native
+	 * sidecar pod.init_containers[index - pod.n_containers]; an ordinary init container is
+	 * refused (-EINVAL). */
+	size_t index;
 	struct decide_estimate cpu, memory;
 	struct decide_signals signals;
 	struct decide_node node;
@@ -223,7 +230,7 @@ struct decide_decision {
 	bool report_only;	   /* mode recommend: report, never write */
 	bool needs_restart;	   /* a changed resource has resizePolicy RestartContainer */
 	bool shrinks_memory_limit; /* 1.33 refuses this unless memory resizePolicy RestartContainer */
-	size_t index;		   /* the container changed */
+	size_t index;		   /* the container changed (as decide_input.index) */
 	struct resources old_res, new_res; /* of that container; others are unchanged */
 	/* Pod-cgroup write order, kubelet's: per file, growing → pod first; shrinking → pod last. */
 	struct decide_step steps[DECIDE_MAX_STEPS];
@@ -233,7 +240,7 @@ struct decide_decision {
 
 void decide_config_default(struct decide_config *ret);
 
-/* Decides for in->containers[in->index]. Returns 0 and fills *ret (kind DECIDE_NONE when nothing
+/* Decides for the container in->index names (an app container or a native sidecar). Returns 0 and fills *ret (kind DECIDE_NONE when nothing
  * is to be done, with the reason), or -EINVAL on inconsistent input (then *ret is untouched).
  * A decision changes one container; to change several, call again with the first applied. */
 int decide_container(const struct decide_input *in, struct decide_decision *ret);
@@ -251,8 +258,9 @@ enum qos_class decide_pod_qos(const struct decide_pod *pod);
 /* What the kubelet writes into the pod cgroup (ResourceConfigForPod with component-helpers
  * PodRequests/PodLimits: app containers and native sidecars summed, ordinary init containers as
  * a max with the sidecars started before them, overhead added, pod-level resources instead of the
- * sums where set; QoS from pod->qos), with app container `index`'s resources replaced by *with
- * (with NULL: the pod as it is). Returns 0, or -EINVAL on inconsistent input. */
+ * sums where set; QoS from pod->qos), with container `index`'s resources (an app container or a
+ * native sidecar, numbered as decide_input.index) replaced by *with (with NULL: the pod as it is).
+ * Returns 0, or -EINVAL on inconsistent input. */
 int decide_pod_cgroup(const struct decide_pod *pod, size_t index, const struct resources *with,
 		      struct decide_pod_cgroup *ret);
 

@@ -39,11 +39,37 @@ static bool pod_level_set(const struct decide_pod *pod)
 	       r->memory_limit >= 0;
 }
 
-/* App container i of the pod, with container `override` replaced by *with. */
-static struct resources app_res(const struct decide_pod *pod, size_t i, size_t override,
-				const struct resources *with)
+/* Container i of the pod (app containers, then init containers, as decide_input.index numbers
+ * them), with container `override` replaced by *with. */
+static struct resources member_res(const struct decide_pod *pod, size_t i, size_t override,
+				   const struct resources *with)
 {
-	return decide_normalize(i == override && with ? *with : pod->containers[i].res);
+	if (i == override && with)
+		return decide_normalize(*with);
+	return decide_normalize(i < pod->n_containers
+					? pod->containers[i].res
+					: pod->init_containers[i - pod->n_containers].res);
+}
+
+bool decide_index_valid(const struct decide_pod *pod, size_t index)
+{
+	if (index < pod->n_containers)
+		return true;
+	return index - pod->n_containers < pod->n_init_containers &&
+	       pod->init_containers[index - pod->n_containers].sidecar;
+}
+
+struct decide_container decide_target(const struct decide_pod *pod, size_t index)
+{
+	const struct decide_init_container *ic;
+
+	if (index < pod->n_containers)
+		return pod->containers[index];
+	ic = &pod->init_containers[index - pod->n_containers];
+	return (struct decide_container){ .name = ic->name,
+					  .res = ic->res,
+					  .cpu_restart = ic->cpu_restart,
+					  .memory_restart = ic->memory_restart };
 }
 
 int64_t decide_positive(int64_t v)
@@ -72,11 +98,7 @@ enum qos_class decide_qos_with(const struct decide_pod *pod, size_t override,
 			guaranteed = false;
 	} else
 		for (size_t i = 0; i < pod->n_containers + pod->n_init_containers; i++) {
-			struct resources r =
-				i < pod->n_containers
-					? app_res(pod, i, override, with)
-					: decide_normalize(
-						  pod->init_containers[i - pod->n_containers].res);
+			struct resources r = member_res(pod, i, override, with);
 
 			req_cpu += decide_positive(r.cpu_request);
 			req_mem += decide_positive(r.memory_request);
@@ -133,7 +155,7 @@ static int64_t aggregate(const struct decide_pod *pod, size_t index, const struc
 	bool declared = true;
 
 	for (size_t i = 0; i < pod->n_containers; i++) {
-		struct resources r = app_res(pod, i, index, with);
+		struct resources r = member_res(pod, i, index, with);
 		int64_t v = decide_field(&r, f);
 
 		if (v <= 0)
@@ -141,7 +163,7 @@ static int64_t aggregate(const struct decide_pod *pod, size_t index, const struc
 		sum += decide_positive(v);
 	}
 	for (size_t i = 0; i < pod->n_init_containers; i++) {
-		struct resources r = decide_normalize(pod->init_containers[i].res);
+		struct resources r = member_res(pod, pod->n_containers + i, index, with);
 		int64_t v = decide_positive(decide_field(&r, f)), use;
 
 		if (pod->init_containers[i].sidecar) {
@@ -195,7 +217,7 @@ int decide_pod_cgroup(const struct decide_pod *pod, size_t index, const struct r
 {
 	int64_t unused;
 
-	if (!pod || !ret || !decide_valid_pod(pod) || (with && index >= pod->n_containers))
+	if (!pod || !ret || !decide_valid_pod(pod) || (with && !decide_index_valid(pod, index)))
 		return -EINVAL;
 	*ret = (struct decide_pod_cgroup){ 0 };
 	pod_cgroup_resource(pod, index, with, true, &ret->cpu_weight_millis, &ret->cpu_max_millis);

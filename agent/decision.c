@@ -78,9 +78,17 @@ static int pod_view(struct agent *a, const struct agent_container *c, const stru
 	if (r < 0)
 		return r;
 	/* No status resources reported: what snug put back is what the kernel holds. */
-	if (c->resize.spec_not_admitted && c->resize.have_last_decision &&
-	    !pod->containers[index].has_actual)
-		ret_model->containers[index].res = c->resize.last_decision.old_res;
+	if (c->resize.spec_not_admitted && c->resize.have_last_decision) {
+		const struct kube_container *kc = kube_pod_container(pod, c->name);
+
+		if (kc && !kc->has_actual) {
+			if (index < pod->n_containers)
+				ret_model->containers[index].res = c->resize.last_decision.old_res;
+			else
+				ret_model->init_containers[index - pod->n_containers].res =
+					c->resize.last_decision.old_res;
+		}
+	}
 	*ret_node = node_room_for(&a->node_room, pod);
 	if (deferred)
 		ret_node->cpu_free_millis = ret_node->memory_free_bytes = 0;
@@ -208,14 +216,22 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	pol_container(&p->pol, c->name, &pc);
 	if (pc.mode == POL_MODE_OFF)
 		return;
-	r = rec_recommend(c->history->aggregate, (int)pod->n_containers, &c->recommendation);
+	/* VPA divides its minimum among the containers it tracks in the pod: here the app containers
+	 * and the native sidecars. */
+	r = rec_recommend(c->history->aggregate, (int)p->n_containers, &c->recommendation);
 	if (r < 0)
 		return;
 	c->have_recommendation = true;
 	agent_metrics_recommendation(a->metrics, c);
-	for (size_t i = 0; i < pod->n_containers; i++)
-		if (strcmp(pod->containers[i].name, c->name) == 0)
+	/* decide numbers the app containers first, then the init containers (a sidecar's index). */
+	for (size_t i = 0; i < pod->n_containers + pod->n_init_containers; i++) {
+		const struct kube_container *kc =
+			i < pod->n_containers ? &pod->containers[i]
+					      : &pod->init_containers[i - pod->n_containers];
+
+		if (strcmp(kc->name, c->name) == 0 && (i < pod->n_containers || kc->sidecar))
 			index = i;
+	}
 	if (index == SIZE_MAX)
 		return;
 	r = pod_view(a, c, pod, index, &model, &node);

@@ -48,7 +48,10 @@ int pod_model_build(const struct kube_pod *k, enum pod_model_view view, struct p
 	}
 	for (size_t i = 0; i < k->n_init_containers; i++)
 		m.init_containers[i] = (struct decide_init_container){
+			.name = k->init_containers[i].name,
 			.res = resources_of(&k->init_containers[i], view),
+			.cpu_restart = restart_of(k->init_containers[i].cpu_policy),
+			.memory_restart = restart_of(k->init_containers[i].mem_policy),
 			.sidecar = k->init_containers[i].sidecar,
 		};
 	m.pod = (struct decide_pod){

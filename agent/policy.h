@@ -68,7 +68,7 @@ struct pol {
 	int64_t min_cpu_millis, max_cpu_millis;
 	int64_t min_memory_bytes, max_memory_bytes;
 	int64_t cap_cpu_millis, cap_memory_bytes;
-	char **containers; /* snug.io/containers; n_containers == 0 = all app containers */
+	char **containers; /* snug.io/containers; n_containers == 0 = all (app and sidecars) */
 	size_t n_containers;
 	bool allow_single_replica_eviction;
 	/* snug.io/startup-cpu-boost: the CPU limit while a container starts, as a factor of it

@@ -259,11 +259,44 @@ static int add_quantity(cJSON *list, const char *key, int64_t v, bool cpu)
 	return cJSON_AddStringToObject(list, key, buf) ? 0 : -ENOMEM;
 }
 
-/* The strategic merge patch of container resources (merged by container name). */
+/* One container of the patch: its name and the resources that change. */
+static int resize_container(cJSON *arr, const struct kube_resize_container *rc)
+{
+	const struct resources *res = &rc->res;
+	cJSON *ctr = cJSON_CreateObject(), *rr, *req, *lim;
+	int r;
+
+	if (!ctr)
+		return -ENOMEM;
+	cJSON_AddItemToArray(arr, ctr);
+	if (!valid_name(rc->name))
+		return -EINVAL;
+	if (!cJSON_AddStringToObject(ctr, "name", rc->name) ||
+	    !(rr = cJSON_AddObjectToObject(ctr, "resources")))
+		return -ENOMEM;
+	if (res->cpu_request != RESOURCE_UNSET || res->memory_request != RESOURCE_UNSET) {
+		if (!(req = cJSON_AddObjectToObject(rr, "requests")))
+			return -ENOMEM;
+		if ((r = add_quantity(req, "cpu", res->cpu_request, true)) < 0 ||
+		    (r = add_quantity(req, "memory", res->memory_request, false)) < 0)
+			return r;
+	}
+	if (res->cpu_limit != RESOURCE_UNSET || res->memory_limit != RESOURCE_UNSET) {
+		if (!(lim = cJSON_AddObjectToObject(rr, "limits")))
+			return -ENOMEM;
+		if ((r = add_quantity(lim, "cpu", res->cpu_limit, true)) < 0 ||
+		    (r = add_quantity(lim, "memory", res->memory_limit, false)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The strategic merge patch of container resources (merged by container name): app containers
+ * under spec.containers, native sidecars under spec.initContainers. */
 static int resize_body(const char *rv, const struct kube_resize_container *ctrs, size_t n,
 		       char **ret)
 {
-	cJSON *root = cJSON_CreateObject(), *spec, *arr;
+	cJSON *root = cJSON_CreateObject(), *spec, *apps = NULL, *inits = NULL;
 	int r = -ENOMEM;
 
 	if (!root)
@@ -275,38 +308,18 @@ static int resize_body(const char *rv, const struct kube_resize_container *ctrs,
 			goto fail;
 	}
 	spec = cJSON_AddObjectToObject(root, "spec");
-	arr = spec ? cJSON_AddArrayToObject(spec, "containers") : NULL;
-	if (!arr)
+	if (!spec)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		const struct resources *res = &ctrs[i].res;
-		cJSON *ctr = cJSON_CreateObject(), *rr, *req, *lim;
+		cJSON **arr = ctrs[i].sidecar ? &inits : &apps;
 
-		if (!ctr)
-			goto fail;
-		cJSON_AddItemToArray(arr, ctr);
-		if (!valid_name(ctrs[i].name)) {
-			r = -EINVAL;
-			goto fail;
-		}
-		if (!cJSON_AddStringToObject(ctr, "name", ctrs[i].name) ||
-		    !(rr = cJSON_AddObjectToObject(ctr, "resources")))
-			goto fail;
-		if (res->cpu_request != RESOURCE_UNSET || res->memory_request != RESOURCE_UNSET) {
-			if (!(req = cJSON_AddObjectToObject(rr, "requests")))
-				goto fail;
-			if ((r = add_quantity(req, "cpu", res->cpu_request, true)) < 0 ||
-			    (r = add_quantity(req, "memory", res->memory_request, false)) < 0)
-				goto fail;
-		}
-		if (res->cpu_limit != RESOURCE_UNSET || res->memory_limit != RESOURCE_UNSET) {
-			if (!(lim = cJSON_AddObjectToObject(rr, "limits")))
-				goto fail;
-			if ((r = add_quantity(lim, "cpu", res->cpu_limit, true)) < 0 ||
-			    (r = add_quantity(lim, "memory", res->memory_limit, false)) < 0)
-				goto fail;
-		}
 		r = -ENOMEM;
+		if (!*arr && !(*arr = cJSON_AddArrayToObject(
+				       spec, ctrs[i].sidecar ? "initContainers" : "containers")))
+			goto fail;
+		r = resize_container(*arr, &ctrs[i]);
+		if (r < 0)
+			goto fail;
 	}
 	*ret = print_json(root);
 	return *ret ? 0 : -ENOMEM;
@@ -333,6 +346,14 @@ int kube_resize(struct kube_client *c, const char *namespace, const char *name,
 	if (c->path == KUBE_PATH_UNKNOWN)
 		return complete_locally(c, KUBE_CALL_RESIZE, KUBE_TRANSIENT,
 					"the resize path is not discovered yet", done, userdata);
+	/* ValidatePodUpdate of 1.27–1.31 lets a spec patch change app containers' resources only. */
+	for (size_t i = 0; i < n_containers && c->path == KUBE_PATH_SPEC_PATCH; i++)
+		if (containers[i].sidecar)
+			return complete_locally(
+				c, KUBE_CALL_RESIZE, KUBE_NOT_SUPPORTED,
+				"a native sidecar is resized only through the resize "
+				"subresource (Kubernetes 1.33+)",
+				done, userdata);
 	r = object_path(&ref, c->path == KUBE_PATH_SUBRESOURCE ? "/resize" : NULL, &path);
 	if (r < 0)
 		return r;

@@ -134,7 +134,9 @@ int kube_pod_parse_json(const char *buf, size_t len, struct kube_pod **ret, char
 struct kube_pod *kube_pod_free(struct kube_pod *p);
 const char *kube_pod_annotation(const struct kube_pod *p, const char *key);
 const char *kube_pod_label(const struct kube_pod *p, const char *key);
-/* An app container by name (init containers are not looked up). */
+/* An app container or a native sidecar (an init container with restartPolicy Always: kc->sidecar)
+ * by name; names are unique across both lists (the API server validates it). Ordinary init
+ * containers are not looked up: snug never tracks nor resizes them. */
 const struct kube_container *kube_pod_container(const struct kube_pod *p, const char *name);
 const char *kube_resize_status_to_string(enum kube_resize_status s);
 
@@ -301,6 +303,9 @@ size_t kube_client_http_counts(const struct kube_client *c, const struct kube_ht
 struct kube_resize_container {
 	const char *name;
 	struct resources res;
+	/* A native sidecar: patched under spec.initContainers (the resize subresource takes them
+	 * from 1.33, ValidatePodResize), not spec.containers. */
+	bool sidecar;
 };
 
 /* Resize through the discovered path. resource_version (may be NULL) makes it conditional (409

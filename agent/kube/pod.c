@@ -800,7 +800,12 @@ const char *kube_pod_label(const struct kube_pod *p, const char *key)
 
 const struct kube_container *kube_pod_container(const struct kube_pod *p, const char *name)
 {
-	return find_container((struct kube_pod *)p, name);
+	const struct kube_container *c = find_container((struct kube_pod *)p, name);
+
+	if (c)
+		return c;
+	c = find_in(p->init_containers, p->n_init_containers, name);
+	return c && c->sidecar ? c : NULL;
 }
 
 const char *kube_resize_status_to_string(enum kube_resize_status s)

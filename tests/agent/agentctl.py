@@ -147,10 +147,12 @@ class FakeTree:
         return os.path.join(self.root, "kubepods", qos.lower(), "pod" + uid)
 
     def add_pod(self, pod):
-        """Creates the pod's cgroup and one per container (names from the pod status)."""
+        """Creates the pod's cgroup and one per container (names from the pod status: app containers,
+        and init containers that have a container ID, as a kubelet in the middle of them would)."""
         pdir = self.pod_dir(pod)
         entry = {"pod": FakeCgroup(pdir), "containers": {}}
-        for cs in pod["status"]["containerStatuses"]:
+        st = pod["status"]
+        for cs in st["containerStatuses"] + [c for c in st.get("initContainerStatuses") or [] if c.get("containerID")]:
             cid = cs["containerID"].split("://", 1)[1]
             name = ("cri-containerd-%s.scope" % cid) if self.driver == "systemd" else cid
             entry["containers"][cs["name"]] = FakeCgroup(os.path.join(pdir, name))

@@ -1042,5 +1042,80 @@ class NoInPlaceResizeTest(AgentBase):
         self.assertEqual(self.evictions(), [])
 
 
+class SidecarTest(AgentBase):
+    """Native sidecars (init containers with restartPolicy Always, issue 15): tracked, resized in place
+    under spec.initContainers like app containers; an ordinary init container never."""
+
+    def sidecar_pod(self, name, annotations=None):
+        """app 100m/128Mi -> 500m/256Mi, then init containers `setup` (ordinary, finished) and `proxy`
+        (a sidecar, same resources); every container's cgroup at 256Mi with a 200Mi working set, the
+        pod's at the kubelet's value max(app + proxy, setup) = 512Mi."""
+        res = dict(self.BURSTABLE)
+        inits = [{"name": "setup", "image": "registry.example/setup:1", "resources": res},
+                 {"name": "proxy", "image": "registry.example/proxy:1", "restartPolicy": "Always", "resources": res}]
+        self.make_pod(name, annotations=annotations or {"snug.io/mode": "auto"}, init_containers=inits, **res)
+        for cname in ("app", "setup", "proxy"):
+            c = self.tree.container(name, cname)
+            c.write("memory.max", "%d\n" % (256 * MiB))
+            c.memory = 200 * MiB
+            c.write_memory()
+        self.tree.pod(name).write("memory.max", "%d\n" % (512 * MiB))
+
+    def patched(self, req, key):
+        return {c["name"]: c["resources"] for c in patch_body(req)["spec"].get(key) or []}
+
+    def test_sidecar_oom_resized_under_init_containers_plain_init_never(self):
+        self.sidecar_pod("mesh")
+        self.start_agent()
+        self.wait_tracked(2)
+        time.sleep(0.5)
+        recs = {x["container"]: x for x in self.agent.recommendations()["containers"] if x["pod"] == "mesh"}
+        self.assertEqual(set(recs), {"app", "proxy"}, "the ordinary init container is not tracked")
+        self.assertTrue(recs["proxy"]["sidecar"] and not recs["app"]["sidecar"])
+        self.assertTrue(recs["proxy"]["tracked"])
+        # A kill in the finished init container's cgroup changes nothing; one in the sidecar's grows it.
+        self.tree.container("mesh", "setup").oom_kill()
+        time.sleep(1)
+        self.assertEqual(agentctl.resize_requests(self.srv, "mesh"), [], self.agent.log())
+        proxy = self.tree.container("mesh", "proxy")
+        proxy.oom_kill()
+        req = self.wait_resized("mesh")[0]
+        self.assertNotIn("containers", patch_body(req)["spec"], "the sidecar was patched as an app container")
+        res = self.patched(req, "initContainers")
+        self.assertEqual(set(res), {"proxy"})
+        limit = fakectl.fake_apiserver.parse_quantity(res["proxy"]["limits"]["memory"])
+        self.assertGreaterEqual(limit, 300 * MiB, self.agent.log())  # VPA's bump over the 200Mi peak
+        pod = self.srv.get_pod("mesh")
+        spec = {c["name"]: c["resources"] for c in pod["spec"]["initContainers"]}
+        self.assertEqual(fakectl.fake_apiserver.parse_quantity(spec["proxy"]["limits"]["memory"]), limit)
+        self.assertEqual(spec["setup"], self.BURSTABLE)
+        self.assertEqual(pod["spec"]["containers"][0]["resources"], self.BURSTABLE)
+        # The kernel: the sidecar's cgroup and the pod's, the kubelet's sum app + proxy.
+        self.assertTrue(wait_for(lambda: proxy.read("memory.max").strip() == str(limit)),
+                        "sidecar memory.max not written: %s" % proxy.read("memory.max"))
+        self.assertEqual(self.tree.pod("mesh").read("memory.max").strip(), str(256 * MiB + limit))
+        self.assertEqual(self.tree.container("mesh", "setup").read("memory.max").strip(), str(256 * MiB))
+        ann = json.loads(wait_for(lambda: self.srv.get_pod("mesh")["metadata"].get("annotations", {})
+                                  .get("snug.io/last-resize")))
+        self.assertEqual(ann["container"], "proxy")
+        # The kubelet simulator admitted and actuated it: no revert, no warning.
+        self.assertTrue(wait_for(lambda: [x for x in self.agent.recommendations()["containers"]
+                                          if x["container"] == "proxy"][0]["last_action"]["result"] == "accepted"))
+        self.assertEqual(agentctl.events(self.srv, "ResizeNotApplied"), [])
+
+    def test_containers_annotation_can_name_the_sidecar(self):
+        self.sidecar_pod("named", annotations={"snug.io/mode": "auto", "snug.io/containers": "proxy"})
+        self.start_agent()
+        self.wait_tracked(2)
+        time.sleep(0.5)
+        self.tree.container("named", "app").oom_kill()
+        time.sleep(1)
+        self.assertEqual(agentctl.resize_requests(self.srv, "named"), [], "app is not in snug.io/containers")
+        self.tree.container("named", "proxy").oom_kill()
+        req = self.wait_resized("named")[0]
+        self.assertEqual(set(self.patched(req, "initContainers")), {"proxy"})
+        self.assertEqual(self.patched(req, "containers"), {})
+
+
 if __name__ == "__main__":
     agentctl.main("agent-api")

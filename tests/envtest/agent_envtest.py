@@ -106,8 +106,11 @@ class Kubelet(threading.Thread):
     def tick(self):
         for pod in self.api.ok("GET", "/api/v1/namespaces/%s/pods" % NS).get("items", []):
             name, gen = pod["metadata"]["name"], pod["metadata"].get("generation", 1)
-            css = {cs["name"]: cs for cs in pod.get("status", {}).get("containerStatuses", [])}
-            pending = [c for c in pod["spec"]["containers"]
+            st = pod.get("status", {})
+            css = {cs["name"]: cs for cs in st.get("containerStatuses", []) + st.get("initContainerStatuses", [])}
+            # app containers and native sidecars (the kubelet resizes both; IsResizableContainer)
+            pending = [c for c in pod["spec"]["containers"] + [i for i in pod["spec"].get("initContainers", [])
+                                                              if i.get("restartPolicy") == "Always"]
                        if c["name"] in css and css[c["name"]].get("resources") != c.get("resources")]
             if not pending or self.answered.get(name) == gen:
                 continue
@@ -123,7 +126,8 @@ class Kubelet(threading.Thread):
                 conds.append(cond)
             else:
                 for c in pending:
-                    cs = [x for x in status["containerStatuses"] if x["name"] == c["name"]][0]
+                    cs = [x for x in status["containerStatuses"] + status.get("initContainerStatuses", [])
+                          if x["name"] == c["name"]][0]
                     cs["resources"] = copy.deepcopy(c.get("resources") or {})
                     cs["allocatedResources"] = copy.deepcopy((c.get("resources") or {}).get("requests") or {})
             status["conditions"] = conds
@@ -185,6 +189,7 @@ class AgentEnvtest(unittest.TestCase):
             ("e2e-dry", ["--dry-run"]),
             ("e2e-cap", ["--max-memory", "300Mi"]),
             ("e2e-shrink", ["--min-history", "0"]),
+            ("e2e-sidecar", []),
         )}
         for n in cls.nodes:
             api.ok("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": n}})
@@ -223,6 +228,8 @@ class AgentEnvtest(unittest.TestCase):
             ("idle", "e2e-shrink", {"snug.io/mode": "auto"},
              {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"cpu": "500m", "memory": "2Gi"}}, 40, 2048,
              None),
+            # an ordinary init container and a native sidecar beside app; the kill is the sidecar's
+            ("mesh", "e2e-sidecar", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "sidecar-oom"),
         ]
         cls.kubelet.verdicts["huge"] = ("Infeasible", "Node didn't have enough capacity: memory, requested: "
                                         "9663676416, capacity: 8589934592")
@@ -233,7 +240,7 @@ class AgentEnvtest(unittest.TestCase):
             if sig == "boost":
                 cls.make_pod(name, node, ann, res, start=False)
                 continue
-            pod = cls.make_pod(name, node, ann, res, POD_LEVEL.get(name))
+            pod = cls.make_pod(name, node, ann, res, POD_LEVEL.get(name), sidecar=sig == "sidecar-oom")
             n.tree.add_pod(pod)
             n.pods.append(name)
             c = n.tree.container(name)
@@ -243,6 +250,15 @@ class AgentEnvtest(unittest.TestCase):
                 c.memory = ws * MiB
                 c.inactive_file = 200 * MiB if sig == "stall" else 0
                 c.write_memory()
+            if sig == "sidecar-oom":
+                # the sidecar at its 256Mi limit with 200Mi in use; the pod at the kubelet's value,
+                # max(app + proxy, setup) = 512Mi
+                for cname in ("proxy", "setup"):
+                    sc = n.tree.container(name, cname)
+                    sc.write("memory.max", "%d\n" % (mmax * MiB))
+                    sc.memory = ws * MiB
+                    sc.write_memory()
+                n.tree.pod(name).write("memory.max", "%d\n" % (2 * mmax * MiB))
             if sig == "throttle":
                 # its 200m limit, and the pod's (the kubelet's sum for a one-container pod): a pod
                 # cgroup left at "max" would tell the agent the kubelet keeps no quota here
@@ -268,6 +284,9 @@ class AgentEnvtest(unittest.TestCase):
                 c = cls.nodes[node].tree.container(name)
                 if signal == "oom":
                     c.oom_kill()
+                elif signal == "sidecar-oom":
+                    cls.nodes[node].tree.container(name, "setup").oom_kill()  # ignored: not tracked
+                    cls.nodes[node].tree.container(name, "proxy").oom_kill()
                 elif signal == "pressure":
                     c.memory = 250 * MiB  # 97% of the limit, no kill yet
                     c.write_memory()
@@ -315,9 +334,11 @@ class AgentEnvtest(unittest.TestCase):
             raise AssertionError("an agent did not exit cleanly on SIGTERM; logs in %s" % cls.dir)
 
     @classmethod
-    def make_pod(cls, name, node, annotations, resources, pod_resources=None, start=True):
+    def make_pod(cls, name, node, annotations, resources, pod_resources=None, start=True, sidecar=False):
         """Created by the admin bound to the node, then (start) started through the status subresource
-        as the kubelet would report it (1.33+: allocatedResources beside the actual resources)."""
+        as the kubelet would report it (1.33+: allocatedResources beside the actual resources). With
+        sidecar, init containers `setup` (ordinary, finished) and `proxy` (restartPolicy Always,
+        running) too, with the same resources."""
         manifest = {"apiVersion": "v1", "kind": "Pod",
                     "metadata": {"name": name, "namespace": NS, "labels": {"app": name}, "annotations": annotations},
                     "spec": {"nodeName": node, "automountServiceAccountToken": False,
@@ -325,6 +346,11 @@ class AgentEnvtest(unittest.TestCase):
                                              "resources": copy.deepcopy(resources)}]}}
         if pod_resources:
             manifest["spec"]["resources"] = copy.deepcopy(pod_resources)
+        if sidecar:
+            manifest["spec"]["initContainers"] = [
+                {"name": "setup", "image": "registry.example/setup:1", "resources": copy.deepcopy(resources)},
+                {"name": "proxy", "image": "registry.example/proxy:1", "restartPolicy": "Always",
+                 "resources": copy.deepcopy(resources)}]
         pod = cls.api.ok("POST", "/api/v1/namespaces/%s/pods" % NS, manifest)
         return cls.start_pod(pod) if start else pod
 
@@ -332,6 +358,7 @@ class AgentEnvtest(unittest.TestCase):
     def start_pod(cls, pod):
         """The kubelet's status for a pod whose container runs and is ready, with the spec's resources."""
         name, resources = pod["metadata"]["name"], pod["spec"]["containers"][0].get("resources") or {}
+        sidecar = bool(pod["spec"].get("initContainers"))
         t = now_iso()
         cs = {"name": "app", "ready": True, "started": True, "restartCount": 0, "image": "registry.example/app:1",
               "imageID": "registry.example/app@sha256:" + "0" * 64,
@@ -342,6 +369,17 @@ class AgentEnvtest(unittest.TestCase):
                   "conditions": [{"type": x, "status": "True", "lastTransitionTime": t}
                                  for x in ("Ready", "ContainersReady", "PodScheduled")],
                   "containerStatuses": [cs]}
+        if sidecar:
+            inits = []
+            for cname, running in (("setup", False), ("proxy", True)):
+                ics = dict(copy.deepcopy(cs), name=cname, containerID="containerd://" + uuid.uuid4().hex * 2)
+                if not running:
+                    ics["state"] = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": t,
+                                                   "finishedAt": t}}
+                    ics["ready"] = False
+                    ics.pop("started")
+                inits.append(ics)
+            status["initContainerStatuses"] = inits
         if VERSION >= 134:
             status["observedGeneration"] = pod["metadata"].get("generation", 1)
         return cls.api.ok("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (NS, name), {"status": status},
@@ -589,6 +627,28 @@ class AgentEnvtest(unittest.TestCase):
                 self.assertEqual(n.agent.metric("snug_api_requests_total", code=code) or 0, 0,
                                  "%s got HTTP %s:\n%s" % (n.name, code, n.agent.metrics()))
         self.assertIsNotNone(main.metric("snug_api_requests_total", verb="resize", code="200"))
+
+    def test_sidecar_resized_under_init_containers(self):
+        """Issue 15: the OOM kill in the native sidecar grows it through spec.initContainers, which the
+        real API server accepts; app and the ordinary init container (also killed) stay as they were."""
+        pod = self.wait_resized("mesh")
+        inits = {c["name"]: c["resources"] for c in pod["spec"]["initContainers"]}
+        limit = quantity_bytes(inits["proxy"]["limits"]["memory"])
+        self.assertGreaterEqual(limit, 300 * MiB, "%s\n%s" % (inits, self.log("mesh")))
+        self.assertEqual(inits["setup"], BURSTABLE)
+        self.assertEqual(app(pod), BURSTABLE)
+        self.assertEqual(pod["metadata"]["generation"], 2, self.log("mesh"))
+        self.assertEqual(pod["status"]["qosClass"], "Burstable")
+        n = self.node_of("mesh")
+        proxy = n.tree.container("mesh", "proxy")
+        self.assertTrue(wait_for(lambda: proxy.read("memory.max").strip() == str(limit)),
+                        "sidecar memory.max not written: %s" % proxy.read("memory.max"))
+        self.assertEqual(n.tree.pod("mesh").read("memory.max").strip(), str(256 * MiB + limit))
+        self.assertEqual(n.tree.container("mesh", "setup").read("memory.max").strip(), str(256 * MiB))
+        ann = json.loads(wait_for(lambda: self.api.pod("mesh")["metadata"].get("annotations", {})
+                                  .get("snug.io/last-resize")))
+        self.assertEqual(ann["container"], "proxy")
+        self.assertEqual(n.agent.metric("snug_tracked_containers"), 2)
 
     def test_zz_restart_does_not_resize_again(self):
         """Last: the main node's agent restarts from its checkpoints and resizes nothing again."""

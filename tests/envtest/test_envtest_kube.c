@@ -492,6 +492,106 @@ START_TEST(test_kubeconfig_client_certificate)
 }
 END_TEST
 
+/* Issue 15: a native sidecar is resized through the resize subresource under spec.initContainers
+ * (accepted by 1.33 and 1.36); an ordinary init container is not: 1.33 refuses it in validation
+ * (ValidatePodResize), 1.36 in the NodeDeclaredFeatures admission (node-1 declares no
+ * InPlacePodVerticalScalingInitContainers). */
+#define SIDECAR_RES                                                                                \
+	"{\"requests\":{\"cpu\":\"100m\",\"memory\":\"64Mi\"},\"limits\":{\"cpu\":\"500m\","       \
+	"\"memory\":\"256Mi\"}}"
+
+/* One container status, started or finished, with the resources above. */
+static void sidecar_status(char *buf, size_t size, const char *name, char id, bool running)
+{
+	snprintf(buf, size,
+		 "{\"name\":\"%s\",\"ready\":true,\"restartCount\":0,\"image\":\"x:1\","
+		 "\"imageID\":\"\",\"containerID\":\"containerd://%c%063d\",\"state\":%s,"
+		 "\"resources\":" SIDECAR_RES ",\"allocatedResources\":{\"cpu\":\"100m\","
+		 "\"memory\":\"64Mi\"}}",
+		 name, id, 0,
+		 running ? "{\"running\":{\"startedAt\":\"2026-12-05T12:00:00Z\"}}"
+			 : "{\"terminated\":{\"exitCode\":0,\"reason\":\"Completed\"}}");
+}
+
+struct wait_sidecar {
+	struct fixture *f;
+	int64_t cpu_request;
+};
+
+static bool sidecar_matches(void *ud)
+{
+	struct wait_sidecar *w = ud;
+	const struct kube_pod *p = cached(w->f, "sc-1");
+	const struct kube_container *kc = p ? kube_pod_container(p, "proxy") : NULL;
+
+	return kc && kc->sidecar && kc->spec.cpu_request == w->cpu_request;
+}
+
+START_TEST(test_sidecar_resize)
+{
+	struct kube_resize_container ctr = {
+		.name = "proxy",
+		.res = { 150, RESOURCE_UNSET, RESOURCE_UNSET, RESOURCE_UNSET },
+		.sidecar = true,
+	};
+	char app[512], setup[512], proxy[512], status[2048];
+	struct wait_sidecar ws;
+	struct kt_result r = { 0 };
+	struct fixture f;
+
+	admin_ok("POST", "/api/v1/namespaces/default/pods", "application/json",
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"sc-1\"},"
+		 "\"spec\":{\"nodeName\":\"node-1\",\"automountServiceAccountToken\":false,"
+		 "\"initContainers\":[{\"name\":\"setup\",\"image\":\"x:1\","
+		 "\"resources\":" SIDECAR_RES
+		 "},{\"name\":\"proxy\",\"image\":\"x:1\",\"restartPolicy\":\"Always\","
+		 "\"resources\":" SIDECAR_RES
+		 "}],\"containers\":[{\"name\":\"app\",\"image\":\"x:1\",\"resources\":" SIDECAR_RES
+		 "}]}}");
+	sidecar_status(app, sizeof(app), "app", 'a', true);
+	sidecar_status(setup, sizeof(setup), "setup", 'b', false);
+	sidecar_status(proxy, sizeof(proxy), "proxy", 'c', true);
+	snprintf(status, sizeof(status),
+		 "{\"status\":{\"phase\":\"Running\",\"containerStatuses\":[%s],"
+		 "\"initContainerStatuses\":[%s,%s]}}",
+		 app, setup, proxy);
+	admin_ok("PATCH", "/api/v1/namespaces/default/pods/sc-1/status",
+		 "application/strategic-merge-patch+json", status);
+	start(&f, true);
+	ck_assert_ptr_nonnull(cached(&f, "sc-1"));
+	ck_assert_int_eq(kube_resize(f.c, "default", "sc-1", NULL, &ctr, 1, kt_done, &r), 0);
+	ck_assert(kt_wait(f.e, &r, WAIT));
+	ck_assert_msg(r.outcome == KUBE_OK, "%s %ld %s", kube_outcome_to_string(r.outcome), r.code,
+		      r.message);
+	kt_result_done(&r);
+	ws = (struct wait_sidecar){ &f, 150 };
+	ck_assert_msg(kt_run_until(f.e, sidecar_matches, &ws, WAIT), "the sidecar's new request");
+	/* the app container and the ordinary init container are as they were */
+	ck_assert_int_eq(cached(&f, "sc-1")->containers[0].spec.cpu_request, 100);
+	ck_assert_int_eq(cached(&f, "sc-1")->init_containers[0].spec.cpu_request, 100);
+
+	/* The same PATCH naming the ordinary init container. */
+	memset(&r, 0, sizeof(r));
+	ctr.name = "setup";
+	ck_assert_int_eq(kube_resize(f.c, "default", "sc-1", NULL, &ctr, 1, kt_done, &r), 0);
+	ck_assert(kt_wait(f.e, &r, WAIT));
+	if (version >= 136) {
+		ck_assert_int_eq(r.code, 403);
+		ck_assert_msg(strstr(r.message, "requires features "
+						"InPlacePodVerticalScalingInitContainers"),
+			      "%s", r.message);
+	} else {
+		ck_assert_int_eq(r.outcome, KUBE_REJECTED);
+		ck_assert_int_eq(r.code, 422);
+		ck_assert_msg(strstr(r.message,
+				     "resources for non-sidecar init containers are immutable"),
+			      "%s", r.message);
+	}
+	kt_result_done(&r);
+	stop(&f);
+}
+END_TEST
+
 static void setup_cluster(void)
 {
 	static bool done;
@@ -541,6 +641,7 @@ int main(void)
 	tcase_add_test(tc, test_rbac_limits);
 	tcase_add_test(tc, test_unknown_ca_refused);
 	tcase_add_test(tc, test_kubeconfig_client_certificate);
+	tcase_add_test(tc, test_sidecar_resize);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

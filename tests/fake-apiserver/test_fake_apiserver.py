@@ -2,6 +2,7 @@
 """Tests of the fake API server: it must answer as the recorded real kube-apiserver 1.36/1.33 did
 (transcript replay) and its test-only machinery (kubelet, controller, faults, tokens) must work."""
 
+import copy
 import http.client
 import json
 import os
@@ -1276,6 +1277,91 @@ class TestProcess(unittest.TestCase):
                 p.wait(10)
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+
+class TestSidecarResize(ServerCase):
+    """The resize subresource and init containers, as the real kube-apiserver answered (envtest, v1.36.2
+    and v1.33.13, 2026-12-05): a native sidecar is resized under spec.initContainers on both; an ordinary
+    init container is 422 "resources for non-sidecar init containers are immutable" on 1.33
+    (ValidatePodResize) and, on 1.36 (InPlacePodVerticalScalingInitContainers, beta), 403 from the
+    NodeDeclaredFeatures admission unless the node declares the feature; a sidecar named under
+    spec.containers adds a container: 422 "containers may not be added or removed on resize"."""
+
+    R = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+
+    def make(self, name="sc"):
+        self.srv.create_node("node-1")
+        inits = [dict(ctr("setup"), resources=copy.deepcopy(self.R)), dict(ctr("proxy", sidecar=True), resources=copy.deepcopy(self.R))]
+        return self.srv.create_pod(name, init_containers=inits, requests=self.R["requests"], limits=self.R["limits"])
+
+    def resize_init(self, name, container, res, key="initContainers"):
+        return self.srv.request("PATCH", "/api/v1/namespaces/default/pods/%s/resize" % name,
+                                {"spec": {key: [{"name": container, "resources": res}]}},
+                                "application/strategic-merge-patch+json")
+
+    def test_sidecar_resized_under_init_containers(self):
+        for version in ("1.36", "1.33"):
+            self.srv.reset()
+            self.srv.set_version(version)
+            self.make()
+            st, pod = self.resize_init("sc", "proxy", {"requests": {"cpu": "150m"}})
+            self.assertEqual(st, 200, (version, pod))
+            self.assertEqual(pod["metadata"]["generation"], 2)
+            inits = {c["name"]: c["resources"] for c in pod["spec"]["initContainers"]}
+            self.assertEqual(inits["proxy"]["requests"], {"cpu": "150m", "memory": "64Mi"})
+            self.assertEqual(inits["setup"], self.R)
+            self.assertEqual(pod["spec"]["containers"][0]["resources"], self.R)
+
+    def test_plain_init_container_refused(self):
+        self.srv.set_version("1.33")
+        self.make()
+        st, body = self.resize_init("sc", "setup", {"requests": {"cpu": "150m"}})
+        self.assertEqual((st, body["message"]), (422, 'Pod "sc" is invalid: spec: Forbidden: resources for non-sidecar '
+                                                      'init containers are immutable'))
+        self.srv.reset()
+        self.srv.set_version("1.36")
+        self.make()
+        st, body = self.resize_init("sc", "setup", {"requests": {"cpu": "150m"}})
+        self.assertEqual((st, body["reason"], body["message"]),
+                         (403, "Forbidden", 'pods "sc" is forbidden: pod update requires features '
+                                            'InPlacePodVerticalScalingInitContainers which are not available on node "node-1"'))
+        self.assertEqual(self.srv.get_pod("sc")["metadata"]["generation"], 1)
+        # a node that declares the feature (status.declaredFeatures) lets it through
+        st, _ = self.srv.request("PATCH", "/api/v1/nodes/node-1/status",
+                                 {"status": {"declaredFeatures": ["InPlacePodVerticalScalingInitContainers"]}},
+                                 "application/strategic-merge-patch+json")
+        self.assertEqual(st, 200)
+        st, pod = self.resize_init("sc", "setup", {"requests": {"cpu": "150m"}})
+        self.assertEqual(st, 200, pod)
+        self.assertEqual(pod["spec"]["initContainers"][0]["resources"]["requests"]["cpu"], "150m")
+
+    def test_sidecar_rules_and_wrong_list(self):
+        self.srv.set_version("1.33")
+        self.make()
+        st, body = self.resize_init("sc", "proxy", {"limits": {"memory": "200Mi"}})
+        self.assertEqual((st, body["message"]), (422, 'Pod "sc" is invalid: spec.initContainers[1].resources.limits[memory]: '
+                                                      'Forbidden: memory limits cannot be decreased unless resizePolicy is '
+                                                      'RestartContainer'))
+        self.srv.set_version("1.36")
+        st, _ = self.resize_init("sc", "proxy", {"limits": {"memory": "200Mi"}})
+        self.assertEqual(st, 200)
+        st, body = self.resize_init("sc", "proxy", {"requests": {"cpu": "160m"}}, key="containers")
+        self.assertEqual(st, 422)
+        self.assertIn("spec.containers: Forbidden: containers may not be added or removed on resize", body["message"])
+
+    def test_kubelet_resizes_the_sidecar(self):
+        self.srv.kubelet(auto_start=True)
+        self.srv.create_node("node-1")
+        inits = [dict(ctr("proxy", sidecar=True), resources=copy.deepcopy(self.R))]
+        self.srv.create(self.srv.pod_manifest("sk", init_containers=inits))
+        self.assertTrue(self.srv.wait_for(lambda: self.srv.get_pod("sk")["status"].get("initContainerStatuses")))
+        st, _ = self.resize_init("sk", "proxy", {"limits": {"cpu": "800m"}})
+        self.assertEqual(st, 200)
+
+        def actual():
+            cs = self.srv.get_pod("sk")["status"]["initContainerStatuses"][0]
+            return cs.get("resources", {}).get("limits", {}).get("cpu")
+        self.assertTrue(self.srv.wait_for(lambda: actual() == "800m"), self.srv.get_pod("sk")["status"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "agent/decide.h"
+#include "agent/kube/kube.h"
+#include "agent/pod_model.h"
 #include "agent/policy.h"
 #include "agent/util/time.h"
 
@@ -1904,6 +1906,123 @@ START_TEST(test_invariants_random)
 }
 END_TEST
 
+/* Issue 15: a native sidecar is decided on like an app container (decide_input.index numbers it
+ * after the app containers), with its own resources, its own resizePolicy, and the pod's values
+ * and room counted the kubelet's and the scheduler's way: the init container after it runs beside
+ * it. An ordinary init container is never decided on. */
+START_TEST(test_sidecar_decided_on)
+{
+	struct decide_init_container init[2];
+	const struct decide_decision *d;
+	bool pod_memory = false;
+	int64_t lim;
+	struct fx f;
+
+	fx_sidecar_pod(&f, init);
+	init[0].name = "proxy";
+	init[1].name = "migrate";
+	f.in.index = 1; /* the sidecar */
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 256 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_uint_eq(d->index, 1);
+	/* Its own resources, not the app container's. */
+	ck_assert_int_eq(d->old_res.memory_limit, 256 * MIB);
+	ck_assert_int_eq(d->old_res.cpu_request, 50);
+	lim = d->new_res.memory_limit;
+	ck_assert_int_ge(lim, 356 * MIB); /* max(256Mi + 100Mi, 1.2 × 256Mi) */
+	/* The pod's memory.max: max(app 128Mi + L, L + the init container's 400Mi) = L + 400Mi,
+	 * from 656Mi, written before the container's (a grow). */
+	for (size_t i = 0; i < d->n_steps; i++)
+		if (d->steps[i].level == DECIDE_LEVEL_POD &&
+		    d->steps[i].file == DECIDE_FILE_MEMORY_MAX) {
+			pod_memory = true;
+			ck_assert_uint_eq(i, 0);
+			ck_assert_int_eq(d->steps[i].old_value, 656 * MIB);
+			ck_assert_int_eq(d->steps[i].value, lim + 400 * MIB);
+		}
+	ck_assert(pod_memory);
+	assert_step(d, 1, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_MEMORY_MAX, 256 * MIB, lim);
+
+	/* Its resizePolicy is the one that counts. */
+	init[0].memory_restart = DECIDE_RESTART_CONTAINER;
+	d = run(&f);
+	ck_assert(d->needs_restart);
+	init[0].memory_restart = DECIDE_RESTART_NOT_REQUIRED;
+	f.in.signals.oom_kill = false;
+
+	/* Room: 600m free; the init container after it needs 500m beside it: 100m for the sidecar,
+	 * though the app container only holds 100m. */
+	f.in.node.cpu_free_millis = 600;
+	f.in.cpu = (struct decide_estimate){ 300, 250, 350 };
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_reason(d, "node has only 100m cpu left");
+
+	/* An ordinary init container, or an index past the pod: refused. */
+	f.in.index = 2;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+	f.in.index = 3;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+	f.in.index = 1;
+	init[0].sidecar = false;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+}
+END_TEST
+
+/* The pod model built from the API's pod: the native sidecar keeps its name, resources and
+ * resizePolicy in the init container list, and decide reads them when it is the decided one (the
+ * agent's index: app containers first, then init containers). */
+START_TEST(test_pod_model_sidecar)
+{
+	static const char json[] =
+		"{\"metadata\":{\"uid\":\"0b8f3a62-1d2e-4c55-9a7b-3f1e2d4c5b6a\",\"namespace\":"
+		"\"default\",\"name\":\"mesh\","
+		"\"resourceVersion\":\"5\"},"
+		"\"spec\":{\"nodeName\":\"node-1\",\"initContainers\":["
+		"{\"name\":\"setup\",\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":"
+		"\"64Mi\"},"
+		"\"limits\":{\"cpu\":\"500m\",\"memory\":\"256Mi\"}}},"
+		"{\"name\":\"proxy\",\"restartPolicy\":\"Always\",\"resizePolicy\":[{"
+		"\"resourceName\":"
+		"\"memory\",\"restartPolicy\":\"RestartContainer\"}],\"resources\":{\"requests\":"
+		"{\"cpu\":\"50m\",\"memory\":\"64Mi\"},\"limits\":{\"cpu\":\"100m\",\"memory\":"
+		"\"256Mi\"}}}],"
+		"\"containers\":[{\"name\":\"app\",\"resources\":{\"requests\":{\"cpu\":\"100m\","
+		"\"memory\":\"128Mi\"},\"limits\":{\"cpu\":\"200m\",\"memory\":\"128Mi\"}}}]},"
+		"\"status\":{\"phase\":\"Running\",\"qosClass\":\"Burstable\"}}";
+	char err[KUBE_ERRBUF] = "";
+	struct kube_pod *k = NULL;
+	struct pod_model m;
+	struct fx f;
+
+	ck_assert_msg(kube_pod_parse_json(json, strlen(json), &k, err) == 0, "%s", err);
+	ck_assert_int_eq(pod_model_build(k, POD_MODEL_SPEC, &m), 0);
+	ck_assert_uint_eq(m.pod.n_init_containers, 2);
+	ck_assert_str_eq(m.init_containers[1].name, "proxy");
+	ck_assert(m.init_containers[1].sidecar && !m.init_containers[0].sidecar);
+	ck_assert_int_eq(m.init_containers[1].memory_restart, DECIDE_RESTART_CONTAINER);
+	ck_assert_int_eq(m.init_containers[1].cpu_restart, DECIDE_RESTART_NOT_REQUIRED);
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	f.in.pod = m.pod;
+	f.in.index = m.pod.n_containers + 1; /* proxy */
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 256 * MIB;
+	run(&f);
+	ck_assert_int_eq(f.d.kind, DECIDE_OOM);
+	ck_assert_int_eq(f.d.old_res.cpu_request, 50);
+	ck_assert_int_eq(f.d.old_res.memory_limit, 256 * MIB);
+	ck_assert(f.d.needs_restart); /* proxy's memory resizePolicy, not app's */
+	/* setup, the ordinary init container, is never decided on */
+	f.in.index = m.pod.n_containers;
+	ck_assert_int_eq(decide_container(&f.in, &f.d), -EINVAL);
+	pod_model_done(&m);
+	kube_pod_free(k);
+}
+END_TEST
+
 Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -1948,6 +2067,8 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_budget_spent_reason);
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_qos_of);
+	tcase_add_test(tc, test_sidecar_decided_on);
+	tcase_add_test(tc, test_pod_model_sidecar);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("random");
 	tcase_set_timeout(tc, 60);

@@ -258,9 +258,11 @@ START_TEST(test_init_containers_overhead_pod_level)
 	ck_assert(proxy->has_allocated && proxy->has_actual);
 	ck_assert_int_eq(proxy->allocated.memory_request, 64 << 20);
 	ck_assert_int_eq(proxy->actual.cpu_request, 80);
-	/* Init containers are not app containers: not found by name, never managed. */
-	ck_assert_ptr_null(kube_pod_container(p, "proxy"));
-	ck_assert_ptr_nonnull(kube_pod_container(p, "app"));
+	/* A native sidecar is found by name like an app container (it is tracked and resized);
+	 * an ordinary init container is not (never managed). */
+	ck_assert_ptr_eq(kube_pod_container(p, "proxy"), proxy);
+	ck_assert_ptr_null(kube_pod_container(p, "setup"));
+	ck_assert_ptr_eq(kube_pod_container(p, "app"), &p->containers[0]);
 	ck_assert_int_eq(p->overhead_cpu, 250);
 	ck_assert_int_eq(p->overhead_mem, 64 << 20);
 	ck_assert(p->has_resources);

@@ -150,8 +150,88 @@ def resource_lists_equal(a, b):
     return True
 
 
+def _is_sidecar(c):
+    """isRestartableInitContainer: an init container with restartPolicy Always."""
+    return isinstance(c, dict) and c.get("restartPolicy") == "Always"
+
+
+def _container_ordering_errors(old, new):
+    """validatePodResizeContainerOrdering: no container added, removed, renamed or reordered."""
+    errs = []
+    for key in ("containers", "initContainers"):
+        oc = old["spec"].get(key) or []
+        nc = new["spec"].get(key) or []
+        if len(oc) != len(nc):
+            errs.append(FieldErr("FieldValueForbidden", "spec.%s" % key, "%s may not be added or removed on resize" % key))
+            continue
+        for ix, (a, b) in enumerate(zip(oc, nc)):
+            if a.get("name") != b.get("name"):
+                errs.append(
+                    FieldErr(
+                        "FieldValueForbidden",
+                        "spec.%s[%d].name" % (key, ix),
+                        "%s may not be renamed or reordered on resize" % key,
+                    )
+                )
+    return errs
+
+
+def _container_resize_errors(c, n, path, minor):
+    """validateContainerResize: requests/limits may not be removed; up to 1.33 a memory limit may not go
+    down unless the memory resizePolicy is RestartContainer."""
+    errs = []
+    for which in ("requests", "limits"):
+        o_l, n_l = resource_list_of(c, which), resource_list_of(n, which)
+        if len(o_l) > len(n_l) or any(k not in n_l for k in o_l):
+            errs.append(FieldErr("FieldValueForbidden", "%s.%s" % (path, which), "resource %s cannot be removed" % which))
+    if minor <= 33:
+        o_mem = resource_list_of(c, "limits").get("memory")
+        n_mem = resource_list_of(n, "limits").get("memory")
+        policy = {p.get("resourceName"): p.get("restartPolicy") for p in (c.get("resizePolicy") or [])}
+        if o_mem is not None and n_mem is not None and policy.get("memory") != "RestartContainer":
+            if parse_quantity(n_mem) < parse_quantity(o_mem):
+                errs.append(
+                    FieldErr(
+                        "FieldValueForbidden",
+                        "%s.limits[memory]" % path,
+                        "memory limits cannot be decreased unless resizePolicy is RestartContainer",
+                    )
+                )
+    return errs
+
+
+def _only_cpu_memory_changed(c, n, qos):
+    """dropCPUMemoryResourcesFromContainer + DeepEqual: nothing but cpu and memory (and, through the
+    subresource, nothing else at all) differs; resizePolicy may not change."""
+    if (c.get("resizePolicy") or []) != (n.get("resizePolicy") or []):
+        return False
+    for which in ("requests", "limits"):
+        o_l, n_l = resource_list_of(c, which), resource_list_of(n, which)
+        o_other = {k: v for k, v in o_l.items() if k not in ("cpu", "memory")}
+        n_other = {k: v for k, v in n_l.items() if k not in ("cpu", "memory")}
+        if not resource_lists_equal(o_other, n_other):
+            return False
+        if not o_l and n_l and qos != "BestEffort":
+            # a list appearing from nothing is not a cpu/memory change of an existing list
+            if any(k not in ("cpu", "memory") for k in n_l):
+                return False
+    return True
+
+
+def init_resources_changed(old, new):
+    """Whether an ordinary (non-sidecar) init container's resources differ: what 1.36's
+    InPlacePodVerticalScalingInitContainers allows and NodeDeclaredFeatures admission then checks
+    (nonSidecarInitContainerResizeFeature.InferForUpdate)."""
+    oc = old["spec"].get("initContainers") or []
+    nc = new["spec"].get("initContainers") or []
+    return any(
+        not _is_sidecar(a) and (a.get("resources") or {}) != (b.get("resources") or {}) for a, b in zip(oc, nc)
+    )
+
+
 def validate_pod_resize(old, new, minor):
-    """ValidatePodResize: old and new pods differ only in containers' resources/resizePolicy."""
+    """ValidatePodResize (pkg/apis/core/validation/validation.go; v1.33.13 and v1.36.2): old and new
+    pods differ only in the containers' and init containers' resources/resizePolicy."""
     errs = []
     name = old["metadata"]["name"]
     ann = old["metadata"].get("annotations") or {}
@@ -166,51 +246,55 @@ def validate_pod_resize(old, new, minor):
         )
     if not _first_running_supports_resize(old):
         errs.append(FieldErr("FieldValueForbidden", "spec", "Pod running on node without support for resize"))
+    order = _container_ordering_errors(old, new)
+    if order:
+        raise err_invalid("Pod", name, errs + order)
+    # 1.36 (InPlacePodVerticalScalingInitContainers, beta): every init container is resizable;
+    # before, only sidecars (SidecarContainers).
+    init_resizable = minor >= 36
+    oi = old["spec"].get("initContainers") or []
+    ni = new["spec"].get("initContainers") or []
+    for ix, c in enumerate(oi):
+        if _is_sidecar(c) or init_resizable:
+            errs += _container_resize_errors(c, ni[ix], "spec.initContainers[%d].resources" % ix, minor)
     oc = old["spec"].get("containers") or []
     nc = new["spec"].get("containers") or []
     for ix, c in enumerate(oc):
-        n = nc[ix] if ix < len(nc) else {}
-        for which, word in (("requests", "requests"), ("limits", "limits")):
-            o_l, n_l = resource_list_of(c, which), resource_list_of(n, which)
-            if len(o_l) > len(n_l) or any(k not in n_l for k in o_l):
-                errs.append(
-                    FieldErr(
-                        "FieldValueForbidden",
-                        "spec.containers[%d].resources.%s" % (ix, which),
-                        "resource %s cannot be removed" % word,
-                    )
-                )
-        if minor <= 33:
-            o_mem = resource_list_of(c, "limits").get("memory")
-            n_mem = resource_list_of(n, "limits").get("memory")
-            policy = {p.get("resourceName"): p.get("restartPolicy") for p in (c.get("resizePolicy") or [])}
-            if o_mem is not None and n_mem is not None and policy.get("memory") != "RestartContainer":
-                if parse_quantity(n_mem) < parse_quantity(o_mem):
+        errs += _container_resize_errors(c, nc[ix], "spec.containers[%d].resources" % ix, minor)
+    if not all(_only_cpu_memory_changed(c, nc[ix], old_qos) for ix, c in enumerate(oc)):
+        errs.append(FieldErr("FieldValueForbidden", "spec", "only cpu and memory resources are mutable"))
+    for ix, c in enumerate(oi):
+        n = ni[ix]
+        if _is_sidecar(c) or init_resizable:
+            if not _only_cpu_memory_changed(c, n, old_qos):
+                if minor >= 36:
                     errs.append(
                         FieldErr(
                             "FieldValueForbidden",
-                            "spec.containers[%d].resources.limits[memory]" % ix,
-                            "memory limits cannot be decreased unless resizePolicy is RestartContainer",
+                            "spec.initContainers[%d]" % ix,
+                            "only cpu and memory resources for init or sidecar containers are mutable",
                         )
                     )
-    # only cpu and memory may change; resizePolicy may not change through resize
-    mutable_only = True
-    for ix, c in enumerate(oc):
-        n = nc[ix] if ix < len(nc) else {}
-        if (c.get("resizePolicy") or []) != (n.get("resizePolicy") or []):
-            mutable_only = False
-        for which in ("requests", "limits"):
-            o_l, n_l = resource_list_of(c, which), resource_list_of(n, which)
-            o_other = {k: v for k, v in o_l.items() if k not in ("cpu", "memory")}
-            n_other = {k: v for k, v in n_l.items() if k not in ("cpu", "memory")}
-            if not resource_lists_equal(o_other, n_other):
-                mutable_only = False
-            if not o_l and n_l and old_qos != "BestEffort":
-                # a list appearing from nothing is not a cpu/memory change of an existing list
-                if any(k not in ("cpu", "memory") for k in n_l):
-                    mutable_only = False
-    if not mutable_only:
-        errs.append(FieldErr("FieldValueForbidden", "spec", "only cpu and memory resources are mutable"))
+                else:
+                    errs.append(
+                        FieldErr(
+                            "FieldValueForbidden", "spec", "only cpu and memory resources for sidecar containers are mutable"
+                        )
+                    )
+            elif (
+                not _is_sidecar(c)
+                and c != n
+                and any(p.get("restartPolicy") == "RestartContainer" for p in (n.get("resizePolicy") or []))
+            ):
+                errs.append(
+                    FieldErr(
+                        "FieldValueForbidden",
+                        "spec.initContainers[%d]" % ix,
+                        "non-sidecar init containers with a resize policy of RestartContainer cannot be resized",
+                    )
+                )
+        elif c != n:
+            errs.append(FieldErr("FieldValueForbidden", "spec", "resources for non-sidecar init containers are immutable"))
     if errs:
         raise err_invalid("Pod", name, errs)
 
@@ -226,7 +310,8 @@ def pod_spec_update_diff(old_spec, new_spec, allow_resources):
             for a, b in zip(oc, nc):
                 if isinstance(a, dict) and isinstance(b, dict):
                     b["image"] = a.get("image")
-                    if allow_resources:
+                    # 1.27-1.31 (ValidatePodUpdate, InPlacePodVerticalScaling): app containers only
+                    if allow_resources and key == "containers":
                         b["resources"] = a.get("resources")
                         if "resizePolicy" in a or "resizePolicy" in b:
                             b["resizePolicy"] = a.get("resizePolicy")

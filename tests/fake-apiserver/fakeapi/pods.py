@@ -2,14 +2,17 @@
 graceful delete. A mixin of the Fake."""
 
 from .common import dcopy, now_iso, rand_suffix
-from .errors import FieldErr, err_invalid
-from .kinds import RES_POD
+from .errors import ApiError, FieldErr, err_invalid, status_body
+from .kinds import RES_NODE, RES_POD
 from .pod_rules import (
-    POD_UPDATE_FORBIDDEN, bump_generation, canonicalize_resource_lists, pod_default, pod_qos,
+    POD_UPDATE_FORBIDDEN, bump_generation, canonicalize_resource_lists, init_resources_changed, pod_default, pod_qos,
     pod_spec_update_diff, pod_status_default, resources_changed, validate_pod_resize,
     validate_quantities,
 )
 from .versions import RESIZE_SPEC
+
+# What a 1.36 node declares when its kubelet resizes ordinary init containers.
+NODE_FEATURE_INIT_RESIZE = "InPlacePodVerticalScalingInitContainers"
 
 
 class PodsMixin:
@@ -47,21 +50,30 @@ class PodsMixin:
             out["status"]["qosClass"] = (cur.get("status") or {}).get("qosClass") or pod_qos(cur)
             return out
         if sub == "resize":
-            # dropNonResizeUpdates: only containers' resources and resizePolicy are taken from the request
+            # dropNonResizeUpdates (pkg/registry/core/pod/strategy.go): only the containers' and init
+            # containers' resources and resizePolicy are taken from the request; a list whose length
+            # or names changed is kept as sent, for ValidatePodResize to refuse.
             out = dcopy(cur)
-            newc = {c.get("name"): c for c in ((new.get("spec") or {}).get("containers") or []) if isinstance(c, dict)}
-            for c in out["spec"].get("containers") or []:
-                n = newc.get(c.get("name"))
-                if n is None:
+            new_spec = new.get("spec") if isinstance(new.get("spec"), dict) else {}
+            for key in ("containers", "initContainers"):
+                sent = [c for c in (new_spec.get(key) or []) if isinstance(c, dict)]
+                mine = out["spec"].get(key) or []
+                if len(sent) != len(mine) or any(a.get("name") != b.get("name") for a, b in zip(sent, mine)):
+                    out["spec"][key] = dcopy(sent)
                     continue
-                r = n.get("resources")
-                c["resources"] = dcopy(r) if isinstance(r, dict) else {}
-                if "resizePolicy" in n:
-                    c["resizePolicy"] = dcopy(n["resizePolicy"])
-                else:
-                    c.pop("resizePolicy", None)
+                for c, n in zip(mine, sent):
+                    r = n.get("resources")
+                    c["resources"] = dcopy(r) if isinstance(r, dict) else {}
+                    if "resizePolicy" in n:
+                        c["resizePolicy"] = dcopy(n["resizePolicy"])
+                    else:
+                        c.pop("resizePolicy", None)
+            if not out["spec"].get("initContainers") and "initContainers" not in cur["spec"]:
+                out["spec"].pop("initContainers", None)
             validate_quantities(out)
             validate_pod_resize(cur, out, self.minor)
+            if self.minor >= 36 and init_resources_changed(cur, out):
+                self.admit_node_declared_features(cur)
             if out["spec"] != cur["spec"] or dry_run:
                 # the transcripts show the bumped generation even on a dry-run reply
                 if out["spec"] != cur["spec"]:
@@ -93,6 +105,29 @@ class PodsMixin:
         if out == cur:
             return None
         return out
+
+    def admit_node_declared_features(self, pod):
+        """The NodeDeclaredFeatures validating admission (plugin/pkg/admission/nodedeclaredfeatures,
+        1.36 beta, on): resizing an ordinary init container (InPlacePodVerticalScalingInitContainers)
+        needs a node that declares the feature in status.declaredFeatures, else 403."""
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if not node_name:
+            return
+        name = pod["metadata"]["name"]
+        node = self.store.get(RES_NODE.key, "", node_name)
+        if node is None:
+            why = 'node "%s" not found' % node_name
+        elif NODE_FEATURE_INIT_RESIZE in ((node.get("status") or {}).get("declaredFeatures") or []):
+            return
+        else:
+            why = 'pod update requires features %s which are not available on node "%s"' % (
+                NODE_FEATURE_INIT_RESIZE,
+                node_name,
+            )
+        raise ApiError(
+            403,
+            status_body(403, "Forbidden", 'pods "%s" is forbidden: %s' % (name, why), {"name": name, "kind": "pods"}),
+        )
 
     def mark_terminating(self, cur, grace):
         out = dcopy(cur)
