@@ -1811,6 +1811,159 @@ START_TEST(test_invariants_random)
 }
 END_TEST
 
+/* An HPA on CPU utilization: the CPU request (its denominator) never moves, the CPU limit still
+ * rises under throttling (alone, even where it equalled the request), memory is free. */
+START_TEST(test_hpa_cpu_request_kept)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	set(&f, 0, 200, 200, 256 * MIB, 512 * MIB);
+	f.in.signals.cpu_throttle_ratio = 0.42;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	/* Without the HPA the request equal to its limit follows it. */
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	ck_assert_int_eq(d->new_res.cpu_limit, 300);
+	ck_assert_int_eq(d->new_res.cpu_request, 300);
+
+	f.in.hpa.cpu = "web";
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	ck_assert_int_eq(d->new_res.cpu_limit, 300);
+	ck_assert_int_eq(d->new_res.cpu_request, 200);
+	ck_assert_reason(d, "cpu limit 200m -> 300m");
+	ck_assert_reason(d, "request kept: HorizontalPodAutoscaler web scales on cpu utilization");
+	ck_assert_int_eq(qos_after(&f), QOS_BURSTABLE);
+
+	/* The recommendation of the CPU request is skipped with the HPA's name; memory's acts. */
+	f.in.signals.cpu_throttle_ratio = 0;
+	set(&f, 0, 100, 200, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 400, 300, 500 };
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "cpu request 100m outside [300m, 500m], but kept: "
+			    "HorizontalPodAutoscaler web scales on cpu utilization");
+	f.in.memory = (struct decide_estimate){ 400 * MIB, 300 * MIB, 500 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 400 * MIB);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_int_eq(d->new_res.cpu_limit, 200);
+	/* An empty name is no HPA. */
+	f.in.hpa.cpu = "";
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 400);
+}
+END_TEST
+
+/* An HPA on memory utilization: OOM kills and pressure grow the memory limit alone; where only the
+ * request could move (no limit, controlled-values=requests) nothing moves. */
+START_TEST(test_hpa_memory_request_kept)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	f.in.hpa.memory = "web-mem";
+	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 384 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, 384 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 256 * MIB);
+	ck_assert_reason(d, "oom-kill: memory limit 256Mi -> 384Mi");
+	ck_assert_reason(d, "HorizontalPodAutoscaler web-mem scales on memory utilization");
+	/* A request below the limit: no ratio to keep, the limit takes the recommender's bump (or
+	 * the bump of the limit it was killed at, whichever is larger). */
+	set(&f, 0, 500, 1000, 128 * MIB, 256 * MIB);
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 384 * MIB);
+	f.in.signals.oom_bumped_memory = 200 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 356 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+
+	/* Pressure: the limit grows, the request stays. */
+	f.in.signals.oom_kill = false;
+	f.in.signals.memory_max_grew = true;
+	f.in.signals.memory_usage = 243 * MIB;
+	f.in.signals.memory_cgroup_limit = 256 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert_int_eq(d->new_res.memory_limit, 320 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+
+	/* No memory limit: an OOM kill could only raise the request, which is the HPA's. */
+	f.in.signals.memory_max_grew = false;
+	f.in.signals.oom_kill = true;
+	set(&f, 0, 500, 1000, 128 * MIB, -1);
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "oom-kill: memory request not raised: HorizontalPodAutoscaler web-mem");
+	/* controlled-values=requests: the limit is not snug's, the request is the HPA's. */
+	set(&f, 0, 500, 1000, 128 * MIB, 256 * MIB);
+	f.pc.controlled = POL_CONTROLLED_REQUESTS;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "HorizontalPodAutoscaler web-mem scales on memory utilization");
+	f.pc.controlled = POL_CONTROLLED_REQUESTS_AND_LIMITS;
+
+	/* The memory recommendation is skipped; the CPU's acts. */
+	f.in.signals.oom_kill = false;
+	f.in.memory = (struct decide_estimate){ 64 * MIB, 50 * MIB, 80 * MIB };
+	f.in.signals.memory_usage = 40 * MIB;
+	f.in.cpu = (struct decide_estimate){ 250, 200, 300 };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.cpu_request, 250);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 256 * MIB);
+}
+END_TEST
+
+/* A Guaranteed pod's request must move with its limit; an HPA on that resource holds both, and
+ * the reason says why. The other resource is not held. */
+START_TEST(test_hpa_guaranteed_holds)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_GUARANTEED, 1);
+	set(&f, 0, 500, 500, 512 * MIB, 512 * MIB);
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_limit, 750);
+	ck_assert_int_eq(d->new_res.cpu_request, 750);
+
+	f.in.hpa.cpu = "web";
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "cpu limit 500m not raised (a Guaranteed pod's request moves with its "
+			    "limit, and HorizontalPodAutoscaler web scales on cpu utilization)");
+
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 700 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, d->new_res.memory_request);
+	ck_assert_int_gt(d->new_res.memory_limit, 512 * MIB);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
+
+	f.in.hpa.memory = "web";
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "oom-kill: memory request and limit not raised: "
+			    "HorizontalPodAutoscaler web scales on memory utilization");
+	ck_assert_reason(d, "a Guaranteed pod's request moves with its limit");
+}
+END_TEST
+
 Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -1853,6 +2006,9 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_budget_spent_reason);
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_qos_of);
+	tcase_add_test(tc, test_hpa_cpu_request_kept);
+	tcase_add_test(tc, test_hpa_memory_request_kept);
+	tcase_add_test(tc, test_hpa_guaranteed_holds);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("random");
 	tcase_set_timeout(tc, 60);
