@@ -7,6 +7,7 @@
 
 #include "agent/kube/kube-internal.h"
 #include "agent/kube/kube.h"
+#include "tests/unit/kube_fixture.h"
 
 /* A list as the API server returns it (autoscaling/v2; fields it defaults are there). */
 static const char *const LIST =
@@ -162,6 +163,33 @@ START_TEST(test_hpa_targets)
 }
 END_TEST
 
+/* A LIST reply recorded from kube-apiserver 1.36.2 (tests/envtest/hpa_cost.py): status and
+ * managedFields as the server keeps them. */
+START_TEST(test_recorded_hpa_list)
+{
+	long code;
+	size_t len, n = 0, bad = 0;
+	char *body = kube_fixture_reply("v1.36/hpa-list.reply", &code, &len);
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	struct kube_hpa *h = NULL;
+	char err[KUBE_ERRBUF] = "";
+
+	ck_assert_int_eq(code, 200);
+	ck_assert_int_eq(kube_hpa_list_parse(j, &h, &n, &bad, err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_str_eq(h[0].name, "web-0");
+	ck_assert_str_eq(h[0].target_api_version, "apps/v1");
+	ck_assert_str_eq(h[0].target_kind, "Deployment");
+	ck_assert_str_eq(h[0].target_name, "web-0");
+	ck_assert(kube_hpa_pins(&h[0], "app", true));
+	ck_assert(!kube_hpa_pins(&h[0], "app", false));
+	kube_hpa_free_array(h, n);
+	cJSON_Delete(j);
+	free(body);
+}
+END_TEST
+
 Suite *kube_hpa_suite(void)
 {
 	Suite *s = suite_create("kube_hpa");
@@ -170,6 +198,7 @@ Suite *kube_hpa_suite(void)
 	tcase_add_test(tc, test_hpa_list_pins);
 	tcase_add_test(tc, test_hpa_list_errors);
 	tcase_add_test(tc, test_hpa_targets);
+	tcase_add_test(tc, test_recorded_hpa_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

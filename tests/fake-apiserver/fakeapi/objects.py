@@ -56,7 +56,9 @@ class ObjectsMixin:
         md["creationTimestamp"] = now_iso()
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"):
             md.pop(k, None)
-        if res.resource not in ("events", "serviceaccounts", "configmaps", "namespaces", "nodes", "leases") and res.group != "rbac.authorization.k8s.io":
+        # HPAs: the registry's strategy sets no generation (seen on kube-apiserver 1.36.2)
+        if res.resource not in ("events", "serviceaccounts", "configmaps", "namespaces", "nodes", "leases",
+                                "horizontalpodautoscalers") and res.group != "rbac.authorization.k8s.io":
             # pods carry metadata.generation only from 1.33 on (KEP-5067)
             if res is not RES_POD or self.minor >= 33:
                 md["generation"] = 1
