@@ -45,7 +45,7 @@ static void redecide_namespace(struct agent *a, const char *namespace)
 			struct agent_container *c = &p->containers[i];
 
 			if (c->oom_pending && !c->resize.in_flight && c->cg)
-				agent_decide_container(a, c, AGENT_TRIGGER_OOM_KILL);
+				a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
 		}
 	}
 }
