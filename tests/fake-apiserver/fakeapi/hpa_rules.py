@@ -27,7 +27,7 @@ def hpa_defaults(obj):
         down = b.setdefault("scaleDown", {})
         down.setdefault("selectPolicy", "Max")
         down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
-    obj.setdefault("status", {"currentReplicas": 0, "desiredReplicas": 0})
+    obj.setdefault("status", {"desiredReplicas": 0, "currentMetrics": None})
     return obj
 
 
@@ -66,20 +66,28 @@ def _metric_errs(i, m):
 
 
 def hpa_validate(obj):
+    """The errors in the order the real server lists them (kube-apiserver 1.36.2: replica bounds, then
+    scaleTargetRef, then metrics), under the group-qualified kind NewInvalid prints."""
     spec = obj.get("spec") or {}
     name = obj["metadata"]["name"]
     errs = []
+    mn, mx = spec.get("minReplicas"), spec.get("maxReplicas")
+    if not isinstance(mx, int) or mx < 1:
+        errs.append(FieldErr("FieldValueRequired", "spec.maxReplicas", "must be set and greater than 0"))
+    if isinstance(mn, int) and (mx if isinstance(mx, int) else 0) < mn:
+        errs.append(FieldErr("FieldValueInvalid", "spec.maxReplicas",
+                             "must be greater than or equal to `minReplicas`", mx if isinstance(mx, int) else 0))
     ref = spec.get("scaleTargetRef") or {}
     if not ref.get("kind"):
         errs.append(FieldErr("FieldValueRequired", "spec.scaleTargetRef.kind", ""))
     if not ref.get("name"):
         errs.append(FieldErr("FieldValueRequired", "spec.scaleTargetRef.name", ""))
-    mn, mx = spec.get("minReplicas"), spec.get("maxReplicas")
-    if not isinstance(mx, int) or mx < 1:
-        errs.append(FieldErr("FieldValueInvalid", "spec.maxReplicas", "must be greater than 0", mx or 0))
-    elif isinstance(mn, int) and mx < mn:
-        errs.append(FieldErr("FieldValueInvalid", "spec.maxReplicas", "must be greater than or equal to `minReplicas`", mx))
+    if "/" not in (ref.get("apiVersion") or ""):
+        errs.append(FieldErr("FieldValueInvalid", "spec.scaleTargetRef.apiVersion", "apiVersion must specify API group",
+                             ref.get("apiVersion") or ""))
     for i, m in enumerate(spec.get("metrics") or []):
         errs += _metric_errs(i, m if isinstance(m, dict) else {})
     if errs:
-        raise err_invalid("HorizontalPodAutoscaler", name, errs, group="autoscaling")
+        e = err_invalid("HorizontalPodAutoscaler", name, errs, group="autoscaling")
+        e.body["message"] = "HorizontalPodAutoscaler.autoscaling" + e.body["message"][len("HorizontalPodAutoscaler"):]
+        raise e
