@@ -1964,6 +1964,78 @@ START_TEST(test_hpa_guaranteed_holds)
 }
 END_TEST
 
+/* Random pods and signals with an HPA on CPU, memory or both: the pinned request never moves, the
+ * QoS class never changes, and a signal that grew a Burstable pod's limit without the HPA still
+ * grows it with the HPA (limits stay safe). */
+START_TEST(test_hpa_invariants_random)
+{
+	uint64_t seed = 0x4a11c0de5eed0001ULL;
+	size_t grown = 0;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		struct fx f;
+		struct decide_decision free_d, *d;
+		unsigned which = 1 + rnd(&seed) % 3;
+		bool cpu_pin = which & 1, mem_pin = which & 2;
+
+		fx_init(&f, QOS_BURSTABLE, 1);
+		set(&f, 0, pick(&seed, true), pick(&seed, true), pick(&seed, false),
+		    pick(&seed, false));
+		if (f.c[0].res.cpu_limit >= 0 && f.c[0].res.cpu_request > f.c[0].res.cpu_limit)
+			f.c[0].res.cpu_request = f.c[0].res.cpu_limit;
+		if (f.c[0].res.memory_limit >= 0 &&
+		    f.c[0].res.memory_request > f.c[0].res.memory_limit)
+			f.c[0].res.memory_request = f.c[0].res.memory_limit;
+		f.in.pod.qos = decide_pod_qos(&f.in.pod);
+		f.pc.controlled = rnd(&seed) % 4 == 0;
+		f.in.cpu = (struct decide_estimate){ pick(&seed, true), pick(&seed, true),
+						     pick(&seed, true) };
+		f.in.memory = (struct decide_estimate){ pick(&seed, false), pick(&seed, false),
+							pick(&seed, false) };
+		f.in.signals.oom_kill = rnd(&seed) % 3 == 0;
+		f.in.signals.oom_bumped_memory = pick(&seed, false);
+		f.in.signals.memory_max_grew = rnd(&seed) % 3 == 0;
+		f.in.signals.memory_usage = pick(&seed, false);
+		f.in.signals.memory_cgroup_limit = f.c[0].res.memory_limit;
+		f.in.signals.cpu_throttle_ratio = (double)(rnd(&seed) % 60) / 100;
+		f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+		f.in.node = (struct decide_node){ rnd(&seed) % 2 ? 0 : -1, rnd(&seed) % 2 ? 0 : -1,
+						  -1 };
+		if (decide_container(&f.in, &free_d) < 0)
+			continue;
+		f.in.hpa.cpu = cpu_pin ? "h" : NULL;
+		f.in.hpa.memory = mem_pin ? "h" : NULL;
+		d = &f.d;
+		ck_assert_int_eq(decide_container(&f.in, d), 0);
+		if (cpu_pin)
+			ck_assert_int_eq(d->new_res.cpu_request, d->old_res.cpu_request);
+		if (mem_pin)
+			ck_assert_int_eq(d->new_res.memory_request, d->old_res.memory_request);
+		ck_assert_int_eq(qos_after(&f), f.in.pod.qos);
+		if (f.in.pod.qos != QOS_BURSTABLE)
+			continue;
+		/* A memory signal names the decision when it acts (it is stronger than throttling);
+		 * throttling's change reads "cpu-throttled …: cpu limit". */
+		if (mem_pin && (free_d.kind == DECIDE_OOM || free_d.kind == DECIDE_PRESSURE) &&
+		    free_d.new_res.memory_limit > free_d.old_res.memory_limit) {
+			ck_assert_msg(d->new_res.memory_limit > d->old_res.memory_limit,
+				      "memory limit not grown with the HPA: %s (without: %s)",
+				      d->reason, free_d.reason);
+			grown++;
+		}
+		if (cpu_pin && strstr(free_d.reason, "cpu-throttled") &&
+		    strstr(free_d.reason, ": cpu limit") &&
+		    free_d.new_res.cpu_limit > free_d.old_res.cpu_limit) {
+			ck_assert_msg(d->new_res.cpu_limit > d->old_res.cpu_limit,
+				      "cpu limit not grown with the HPA: %s (without: %s)",
+				      d->reason, free_d.reason);
+			grown++;
+		}
+	}
+	ck_assert_uint_gt(grown, 500);
+}
+END_TEST
+
 Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -2013,6 +2085,7 @@ Suite *decide_suite(void)
 	tc = tcase_create("random");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_invariants_random);
+	tcase_add_test(tc, test_hpa_invariants_random);
 	suite_add_tcase(s, tc);
 	return s;
 }
