@@ -141,6 +141,8 @@ static void container_done(struct agent *a, struct agent_container *c)
 	agent_metrics_container_gone(a->metrics, c);
 	free(c->name);
 	free(c->container_id);
+	free(c->hpa_cpu);
+	free(c->hpa_memory);
 }
 
 static void pod_free(struct agent *a, struct agent_pod *p)
@@ -151,6 +153,7 @@ static void pod_free(struct agent *a, struct agent_pod *p)
 	free(p->containers);
 	pol_done(&p->pol);
 	free(p->annotation_pending);
+	free(p->hpa_reported);
 	free(p->uid);
 	free(p->namespace);
 	free(p->name);
@@ -303,6 +306,8 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 		pol_done(&p->pol);
 	p->pol = pol;
 	pod_report_policy_issues(a, p, pod);
+	/* Known before the first decision needs them (a LIST per namespace and --hpa-refresh). */
+	hpa_cache_refresh(a, p->namespace);
 
 	/* Containers of a pod spec never change; the first sync creates them: the app containers
 	 * and the native sidecars, which run beside them for the pod's life. */
@@ -828,6 +833,7 @@ int agent_new(struct agent_config *config, struct agent **ret)
 	    (r = node_room_start(&a->node_room, a->event, a->kube, a->metrics, a->config.node_name,
 				 a->config.node_refresh_usec)) < 0)
 		goto fail;
+	a->hpas.refresh_usec = a->config.hpa_refresh_usec;
 	(void)sd_event_source_set_enabled(a->sample_timer, SD_EVENT_ON);
 	(void)sd_event_source_set_enabled(a->decide_timer, SD_EVENT_ON);
 	(void)sd_event_source_set_enabled(a->checkpoint_timer, SD_EVENT_ON);
@@ -852,6 +858,8 @@ struct agent *agent_free(struct agent *a)
 	agent_metrics_free(a->metrics);
 	fallback_free(a->fallback);
 	kube_client_free(a->kube);
+	/* After the client: a LIST in flight holds its namespace's entry. */
+	hpa_cache_free_all(&a->hpas);
 	act_free_inflight(a);
 	oomwatch_free(a->oomwatch);
 	sd_event_source_unref(a->sample_timer);

@@ -11,6 +11,7 @@
 #include "agent/config.h"
 #include "agent/decide.h"
 #include "agent/history.h"
+#include "agent/hpa_cache.h"
 #include "agent/node_room.h"
 #include "agent/outcome.h"
 #include "agent/last_resize.h"
@@ -113,6 +114,9 @@ struct agent_container {
 	struct rec_recommendation recommendation;
 	struct agent_resize resize;
 	struct agent_boost boost;
+	/* The HorizontalPodAutoscalers whose utilization divides by this container's CPU and memory
+	 * requests (names, owned; NULL = none), as of its last decision: those requests stay. */
+	char *hpa_cpu, *hpa_memory;
 };
 
 /* A pod of this node with a mode other than off (or that had bad annotations). */
@@ -123,6 +127,8 @@ struct agent_pod {
 	struct agent_container *containers;
 	size_t n_containers;
 	bool bad_annotations; /* reported once per annotation set */
+	/* The HPAs and requests last reported in an Event (owned; NULL = none): said once per pod. */
+	char *hpa_reported;
 	/* snug.io/last-resize writes go one at a time, so they land in the order of the resizes:
 	 * while one is in flight the newest next value waits here (owned). */
 	bool annotating;
@@ -147,6 +153,8 @@ struct agent {
 
 	/* A grow never asks for more than the node's allocatable minus the other pods' requests. */
 	struct node_room node_room;
+	/* The HPAs of the managed pods' namespaces: requests they divide by are left alone. */
+	struct hpa_cache hpas;
 
 	struct agent_pod *pods;
 	struct history_store histories;

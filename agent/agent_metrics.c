@@ -420,6 +420,17 @@ char *agent_recommendations_json(struct agent *a)
 						   r->upper.memory_bytes) < 0)
 					return NULL;
 			}
+			/* Requests an HPA divides by: snug keeps them (only limits move). */
+			if (c->hpa_cpu || c->hpa_memory) {
+				cJSON *h = cJSON_AddObjectToObject(o, "requests_kept_for_hpa");
+
+				if (!h ||
+				    (c->hpa_cpu &&
+				     !cJSON_AddStringToObject(h, "cpu", c->hpa_cpu)) ||
+				    (c->hpa_memory &&
+				     !cJSON_AddStringToObject(h, "memory", c->hpa_memory)))
+					return NULL;
+			}
 			if (c->resize.last.result != AGENT_RESULT_NONE) {
 				last = cJSON_AddObjectToObject(o, "last_action");
 				if (!last ||

@@ -23,6 +23,7 @@ void agent_config_init(struct agent_config *c)
 		.decide_interval_usec = 15 * USEC_PER_SEC,
 		.rescan_interval_usec = 10 * USEC_PER_SEC,
 		.node_refresh_usec = 60 * USEC_PER_SEC,
+		.hpa_refresh_usec = 300 * USEC_PER_SEC,
 		.log_level = LOG_INFO,
 		.sampler_mode = CG_SAMPLER_AUTO,
 		.policy = POL_DEFAULTS_INIT,
@@ -114,6 +115,10 @@ static void usage(FILE *f)
 	      "  --node-refresh DUR      how often this node's allocatable is read again (1m); a\n"
 	      "                          grow never asks for more than it minus the other pods'\n"
 	      "                          requests\n"
+	      "  --hpa-refresh DUR       how often a namespace's HorizontalPodAutoscalers are\n"
+	      "                          listed again (5m); a CPU or memory request an HPA\n"
+	      "                          scales on by utilization is never changed, its limit\n"
+	      "                          still grows (0 = do not look HPAs up)\n"
 	      "  --sampler MODE          auto (io_uring, else pread), uring, pread\n"
 	      "  --no-bpf                see OOM kills through memory.events only\n"
 	      "  --log-level LEVEL       error, warning, info (default), debug\n"
@@ -163,6 +168,7 @@ enum {
 	ARG_PSI_MEMORY,
 	ARG_PSI_CPU,
 	ARG_PSI_WINDOW,
+	ARG_HPA_REFRESH,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -194,6 +200,7 @@ static const struct duration_option {
 	{ ARG_NODE_REFRESH, DURATION_FIELD(node_refresh_usec), false },
 	{ ARG_ADMISSION_TIMEOUT, DURATION_FIELD(admission_timeout_usec), false },
 	{ ARG_PSI_WINDOW, DURATION_FIELD(decide.psi_window_usec), false },
+	{ ARG_HPA_REFRESH, DURATION_FIELD(hpa_refresh_usec), true },
 };
 
 static const struct duration_option *duration_option_find(int arg)
@@ -390,6 +397,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "eviction-interval", required_argument, NULL, ARG_EVICTION_INTERVAL },
 		{ "pressure-lookahead", required_argument, NULL, ARG_PRESSURE_LOOKAHEAD },
 		{ "node-refresh", required_argument, NULL, ARG_NODE_REFRESH },
+		{ "hpa-refresh", required_argument, NULL, ARG_HPA_REFRESH },
 		{ "admission-timeout", required_argument, NULL, ARG_ADMISSION_TIMEOUT },
 		{ "api-only", no_argument, NULL, ARG_API_ONLY },
 		{ "bypass-budget", required_argument, NULL, ARG_BYPASS_BUDGET },

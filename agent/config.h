@@ -20,7 +20,10 @@ struct agent_config {
 	uint64_t decide_interval_usec;	   /* --decide-interval (15 s): recommendation checks */
 	uint64_t rescan_interval_usec;	   /* cgroup rescan when inotify is not enough (10 s) */
 	uint64_t node_refresh_usec; /* --node-refresh (1 min): re-read the Node's allocatable */
-	bool dry_run;		    /* --dry-run */
+	/* --hpa-refresh (5 min): list a namespace's HorizontalPodAutoscalers again; 0 = never list
+	 * them (requests an HPA scales on are then resized like any other) */
+	uint64_t hpa_refresh_usec;
+	bool dry_run;  /* --dry-run */
 	bool api_only; /* --api-only: resize through the API, the kubelet writes cgroups */
 	bool no_bpf;   /* --no-bpf */
 	int log_level; /* --log-level */

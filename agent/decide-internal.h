@@ -61,6 +61,9 @@ struct plan {
 	double stall_some;
 	uint64_t stall_window_usec;
 	bool guaranteed, requests_only;
+	/* The HorizontalPodAutoscaler scaling on this resource's utilization (NULL = none): the
+	 * request is its denominator and stays; only the limit may move. */
+	const char *hpa;
 	bool room_held; /* bound_request stopped at the room */
 	bool in_cooldown, budget_spent;
 	uint64_t cooldown_left_usec;

@@ -184,6 +184,16 @@ struct decide_input {
 	 * RestartContainer (Kubernetes 1.33): shrinking keeps the limit and lowers the request. */
 	bool keep_memory_limit;
 	struct decide_boost boost; /* zero: no boost */
+	/* The HorizontalPodAutoscaler (its name; NULL = none) that scales the pod's owner on this
+	 * container's CPU or memory *utilization* (a Resource metric, or a ContainerResource
+	 * metric naming this container, with target.type Utilization): usage / request is what it
+	 * measures, so the request is its denominator and never changes. The limit still grows on
+	 * an OOM kill, pressure or throttling (alone; a Guaranteed pod, whose request must move
+	 * with its limit, is then left as it is). AverageValue targets do not read the request:
+	 * they pin nothing. */
+	struct decide_hpa {
+		const char *cpu, *memory;
+	} hpa;
 };
 
 /* What a decision is for. Ordered by strength, on purpose: when memory and CPU both change, the

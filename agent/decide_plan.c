@@ -210,17 +210,35 @@ static void describe(struct plan *p, const char *req_why)
 		decide_text_add(&p->change, " (%s)", p->notes.buf);
 }
 
+/* The note that says why the request stays: an HPA scales on its utilization. */
+static void note_hpa(struct plan *p)
+{
+	note(p, "request kept: HorizontalPodAutoscaler %s scales on %s utilization", p->hpa,
+	     p->name);
+}
+
 /* Raises the limit to want (OOM, pressure, throttling): a request equal to its limit follows it,
- * which keeps Guaranteed pods Guaranteed and honours VPA's "request == limit" rule. */
+ * which keeps Guaranteed pods Guaranteed and honours VPA's "request == limit" rule. A request an
+ * HPA scales on stays: a Burstable limit grows alone, a Guaranteed pod's cannot. */
 static bool grow_limit(struct plan *p, int64_t want)
 {
-	int64_t l = bound_limit(p, decide_max64(want, p->lim));
+	int64_t l;
 
+	if (p->hpa && p->guaranteed) {
+		note(p,
+		     "a Guaranteed pod's request moves with its limit, and HorizontalPodAutoscaler "
+		     "%s scales on %s utilization",
+		     p->hpa, p->name);
+		return false;
+	}
+	l = bound_limit(p, decide_max64(want, p->lim));
 	if (l <= p->lim)
 		return false;
 	p->new_lim = l;
 	p->new_req = p->req;
-	if (p->req == p->lim) {
+	if (p->hpa)
+		note_hpa(p);
+	else if (p->req == p->lim) {
 		p->new_req = decide_max64(min64(bound_request(p, l), l), p->req);
 		if (p->guaranteed)
 			p->new_lim = p->new_req;
@@ -292,6 +310,19 @@ bool decide_plan_oom(struct plan *p, const struct decide_signals *s)
 		target = oom_bump(p, decide_max64(decide_max64(p->req, s->memory_usage), 0));
 	target = round_up(target, p->unit);
 
+	if (p->hpa && (p->lim < 0 || p->requests_only || p->guaranteed)) {
+		/* Only the request could move (no limit, limits not controlled), or the request
+		 * must move with the limit (Guaranteed): the HPA's denominator wins. */
+		decide_plan_skip(
+			p,
+			"oom-kill: memory %s not raised: HorizontalPodAutoscaler %s scales "
+			"on memory utilization (the request is its denominator)%s",
+			p->lim < 0 ? "request" : "request and limit", p->hpa,
+			p->guaranteed && p->lim >= 0
+				? "; a Guaranteed pod's request moves with its limit"
+				: "");
+		return false;
+	}
 	if (p->lim < 0) {
 		/* No limit: the kill came from the node or the pod; reserve more on the node. */
 		p->new_req = bound_request(p, decide_max64(target, p->req));
@@ -343,13 +374,21 @@ bool decide_plan_oom(struct plan *p, const struct decide_signals *s)
 		if (p->room_held)
 			note(p, "request and limit move together (Guaranteed)");
 	} else {
-		p->new_req = decide_max64(bound_request(p, decide_max64(target, p->req)), p->req);
+		p->new_req = p->hpa ? p->req
+				    : decide_max64(bound_request(p, decide_max64(target, p->req)),
+						   p->req);
 		req_held = p->room_held;
+		if (p->hpa)
+			note_hpa(p);
 		/* VPA's limit rule on the request it wanted: the ratio kept (request == limit: the
 		 * limit is the request); a limit without a request to scale gets the floor. */
 		want_lim = p->req > 0 ? decide_ratio_limit(p->lim, decide_max64(target, p->req),
 							   p->req)
 				      : floor;
+		/* A request held for an HPA has no ratio to keep: the limit takes what the
+		 * recommender says the container needs. */
+		if (p->hpa)
+			want_lim = target;
 		p->new_lim = bound_limit(p, decide_max64(decide_max64(want_lim, floor), p->lim));
 		p->new_req = min64(p->new_req, p->new_lim);
 		if (p->new_lim <= p->lim && p->new_req <= p->req) {
@@ -364,8 +403,10 @@ bool decide_plan_oom(struct plan *p, const struct decide_signals *s)
 	p->kind = DECIDE_OOM;
 	decide_text_add(&p->change, "oom-kill: ");
 	describe(p, NULL);
-	decide_text_add(&p->change, " (killed at its limit: limit at least %s; request: ",
-			fmtq(false, floor, a));
+	decide_text_add(&p->change, " (killed at its limit: limit at least %s%s",
+			fmtq(false, floor, a), p->hpa ? ")" : "; request: ");
+	if (p->hpa)
+		return true;
 	if (from_recommender)
 		decide_text_add(&p->change, "the recommender's OOM bump %s)",
 				fmtq(false, target, b));
@@ -600,6 +641,14 @@ bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e,
 				(int)lround(p->cfg->min_change * 100), fmtq(p->cpu, e->target, c));
 		return false;
 	}
+	if (p->hpa) {
+		decide_plan_skip(
+			p,
+			"%s request %s %s, but kept: HorizontalPodAutoscaler %s scales on %s "
+			"utilization (the request is its denominator)",
+			p->name, fmtq(p->cpu, p->req, a), why, p->hpa, p->name);
+		return false;
+	}
 	if (in_cooldown) {
 		decide_plan_skip(
 			p, "%s request %s %s: waits for the cooldown (%" PRIu64 "s left)", p->name,
@@ -727,6 +776,7 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == QOS_GUARANTEED,
 		.requests_only = pc->controlled == POL_CONTROLLED_REQUESTS,
+		.hpa = cpu ? in->hpa.cpu : in->hpa.memory,
 		.cfg = cfg,
 	};
 	p->min_key = cpu ? "snug.io/min-cpu" : "snug.io/min-memory";
@@ -734,6 +784,8 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		p->max_key = pc->max_cpu_is_cap ? "--max-cpu" : "snug.io/max-cpu";
 	else
 		p->max_key = pc->max_memory_is_cap ? "--max-memory" : "snug.io/max-memory";
+	if (p->hpa && !*p->hpa)
+		p->hpa = NULL;
 	plan_room(p, in, cpu);
 	p->change = (struct text){ p->change_buf, sizeof(p->change_buf), 0 };
 	p->skip = (struct text){ p->skip_buf, sizeof(p->skip_buf), 0 };

@@ -3,12 +3,14 @@
 #include "agent/agent.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/actuate.h"
 #include "agent/agent_metrics.h"
 #include "agent/bypass_budget.h"
+#include "agent/events.h"
 #include "agent/kube/kube.h"
 #include "agent/pod_model.h"
 #include "agent/util/log.h"
@@ -195,8 +197,65 @@ void agent_boost_follow(struct agent *a, struct agent_container *c, const struct
 	agent_decide_container(a, c, AGENT_TRIGGER_STARTUP_BOOST);
 }
 
+static bool same_name(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static void set_name(char **dst, const char *v)
+{
+	if (same_name(*dst, v))
+		return;
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+	if (v && !*dst)
+		log_oom();
+}
+
+/* Keeps which HPAs hold this container's requests (for /recommendations) and says so once per
+ * pod, in the log and with an Event, whenever that changes. */
+static void note_hpa(struct agent *a, struct agent_pod *p, struct agent_container *c,
+		     const char *cpu, const char *memory)
+{
+	char key[512], msg[768];
+
+	set_name(&c->hpa_cpu, cpu);
+	set_name(&c->hpa_memory, memory);
+	if (!cpu && !memory)
+		return;
+	if (cpu && memory && strcmp(cpu, memory) == 0)
+		snprintf(key, sizeof(key),
+			 "HorizontalPodAutoscaler %s scales on cpu and memory "
+			 "utilization",
+			 cpu);
+	else if (cpu && memory)
+		snprintf(key, sizeof(key),
+			 "HorizontalPodAutoscalers %s and %s scale on cpu and "
+			 "memory utilization",
+			 cpu, memory);
+	else
+		snprintf(key, sizeof(key), "HorizontalPodAutoscaler %s scales on %s utilization",
+			 cpu ? cpu : memory, cpu ? "cpu" : "memory");
+	if (p->hpa_reported && strcmp(p->hpa_reported, key) == 0)
+		return;
+	free(p->hpa_reported);
+	p->hpa_reported = strdup(key);
+	snprintf(msg, sizeof(msg),
+		 "%s, which divides usage by the request: snug keeps the %s request%s of "
+		 "container %s and only raises limits (OOM kills, memory pressure, CPU "
+		 "throttling)",
+		 key,
+		 cpu && memory ? "cpu and memory"
+		 : cpu	       ? "cpu"
+			       : "memory",
+		 cpu && memory ? "s" : "", c->name);
+	log_info("Pod %s/%s: %s", p->namespace, p->name, msg);
+	pod_event(a->kube, p, POD_EVENT_NORMAL, "RequestKeptForHPA", msg);
+}
+
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger)
 {
+	const char *hpa_cpu, *hpa_memory;
 	struct agent_pod *p = c->pod;
 	const struct kube_pod *pod;
 	struct pod_model model;
@@ -219,6 +278,19 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	/* VPA divides its minimum among the containers it tracks in the pod: here the app containers
 	 * and the native sidecars. */
 	r = rec_recommend(c->history->aggregate, (int)p->n_containers, &c->recommendation);
+	/* Whether an HPA divides by a request is known before anything is decided: one LIST of
+	 * the namespace when the pod appeared (its answer decides a waiting OOM kill at once). */
+	if (!hpa_cache_known(a, p->namespace)) {
+		hpa_cache_refresh(a, p->namespace);
+		log_debug("%s/%s %s: waits for the namespace's HorizontalPodAutoscalers",
+			  p->namespace, p->name, c->name);
+		return;
+	}
+	hpa_cache_refresh(a, p->namespace);
+	hpa_cache_pins(a, pod, c->name, &hpa_cpu, &hpa_memory);
+	note_hpa(a, p, c, pc.resources & POL_RESOURCE_CPU ? hpa_cpu : NULL,
+		 pc.resources & POL_RESOURCE_MEMORY ? hpa_memory : NULL);
+	r = rec_recommend(c->history->aggregate, (int)pod->n_containers, &c->recommendation);
 	if (r < 0)
 		return;
 	c->have_recommendation = true;
@@ -254,6 +326,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		.config = &a->config.decide,
 		.keep_memory_limit = a->keep_memory_limit,
 		.boost = boost_of(p, c),
+		.hpa = { .cpu = c->hpa_cpu, .memory = c->hpa_memory },
 	};
 	estimates_of(a, c, (int64_t)in.now_usec, &in);
 	r = decide_container(&in, &d);

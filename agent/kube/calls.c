@@ -119,6 +119,15 @@ static void on_call_done(struct kube_request *r, const struct kube_reply *reply,
 				pod = NULL;
 			}
 		}
+	} else if (res.outcome == KUBE_OK && k->call == KUBE_CALL_LIST_HPA) {
+		obj = cJSON_ParseWithLength(reply->body, reply->len);
+		if (!cJSON_IsObject(obj)) {
+			k->client->stats.parse_errors++;
+			res.outcome = KUBE_BAD_REPLY;
+			res.error = -EBADMSG;
+			res.message = "reply is not a JSON object";
+		} else
+			res.object = obj;
 	} else if (res.outcome == KUBE_OK && k->call == KUBE_CALL_ANNOTATE) {
 		/* The reply to a pod's annotation patch is the whole pod, newer than the cache. */
 		const cJSON *kind;
@@ -589,4 +598,21 @@ int kube_get_node(struct kube_client *c, const char *name, kube_done_t done, voi
 	if (asprintf(&path, "/api/v1/nodes/%s", n) < 0)
 		return -ENOMEM;
 	return send_call(c, KUBE_CALL_GET, "GET", path, NULL, NULL, name, done, userdata);
+}
+
+int kube_list_hpas(struct kube_client *c, const char *namespace, kube_done_t done, void *userdata)
+{
+	_cleanup_free_ char *path = NULL, *ns = NULL;
+
+	if (!valid_name(namespace))
+		return -EINVAL;
+	ns = kube_path_escape(namespace);
+	if (!ns)
+		return -ENOMEM;
+	if (asprintf(
+		    &path,
+		    "/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers?resourceVersion=0",
+		    ns) < 0)
+		return -ENOMEM;
+	return send_call(c, KUBE_CALL_LIST_HPA, "GET", path, NULL, NULL, namespace, done, userdata);
 }

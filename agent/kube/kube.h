@@ -191,6 +191,7 @@ enum kube_call {
 	KUBE_CALL_EVENT,
 	KUBE_CALL_ANNOTATE,
 	KUBE_CALL_GET,
+	KUBE_CALL_LIST_HPA,
 	_KUBE_CALL_MAX,
 };
 const char *kube_call_to_string(enum kube_call c);
@@ -247,7 +248,7 @@ struct kube_result {
 	const char *message; /* Status.message or transport error text, may be NULL */
 	const char *cause;   /* first details.causes[].message, may be NULL (PDB name on 429) */
 	const struct kube_pod *pod; /* resize: the pod the server returned, or NULL */
-	const cJSON *object;	    /* get: the object the server returned, or NULL */
+	const cJSON *object;	    /* get, list-hpa: the object the server returned, or NULL */
 	int64_t replicas; /* get: spec.replicas (DaemonSet: status.desiredNumberScheduled), -1 */
 };
 typedef void (*kube_done_t)(const struct kube_result *r, void *userdata);
@@ -342,3 +343,38 @@ int kube_get(struct kube_client *c, const struct kube_object_ref *obj, kube_done
 /* GET /api/v1/nodes/NAME (call KUBE_CALL_GET); the result's object is the Node, for
  * kube_node_parse(). */
 int kube_get_node(struct kube_client *c, const char *name, kube_done_t done, void *userdata);
+
+/* ---- HorizontalPodAutoscalers (hpa.c) ------------------------------------------------------ */
+
+/* A request an HPA divides by: a Resource metric (every container's request of the resource) or a
+ * ContainerResource metric (that container's) whose target is a Utilization, not an AverageValue
+ * (the controller compares raw usage with an AverageValue: no request is read). */
+struct kube_hpa_pin {
+	bool cpu;	 /* else memory */
+	char *container; /* ContainerResource: the container; NULL: Resource (the whole pod) */
+};
+
+/* One autoscaling/v2 HorizontalPodAutoscaler, as far as snug needs it. */
+struct kube_hpa {
+	char *name;
+	char *target_api_version, *target_kind, *target_name; /* spec.scaleTargetRef */
+	struct kube_hpa_pin *pins;
+	size_t n_pins;
+};
+
+/* Parses a HorizontalPodAutoscalerList (autoscaling/v2). A malformed item is skipped, counted in
+ * *ret_n_bad and named in errbuf (the last one); a reply that is no such list fails with -EINVAL. */
+int kube_hpa_list_parse(const cJSON *list, struct kube_hpa **ret, size_t *ret_n, size_t *ret_n_bad,
+			char *errbuf);
+void kube_hpa_free_array(struct kube_hpa *hpas, size_t n);
+/* Whether h scales the pod's controller owner: the owner itself (same group, kind and name), or
+ * the Deployment of a ReplicaSet owner, known by the Deployment controller's naming rule: the
+ * ReplicaSet is "<deployment>-<pod-template-hash>" and its pods carry that hash as a label. */
+bool kube_hpa_targets_pod(const struct kube_hpa *h, const struct kube_pod *pod);
+/* Whether h's utilization reads this container's CPU (cpu) or memory request. */
+bool kube_hpa_pins(const struct kube_hpa *h, const char *container, bool cpu);
+
+/* GET /apis/autoscaling/v2/namespaces/NS/horizontalpodautoscalers?resourceVersion=0 (list, from
+ * the API server's watch cache; call KUBE_CALL_LIST_HPA); the result's object is the list, for
+ * kube_hpa_list_parse(). */
+int kube_list_hpas(struct kube_client *c, const char *namespace, kube_done_t done, void *userdata);

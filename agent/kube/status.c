@@ -156,6 +156,7 @@ const char *kube_call_to_string(enum kube_call c)
 		[KUBE_CALL_EVENT] = "event",
 		[KUBE_CALL_ANNOTATE] = "annotate",
 		[KUBE_CALL_GET] = "get",
+		[KUBE_CALL_LIST_HPA] = "list-hpa",
 	};
 	return (unsigned)c < ELEMENTSOF(names) ? names[c] : "?";
 }

@@ -1116,6 +1116,98 @@ class SidecarTest(AgentBase):
         self.assertEqual(set(self.patched(req, "initContainers")), {"proxy"})
         self.assertEqual(self.patched(req, "containers"), {})
 
+class AgentHpaTest(AgentBase):
+    """A 1.36 server with HorizontalPodAutoscalers: a request an HPA divides by is never changed; the
+    limit still grows, and the pod is told once."""
+
+    def make_hpa(self, name, target_kind, target_name, metrics):
+        return self.srv.create({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                                "metadata": {"name": name},
+                                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": target_kind,
+                                                            "name": target_name},
+                                         "maxReplicas": 5, "metrics": metrics}})
+
+    @staticmethod
+    def utilization(resource, container=None):
+        if container:
+            return {"type": "ContainerResource", "containerResource": {
+                "name": resource, "container": container,
+                "target": {"type": "Utilization", "averageUtilization": 60}}}
+        return {"type": "Resource", "resource": {"name": resource,
+                                                 "target": {"type": "Utilization", "averageUtilization": 60}}}
+
+    def deployment_pod(self, name, deployment, pod_hash="7c9d8f6b5d", **kw):
+        """A pod of Deployment `deployment`: owned by its ReplicaSet <deployment>-<hash>, labelled with
+        the hash, as the Deployment controller makes them."""
+        owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "%s-%s" % (deployment, pod_hash),
+                 "uid": "5b0e9a52-8c1e-4d8e-9d6a-%012d" % len(name), "controller": True}
+        return self.make_pod(name, owner=owner, labels={"app": deployment, "pod-template-hash": pod_hash}, **kw)
+
+    def test_cpu_utilization_hpa_keeps_the_cpu_request_and_raises_the_limit(self):
+        self.make_hpa("web", "Deployment", "web", [self.utilization("cpu")])
+        # request = limit on CPU: without the HPA the request would follow the raised limit
+        self.deployment_pod("web-1", "web", annotations={"snug.io/mode": "in-place"},
+                            requests={"cpu": "200m", "memory": "128Mi"}, limits={"cpu": "200m", "memory": "256Mi"})
+        c = self.tree.container("web-1")
+        c.write("cpu.max", "20000 100000\n")
+        self.start_agent("--throttle-window", "1s")
+        self.wait_tracked(1)
+
+        def burn():
+            c.run(0.2, 0.2, throttled_fraction=0.8)
+            return [r for r in agentctl.resize_requests(self.srv, "web-1") if r["status"] == 200]
+
+        done = wait_for(burn, timeout=20, interval=0.2)
+        self.assertTrue(done, "no CPU resize:\n" + self.agent.log())
+        res = container_patch(done[0])
+        self.assertGreater(fakectl.fake_apiserver.parse_quantity(res["limits"]["cpu"]), 0.2)
+        st, pod = self.srv.request("GET", "/api/v1/namespaces/default/pods/web-1")
+        app = pod["spec"]["containers"][0]["resources"]
+        self.assertEqual(app["requests"]["cpu"], "200m", self.agent.log())
+        ev = wait_for(lambda: agentctl.events(self.srv, "RequestKeptForHPA"))
+        self.assertTrue(ev, "no RequestKeptForHPA Event:\n" + self.agent.log())
+        self.assertIn("HorizontalPodAutoscaler web scales on cpu utilization", ev[0]["message"])
+        self.assertEqual(ev[0]["involvedObject"]["name"], "web-1")
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "web-1"][0]
+        self.assertEqual(rec["requests_kept_for_hpa"], {"cpu": "web"})
+        # One LIST of the namespace's HPAs, from the watch cache; never a watch.
+        lists = [r for r in self.srv.requests() if r["method"] == "GET" and "/horizontalpodautoscalers" in r["path"]]
+        self.assertEqual(len(lists), 1, lists)
+        self.assertEqual(lists[0]["status"], 200)
+        self.assertNotIn("watch", json.dumps(lists[0].get("query") or {}))
+
+    def test_memory_utilization_hpa_keeps_the_memory_request_on_an_oom_kill(self):
+        # On the StatefulSet itself, on the container by name (ContainerResource); another HPA in the
+        # namespace on CPU AverageValue reads no request and holds nothing.
+        self.make_hpa("db", "StatefulSet", "db", [self.utilization("memory", container="app")])
+        self.make_hpa("other", "StatefulSet", "db", [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "AverageValue", "averageValue": "300m"}}}])
+        owner = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db",
+                 "uid": "5b0e9a52-8c1e-4d8e-9d6a-000000000001", "controller": True}
+        self.start_then_oom_kill(self.oom_pod("db-0", mode="in-place", owner=owner, labels={"app": "db"}))
+        done = self.wait_resized("db-0")
+        res = container_patch(done[0])
+        self.assertGreater(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 256 * MiB)
+        self.assertNotIn("memory", res.get("requests") or {}, res)
+        st, pod = self.srv.request("GET", "/api/v1/namespaces/default/pods/db-0")
+        self.assertEqual(pod["spec"]["containers"][0]["resources"]["requests"]["memory"], "128Mi")
+        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "RequestKeptForHPA")),
+                        "no RequestKeptForHPA Event:\n" + self.agent.log())
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "db-0"][0]
+        self.assertEqual(rec["requests_kept_for_hpa"], {"memory": "db"})
+
+    def test_without_a_matching_hpa_requests_move_as_before(self):
+        # An HPA on another Deployment whose name starts alike holds nothing of this one.
+        self.make_hpa("web", "Deployment", "web", [self.utilization("memory")])
+        self.deployment_pod("webshop-1", "webshop", annotations={"snug.io/mode": "in-place"}, working_set=200 * MiB,
+                            requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
+        self.start_then_oom_kill(self.tree.container("webshop-1"))
+        res = container_patch(self.wait_resized("webshop-1")[0])
+        self.assertGreater(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 128 * MiB)
+        self.assertEqual(agentctl.events(self.srv, "RequestKeptForHPA"), [])
+        rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "webshop-1"][0]
+        self.assertNotIn("requests_kept_for_hpa", rec)
+
 
 if __name__ == "__main__":
     agentctl.main("agent-api")

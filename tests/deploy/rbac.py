@@ -82,7 +82,7 @@ def client_surface(repo):
                             if s and k != "Pod":
                                 continue
                             perms.add((g, plural + ("/" + s if s else ""), verb, k))
-                for fmt in re.findall(r'asprintf\(&path,\s*"([^"]+)"', body):
+                for fmt in re.findall(r'asprintf\(\s*&path,\s*"([^"]+)"', body):
                     a = request_attrs(m, fmt.split("?")[0], {})
                     if a:
                         perms.add(a + (None,))

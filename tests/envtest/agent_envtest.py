@@ -190,6 +190,7 @@ class AgentEnvtest(unittest.TestCase):
             ("e2e-cap", ["--max-memory", "300Mi"]),
             ("e2e-shrink", ["--min-history", "0"]),
             ("e2e-sidecar", []),
+            ("e2e-hpa", ["--throttle-window", "2s"]),
         )}
         for n in cls.nodes:
             api.ok("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": n}})
@@ -230,7 +231,30 @@ class AgentEnvtest(unittest.TestCase):
              None),
             # an ordinary init container and a native sidecar beside app; the kill is the sidecar's
             ("mesh", "e2e-sidecar", {"snug.io/mode": "auto"}, BURSTABLE, 200, 256, "sidecar-oom"),
+            # Requests equal to their limits on the resource an HPA scales on: without the HPA a grow
+            # of the limit would take the request along.
+            ("hpa-cpu", "e2e-hpa", {"snug.io/mode": "in-place"},
+             {"requests": {"cpu": "200m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}, 0, 256,
+             "throttle"),
+            ("hpa-mem", "e2e-hpa", {"snug.io/mode": "in-place"},
+             {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}, 200, 256,
+             "oom"),
         ]
+        # hpa-cpu belongs to Deployment web (its ReplicaSet web-<pod-template-hash>), scaled on CPU
+        # utilization; hpa-mem to StatefulSet db, scaled on memory utilization.
+        cls.owners = {
+            "hpa-cpu": ({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6b7f9c8d4f",
+                         "uid": str(uuid.uuid4()), "controller": True}, {"pod-template-hash": "6b7f9c8d4f"}),
+            "hpa-mem": ({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": str(uuid.uuid4()),
+                         "controller": True}, {}),
+        }
+        for name, kind, target, resource in (("web", "Deployment", "web", "cpu"),
+                                             ("db", "StatefulSet", "db", "memory")):
+            api.ok("POST", "/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers" % NS, {
+                "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": name},
+                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": target},
+                         "maxReplicas": 5, "metrics": [{"type": "Resource", "resource": {
+                             "name": resource, "target": {"type": "Utilization", "averageUtilization": 60}}}]}})
         cls.kubelet.verdicts["huge"] = ("Infeasible", "Node didn't have enough capacity: memory, requested: "
                                         "9663676416, capacity: 8589934592")
         cls.kubelet.verdicts["later"] = ("Deferred", "Node didn't have enough resource: memory, requested: "
@@ -339,8 +363,10 @@ class AgentEnvtest(unittest.TestCase):
         as the kubelet would report it (1.33+: allocatedResources beside the actual resources). With
         sidecar, init containers `setup` (ordinary, finished) and `proxy` (restartPolicy Always,
         running) too, with the same resources."""
+        owner, labels = getattr(cls, "owners", {}).get(name, (None, {}))
         manifest = {"apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": name, "namespace": NS, "labels": {"app": name}, "annotations": annotations},
+                    "metadata": {"name": name, "namespace": NS, "labels": dict({"app": name}, **labels),
+                                 "annotations": annotations},
                     "spec": {"nodeName": node, "automountServiceAccountToken": False,
                              "containers": [{"name": "app", "image": "registry.example/app:1",
                                              "resources": copy.deepcopy(resources)}]}}
@@ -351,6 +377,8 @@ class AgentEnvtest(unittest.TestCase):
                 {"name": "setup", "image": "registry.example/setup:1", "resources": copy.deepcopy(resources)},
                 {"name": "proxy", "image": "registry.example/proxy:1", "restartPolicy": "Always",
                  "resources": copy.deepcopy(resources)}]
+        if owner:
+            manifest["metadata"]["ownerReferences"] = [owner]
         pod = cls.api.ok("POST", "/api/v1/namespaces/%s/pods" % NS, manifest)
         return cls.start_pod(pod) if start else pod
 
@@ -613,6 +641,45 @@ class AgentEnvtest(unittest.TestCase):
         mem = [w for w in self.order("idle") if w[1] == "memory.max"]
         self.assertEqual(mem[:2], [("container", "memory.max"), ("pod", "memory.max")],
                          "shrinking must write the container cgroup first: %s" % mem)
+
+    def test_hpa_on_cpu_utilization_keeps_the_cpu_request_and_raises_the_limit(self):
+        pod = self.wait_resized("hpa-cpu")
+        res = app(pod)
+        millis = int(res["limits"]["cpu"][:-1]) if res["limits"]["cpu"].endswith("m") else \
+            int(float(res["limits"]["cpu"]) * 1000)
+        self.assertGreater(millis, 200, self.log("hpa-cpu"))
+        self.assertEqual(res["requests"]["cpu"], "200m", self.log("hpa-cpu"))
+        self.assertEqual(res["requests"]["memory"], "128Mi")
+        self.assertEqual(pod["status"]["qosClass"], "Burstable")
+        c = self.node_of("hpa-cpu").tree.container("hpa-cpu")
+        self.assertTrue(wait_for(lambda: c.read("cpu.max").split()[0] == str(millis * 100)),
+                        "cpu.max not raised: %s" % c.read("cpu.max"))
+        ev = wait_for(lambda: self.api.events("hpa-cpu", "RequestKeptForHPA"))
+        self.assertTrue(ev, "no RequestKeptForHPA Event:\n" + self.log("hpa-cpu"))
+        self.assertIn("HorizontalPodAutoscaler web scales on cpu utilization", ev[0]["message"])
+        self.assertEqual(len(ev), 1)
+        rec = [x for x in self.nodes["e2e-hpa"].agent.recommendations()["containers"] if x["pod"] == "hpa-cpu"][0]
+        self.assertEqual(rec["requests_kept_for_hpa"], {"cpu": "web"})
+        ann = json.loads(wait_for(
+            lambda: self.api.pod("hpa-cpu")["metadata"].get("annotations", {}).get("snug.io/last-resize")))
+        self.assertIn("request kept: HorizontalPodAutoscaler web", ann["reason"])
+
+    def test_hpa_on_memory_utilization_keeps_the_memory_request_and_raises_the_limit(self):
+        pod = self.wait_resized("hpa-mem")
+        res = app(pod)
+        limit = quantity_bytes(res["limits"]["memory"])
+        self.assertGreater(limit, 256 * MiB, self.log("hpa-mem"))
+        self.assertEqual(res["requests"]["memory"], "256Mi", self.log("hpa-mem"))
+        self.assertEqual((res["requests"]["cpu"], res["limits"]["cpu"]), ("100m", "500m"))
+        c = self.node_of("hpa-mem").tree.container("hpa-mem")
+        self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)))
+        ev = wait_for(lambda: self.api.events("hpa-mem", "RequestKeptForHPA"))
+        self.assertTrue(ev, "no RequestKeptForHPA Event:\n" + self.log("hpa-mem"))
+        self.assertIn("HorizontalPodAutoscaler db scales on memory utilization", ev[0]["message"])
+        rec = [x for x in self.nodes["e2e-hpa"].agent.recommendations()["containers"] if x["pod"] == "hpa-mem"][0]
+        self.assertEqual(rec["requests_kept_for_hpa"], {"memory": "db"})
+        # The namespace's HPAs were listed (once: --hpa-refresh is 5 minutes), with deploy/rbac.yaml's rights.
+        self.assertEqual(self.metric("hpa-mem", "snug_api_requests_total", verb="list-hpa", code="200"), 1)
 
     def test_deploy_rbac_is_all_the_agent_needs(self):
         """Every call the agents made was allowed to the snug-agent identity (deploy/rbac.yaml)."""

@@ -1367,6 +1367,51 @@ class TestSidecarResize(ServerCase):
 # ---------------------------------------------------------------------------------------------
 
 
+class TestHorizontalPodAutoscalers(ServerCase):
+    """autoscaling/v2 HPAs as kube-apiserver 1.36.2 answered them (probed on an envtest control plane)."""
+
+    BASE = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers"
+
+    def hpa(self, name, **spec):
+        return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": name},
+                "spec": spec}
+
+    def test_defaults_on_create(self):
+        ref = {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}
+        st, o = self.srv.request("POST", self.BASE, self.hpa("web", scaleTargetRef=ref, maxReplicas=3))
+        self.assertEqual(st, 201, o)
+        self.assertEqual(o["spec"]["minReplicas"], 1)
+        self.assertEqual(o["spec"]["metrics"], [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}])
+        self.assertNotIn("behavior", o["spec"])
+        self.assertNotIn("generation", o["metadata"])
+        self.assertEqual(o["status"], {"desiredReplicas": 0, "currentMetrics": None})
+        st, o = self.srv.request("POST", self.BASE, self.hpa("b", scaleTargetRef=ref, maxReplicas=3, behavior={}))
+        self.assertEqual(o["spec"]["behavior"]["scaleUp"]["policies"],
+                         [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                          {"type": "Percent", "value": 100, "periodSeconds": 15}])
+        self.assertEqual(o["spec"]["behavior"]["scaleDown"], {"selectPolicy": "Max", "policies": [
+            {"type": "Percent", "value": 100, "periodSeconds": 15}]})
+        st, lst = self.srv.request("GET", self.BASE + "?resourceVersion=0")
+        self.assertEqual((st, lst["kind"], len(lst["items"])), (200, "HorizontalPodAutoscalerList", 2))
+
+    def test_invalid_is_422_in_the_servers_order(self):
+        st, o = self.srv.request("POST", self.BASE, self.hpa("b", scaleTargetRef={"kind": "Deployment", "name": "a"}))
+        self.assertEqual(st, 422)
+        self.assertEqual(o["message"], 'HorizontalPodAutoscaler.autoscaling "b" is invalid: [spec.maxReplicas: '
+                         'Required value: must be set and greater than 0, spec.maxReplicas: Invalid value: 0: must be '
+                         'greater than or equal to `minReplicas`, spec.scaleTargetRef.apiVersion: Invalid value: "": '
+                         'apiVersion must specify API group]')
+        self.assertEqual(o["details"]["kind"], "HorizontalPodAutoscaler")
+        st, o = self.srv.request("POST", self.BASE, self.hpa(
+            "c", scaleTargetRef={"kind": "Deployment", "name": "a"}, maxReplicas=3,
+            metrics=[{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}}]))
+        self.assertEqual(st, 422)
+        self.assertEqual([(c["field"], c["reason"]) for c in o["details"]["causes"]],
+                         [("spec.scaleTargetRef.apiVersion", "FieldValueInvalid"),
+                          ("spec.metrics[0].resource.target.averageUtilization", "FieldValueRequired")])
+
+
 def main():
     results = os.environ.get("SNUG_RESULTS")
     argv = [a for a in sys.argv[1:]]

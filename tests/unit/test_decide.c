@@ -2023,6 +2023,231 @@ START_TEST(test_pod_model_sidecar)
 }
 END_TEST
 
+/* An HPA on CPU utilization: the CPU request (its denominator) never moves, the CPU limit still
+ * rises under throttling (alone, even where it equalled the request), memory is free. */
+START_TEST(test_hpa_cpu_request_kept)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	set(&f, 0, 200, 200, 256 * MIB, 512 * MIB);
+	f.in.signals.cpu_throttle_ratio = 0.42;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	/* Without the HPA the request equal to its limit follows it. */
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	ck_assert_int_eq(d->new_res.cpu_limit, 300);
+	ck_assert_int_eq(d->new_res.cpu_request, 300);
+
+	f.in.hpa.cpu = "web";
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_THROTTLE);
+	ck_assert_int_eq(d->new_res.cpu_limit, 300);
+	ck_assert_int_eq(d->new_res.cpu_request, 200);
+	ck_assert_reason(d, "cpu limit 200m -> 300m");
+	ck_assert_reason(d, "request kept: HorizontalPodAutoscaler web scales on cpu utilization");
+	ck_assert_int_eq(qos_after(&f), QOS_BURSTABLE);
+
+	/* The recommendation of the CPU request is skipped with the HPA's name; memory's acts. */
+	f.in.signals.cpu_throttle_ratio = 0;
+	set(&f, 0, 100, 200, 256 * MIB, 512 * MIB);
+	f.in.cpu = (struct decide_estimate){ 400, 300, 500 };
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "cpu request 100m outside [300m, 500m], but kept: "
+			    "HorizontalPodAutoscaler web scales on cpu utilization");
+	f.in.memory = (struct decide_estimate){ 400 * MIB, 300 * MIB, 500 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 400 * MIB);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_int_eq(d->new_res.cpu_limit, 200);
+	/* An empty name is no HPA. */
+	f.in.hpa.cpu = "";
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_request, 400);
+}
+END_TEST
+
+/* An HPA on memory utilization: OOM kills and pressure grow the memory limit alone; where only the
+ * request could move (no limit, controlled-values=requests) nothing moves. */
+START_TEST(test_hpa_memory_request_kept)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	f.in.hpa.memory = "web-mem";
+	set(&f, 0, 500, 1000, 256 * MIB, 256 * MIB);
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 384 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, 384 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 256 * MIB);
+	ck_assert_reason(d, "oom-kill: memory limit 256Mi -> 384Mi");
+	ck_assert_reason(d, "HorizontalPodAutoscaler web-mem scales on memory utilization");
+	/* A request below the limit: no ratio to keep, the limit takes the recommender's bump (or
+	 * the bump of the limit it was killed at, whichever is larger). */
+	set(&f, 0, 500, 1000, 128 * MIB, 256 * MIB);
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 384 * MIB);
+	f.in.signals.oom_bumped_memory = 200 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_limit, 356 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+
+	/* Pressure: the limit grows, the request stays. */
+	f.in.signals.oom_kill = false;
+	f.in.signals.memory_max_grew = true;
+	f.in.signals.memory_usage = 243 * MIB;
+	f.in.signals.memory_cgroup_limit = 256 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_PRESSURE);
+	ck_assert_int_eq(d->new_res.memory_limit, 320 * MIB);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+
+	/* No memory limit: an OOM kill could only raise the request, which is the HPA's. */
+	f.in.signals.memory_max_grew = false;
+	f.in.signals.oom_kill = true;
+	set(&f, 0, 500, 1000, 128 * MIB, -1);
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "oom-kill: memory request not raised: HorizontalPodAutoscaler web-mem");
+	/* controlled-values=requests: the limit is not snug's, the request is the HPA's. */
+	set(&f, 0, 500, 1000, 128 * MIB, 256 * MIB);
+	f.pc.controlled = POL_CONTROLLED_REQUESTS;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "HorizontalPodAutoscaler web-mem scales on memory utilization");
+	f.pc.controlled = POL_CONTROLLED_REQUESTS_AND_LIMITS;
+
+	/* The memory recommendation is skipped; the CPU's acts. */
+	f.in.signals.oom_kill = false;
+	f.in.memory = (struct decide_estimate){ 64 * MIB, 50 * MIB, 80 * MIB };
+	f.in.signals.memory_usage = 40 * MIB;
+	f.in.cpu = (struct decide_estimate){ 250, 200, 300 };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.cpu_request, 250);
+	ck_assert_int_eq(d->new_res.memory_request, 128 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 256 * MIB);
+}
+END_TEST
+
+/* A Guaranteed pod's request must move with its limit; an HPA on that resource holds both, and
+ * the reason says why. The other resource is not held. */
+START_TEST(test_hpa_guaranteed_holds)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_GUARANTEED, 1);
+	set(&f, 0, 500, 500, 512 * MIB, 512 * MIB);
+	f.in.signals.cpu_throttle_ratio = 0.5;
+	f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_limit, 750);
+	ck_assert_int_eq(d->new_res.cpu_request, 750);
+
+	f.in.hpa.cpu = "web";
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "cpu limit 500m not raised (a Guaranteed pod's request moves with its "
+			    "limit, and HorizontalPodAutoscaler web scales on cpu utilization)");
+
+	f.in.signals.cpu_throttle_ratio = 0;
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 700 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_OOM);
+	ck_assert_int_eq(d->new_res.memory_limit, d->new_res.memory_request);
+	ck_assert_int_gt(d->new_res.memory_limit, 512 * MIB);
+	ck_assert_int_eq(qos_after(&f), QOS_GUARANTEED);
+
+	f.in.hpa.memory = "web";
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "oom-kill: memory request and limit not raised: "
+			    "HorizontalPodAutoscaler web scales on memory utilization");
+	ck_assert_reason(d, "a Guaranteed pod's request moves with its limit");
+}
+END_TEST
+
+/* Random pods and signals with an HPA on CPU, memory or both: the pinned request never moves, the
+ * QoS class never changes, and a signal that grew a Burstable pod's limit without the HPA still
+ * grows it with the HPA (limits stay safe). */
+START_TEST(test_hpa_invariants_random)
+{
+	uint64_t seed = 0x4a11c0de5eed0001ULL;
+	size_t grown = 0;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		struct fx f;
+		struct decide_decision free_d, *d;
+		unsigned which = 1 + rnd(&seed) % 3;
+		bool cpu_pin = which & 1, mem_pin = which & 2;
+
+		fx_init(&f, QOS_BURSTABLE, 1);
+		set(&f, 0, pick(&seed, true), pick(&seed, true), pick(&seed, false),
+		    pick(&seed, false));
+		if (f.c[0].res.cpu_limit >= 0 && f.c[0].res.cpu_request > f.c[0].res.cpu_limit)
+			f.c[0].res.cpu_request = f.c[0].res.cpu_limit;
+		if (f.c[0].res.memory_limit >= 0 &&
+		    f.c[0].res.memory_request > f.c[0].res.memory_limit)
+			f.c[0].res.memory_request = f.c[0].res.memory_limit;
+		f.in.pod.qos = decide_pod_qos(&f.in.pod);
+		f.pc.controlled = rnd(&seed) % 4 == 0;
+		f.in.cpu = (struct decide_estimate){ pick(&seed, true), pick(&seed, true),
+						     pick(&seed, true) };
+		f.in.memory = (struct decide_estimate){ pick(&seed, false), pick(&seed, false),
+							pick(&seed, false) };
+		f.in.signals.oom_kill = rnd(&seed) % 3 == 0;
+		f.in.signals.oom_bumped_memory = pick(&seed, false);
+		f.in.signals.memory_max_grew = rnd(&seed) % 3 == 0;
+		f.in.signals.memory_usage = pick(&seed, false);
+		f.in.signals.memory_cgroup_limit = f.c[0].res.memory_limit;
+		f.in.signals.cpu_throttle_ratio = (double)(rnd(&seed) % 60) / 100;
+		f.in.signals.cpu_throttle_window_usec = 60 * SEC;
+		f.in.node = (struct decide_node){ rnd(&seed) % 2 ? 0 : -1, rnd(&seed) % 2 ? 0 : -1,
+						  -1 };
+		if (decide_container(&f.in, &free_d) < 0)
+			continue;
+		f.in.hpa.cpu = cpu_pin ? "h" : NULL;
+		f.in.hpa.memory = mem_pin ? "h" : NULL;
+		d = &f.d;
+		ck_assert_int_eq(decide_container(&f.in, d), 0);
+		if (cpu_pin)
+			ck_assert_int_eq(d->new_res.cpu_request, d->old_res.cpu_request);
+		if (mem_pin)
+			ck_assert_int_eq(d->new_res.memory_request, d->old_res.memory_request);
+		ck_assert_int_eq(qos_after(&f), f.in.pod.qos);
+		if (f.in.pod.qos != QOS_BURSTABLE)
+			continue;
+		/* A memory signal names the decision when it acts (it is stronger than throttling);
+		 * throttling's change reads "cpu-throttled …: cpu limit". */
+		if (mem_pin && (free_d.kind == DECIDE_OOM || free_d.kind == DECIDE_PRESSURE) &&
+		    free_d.new_res.memory_limit > free_d.old_res.memory_limit) {
+			ck_assert_msg(d->new_res.memory_limit > d->old_res.memory_limit,
+				      "memory limit not grown with the HPA: %s (without: %s)",
+				      d->reason, free_d.reason);
+			grown++;
+		}
+		if (cpu_pin && strstr(free_d.reason, "cpu-throttled") &&
+		    strstr(free_d.reason, ": cpu limit") &&
+		    free_d.new_res.cpu_limit > free_d.old_res.cpu_limit) {
+			ck_assert_msg(d->new_res.cpu_limit > d->old_res.cpu_limit,
+				      "cpu limit not grown with the HPA: %s (without: %s)",
+				      d->reason, free_d.reason);
+			grown++;
+		}
+	}
+	ck_assert_uint_gt(grown, 500);
+}
+END_TEST
+
 Suite *decide_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -2069,10 +2294,14 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_qos_of);
 	tcase_add_test(tc, test_sidecar_decided_on);
 	tcase_add_test(tc, test_pod_model_sidecar);
+	tcase_add_test(tc, test_hpa_cpu_request_kept);
+	tcase_add_test(tc, test_hpa_memory_request_kept);
+	tcase_add_test(tc, test_hpa_guaranteed_holds);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("random");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_invariants_random);
+	tcase_add_test(tc, test_hpa_invariants_random);
 	suite_add_tcase(s, tc);
 	return s;
 }

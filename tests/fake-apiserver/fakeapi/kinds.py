@@ -55,6 +55,8 @@ RES_CRB = _reg("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "Cluste
 RES_ROLE = _reg("rbac.authorization.k8s.io", "v1", "roles", "Role")
 RES_RB = _reg("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
 RES_LEASE = _reg("coordination.k8s.io", "v1", "leases", "Lease")
+RES_HPA = _reg("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", subs=("status",),
+               short=["hpa"])
 
 KIND_TO_RES = {}
 for _r in RESOURCES.values():

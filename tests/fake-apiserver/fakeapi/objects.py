@@ -11,7 +11,8 @@ from .errors import (
     ApiError, FieldErr, err_already_exists, err_bad_request, err_conflict, err_invalid,
     err_not_found, err_unsupported_media, gr_name, res_details, status_body,
 )
-from .kinds import RES_EVENT, RES_EVENT2, RES_NODE, RES_PDB, RES_POD, event_to_core, to_external, to_internal
+from .hpa_rules import hpa_defaults, hpa_validate
+from .kinds import RES_EVENT, RES_EVENT2, RES_HPA, RES_NODE, RES_PDB, RES_POD, event_to_core, to_external, to_internal
 from .patches import JsonPatchError, json_patch, merge_patch, strategic_merge
 from .pod_rules import canonicalize_resource_lists, validate_quantities
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
@@ -55,7 +56,9 @@ class ObjectsMixin:
         md["creationTimestamp"] = now_iso()
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"):
             md.pop(k, None)
-        if res.resource not in ("events", "serviceaccounts", "configmaps", "namespaces", "nodes", "leases") and res.group != "rbac.authorization.k8s.io":
+        # HPAs: the registry's strategy sets no generation (seen on kube-apiserver 1.36.2)
+        if res.resource not in ("events", "serviceaccounts", "configmaps", "namespaces", "nodes", "leases",
+                                "horizontalpodautoscalers") and res.group != "rbac.authorization.k8s.io":
             # pods carry metadata.generation only from 1.33 on (KEP-5067)
             if res is not RES_POD or self.minor >= 33:
                 md["generation"] = 1
@@ -90,6 +93,8 @@ class ObjectsMixin:
             canonicalize_resource_lists(obj)
         elif res is RES_PDB:
             obj["status"] = {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
+        elif res is RES_HPA:
+            hpa_validate(hpa_defaults(obj))
         with self.lock:
             md = obj["metadata"]
             if self.store.get(res.key, md.get("namespace"), md["name"]) is not None:
