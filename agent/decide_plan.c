@@ -850,7 +850,17 @@ bool decide_plan_boost(struct plan *p, const struct decide_boost *b)
 	}
 	p->new_lim = l;
 	p->new_req = p->req;
-	if (p->guaranteed) {
+	if (p->hpa && p->guaranteed) {
+		decide_plan_skip(p,
+				 "%s: a Guaranteed pod's request moves with its limit, and "
+				 "HorizontalPodAutoscaler %s scales on cpu utilization",
+				 what, p->hpa);
+		reset(p);
+		return false;
+	}
+	if (p->hpa)
+		note_hpa(p); /* the limit alone: the HPA's denominator stays */
+	else if (p->guaranteed) {
 		/* Its request is its limit: both move, within the node's room, or neither (a limit
 		 * alone would make the pod Burstable, and the QoS class never changes). */
 		if (bound_request(p, l) < l) {

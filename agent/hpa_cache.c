@@ -34,8 +34,8 @@ void hpa_cache_free_all(struct hpa_cache *c)
 	}
 }
 
-/* The first answer lets the decisions that waited for it go: an OOM kill does not wait for the
- * next decide tick. */
+/* The first answer lets the decisions that waited for it go: an OOM kill, or a startup boost (the
+ * container is starting now), does not wait for the next decide tick. */
 static void redecide_namespace(struct agent *a, const char *namespace)
 {
 	for (struct agent_pod *p = a->pods; p; p = p->next) {
@@ -46,6 +46,10 @@ static void redecide_namespace(struct agent *a, const char *namespace)
 
 			if (c->oom_pending && !c->resize.in_flight && c->cg)
 				a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
+			else if ((c->boost.state == AGENT_BOOST_WANTED ||
+				  c->boost.state == AGENT_BOOST_RETURN_DUE) &&
+				 !c->resize.in_flight)
+				a->redecide(a, c, AGENT_TRIGGER_STARTUP_BOOST);
 		}
 	}
 }

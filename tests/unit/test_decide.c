@@ -713,6 +713,19 @@ START_TEST(test_startup_boost_guaranteed)
 	d = run(&f);
 	assert_unchanged(d);
 	ck_assert_reason(d, "a Guaranteed pod's request moves with its limit");
+	/* An HPA on CPU utilization: its denominator never moves, so neither does a Guaranteed
+	 * pod's limit; a Burstable one's limit alone does. */
+	f.in.node.cpu_free_millis = -1;
+	f.in.hpa.cpu = "web";
+	assert_unchanged(run(&f));
+	fx_init(&f, QOS_BURSTABLE, 1);
+	set(&f, 0, 100, 200, 128 * MIB, 256 * MIB);
+	f.in.boost = (struct decide_boost){ .phase = DECIDE_BOOST_APPLY, .factor = 4 };
+	f.in.hpa.cpu = "web";
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.cpu_limit, 800);
+	ck_assert_int_eq(d->new_res.cpu_request, 100);
+	ck_assert_reason(d, "request kept: HorizontalPodAutoscaler web scales on cpu utilization");
 }
 END_TEST
 
