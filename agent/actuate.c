@@ -652,7 +652,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		}
 		record(c, AGENT_RESULT_ACCEPTED, ar->d.reason);
 		log_info("Resized %s/%s %s: %s", p->namespace, p->name, c->name, ar->d.reason);
-		pod_event(a->kube, p, POD_EVENT_NORMAL, "Resized", ar->d.reason);
+		pod_resize_event(a->kube, p, &ar->d);
 		annotate_last_resize(a, p, c, &ar->d);
 		break;
 	case KUBE_CONFLICT:

@@ -59,6 +59,8 @@ const char *decide_kind_to_string(enum decide_kind k)
 		return "throttle";
 	case DECIDE_STARTUP_BOOST:
 		return "startup-boost";
+	case DECIDE_STARTUP_BOOST_OVER:
+		return "startup-boost-over";
 	case DECIDE_RECOMMENDATION:
 		return "recommendation";
 	}

@@ -200,12 +200,13 @@ struct decide_input {
  * smaller value names the decision (a kill beats pressure beats throttling beats the
  * recommendation). */
 enum decide_kind {
-	DECIDE_NONE,	       /* nothing to change; reason says why */
-	DECIDE_OOM,	       /* an OOM kill */
-	DECIDE_PRESSURE,       /* memory.events max growth near the limit */
-	DECIDE_THROTTLE,       /* sustained CPU throttling */
-	DECIDE_STARTUP_BOOST,  /* snug.io/startup-cpu-boost: raised at the start, or given back */
-	DECIDE_RECOMMENDATION, /* the recommendation (or the min/max bounds) */
+	DECIDE_NONE,		   /* nothing to change; reason says why */
+	DECIDE_OOM,		   /* an OOM kill */
+	DECIDE_PRESSURE,	   /* memory.events max growth near the limit */
+	DECIDE_THROTTLE,	   /* sustained CPU throttling */
+	DECIDE_STARTUP_BOOST,	   /* snug.io/startup-cpu-boost: raised as the container starts */
+	DECIDE_STARTUP_BOOST_OVER, /* ... and given back once it is Ready or the time is up */
+	DECIDE_RECOMMENDATION,	   /* the recommendation (or the min/max bounds) */
 };
 
 enum decide_level {

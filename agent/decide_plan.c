@@ -824,7 +824,7 @@ bool decide_plan_boost(struct plan *p, const struct decide_boost *b)
 			decide_plan_skip(p, "startup-boost over: cpu already as before it");
 			return false;
 		}
-		p->kind = DECIDE_STARTUP_BOOST;
+		p->kind = DECIDE_STARTUP_BOOST_OVER;
 		decide_text_add(&p->change, "startup-boost over: ");
 		describe(p, NULL);
 		return true;

@@ -163,7 +163,7 @@ static void boost_decided(struct agent *a, struct agent_container *c,
 					  "%s/%s %s: no startup boost timer (%m): the boost ends "
 					  "when the container is Ready",
 					  p->namespace, p->name, c->name);
-	} else if (c->boost.state == AGENT_BOOST_RETURN_DUE && d->kind == DECIDE_NONE)
+	} else if (c->boost.state == AGENT_BOOST_RETURN_DUE && d->kind != DECIDE_STARTUP_BOOST_OVER)
 		c->boost.state = AGENT_BOOST_DONE;
 }
 

@@ -21,3 +21,13 @@ void pod_event(struct kube_client *kube, const struct agent_pod *p, enum pod_eve
 		log_debug_errno(r, "Cannot send Event %s for %s/%s: %m", reason, p->namespace,
 				p->name);
 }
+
+void pod_resize_event(struct kube_client *kube, const struct agent_pod *p,
+		      const struct decide_decision *d)
+{
+	const char *reason = d->kind == DECIDE_STARTUP_BOOST	    ? "StartupBoost"
+			     : d->kind == DECIDE_STARTUP_BOOST_OVER ? "StartupBoostOver"
+								    : "Resized";
+
+	pod_event(kube, p, POD_EVENT_NORMAL, reason, d->reason);
+}

@@ -696,7 +696,7 @@ class AgentTest(AgentBase):
         # writes cpu.max then; the real node tier shows snug writing it back itself.)
         self.assertEqual(container_patch(back), {"limits": {"cpu": "200m"}, "requests": {"cpu": "100m"}})
         note = json.loads(self.srv.get_pod("starter")["metadata"]["annotations"]["snug.io/last-resize"])
-        self.assertEqual(note["kind"], "startup-boost")
+        self.assertEqual(note["kind"], "startup-boost-over")
         self.assertTrue(note["reason"].startswith("startup-boost over: cpu limit 800m -> 200m"), note)
         time.sleep(1)
         self.assertEqual(len([r for r in agentctl.resize_requests(self.srv, "starter") if r["status"] == 200]), 2,

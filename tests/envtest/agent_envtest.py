@@ -534,7 +534,7 @@ class AgentEnvtest(unittest.TestCase):
         self.assertTrue(back, "not given back: %s\n%s" % (app(self.api.pod("booster")), self.log("booster")))
         ann = json.loads(wait_for(lambda: (lambda a: a if a and "over" in a else None)(
             self.api.pod("booster")["metadata"].get("annotations", {}).get("snug.io/last-resize"))))
-        self.assertEqual(ann["kind"], "startup-boost")
+        self.assertEqual(ann["kind"], "startup-boost-over")
         self.assertTrue(ann["reason"].startswith("startup-boost over: cpu limit 2 -> 500m"), ann)
 
     def test_memory_stall_raises_the_limit_of_a_page_cache_thrasher(self):

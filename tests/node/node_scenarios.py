@@ -678,9 +678,9 @@ def scenario_startup_boost(ctx):
     p = kubelet_agrees(node, "boosted", ["app"], fails)
     if p and not nodectl.same_resources(resources_of(p, "app"), BOOST_LIMITS):
         fails.append("the boosted pod's spec after the boost: %s" % json.dumps(resources_of(p, "app")))
-    events = node.events("boosted", "Resized")
+    events = node.events("boosted", "StartupBoost") + node.events("boosted", "StartupBoostOver")
     for e in events:
-        log("boosted: event Resized: %s" % e)
+        log("boosted: event: %s" % e)
     if not any(e.startswith("startup-boost 4x: cpu limit 200m -> 800m") for e in events):
         fails.append("no startup boost of the boosted pod: %s" % json.dumps(events))
     if not any(e.startswith("startup-boost over: cpu limit 800m -> 200m") for e in events):

@@ -676,7 +676,7 @@ START_TEST(test_startup_boost)
 					    .original_cpu_request = 100,
 					    .original_cpu_limit = 200 };
 	d = run(&f);
-	ck_assert_int_eq(d->kind, DECIDE_STARTUP_BOOST);
+	ck_assert_int_eq(d->kind, DECIDE_STARTUP_BOOST_OVER);
 	ck_assert_int_eq(d->new_res.cpu_limit, 200);
 	ck_assert_int_eq(d->new_res.cpu_request, 100);
 	ck_assert_reason(d, "startup-boost over: cpu limit 800m -> 200m, request 400m -> 100m");
