@@ -4,7 +4,7 @@ FUZZ_KUBE_DIR := $(OUT)/fuzz/kube-pod
 FUZZ_KUBE_BIN := $(FUZZ_KUBE_DIR)/fuzz-kube-pod
 FUZZ_KUBE_SRCS := tests/fuzz/fuzz_kube_pod.c agent/kube/pod.c agent/kube/list.c agent/kube/status.c \
 	agent/kube/node.c \
-	agent/util/quantity.c agent/util/log.c agent/util/parse.c
+	agent/util/quantity.c agent/util/qos.c agent/util/log.c agent/util/parse.c
 
 .PHONY: fuzz-kube-pod
 fuzz: fuzz-kube-pod
