@@ -376,7 +376,9 @@ def scenario_oom_restart(ctx):
         if not cs or "running" not in cs.get("state", {}) or not cs.get("restartCount"):
             return None
         lim = quantity(st.get("limits", {}).get("memory", "0"))
-        return p if lim > 64 * MiB else None
+        # Above the spike: a pressure grow that raced the kill (64Mi -> 96Mi, seen with kubelet
+        # 1.33) is no limit the spike fits under, and the kill there is one more OOM kill.
+        return p if lim > 128 * MiB else None
     try:
         p = node.api.wait("the oomer to run again under a raised limit", restarted_under_new_limit, 120, 0.5)
     except TimeoutError as e:
