@@ -154,9 +154,8 @@ static void boost_decided(struct agent *a, struct agent_container *c,
 		c->boost.original_cpu_request = d->old_res.cpu_request;
 		c->boost.original_cpu_limit = d->old_res.cpu_limit;
 		c->boost.applied_usec = now_usec(CLOCK_MONOTONIC);
-		r = sd_event_add_time_relative(a->event, &c->boost.deadline, CLOCK_MONOTONIC,
-					       until < POL_BOOST_MAX_USEC ? until
-									  : POL_BOOST_MAX_USEC,
+		/* until ≤ POL_BOOST_MAX_USEC: parse_boost_until() refuses more. */
+		r = sd_event_add_time_relative(a->event, &c->boost.deadline, CLOCK_MONOTONIC, until,
 					       0, on_boost_deadline, c);
 		if (r < 0)
 			log_warning_errno(r,
