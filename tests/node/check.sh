@@ -124,6 +124,22 @@ setup_cluster() {
 	node_kubeconfig "$res/agent.kubeconfig" "https://$guest_api" token "$token"
 }
 
+# start_cluster: a new kube-apiserver + etcd for this run ($assets), set up as setup_cluster says.
+start_cluster() {
+	cpwork=$(mktemp -d /tmp/snug-node-cp.XXXXXX)
+	CP_SERVER_SANS="IP:${guest_api%:*}" CP_AUTHORIZATION_MODE=Node,RBAC \
+		CP_APISERVER_EXTRA_FLAGS="--enable-admission-plugins=NodeRestriction" cp_start "$assets" "$cpwork" ||
+		{ echo "node $run: control plane did not start" >&2; cp_stop; rm -rf "$cpwork"; return 1; }
+	echo "node $run: kube-apiserver at $CP_SERVER, guest sees https://$guest_api ($(elapsed "$t0")s)"
+	if ! setup_cluster; then
+		echo "node $run: cluster setup failed" >&2
+		cp_stop
+		rm -rf "$cpwork"
+		return 1
+	fi
+	echo "node $run: cluster set up ($(elapsed "$t0")s)"
+}
+
 pass=0 fail=0 skipped=0
 failed_runs=()
 for run in $versions; do
@@ -146,18 +162,6 @@ for run in $versions; do
 	res=$out/node/$mode-${run//\//-}
 	rm -rf "$res"
 	mkdir -p "$res"
-	cpwork=$(mktemp -d /tmp/snug-node-cp.XXXXXX)
-	CP_SERVER_SANS="IP:${guest_api%:*}" CP_AUTHORIZATION_MODE=Node,RBAC \
-		CP_APISERVER_EXTRA_FLAGS="--enable-admission-plugins=NodeRestriction" cp_start "$assets" "$cpwork" ||
-		{ echo "node $run: control plane did not start" >&2; fail=$((fail + 1)); cp_stop; continue; }
-	echo "node $run: kube-apiserver at $CP_SERVER, guest sees https://$guest_api ($(elapsed "$t0")s)"
-	if ! setup_cluster; then
-		echo "node $run: cluster setup failed" >&2
-		fail=$((fail + 1))
-		cp_stop
-		continue
-	fi
-	echo "node $run: cluster set up ($(elapsed "$t0")s)"
 	{
 		printf 'NODE_CACHE=%q\n' "$cache/node"
 		printf 'NODE_KUBELET=%q\n' "$cache/node/kubelet-v$v"
@@ -167,7 +171,6 @@ for run in $versions; do
 		printf 'NODE_CGROUP_DRIVER=%q\n' "$driver"
 		printf 'NODE_API=%q\n' "https://$guest_api"
 	} >"$res/node.env"
-	port=${CP_SERVER##*:}
 	init=
 	[[ $driver == systemd ]] && init=systemd
 	# The systemd boot runs no other scenario beside the no-tug-of-war watch: a shorter one, with a
@@ -175,12 +178,17 @@ for run in $versions; do
 	quiet=${SNUG_NODE_QUIET_SECONDS:-120}
 	[[ $driver == systemd ]] && quiet=${SNUG_NODE_SYSTEMD_QUIET_SECONDS:-60}
 	for attempt in 1 2; do
+		# Each boot gets a control plane of its own: a second boot must not meet the first one's pods.
+		start_cluster || { fail=$((fail + 1)); continue 2; }
+		port=${CP_SERVER##*:}
 		# The console is kept (console.log) so that a failed run's last lines close this tier's output.
 		SNUG_NODE_QUIET_SECONDS=$quiet SNUG_VM_INIT=$init SNUG_VM_MEM=${SNUG_VM_MEM:-3072} \
 			SNUG_VM_GUESTFWD="$guest_api=127.0.0.1:$port" \
 			"$repo/tests/vm/run.sh" --timeout "${SNUG_NODE_TIMEOUT:-$default_timeout}" --results "$res" \
 			"$here/guest.sh" "$mode" "${scenarios[@]}" 2>&1 | tee "$res/console-$attempt.log"
 		rc=${PIPESTATUS[0]}
+		cp_stop
+		rm -rf "$cpwork"
 		# A boot that hung in the kernel before /init (run.sh's status 75) is tried once more; so is a
 		# guest that went silent with no verdict at all (every wait in it is bounded, a hung group is
 		# reported by name, so a timeout with no result line is the VM itself stalling under TCG).
@@ -188,13 +196,14 @@ for run in $versions; do
 		if ((rc == 75)); then
 			echo "node $run: booting again (the boot hung before /init)" >&2
 		elif ((rc == 124)) && ! [[ -s $res/tests ]]; then
-			echo "node $run: booting again (the guest went silent with no verdict; its last lines:)" >&2
-			tail -n 15 "$res/console-$attempt.log" >&2
+			echo "node $run: booting again on a new control plane (the guest went silent with no verdict;" \
+				"its last lines are at the end of this output)" >&2
+			failed_runs+=("$run (silent boot $attempt):$res/console-$attempt.log")
+			[[ -s $res/phases ]] && echo "node $run: phases of the silent boot: $(tr '\n' ' ' <"$res/phases")"
 		else
 			break
 		fi
 	done
-	cp_stop
 	if ((rc == 77)); then
 		skipped=$((skipped + 1))
 	else
@@ -210,7 +219,6 @@ for run in $versions; do
 	fi
 	[[ -s $res/phases ]] && echo "node $run: phases: $(awk '{ printf "%s=%ss ", $1, $2 }' "$res/phases")"
 	echo "node $run: $(elapsed "$t0")s in all; logs in $res/logs"
-	rm -rf "$cpwork"
 done
 # show_failed_runs: what a failed run printed last, at the very end, where a CI excerpt shows it.
 show_failed_runs() {
