@@ -116,11 +116,11 @@ check:
 	$(Q)$(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory check-tiers
 
-# The shape the code is held to (tests/tools/lint.sh): no call cycles between product files, no file
+# The shape the code is held to (tests/lint/lint.sh): no call cycles between product files, no file
 # over 900 lines or function over 120, docs/metrics.md matching the exported families.
 check-lint: $(LIB)
 	$(Q)mkdir -p $(OUT)/results
-	$(Q)SNUG_RESULTS=$(abspath $(OUT)/results/lint) tests/tools/lint.sh $(OBJ)
+	$(Q)SNUG_RESULTS=$(abspath $(OUT)/results/lint) tests/lint/lint.sh $(OBJ)
 
 check-tiers: check-lint check-unit check-api check-envtest check-vm check-deploy check-node
 	$(Q)tests/summary.sh $(OUT)/results

@@ -8,12 +8,12 @@ cg-tools: $(CG_TOOLS)
 all: cg-tools
 check-unit: cg-tools
 
-$(OUT)/tests/cgcheck: $(OBJ)/tests/tools/cgcheck.o $(LIB)
+$(OUT)/tests/cgcheck: $(OBJ)/tests/vm/cgcheck.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-$(OUT)/tests/bench-sampler: $(OBJ)/tests/tools/bench_sampler.o $(LIB)
+$(OUT)/tests/bench-sampler: $(OBJ)/tests/vm/bench_sampler.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)

@@ -5,7 +5,7 @@ API_KUBE := $(OUT)/tests/api-kube
 FAKE_APISERVER := tests/fake-apiserver/fake_apiserver.py
 SNUG_SOAK_SECONDS ?= 60
 
-$(API_KUBE): $(OBJ)/tests/api/test_api_kube.o $(OBJ)/tests/kubetest/kubetest.o $(LIB)
+$(API_KUBE): $(OBJ)/tests/api/test_api_kube.o $(OBJ)/tests/lib/kubetest.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(LDLIBS)

@@ -421,12 +421,12 @@ def check_kustomization_complete():
 
 
 def check_live_agent():
-    """Runs `snug-agent run` against the fake API server (tests/agent/agentctl.py) through an OOM
+    """Runs `snug-agent run` against the fake API server (tests/lib/agentctl.py) through an OOM
     kill and a resize, on a resize-subresource server and on a spec-patch server."""
-    agentctl_py = os.path.join(REPO, "tests/agent/agentctl.py")
+    agentctl_py = os.path.join(REPO, "tests/lib/agentctl.py")
     agent = os.path.join(REPO, "build/snug-agent")
     if not os.path.exists(agentctl_py):
-        raise Skip("tests/agent/agentctl.py is not on this branch: `snug-agent run` is not assembled yet")
+        raise Skip("tests/lib/agentctl.py is not on this branch: `snug-agent run` is not assembled yet")
     r = subprocess.run([agent, "run", "--help"], capture_output=True, text=True)
     if r.returncode != 0 or "--node-name" not in r.stdout + r.stderr:
         raise Skip("`snug-agent run` is not implemented in this build")

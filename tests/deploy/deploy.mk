@@ -14,8 +14,8 @@ IMAGE_CACHE := $(SNUG_CACHE)/image
 deploy-generate:
 	$(Q)/usr/bin/python3 deploy/generate.py
 
-# The eviction fallback's driver (tests/webhook) lets the live check see its calls too.
-check-deploy: $(AGENT) $(if $(wildcard tests/webhook/fallback_driver.c),$(OUT)/tests/fallback-driver)
+# The eviction fallback's driver (tests/api/fallback_driver.c) lets the live check see its calls too.
+check-deploy: $(AGENT) $(if $(wildcard tests/api/fallback_driver.c),$(OUT)/tests/fallback-driver)
 	$(Q)mkdir -p $(OUT)/results
 	$(Q)start=$$(date +%s); rc=0; \
 	SNUG_CACHE=$(SNUG_CACHE) SNUG_RESULTS=$(abspath $(OUT)/results/deploy) \

@@ -1,4 +1,4 @@
-"""The live half of the deploy tier: `snug-agent run` (through tests/agent/agentctl.py) against the
+"""The live half of the deploy tier: `snug-agent run` (through tests/lib/agentctl.py) against the
 fake API server and a fake cgroup tree, driven through what the dashboard shows (a managed pod with
 usage, an OOM kill and the resize it causes, a pod with a bad annotation), on a server with the
 resize subresource (1.36) and one where resources change by spec patch (1.30). Returns the metric
@@ -30,7 +30,7 @@ def families(text):
 
 
 def scenario(repo, version, workdir):
-    sys.path.insert(0, os.path.join(repo, "tests/agent"))
+    sys.path.insert(0, os.path.join(repo, "tests/lib"))
     sys.path.insert(0, os.path.join(repo, "tests/fake-apiserver"))
     import agentctl
     import fakectl

@@ -22,7 +22,7 @@ import urllib.request
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
 import agentctl  # noqa: E402
 from agentctl import FAST, MiB, wait_for  # noqa: E402

@@ -3,7 +3,7 @@
 # binaries from $(SHARED_DIR)/envtest decompressed once into $(SNUG_CACHE)/envtest/<version>/.
 ENVTEST_KUBE := $(OUT)/tests/envtest-kube
 
-$(ENVTEST_KUBE): $(OBJ)/tests/envtest/test_envtest_kube.o $(OBJ)/tests/kubetest/kubetest.o $(LIB)
+$(ENVTEST_KUBE): $(OBJ)/tests/envtest/test_envtest_kube.o $(OBJ)/tests/lib/kubetest.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(LDLIBS)

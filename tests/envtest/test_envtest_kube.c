@@ -9,7 +9,7 @@
 
 #include "agent/kube/kube.h"
 #include "agent/util/time.h"
-#include "tests/kubetest/kubetest.h"
+#include "tests/lib/kubetest.h"
 
 #define WAIT (20 * USEC_PER_SEC)
 

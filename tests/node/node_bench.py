@@ -33,7 +33,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
 import agentctl  # noqa: E402  (FileWatch: inotify through ctypes)
 import nodectl  # noqa: E402

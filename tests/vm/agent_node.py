@@ -22,7 +22,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "fake-apiserver"))
-sys.path.insert(0, os.path.join(REPO, "tests", "agent"))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
 import agentctl  # noqa: E402
 import fakectl  # noqa: E402

@@ -9,7 +9,7 @@ VM_ACTCHECK := $(OUT)/tests/actcheck
 VM_GUEST_DEPS += $(VM_ACTCHECK)
 all: $(VM_ACTCHECK)
 
-$(VM_ACTCHECK): $(OBJ)/tests/tools/actcheck.o $(LIB)
+$(VM_ACTCHECK): $(OBJ)/tests/vm/actcheck.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)

@@ -9,7 +9,7 @@
 #include "agent/act_cgroups.h"
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
-#include "tests/tools/tool.h"
+#include "tests/vm/tool.h"
 #include "agent/util/parse.h"
 #include "cgroup/layout.h"
 #include "cgroup/limits.h"

@@ -14,7 +14,7 @@
 
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
-#include "tests/tools/tool.h"
+#include "tests/vm/tool.h"
 #include "agent/util/parse.h"
 #include "cgroup/files.h"
 #include "cgroup/layout.h"

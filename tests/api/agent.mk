@@ -5,7 +5,7 @@ AGENT_PYTHON ?= /usr/bin/python3
 check-agent-api: $(AGENT)
 	$(Q)mkdir -p $(OUT)/results
 	$(Q)SNUG_AGENT=$(abspath $(AGENT)) SNUG_RESULTS=$(abspath $(OUT)/results/agent-api) \
-		PYTHONDONTWRITEBYTECODE=1 $(AGENT_PYTHON) tests/agent/test_agent_api.py $(AGENT_TESTS)
+		PYTHONDONTWRITEBYTECODE=1 $(AGENT_PYTHON) tests/api/test_agent_api.py $(AGENT_TESTS)
 
 check-api: check-agent-api
 

@@ -1,5 +1,5 @@
 /* Helpers shared by the kube client's api and envtest tiers (see kubetest.h). */
-#include "tests/kubetest/kubetest.h"
+#include "tests/lib/kubetest.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

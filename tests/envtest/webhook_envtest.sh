@@ -41,7 +41,7 @@ for spec in "kube-apiserver.xz 1.36.2 no-node-support" \
 		SNUG_ENVTEST_CA=$CP_CA SNUG_ENVTEST_CA_KEY=$work/pki/ca.key \
 		SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig \
 		SNUG_ENVTEST_WORK=$work SNUG_ENVTEST_VERSION=$version SNUG_ENVTEST_CASE=$case \
-		PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/webhook/envtest_fallback.py; then
+		PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/envtest/webhook_envtest.py; then
 		pass=$((pass + 1))
 		rm -rf "$work"
 	else

@@ -4,7 +4,7 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_ADMISSION := $(OUT)/fuzz/fuzz-admission
-FUZZ_ADMISSION_SRCS := tests/webhook/fuzz_admission.c agent/webhook.c agent/decide_pod.c agent/util/quantity.c
+FUZZ_ADMISSION_SRCS := tests/fuzz/fuzz_admission.c agent/webhook.c agent/decide_pod.c agent/util/quantity.c
 
 $(FUZZ_ADMISSION): $(FUZZ_ADMISSION_SRCS) agent/webhook.h agent/decide.h
 	$(call msg,FUZZ-CC,$@)
@@ -24,7 +24,7 @@ fuzz: fuzz-admission
 
 # The engine driver the API tests run against the fake API server (the agent wires the engine itself).
 FALLBACK_DRIVER := $(OUT)/tests/fallback-driver
-$(FALLBACK_DRIVER): $(OBJ)/tests/webhook/fallback_driver.o $(LIB)
+$(FALLBACK_DRIVER): $(OBJ)/tests/api/fallback_driver.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
@@ -39,7 +39,7 @@ check-webhook: $(AGENT) $(FALLBACK_DRIVER)
 	else \
 		SNUG_AGENT=$(abspath $(AGENT)) SNUG_FALLBACK_DRIVER=$(abspath $(FALLBACK_DRIVER)) \
 		SNUG_RESULTS=$(abspath $(OUT)/results/webhook) PYTHONDONTWRITEBYTECODE=1 \
-			/usr/bin/python3 tests/webhook/test_webhook_api.py; \
+			/usr/bin/python3 tests/api/test_webhook_api.py; \
 	fi
 
 check-api: check-webhook
@@ -50,7 +50,7 @@ check-api: check-webhook
 .PHONY: check-webhook-envtest
 check-webhook-envtest: $(AGENT)
 	$(Q)mkdir -p $(OUT)/results
-	$(Q)SHARED_DIR=$(SHARED_DIR) SNUG_CACHE=$(SNUG_CACHE) tests/webhook/envtest.sh \
+	$(Q)SHARED_DIR=$(SHARED_DIR) SNUG_CACHE=$(SNUG_CACHE) tests/envtest/webhook_envtest.sh \
 		$(abspath $(AGENT)) $(abspath $(OUT)/results/webhook-envtest)
 
 check-envtest: check-webhook-envtest
