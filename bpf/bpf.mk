@@ -1,4 +1,4 @@
-# Build rules for bpf/: the CO-RE object, its skeleton (a generated header bpf/oomwatch.c includes), the bench helper.
+# Build rules for bpf/: the CO-RE object, and its skeleton (a generated header bpf/oomwatch.c includes).
 BPF_OUT := $(OUT)/bpf
 BPFTOOL ?= bpftool
 LLVM_STRIP ?= llvm-strip
@@ -17,11 +17,3 @@ $(BPF_OUT)/oomwatch.skel.h: $(BPF_OUT)/oomwatch.bpf.o
 
 GENERATED_HEADERS += $(BPF_OUT)/oomwatch.skel.h
 
-# The OOM latency benchmark's guest helper (tests/vm/bench_oom.sh runs it in the VM).
-OOM_BENCH := $(OUT)/tests/oom-bench
-$(OOM_BENCH): $(OBJ)/tests/vm/oom_bench.o $(LIB)
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
-
-VM_GUEST_DEPS += $(OOM_BENCH)

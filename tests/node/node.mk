@@ -41,7 +41,7 @@ bench: bench-node
 
 # `make demo`: the story on the real node (kubelet 1.36.2, tests/node/node_demo.py); where its parts
 # cannot be had (check.sh exits 77 with a SKIPPED line), the VM tier's demo with a fake API server.
-demo: deps all $(VM_WORKLOAD) $(VM_GUEST_DEPS) $(NODE_IMAGES)
+demo: deps all vm-guest-deps $(NODE_IMAGES)
 	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SHARED_DIR=$(SHARED_DIR) \
 		tests/node/check.sh demo; rc=$$?; \
 	if [ $$rc -eq 77 ]; then \

@@ -1,15 +1,23 @@
 # VM tier: boots Debian's kernel in qemu (tests/vm/run.sh) and runs guest scripts there; also `make demo-vm` and `make bench-vm`.
 
 VM_WORKLOAD := $(OUT)/tests/workload
-# Binaries the guest scripts use; fragments included before this one (cgroup/, bpf/) append theirs.
-VM_GUEST_DEPS +=
 
-# actcheck: the agent's cgroup actuation driven from guest scripts (t_60_systemd.sh).
+# The tools the guest scripts run (tests/vm/lib.sh names them), all in build/tests/:
+#   cgcheck        the cgroup library from shell scripts: discover, sample, write (cgcheck.c)
+#   bench-sampler  the sampler's cost per container per tick (bench_sampler.c, bench_sampler.sh)
+#   actcheck       the agent's cgroup actuation (actcheck.c, t_60_systemd.sh)
+#   oom-bench      OOM-kill delivery latency, BPF vs memory.events (oom_bench.c, bench_oom.sh)
+VM_CGCHECK := $(OUT)/tests/cgcheck
+VM_BENCH_SAMPLER := $(OUT)/tests/bench-sampler
 VM_ACTCHECK := $(OUT)/tests/actcheck
-VM_GUEST_DEPS += $(VM_ACTCHECK)
-all: $(VM_ACTCHECK)
+VM_OOM_BENCH := $(OUT)/tests/oom-bench
+VM_GUEST_DEPS := $(VM_CGCHECK) $(VM_BENCH_SAMPLER) $(VM_OOM_BENCH) $(VM_ACTCHECK)
 
+$(VM_CGCHECK): $(OBJ)/tests/vm/cgcheck.o $(LIB)
+$(VM_BENCH_SAMPLER): $(OBJ)/tests/vm/bench_sampler.o $(LIB)
 $(VM_ACTCHECK): $(OBJ)/tests/vm/actcheck.o $(LIB)
+$(VM_OOM_BENCH): $(OBJ)/tests/vm/oom_bench.o $(LIB)
+$(VM_CGCHECK) $(VM_BENCH_SAMPLER) $(VM_ACTCHECK) $(VM_OOM_BENCH):
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
@@ -21,6 +29,15 @@ VM_GUEST_DEPS += $(VM_THRASH_FILE)
 $(VM_THRASH_FILE):
 	$(Q)mkdir -p $(@D)
 	$(Q)truncate -s 96M $@
+
+# `make` builds the tools as well; check-unit builds the cgroup ones.
+.PHONY: cg-tools vm-guest-deps
+cg-tools: $(VM_CGCHECK) $(VM_BENCH_SAMPLER)
+all: cg-tools $(VM_ACTCHECK)
+check-unit: cg-tools
+# What a boot needs built, by name: a fragment read before this one (tests/node/node.mk) cannot expand
+# the variables above yet.
+vm-guest-deps: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
 
 .PHONY: bench-vm vm-shell demo-vm
 

@@ -1,22 +1,11 @@
-# metrics + quantity: `make bench-metrics` (part of `make bench`) and `make fuzz-quantity` (part of `make fuzz`).
-
-BENCH_METRICS := $(OUT)/tests/bench_metrics
-
-$(BENCH_METRICS): $(OBJ)/tests/bench/bench_metrics.o $(LIB)
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
-
-.PHONY: bench-metrics fuzz-quantity
-bench-metrics: $(BENCH_METRICS)
-	$(Q)$(BENCH_METRICS)
-
-bench: bench-metrics
-
-# libFuzzer with ASan+UBSan, built by clang apart from the gcc objects. FUZZ_SECONDS bounds the run;
-# the corpus persists in the cache so later runs start where earlier ones stopped.
+# `make fuzz-quantity`: libFuzzer (clang, ASan+UBSan, built apart from the gcc objects) on the
+# Kubernetes quantity parser for FUZZ_SECONDS; the corpus persists in the cache so later runs start
+# where earlier ones stopped.
 FUZZ_QUANTITY := $(OUT)/fuzz/fuzz_quantity
 FUZZ_QUANTITY_CORPUS := $(SNUG_CACHE)/fuzz/quantity
+
+.PHONY: fuzz-quantity
+fuzz: fuzz-quantity
 
 $(FUZZ_QUANTITY): tests/fuzz/fuzz_quantity.c agent/util/quantity.c agent/util/quantity.h
 	$(call msg,FUZZ-CC,$@)
@@ -30,5 +19,3 @@ fuzz-quantity: $(FUZZ_QUANTITY)
 		printf '1.3E+6' > $(FUZZ_QUANTITY_CORPUS)/seed-exp; printf '.000001Ki' > $(FUZZ_QUANTITY_CORPUS)/seed-frac
 	$(Q)set -o pipefail; $(FUZZ_QUANTITY) -max_total_time=$(FUZZ_SECONDS) -max_len=256 \
 		-artifact_prefix=$(abspath $(OUT)/fuzz)/ $(FUZZ_QUANTITY_CORPUS) 2>&1 | tail -n 3
-
-fuzz: fuzz-quantity
