@@ -12,13 +12,13 @@ import threading
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fake-apiserver"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-import agentctl  # noqa: E402
-import fakectl  # noqa: E402
-from agentctl import FAST, MiB, wait_for  # noqa: E402
+from snugtest.agent import FAST, Agent  # noqa: E402
+from snugtest.cgtree import FakeCgroup, FakeTree  # noqa: E402
+from snugtest.fakeserver import FakeApiServer, events, resize_requests  # noqa: E402
+from snugtest.harness import main, tmpdir, wait_for  # noqa: E402
+from snugtest.units import MiB, quantity  # noqa: E402
 
 
 def patch_body(req):
@@ -38,11 +38,11 @@ class AgentBase(unittest.TestCase):
     version = "1.36"
 
     def setUp(self):
-        self.dir, self._rm = agentctl.tmpdir("snug-agent-api-")
-        self.srv = fakectl.FakeApiServer(version=self.version, workdir=os.path.join(self.dir, "srv"))
+        self.dir, self._rm = tmpdir("snug-agent-api-")
+        self.srv = FakeApiServer(version=self.version, workdir=os.path.join(self.dir, "srv"))
         os.makedirs(self.srv.dir, exist_ok=True)
         self.srv.start()
-        self.tree = agentctl.FakeTree(os.path.join(self.dir, "cgroup"))
+        self.tree = FakeTree(os.path.join(self.dir, "cgroup"))
         self.srv.kubelet(mode="apply", delay=0.1)
         self.agent = None
 
@@ -54,8 +54,7 @@ class AgentBase(unittest.TestCase):
         self._rm()
 
     def start_agent(self, *args, state="state"):
-        self.agent = agentctl.Agent(self.srv, self.tree.root, os.path.join(self.dir, state),
-                                    args=FAST + list(args))
+        self.agent = Agent(self.srv, self.tree.root, os.path.join(self.dir, state), args=FAST + list(args))
         self.agent.start()
         return self.agent
 
@@ -95,10 +94,10 @@ class AgentBase(unittest.TestCase):
                         "agent did not track %d containers:\n%s" % (n, self.agent.log()))
 
     def wait_resized(self, pod, n=1):
-        got = wait_for(lambda: len([r for r in agentctl.resize_requests(self.srv, pod)
+        got = wait_for(lambda: len([r for r in resize_requests(self.srv, pod)
                                     if r["status"] == 200]) >= n)
         self.assertTrue(got, "no accepted resize of %s:\n%s" % (pod, self.agent.log()))
-        return [r for r in agentctl.resize_requests(self.srv, pod) if r["status"] == 200]
+        return [r for r in resize_requests(self.srv, pod) if r["status"] == 200]
 
 
 class AgentTest(AgentBase):
@@ -117,7 +116,7 @@ class AgentTest(AgentBase):
         c = self.tree.container("plain")
         c.oom_kill()
         time.sleep(1.5)
-        self.assertEqual(agentctl.resize_requests(self.srv, "plain"), [], "an opted-out pod was resized")
+        self.assertEqual(resize_requests(self.srv, "plain"), [], "an opted-out pod was resized")
 
     # ---- OOM kill → memory grown in place ----------------------------------------------------
 
@@ -127,7 +126,7 @@ class AgentTest(AgentBase):
         self.start_then_oom_kill(c)
         req = self.wait_resized("grower")[0]
         res = container_patch(req)
-        limit = fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"])
+        limit = quantity(res["limits"]["memory"])
         self.assertGreater(limit, 256 * MiB, "memory limit not raised: %s" % res)
         # VPA's OOM bump: at least +100 MiB over the 200 MiB peak.
         self.assertGreaterEqual(limit, 300 * MiB, self.agent.log())
@@ -141,10 +140,10 @@ class AgentTest(AgentBase):
         ann = json.loads(ann)
         self.assertEqual(ann["container"], "app")
         self.assertIn("oom", ann["reason"].lower())
-        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "Resized")))
+        self.assertTrue(wait_for(lambda: events(self.srv, "Resized")))
         # One kill, one resize: later decisions inside the cooldown do not resize again.
         time.sleep(2)
-        self.assertEqual(len(agentctl.resize_requests(self.srv, "grower")), 1)
+        self.assertEqual(len(resize_requests(self.srv, "grower")), 1)
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "grower"][0]
         self.assertEqual(rec["last_action"]["result"], "accepted")
 
@@ -160,7 +159,7 @@ class AgentTest(AgentBase):
         time.sleep(0.5)  # past the one sample taken at start
         c.oom_kill()
         res = container_patch(self.wait_resized("burst")[0])
-        limit = fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"])
+        limit = quantity(res["limits"]["memory"])
         self.assertGreater(limit, 256 * MiB)
         self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)),
                         "container memory.max not written: %s" % c.read("memory.max"))
@@ -177,12 +176,12 @@ class AgentTest(AgentBase):
         self.wait_tracked(1)
         c.memory = 250 * MiB
         c.write_memory()
-        self.assertTrue(wait_for(lambda: agentctl.resize_requests(self.srv, "spike")),
+        self.assertTrue(wait_for(lambda: resize_requests(self.srv, "spike")),
                         "no pressure resize:\n" + self.agent.log())
         c.oom_kill()
         done = self.wait_resized("spike", 2)
-        first = fakectl.fake_apiserver.parse_quantity(container_patch(done[0])["limits"]["memory"])
-        second = fakectl.fake_apiserver.parse_quantity(container_patch(done[1])["limits"]["memory"])
+        first = quantity(container_patch(done[0])["limits"]["memory"])
+        second = quantity(container_patch(done[1])["limits"]["memory"])
         self.assertGreater(second, first, self.agent.log())
         self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(second)),
                         "container memory.max not written: %s" % c.read("memory.max"))
@@ -204,7 +203,7 @@ class AgentTest(AgentBase):
         c.memory = 250 * MiB  # 97% of the limit, no kill yet
         c.write_memory()
         res = container_patch(self.wait_resized("leaky")[0])
-        limit = fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"])
+        limit = quantity(res["limits"]["memory"])
         self.assertGreater(limit, 256 * MiB)
         self.assertTrue(wait_for(lambda: c.read("memory.max").strip() == str(limit)))
         self.assertEqual(c.events["oom_kill"], 0)
@@ -217,9 +216,8 @@ class AgentTest(AgentBase):
         self.make_pod("jumpy", annotations={"snug.io/mode": "in-place"},
                       requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"},
                       memory_max=256 * MiB, working_set=100 * MiB)
-        self.agent = agentctl.Agent(self.srv, self.tree.root, os.path.join(self.dir, "state"),
-                                    args=["--sample-interval", "2s", "--decide-interval", "100ms",
-                                          "--min-history", "1h"])
+        self.agent = Agent(self.srv, self.tree.root, os.path.join(self.dir, "state"),
+                           args=["--sample-interval", "2s", "--decide-interval", "100ms", "--min-history", "1h"])
         self.agent.start()
         self.wait_tracked(1)
         c = self.tree.container("jumpy")
@@ -227,7 +225,7 @@ class AgentTest(AgentBase):
         c.write_memory()
         self.wait_resized("jumpy")
         time.sleep(1.5)  # many decisions, at most one more sample
-        self.assertEqual(len(agentctl.resize_requests(self.srv, "jumpy")), 1,
+        self.assertEqual(len(resize_requests(self.srv, "jumpy")), 1,
                          "memory grown again on stale signals:\n" + self.agent.log())
 
     def test_guaranteed_pod_stays_guaranteed(self):
@@ -242,7 +240,7 @@ class AgentTest(AgentBase):
     def test_cluster_cap_limits_the_bump(self):
         self.start_then_oom_kill(self.oom_pod("capped"), "--max-memory", "300Mi")
         res = container_patch(self.wait_resized("capped")[0])
-        self.assertLessEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 300 * MiB)
+        self.assertLessEqual(quantity(res["limits"]["memory"]), 300 * MiB)
 
     # ---- the node's free allocatable ---------------------------------------------------------
 
@@ -262,8 +260,8 @@ class AgentTest(AgentBase):
         c.oom_kill()
         res = container_patch(self.wait_resized("tight")[0])
         # The OOM bump alone would be well above (+100Mi over the peak, at least).
-        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 274 * MiB, res)
-        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 274 * MiB, res)
+        self.assertEqual(quantity(res["requests"]["memory"]), 274 * MiB, res)
+        self.assertEqual(quantity(res["limits"]["memory"]), 274 * MiB, res)
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "tight"][0]
         self.assertIn("node has only 274Mi memory left", rec["last_action"]["reason"])
         # The kubelet found it fits (a bigger bump would have stayed Deferred).
@@ -292,7 +290,7 @@ class AgentTest(AgentBase):
         self.tree.pod("leaky").write("memory.max", "%d\n" % (128 * MiB))
         self.start_then_oom_kill(c)
         first, second = self.wait_resized("leaky", n=2)[:2]
-        q = fakectl.fake_apiserver.parse_quantity
+        q = quantity
         # VPA's answer to the kill: the peak sampled (100Mi, above the 64Mi request) + 100Mi as the
         # request, the limit kept at twice it.
         self.assertEqual(q(container_patch(first)["requests"]["memory"]), 200 * MiB, first)
@@ -326,16 +324,16 @@ class AgentTest(AgentBase):
         time.sleep(0.5)
         c.oom_kill()
         res = container_patch(self.wait_resized("loose")[0])
-        self.assertGreaterEqual(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 300 * MiB)
+        self.assertGreaterEqual(quantity(res["limits"]["memory"]), 300 * MiB)
 
     # ---- modes -------------------------------------------------------------------------------
 
     def test_recommend_mode_only_reports(self):
         c = self.oom_pod("watched", mode="recommend")
         self.start_then_oom_kill(c)
-        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "Recommendation")),
+        self.assertTrue(wait_for(lambda: events(self.srv, "Recommendation")),
                         "no Recommendation event:\n" + self.agent.log())
-        self.assertEqual(agentctl.resize_requests(self.srv), [])
+        self.assertEqual(resize_requests(self.srv), [])
         self.assertEqual(c.read("memory.max").strip(), "max")
 
     def test_dry_run_changes_nothing(self):
@@ -343,21 +341,21 @@ class AgentTest(AgentBase):
         self.start_then_oom_kill(c, "--dry-run")
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="dry-run") or 0) >= 1),
                         "dry-run decision not counted:\n" + self.agent.log())
-        self.assertEqual(agentctl.resize_requests(self.srv), [])
+        self.assertEqual(resize_requests(self.srv), [])
         self.assertEqual(c.read("memory.max").strip(), str(256 * MiB))
 
     def test_bad_annotation_is_reported_and_pod_left_alone(self):
         self.make_pod("typo", annotations={"snug.io/mode": "sometimes", "snug.io/max-memory": "lots"},
                       requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
         self.start_agent()
-        ev = wait_for(lambda: agentctl.events(self.srv, "InvalidAnnotation"))
+        ev = wait_for(lambda: events(self.srv, "InvalidAnnotation"))
         self.assertTrue(ev, "no InvalidAnnotation event:\n" + self.agent.log())
         self.assertIn("snug.io/mode", ev[0]["message"])
         self.assertEqual(ev[0]["involvedObject"]["name"], "typo")
         self.assertEqual(self.agent.metric("snug_bad_annotations_total", pod="typo"), 1)
         self.tree.container("typo").oom_kill()
         time.sleep(1.5)
-        self.assertEqual(agentctl.resize_requests(self.srv), [])
+        self.assertEqual(resize_requests(self.srv), [])
         # Still alive and serving.
         self.assertEqual(self.agent.get("/healthz")[0], 200)
 
@@ -370,8 +368,8 @@ class AgentTest(AgentBase):
         self.start_agent("--min-history", "0")
         self.wait_tracked(1)
         res = container_patch(self.wait_resized("idle")[0])
-        req = fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"])
-        lim = fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"])
+        req = quantity(res["requests"]["memory"])
+        lim = quantity(res["limits"]["memory"])
         # VPA's floor is 250 MiB for a one-container pod; 40 MiB used + 15% is below it.
         self.assertEqual(req, 250 * MiB)
         # requests-and-limits: the limit keeps its 2:1 ratio to the request.
@@ -414,11 +412,11 @@ class AgentTest(AgentBase):
         c.write_memory()
         self.start_agent("--min-history", "3s")
         self.wait_tracked(1)
-        got = wait_for(lambda: [r for r in agentctl.resize_requests(self.srv, "idle") if r["status"] == 200],
+        got = wait_for(lambda: [r for r in resize_requests(self.srv, "idle") if r["status"] == 200],
                        timeout=40)
         self.assertTrue(got, "no recommendation-driven resize after --min-history 3s:\n" + self.agent.log())
         res = container_patch(got[0])
-        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 250 * MiB)
+        self.assertEqual(quantity(res["requests"]["memory"]), 250 * MiB)
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "idle"][0]
         self.assertIn("recommendation", rec["last_action"]["reason"])
 
@@ -434,12 +432,12 @@ class AgentTest(AgentBase):
 
         def burn():
             c.run(0.2, 0.2, throttled_fraction=0.8)
-            return [r for r in agentctl.resize_requests(self.srv, "burner") if r["status"] == 200]
+            return [r for r in resize_requests(self.srv, "burner") if r["status"] == 200]
 
         done = wait_for(burn, timeout=20, interval=0.2)
         self.assertTrue(done, "no CPU resize:\n" + self.agent.log())
         res = container_patch(done[0])
-        limit = fakectl.fake_apiserver.parse_quantity(res["limits"]["cpu"])
+        limit = quantity(res["limits"]["cpu"])
         self.assertGreater(limit, 0.2)
         quota = int(limit * 100000 + 0.5)
         self.assertTrue(wait_for(lambda: c.read("cpu.max").split()[0] == str(quota)),
@@ -448,7 +446,7 @@ class AgentTest(AgentBase):
     def throttle_until_resized(self, name, c):
         def burn():
             c.run(0.2, 0.2, throttled_fraction=0.8)
-            return [r for r in agentctl.resize_requests(self.srv, name) if r["status"] == 200]
+            return [r for r in resize_requests(self.srv, name) if r["status"] == 200]
 
         done = wait_for(burn, timeout=20, interval=0.2)
         self.assertTrue(done, "no CPU resize of %s:\n%s" % (name, self.agent.log()))
@@ -508,11 +506,11 @@ class AgentTest(AgentBase):
 
         def burn():
             c.run(0.2, 0.2, throttled_fraction=0.8)
-            return len([r for r in agentctl.resize_requests(self.srv, "burner") if r["status"] == 200]) >= 2
+            return len([r for r in resize_requests(self.srv, "burner") if r["status"] == 200]) >= 2
 
         self.assertTrue(wait_for(burn, timeout=25, interval=0.2), "no second resize:\n" + self.agent.log())
-        first, second = [r for r in agentctl.resize_requests(self.srv, "burner") if r["status"] == 200][:2]
-        limits = [fakectl.fake_apiserver.parse_quantity(container_patch(r)["limits"]["cpu"]) for r in (first, second)]
+        first, second = [r for r in resize_requests(self.srv, "burner") if r["status"] == 200][:2]
+        limits = [quantity(container_patch(r)["limits"]["cpu"]) for r in (first, second)]
         self.assertAlmostEqual(limits[0], 0.3)
         self.assertAlmostEqual(limits[1], 0.45, msg="second resize not based on the first's 300m")
         self.assertGreaterEqual(second["mono"] - first["mono"], 2.9,
@@ -532,11 +530,11 @@ class AgentTest(AgentBase):
         c.write_events()
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_oom_kill_causes_total", cause="node") or 0) >= 1),
                         "kill not classified as the node's:\n" + self.agent.log())
-        ev = wait_for(lambda: agentctl.events(self.srv, "OOMKillNotContainerLimit"))
+        ev = wait_for(lambda: events(self.srv, "OOMKillNotContainerLimit"))
         self.assertTrue(ev, "no OOMKillNotContainerLimit Event:\n" + self.agent.log())
         self.assertIn("node", ev[0]["message"])
         time.sleep(1)
-        self.assertEqual(agentctl.resize_requests(self.srv, "bystander"), [], self.agent.log())
+        self.assertEqual(resize_requests(self.srv, "bystander"), [], self.agent.log())
         # The same container then hits its own limit: that one is resized.
         c.oom_kill()
         self.wait_resized("bystander")
@@ -567,13 +565,13 @@ class AgentTest(AgentBase):
                                                                        "containerID": "containerd://" + new_id}]}},
                                    "application/strategic-merge-patch+json")
         self.assertEqual(st, 200, out)
-        c = agentctl.FakeCgroup(os.path.join(os.path.dirname(self.tree.container("restarter").path), new_id))
+        c = FakeCgroup(os.path.join(os.path.dirname(self.tree.container("restarter").path), new_id))
         c.memory = 230 * MiB  # 90 % of the limit: under the 95 % that is pressure as measured
         c.write_memory()
         c.write("memory.max", "%d\n" % (256 * MiB))
         self.assertTrue(wait_for(lambda: new_id in json.dumps(self.agent.recommendations())), self.agent.log())
         time.sleep(2)
-        self.assertEqual(agentctl.resize_requests(self.srv, "restarter"), [], self.agent.log())
+        self.assertEqual(resize_requests(self.srv, "restarter"), [], self.agent.log())
 
     def test_reads_only_what_it_uses(self):
         # Each tick reads cpu.stat, memory.current, memory.stat, memory.max and the PSI files (kept
@@ -619,7 +617,7 @@ class AgentTest(AgentBase):
         self.wait_tracked(1)
         self.stall(c, 4, 0.4)
         res = container_patch(self.wait_resized("thrash")[0])
-        self.assertGreater(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 256 * MiB)
+        self.assertGreater(quantity(res["limits"]["memory"]), 256 * MiB)
         note = wait_for(lambda: json.loads(self.srv.get_pod("thrash")["metadata"].get("annotations", {})
                                            .get("snug.io/last-resize", "null")))
         m = re.match(r"memory-pressure: memory stall \(PSI\) some ([0-9.]+)%, full ([0-9.]+)% over \d+s while usage "
@@ -635,7 +633,7 @@ class AgentTest(AgentBase):
         self.start_agent("--psi-window", "2s")
         self.wait_tracked(1)
         self.stall(c, 4, 0.4)
-        self.assertEqual(agentctl.resize_requests(self.srv, "quiet"), [], self.agent.log())
+        self.assertEqual(resize_requests(self.srv, "quiet"), [], self.agent.log())
 
     def test_memory_shrink_held_while_the_container_stalls(self):
         # Over-provisioned (1Gi request, 40 MiB used): the recommendation shrinks it, but not while
@@ -654,14 +652,14 @@ class AgentTest(AgentBase):
         staller.join()
 
         def memory_resizes():
-            return [container_patch(r) for r in agentctl.resize_requests(self.srv, "held")
+            return [container_patch(r) for r in resize_requests(self.srv, "held")
                     if r["status"] == 200 and "memory" in container_patch(r).get("requests", {})]
         # (CPU may shrink meanwhile: the stall holds memory only.)
         self.assertEqual(memory_resizes(), [], self.agent.log())
         self.assertIn("shrink held, memory stall (PSI) some", self.agent.log())
         res = wait_for(memory_resizes)  # once the stall is a window behind
         self.assertTrue(res, "memory never shrunk after the stall:\n" + self.agent.log())
-        self.assertLess(fakectl.fake_apiserver.parse_quantity(res[0]["requests"]["memory"]), 1024 * MiB)
+        self.assertLess(quantity(res[0]["requests"]["memory"]), 1024 * MiB)
 
     # ---- startup CPU boost ---------------------------------------------------------------------
 
@@ -681,7 +679,7 @@ class AgentTest(AgentBase):
         c = self.tree.container(name)
         res = pod["spec"]["containers"][0]["resources"]
         for d in (c, self.tree.pod(name)):
-            d.write("cpu.max", "%d 100000\n" % (fakectl.fake_apiserver.parse_quantity(res["limits"]["cpu"]) * 100000))
+            d.write("cpu.max", "%d 100000\n" % (quantity(res["limits"]["cpu"]) * 100000))
         return c
 
     def test_startup_boost_until_ready(self):
@@ -699,7 +697,7 @@ class AgentTest(AgentBase):
         self.assertEqual(note["kind"], "startup-boost-over")
         self.assertTrue(note["reason"].startswith("startup-boost over: cpu limit 800m -> 200m"), note)
         time.sleep(1)
-        self.assertEqual(len([r for r in agentctl.resize_requests(self.srv, "starter") if r["status"] == 200]), 2,
+        self.assertEqual(len([r for r in resize_requests(self.srv, "starter") if r["status"] == 200]), 2,
                          "resized again after the boost:\n" + self.agent.log())
 
     def test_startup_boost_for_a_time(self):
@@ -710,7 +708,7 @@ class AgentTest(AgentBase):
         t0 = time.time()
         self.run_container("timed")  # Ready at once: not what this boost waits for
         time.sleep(1)
-        self.assertEqual(len([r for r in agentctl.resize_requests(self.srv, "timed") if r["status"] == 200]), 1)
+        self.assertEqual(len([r for r in resize_requests(self.srv, "timed") if r["status"] == 200]), 1)
         back = self.wait_resized("timed", 2)[1]
         self.assertGreaterEqual(time.time() - t0, 1.0)
         self.assertEqual(container_patch(back)["limits"], {"cpu": "200m"})
@@ -722,7 +720,7 @@ class AgentTest(AgentBase):
         self.start_agent()
         self.wait_tracked(1)
         time.sleep(1)
-        self.assertEqual(agentctl.resize_requests(self.srv, "old"), [], self.agent.log())
+        self.assertEqual(resize_requests(self.srv, "old"), [], self.agent.log())
 
     def test_kubelet_silent_limits_put_back(self):
         # A kubelet that never answers (down, or not watching): after --admission-timeout the
@@ -735,7 +733,7 @@ class AgentTest(AgentBase):
                         "memory.max not raised at once:\n" + self.agent.log())
         self.assertTrue(wait_for(lambda: int(c.read("memory.max")) == 256 * MiB, timeout=10),
                         "memory.max not put back:\n" + self.agent.log())
-        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotAdmitted")),
+        self.assertTrue(wait_for(lambda: events(self.srv, "ResizeNotAdmitted")),
                         "no ResizeNotAdmitted Event:\n" + self.agent.log())
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="reverted") or 0) >= 1))
 
@@ -747,7 +745,7 @@ class AgentTest(AgentBase):
         self.start_then_oom_kill(c)
         self.wait_resized("flaky")
         time.sleep(2)
-        attempts = agentctl.resize_requests(self.srv, "flaky")
+        attempts = resize_requests(self.srv, "flaky")
         self.assertEqual([r["status"] for r in attempts], [503, 503, 503, 200],
                          "decision lost or duplicated:\n" + self.agent.log())
 
@@ -762,9 +760,9 @@ class AgentTest(AgentBase):
         self.srv.fault(action="touch", path=r"/pods/%s/resize$" % name, count=touches)
         self.start_agent("--sample-interval", "12s", "--decide-interval", "1h")
         self.wait_tracked(1)
-        self.assertTrue(wait_for(lambda: agentctl.resize_requests(self.srv, name), timeout=40),
+        self.assertTrue(wait_for(lambda: resize_requests(self.srv, name), timeout=40),
                         "no pressure resize:\n" + self.agent.log())
-        statuses = lambda: [r["status"] for r in agentctl.resize_requests(self.srv, name)]  # noqa: E731
+        statuses = lambda: [r["status"] for r in resize_requests(self.srv, name)]  # noqa: E731
         wait_for(lambda: len(statuses()) > touches, timeout=8)
         return statuses()
 
@@ -776,10 +774,10 @@ class AgentTest(AgentBase):
         # The 409 is followed at once by a read of the pod and the resize made on it, not left to
         # the next sample; the precondition is kept (the retry carries the newer resourceVersion).
         self.assertEqual(self.conflicting_pressure_resize("busy", 1), [409, 200], self.agent.log())
-        first, second = agentctl.resize_requests(self.srv, "busy")
+        first, second = resize_requests(self.srv, "busy")
         rv = lambda r: int(patch_body(r)["metadata"]["resourceVersion"])  # noqa: E731
         self.assertGreater(rv(second), rv(first))
-        self.assertGreater(fakectl.fake_apiserver.parse_quantity(container_patch(second)["limits"]["memory"]),
+        self.assertGreater(quantity(container_patch(second)["limits"]["memory"]),
                            256 * MiB)
         self.assertTrue(wait_for(lambda: self.last_action("busy").get("result") == "accepted"),
                         "last action: %s\n%s" % (self.last_action("busy"), self.agent.log()))
@@ -809,7 +807,7 @@ class AgentTest(AgentBase):
         time.sleep(0.5)  # any write still on its way lands
         ann = json.loads(self.srv.get_pod("twice")["metadata"]["annotations"]["snug.io/last-resize"])
         self.assertEqual(ann["reason"], self.last_action("twice")["reason"], self.agent.log())
-        self.assertIn(str(fakectl.fake_apiserver.parse_quantity(limit) // MiB), ann["reason"])
+        self.assertIn(str(quantity(limit) // MiB), ann["reason"])
 
     def annotation_patches(self, name):
         return [r for r in self.srv.requests() if r["method"] == "PATCH" and r["path"].endswith("/pods/" + name)]
@@ -844,7 +842,7 @@ class AgentTest(AgentBase):
         self.wait_resized("huge")
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="infeasible") or 0) >= 1),
                         "Infeasible not seen:\n" + self.agent.log())
-        ev = wait_for(lambda: agentctl.events(self.srv, "ResizeNotApplied"))
+        ev = wait_for(lambda: events(self.srv, "ResizeNotApplied"))
         self.assertIn("enough capacity", ev[0]["message"])
         # The limit snug wrote before the kubelet answered is put back: the kernel holds what
         # the kubelet actuated (the spec's 256Mi), not the refused value.
@@ -862,7 +860,7 @@ class AgentTest(AgentBase):
         self.wait_resized("erring")
         self.assertTrue(wait_for(lambda: (self.agent.metric("snug_resizes_total", result="error") or 0) >= 1),
                         "Error not seen:\n" + self.agent.log())
-        ev = wait_for(lambda: agentctl.events(self.srv, "ResizeNotApplied"))
+        ev = wait_for(lambda: events(self.srv, "ResizeNotApplied"))
         self.assertIn("stopped container", ev[0]["message"])
         self.assertIn("keep the admitted values", ev[0]["message"])
         time.sleep(1)
@@ -888,7 +886,7 @@ class AgentTest(AgentBase):
             c.oom_kill()
         self.wait_resized("held-note")
         self.assertTrue(wait_for(lambda: self.annotation_patches("failing")), self.agent.log())
-        self.assertTrue(wait_for(lambda: [r for r in agentctl.resize_requests(self.srv, "held-read")
+        self.assertTrue(wait_for(lambda: [r for r in resize_requests(self.srv, "held-read")
                                           if r["status"] == 409]), "no 409:\n" + self.agent.log())
         self.assertTrue(wait_for(lambda: "Resizing default/held-resize" in self.agent.log()), self.agent.log())
         time.sleep(1)  # the annotation write and the read after the 409 are on their way
@@ -915,7 +913,7 @@ class AgentTest(AgentBase):
         self.wait_tracked(1)
         time.sleep(2.5)
         self.assertIn("Loaded 1 checkpoints", self.agent.log())
-        self.assertEqual(len(agentctl.resize_requests(self.srv, "keeper")), 1, "resized again after restart")
+        self.assertEqual(len(resize_requests(self.srv, "keeper")), 1, "resized again after restart")
 
     def test_bypass_budget_spent_warns_once_and_survives_a_restart(self):
         # Issue 13, defect 3: a leak that always reaches its limit was followed without end, each
@@ -925,7 +923,7 @@ class AgentTest(AgentBase):
         c = self.oom_pod("leaker", mode="in-place", memory_max=256 * MiB)
 
         def accepted():
-            return len([r for r in agentctl.resize_requests(self.srv, "leaker") if r["status"] == 200])
+            return len([r for r in resize_requests(self.srv, "leaker") if r["status"] == 200])
 
         def last_resize():
             ann = self.srv.get_pod("leaker")["metadata"].get("annotations", {}).get("snug.io/last-resize")
@@ -941,10 +939,10 @@ class AgentTest(AgentBase):
                         "budget state not in the annotation: %s\n%s" % (last_resize(), self.agent.log()))
         time.sleep(0.5)
         c.oom_kill()
-        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "BypassBudgetSpent")),
+        self.assertTrue(wait_for(lambda: events(self.srv, "BypassBudgetSpent")),
                         "no BypassBudgetSpent Event:\n" + self.agent.log())
         self.assertTrue(wait_for(lambda: self.agent.metric("snug_bypass_budget_spent_total") == 1))
-        ev = agentctl.events(self.srv, "BypassBudgetSpent")[0]
+        ev = events(self.srv, "BypassBudgetSpent")[0]
         self.assertEqual(ev["type"], "Warning")
         self.assertIn("waits for the cooldown", ev["message"])
         time.sleep(1.5)  # periodic decisions hold the kill; another kill is held too
@@ -993,11 +991,11 @@ class V133Test(AgentBase):
         self.start_agent("--min-history", "0")
         self.wait_tracked(1)
         res = container_patch(self.wait_resized("idle")[0])
-        self.assertEqual(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 250 * MiB)
+        self.assertEqual(quantity(res["requests"]["memory"]), 250 * MiB)
         self.assertNotIn("memory", res.get("limits", {}), "the memory limit was lowered again")
         # One refusal taught it; no cooldown was waited, no Warning left behind.
-        self.assertEqual([r["status"] for r in agentctl.resize_requests(self.srv, "idle")][:2], [422, 200])
-        self.assertEqual(agentctl.events(self.srv, "ResizeRejected"), [])
+        self.assertEqual([r["status"] for r in resize_requests(self.srv, "idle")][:2], [422, 200])
+        self.assertEqual(events(self.srv, "ResizeRejected"), [])
         self.assertEqual(c.read("memory.max").strip(), str(2048 * MiB))
         self.assertEqual(self.srv.get_pod("idle")["spec"]["containers"][0]["resources"]["limits"]["memory"], "2Gi")
 
@@ -1024,8 +1022,8 @@ class NoInPlaceResizeTest(AgentBase):
         ev = wait_for(lambda: [r for r in self.evictions() if r["status"] == 201], timeout=20)
         self.assertTrue(ev, "no eviction:\n" + self.agent.log())
         # No PATCH can work on 1.26: the client knows from discovery and does not send one.
-        self.assertEqual([r for r in agentctl.resize_requests(self.srv) if r["status"] == 200], [])
-        self.assertTrue(agentctl.events(self.srv, "ResizeNotSupported"))
+        self.assertEqual([r for r in resize_requests(self.srv) if r["status"] == 200], [])
+        self.assertTrue(events(self.srv, "ResizeNotSupported"))
         st, rs = self.srv.request("GET", "/apis/apps/v1/namespaces/default/replicasets/web")
         rec = json.loads(rs["metadata"]["annotations"]["snug.io/recommendation"])
         text = json.dumps(rec)
@@ -1035,7 +1033,7 @@ class NoInPlaceResizeTest(AgentBase):
 
     def test_bare_pod_is_never_evicted(self):
         self.start_then_oom_kill(self.oom_pod("bare"))
-        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotSupported")),
+        self.assertTrue(wait_for(lambda: events(self.srv, "ResizeNotSupported")),
                         "no ResizeNotSupported event:\n" + self.agent.log())
         time.sleep(1)
         self.assertEqual(self.evictions(), [])
@@ -1043,7 +1041,7 @@ class NoInPlaceResizeTest(AgentBase):
     def test_in_place_mode_never_evicts(self):
         owner = self.make_rs("db", 3)
         self.start_then_oom_kill(self.oom_pod("db-1", mode="in-place", owner=owner, labels={"app": "db"}))
-        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "ResizeNotSupported")))
+        self.assertTrue(wait_for(lambda: events(self.srv, "ResizeNotSupported")))
         time.sleep(1)
         self.assertEqual(self.evictions(), [])
 
@@ -1082,18 +1080,18 @@ class SidecarTest(AgentBase):
         # A kill in the finished init container's cgroup changes nothing; one in the sidecar's grows it.
         self.tree.container("mesh", "setup").oom_kill()
         time.sleep(1)
-        self.assertEqual(agentctl.resize_requests(self.srv, "mesh"), [], self.agent.log())
+        self.assertEqual(resize_requests(self.srv, "mesh"), [], self.agent.log())
         proxy = self.tree.container("mesh", "proxy")
         proxy.oom_kill()
         req = self.wait_resized("mesh")[0]
         self.assertNotIn("containers", patch_body(req)["spec"], "the sidecar was patched as an app container")
         res = self.patched(req, "initContainers")
         self.assertEqual(set(res), {"proxy"})
-        limit = fakectl.fake_apiserver.parse_quantity(res["proxy"]["limits"]["memory"])
+        limit = quantity(res["proxy"]["limits"]["memory"])
         self.assertGreaterEqual(limit, 300 * MiB, self.agent.log())  # VPA's bump over the 200Mi peak
         pod = self.srv.get_pod("mesh")
         spec = {c["name"]: c["resources"] for c in pod["spec"]["initContainers"]}
-        self.assertEqual(fakectl.fake_apiserver.parse_quantity(spec["proxy"]["limits"]["memory"]), limit)
+        self.assertEqual(quantity(spec["proxy"]["limits"]["memory"]), limit)
         self.assertEqual(spec["setup"], self.BURSTABLE)
         self.assertEqual(pod["spec"]["containers"][0]["resources"], self.BURSTABLE)
         # The kernel: the sidecar's cgroup and the pod's, the kubelet's sum app + proxy.
@@ -1107,7 +1105,7 @@ class SidecarTest(AgentBase):
         # The kubelet simulator admitted and actuated it: no revert, no warning.
         self.assertTrue(wait_for(lambda: [x for x in self.agent.recommendations()["containers"]
                                           if x["container"] == "proxy"][0]["last_action"]["result"] == "accepted"))
-        self.assertEqual(agentctl.events(self.srv, "ResizeNotApplied"), [])
+        self.assertEqual(events(self.srv, "ResizeNotApplied"), [])
 
     def test_containers_annotation_can_name_the_sidecar(self):
         self.sidecar_pod("named", annotations={"snug.io/mode": "auto", "snug.io/containers": "proxy"})
@@ -1116,7 +1114,7 @@ class SidecarTest(AgentBase):
         time.sleep(0.5)
         self.tree.container("named", "app").oom_kill()
         time.sleep(1)
-        self.assertEqual(agentctl.resize_requests(self.srv, "named"), [], "app is not in snug.io/containers")
+        self.assertEqual(resize_requests(self.srv, "named"), [], "app is not in snug.io/containers")
         self.tree.container("named", "proxy").oom_kill()
         req = self.wait_resized("named")[0]
         self.assertEqual(set(self.patched(req, "initContainers")), {"proxy"})
@@ -1161,16 +1159,16 @@ class AgentHpaTest(AgentBase):
 
         def burn():
             c.run(0.2, 0.2, throttled_fraction=0.8)
-            return [r for r in agentctl.resize_requests(self.srv, "web-1") if r["status"] == 200]
+            return [r for r in resize_requests(self.srv, "web-1") if r["status"] == 200]
 
         done = wait_for(burn, timeout=20, interval=0.2)
         self.assertTrue(done, "no CPU resize:\n" + self.agent.log())
         res = container_patch(done[0])
-        self.assertGreater(fakectl.fake_apiserver.parse_quantity(res["limits"]["cpu"]), 0.2)
+        self.assertGreater(quantity(res["limits"]["cpu"]), 0.2)
         st, pod = self.srv.request("GET", "/api/v1/namespaces/default/pods/web-1")
         app = pod["spec"]["containers"][0]["resources"]
         self.assertEqual(app["requests"]["cpu"], "200m", self.agent.log())
-        ev = wait_for(lambda: agentctl.events(self.srv, "RequestKeptForHPA"))
+        ev = wait_for(lambda: events(self.srv, "RequestKeptForHPA"))
         self.assertTrue(ev, "no RequestKeptForHPA Event:\n" + self.agent.log())
         self.assertIn("HorizontalPodAutoscaler web scales on cpu utilization", ev[0]["message"])
         self.assertEqual(ev[0]["involvedObject"]["name"], "web-1")
@@ -1193,11 +1191,11 @@ class AgentHpaTest(AgentBase):
         self.start_then_oom_kill(self.oom_pod("db-0", mode="in-place", owner=owner, labels={"app": "db"}))
         done = self.wait_resized("db-0")
         res = container_patch(done[0])
-        self.assertGreater(fakectl.fake_apiserver.parse_quantity(res["limits"]["memory"]), 256 * MiB)
+        self.assertGreater(quantity(res["limits"]["memory"]), 256 * MiB)
         self.assertNotIn("memory", res.get("requests") or {}, res)
         st, pod = self.srv.request("GET", "/api/v1/namespaces/default/pods/db-0")
         self.assertEqual(pod["spec"]["containers"][0]["resources"]["requests"]["memory"], "128Mi")
-        self.assertTrue(wait_for(lambda: agentctl.events(self.srv, "RequestKeptForHPA")),
+        self.assertTrue(wait_for(lambda: events(self.srv, "RequestKeptForHPA")),
                         "no RequestKeptForHPA Event:\n" + self.agent.log())
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "db-0"][0]
         self.assertEqual(rec["requests_kept_for_hpa"], {"memory": "db"})
@@ -1209,11 +1207,11 @@ class AgentHpaTest(AgentBase):
                             requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
         self.start_then_oom_kill(self.tree.container("webshop-1"))
         res = container_patch(self.wait_resized("webshop-1")[0])
-        self.assertGreater(fakectl.fake_apiserver.parse_quantity(res["requests"]["memory"]), 128 * MiB)
-        self.assertEqual(agentctl.events(self.srv, "RequestKeptForHPA"), [])
+        self.assertGreater(quantity(res["requests"]["memory"]), 128 * MiB)
+        self.assertEqual(events(self.srv, "RequestKeptForHPA"), [])
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "webshop-1"][0]
         self.assertNotIn("requests_kept_for_hpa", rec)
 
 
 if __name__ == "__main__":
-    agentctl.main("agent-api")
+    main("agent-api")

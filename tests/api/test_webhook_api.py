@@ -4,7 +4,7 @@ over HTTPS. What a user would notice: the replacement pod has the recommended re
 but does not lose an eviction; bare and single-replica pods are left alone; the per-node eviction budget
 holds; a broken annotation admits pods unchanged; one client cannot take every connection.
 
-Env: SNUG_AGENT, SNUG_FALLBACK_DRIVER (paths), SNUG_RESULTS (result line file), VERBOSE.
+Env: SNUG_AGENT, SNUG_FALLBACK_DRIVER (paths), SNUG_RESULTS (result line file).
 """
 
 import base64
@@ -21,13 +21,14 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fake-apiserver"))
-import fakectl  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-AGENT = os.environ.get("SNUG_AGENT", os.path.join(ROOT, "build", "snug-agent"))
-DRIVER = os.environ.get("SNUG_FALLBACK_DRIVER", os.path.join(ROOT, "build", "tests", "fallback-driver"))
+from snugtest import REPO  # noqa: E402
+from snugtest.agent import AGENT  # noqa: E402
+from snugtest.fakeserver import FakeApiServer  # noqa: E402
+from snugtest.harness import main  # noqa: E402
+
+DRIVER = os.environ.get("SNUG_FALLBACK_DRIVER", os.path.join(REPO, "build", "tests", "fallback-driver"))
 ANN = "snug.io/recommendation"
 
 
@@ -109,7 +110,7 @@ class FallbackApiTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="snug-webhook-")
         # 1.26: no in-place resize at all, the case the fallback exists for
         os.makedirs(os.path.join(self.dir, "api"))
-        self.srv = fakectl.FakeApiServer(version="1.26", workdir=os.path.join(self.dir, "api")).start()
+        self.srv = FakeApiServer(version="1.26", workdir=os.path.join(self.dir, "api")).start()
         self.srv.create_node("node-1")
         self.srv.kubelet(delete_grace=0.2)
         self.wh = None
@@ -398,15 +399,4 @@ class FallbackApiTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    results = os.environ.get("SNUG_RESULTS")
-    suite = unittest.TestLoader().loadTestsFromNames(sys.argv[1:], sys.modules[__name__]) if sys.argv[1:] \
-        else unittest.TestLoader().loadTestsFromModule(sys.modules[__name__])
-    res = unittest.TextTestRunner(verbosity=int(os.environ.get("VERBOSE", "1")) + 1, stream=sys.stdout).run(suite)
-    failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
-    skipped = len(res.skipped)
-    passed = res.testsRun - failed - skipped
-    print("webhook %d %d %d" % (passed, failed, skipped))
-    if results:
-        with open(results, "w") as f:
-            f.write("webhook %d %d %d\n" % (passed, failed, skipped))
-    sys.exit(1 if failed else 0)
+    main("webhook")

@@ -22,14 +22,15 @@ import statistics
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TESTS, "lib"))
-sys.path.insert(0, os.path.join(TESTS, "fake-apiserver"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-import agentctl  # noqa: E402
-import fakectl  # noqa: E402
-from agentctl import MiB  # noqa: E402
+from snugtest.agent import Agent  # noqa: E402
+from snugtest.cgtree import FakeTree  # noqa: E402
+from snugtest.fakeserver import FakeApiServer, resize_requests  # noqa: E402
+from snugtest.harness import tmpdir  # noqa: E402
+from snugtest.inotify import FileWatch  # noqa: E402
+from snugtest.node import Node as BaseNode  # noqa: E402
+from snugtest.units import MiB  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -71,18 +72,19 @@ def percentile(values, q):
     return v[min(len(v) - 1, max(0, int(round(q * (len(v) - 1)))))]
 
 
-class Node:
+class Node(BaseNode):
     """The fake server, the fake tree with its pods, and the agent."""
 
     def __init__(self, n_pods, workdir):
+        super().__init__(os.path.join(workdir, "cgroup"))
         self.dir = workdir
-        self.srv = fakectl.FakeApiServer(version="1.36", workdir=os.path.join(workdir, "srv"))
+        self.srv = FakeApiServer(version="1.36", workdir=os.path.join(workdir, "srv"))
         os.makedirs(self.srv.dir, exist_ok=True)
         self.srv.start()
         # No simulated kubelet: every cgroup write is the agent's, and the fake server spends no CPU
         # walking 125 pods 20 times a second next to the agent being measured.
         self.srv.kubelet(mode="off")
-        self.tree = agentctl.FakeTree(os.path.join(workdir, "cgroup"))
+        self.tree = FakeTree(self.cgroup_root)
         self.names = []
         for i in range(n_pods):
             name = "bench-%03d" % i
@@ -97,19 +99,11 @@ class Node:
                 cg.memory = (200 if cname == "app" else 120) * MiB
                 cg.write_memory()
             self.tree.pod(name).write("memory.max", "%d\n" % (512 * MiB))
-        self.agent = None
 
     def start_agent(self):
-        self.agent = agentctl.Agent(self.srv, self.tree.root, os.path.join(self.dir, "state"), log_level="info",
-                                    args=["--sample-interval", "1s"])
-        self.agent.start()
-        want = 2 * len(self.names)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if (self.agent.metric("snug_tracked_containers") or 0) >= want:
-                return
-            time.sleep(0.2)
-        raise RuntimeError("agent tracks fewer than %d containers:\n%s" % (want, self.agent.log()))
+        self.run_agent(Agent(self.srv, self.tree.root, os.path.join(self.dir, "state"), log_level="info",
+                             args=["--sample-interval", "1s"]))
+        self.wait_tracked(2 * len(self.names), timeout=60, interval=0.2)
 
     def feed(self, rng):
         """One second of life for every container: CPU time accrues, memory moves a little. Values keep
@@ -164,7 +158,7 @@ def oom_to_resize(node, iterations, rng):
         # A random phase against the agent's 1 s sampling tick: an OOM that waited for the tick would
         # show up as latencies spread over the interval.
         time.sleep(rng.uniform(0.2, 0.7))
-        with agentctl.FileWatch(os.path.join(c.path, "memory.max")) as w:
+        with FileWatch(os.path.join(c.path, "memory.max")) as w:
             t0 = time.monotonic()
             c.oom_kill()
             t_file = w.wait(10)
@@ -174,7 +168,7 @@ def oom_to_resize(node, iterations, rng):
         accepted = None
         deadline = time.time() + 10
         while accepted is None and time.time() < deadline:
-            for r in agentctl.resize_requests(node.srv, name):
+            for r in resize_requests(node.srv, name):
                 if r["status"] == 200 and r.get("done_mono"):
                     accepted = r
             if accepted is None:
@@ -216,7 +210,7 @@ def main():
     if args.iterations > args.pods:
         ap.error("--iterations must not exceed --pods (one fresh container each)")
     rng = random.Random(args.seed)
-    workdir, rm = agentctl.tmpdir("snug-bench-agent-")
+    workdir, rm = tmpdir("snug-bench-agent-")
     node = None
     rc = 1
     try:

@@ -19,7 +19,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEPLOY = os.path.join(REPO, "deploy")
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))  # snugtest, for live_agent.py
 import rbac  # noqa: E402
 import strict_fields  # noqa: E402
 
@@ -421,12 +421,12 @@ def check_kustomization_complete():
 
 
 def check_live_agent():
-    """Runs `snug-agent run` against the fake API server (tests/lib/agentctl.py) through an OOM
+    """Runs `snug-agent run` against the fake API server (tests/lib/snugtest/agent.py) through an OOM
     kill and a resize, on a resize-subresource server and on a spec-patch server."""
-    agentctl_py = os.path.join(REPO, "tests/lib/agentctl.py")
+    agent_py = os.path.join(REPO, "tests/lib/snugtest/agent.py")
     agent = os.path.join(REPO, "build/snug-agent")
-    if not os.path.exists(agentctl_py):
-        raise Skip("tests/lib/agentctl.py is not on this branch: `snug-agent run` is not assembled yet")
+    if not os.path.exists(agent_py):
+        raise Skip("tests/lib/snugtest/agent.py is not on this branch: `snug-agent run` is not assembled yet")
     r = subprocess.run([agent, "run", "--help"], capture_output=True, text=True)
     if r.returncode != 0 or "--node-name" not in r.stdout + r.stderr:
         raise Skip("`snug-agent run` is not implemented in this build")

@@ -1,22 +1,17 @@
-"""The live half of the deploy tier: `snug-agent run` (through tests/lib/agentctl.py) against the
+"""The live half of the deploy tier: `snug-agent run` (through tests/lib/snugtest) against the
 fake API server and a fake cgroup tree, driven through what the dashboard shows (a managed pod with
 usage, an OOM kill and the resize it causes, a pod with a bad annotation), on a server with the
 resize subresource (1.36) and one where resources change by spec patch (1.30). Returns the metric
 families seen on /metrics and the agent's requests from the server's log (/_fake/requests)."""
 
 import os
-import sys
 import time
 
-
-def _wait(fn, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    return fn()
+from snugtest.agent import Agent
+from snugtest.cgtree import FakeTree
+from snugtest.fakeserver import FakeApiServer
+from snugtest.harness import wait_for
+from snugtest.units import MiB
 
 
 def families(text):
@@ -30,17 +25,12 @@ def families(text):
 
 
 def scenario(repo, version, workdir):
-    sys.path.insert(0, os.path.join(repo, "tests/lib"))
-    sys.path.insert(0, os.path.join(repo, "tests/fake-apiserver"))
-    import agentctl
-    import fakectl
-    MiB = agentctl.MiB
-    srv = fakectl.FakeApiServer(version=version, workdir=os.path.join(workdir, "srv-" + version))
+    srv = FakeApiServer(version=version, workdir=os.path.join(workdir, "srv-" + version))
     os.makedirs(srv.dir, exist_ok=True)
     srv.start()
     agent = None
     try:
-        tree = agentctl.FakeTree(os.path.join(workdir, "cgroup-" + version))
+        tree = FakeTree(os.path.join(workdir, "cgroup-" + version))
         srv.kubelet(mode="apply", delay=0.1)
         pod = srv.create_pod("grower", annotations={"snug.io/mode": "auto"},
                              requests={"cpu": "100m", "memory": "128Mi"},
@@ -53,17 +43,16 @@ def scenario(repo, version, workdir):
         c.write("memory.max", "%d\n" % (256 * MiB))
         c.memory = 250 * MiB
         c.write_memory()
-        agent = agentctl.Agent(srv, tree.root, os.path.join(workdir, "state-" + version),
-                               args=["--sample-interval", "200ms", "--decide-interval", "500ms",
-                                     "--min-history", "0"])
+        agent = Agent(srv, tree.root, os.path.join(workdir, "state-" + version),
+                      args=["--sample-interval", "200ms", "--decide-interval", "500ms", "--min-history", "0"])
         agent.start()
-        _wait(lambda: (agent.metric("snug_tracked_containers") or 0) >= 1)
+        wait_for(lambda: (agent.metric("snug_tracked_containers") or 0) >= 1, 20)
         for _ in range(5):
             c.run(0.2, 0.3)
             time.sleep(0.2)
         c.oom_kill()
-        _wait(lambda: agent.metric("snug_resizes_total") and agent.metric("snug_oom_to_resize_seconds_count"))
-        _wait(lambda: agent.metric("snug_recommendation_cpu_cores"))
+        wait_for(lambda: agent.metric("snug_resizes_total") and agent.metric("snug_oom_to_resize_seconds_count"), 20)
+        wait_for(lambda: agent.metric("snug_recommendation_cpu_cores"), 20)
         text = agent.metrics()
         reqs = [r for r in srv.requests() if (r.get("user_agent") or "").startswith("snug")]
         return families(text), reqs, text
@@ -78,9 +67,7 @@ def fallback_scenario(repo, driver, workdir):
     the recommendation recorded on the ReplicaSet; returns the client's requests."""
     import json
     import subprocess
-    sys.path.insert(0, os.path.join(repo, "tests/fake-apiserver"))
-    import fakectl
-    srv = fakectl.FakeApiServer(version="1.36", workdir=os.path.join(workdir, "srv-fallback"))
+    srv = FakeApiServer(version="1.36", workdir=os.path.join(workdir, "srv-fallback"))
     os.makedirs(srv.dir, exist_ok=True)
     srv.start()
     try:

@@ -21,11 +21,14 @@ import urllib.error
 import urllib.request
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-import agentctl  # noqa: E402
-from agentctl import FAST, MiB, wait_for  # noqa: E402
+from snugtest.agent import FAST, Agent  # noqa: E402
+from snugtest.cgtree import FakeTree  # noqa: E402
+from snugtest.harness import main, tmpdir, wait_for  # noqa: E402
+from snugtest.inotify import LimitWrites  # noqa: E402
+from snugtest.node import Node as BaseNode  # noqa: E402
+from snugtest.units import MiB, quantity  # noqa: E402
 
 SERVER = os.environ.get("SNUG_ENVTEST_SERVER")
 NS = "snug-e2e"
@@ -74,11 +77,7 @@ def app(pod):
 
 
 def quantity_bytes(q):
-    units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "k": 1000, "M": 10 ** 6, "G": 10 ** 9}
-    for u, m in units.items():
-        if q.endswith(u):
-            return int(float(q[:-len(u)]) * m)
-    return int(q)
+    return int(quantity(q))
 
 
 class Kubelet(threading.Thread):
@@ -142,24 +141,22 @@ class Kubelet(threading.Thread):
                 raise RuntimeError("status of %s -> %d %s" % (name, st, json.dumps(out)[:400]))
 
 
-class Node:
+class Node(BaseNode):
     """One agent on its own node, with its fake cgroup tree and state directory."""
 
     def __init__(self, suite_dir, name, args):
-        self.name = name
         self.dir = os.path.join(suite_dir, name)
-        self.tree = agentctl.FakeTree(os.path.join(self.dir, "cgroup"))
+        super().__init__(os.path.join(self.dir, "cgroup"), name=name)
+        self.tree = FakeTree(self.cgroup_root)
         self.args = FAST + list(args)
-        self.agent = None
         self.pods = []
 
     def start(self):
-        self.agent = agentctl.Agent(os.environ["SNUG_ENVTEST_KUBECONFIG"], self.tree.root,
-                                    os.path.join(self.dir, "state"), node=self.name, args=self.args,
-                                    log_path=os.path.join(self.dir, "agent.log"))
-        self.agent.start()
+        self.run_agent(Agent(os.environ["SNUG_ENVTEST_KUBECONFIG"], self.tree.root, os.path.join(self.dir, "state"),
+                             node=self.name, args=self.args, log_path=os.path.join(self.dir, "agent.log")))
 
     def stop(self):
+        """The agent's exit status on SIGTERM (the earlier one when it had exited already), 0 when none ran."""
         rc = self.agent.stop() if self.agent else 0
         self.agent = None
         return rc
@@ -175,7 +172,7 @@ class AgentEnvtest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # Under run.sh's work directory, which it keeps when something failed.
-        cls.dir = os.path.join(os.environ.get("SNUG_ENVTEST_WORK") or agentctl.tmpdir("snug-agent-envtest-")[0],
+        cls.dir = os.path.join(os.environ.get("SNUG_ENVTEST_WORK") or tmpdir("snug-agent-envtest-")[0],
                                "agent")
         cls.api = api = Api()
         api.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
@@ -291,7 +288,7 @@ class AgentEnvtest(unittest.TestCase):
         cls.writes = {}
         for n in cls.nodes.values():
             for name in n.pods:
-                cls.writes[name] = agentctl.LimitWrites([n.tree.pod(name).path, n.tree.container(name).path])
+                cls.writes[name] = LimitWrites([n.tree.pod(name).path, n.tree.container(name).path])
         cls.kubelet.start()
         try:
             for n in cls.nodes.values():
@@ -299,8 +296,7 @@ class AgentEnvtest(unittest.TestCase):
             for n in cls.nodes.values():
                 managed = len([s for s in cls.specs if s[1] == n.name and s[2].get("snug.io/mode") not in
                                (None, "off", "sometimes") and s[6] != "boost"])
-                if not wait_for(lambda: (n.agent.metric("snug_tracked_containers") or 0) >= managed):
-                    raise RuntimeError("%s: agent did not track %d containers:\n%s" % (n.name, managed, n.agent.log()))
+                n.wait_tracked(managed, timeout=15, interval=0.1)
             time.sleep(0.6)  # a sample of each working set before the kills
             for name, node, _, _, _, _, signal in cls.specs:
                 if signal == "boost":
@@ -740,4 +736,4 @@ if __name__ == "__main__":
     if not SERVER:
         print("*** SKIPPED: agent envtest: run through tests/envtest/run.sh (no SNUG_ENVTEST_SERVER) ***")
         sys.exit(0)
-    agentctl.main("agent-envtest")
+    main("agent-envtest")

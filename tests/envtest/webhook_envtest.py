@@ -23,13 +23,12 @@ import time
 import urllib.error
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fake-apiserver"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-import agentctl  # noqa: E402
-from agentctl import MiB  # noqa: E402
-from fake_apiserver import parse_quantity  # noqa: E402
+from snugtest.agent import FAST, Agent  # noqa: E402
+from snugtest.cgtree import FakeTree  # noqa: E402
+from snugtest.harness import wait_for  # noqa: E402
+from snugtest.units import MiB, quantity  # noqa: E402
 
 SERVER = os.environ["SNUG_ENVTEST_SERVER"]
 CA = os.environ["SNUG_ENVTEST_CA"]
@@ -44,8 +43,6 @@ VERSION = os.environ.get("SNUG_ENVTEST_VERSION", "?")
 CASE = os.environ["SNUG_ENVTEST_CASE"]
 CTX = ssl.create_default_context(cafile=CA)
 NS = "default"
-# Only the OOM kill acts (no recommendation before an hour of history).
-FAST = ["--sample-interval", "200ms", "--decide-interval", "500ms", "--min-history", "1h"]
 
 
 def api(method, path, body=None, ctype="application/json"):
@@ -71,24 +68,6 @@ def check(cond, msg):
     print("  ok: %s: %s" % (VERSION, msg))
 
 
-def wait_for(fn, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.2)
-    return fn()
-
-
-class Cluster:
-    """What agentctl.Agent needs of a server: the agent's kubeconfig (client certificate of the
-    snug-agent service account)."""
-
-    def kubeconfig(self):
-        return KUBECONFIG
-
-
 def webhook_cert():
     """A serving certificate for 127.0.0.1 signed by the envtest CA."""
     key, csr, crt, ext = (os.path.join(WORK, n) for n in ("wh.key", "wh.csr", "wh.crt", "wh.ext"))
@@ -110,7 +89,7 @@ def start_webhook():
                            "--tls-key", key, "--kubeconfig", KUBECONFIG, "--log-level", "debug"],
                           stdout=log, stderr=subprocess.STDOUT)
     log.close()
-    if not wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 10):
+    if not wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 10, 0.2):
         raise AssertionError("the webhook did not start")
     port = int(open(port_file).read())
     with open(CA, "rb") as f:
@@ -209,7 +188,7 @@ def run(agent_box):
     check(pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "100m",
           "pod without a recommendation on its owner admitted unchanged")
     create_pod("solo")
-    tree = agentctl.FakeTree(os.path.join(WORK, "cgroup"))
+    tree = FakeTree(os.path.join(WORK, "cgroup"))
     for name, cid in (("web-a", "a" * 64), ("solo", "b" * 64)):
         tree.add_pod(set_running(name, cid))
     precondition()
@@ -224,17 +203,18 @@ def run(agent_box):
         c = tree.container(name)
         c.memory = 200 * MiB
         c.write_memory()
-    agent = agentctl.Agent(Cluster(), tree.root, os.path.join(WORK, "state"), args=FAST,
-                           log_path=os.path.join(WORK, "agent.log"))
+    # The agent's kubeconfig: the client certificate of the snug-agent service account.
+    agent = Agent(KUBECONFIG, tree.root, os.path.join(WORK, "state"), args=FAST,
+                  log_path=os.path.join(WORK, "agent.log"))
     agent_box.append(agent)
     agent.start()
-    check(wait_for(lambda: (agent.metric("snug_tracked_containers") or 0) >= 2, 20),
+    check(wait_for(lambda: (agent.metric("snug_tracked_containers") or 0) >= 2, 20, 0.2),
           "the agent tracks both pods' containers")
     time.sleep(0.6)  # a sample of the 200 MiB working set
     for name in ("web-a", "solo"):
         tree.container(name).oom_kill()
 
-    ev = wait_for(lambda: events("web-a", "ResizeNotSupported"), 20)
+    ev = wait_for(lambda: events("web-a", "ResizeNotSupported"), 20, 0.2)
     check(ev, "ResizeNotSupported Event on the pod after the OOM kill")
     want = "without support for resize" if CASE == "no-node-support" else "not available on this server"
     check(want in ev[0]["message"], "the Event says why: %s" % ev[0]["message"])
@@ -245,7 +225,7 @@ def run(agent_box):
         check(not agent.metric("snug_api_requests_total", verb="resize"),
               "no resize PATCH sent: discovery has no pods/resize")
 
-    blocked = wait_for(lambda: agent.metric("snug_evictions_total", result="blocked"), 30)
+    blocked = wait_for(lambda: agent.metric("snug_evictions_total", result="blocked"), 30, 0.2)
     check(blocked and blocked >= 1, "the PDB blocks the eviction: snug_evictions_total{result=blocked} = %s" % blocked)
     check((agent.metric("snug_api_requests_total", verb="evict", code="429") or 0) >= 1,
           "the eviction POST got 429 from the real PDB")
@@ -253,12 +233,12 @@ def run(agent_box):
     ann = must(*api("GET", "/apis/apps/v1/namespaces/%s/replicasets/web" % NS), 200)["metadata"]["annotations"]
     rec = json.loads(ann["snug.io/recommendation"])
     rc = rec["containers"][0]
-    rec_limit = parse_quantity(rc["limits"]["memory"])
+    rec_limit = quantity(rc["limits"]["memory"])
     check(rc["name"] == "app" and rec["node"] == "node-1" and rec_limit > 256 * MiB,
           "the OOM bump (memory limit %s) is on the ReplicaSet, written as snug-agent" % rc["limits"]["memory"])
 
     pdb_status(1)
-    evicted = wait_for(lambda: agent.metric("snug_evictions_total", result="evicted"), 45)
+    evicted = wait_for(lambda: agent.metric("snug_evictions_total", result="evicted"), 45, 0.2)
     check(evicted == 1, "the retry is granted once the PDB allows it: snug_evictions_total{result=evicted} = %s"
           % evicted)
     check((agent.metric("snug_api_requests_total", verb="evict", code="201") or 0) >= 1,
@@ -267,15 +247,15 @@ def run(agent_box):
     check(events("web-a", "SnugEvicted"), "SnugEvicted Event on the pod")
 
     # The bare pod had the same OOM kill and the same unsupported resize: never evicted.
-    check(wait_for(lambda: events("solo", "ResizeNotSupported"), 10), "the bare pod's resize is not supported either")
+    check(wait_for(lambda: events("solo", "ResizeNotSupported"), 10, 0.2), "the bare pod's resize is not supported either")
     check(not deleting("solo"), "the bare pod is not evicted")
     check((agent.metric("snug_evictions_total", result="evicted") or 0) == 1, "only one pod evicted")
 
     # The ReplicaSet controller's part: the replacement goes through the webhook.
     pod = create_pod("web-", owner, generate=True)
     res = pod["spec"]["containers"][0]["resources"]
-    got = {k: {r: parse_quantity(v) for r, v in res[k].items()} for k in ("requests", "limits")}
-    want = {k: {r: parse_quantity(v) for r, v in rc[k].items()} for k in ("requests", "limits") if k in rc}
+    got = {k: {r: quantity(v) for r, v in res[k].items()} for k in ("requests", "limits")}
+    want = {k: {r: quantity(v) for r, v in rc[k].items()} for k in ("requests", "limits") if k in rc}
     for kind, vals in want.items():
         for r, v in vals.items():
             check(got[kind][r] == v, "replacement pod's %s.%s = %s, as recommended" % (kind, r, res[kind][r]))

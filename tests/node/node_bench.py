@@ -31,12 +31,10 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-import agentctl  # noqa: E402  (FileWatch: inotify through ctypes)
 import nodectl  # noqa: E402
+from snugtest.inotify import FileWatch  # noqa: E402
 from nodectl import cg_key, cg_read, container_status, quantity  # noqa: E402
 
 KILLS = int(os.environ.get("SNUG_NODE_BENCH_KILLS", "12"))
@@ -231,7 +229,7 @@ def one_kill(node, trace, name, path):
     kills0 = cg_key(ctr, "memory.events", "oom_kill")
     resizes0 = node.metric("snug_resizes_total", result="ok") or 0
     t_start = time.monotonic()
-    with agentctl.FileWatch(os.path.join(ctr, "memory.max")) as mx:
+    with FileWatch(os.path.join(ctr, "memory.max")) as mx:
         os.kill(pid, signal.SIGUSR1)
         t1 = value = None
         deadline = time.monotonic() + 60

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 import nodectl  # noqa: E402
 from nodectl import MiB, cg_key, cg_read, condition, container_status, quantity  # noqa: E402

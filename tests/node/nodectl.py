@@ -4,38 +4,25 @@ benchmark): the real kubelet's pods through the API, their cgroups as the kubele
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-
-import kube  # noqa: E402
+import kube
+from snugtest import REPO, units
+from snugtest.agent import AgentProcess, agent_command
+from snugtest.node import Node as BaseNode
+from snugtest.units import MiB
 
 CG = "/sys/fs/cgroup"
-MiB = 1 << 20
 NS = "default"
 RUN = os.environ.get("NODE_RUN", "/run/snug-node")
 # The cgroup files compared with what the kubelet writes itself.
 LIMIT_FILES = ("cpu.max", "cpu.weight", "memory.max", "memory.high")
 
-_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 10**3, "M": 10**6, "G": 10**9,
-          "m": 1e-3, "": 1}
-
-
 def quantity(q):
-    """A Kubernetes quantity as a number (bytes or cores)."""
-    m = re.fullmatch(r"([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|m|)", str(q))
-    if not m:
-        raise ValueError("bad quantity %r" % q)
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    """A Kubernetes quantity as a float (bytes or cores)."""
+    return float(units.quantity(q))
 
 
 def fmt_mem(b):
@@ -159,21 +146,20 @@ def buffer_output(on):
     return held
 
 
-class Node:
+class Node(BaseNode):
     """The node as the tests see it: the API (admin), the kubelet's cgroup tree and snug."""
 
     def __init__(self):
         global NODE_NAME
         self.env = read_env()
         NODE_NAME = self.env["NODE_NAME"]
+        super().__init__(CG, self.env.get("NODE_CGROUP_DRIVER", "cgroupfs"), NODE_NAME)
         self.res = self.env["RES"]
         with open(os.path.join(self.res, "admin.token")) as f:
             token = f.read().strip()
         self.token = token
         self._local = threading.local()
-        self.driver = self.env.get("NODE_CGROUP_DRIVER", "cgroupfs")
         self.kubectl_bin = os.path.join(self.env["NODE_CACHE"], "kubectl-v1.36.2")
-        self.agent = None
         self.agent_bin = os.path.join(REPO, "build", "snug-agent")
         self.agent_port = 9746
         self.agent_log_path = os.path.join(self.res, "logs", "agent.log")
@@ -234,110 +220,26 @@ class Node:
         out("$ kubectl " + " ".join(args) + "\n" + r.stdout.decode("utf-8", "replace"))
         return r.returncode
 
-    # --- the kubelet's cgroups ------------------------------------------------------------------
-    def pod_cgroup(self, pod):
-        """The pod cgroup the kubelet made (cgroupfs or systemd driver)."""
-        uid = pod["metadata"]["uid"]
-        qos = pod["status"]["qosClass"]
-        if self.driver == "systemd":
-            u = uid.replace("-", "_")
-            if qos == "Guaranteed":
-                return os.path.join(CG, "kubepods.slice", "kubepods-pod%s.slice" % u)
-            q = qos.lower()
-            return os.path.join(CG, "kubepods.slice", "kubepods-%s.slice" % q, "kubepods-%s-pod%s.slice" % (q, u))
-        if qos == "Guaranteed":
-            return os.path.join(CG, "kubepods", "pod" + uid)
-        return os.path.join(CG, "kubepods", qos.lower(), "pod" + uid)
-
-    def ctr_cgroup(self, pod, name):
-        cs = container_status(pod, name)
-        if not cs or not cs.get("containerID"):
-            return None
-        cid = cs["containerID"].split("://", 1)[1]
-        if self.driver == "systemd":
-            return os.path.join(self.pod_cgroup(pod), "cri-containerd-%s.scope" % cid)
-        return os.path.join(self.pod_cgroup(pod), cid)
-
-    # --- snug -----------------------------------------------------------------------------------
+    # --- snug (the kubelet's cgroups, the agent's log and endpoints: snugtest.node.Node) ---------
     def start_agent(self, *extra):
         """`snug-agent run` as the DaemonSet runs it, but as a process in the guest with only the
         snug-agent ServiceAccount's token (agent.kubeconfig). The sampling and decision knobs are
         the tests' (shorter than the defaults, so a scenario fits in seconds under TCG)."""
         os.makedirs(self.agent_dir, exist_ok=True)
-        cmd = [self.agent_bin, "run", "--node-name", NODE_NAME,
-               "--kubeconfig", os.path.join(self.res, "agent.kubeconfig"), "--cgroup-root", CG,
-               "--state-dir", os.path.join(self.agent_dir, "state"),
-               "--listen", "127.0.0.1:%d" % self.agent_port] + list(extra)
+        cmd = agent_command(self.agent_bin, NODE_NAME, os.path.join(self.res, "agent.kubeconfig"), CG,
+                            os.path.join(self.agent_dir, "state"), self.agent_port) + list(extra)
         self.agent_cmd = cmd
-        log = open(self.agent_log_path, "ab")
-        self.agent = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.agent.poll() is not None:
-                raise RuntimeError("snug-agent exited %s:\n%s" % (self.agent.returncode, self.agent_log()))
-            try:
-                if self.http("/readyz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("snug-agent not ready after 60 s:\n" + self.agent_log())
-
-    def stop_agent(self):
-        """SIGTERM; the agent's exit status (None when it was not running)."""
-        rc = None
-        if self.agent and self.agent.poll() is None:
-            self.agent.send_signal(signal.SIGTERM)
-            try:
-                rc = self.agent.wait(30)
-            except subprocess.TimeoutExpired:
-                self.agent.kill()
-                rc = self.agent.wait()
-        self.agent = None
-        return rc
-
-    def agent_log(self, tail=8000):
-        try:
-            with open(self.agent_log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")[-tail:]
-        except OSError:
-            return ""
-
-    def http(self, path):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.agent_port, path), timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, ""
-
-    def metric(self, name, **labels):
-        """The sum of the series of NAME whose labels include LABELS, None when there is none."""
-        total = None
-        for line in self.http("/metrics")[1].splitlines():
-            if line.startswith("#"):
-                continue
-            key, _, value = line.rpartition(" ")
-            mname, _, lab = key.partition("{")
-            if mname != name:
-                continue
-            if all(('%s="%s"' % kv) in lab for kv in labels.items()):
-                total = (total or 0) + float(value)
-        return total
+        self.run_agent(AgentProcess(cmd, self.agent_port, self.agent_log_path, ready_timeout=60, ready_poll=0.3,
+                                    stop_timeout=30, http_timeout=10))
 
     def tracked(self, pod_name):
         """Whether snug samples every container of the pod (its /recommendations)."""
-        st, body = self.http("/recommendations")
-        if st != 200:
-            return False
-        cs = [c for c in json.loads(body).get("containers", []) if c.get("pod") == pod_name]
+        cs = [c for c in self.recommendations() if c.get("pod") == pod_name]
         return bool(cs) and all(c.get("tracked") for c in cs)
 
     def managed_containers(self, pod_name):
         """The containers of the pod snug manages (its /recommendations)."""
-        st, body = self.http("/recommendations")
-        if st != 200:
-            return set()
-        return {c["container"] for c in json.loads(body).get("containers", []) if c.get("pod") == pod_name}
+        return {c["container"] for c in self.recommendations() if c.get("pod") == pod_name}
 
     def last_resize(self, pod):
         a = pod["metadata"].get("annotations", {}).get("snug.io/last-resize")

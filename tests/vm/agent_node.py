@@ -17,21 +17,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "fake-apiserver"))
-sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-import agentctl  # noqa: E402
-import fakectl  # noqa: E402
+from snugtest import REPO  # noqa: E402
+from snugtest.agent import AgentProcess, agent_command, free_port  # noqa: E402
+from snugtest.cgtree import container_cgroup_name, container_id, pod_cgroup  # noqa: E402
+from snugtest.fakeserver import FakeApiServer, resize_requests  # noqa: E402
+from snugtest.inotify import FileWatch  # noqa: E402
+from snugtest.node import Node as BaseNode  # noqa: E402
+from snugtest.units import MiB, quantity  # noqa: E402
 
 CG = os.environ.get("CG", "/sys/fs/cgroup")
 BUILD = os.environ.get("SNUG_BUILD", os.path.join(REPO, "build"))
 AGENT = os.path.join(BUILD, "snug-agent")
 WORKLOAD = os.path.join(BUILD, "tests", "workload")
-MiB = 1 << 20
 CONTROLLERS = "+cpu +memory +io +pids"
 
 
@@ -70,21 +70,6 @@ def working_set(d):
     return int(cg_read(d, "memory.current")) - cg_key(d, "memory.stat", "inactive_file")
 
 
-def pod_dir(pod, layout="cgroupfs"):
-    """The pod cgroup the kubelet makes with the cgroupfs driver, or with the systemd driver (a slice per
-    QoS class and pod, the UID's '-' as '_')."""
-    uid = pod["metadata"]["uid"]
-    qos = pod["status"]["qosClass"]
-    if layout == "systemd":
-        if qos == "Guaranteed":
-            return "kubepods.slice/kubepods-pod%s.slice" % uid.replace("-", "_")
-        q = qos.lower()
-        return "kubepods.slice/kubepods-%s.slice/kubepods-%s-pod%s.slice" % (q, q, uid.replace("-", "_"))
-    if qos == "Guaranteed":
-        return "kubepods/pod" + uid
-    return "kubepods/%s/pod%s" % (qos.lower(), uid)
-
-
 def sd_wait(desc, pred, timeout=30):
     """Polls pred until true: a bound for a stuck systemd under TCG, not a timing check."""
     deadline = time.time() + timeout
@@ -117,7 +102,7 @@ def sd_scope(unit, slice_, cpu, memory, argv):
     cmd = ["systemd-run", "--scope", "--quiet", "--unit=" + unit, "--slice=" + slice_,
            "-p", "CPUQuotaPeriodSec=100ms", "-p", "MemorySwapMax=0"]
     if cpu:
-        cmd += ["-p", "CPUQuota=%d%%" % round(fakectl.fake_apiserver.parse_quantity(cpu) * 100)]
+        cmd += ["-p", "CPUQuota=%d%%" % round(quantity(cpu) * 100)]
     if memory:
         cmd += ["-p", "MemoryMax=" + mem(memory)]
     return subprocess.Popen(cmd + argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -134,11 +119,11 @@ def spawn(cgdir, argv):
 
 
 def quota(cpu):
-    return "%d 100000" % int(fakectl.fake_apiserver.parse_quantity(cpu) * 100000) if cpu else "max 100000"
+    return "%d 100000" % int(quantity(cpu) * 100000) if cpu else "max 100000"
 
 
 def mem(q):
-    return str(int(fakectl.fake_apiserver.parse_quantity(q)))
+    return str(int(quantity(q)))
 
 
 def loopback_up():
@@ -154,33 +139,37 @@ def loopback_up():
             fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | IFF_UP))
 
 
-class Node:
+class Node(BaseNode):
+    """The guest as a node: the fake API server on its loopback (with its kubelet simulator), the real
+    cgroup tree under CG with the pods' cgroups made as the kubelet would, their workloads, and
+    snug-agent."""
+
     def __init__(self, layout="cgroupfs"):
         """layout: the kubelet's cgroup driver to play. "systemd" needs systemd as PID 1 (slices and
         scopes are its units) and starts each workload with its scope, a scope being a unit of processes."""
+        super().__init__(CG, layout)
         loopback_up()
         self.layout = layout
         self.slices = set()
         self.dir = tempfile.mkdtemp(prefix="snug-node-")
-        self.srv = fakectl.FakeApiServer(version="1.36", workdir=os.path.join(self.dir, "srv"))
+        self.srv = FakeApiServer(version="1.36", workdir=os.path.join(self.dir, "srv"))
         os.makedirs(self.srv.dir, exist_ok=True)
         self.srv.start(timeout=60)
         # The simulated kubelet marks accepted resizes done; the agent writes the cgroup files itself.
         self.srv.kubelet(mode="apply", delay=0.1)
         self.procs = []
         self.pods = {}
-        self.agent = None
 
     def pod(self, name, mode, requests, limits, argv, restart=False):
         """Create the pod first, then its cgroups named from the status, then the workload in them."""
         ann = {"snug.io/mode": mode} if mode else None
         pod = self.srv.create_pod(name, annotations=ann, requests=requests, limits=limits)
-        cid = agentctl.container_id_of(pod, "app")
+        cid = container_id(pod, "app")
         if self.layout == "systemd":
             self.sd_pod(name, pod, cid, requests, limits, argv)
             return
-        pdir = cg_mkdir(pod_dir(pod))
-        cdir = cg_mkdir(pod_dir(pod) + "/" + cid)  # containerd under the cgroupfs driver
+        pdir = cg_mkdir(pod_cgroup(pod))
+        cdir = cg_mkdir(os.path.join(pod_cgroup(pod), container_cgroup_name(cid)))
         for d in (pdir, cdir):
             cg_write(d, "cpu.max", quota(limits.get("cpu")))
             if limits.get("memory"):
@@ -194,7 +183,7 @@ class Node:
         container's), then the container's cri-containerd-<id>.scope. A scope exists only while it
         holds a process: an idle one keeps it from now on, and start_workloads() moves the workload in
         later, under the agent's eyes, as for the cgroupfs driver."""
-        rel = pod_dir(pod, "systemd")
+        rel = pod_cgroup(pod, "systemd")
         parts = rel.split("/")
         for sl in parts[:-1]:
             if sl not in self.slices:
@@ -207,7 +196,7 @@ class Node:
         if limits.get("memory"):
             props += [("MemoryMax", "t", mem(limits["memory"]))]
         sd_slice(parts[-1], *props)
-        scope = "cri-containerd-%s.scope" % cid
+        scope = container_cgroup_name(cid, "systemd")
         holder = sd_scope(scope, parts[-1], limits.get("cpu"), limits.get("memory"), [WORKLOAD, "idle"])
         cdir = os.path.join(CG, rel, scope)
         sd_wait("%s never got its process" % scope,
@@ -221,7 +210,8 @@ class Node:
             p["proc"] = spawn(p["dir"], p["argv"])
 
     def wait_tracked(self, n, timeout=60):
-        """Waits until the agent samples n containers, so the workloads start under its eyes."""
+        """Waits until the agent samples n containers (its /recommendations), so the workloads start
+        under its eyes."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if len([c for c in self.recommendations() if c.get("tracked")]) >= n:
@@ -237,57 +227,17 @@ class Node:
                 p["restarts"] += 1
 
     def start_agent(self, *extra, sample="500ms", decide="2s", history="20s"):
-        self.port = agentctl.free_port()
-        cmd = [AGENT, "run", "--node-name", "node-1", "--kubeconfig", self.srv.kubeconfig(), "--cgroup-root", CG,
-               "--state-dir", os.path.join(self.dir, "state"), "--listen", "127.0.0.1:%d" % self.port,
-               "--sample-interval", sample, "--decide-interval", decide, "--throttle-window", "4s",
-               "--cooldown", "10s", "--min-history", history, "--log-level", "debug"] + list(extra)
-        self.log_path = os.path.join(self.dir, "agent.log")
-        log = open(self.log_path, "ab")
-        self.agent = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.agent.poll() is not None:
-                raise RuntimeError("snug-agent exited %s:\n%s" % (self.agent.returncode, self.agent_log()))
-            try:
-                if self.get("/readyz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("snug-agent not ready:\n" + self.agent_log())
+        self.port = free_port()
+        cmd = agent_command(AGENT, "node-1", self.srv.kubeconfig(), CG, os.path.join(self.dir, "state"), self.port) + [
+            "--sample-interval", sample, "--decide-interval", decide, "--throttle-window", "4s",
+            "--cooldown", "10s", "--min-history", history, "--log-level", "debug"] + list(extra)
+        self.run_agent(AgentProcess(cmd, self.port, os.path.join(self.dir, "agent.log"), ready_timeout=60,
+                                    ready_poll=0.2, stop_timeout=20, http_timeout=10))
 
-    def agent_log(self):
-        """The log's last 6000 characters, without the periodic debug lines that would fill them."""
-        try:
-            with open(self.log_path, "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-        return "\n".join(line for line in text.splitlines() if "(periodic)" not in line)[-6000:]
-
-    def get(self, path):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, ""
-
-    def recommendations(self):
-        st, body = self.get("/recommendations")
-        return json.loads(body)["containers"] if st == 200 else []
-
-    def stop_agent(self):
-        """SIGTERM; the agent's exit status (None if it was not running)."""
-        rc = None
-        if self.agent and self.agent.poll() is None:
-            self.agent.send_signal(signal.SIGTERM)
-            try:
-                rc = self.agent.wait(20)
-            except subprocess.TimeoutExpired:
-                self.agent.kill()
-                rc = self.agent.wait()
-        return rc
+    def agent_log(self, tail=6000):
+        """The log's last `tail` characters, without the periodic debug lines that would fill them."""
+        text = super().agent_log(tail=1 << 62)
+        return "\n".join(line for line in text.splitlines() if "(periodic)" not in line)[-tail:]
 
     def stop_checked(self, rc):
         """stop(); a snug-agent that did not exit 0 on SIGTERM fails the scenario (returns 1), else rc."""
@@ -388,13 +338,13 @@ def demo(seconds):
         except KeyboardInterrupt:
             pass
         print("\n--- resizes the fake API server accepted:")
-        for r in agentctl.resize_requests(node.srv):
+        for r in resize_requests(node.srv):
             if r["status"] == 200:
                 body = r["body"] if isinstance(r["body"], dict) else json.loads(r["body"])
                 res = [c["resources"] for c in body["spec"]["containers"]]
                 print("   ", r["path"].split("/pods/")[1], json.dumps(res))
         print("--- http://127.0.0.1:%d/metrics (a few lines):" % node.port)
-        st, body = node.get("/metrics")
+        st, body = node.http("/metrics")
         keep = [ln for ln in body.splitlines() if ln.startswith(("snug_resize", "snug_oom", "snug_tracked",
                                                                    "snug_throttl", "snug_pressure"))]
         print("\n".join(keep[:14]))
@@ -437,7 +387,7 @@ def oomtest():
         print("  grower with snug: memory.max 64Mi -> %s, working set %s, min headroom (memory.max - working set) %s"
               % (fmt_mem(int(final_max)) if final_max != "max" else "max", fmt_mem(working_set(s["dir"])),
                  fmt_mem(min_headroom) if min_headroom is not None else "-"))
-        print("  resizes accepted: %d" % len([r for r in agentctl.resize_requests(node.srv, "snug")
+        print("  resizes accepted: %d" % len([r for r in resize_requests(node.srv, "snug")
                                               if r["status"] == 200]))
         ok = True
         if kills_with != 0:
@@ -452,7 +402,7 @@ def oomtest():
         if kills_without < 1:
             print("FAIL: the grower without snug was not OOM-killed")
             ok = False
-        if agentctl.resize_requests(node.srv, "nosnug"):
+        if resize_requests(node.srv, "nosnug"):
             print("FAIL: the pod with mode off was resized")
             ok = False
         if not ok:
@@ -480,14 +430,14 @@ def oombench(iterations):
         # 1 s: the spike takes longer than a sample under TCG): the OOM path is what is timed.
         node.start_agent(sample="30s", decide="15s", history="1h")
         node.wait_tracked(iterations)
-        st, body = node.get("/metrics")
+        st, body = node.http("/metrics")
         source = [ln.split("\"")[1] for ln in body.splitlines()
                   if ln.startswith("snug_oom_source{") and ln.endswith(" 1")]
         for i in range(iterations):
             p = node.pods["spike%d" % i]
             node.srv.clear_requests()
-            with agentctl.FileWatch(os.path.join(p["dir"], "memory.events")) as ev, \
-                    agentctl.FileWatch(os.path.join(p["dir"], "memory.max")) as mx:
+            with FileWatch(os.path.join(p["dir"], "memory.events")) as ev, \
+                    FileWatch(os.path.join(p["dir"], "memory.max")) as mx:
                 p["proc"] = spawn(p["dir"], p["argv"])
                 t0 = None
                 deadline = time.monotonic() + 60
@@ -506,7 +456,7 @@ def oombench(iterations):
             acc = None
             deadline = time.time() + 30
             while acc is None and time.time() < deadline:
-                acc = next((r for r in agentctl.resize_requests(node.srv, "spike%d" % i)
+                acc = next((r for r in resize_requests(node.srv, "spike%d" % i)
                             if r["status"] == 200 and r.get("done_mono")), None)
                 time.sleep(0.05)
             if acc is None:
@@ -519,7 +469,7 @@ def oombench(iterations):
         print("  VM (TCG) oom-to-resize, OOM source %s: memory.events shows the kill -> resize PATCH answered 200 "
               "-> memory.max written; per kill (ms): %s" % (",".join(source) or "?",
                                                           " ".join("%.0f" % x for x in lat)))
-        st, body = node.get("/metrics")
+        st, body = node.http("/metrics")
         vals = {}
         for ln in body.splitlines():
             if ln.startswith(("snug_oom_to_resize_seconds_sum ", "snug_oom_to_resize_seconds_count ")):
@@ -539,7 +489,7 @@ def oombench(iterations):
 
 def cpu_quota_of(q):
     """cpu.max quota (period 100000) for a CPU limit quantity, as the kubelet writes it."""
-    return int(round(fakectl.fake_apiserver.parse_quantity(q) * 100000))
+    return int(round(quantity(q) * 100000))
 
 
 def ctr_res(req):
@@ -601,24 +551,12 @@ def settled(node, name):
     f = files(node.pods[name])
     lim = rs[-1].get("limits", {})
     want_q = node_quota_of(node, lim["cpu"]) if "cpu" in lim else None
-    want_m = int(fakectl.fake_apiserver.parse_quantity(lim["memory"])) if "memory" in lim else None
+    want_m = int(quantity(lim["memory"])) if "memory" in lim else None
     if want_q is not None and not (f["ctr_quota"] == f["pod_quota"] == want_q):
         return None
     if want_m is not None and not (f["ctr_mem"] == f["pod_mem"] == want_m):
         return None
     return rs, f
-
-
-def metric(node, name, **labels):
-    total = None
-    for line in node.get("/metrics")[1].splitlines():
-        key, _, value = line.rpartition(" ")
-        mname, _, lab = key.partition("{")
-        if line.startswith("#") or mname != name:
-            continue
-        if all(('%s="%s"' % kv) in lab for kv in labels.items()):
-            total = (total or 0) + float(value)
-    return total
 
 
 def show(rs):
@@ -634,7 +572,7 @@ def resizetest():
       burner  spins under cpu.max 200m: throttled, then cpu.max raised (reason: cpu-throttled)
       idle    holds 16 MiB on requests of 1 CPU / 512Mi: shrunk once --min-history has passed"""
     node = Node()
-    q = fakectl.fake_apiserver.parse_quantity
+    q = quantity
     fails = []
     rc = 1
     try:
@@ -687,12 +625,12 @@ def resizetest():
 
         # (a) OOM kill → the memory limit raised through the API, then in both cgroups.
         kills = cg_key(oomer["dir"], "memory.events", "oom_kill")
-        bpf_kills = metric(node, "snug_oom_kills_total", source="bpf") or 0
+        bpf_kills = node.metric("snug_oom_kills_total", source="bpf") or 0
         print("  oomer: oom_kill %d (snug_oom_kills_total{source=\"bpf\"} %d), exited %s s after its start"
               % (kills, bpf_kills, "%.1f" % oomer_dead if oomer_dead is not None else "-"))
         if kills < 1:
             fails.append("the oomer was not OOM-killed (memory.events oom_kill %d)" % kills)
-        if bpf_kills < 1 or metric(node, "snug_oom_source", source="bpf") != 1:
+        if bpf_kills < 1 or node.metric("snug_oom_source", source="bpf") != 1:
             fails.append("the agent did not count the OOM kill through BPF")
         if "oomer" not in got:
             fails.append("no accepted oom-kill resize of the oomer with its cgroups written: %s"
@@ -800,7 +738,7 @@ def systemdtest():
     `systemctl daemon-reload` re-applied every unit's properties (it undoes a raw write, as a control
     scope's shows)."""
     node = Node(layout="systemd")
-    q = fakectl.fake_apiserver.parse_quantity
+    q = quantity
     fails = []
     control = "snug-control.scope"
     ctl_proc = None

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 from agent_node import BUILD, MiB, WORKLOAD, Node, cg_key, cg_read, fmt_mem, last_resizes, settled, show  # noqa: E402
 
