@@ -5,12 +5,12 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_ADMISSION := $(OUT)/fuzz/fuzz-admission
-FUZZ_ADMISSION_SRCS := tests/fuzz/fuzz_admission.c agent/webhook.c agent/util/quantity.c
+FUZZ_ADMISSION_SRCS := tests/fuzz/fuzz_admission.c agent/webhook.c agent/decide_pod.c agent/util/quantity.c
 
 .PHONY: fuzz-admission
 fuzz: fuzz-admission
 
-$(FUZZ_ADMISSION): $(FUZZ_ADMISSION_SRCS) agent/webhook.h
+$(FUZZ_ADMISSION): $(FUZZ_ADMISSION_SRCS) agent/webhook.h agent/decide.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $$($(PKG_CONFIG) --cflags libcjson) -o $@ $(FUZZ_ADMISSION_SRCS) \
