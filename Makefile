@@ -70,6 +70,8 @@ UNIT_RUNNER := $(OUT)/tests/unit-tests
 # Objects that must wait for generated headers (BPF skeletons) list them here.
 GENERATED_HEADERS :=
 
+# Fragments: a product module's own build rules (bpf/bpf.mk, the BPF skeleton), and one or more per
+# test tier, benchmarks and fuzzers included (tests/*/*.mk, see tests/README.md).
 -include $(sort $(wildcard bpf/*.mk cgroup/*.mk agent/*.mk agent/*/*.mk tests/*/*.mk deploy/*.mk))
 
 .PHONY: all deps check check-tiers check-lint check-unit check-api check-envtest check-vm check-deploy check-node bench fuzz demo \
