@@ -607,6 +607,18 @@ static int read_back(struct agent *a, struct agent_pod *p, struct agent_containe
 	return r;
 }
 
+/* A startup boost counts from the resize the API took: one it did not take is wanted again (the
+ * read-back after a conflict, or the next decision, sends it anew), or given up when refused; else
+ * the container would start unboosted while the agent waits for its Ready to give the boost back. */
+static void boost_not_taken(struct agent_container *c, const struct decide_decision *d,
+			    bool refused)
+{
+	if (d->kind != DECIDE_STARTUP_BOOST || c->boost.state != AGENT_BOOST_ACTIVE)
+		return;
+	c->boost.deadline = sd_event_source_disable_unref(c->boost.deadline);
+	c->boost.state = refused ? AGENT_BOOST_DONE : AGENT_BOOST_WANTED;
+}
+
 static void on_resize_done(const struct kube_result *res, void *userdata)
 {
 	struct act_resize *ar = userdata;
@@ -660,6 +672,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		 * and the resize: read it again now and decide on it, rather than leave the signal
 		 * to the next sample. Once: a second 409 waits for the next decision. */
 		record(c, AGENT_RESULT_CONFLICT, ar->d.reason);
+		boost_not_taken(c, &ar->d, false);
 		if (!ar->after_conflict && read_back(a, p, c, ar) >= 0) {
 			c->resize.in_flight = true;
 			ar = NULL; /* owned by the read */
@@ -670,6 +683,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	case KUBE_BAD_REPLY:
 		/* Kept pending (OOM flags stay set); the next decision retries. */
 		record(c, AGENT_RESULT_RETRYING, ar->d.reason);
+		boost_not_taken(c, &ar->d, false);
 		log_warning("Resize of %s/%s %s not done yet (%s%s%s), retrying", p->namespace,
 			    p->name, c->name, result, res->message ? ": " : "",
 			    res->message ? res->message : "");
@@ -677,6 +691,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	case KUBE_NOT_SUPPORTED:
 		c->resize.last_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
+		boost_not_taken(c, &ar->d, true);
 		snprintf(msg, sizeof(msg), "in-place resize not supported (%s); wanted: %s",
 			 res->message ? res->message : "no message", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
@@ -705,6 +720,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 		c->resize.last_usec = now_usec(CLOCK_REALTIME);
 		c->oom_pending = false;
 		record(c, AGENT_RESULT_REJECTED, ar->d.reason);
+		boost_not_taken(c, &ar->d, true);
 		snprintf(msg, sizeof(msg), "resize refused (%s%s%s); wanted: %s", result,
 			 res->message ? ": " : "", res->message ? res->message : "", ar->d.reason);
 		log_warning("%s/%s %s: %s", p->namespace, p->name, c->name, msg);
@@ -795,6 +811,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 	if (r < 0) {
 		log_warning_errno(r, "Cannot send the resize of %s/%s %s: %m", p->namespace,
 				  p->name, c->name);
+		boost_not_taken(c, d, false);
 		act_resize_free(ar);
 		return;
 	}

@@ -700,6 +700,16 @@ class AgentTest(AgentBase):
         self.assertEqual(len([r for r in resize_requests(self.srv, "starter") if r["status"] == 200]), 2,
                          "resized again after the boost:\n" + self.agent.log())
 
+    def test_startup_boost_after_a_conflict(self):
+        # The kubelet writes a starting pod's status often: the boost's resize meets a 409 (the pod
+        # stored again since the agent read it). The boost is sent again on the pod read back, not
+        # taken as given (before, the container started unboosted and the agent waited for its
+        # Ready to give back a boost it never had).
+        self.srv.fault(action="touch", path=r"/pods/touched/resize$", count=1)
+        res = self.start_boosted("touched", **{"snug.io/startup-cpu-boost": "4x"})
+        self.assertEqual(res, {"limits": {"cpu": "800m"}, "requests": {"cpu": "400m"}})
+        self.assertEqual([r["status"] for r in resize_requests(self.srv, "touched")], [409, 200])
+
     def test_startup_boost_for_a_time(self):
         # "+1" for 2 s, Ready or not: the return comes from the timer.
         res = self.start_boosted("timed", **{"snug.io/startup-cpu-boost": "+1",
