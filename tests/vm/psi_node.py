@@ -6,7 +6,12 @@ may grow as for any file reader at its limit; what says it is slowed is the memo
 (memory.pressure). snug must raise its limit for that stall, with a reason naming the PSI figures,
 and for nothing else.
 
-Usage (in the VM, as root): psi_node.py"""
+The same stall holds a shrink back (`hold`): an over-provisioned reader squeezed by memory.high far
+below its limit stalls although its usage says it fits a much smaller request. Its recommendation
+asks for the shrink; snug holds it while the stall lasts, and makes it once memory.high is lifted
+and the stall is gone.
+
+Usage (in the VM, as root): psi_node.py [raise | hold]"""
 
 import os
 import sys
@@ -14,7 +19,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-from agent_node import BUILD, MiB, WORKLOAD, Node, cg_key, cg_read, fmt_mem, last_resizes, settled, show  # noqa: E402
+from agent_node import (BUILD, MiB, WORKLOAD, Node, cg_key, cg_read, cg_write, fmt_mem, last_resizes,  # noqa: E402
+                        quantity, settled, show)
 
 THRASH_FILE = os.path.join(BUILD, "tests", "thrash-96m.dat")
 
@@ -28,7 +34,7 @@ def psi_totals(d):
     return out.get("some", 0), out.get("full", 0)
 
 
-def main():
+def raise_test():
     node = Node()
     fails = []
     rc = 1
@@ -94,5 +100,85 @@ def main():
     return rc
 
 
+def memory_shrinks(node, name):
+    """Accepted resizes of `name` that lowered its memory request or limit."""
+    spec = node.pods[name]["spec"]
+    q = quantity
+    req0, lim0 = q(spec[0]["memory"]), q(spec[1]["memory"])
+    return [r for r in last_resizes(node.srv, name, spec) or []
+            if q(r["requests"]["memory"]) < req0 or q(r["limits"]["memory"]) < lim0]
+
+
+def hold_log_lines(node):
+    with open(node.log_path, errors="replace") as f:
+        return [line for line in f if "holder" in line and "shrink held" in line]
+
+
+def hold_test():
+    node = Node()
+    fails = []
+    rc = 1
+    try:
+        # Requests twice VPA's 250Mi floor and far above the reader's use: the recommendation wants
+        # a memory shrink once --min-history (20 s) has passed. memory.high (written here, as a
+        # too-tight MemoryQoS or an operator could) keeps the reader's page cache at 24 MiB of a
+        # 96 MiB file: it stalls for memory far below its 1Gi limit.
+        spec = ({"cpu": "100m", "memory": "512Mi"}, {"memory": "1Gi"})
+        node.pod("holder", "in-place", spec[0], spec[1], [WORKLOAD, "read", THRASH_FILE])
+        p = node.pods["holder"]
+        cg_write(p["dir"], "memory.high", str(24 * MiB))
+        node.start_agent("--psi-window", "10s", "--pressure-lookahead", "0", "--test-half-life", "30s",
+                         "--cooldown", "5s", sample="250ms", decide="1s", history="20s")
+        node.wait_tracked(1)
+        node.start_workloads()
+        t0 = time.time()
+        some0, _ = psi_totals(p["dir"])
+        # (a) 60 s of stall: twice --min-history plus the 10 s window; the shrink must not happen.
+        while time.time() < t0 + 60 and not memory_shrinks(node, "holder"):
+            time.sleep(0.5)
+        some, _ = psi_totals(p["dir"])
+        held = hold_log_lines(node)
+        stall_pct = (some - some0) / 1e4 / (time.time() - t0)
+        print("  holder: memory.high 24Mi, %.0f s: memory stall some %.1f%% of the time; memory.current %s; "
+              "'shrink held' decisions %d%s" % (time.time() - t0, stall_pct,
+                                                 fmt_mem(int(cg_read(p["dir"], "memory.current"))), len(held),
+                                                 (": " + held[-1].strip()[:200]) if held else ""))
+        early = memory_shrinks(node, "holder")
+        if early:
+            fails.append("the memory shrink was made during the stall: %s" % show(early))
+        if some - some0 <= 0:
+            fails.append("no memory stall under memory.high 24Mi: nothing to hold the shrink for")
+        if not held:
+            fails.append("no decision said 'shrink held' for the stall (did the recommendation want a shrink?)")
+        elif "memory stall (PSI)" not in held[-1]:
+            fails.append("the hold does not name the stall: %s" % held[-1].strip())
+        # (b) memory.high lifted: the file fits, the stall window empties, the shrink follows.
+        cg_write(p["dir"], "memory.high", "max")
+        t1 = time.time()
+        shrunk = []
+        while time.time() < t1 + 60 and not shrunk:
+            shrunk = memory_shrinks(node, "holder")
+            time.sleep(0.5)
+        if not shrunk:
+            fails.append("no memory shrink %.0f s after the stall ended: the hold was not the stall's: %s"
+                         % (time.time() - t1, show(last_resizes(node.srv, "holder", spec) or [])))
+        else:
+            print("  holder: stall over -> %s after %.1f s" % (show(shrunk[:1]), time.time() - t1))
+            if shrunk[0]["kind"] != "recommendation":
+                fails.append("the shrink was not the recommendation's: %s" % show(shrunk[:1]))
+        for f in fails:
+            print("FAIL: " + f)
+        if fails:
+            print(node.agent_log())
+        rc = 1 if fails else 0
+    finally:
+        rc = node.stop_checked(rc)
+    return rc
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    mode = sys.argv[1] if len(sys.argv) > 1 else "raise"
+    if mode not in ("raise", "hold"):
+        sys.stderr.write(__doc__)
+        sys.exit(2)
+    sys.exit(raise_test() if mode == "raise" else hold_test())
