@@ -109,9 +109,10 @@ def memory_shrinks(node, name):
             if q(r["requests"]["memory"]) < req0 or q(r["limits"]["memory"]) < lim0]
 
 
-def hold_log_lines(node):
-    with open(node.log_path, errors="replace") as f:
-        return [line for line in f if "holder" in line and "shrink held" in line]
+def holder_log_lines(node, what=""):
+    """The agent's log lines about the holder (its periodic decisions included) that contain `what`."""
+    with open(os.path.join(node.dir, "agent.log"), errors="replace") as f:
+        return [line for line in f if "holder" in line and what in line]
 
 
 def hold_test():
@@ -137,7 +138,7 @@ def hold_test():
         while time.time() < t0 + 60 and not memory_shrinks(node, "holder"):
             time.sleep(0.5)
         some, _ = psi_totals(p["dir"])
-        held = hold_log_lines(node)
+        held = holder_log_lines(node, "shrink held")
         stall_pct = (some - some0) / 1e4 / (time.time() - t0)
         print("  holder: memory.high 24Mi, %.0f s: memory stall some %.1f%% of the time; memory.current %s; "
               "'shrink held' decisions %d%s" % (time.time() - t0, stall_pct,
@@ -145,7 +146,8 @@ def hold_test():
                                                  (": " + held[-1].strip()[:200]) if held else ""))
         early = memory_shrinks(node, "holder")
         if early:
-            fails.append("the memory shrink was made during the stall: %s" % show(early))
+            fails.append("the memory shrink was made during the stall: %s; the holder's last decisions:\n%s"
+                         % (show(early), "".join(holder_log_lines(node)[-8:])))
         if some - some0 <= 0:
             fails.append("no memory stall under memory.high 24Mi: nothing to hold the shrink for")
         if not held:
