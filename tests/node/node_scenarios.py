@@ -705,11 +705,8 @@ SCENARIOS = [
     [("sidecar-pod-max", scenario_sidecar)],
     [("no-tug-of-war", scenario_quiet_end)],
     [("deferred-admitted", scenario_deferred)],
+    [("startup-boost", scenario_startup_boost)],
 ]
-# Run only when named (`make check-node T=startup-boost`): in the full sequence, after the agent
-# restart of deferred-admitted, the boost's resize once went unanswered on kubelet 1.36.2 (not yet
-# understood); alone it passes on both kubelets, and `make bench-node` measures it.
-NAMED_ONLY = [[("startup-boost", scenario_startup_boost)]]
 
 
 # A group with no verdict after this long is hung (a normal one takes under 100 s here, ~2x that on a
@@ -792,7 +789,7 @@ def check(names):
     print("node: snug-agent run up in %.1fs: %s" % (time.time() - t0, " ".join(node.agent_cmd)))
     failed = 0
     try:
-        for group in SCENARIOS + (NAMED_ONLY if names else []):
+        for group in SCENARIOS:
             chosen = [(n, fn) for n, fn in group
                       if not names or n.split(":")[0] in names or any(x in n.split(":")[0] for x in names)]
             if not chosen:
