@@ -89,9 +89,12 @@ class PolicyEnvtest(unittest.TestCase):
 
     @classmethod
     def wait_policy_in_force(cls):
-        path = "/api/v1/namespaces/%s/pods/on-b" % NS
-        body = {"metadata": {"annotations": {"snug.io/probe": "1"}}}
-        in_force = wait_for(lambda: cls.agent.call("PATCH", path, body, MERGE)[0] == 403, timeout=30, interval=0.5)
+        # Dry-run requests (admission runs, nothing is stored) that two different rules refuse, so
+        # that one broken rule fails its own check below, not this wait.
+        probes = [("/api/v1/namespaces/%s/pods/on-b?dryRun=All" % NS, {"metadata": {"annotations": {"snug.io/p": "1"}}}),
+                  ("/api/v1/namespaces/%s/pods/on-a?dryRun=All" % NS, {"metadata": {"labels": {"probe": "1"}}})]
+        in_force = wait_for(lambda: any(cls.agent.call("PATCH", path, body, MERGE)[0] == 403 for path, body in probes),
+                            timeout=60, interval=0.5)
         assert in_force, "the ValidatingAdmissionPolicy %s never took effect" % POLICY
 
     # ---- helpers -----------------------------------------------------------------------------
