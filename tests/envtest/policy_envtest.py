@@ -186,6 +186,11 @@ class PolicyEnvtest(unittest.TestCase):
         self.assertDeniedByPolicy(self.agent.call("PATCH", HISTORIES + "/web-node-a",
                                                   {"spec": {"nodeName": "node-b"}}, MERGE),
                                   "moving node-a's WorkloadHistory to node-b")
+        # nor pass its own entry off as node-b's to readers selecting by label
+        forged = history("db-node-a", "node-a")
+        forged["metadata"]["labels"]["snug.io/node"] = "node-b"
+        self.assertDeniedByPolicy(self.agent.call("POST", HISTORIES, forged),
+                                  "node-a's WorkloadHistory labelled snug.io/node=node-b")
 
     # ---- allowed -----------------------------------------------------------------------------
 
