@@ -257,3 +257,34 @@ EOP
 	"${k[@]}" create token snug-agent --duration=2h --bound-object-kind Pod \
 		--bound-object-name "snug-agent-$node" --bound-object-uid "$uid"
 }
+
+# cp_install_monitoring KUBECTL: where the Prometheus operator's CRDs exist (minimal ones of the same
+# names, made here), an overlay of deploy/ with the component deploy/monitoring applies too. The
+# overlay sits in $CP_WORK (kustomize refuses one inside its base's directory).
+cp_install_monitoring() {
+	local kubectl=$1 plural kind overlay=$CP_WORK/overlay rel
+	local k=("$kubectl" --kubeconfig "$CP_WORK/admin.kubeconfig")
+	for plural in podmonitors:PodMonitor prometheusrules:PrometheusRule; do
+		kind=${plural#*:} plural=${plural%%:*}
+		"${k[@]}" apply -f - >/dev/null <<EOC || return 1
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: $plural.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {plural: $plural, kind: $kind}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+EOC
+		"${k[@]}" wait --for condition=Established --timeout=30s "crd/$plural.monitoring.coreos.com" \
+			>/dev/null || return 1
+	done
+	mkdir -p "$overlay"
+	rel=$(realpath --relative-to="$overlay" deploy)
+	printf 'resources:\n  - %s\ncomponents:\n  - %s/monitoring\n' "$rel" "$rel" > "$overlay/kustomization.yaml"
+	"${k[@]}" apply -k "$overlay"
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Envtest tier driver: for kube-apiserver 1.36 and 1.33, start etcd + kube-apiserver on loopback,
 # install snug with the real kubectl (`kubectl apply -k deploy/`: RBAC, admission policy, all of the
-# base), prove the policy's denials one by one (tests/envtest/policy_envtest.py, result line
+# base; then, with minimal Prometheus-operator CRDs, an overlay adding deploy/monitoring), prove the policy's denials one by one (tests/envtest/policy_envtest.py, result line
 # policy-envtest), and run the kube client's scenarios as the snug-agent service account holding a
 # token bound to a pod on node-1; with SNUG_AGENT set, also `snug-agent run` end to end
 # (tests/envtest/agent_envtest.py, each agent with a token of its node) against the same control
@@ -55,6 +55,17 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 	fi
 	echo "PASS envtest $version: kubectl apply -k deploy/: $(grep -c . "$work/install.txt") objects created"
 	pass=$((pass + 1))
+	# And one: with the operator's CRDs there, the monitoring component applies on top.
+	if cp_install_monitoring "$kubectl" > "$work/monitoring.txt" 2>&1 &&
+		grep -q "podmonitor.monitoring.coreos.com/snug-agent created" "$work/monitoring.txt" &&
+		grep -q "prometheusrule.monitoring.coreos.com/snug-agent created" "$work/monitoring.txt"; then
+		echo "PASS envtest $version: kubectl apply -k of an overlay with deploy/monitoring: PodMonitor and PrometheusRule created"
+		pass=$((pass + 1))
+	else
+		echo "FAIL envtest $version: the monitoring component did not apply:" >&2
+		cat "$work/monitoring.txt" >&2
+		fail=$((fail + 1))
+	fi
 	rm -f "$work/policy-result"
 	SNUG_ENVTEST_SERVER=$CP_SERVER SNUG_ENVTEST_CA=$CP_CA SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN \
 		SNUG_RESULTS=$work/policy-result PYTHONDONTWRITEBYTECODE=1 \
