@@ -37,12 +37,22 @@ def load_docs(path):
         return [d for d in yaml.safe_load_all(f) if d is not None]
 
 
-def base_docs():
-    kust = yaml.safe_load(open(os.path.join(DEPLOY, "kustomization.yaml")))
+def kustomization_docs(rel):
+    kust = yaml.safe_load(open(os.path.join(DEPLOY, rel, "kustomization.yaml")))
     docs = []
     for res in kust["resources"]:
-        docs += load_docs(os.path.join(DEPLOY, res))
+        docs += load_docs(os.path.join(DEPLOY, rel, res))
     return docs
+
+
+def base_docs():
+    """What `kubectl apply -k deploy/` applies."""
+    return kustomization_docs(".")
+
+
+def install_docs():
+    """The base with the optional monitoring component (the Helm chart with every toggle on)."""
+    return base_docs() + kustomization_docs("monitoring")
 
 
 def find(docs, kind, name=None):
@@ -119,7 +129,7 @@ def check_manifests_parse():
                         continue  # a plain Prometheus rule file
                     for k in ("apiVersion", "kind"):
                         assert k in d, "%s: a document without %s" % (p, k)
-                    if d["kind"] != "Kustomization":
+                    if d["kind"] not in ("Kustomization", "Component"):
                         assert d.get("metadata", {}).get("name"), "%s: %s without a name" % (p, d["kind"])
                     n += 1
             elif f.endswith(".json"):
@@ -130,7 +140,7 @@ def check_manifests_parse():
 
 
 def all_objects():
-    docs = [d for d in base_docs()]
+    docs = install_docs()
     for f in sorted(os.listdir(os.path.join(DEPLOY, "examples"))):
         if f.endswith((".yaml", ".yml")):
             docs += load_docs(os.path.join(DEPLOY, "examples", f))
@@ -185,20 +195,28 @@ def chart_values():
 
 
 def check_chart_renders_base():
-    chart = render_chart(chart_values(), NAMESPACE)
-    base = [d for d in base_docs() if d["kind"] != "Namespace"]
+    """The chart's defaults render the kustomize base; every toggle on, the base and the monitoring
+    component; every toggle off, neither the Prometheus-operator objects nor the dashboard."""
     key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
-    assert sorted(map(key, chart)) == sorted(map(key, base)), (sorted(map(key, chart)), sorted(map(key, base)))
-    cm = {key(d): d for d in chart}
-    for d in base:
-        assert cm[key(d)] == d, "chart renders %s/%s differently from the base" % key(d)
-    # And with the optional pieces off, they are gone.
+
+    def same(chart, kust, what):
+        kust = [d for d in kust if d["kind"] != "Namespace"]
+        assert sorted(map(key, chart)) == sorted(map(key, kust)), (what, sorted(map(key, chart)),
+                                                                    sorted(map(key, kust)))
+        cm = {key(d): d for d in chart}
+        for d in kust:
+            assert cm[key(d)] == d, "chart (%s) renders %s/%s differently from kustomize" % ((what,) + key(d))
+        return len(kust)
+    n = same(render_chart(chart_values(), NAMESPACE), base_docs(), "defaults")
     v = chart_values()
+    for k in ("podMonitor", "prometheusRule"):
+        v[k]["enabled"] = True
+    m = same(render_chart(v, NAMESPACE), install_docs(), "monitoring on")
     for k in ("podMonitor", "prometheusRule", "grafanaDashboard"):
         v[k]["enabled"] = False
     kinds = {d["kind"] for d in render_chart(v, "other")}
     assert not kinds & {"PodMonitor", "PrometheusRule", "ConfigMap"}, kinds
-    return "%d objects identical" % len(base)
+    return "defaults = the base (%d objects), monitoring on = base + component (%d)" % (n, m)
 
 
 def check_daemonset_contract():
@@ -246,12 +264,13 @@ def check_daemonset_contract():
     svc = find(docs, "Service", "snug-agent")
     assert all(labels.get(k) == v for k, v in svc["spec"]["selector"].items())
     assert svc["spec"]["ports"][0]["targetPort"] in ports
-    pm = find(docs, "PodMonitor", "snug-agent")
+    pm = find(install_docs(), "PodMonitor", "snug-agent")
     assert all(labels.get(k) == v for k, v in pm["spec"]["selector"]["matchLabels"].items())
     assert pm["spec"]["podMetricsEndpoints"][0]["port"] in ports
     assert pm["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics"
     for d in docs:
-        if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"):
+        if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
+                             "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
             assert d["metadata"].get("namespace") == NAMESPACE, "%s/%s not in %s" % (
                 d["kind"], d["metadata"]["name"], NAMESPACE)
     crb = find(docs, "ClusterRoleBinding", "snug-agent")
@@ -304,7 +323,7 @@ def check_alert_rules():
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     # The generated PrometheusRule object carries the same, valid rules.
-    pr = find(base_docs(), "PrometheusRule")
+    pr = find(install_docs(), "PrometheusRule")
     with tempfile.NamedTemporaryFile("w", suffix=".yml") as t:
         yaml.safe_dump(pr["spec"], t)
         t.flush()
@@ -408,16 +427,99 @@ def check_rbac_webhook():
 
 
 def check_kustomization_complete():
-    """Every manifest at the top of deploy/ is in the base (so in the chart too)."""
-    kust = yaml.safe_load(open(os.path.join(DEPLOY, "kustomization.yaml")))
-    listed = set(kust["resources"])
-    top = {f for f in os.listdir(DEPLOY) if f.endswith((".yaml", ".yml")) and f != "kustomization.yaml"}
-    unlisted = sorted(top - listed)
+    """Every manifest at the top of deploy/ is in the base, every one in deploy/monitoring/ in the
+    component (so all are in the chart too)."""
+    unlisted, listed = [], set()
+    for rel in (".", "monitoring"):
+        d = os.path.join(DEPLOY, rel)
+        names = set(yaml.safe_load(open(os.path.join(d, "kustomization.yaml")))["resources"])
+        listed |= {os.path.normpath(os.path.join(rel, n)) for n in names}
+        top = {f for f in os.listdir(d) if f.endswith((".yaml", ".yml")) and f != "kustomization.yaml"}
+        unlisted += [os.path.normpath(os.path.join(rel, f)) for f in sorted(top - names)]
     if unlisted:
         # Not a failure: another module may land its manifest before the base lists it.
         raise Skip("NOT IN THE KUSTOMIZE BASE (nor the chart): %s: add them to deploy/kustomization.yaml "
                    "and run deploy/generate.py" % unlisted)
     return "%d manifests listed" % len(listed)
+
+
+# API groups a cluster serves without any CRD installed (what the base may use).
+BUILTIN_GROUPS = {"", "apps", "batch", "policy", "rbac.authorization.k8s.io", "admissionregistration.k8s.io"}
+
+
+def kubectl():
+    """The real kubectl the envtest tier unpacks (tests/envtest/controlplane.sh cp_kubectl), or None."""
+    for p in (os.path.join(CACHE, "envtest/kubectl-v1.36.2"), os.path.join(CACHE, "node/kubectl-v1.36.2")):
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def check_base_needs_no_crd():
+    """`kubectl apply -k deploy/` works on a cluster without the Prometheus operator: the base uses
+    built-in kinds only, the monitoring component holds the rest, and (with the real kubectl) kustomize
+    builds the base, and an overlay with the component, into exactly those objects."""
+    groups = {d["apiVersion"].rpartition("/")[0] for d in base_docs()}
+    assert groups <= BUILTIN_GROUPS, "the base needs CRDs: %s" % sorted(groups - BUILTIN_GROUPS)
+    comp = yaml.safe_load(open(os.path.join(DEPLOY, "monitoring/kustomization.yaml")))
+    assert comp["kind"] == "Component", comp["kind"]
+    assert {d["kind"] for d in kustomization_docs("monitoring")} == {"PodMonitor", "PrometheusRule"}
+    kc = kubectl()
+    if not kc:
+        return "built-in kinds only (no kubectl unpacked yet: `make check-envtest` does; kustomize not run)"
+    key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
+    os.makedirs(os.path.join(REPO, "build"), exist_ok=True)
+    overlay = tempfile.mkdtemp(prefix="overlay-", dir=os.path.join(REPO, "build"))
+    try:
+        # kustomize refuses an overlay inside its base's directory: this one sits in build/
+        rel = os.path.relpath(DEPLOY, overlay)
+        with open(os.path.join(overlay, "kustomization.yaml"), "w") as f:
+            f.write("resources:\n  - %s\ncomponents:\n  - %s/monitoring\n" % (rel, rel))
+        for where, want in ((DEPLOY, base_docs()), (overlay, install_docs())):
+            r = subprocess.run([kc, "kustomize", where], capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            got = [d for d in yaml.safe_load_all(r.stdout) if d]
+            assert sorted(map(key, got)) == sorted(map(key, want)), (where, sorted(map(key, got)))
+    finally:
+        shutil.rmtree(overlay, ignore_errors=True)
+    return "built-in kinds only; kustomize builds %d objects, %d with the monitoring component" % (
+        len(base_docs()), len(install_docs()))
+
+
+# Writes the agent's ClusterRole grants that deploy/policy.yaml leaves unconfined, and why.
+POLICY_EXEMPT = {
+    ("", "events", "create"): "an Event names its object but changes none",
+    ("", "pods/eviction", "create"): "open: the policy sees the Eviction, not the pod (docs/security.md)",
+}
+VERB_OPERATION = {"create": "CREATE", "patch": "UPDATE", "update": "UPDATE", "delete": "DELETE"}
+
+
+def check_policy_confines_agent_writes():
+    """deploy/policy.yaml evaluates every write the agent's ClusterRole grants (but the exemptions
+    above), for the agent's service account only, and its binding denies."""
+    docs = base_docs()
+    vap = find(docs, "ValidatingAdmissionPolicy", "snug-agent-own-node")
+    binding = find(docs, "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["policyName"] == vap["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"], binding["spec"]
+    assert vap["spec"]["failurePolicy"] == "Fail"
+    ds = find(docs, "DaemonSet", "snug-agent")
+    user = "system:serviceaccount:%s:%s" % (NAMESPACE, ds["spec"]["template"]["spec"]["serviceAccountName"])
+    assert any("'%s'" % user in c["expression"] for c in vap["spec"]["matchConditions"]), \
+        "the policy's matchConditions do not name %s" % user
+    covered = set()
+    for rule in vap["spec"]["matchConstraints"]["resourceRules"]:
+        for g in rule["apiGroups"]:
+            for r in rule["resources"]:
+                for op in rule["operations"]:
+                    covered.add((g, r, op))
+    role = rbac.role_perms(find(docs, "ClusterRole", "snug-agent"))
+    writes = sorted(p for p in role if p[2] in VERB_OPERATION)
+    loose = [p for p in writes if p not in POLICY_EXEMPT and (p[0], p[1], VERB_OPERATION[p[2]]) not in covered]
+    assert not loose, "the agent may make these writes and deploy/policy.yaml does not confine them: %s" % loose
+    return "%d granted writes confined, %d exempt (%s)" % (
+        len(writes) - len([p for p in writes if p in POLICY_EXEMPT]), len([p for p in writes if p in POLICY_EXEMPT]),
+        ", ".join("%s %s" % (p[1], p[2]) for p in sorted(POLICY_EXEMPT)))
 
 
 def check_live_agent():
@@ -438,7 +540,8 @@ def main():
     results = {"p": 0, "f": 0, "s": 0}
     checks = [check_generated_up_to_date, check_manifests_parse, check_schema, check_chart_renders_base,
               check_daemonset_contract, check_examples, check_alert_rules, check_dashboard_loads,
-              check_rbac_static, check_rbac_webhook, check_kustomization_complete]
+              check_rbac_static, check_rbac_webhook, check_kustomization_complete, check_base_needs_no_crd,
+              check_policy_confines_agent_writes]
     live = None
     for fn in checks + [check_live_agent]:
         name = fn.__name__[len("check_"):]

@@ -1,6 +1,7 @@
-"""Envtest tier, end to end: `snug-agent run` against a real kube-apiserver (started by run.sh), as the
-snug-agent service account whose only rights come from deploy/rbac.yaml, and fake cgroup trees fed by
-the test. The test plays the kubelet: it writes pod status through the `status` subresource (Running,
+"""Envtest tier, end to end: `snug-agent run` against a real kube-apiserver (started by run.sh, which
+installed deploy/ with kubectl), as the snug-agent service account whose only rights come from
+deploy/rbac.yaml, confined to its node by deploy/policy.yaml (each agent holds a token bound to a pod
+on its own node, as its DaemonSet pod would), and fake cgroup trees fed by the test. The test plays the kubelet: it writes pod status through the `status` subresource (Running,
 container IDs matching the fake tree, status.resources/allocatedResources) and, after the agent's
 PATCH of the `resize` subresource, the status the kubelet would write (the new resources, or the
 PodResizePending condition, reason Infeasible or Deferred).
@@ -28,6 +29,7 @@ from snugtest.cgtree import FakeTree  # noqa: E402
 from snugtest.harness import main, tmpdir, wait_for  # noqa: E402
 from snugtest.inotify import LimitWrites  # noqa: E402
 from snugtest.node import Node as BaseNode  # noqa: E402
+from snugtest.realapi import NODE_NAME_EXTRA, Client, agent_token, token_kubeconfig  # noqa: E402
 from snugtest.units import MiB, quantity  # noqa: E402
 
 SERVER = os.environ.get("SNUG_ENVTEST_SERVER")
@@ -146,13 +148,21 @@ class Node(BaseNode):
 
     def __init__(self, suite_dir, name, args):
         self.dir = os.path.join(suite_dir, name)
+        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
         super().__init__(os.path.join(self.dir, "cgroup"), name=name)
         self.tree = FakeTree(self.cgroup_root)
         self.args = FAST + list(args)
         self.pods = []
+        self.token = None
 
     def start(self):
-        self.run_agent(Agent(os.environ["SNUG_ENVTEST_KUBECONFIG"], self.tree.root, os.path.join(self.dir, "state"),
+        """The agent, authenticated by a token bound to a pod on this node (made on first start)."""
+        if self.token is None:
+            admin = Client(SERVER, os.environ["SNUG_ENVTEST_CA"], os.environ["SNUG_ENVTEST_ADMIN_TOKEN"])
+            self.token = agent_token(admin, self.name)
+            os.makedirs(self.dir, exist_ok=True)
+            token_kubeconfig(self.kubeconfig, SERVER, os.environ["SNUG_ENVTEST_CA"], self.token)
+        self.run_agent(Agent(self.kubeconfig, self.tree.root, os.path.join(self.dir, "state"),
                              node=self.name, args=self.args, log_path=os.path.join(self.dir, "agent.log")))
 
     def stop(self):
@@ -678,7 +688,11 @@ class AgentEnvtest(unittest.TestCase):
         self.assertEqual(self.metric("hpa-mem", "snug_api_requests_total", verb="list-hpa", code="200"), 1)
 
     def test_deploy_rbac_is_all_the_agent_needs(self):
-        """Every call the agents made was allowed to the snug-agent identity (deploy/rbac.yaml)."""
+        """Every call the agents made was allowed to the snug-agent identity (deploy/rbac.yaml), each
+        confined to its own node (deploy/policy.yaml): a denial by either would be a 403."""
+        for n in self.nodes.values():
+            user = Client(SERVER, os.environ["SNUG_ENVTEST_CA"], n.token).whoami()
+            self.assertEqual(user["extra"].get(NODE_NAME_EXTRA), [n.name], user)
         for name in ("oom", "idle", "capped"):
             self.wait_resized(name)
         self.assertTrue(wait_for(lambda: self.api.events("oom", "Resized")))

@@ -33,6 +33,30 @@ cp_assets() {
 	echo "$dir"
 }
 
+# cp_kubectl SHARED_DIR CACHE_DIR → prints the path of the real kubectl (v1.36.2, with kustomize),
+# decompressed once into the cache and checked against the sha256 the shared README gives for it.
+cp_kubectl() {
+	local shared=$1 cache=$2 name=kubectl-v1.36.2
+	local dir="$cache/envtest" want have tmp
+	mkdir -p "$dir"
+	want=$(grep -sF "\`$name\` (unpacked)" "$shared/kubectl/README.md" | grep -oE '[0-9a-f]{64}' | head -1)
+	[ -n "$want" ] || return 1
+	if [ ! -x "$dir/$name" ]; then
+		[ -f "$shared/kubectl/$name.xz" ] || return 1
+		# a temporary file of its own: other worktrees may unpack into the same cache at once
+		tmp=$(mktemp "$dir/$name.XXXXXX") || return 1
+		xz -dc "$shared/kubectl/$name.xz" > "$tmp" && chmod +x "$tmp" || { rm -f "$tmp"; return 1; }
+		mv "$tmp" "$dir/$name"
+	fi
+	have=$(sha256sum "$dir/$name" | cut -d' ' -f1)
+	if [ "$have" != "$want" ]; then
+		echo "envtest: $dir/$name has sha256 $have, README says $want" >&2
+		rm -f "$dir/$name"
+		return 1
+	fi
+	echo "$dir/$name"
+}
+
 # cp_start ASSETS_DIR WORK_DIR: starts etcd and kube-apiserver, waits for /readyz.
 # CP_APISERVER_EXTRA_FLAGS (optional, split on spaces) is appended to kube-apiserver's command line,
 # e.g. "--feature-gates=InPlacePodVerticalScaling=false" for a server without in-place resize.
@@ -179,4 +203,88 @@ users:
     client-certificate-data: $(base64 -w0 "$pki/agent.crt")
     client-key-data: $(base64 -w0 "$pki/agent.key")
 EOK
+}
+
+# cp_admin_kubeconfig FILE: a kubeconfig for the admin (token), for the real kubectl.
+cp_admin_kubeconfig() {
+	cat > "$1" <<EOK
+apiVersion: v1
+kind: Config
+current-context: admin
+clusters:
+- name: envtest
+  cluster:
+    server: $CP_SERVER
+    certificate-authority-data: $(base64 -w0 "$CP_CA")
+contexts:
+- name: admin
+  context: {cluster: envtest, user: admin}
+users:
+- name: admin
+  user:
+    token: $CP_ADMIN_TOKEN
+EOK
+}
+
+# cp_install KUBECTL: `kubectl apply -k deploy/` as an operator would (the admin's kubeconfig, written
+# to $CP_WORK/admin.kubeconfig): the base with its RBAC and admission policy. Prints kubectl's output.
+cp_install() {
+	cp_admin_kubeconfig "$CP_WORK/admin.kubeconfig"
+	"$1" --kubeconfig "$CP_WORK/admin.kubeconfig" apply -k deploy/
+}
+
+# cp_agent_token KUBECTL NODE: prints a snug-agent token bound to a pod on NODE (created here in
+# snug-system, standing for the agent's DaemonSet pod, never run), so that the token names the node
+# as deploy/policy.yaml requires. The Node object need not exist.
+cp_agent_token() {
+	local kubectl=$1 node=$2 uid
+	local k=("$kubectl" --kubeconfig "$CP_WORK/admin.kubeconfig" -n snug-system)
+	"${k[@]}" apply -f - >/dev/null <<EOP || return 1
+apiVersion: v1
+kind: Pod
+metadata:
+  name: snug-agent-$node
+  labels: {app.kubernetes.io/name: snug-agent-stand-in}
+spec:
+  nodeName: $node
+  serviceAccountName: snug-agent
+  automountServiceAccountToken: false
+  containers:
+    - name: agent
+      image: localhost/snug-agent:0.1.0
+EOP
+	uid=$("${k[@]}" get pod "snug-agent-$node" -o 'jsonpath={.metadata.uid}') || return 1
+	"${k[@]}" create token snug-agent --duration=2h --bound-object-kind Pod \
+		--bound-object-name "snug-agent-$node" --bound-object-uid "$uid"
+}
+
+# cp_install_monitoring KUBECTL: where the Prometheus operator's CRDs exist (minimal ones of the same
+# names, made here), an overlay of deploy/ with the component deploy/monitoring applies too. The
+# overlay sits in $CP_WORK (kustomize refuses one inside its base's directory).
+cp_install_monitoring() {
+	local kubectl=$1 plural kind overlay=$CP_WORK/overlay rel
+	local k=("$kubectl" --kubeconfig "$CP_WORK/admin.kubeconfig")
+	for plural in podmonitors:PodMonitor prometheusrules:PrometheusRule; do
+		kind=${plural#*:} plural=${plural%%:*}
+		"${k[@]}" apply -f - >/dev/null <<EOC || return 1
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: $plural.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {plural: $plural, kind: $kind}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+EOC
+		"${k[@]}" wait --for condition=Established --timeout=30s "crd/$plural.monitoring.coreos.com" \
+			>/dev/null || return 1
+	done
+	mkdir -p "$overlay"
+	rel=$(realpath --relative-to="$overlay" deploy)
+	printf 'resources:\n  - %s\ncomponents:\n  - %s/monitoring\n' "$rel" "$rel" > "$overlay/kustomization.yaml"
+	"${k[@]}" apply -k "$overlay"
 }

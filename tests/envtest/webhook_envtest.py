@@ -4,7 +4,8 @@ kube-apiserver (run by envtest.sh, once per version).
 1.33 runs with InPlacePodVerticalScaling=false (no pods/resize: a cluster without the feature); on
 1.36 the pod's status says its node cannot resize (a running container without status.resources:
 the server answers the resize 422 "Pod running on node without support for resize"). Either way
-the agent, as the snug-agent service account (deploy/rbac.yaml), acts on an OOM kill in its fake
+the agent, as the snug-agent service account (deploy/rbac.yaml) with a token bound to a pod on
+node-1 and confined to that node by deploy/policy.yaml, acts on an OOM kill in its fake
 cgroup tree, finds it cannot resize in place, records the recommendation on the ReplicaSet and
 evicts: a real PodDisruptionBudget (status written here, as there is no disruption controller)
 answers 429, then 201 once it allows a disruption. Then this test plays the ReplicaSet controller:
@@ -28,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from snugtest.agent import FAST, Agent  # noqa: E402
 from snugtest.cgtree import FakeTree  # noqa: E402
 from snugtest.harness import wait_for  # noqa: E402
+from snugtest.realapi import Client, token_kubeconfig  # noqa: E402
 from snugtest.units import MiB, quantity  # noqa: E402
 
 SERVER = os.environ["SNUG_ENVTEST_SERVER"]
@@ -203,8 +205,17 @@ def run(agent_box):
         c = tree.container(name)
         c.memory = 200 * MiB
         c.write_memory()
-    # The agent's kubeconfig: the client certificate of the snug-agent service account.
-    agent = Agent(KUBECONFIG, tree.root, os.path.join(WORK, "state"), args=FAST,
+    # The agent's kubeconfig: a token of the snug-agent service account bound to a pod on node-1,
+    # once the policy is in force (a dry-run label change of web-a, which only the policy refuses).
+    with open(os.environ["SNUG_ENVTEST_AGENT_TOKEN_FILE"]) as f:
+        agent_token = f.read().strip()
+    kubeconfig = token_kubeconfig(os.path.join(WORK, "agent.kubeconfig"), SERVER, CA, agent_token)
+    probe = Client(SERVER, CA, agent_token)
+    check(wait_for(lambda: probe.call("PATCH", "/api/v1/namespaces/%s/pods/web-a?dryRun=All" % NS,
+                                      {"metadata": {"labels": {"probe": "1"}}},
+                                      "application/merge-patch+json")[0] == 403, 60, 0.5),
+          "deploy/policy.yaml is in force for the agent's token")
+    agent = Agent(kubeconfig, tree.root, os.path.join(WORK, "state"), args=FAST,
                   log_path=os.path.join(WORK, "agent.log"))
     agent_box.append(agent)
     agent.start()

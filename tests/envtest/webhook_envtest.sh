@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Envtest tier of the eviction fallback: `snug-agent run` (as the snug-agent service account,
-# deploy/rbac.yaml) against a real kube-apiserver (tests/envtest's control plane) that cannot resize
+# deploy/rbac.yaml, with a token bound to a pod on node-1 and confined by deploy/policy.yaml) against a real kube-apiserver (tests/envtest's control plane) that cannot resize
 # the pod in place — 1.33 with InPlacePodVerticalScaling=false, 1.36 with a pod whose node has no
 # resize support — evicts it past a real PodDisruptionBudget, and the real API server calls
 # `snug-agent webhook` over HTTPS on loopback (MutatingWebhookConfiguration with a url + caBundle)
@@ -16,6 +16,11 @@ cd "$(dirname "$0")/../.."
 pass=0 fail=0 skip=0
 start_all=$(date +%s)
 trap 'cp_stop' EXIT
+if ! kubectl=$(cp_kubectl "$shared" "$cache"); then
+	echo "*** SKIPPED: fallback envtest: no kubectl under $shared/kubectl ***"
+	echo "webhook-envtest 0 0 2" > "$results"
+	exit 0
+fi
 for spec in "kube-apiserver.xz 1.36.2 no-node-support" \
 	"kube-apiserver-1.33.xz 1.33.13 no-gate --feature-gates=InPlacePodVerticalScaling=false"; do
 	set -- $spec
@@ -36,10 +41,22 @@ for spec in "kube-apiserver.xz 1.36.2 no-node-support" \
 		continue
 	fi
 	cp_kubeconfig "$work/kubeconfig"
+	# The policy, and the agent's token bound to a pod on node-1 (the webhook, which only reads,
+	# keeps the client certificate). The test applies its own MutatingWebhookConfiguration (a url on
+	# loopback), so not the whole base.
+	cp_admin_kubeconfig "$work/admin.kubeconfig"
+	if ! "$kubectl" --kubeconfig "$work/admin.kubeconfig" apply -f deploy/policy.yaml >/dev/null ||
+		! cp_agent_token "$kubectl" node-1 > "$work/agent-token"; then
+		echo "fallback envtest $version: no policy or no bound token" >&2
+		fail=$((fail + 1))
+		cp_stop
+		continue
+	fi
 	echo "fallback envtest $version ($case${*:+, $*}): kube-apiserver at $CP_SERVER"
 	if SNUG_AGENT=$agent SNUG_ENVTEST_SERVER=$CP_SERVER \
 		SNUG_ENVTEST_CA=$CP_CA SNUG_ENVTEST_CA_KEY=$work/pki/ca.key \
 		SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig \
+		SNUG_ENVTEST_AGENT_TOKEN_FILE=$work/agent-token \
 		SNUG_ENVTEST_WORK=$work SNUG_ENVTEST_VERSION=$version SNUG_ENVTEST_CASE=$case \
 		PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/envtest/webhook_envtest.py; then
 		pass=$((pass + 1))

@@ -101,9 +101,9 @@ setup_cluster() {
 	node_kubeconfig "$res/admin.kubeconfig" "https://$guest_api" token "$CP_ADMIN_TOKEN"
 	node_kubeconfig "$res/node.kubeconfig" "https://$guest_api" \
 		client-certificate-data "$(base64 -w0 "$pki/node.crt")" client-key-data "$(base64 -w0 "$pki/node.key")"
-	# snug as an operator installs it: the kustomize base (tests/node/deploy drops the Prometheus
-	# operator's objects, whose CRDs this cluster lacks, as the README says to).
-	host_kubectl apply -k tests/node/deploy >"$res/apply.txt" 2>&1 || { cat "$res/apply.txt" >&2; return 1; }
+	# snug as an operator installs it: the kustomize base, which needs no CRD (the Prometheus
+	# operator's objects are the optional component deploy/monitoring), with its admission policy.
+	host_kubectl apply -k deploy >"$res/apply.txt" 2>&1 || { cat "$res/apply.txt" >&2; return 1; }
 	sed 's/^/node: /' "$res/apply.txt"
 	# No controller-manager runs: do the two controllers' jobs every pod depends on. The
 	# serviceaccounts controller makes "default" in each namespace; the root-ca-cert-publisher puts
@@ -118,9 +118,32 @@ setup_cluster() {
 		host_kubectl -n "$ns" create configmap openshift-service-ca.crt --from-file=service-ca.crt="$CP_CA" \
 			>/dev/null || return 1
 	done
-	# snug-agent's own identity, as its DaemonSet pod would have it: a bound ServiceAccount token.
-	local token
-	token=$(host_kubectl -n snug-system create token snug-agent --duration=3h) || return 1
+	# snug-agent's own identity, as its DaemonSet pod would have it: a ServiceAccount token bound to
+	# a pod on this node, which names the node (user extra authentication.kubernetes.io/node-name,
+	# even before the kubelet registers the Node: measured in tests/lib/snugtest/realapi.py); the
+	# admission policy deploy/policy.yaml refuses the agent's writes without it. The pod stands for
+	# the DaemonSet's (no controller makes that one): the locally imported pause image, host network.
+	local token uid
+	host_kubectl -n snug-system apply -f - >/dev/null <<EOP || return 1
+apiVersion: v1
+kind: Pod
+metadata:
+  name: snug-agent-$node_name
+  labels: {app.kubernetes.io/name: snug-agent-stand-in}
+spec:
+  nodeName: $node_name
+  serviceAccountName: snug-agent
+  automountServiceAccountToken: false
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: pause
+      image: localhost/snug/pause:1
+      imagePullPolicy: Never
+EOP
+	uid=$(host_kubectl -n snug-system get pod "snug-agent-$node_name" -o 'jsonpath={.metadata.uid}') || return 1
+	token=$(host_kubectl -n snug-system create token snug-agent --duration=3h --bound-object-kind Pod \
+		--bound-object-name "snug-agent-$node_name" --bound-object-uid "$uid") || return 1
 	node_kubeconfig "$res/agent.kubeconfig" "https://$guest_api" token "$token"
 }
 
