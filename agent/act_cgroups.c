@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "agent/util/cleanup.h"
 #include "agent/util/log.h"
 
 static bool lowers_memory_max(const struct decide_step *s)
@@ -128,4 +129,65 @@ void act_drop_steps(struct decide_decision *d, enum decide_level level, enum dec
 		if (d->steps[i].level != level || d->steps[i].file != file)
 			d->steps[n++] = d->steps[i];
 	d->n_steps = n;
+}
+
+/* ---- what this node's kubelet and runtime write ---------------------------------------------- */
+
+/* The formula this node's runtime turns a container's CPU shares into cpu.weight with, learnt once
+ * from a container's cpu.weight against its known request (runc <= 1.3.1 and crun < 1.23 use the
+ * kubelet's linear one, newer ones a log curve). Until a container tells them apart, unknown. */
+static void learn_weight_formula(const struct act_node_writes *w, const char *path,
+				 int64_t request_millicores)
+{
+	_cleanup_close_ int fd = -EBADF;
+	enum cg_weight_formula f;
+	uint64_t weight;
+
+	if (*w->weight_formula_known)
+		return;
+	fd = cg_tree_open_dir(w->tree, path);
+	if (fd < 0 || cg_read_cpu_weight_at(fd, &weight) < 0 ||
+	    cg_weight_formula_detect(
+		    weight, request_millicores > 0 ? (uint64_t)request_millicores : 0, &f) < 0)
+		return;
+	*w->weight_formula_known = true;
+	*w->container_weight_formula = f;
+	log_info("This node's runtime sets a container's cpu.weight with the %s formula "
+		 "(learnt from %s: weight %" PRIu64 " for a %" PRId64 "m request)",
+		 cg_weight_formula_to_string(f), path, weight, request_millicores);
+}
+
+/* True when the cgroup holds no CFS quota: the kubelet left cpu.max at "max" on purpose
+ * (cpuCFSQuota: false, or exclusive CPUs of the static CPU manager), so snug writes none either. */
+static bool cpu_quota_off(struct cg_tree *tree, const char *path)
+{
+	_cleanup_close_ int fd = cg_tree_open_dir(tree, path);
+	struct cg_cpu_max m;
+
+	return fd >= 0 && cg_read_cpu_max_at(fd, &m) >= 0 && m.quota_usec == CG_UNLIMITED;
+}
+
+void act_drop_unwritten(const struct act_node_writes *w, const char *pod_path,
+			const char *container_path, const char *who, struct decide_decision *d)
+{
+	static const enum decide_level levels[] = { DECIDE_LEVEL_POD, DECIDE_LEVEL_CONTAINER };
+
+	for (size_t l = 0; l < 2; l++) {
+		const char *path = levels[l] == DECIDE_LEVEL_POD ? pod_path : container_path;
+		bool quota_in_model = false;
+
+		for (size_t i = 0; i < d->n_steps; i++)
+			if (d->steps[i].level == levels[l] &&
+			    d->steps[i].file == DECIDE_FILE_CPU_MAX && d->steps[i].old_value >= 0)
+				quota_in_model = true;
+		if (quota_in_model && cpu_quota_off(w->tree, path)) {
+			log_info("%s: %s has no CPU quota though the spec has a limit (kubelet "
+				 "cpuCFSQuota off, or exclusive CPUs): cpu.max left alone",
+				 who, path);
+			act_drop_steps(d, levels[l], DECIDE_FILE_CPU_MAX);
+		}
+	}
+	learn_weight_formula(w, container_path, d->old_res.cpu_request);
+	if (!*w->weight_formula_known)
+		act_drop_steps(d, DECIDE_LEVEL_CONTAINER, DECIDE_FILE_CPU_WEIGHT);
 }

@@ -41,3 +41,16 @@ int act_write_cgroups(struct cg_limits *l, const struct act_cgroup_target *t,
 void act_revert_of(const struct decide_decision *d, struct decide_decision *ret);
 /* Removes d's steps that write file at level. */
 void act_drop_steps(struct decide_decision *d, enum decide_level level, enum decide_file file);
+
+/* What act_drop_unwritten() reads the node's cgroups with, and the runtime's cpu.weight formula it
+ * learns once (known, formula: the agent's, updated in place). */
+struct act_node_writes {
+	struct cg_tree *tree;
+	bool *weight_formula_known;
+	enum cg_weight_formula *container_weight_formula;
+};
+/* Leaves out of d what the kubelet and the runtime would not write on this node: cpu.max where the
+ * cgroup holds no quota though the spec has a limit (cpuCFSQuota off, exclusive CPUs), and the
+ * container's cpu.weight until the runtime's formula is learnt. who names the container in logs. */
+void act_drop_unwritten(const struct act_node_writes *w, const char *pod_path,
+			const char *container_path, const char *who, struct decide_decision *d);

@@ -13,13 +13,10 @@ API server holds (pod spec, metadata.generation, annotations, Events) and what t
 import copy
 import json
 import os
-import ssl
 import sys
 import threading
 import time
 import unittest
-import urllib.error
-import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -39,28 +36,11 @@ VERSION = int(os.environ.get("SNUG_ENVTEST_VERSION", "136"))
 BURSTABLE = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 
 
-class Api:
+class Api(Client):
     """The admin's calls to the real API server (the agent has its own kubeconfig)."""
 
     def __init__(self):
-        self.ctx = ssl.create_default_context(cafile=os.environ["SNUG_ENVTEST_CA"])
-        self.token = os.environ["SNUG_ENVTEST_ADMIN_TOKEN"]
-
-    def call(self, method, path, body=None, ctype="application/json"):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(SERVER + path, data=data, method=method,
-                                     headers={"Authorization": "Bearer " + self.token, "Content-Type": ctype})
-        try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
-
-    def ok(self, method, path, body=None, ctype="application/json"):
-        st, out = self.call(method, path, body, ctype)
-        if st not in (200, 201):
-            raise RuntimeError("%s %s -> %d %s" % (method, path, st, json.dumps(out)[:600]))
-        return out
+        super().__init__(SERVER, os.environ["SNUG_ENVTEST_CA"], os.environ["SNUG_ENVTEST_ADMIN_TOKEN"])
 
     def pod(self, name):
         return self.ok("GET", "/api/v1/namespaces/%s/pods/%s" % (NS, name))
