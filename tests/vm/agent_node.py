@@ -702,6 +702,23 @@ def resizetest():
     return rc
 
 
+def run_checked(scenario):
+    """Runs scenario(node) on a new Node; it returns its failures, printed here (with the agent's log
+    when there are any). 0 when there are none and snug-agent exited 0 on SIGTERM, else 1."""
+    node = Node()
+    rc = 1
+    try:
+        fails = scenario(node)
+        for f in fails:
+            print("FAIL: " + f)
+        if fails:
+            print(node.agent_log())
+        rc = 1 if fails else 0
+    finally:
+        rc = node.stop_checked(rc)
+    return rc
+
+
 def sd_timespan_usec(s):
     """A time span as `systemctl show` prints it ("300ms", "1s 200ms", "infinity") in microseconds."""
     if s == "infinity":
