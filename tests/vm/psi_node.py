@@ -23,6 +23,9 @@ from agent_node import (BUILD, MiB, WORKLOAD, cg_key, cg_read, cg_write, fmt_mem
                         quantity, run_checked, settled, show)
 
 THRASH_FILE = os.path.join(BUILD, "tests", "thrash-96m.dat")
+# A file of its own: pages the raise test left cached stay charged to its cgroup, and a second
+# reader of them is charged nothing (no reclaim, no stall).
+HOLD_FILE = os.path.join(BUILD, "tests", "thrash-hold-96m.dat")
 
 
 def psi_totals(d):
@@ -112,7 +115,7 @@ def hold_test(node):
     # too-tight MemoryQoS or an operator could) keeps the reader's page cache at 24 MiB of a
     # 96 MiB file: it stalls for memory far below its 1Gi limit.
     spec = ({"cpu": "100m", "memory": "512Mi"}, {"memory": "1Gi"})
-    node.pod("holder", "in-place", spec[0], spec[1], [WORKLOAD, "read", THRASH_FILE])
+    node.pod("holder", "in-place", spec[0], spec[1], [WORKLOAD, "read", HOLD_FILE])
     p = node.pods["holder"]
     cg_write(p["dir"], "memory.high", str(24 * MiB))
     node.start_agent("--psi-window", "10s", "--pressure-lookahead", "0", "--test-half-life", "30s",
@@ -136,7 +139,8 @@ def hold_test(node):
         fails.append("the memory shrink was made during the stall: %s; the holder's last decisions:\n%s"
                      % (show(early), "".join(holder_log_lines(node)[-8:])))
     if some - some0 <= 0:
-        fails.append("no memory stall under memory.high 24Mi: nothing to hold the shrink for")
+        fails.append("no memory stall under memory.high 24Mi (memory.current %s: is the file cached "
+                     "elsewhere?): nothing to hold the shrink for" % fmt_mem(int(cg_read(p["dir"], "memory.current"))))
     if not held:
         fails.append("no decision said 'shrink held' for the stall (did the recommendation want a shrink?)")
     elif "memory stall (PSI)" not in held[-1]:

@@ -24,9 +24,12 @@ $(VM_CGCHECK) $(VM_BENCH_SAMPLER) $(VM_ACTCHECK) $(VM_OOM_BENCH):
 
 # The page-cache thrasher's file (t_56_agent_psi.sh): sparse, so it costs no disk; read through the
 # guest's 9p root (cache=loose) it fills the page cache like any file.
+# t_57_agent_psi_hold.sh reads a file of its own: pages t_56 left cached are charged to t_56's
+# cgroup, and reading them charges nothing to the next reader (no reclaim, no stall).
 VM_THRASH_FILE := $(OUT)/tests/thrash-96m.dat
-VM_GUEST_DEPS += $(VM_THRASH_FILE)
-$(VM_THRASH_FILE):
+VM_HOLD_FILE := $(OUT)/tests/thrash-hold-96m.dat
+VM_GUEST_DEPS += $(VM_THRASH_FILE) $(VM_HOLD_FILE)
+$(VM_THRASH_FILE) $(VM_HOLD_FILE):
 	$(Q)mkdir -p $(@D)
 	$(Q)truncate -s 96M $@
 
