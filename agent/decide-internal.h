@@ -57,11 +57,9 @@ struct plan {
 	int64_t allocatable; /* memory only: the node's allocatable, ≤ 0 = unknown */
 	int64_t unit;
 	int64_t usage; /* memory only: current usage, -1 unknown */
-	/* memory only: the PSI memory `some` stall share and its window (a shrink waits for a whole
-	 * --psi-window of 0), and whether memory.pressure is read at all */
+	/* memory only: the PSI memory `some` stall share and its window (a shrink waits for 0) */
 	double stall_some;
 	uint64_t stall_window_usec;
-	bool psi_known;
 	bool guaranteed, requests_only;
 	/* The HorizontalPodAutoscaler scaling on this resource's utilization (NULL = none): the
 	 * request is its denominator and stays; only the limit may move. */

@@ -687,32 +687,17 @@ bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e,
 				 why);
 		return false;
 	}
-	if (!p->cpu && p->psi_known &&
+	if (!p->cpu && p->stall_some > 0 && p->stall_window_usec > 0 &&
 	    (p->new_req < p->req || (p->lim >= 0 && p->new_lim < p->lim))) {
 		char stall[96];
 
 		/* Usage says it fits; a stall says the kernel is already reclaiming to make it. */
-		if (p->stall_some > 0 && p->stall_window_usec > 0) {
-			decide_plan_skip(p, "memory request %s %s: shrink held%s",
-					 fmtq(false, p->req, a), why,
-					 stall_text(stall, sizeof(stall), "memory", p->stall_some,
-						    0, p->stall_window_usec));
-			reset(p);
-			return false;
-		}
-		/* No stall yet, but not for long: the window starts again at every resize (a CPU
-		 * one too), and a few quiet samples between the stalls of a thrashing container
-		 * are no proof that it fits. */
-		if (p->stall_window_usec < p->cfg->psi_window_usec) {
-			decide_plan_skip(p,
-					 "memory request %s %s: shrink held until a whole %us "
-					 "without memory stall (PSI; %us so far)",
-					 fmtq(false, p->req, a), why,
-					 (unsigned)(p->cfg->psi_window_usec / USEC_PER_SEC),
-					 (unsigned)(p->stall_window_usec / USEC_PER_SEC));
-			reset(p);
-			return false;
-		}
+		decide_plan_skip(p, "memory request %s %s: shrink held%s", fmtq(false, p->req, a),
+				 why,
+				 stall_text(stall, sizeof(stall), "memory", p->stall_some, 0,
+					    p->stall_window_usec));
+		reset(p);
+		return false;
 	}
 	p->kind = DECIDE_RECOMMENDATION;
 	decide_text_add(&p->change, "recommendation: ");
@@ -787,7 +772,6 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.usage = cpu ? -1 : in->signals.memory_usage,
 		.stall_some = cpu ? 0 : in->signals.memory_stall_some,
 		.stall_window_usec = cpu ? 0 : in->signals.stall_window_usec,
-		.psi_known = !cpu && in->signals.memory_psi_known,
 		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == QOS_GUARANTEED,

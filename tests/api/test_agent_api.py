@@ -365,7 +365,7 @@ class AgentTest(AgentBase):
         c = self.tree.container("idle")
         c.memory = 40 * MiB
         c.write_memory()
-        self.start_agent("--min-history", "0", "--psi-window", "2s")
+        self.start_agent("--min-history", "0")
         self.wait_tracked(1)
         res = container_patch(self.wait_resized("idle")[0])
         req = quantity(res["requests"]["memory"])
@@ -410,8 +410,7 @@ class AgentTest(AgentBase):
         c = self.tree.container("idle")
         c.memory = 40 * MiB
         c.write_memory()
-        # (a memory shrink also waits for a whole --psi-window without memory stall)
-        self.start_agent("--min-history", "3s", "--psi-window", "2s")
+        self.start_agent("--min-history", "3s")
         self.wait_tracked(1)
         got = wait_for(lambda: [r for r in resize_requests(self.srv, "idle") if r["status"] == 200],
                        timeout=40)
@@ -999,7 +998,7 @@ class V133Test(AgentBase):
         self.make_pod("idle", annotations={"snug.io/mode": "auto"}, requests={"cpu": "100m", "memory": "1Gi"},
                       limits={"cpu": "500m", "memory": "2Gi"}, memory_max=2048 * MiB, working_set=40 * MiB)
         c = self.tree.container("idle")
-        self.start_agent("--min-history", "0", "--psi-window", "2s")
+        self.start_agent("--min-history", "0")
         self.wait_tracked(1)
         res = container_patch(self.wait_resized("idle")[0])
         self.assertEqual(quantity(res["requests"]["memory"]), 250 * MiB)

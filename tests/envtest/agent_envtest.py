@@ -175,7 +175,7 @@ class AgentEnvtest(unittest.TestCase):
             ("e2e-main", ["--throttle-window", "2s", "--psi-window", "2s"]),
             ("e2e-dry", ["--dry-run"]),
             ("e2e-cap", ["--max-memory", "300Mi"]),
-            ("e2e-shrink", ["--min-history", "0", "--psi-window", "2s"]),
+            ("e2e-shrink", ["--min-history", "0"]),
             ("e2e-sidecar", []),
             ("e2e-hpa", ["--throttle-window", "2s"]),
         )}

@@ -568,29 +568,12 @@ START_TEST(test_memory_shrink_held_by_stall)
 	f.in.memory = (struct decide_estimate){ 200 * MIB, 150 * MIB, 300 * MIB };
 	f.in.signals.memory_usage = 180 * MIB;
 	f.in.signals.memory_cgroup_limit = 1024 * MIB;
-	f.in.signals.memory_psi_known = true;
 	f.in.signals.memory_stall_some = 0.003;
 	f.in.signals.stall_window_usec = 30 * SEC;
 	d = run(&f);
 	assert_unchanged(d);
 	ck_assert_reason(d, "memory request 512Mi outside [150Mi, 300Mi]: shrink held, memory "
 			    "stall (PSI) some 0.3% over 30s");
-	/* No stall in a window shorter than --psi-window (it starts again at every resize): no
-	 * proof yet that it fits. */
-	f.in.signals.memory_stall_some = 0;
-	f.in.signals.stall_window_usec = 12 * SEC;
-	d = run(&f);
-	assert_unchanged(d);
-	ck_assert_reason(d,
-			 "memory request 512Mi outside [150Mi, 300Mi]: shrink held until a whole "
-			 "30s without memory stall (PSI; 12s so far)");
-	/* No memory.pressure at all (a kernel with PSI off): nothing to wait for. */
-	f.in.signals.memory_psi_known = false;
-	f.in.signals.stall_window_usec = 0;
-	ck_assert_int_eq(run(&f)->new_res.memory_request, 200 * MIB);
-	f.in.signals.memory_psi_known = true;
-	f.in.signals.memory_stall_some = 0.003;
-	f.in.signals.stall_window_usec = 30 * SEC;
 	f.in.cpu = (struct decide_estimate){ 250, 200, 300 };
 	d = run(&f);
 	ck_assert_int_eq(d->new_res.memory_request, 512 * MIB);
