@@ -79,6 +79,24 @@ static struct rec_aggregate *remote_of(struct agent *a, const struct agent_histo
 	return remote;
 }
 
+/* The first answer lets the decisions that waited for it go (hpa_cache.c does the same): an OOM
+ * kill, or a startup boost of a container starting now, does not wait for the next decide tick. */
+static void redecide_workload(struct agent *a, const struct history_workload *w)
+{
+	for (struct agent_pod *p = a->pods; p; p = p->next)
+		for (size_t i = 0; i < p->n_containers; i++) {
+			struct agent_container *c = &p->containers[i];
+
+			if (!c->history || !same_workload(w, c->history) || c->resize.in_flight)
+				continue;
+			if (c->oom_pending && c->cg)
+				a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
+			else if (c->boost.state == AGENT_BOOST_WANTED ||
+				 c->boost.state == AGENT_BOOST_RETURN_DUE)
+				a->redecide(a, c, AGENT_TRIGGER_STARTUP_BOOST);
+		}
+}
+
 static void on_list(const struct kube_result *res, void *userdata)
 {
 	struct history_workload *w = userdata;
@@ -86,6 +104,7 @@ static void on_list(const struct kube_result *res, void *userdata)
 	struct kube_history_entry *entries = NULL;
 	size_t n = 0, bad = 0;
 	char err[KUBE_ERRBUF] = "";
+	bool first = !w->answered;
 	int r = -EIO;
 
 	w->listing = false;
@@ -103,6 +122,8 @@ static void on_list(const struct kube_result *res, void *userdata)
 				    : res->message ? res->message
 						   : "no message");
 		w->list_failing = true;
+		if (first)
+			redecide_workload(a, w);
 		return;
 	}
 	if (w->list_failing)
@@ -116,6 +137,8 @@ static void on_list(const struct kube_result *res, void *userdata)
 		if (same_workload(w, h))
 			history_set_remote(h, remote_of(a, h, entries, n));
 	free(entries);
+	if (first)
+		redecide_workload(a, w);
 }
 
 static void write_done(struct history_workload *w, bool ok, const struct kube_result *res)

@@ -645,10 +645,12 @@ int kube_list_histories(struct kube_client *c, const char *namespace, const char
 	/* No resourceVersion=0: a new replica's first decision waits for this answer, which must
 	 * hold the entries written up to now, not the watch cache's view (there is no watch cache
 	 * for a resource nobody watches anyway). */
+	/* At most KUBE_HISTORY_LIST_LIMIT entries (the first ones by name: the same nodes' for every
+	 * reader, so every node merges the same sample of a DaemonSet's thousands of entries). */
 	if (asprintf(&path,
 		     "/apis/snug.io/v1alpha1/namespaces/%s/workloadhistories"
-		     "?labelSelector=snug.io%%2Fworkload%%3D%s",
-		     ns, workload_key) < 0)
+		     "?labelSelector=snug.io%%2Fworkload%%3D%s&limit=%d",
+		     ns, workload_key, KUBE_HISTORY_LIST_LIMIT) < 0)
 		return -ENOMEM;
 	return send_call(c, KUBE_CALL_LIST_HISTORY, "GET", path, NULL, NULL, namespace, done,
 			 userdata);

@@ -387,9 +387,11 @@ int kube_list_hpas(struct kube_client *c, const char *namespace, kube_done_t don
 /* ---- WorkloadHistory entries (snug.io/v1alpha1, calls.c and history.c) ---------------------- */
 
 #define KUBE_HISTORY_WORKLOAD_LABEL "snug.io/workload"
+/* The entries one LIST reads: a workload on more nodes (a DaemonSet) is merged from this many. */
+#define KUBE_HISTORY_LIST_LIMIT 100
 #define KUBE_HISTORY_NODE_LABEL "snug.io/node"
 
-/* GET .../namespaces/NS/workloadhistories?labelSelector=snug.io/workload=KEY (call
+/* GET .../namespaces/NS/workloadhistories?labelSelector=snug.io/workload=KEY&limit=100 (call
  * KUBE_CALL_LIST_HISTORY); the result's object is the list, for kube_history_list_parse(). The
  * key must be a label value. */
 int kube_list_histories(struct kube_client *c, const char *namespace, const char *workload_key,
