@@ -47,13 +47,12 @@ static bool label_value(const char *s)
 	       s[n - 1] != '.';
 }
 
-void shared_node_label(const char *node, char ret[SHARED_LABEL_SIZE])
+bool shared_node_label(const char *node, char ret[SHARED_LABEL_SIZE])
 {
-	if (label_value(node))
-		snprintf(ret, SHARED_LABEL_SIZE, "%s", node);
-	else
-		snprintf(ret, SHARED_LABEL_SIZE, "h-%016llx",
-			 (unsigned long long)fnv1a(FNV_OFFSET, node));
+	if (!label_value(node))
+		return false;
+	snprintf(ret, SHARED_LABEL_SIZE, "%s", node);
+	return true;
 }
 
 void shared_entry_name(const char *workload_key, const char *node, char ret[SHARED_NAME_SIZE])
@@ -72,10 +71,10 @@ void shared_entry_name(const char *workload_key, const char *node, char ret[SHAR
 static int add_metadata(cJSON *o, const struct shared_entry *e, const char *key)
 {
 	char name[SHARED_NAME_SIZE], node_label[SHARED_LABEL_SIZE];
+	bool has_node_label = shared_node_label(e->node_name, node_label);
 	cJSON *md, *labels, *refs, *ref;
 
 	shared_entry_name(key, e->node_name, name);
-	shared_node_label(e->node_name, node_label);
 	md = cJSON_AddObjectToObject(o, "metadata");
 	if (!md || !cJSON_AddStringToObject(md, "name", name) ||
 	    !cJSON_AddStringToObject(md, "namespace", e->namespace))
@@ -83,7 +82,7 @@ static int add_metadata(cJSON *o, const struct shared_entry *e, const char *key)
 	labels = cJSON_AddObjectToObject(md, "labels");
 	if (!labels || !cJSON_AddStringToObject(labels, "app.kubernetes.io/managed-by", "snug") ||
 	    !cJSON_AddStringToObject(labels, "snug.io/workload", key) ||
-	    !cJSON_AddStringToObject(labels, "snug.io/node", node_label))
+	    (has_node_label && !cJSON_AddStringToObject(labels, "snug.io/node", node_label)))
 		return -ENOMEM;
 	if (!e->node_uid)
 		return 0;

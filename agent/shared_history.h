@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,8 +19,10 @@
 /* The workload's key (label snug.io/workload): FNV-1a 64 of "kind/name", in hex. The namespace is
  * the object's own; the reader checks spec.workload, so a collision costs a skipped entry. */
 void shared_workload_key(const char *kind, const char *name, char ret[SHARED_KEY_SIZE]);
-/* The node's label (snug.io/node): its name when it is a label value, else "h-" + FNV-1a hex. */
-void shared_node_label(const char *node, char ret[SHARED_LABEL_SIZE]);
+/* The node's label (snug.io/node): its name when it is a label value (true); false for a name of
+ * more than 63 characters, which gets no label (the admission policy wants the label, when set, to
+ * be the node's name; readers select by snug.io/workload). */
+bool shared_node_label(const char *node, char ret[SHARED_LABEL_SIZE]);
 /* The entry's name: "<workload key>.<node>" ("<workload key>.h-<hash>" for a node name too long
  * to follow). Node names are DNS subdomains, so the result is one. */
 void shared_entry_name(const char *workload_key, const char *node, char ret[SHARED_NAME_SIZE]);
