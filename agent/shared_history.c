@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/kube/kube.h"
 #include "agent/recommender/checkpoint.h"
 #include "agent/recommender/merge.h"
 #include "agent/util/cleanup.h"
@@ -32,24 +33,9 @@ void shared_workload_key(const char *kind, const char *name, char ret[SHARED_KEY
 	snprintf(ret, SHARED_KEY_SIZE, "%016llx", (unsigned long long)h);
 }
 
-static bool label_value(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
-			return false;
-	/* A label value starts and ends with an alphanumeric character. */
-	return s[0] != '-' && s[0] != '_' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '_' &&
-	       s[n - 1] != '.';
-}
-
 bool shared_node_label(const char *node, char ret[SHARED_LABEL_SIZE])
 {
-	if (!label_value(node))
+	if (!kube_label_value_valid(node))
 		return false;
 	snprintf(ret, SHARED_LABEL_SIZE, "%s", node);
 	return true;

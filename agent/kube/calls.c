@@ -618,10 +618,9 @@ int kube_list_hpas(struct kube_client *c, const char *namespace, kube_done_t don
 	return send_call(c, KUBE_CALL_LIST_HPA, "GET", path, NULL, NULL, namespace, done, userdata);
 }
 
-/* Label values: at most 63 of [A-Za-z0-9_.-]. */
-static bool valid_label_value(const char *s)
+bool kube_label_value_valid(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = s ? strlen(s) : 0;
 
 	if (n == 0 || n > 63)
 		return false;
@@ -629,7 +628,9 @@ static bool valid_label_value(const char *s)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
 			return false;
-	return true;
+	/* A label value starts and ends with an alphanumeric character. */
+	return s[0] != '-' && s[0] != '_' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '_' &&
+	       s[n - 1] != '.';
 }
 
 int kube_list_histories(struct kube_client *c, const char *namespace, const char *workload_key,
@@ -637,7 +638,7 @@ int kube_list_histories(struct kube_client *c, const char *namespace, const char
 {
 	_cleanup_free_ char *path = NULL, *ns = NULL;
 
-	if (!valid_name(namespace) || !workload_key || !valid_label_value(workload_key))
+	if (!valid_name(namespace) || !workload_key || !kube_label_value_valid(workload_key))
 		return -EINVAL;
 	ns = kube_path_escape(namespace);
 	if (!ns)

@@ -391,6 +391,9 @@ int kube_list_hpas(struct kube_client *c, const char *namespace, kube_done_t don
 #define KUBE_HISTORY_LIST_LIMIT 100
 #define KUBE_HISTORY_NODE_LABEL "snug.io/node"
 
+/* A label value as the API server takes it: 1-63 of [A-Za-z0-9_.-], starting and ending with a
+ * letter or digit. */
+bool kube_label_value_valid(const char *s);
 /* GET .../namespaces/NS/workloadhistories?labelSelector=snug.io/workload=KEY&limit=100 (call
  * KUBE_CALL_LIST_HISTORY); the result's object is the list, for kube_history_list_parse(). The
  * key must be a label value. */
