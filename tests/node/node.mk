@@ -16,7 +16,7 @@ $(NODE_PAUSE): tests/node/pause.c | deps-ok
 $(NODE_WORKLOAD): tests/vm/workload.c | deps-ok
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -static -o $@ $< $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $< $(LDFLAGS) -lm
 
 $(NODE_IMAGES) &: $(NODE_PAUSE) $(NODE_WORKLOAD) tests/node/images.py
 	$(call msg,IMAGES,$(NODE_DIR)/images)
