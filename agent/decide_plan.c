@@ -613,7 +613,8 @@ static bool rec_triggers(struct plan *p, const struct decide_estimate *e, int64_
 			 e->upper >= 0 ? fmtq(p->cpu, e->upper, b) : "inf");
 		return true;
 	}
-	if ((long double)llabs(e->target - cur) >= (long double)cur * p->cfg->min_change &&
+	if (!p->bounds_only &&
+	    (long double)llabs(e->target - cur) >= (long double)cur * p->cfg->min_change &&
 	    e->target != cur) {
 		snprintf(why, size, "%d%% off target %s",
 			 (int)lround((double)llabs(e->target - cur) * 100 /
@@ -792,9 +793,16 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == QOS_GUARANTEED,
 		.requests_only = pc->controlled == POL_CONTROLLED_REQUESTS,
+		.bounds_only = pc->updater == POL_UPDATER_VPA_LIKE,
 		.hpa = cpu ? in->hpa.cpu : in->hpa.memory,
 		.cfg = cfg,
 	};
+	if (p->bounds_only) {
+		/* VPA's updater reads no pressure: a stall never holds its shrink. */
+		p->stall_some = 0;
+		p->stall_window_usec = 0;
+		p->psi_known = false;
+	}
 	p->min_key = cpu ? "snug.io/min-cpu" : "snug.io/min-memory";
 	if (cpu)
 		p->max_key = pc->max_cpu_is_cap ? "--max-cpu" : "snug.io/max-cpu";
