@@ -776,6 +776,8 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		      const struct decide_config *cfg, const struct resources *cur)
 {
 	const struct pol_container *pc = in->policy;
+	/* VPA's updater reads no pressure: a stall never holds its shrink. */
+	bool no_psi = cpu || pc->updater == POL_UPDATER_VPA_LIKE;
 
 	*p = (struct plan){
 		.cpu = cpu,
@@ -786,9 +788,9 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.max = cpu ? pc->max_cpu_millis : pc->max_memory_bytes,
 		.unit = cpu ? 1 : cfg->memory_round_bytes,
 		.usage = cpu ? -1 : in->signals.memory_usage,
-		.stall_some = cpu ? 0 : in->signals.memory_stall_some,
-		.stall_window_usec = cpu ? 0 : in->signals.stall_window_usec,
-		.psi_known = !cpu && in->signals.memory_psi_known,
+		.stall_some = no_psi ? 0 : in->signals.memory_stall_some,
+		.stall_window_usec = no_psi ? 0 : in->signals.stall_window_usec,
+		.psi_known = !no_psi && in->signals.memory_psi_known,
 		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == QOS_GUARANTEED,
@@ -797,12 +799,6 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.hpa = cpu ? in->hpa.cpu : in->hpa.memory,
 		.cfg = cfg,
 	};
-	if (p->bounds_only) {
-		/* VPA's updater reads no pressure: a stall never holds its shrink. */
-		p->stall_some = 0;
-		p->stall_window_usec = 0;
-		p->psi_known = false;
-	}
 	p->min_key = cpu ? "snug.io/min-cpu" : "snug.io/min-memory";
 	if (cpu)
 		p->max_key = pc->max_cpu_is_cap ? "--max-cpu" : "snug.io/max-cpu";
