@@ -44,22 +44,23 @@ AGENT_ARGS = ["--sample-interval", "1s", "--decide-interval", "15s", "--min-hist
 
 def suite(seed):
     """(name, args, requests, limits): what a person would typically write (generous), but for
-    the JVM-like one, which starts too small. Light on CPU: the node is a TCG VM on 2 shared cores."""
+    the JVM-like one, which starts too small. Light on CPU: the node is a TCG VM on 2 shared cores,
+    whose 2 allocatable CPUs must admit the three sets' requests (570m each)."""
     day_s = str(int(DAY[:-1]) * 60) if DAY.endswith("m") else DAY.rstrip("s")
     return [
         ("service", ["wave", "--min-m", "10", "--max-m", "80", "--period-s", day_s, "--mib", "30",
                      "--seed", str(seed)],
-         {"cpu": "200m", "memory": "128Mi"}, {"cpu": "400m", "memory": "256Mi"}),
+         {"cpu": "150m", "memory": "128Mi"}, {"cpu": "300m", "memory": "256Mi"}),
         ("leak", ["grow", "--rate-mib", "1", "--start-mib", "10", "--exit-mib", "90"],
-         {"cpu": "50m", "memory": "128Mi"}, {"cpu": "100m", "memory": "192Mi"}),
+         {"cpu": "20m", "memory": "128Mi"}, {"cpu": "50m", "memory": "192Mi"}),
         ("batch", ["batch", "--burst-ms", "300", "--period-s", "20", "--mib", "40", "--seed", str(seed)],
-         {"cpu": "500m", "memory": "128Mi"}, {"cpu": "1", "memory": "256Mi"}),
+         {"cpu": "200m", "memory": "128Mi"}, {"cpu": "400m", "memory": "256Mi"}),
         ("jvm-small", ["sawtooth", "--base-mib", "40", "--peak-mib", "110", "--rate-mib", "10"],
-         {"cpu": "100m", "memory": "64Mi"}, {"cpu": "200m", "memory": "96Mi"}),
+         {"cpu": "50m", "memory": "64Mi"}, {"cpu": "100m", "memory": "96Mi"}),
         ("idle", ["grow", "--start-mib", "8", "--max-mib", "8"],
-         {"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
+         {"cpu": "100m", "memory": "192Mi"}, {"cpu": "200m", "memory": "384Mi"}),
         ("startup", ["start", "--burn-ms", "3000", "--ready-port", str(18080 + seed)],
-         {"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"}),
+         {"cpu": "50m", "memory": "32Mi"}, {"cpu": "100m", "memory": "64Mi"}),
     ]
 
 
