@@ -99,6 +99,13 @@ def psi_some_total(path):
     return 0
 
 
+def oom_kills(events):
+    """Processes OOM-killed in the pod: memory.events oom_kill less oom_group_kill. The kubelet
+    (1.32+) sets memory.oom.group, and the kernel then counts the victim twice: as the victim and
+    again as a member of its group (dmesg prints its "Killed process" line twice)."""
+    return events.get("oom_kill", 0) - events.get("oom_group_kill", 0)
+
+
 def res_of(pod):
     c = nodectl.spec_container(pod, "app") or {}
     r = c.get("resources", {})
@@ -127,7 +134,7 @@ def sample(node, names):
                        mem_usage=max(0, cur - mem.get("inactive_file", 0)),
                        cpu_usec=cpu.get("usage_usec", 0), periods=cpu.get("nr_periods", 0),
                        throttled=cpu.get("nr_throttled", 0), psi_us=psi_some_total(cg),
-                       oom=kv_file(cg, "memory.events").get("oom_kill", 0),
+                       oom=oom_kills(kv_file(cg, "memory.events")),
                        restarts=cs.get("restartCount", 0))
     return rows
 
