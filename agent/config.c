@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/last_resize.h"
+#include "agent/util/cleanup.h"
 #include "agent/util/log.h"
 #include "agent/util/parse.h"
 #include "agent/util/quantity.h"
@@ -127,6 +128,8 @@ static void usage(FILE *f)
 	      "  --no-bpf                see OOM kills through memory.events only\n"
 	      "  --log-level LEVEL       error, warning, info (default), debug\n"
 	      "  --test-half-life DUR    TEST ONLY: shorten the histograms' 24h decay half-life\n"
+	      "  --rec NAME=VALUE        a recommender tunable by its VPA flag name, as\n"
+	      "                          `snug-agent recommend --help` lists them (repeatable)\n"
 	      "  -h, --help              this text\n",
 	      f);
 }
@@ -172,6 +175,7 @@ enum {
 	ARG_PSI_MEMORY,
 	ARG_PSI_CPU,
 	ARG_PSI_WINDOW,
+	ARG_REC,
 	ARG_HPA_REFRESH,
 	ARG_HISTORY_INTERVAL,
 };
@@ -303,6 +307,20 @@ static int apply_option(struct agent_config *c, int opt, const char *arg, const 
 		return dup_arg(&c->state_dir, value);
 	case ARG_LISTEN:
 		return dup_arg(&c->listen, value);
+	case ARG_REC: {
+		/* NAME=VALUE: one of the recommender's VPA flags (`snug-agent recommend --help`). */
+		_cleanup_free_ char *name = strdup(value);
+		char *eq = name ? strchr(name, '=') : NULL;
+
+		if (!name)
+			return -ENOMEM;
+		if (!eq || rec_tunables_set(&c->tunables, name, (*eq = '\0', eq + 1)) < 0)
+			return bad(
+				arg, value,
+				"want NAME=VALUE with a recommender flag of `snug-agent recommend "
+				"--help`");
+		return 0;
+	}
 	case ARG_TEST_HALF_LIFE:
 		r = parse_duration_arg(arg, value, false, &usec);
 		if (r < 0)
@@ -411,6 +429,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "psi-memory", required_argument, NULL, ARG_PSI_MEMORY },
 		{ "psi-cpu", required_argument, NULL, ARG_PSI_CPU },
 		{ "psi-window", required_argument, NULL, ARG_PSI_WINDOW },
+		{ "rec", required_argument, NULL, ARG_REC },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};

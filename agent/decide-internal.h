@@ -61,6 +61,9 @@ struct plan {
 	double stall_some;
 	uint64_t stall_window_usec;
 	bool guaranteed, requests_only;
+	/* snug.io/updater=vpa-like: the request changes only outside [lower, upper] (no
+	 * --min-change rule), and no stall holds a shrink */
+	bool bounds_only;
 	/* The HorizontalPodAutoscaler scaling on this resource's utilization (NULL = none): the
 	 * request is its denominator and stays; only the limit may move. */
 	const char *hpa;

@@ -43,6 +43,7 @@ void decide_config_default(struct decide_config *ret)
 		 * cooldown, up to the node's allocatable. */
 		.bypass_budget = 5,
 		.bypass_window_usec = 3600 * USEC_PER_SEC,
+		.vpa_like_interval_usec = 60 * USEC_PER_SEC,
 	};
 }
 
@@ -270,28 +271,38 @@ static const char *never_resized(const struct decide_input *in)
 
 /* Each resource's plan, by the strongest signal that acts: memory an OOM kill, else pressure
  * (memory.max hit, the working set near the limit, or a memory stall), else the recommendation;
- * CPU sustained throttling (or throttling with a CPU stall), else the recommendation. */
+ * CPU sustained throttling (or throttling with a CPU stall), else the recommendation. With
+ * snug.io/updater=vpa-like no signal acts: the recommendation alone, once per interval (an OOM kill
+ * reaches it through the recommender's bumped memory peak, as in VPA). */
 static void plan_resources(const struct decide_input *in, const struct decide_config *cfg,
 			   const struct resources *cur, struct plan *mem, struct plan *cpu)
 {
 	const struct pol_container *pc = in->policy;
-	bool in_cooldown = in->last_resize_usec != 0 &&
-			   (in->now_usec < in->last_resize_usec ||
-			    in->now_usec - in->last_resize_usec < cfg->cooldown_usec);
+	bool vpa_like = pc->updater == POL_UPDATER_VPA_LIKE;
+	uint64_t cooldown = vpa_like ? cfg->vpa_like_interval_usec : cfg->cooldown_usec;
+	bool in_cooldown =
+		in->last_resize_usec != 0 && (in->now_usec < in->last_resize_usec ||
+					      in->now_usec - in->last_resize_usec < cooldown);
 	uint64_t left = 0;
 	bool done = false;
 
 	if (in_cooldown)
-		left = cfg->cooldown_usec - (in->now_usec > in->last_resize_usec
-						     ? in->now_usec - in->last_resize_usec
-						     : 0);
+		left = cooldown - (in->now_usec > in->last_resize_usec
+					   ? in->now_usec - in->last_resize_usec
+					   : 0);
 	decide_plan_init(mem, false, in, cfg, cur);
 	decide_plan_init(cpu, true, in, cfg, cur);
 	mem->in_cooldown = cpu->in_cooldown = in_cooldown;
 	mem->cooldown_left_usec = cpu->cooldown_left_usec = left;
 	mem->budget_spent = cpu->budget_spent = recent_bypass_grows(in, cfg) >= cfg->bypass_budget;
 
-	if (pc->resources & POL_RESOURCE_MEMORY) {
+	if ((pc->resources & POL_RESOURCE_MEMORY) && vpa_like) {
+		if (in->signals.oom_kill || decide_pressure_seen(mem, &in->signals))
+			decide_plan_skip(mem,
+					 "memory signal ignored: snug.io/updater=vpa-like acts on "
+					 "the recommendation only");
+		decide_plan_recommendation(mem, &in->memory, in_cooldown, left);
+	} else if (pc->resources & POL_RESOURCE_MEMORY) {
 		if (in->signals.oom_kill) {
 			done = decide_plan_oom(mem, &in->signals);
 			mem->bypass = done;
@@ -312,7 +323,11 @@ static void plan_resources(const struct decide_input *in, const struct decide_co
 			decide_plan_skip(cpu, "cpu: startup boost in progress");
 	} else if (pc->resources & POL_RESOURCE_CPU) {
 		done = false;
-		if (cpu->lim >= 0 && decide_cpu_starved(cfg, &in->signals))
+		if (vpa_like && cpu->lim >= 0 && decide_cpu_starved(cfg, &in->signals))
+			decide_plan_skip(cpu,
+					 "cpu throttling ignored: snug.io/updater=vpa-like acts on "
+					 "the recommendation only");
+		else if (cpu->lim >= 0 && decide_cpu_starved(cfg, &in->signals))
 			done = decide_plan_throttle(cpu, &in->signals, in_cooldown);
 		if (!done)
 			decide_plan_recommendation(cpu, &in->cpu, in_cooldown, left);

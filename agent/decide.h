@@ -143,6 +143,9 @@ struct decide_config {
 	 * wait for the cooldown like any other change. */
 	unsigned bypass_budget;
 	uint64_t bypass_window_usec;
+	/* snug.io/updater=vpa-like: at most one resize per this (VPA's --updater-interval: 1 min),
+	 * in place of the cooldown. */
+	uint64_t vpa_like_interval_usec;
 };
 
 /* The startup CPU boost (snug.io/startup-cpu-boost) of the container decided on: which step of it

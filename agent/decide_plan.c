@@ -613,7 +613,8 @@ static bool rec_triggers(struct plan *p, const struct decide_estimate *e, int64_
 			 e->upper >= 0 ? fmtq(p->cpu, e->upper, b) : "inf");
 		return true;
 	}
-	if ((long double)llabs(e->target - cur) >= (long double)cur * p->cfg->min_change &&
+	if (!p->bounds_only &&
+	    (long double)llabs(e->target - cur) >= (long double)cur * p->cfg->min_change &&
 	    e->target != cur) {
 		snprintf(why, size, "%d%% off target %s",
 			 (int)lround((double)llabs(e->target - cur) * 100 /
@@ -760,6 +761,8 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		      const struct decide_config *cfg, const struct resources *cur)
 {
 	const struct pol_container *pc = in->policy;
+	/* VPA's updater reads no pressure: a stall never holds its shrink. */
+	bool no_psi = cpu || pc->updater == POL_UPDATER_VPA_LIKE;
 
 	*p = (struct plan){
 		.cpu = cpu,
@@ -770,12 +773,13 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.max = cpu ? pc->max_cpu_millis : pc->max_memory_bytes,
 		.unit = cpu ? 1 : cfg->memory_round_bytes,
 		.usage = cpu ? -1 : in->signals.memory_usage,
-		.stall_some = cpu ? 0 : in->signals.memory_stall_some,
-		.stall_window_usec = cpu ? 0 : in->signals.stall_window_usec,
+		.stall_some = no_psi ? 0 : in->signals.memory_stall_some,
+		.stall_window_usec = no_psi ? 0 : in->signals.stall_window_usec,
 		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == QOS_GUARANTEED,
 		.requests_only = pc->controlled == POL_CONTROLLED_REQUESTS,
+		.bounds_only = pc->updater == POL_UPDATER_VPA_LIKE,
 		.hpa = cpu ? in->hpa.cpu : in->hpa.memory,
 		.cfg = cfg,
 	};

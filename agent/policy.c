@@ -185,6 +185,22 @@ static int parse_resources(struct pol *p, const char *key, const char *v)
 	return 0;
 }
 
+const char *pol_updater_to_string(enum pol_updater u)
+{
+	return u == POL_UPDATER_VPA_LIKE ? "vpa-like" : "snug";
+}
+
+static int parse_updater(struct pol *p, const char *key, const char *v)
+{
+	if (strcmp(v, "snug") == 0)
+		p->updater = POL_UPDATER_SNUG;
+	else if (strcmp(v, "vpa-like") == 0)
+		p->updater = POL_UPDATER_VPA_LIKE;
+	else
+		return add_issue(p, POL_ERROR, key, v, "unknown value (valid: snug, vpa-like)");
+	return 0;
+}
+
 static int parse_controlled(struct pol *p, const char *key, const char *v)
 {
 	/* VPA's spellings are accepted too: users copy them from their VPA objects. */
@@ -382,6 +398,7 @@ static const struct {
 	{ "max-memory", parse_max_memory },
 	{ "containers", parse_containers },
 	{ "allow-single-replica-eviction", parse_single_replica },
+	{ "updater", parse_updater },
 	{ "startup-cpu-boost", parse_boost },
 	{ "startup-cpu-boost-until", parse_boost_until },
 };
@@ -406,7 +423,7 @@ static int parse_one(struct pol *p, const char *key, const char *raw)
 	return add_issue(p, POL_WARNING, key, raw,
 			 "unknown snug annotation, ignored (known: mode, resources, "
 			 "controlled-values, min-cpu, max-cpu, min-memory, max-memory, containers, "
-			 "allow-single-replica-eviction, startup-cpu-boost, "
+			 "allow-single-replica-eviction, updater, startup-cpu-boost, "
 			 "startup-cpu-boost-until)");
 }
 
@@ -556,6 +573,7 @@ void pol_container(const struct pol *p, const char *name, struct pol_container *
 		c.mode = pol_selects_container(p, name) ? p->mode : POL_MODE_OFF;
 		c.resources = p->resources;
 		c.controlled = p->controlled;
+		c.updater = p->updater;
 		merge_max(p->max_cpu_millis, p->cap_cpu_millis, &c.max_cpu_millis,
 			  &c.max_cpu_is_cap);
 		merge_max(p->max_memory_bytes, p->cap_memory_bytes, &c.max_memory_bytes,

@@ -15,6 +15,12 @@ enum pol_mode {
 	_POL_MODE_MAX,
 };
 
+/* snug.io/updater: who decides when a resize happens. */
+enum pol_updater {
+	POL_UPDATER_SNUG, /* snug: signals (OOM, pressure, throttling, PSI) and recommendation */
+	POL_UPDATER_VPA_LIKE, /* as VPA's updater would: the recommendation only (docs/value.md) */
+};
+
 enum pol_controlled {
 	POL_CONTROLLED_REQUESTS_AND_LIMITS, /* limits keep their ratio to requests (VPA's rule) */
 	POL_CONTROLLED_REQUESTS,	    /* limits are never changed */
@@ -71,6 +77,7 @@ struct pol {
 	char **containers; /* snug.io/containers; n_containers == 0 = all (app and sidecars) */
 	size_t n_containers;
 	bool allow_single_replica_eviction;
+	enum pol_updater updater;
 	/* snug.io/startup-cpu-boost: the CPU limit while a container starts, as a factor of it
 	 * ("2x": boost_factor 2) or an amount added ("+1": boost_add_millis 1000); both 0 = none. */
 	double boost_factor;
@@ -104,6 +111,7 @@ struct pol_container {
 	int64_t min_memory_bytes, max_memory_bytes;
 	bool max_cpu_is_cap,
 		max_memory_is_cap; /* the max comes from --max-* (for reason strings) */
+	enum pol_updater updater;
 };
 
 /* Parses a pod's annotations (any keys; only snug.io/... keys are looked at). Bad values do not fail the
@@ -125,3 +133,4 @@ const char *pol_mode_to_string(enum pol_mode m);
 /* Returns the mode or -EINVAL; used for --default-mode too. */
 int pol_mode_from_string(const char *s);
 const char *pol_controlled_to_string(enum pol_controlled c);
+const char *pol_updater_to_string(enum pol_updater u);

@@ -16,7 +16,7 @@ $(NODE_PAUSE): tests/node/pause.c | deps-ok
 $(NODE_WORKLOAD): tests/vm/workload.c | deps-ok
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -static -o $@ $< $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $< $(LDFLAGS) -lm
 
 $(NODE_IMAGES) &: $(NODE_PAUSE) $(NODE_WORKLOAD) tests/node/images.py
 	$(call msg,IMAGES,$(NODE_DIR)/images)
@@ -30,12 +30,23 @@ check-node: $(AGENT) $(NODE_IMAGES)
 		tests/node/check.sh check $(T)
 
 
-.PHONY: bench-node
-# The node-limit-enforced benchmark (tests/node/node_bench.py): one boot with kubelet 1.36.2.
-# SNUG_NODE_BENCH_KILLS (12) OOM kills per path.
+.PHONY: bench-node bench-value
+# The node-limit-enforced, startup-boost and value benchmarks (tests/node/node_bench.py,
+# node_value.py): one boot with kubelet 1.36.2. SNUG_NODE_BENCH_KILLS (12) OOM kills per path;
+# SNUG_VALUE_SECONDS (720) of the value suite. `make bench-value`: the value benchmark alone.
+# The value benchmark's pictures (value-<policy>.png) go beside its value.csv.
+VALUE_RES := $(abspath $(OUT))/node/bench-1.36.2
 bench-node: $(AGENT) $(NODE_IMAGES)
 	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SHARED_DIR=$(SHARED_DIR) \
-		tests/node/check.sh bench; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
+		tests/node/check.sh bench; rc=$$?; \
+	if [ -s $(VALUE_RES)/value.csv ]; then tests/node/value_plot.sh $(VALUE_RES)/value.csv $(VALUE_RES); fi; \
+	[ $$rc -eq 0 ] || [ $$rc -eq 77 ]
+
+bench-value: $(AGENT) $(NODE_IMAGES)
+	$(Q)SNUG_OUT=$(abspath $(OUT)) SNUG_CACHE=$(SNUG_CACHE) SHARED_DIR=$(SHARED_DIR) \
+		tests/node/check.sh bench value; rc=$$?; \
+	if [ -s $(VALUE_RES)/value.csv ]; then tests/node/value_plot.sh $(VALUE_RES)/value.csv $(VALUE_RES); fi; \
+	[ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 bench: bench-node
 

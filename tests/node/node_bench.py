@@ -4,7 +4,8 @@ snug writing the cgroups as soon as the API server accepts its resize, against t
 --api-only, where the kubelet's own write (resize accepted -> its pod sync -> containerd -> runc
 update) is the only one. Both in one boot, interleaved, with fresh pods.
 
-    node_bench.py   run from tests/node/guest.sh bench; SNUG_NODE_BENCH_KILLS kills per path (12)
+    node_bench.py [value]  run from tests/node/guest.sh bench; SNUG_NODE_BENCH_KILLS kills per path (12);
+                           then the value benchmark (node_value.py; `value`: that one alone)
 
 Each pod's container is a shell (PID 1 of the container) that on SIGUSR1 runs one spike: 96 MiB
 faulted in at once under its 64Mi limit. The kernel kills the spike (the largest task of the memcg),
@@ -454,5 +455,15 @@ def bench_startup_boost(node):
     return 0
 
 
+def run_all():
+    """`node_bench.py value`: the value benchmark alone (tests/node/node_value.py); with no argument
+    node-limit-enforced and startup-boost-ready, then the value benchmark."""
+    import node_value
+    if sys.argv[1:] == ["value"]:
+        return node_value.main()
+    rc = main()
+    return node_value.main() or rc
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_all())

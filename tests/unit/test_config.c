@@ -183,6 +183,24 @@ static int parse_one(const char *flag, const char *value, struct agent_config *c
 	return agent_config_parse(5, argv, c);
 }
 
+/* --rec NAME=VALUE sets a recommender tunable by its VPA flag name. */
+START_TEST(test_rec_flag)
+{
+	struct agent_config c;
+
+	ck_assert_int_eq(parse_one("--rec", "pod-recommendation-min-memory-mb=10", &c), 0);
+	ck_assert(c.tunables.pod_min_memory_mb == 10.0);
+	agent_config_done(&c);
+	ck_assert_int_eq(parse_one("--rec", "confidence-interval-memory=10m", &c), 0);
+	ck_assert_int_eq(c.tunables.confidence_interval_memory_usec, 600 * USEC_PER_SEC);
+	agent_config_done(&c);
+	ck_assert_int_lt(parse_one("--rec", "no-such-tunable=1", &c), 0);
+	agent_config_done(&c);
+	ck_assert_int_lt(parse_one("--rec", "pod-recommendation-min-memory-mb", &c), 0);
+	agent_config_done(&c);
+}
+END_TEST
+
 /* 0 turns off the cooldown, the history wait and the lookahead; any other period must be > 0. */
 START_TEST(test_duration_zero)
 {
@@ -222,6 +240,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_bad_flags);
 	tcase_add_test(tc, test_duration_flags);
 	tcase_add_test(tc, test_duration_zero);
+	tcase_add_test(tc, test_rec_flag);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -192,6 +192,83 @@ START_TEST(test_min_change)
 }
 END_TEST
 
+/* snug.io/updater=vpa-like: as VPA's updater would, the recommendation alone, only outside
+ * [lower, upper], at most once a minute; an OOM kill, memory pressure, throttling and stalls do
+ * not act (the kill reaches the decision through the recommender's bumped bounds). */
+START_TEST(test_vpa_like)
+{
+	struct fx f;
+	const struct decide_decision *d;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	f.pc.updater = POL_UPDATER_VPA_LIKE;
+	set(&f, 0, 250, 500, 256 * MIB, 512 * MIB);
+	/* 12% off target but inside [lower, upper]: snug's --min-change would act, VPA does not. */
+	f.in.cpu = (struct decide_estimate){ 280, 100, 1000 };
+	assert_unchanged(run(&f));
+	f.pc.updater = POL_UPDATER_SNUG;
+	ck_assert_int_eq(run(&f)->kind, DECIDE_RECOMMENDATION);
+	f.pc.updater = POL_UPDATER_VPA_LIKE;
+
+	/* An OOM kill at the limit: no OOM resize while the request is within the bounds. */
+	f.in.cpu = NO_REC;
+	f.in.memory = (struct decide_estimate){ 300 * MIB, 200 * MIB, 2 * GIB };
+	f.in.signals.oom_kill = true;
+	f.in.signals.oom_bumped_memory = 614 * MIB;
+	f.in.signals.memory_usage = 500 * MIB;
+	f.in.signals.memory_cgroup_limit = 512 * MIB;
+	f.in.signals.memory_max_grew = true;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "snug.io/updater=vpa-like");
+	/* The recommender's bump lifted the lower bound above the request: a resize to the target,
+	 * the limit in ratio, as VPA's updater would do after the kill. */
+	f.in.memory = (struct decide_estimate){ 614 * MIB, 400 * MIB, 2 * GIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert(!d->bypass_cooldown);
+	ck_assert_int_eq(d->new_res.memory_request, 614 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 1228 * MIB);
+	/* Within a minute of the last resize it waits; after a minute (not snug's five) it acts. */
+	f.in.last_resize_usec = NOW - 50 * SEC;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "waits for the cooldown (10s left)");
+	f.in.last_resize_usec = NOW - 61 * SEC;
+	ck_assert_int_eq(run(&f)->kind, DECIDE_RECOMMENDATION);
+
+	/* Heavy throttling: ignored (snug raises the limit at once). */
+	f.in.memory = NO_REC;
+	f.in.signals = (struct decide_signals){ .oom_bumped_memory = -1,
+						.memory_usage = -1,
+						.memory_cgroup_limit = -1,
+						.memory_working_set = -1,
+						.cpu_throttle_ratio = 0.6,
+						.cpu_throttle_window_usec = 60 * SEC };
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "cpu throttling ignored");
+	f.pc.updater = POL_UPDATER_SNUG;
+	ck_assert_int_eq(run(&f)->kind, DECIDE_THROTTLE);
+
+	/* A memory stall holds snug's shrink, not VPA's. */
+	f.pc.updater = POL_UPDATER_VPA_LIKE;
+	f.in.signals = (struct decide_signals){ .oom_bumped_memory = -1,
+						.memory_usage = 100 * MIB,
+						.memory_cgroup_limit = 512 * MIB,
+						.memory_working_set = 100 * MIB,
+						.memory_psi_known = true,
+						.memory_stall_some = 0.05,
+						.stall_window_usec = 60 * SEC };
+	f.in.memory = (struct decide_estimate){ 150 * MIB, 120 * MIB, 200 * MIB };
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 150 * MIB);
+	f.pc.updater = POL_UPDATER_SNUG;
+	assert_unchanged(run(&f));
+}
+END_TEST
+
 START_TEST(test_no_recommendation_yet)
 {
 	struct fx f;
@@ -2270,6 +2347,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_best_effort_never_resized);
 	tcase_add_test(tc, test_recommendation_outside_range);
 	tcase_add_test(tc, test_min_change);
+	tcase_add_test(tc, test_vpa_like);
 	tcase_add_test(tc, test_no_recommendation_yet);
 	tcase_add_test(tc, test_cooldown);
 	tcase_add_test(tc, test_oom_kill);

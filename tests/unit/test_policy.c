@@ -189,6 +189,23 @@ START_TEST(test_controlled_values)
 }
 END_TEST
 
+START_TEST(test_updater)
+{
+	struct pol p = PARSE("snug.io/mode", "in-place");
+	struct pol_container c;
+
+	ck_assert_int_eq(p.updater, POL_UPDATER_SNUG);
+	pol_done(&p);
+	p = PARSE("snug.io/mode", "in-place", "snug.io/updater", "vpa-like");
+	ck_assert_int_eq(p.updater, POL_UPDATER_VPA_LIKE);
+	ck_assert_str_eq(pol_updater_to_string(p.updater), "vpa-like");
+	pol_container(&p, "app", &c);
+	ck_assert_int_eq(c.updater, POL_UPDATER_VPA_LIKE);
+	pol_done(&p);
+	check_bad("snug.io/updater", "vpa", "valid: snug, vpa-like");
+}
+END_TEST
+
 START_TEST(test_quantities)
 {
 	struct pol p =
@@ -545,6 +562,7 @@ Suite *policy_suite(void)
 	tcase_add_test(tc, test_modes);
 	tcase_add_test(tc, test_resources);
 	tcase_add_test(tc, test_controlled_values);
+	tcase_add_test(tc, test_updater);
 	tcase_add_test(tc, test_quantities);
 	tcase_add_test(tc, test_min_above_max);
 	tcase_add_test(tc, test_cluster_caps);

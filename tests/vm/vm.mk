@@ -47,7 +47,7 @@ vm-guest-deps: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
 $(VM_WORKLOAD): tests/vm/workload.c | deps-ok
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lm
 
 # One boot runs every tests/vm/t_*.sh; `make check-vm T="discovery top"` runs those whose names match.
 check-vm: $(AGENT) $(VM_WORKLOAD) $(VM_GUEST_DEPS)
