@@ -10,7 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# Kept importable from here for the tests that use them (fakectl, tests/agent, tests/vm, tests/webhook).
+# Kept importable from here for the tests that use them (fakectl and the api, vm and bench tiers).
 from fakeapi.certs import make_certs, write_kubeconfig  # noqa: E402,F401
 from fakeapi.kinds import res_for_object  # noqa: E402,F401
 from fakeapi.main import main  # noqa: E402
