@@ -570,141 +570,131 @@ def show(rs):
                      for r in rs)
 
 
-def resizetest():
+def resizetest(node):
     """Three pods under one agent on the real kernel, each asserted on the resizes the fake API
     server accepted and the cgroup files:
       oomer   faults in 300 MiB at once under memory.max 64Mi: killed, then memory.max raised
       burner  spins under cpu.max 200m: throttled, then cpu.max raised (reason: cpu-throttled)
       idle    holds 16 MiB on requests of 1 CPU / 512Mi: shrunk once --min-history has passed"""
-    node = Node()
     q = quantity
     fails = []
-    rc = 1
-    try:
-        node.pod("oomer", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "500m", "memory": "64Mi"},
-                 [WORKLOAD, "grow", "--rate-mib", "3000", "--max-mib", "300", "--populate"])
-        node.pod("burner", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"},
-                 [WORKLOAD, "burn"])
-        node.pod("idle", "in-place", {"cpu": "1", "memory": "512Mi"}, {"cpu": "2", "memory": "1Gi"},
-                 [WORKLOAD, "grow", "--rate-mib", "16", "--max-mib", "16"])
-        # One mmap(MAP_POPULATE) and --pressure-lookahead 0: the agent would (rightly) grow the
-        # oomer's limit ahead of a spike it sees coming, and this test wants the kill; t_50 covers
-        # that. A working set caught at 95 % still grows the limit a little, never to 300 MiB. --test-half-life (test
-        # only) shortens the recommender's 24h decay; --min-history 20s lets the idle pod's
-        # recommendation act within the test.
-        node.start_agent("--pressure-lookahead", "0", "--test-half-life", "30s", "--cooldown", "5s",
-                         sample="250ms", decide="1s", history="20s")
-        node.wait_tracked(3)
-        node.start_workloads()
-        oomer, burner, idle = node.pods["oomer"], node.pods["burner"], node.pods["idle"]
-        t0 = time.time()
-        got = {}
-        nr_throttled = 0
-        min_margin = None
-        oomer_dead = None
-        # Generous: the idle pod's CPU recommendation needs its first per-minute CPU sample.
-        deadline = t0 + 170
-        while time.time() < deadline and len(got) < 3:
-            if oomer_dead is None and oomer["proc"].poll() is not None:
-                oomer_dead = time.time() - t0
-            if "oomer" not in got:
-                s = settled(node, "oomer")
-                if s and any(r["kind"] == "oom" for r in s[0]):
-                    got["oomer"] = s
-            if "burner" not in got:
-                nr_throttled = cg_key(burner["dir"], "cpu.stat", "nr_throttled")
-                s = settled(node, "burner")
-                if s:
-                    got["burner"] = s
-                    burner["proc"].kill()  # it would take a core of a TCG guest for the rest
-                    burner["proc"].wait()
-            f = files(idle)
-            if f["ctr_mem"] is not None:
-                m = f["ctr_mem"] - int(cg_read(idle["dir"], "memory.current"))
-                min_margin = m if min_margin is None else min(min_margin, m)
-            if "idle" not in got:
-                s = settled(node, "idle")
-                if s and s[1]["ctr_quota"] < 200000 and s[1]["ctr_mem"] < 1024 * MiB:
-                    got["idle"] = s
-            time.sleep(0.5)
-
-        # (a) OOM kill → the memory limit raised through the API, then in both cgroups.
-        kills = cg_key(oomer["dir"], "memory.events", "oom_kill")
-        bpf_kills = node.metric("snug_oom_kills_total", source="bpf") or 0
-        print("  oomer: oom_kill %d (snug_oom_kills_total{source=\"bpf\"} %d), exited %s s after its start"
-              % (kills, bpf_kills, "%.1f" % oomer_dead if oomer_dead is not None else "-"))
-        if kills < 1:
-            fails.append("the oomer was not OOM-killed (memory.events oom_kill %d)" % kills)
-        if bpf_kills < 1 or node.metric("snug_oom_source", source="bpf") != 1:
-            fails.append("the agent did not count the OOM kill through BPF")
+    node.pod("oomer", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "500m", "memory": "64Mi"},
+             [WORKLOAD, "grow", "--rate-mib", "3000", "--max-mib", "300", "--populate"])
+    node.pod("burner", "in-place", {"cpu": "100m", "memory": "32Mi"}, {"cpu": "200m", "memory": "64Mi"},
+             [WORKLOAD, "burn"])
+    node.pod("idle", "in-place", {"cpu": "1", "memory": "512Mi"}, {"cpu": "2", "memory": "1Gi"},
+             [WORKLOAD, "grow", "--rate-mib", "16", "--max-mib", "16"])
+    # One mmap(MAP_POPULATE) and --pressure-lookahead 0: the agent would (rightly) grow the
+    # oomer's limit ahead of a spike it sees coming, and this test wants the kill; t_50 covers
+    # that. A working set caught at 95 % still grows the limit a little, never to 300 MiB. --test-half-life (test
+    # only) shortens the recommender's 24h decay; --min-history 20s lets the idle pod's
+    # recommendation act within the test.
+    node.start_agent("--pressure-lookahead", "0", "--test-half-life", "30s", "--cooldown", "5s",
+                     sample="250ms", decide="1s", history="20s")
+    node.wait_tracked(3)
+    node.start_workloads()
+    oomer, burner, idle = node.pods["oomer"], node.pods["burner"], node.pods["idle"]
+    t0 = time.time()
+    got = {}
+    nr_throttled = 0
+    min_margin = None
+    oomer_dead = None
+    # Generous: the idle pod's CPU recommendation needs its first per-minute CPU sample.
+    deadline = t0 + 170
+    while time.time() < deadline and len(got) < 3:
+        if oomer_dead is None and oomer["proc"].poll() is not None:
+            oomer_dead = time.time() - t0
         if "oomer" not in got:
-            fails.append("no accepted oom-kill resize of the oomer with its cgroups written: %s"
-                         % show(last_resizes(node.srv, "oomer", oomer["spec"]) or []))
-        else:
-            rs, f = got["oomer"]
-            oom = [r for r in rs if r["kind"] == "oom"][0]
-            lim = q(oom["limits"]["memory"])
-            print("  oomer: %s" % show(rs))
-            print("  oomer: memory.max container 64Mi -> %s, pod 64Mi -> %s"
-                  % (fmt_mem(f["ctr_mem"]), fmt_mem(f["pod_mem"])))
-            if not oom["reason"].startswith("oom-kill"):
-                fails.append("oom resize reason %r" % oom["reason"])
-            if lim <= 64 * MiB:
-                fails.append("the oom-kill resize did not raise the memory limit: %s" % oom["limits"])
-            if not (f["ctr_mem"] >= lim and f["pod_mem"] >= lim):
-                fails.append("memory.max (container %s, pod %s) below the accepted %s"
-                             % (f["ctr_mem"], f["pod_mem"], oom["limits"]["memory"]))
-
-        # (b) Throttled burner → a higher CPU limit, and cpu.max quota with it.
-        print("  burner: nr_throttled %d" % nr_throttled)
-        if nr_throttled < 1:
-            fails.append("the burner under cpu.max 200m was never throttled")
+            s = settled(node, "oomer")
+            if s and any(r["kind"] == "oom" for r in s[0]):
+                got["oomer"] = s
         if "burner" not in got:
-            fails.append("no accepted resize of the throttled burner with cpu.max written: %s"
-                         % show(last_resizes(node.srv, "burner", burner["spec"]) or []))
-        else:
-            rs, f = got["burner"]
-            print("  burner: %s" % show(rs))
-            print("  burner: cpu.max container 20000 100000 -> %d 100000, pod -> %d 100000"
-                  % (f["ctr_quota"], f["pod_quota"]))
-            if rs[0]["kind"] != "throttle" or not rs[0]["reason"].startswith("cpu-throttled"):
-                fails.append("the burner's first resize is not for throttling: %s" % show(rs[:1]))
-            if q(rs[0]["limits"]["cpu"]) <= 0.2:
-                fails.append("the throttle resize did not raise the CPU limit: %s" % rs[0]["limits"])
-            if not (f["ctr_quota"] > 20000 and f["pod_quota"] > 20000):
-                fails.append("cpu.max quota not raised: container %s, pod %s" % (f["ctr_quota"], f["pod_quota"]))
-
-        # (c) Idle and over-provisioned → smaller requests and limits once the history is long
-        # enough; memory.max never under usage + the 32 MiB margin.
+            nr_throttled = cg_key(burner["dir"], "cpu.stat", "nr_throttled")
+            s = settled(node, "burner")
+            if s:
+                got["burner"] = s
+                burner["proc"].kill()  # it would take a core of a TCG guest for the rest
+                burner["proc"].wait()
+        f = files(idle)
+        if f["ctr_mem"] is not None:
+            m = f["ctr_mem"] - int(cg_read(idle["dir"], "memory.current"))
+            min_margin = m if min_margin is None else min(min_margin, m)
         if "idle" not in got:
-            fails.append("the idle pod was not shrunk (cpu.max and memory.max): %s files %s"
-                         % (show(last_resizes(node.srv, "idle", idle["spec"]) or []), files(idle)))
-        else:
-            rs, f = got["idle"]
-            print("  idle: %s" % show(rs))
-            print("  idle: cpu.max container 200000 -> %d, pod 200000 -> %d; memory.max container 1Gi -> %s, "
-                  "pod 1Gi -> %s; memory.current %s; min memory.max - memory.current %s"
-                  % (f["ctr_quota"], f["pod_quota"], fmt_mem(f["ctr_mem"]), fmt_mem(f["pod_mem"]),
-                     fmt_mem(int(cg_read(idle["dir"], "memory.current"))), fmt_mem(min_margin)))
-            if any(r["kind"] != "recommendation" for r in rs):
-                fails.append("the idle pod was resized for something other than its recommendation")
-            last = rs[-1]
-            if not (q(last["requests"]["cpu"]) < 1 and q(last["requests"]["memory"]) < 512 * MiB):
-                fails.append("the idle pod's requests did not shrink: %s" % last["requests"])
-            if not (f["pod_quota"] < 200000 and f["pod_mem"] < 1024 * MiB):
-                fails.append("the idle pod cgroup did not shrink: %s" % f)
-            if min_margin is None or min_margin < 32 * MiB:
-                fails.append("memory.max of the idle pod came within %s of its usage" % fmt_mem(min_margin))
-            if idle["proc"].poll() is not None:
-                fails.append("the idle workload died (%s)" % idle["proc"].returncode)
-        for f in fails:
-            print("FAIL: " + f)
-        if fails:
-            print(node.agent_log())
-        rc = 1 if fails else 0
-    finally:
-        rc = node.stop_checked(rc)
-    return rc
+            s = settled(node, "idle")
+            if s and s[1]["ctr_quota"] < 200000 and s[1]["ctr_mem"] < 1024 * MiB:
+                got["idle"] = s
+        time.sleep(0.5)
+
+    # (a) OOM kill → the memory limit raised through the API, then in both cgroups.
+    kills = cg_key(oomer["dir"], "memory.events", "oom_kill")
+    bpf_kills = node.metric("snug_oom_kills_total", source="bpf") or 0
+    print("  oomer: oom_kill %d (snug_oom_kills_total{source=\"bpf\"} %d), exited %s s after its start"
+          % (kills, bpf_kills, "%.1f" % oomer_dead if oomer_dead is not None else "-"))
+    if kills < 1:
+        fails.append("the oomer was not OOM-killed (memory.events oom_kill %d)" % kills)
+    if bpf_kills < 1 or node.metric("snug_oom_source", source="bpf") != 1:
+        fails.append("the agent did not count the OOM kill through BPF")
+    if "oomer" not in got:
+        fails.append("no accepted oom-kill resize of the oomer with its cgroups written: %s"
+                     % show(last_resizes(node.srv, "oomer", oomer["spec"]) or []))
+    else:
+        rs, f = got["oomer"]
+        oom = [r for r in rs if r["kind"] == "oom"][0]
+        lim = q(oom["limits"]["memory"])
+        print("  oomer: %s" % show(rs))
+        print("  oomer: memory.max container 64Mi -> %s, pod 64Mi -> %s"
+              % (fmt_mem(f["ctr_mem"]), fmt_mem(f["pod_mem"])))
+        if not oom["reason"].startswith("oom-kill"):
+            fails.append("oom resize reason %r" % oom["reason"])
+        if lim <= 64 * MiB:
+            fails.append("the oom-kill resize did not raise the memory limit: %s" % oom["limits"])
+        if not (f["ctr_mem"] >= lim and f["pod_mem"] >= lim):
+            fails.append("memory.max (container %s, pod %s) below the accepted %s"
+                         % (f["ctr_mem"], f["pod_mem"], oom["limits"]["memory"]))
+
+    # (b) Throttled burner → a higher CPU limit, and cpu.max quota with it.
+    print("  burner: nr_throttled %d" % nr_throttled)
+    if nr_throttled < 1:
+        fails.append("the burner under cpu.max 200m was never throttled")
+    if "burner" not in got:
+        fails.append("no accepted resize of the throttled burner with cpu.max written: %s"
+                     % show(last_resizes(node.srv, "burner", burner["spec"]) or []))
+    else:
+        rs, f = got["burner"]
+        print("  burner: %s" % show(rs))
+        print("  burner: cpu.max container 20000 100000 -> %d 100000, pod -> %d 100000"
+              % (f["ctr_quota"], f["pod_quota"]))
+        if rs[0]["kind"] != "throttle" or not rs[0]["reason"].startswith("cpu-throttled"):
+            fails.append("the burner's first resize is not for throttling: %s" % show(rs[:1]))
+        if q(rs[0]["limits"]["cpu"]) <= 0.2:
+            fails.append("the throttle resize did not raise the CPU limit: %s" % rs[0]["limits"])
+        if not (f["ctr_quota"] > 20000 and f["pod_quota"] > 20000):
+            fails.append("cpu.max quota not raised: container %s, pod %s" % (f["ctr_quota"], f["pod_quota"]))
+
+    # (c) Idle and over-provisioned → smaller requests and limits once the history is long
+    # enough; memory.max never under usage + the 32 MiB margin.
+    if "idle" not in got:
+        fails.append("the idle pod was not shrunk (cpu.max and memory.max): %s files %s"
+                     % (show(last_resizes(node.srv, "idle", idle["spec"]) or []), files(idle)))
+    else:
+        rs, f = got["idle"]
+        print("  idle: %s" % show(rs))
+        print("  idle: cpu.max container 200000 -> %d, pod 200000 -> %d; memory.max container 1Gi -> %s, "
+              "pod 1Gi -> %s; memory.current %s; min memory.max - memory.current %s"
+              % (f["ctr_quota"], f["pod_quota"], fmt_mem(f["ctr_mem"]), fmt_mem(f["pod_mem"]),
+                 fmt_mem(int(cg_read(idle["dir"], "memory.current"))), fmt_mem(min_margin)))
+        if any(r["kind"] != "recommendation" for r in rs):
+            fails.append("the idle pod was resized for something other than its recommendation")
+        last = rs[-1]
+        if not (q(last["requests"]["cpu"]) < 1 and q(last["requests"]["memory"]) < 512 * MiB):
+            fails.append("the idle pod's requests did not shrink: %s" % last["requests"])
+        if not (f["pod_quota"] < 200000 and f["pod_mem"] < 1024 * MiB):
+            fails.append("the idle pod cgroup did not shrink: %s" % f)
+        if min_margin is None or min_margin < 32 * MiB:
+            fails.append("memory.max of the idle pod came within %s of its usage" % fmt_mem(min_margin))
+        if idle["proc"].poll() is not None:
+            fails.append("the idle workload died (%s)" % idle["proc"].returncode)
+    return fails
 
 
 def run_checked(scenario):
@@ -895,5 +885,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "oombench":
         sys.exit(oombench(int(sys.argv[2]) if len(sys.argv) > 2 else 10))
     if sys.argv[1] == "resizetest":
-        sys.exit(resizetest())
+        sys.exit(run_checked(resizetest))
     sys.exit(oomtest())
