@@ -243,6 +243,7 @@ static void pod_add_container(struct agent *a, struct agent_pod *p, const struct
 	}
 	c->sidecar = kc->sidecar;
 	c->history = h;
+	history_sync_track(a, h, pod);
 	rec_container_init(&c->rec, h->aggregate);
 	container_restore_last_resize(pod, c);
 	/* A startup boost is for a start snug sees: not for a container that was running before
@@ -492,9 +493,9 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 	 * an OOM bump, would count. */
 	if (r.have_memory_current && r.have_working_set && r.working_set > 0 &&
 	    rec_container_add_memory_reading(&c->rec, wall_usec, (int64_t)r.working_set) > 0)
-		c->history->dirty = true;
+		c->history->dirty = c->history->shared_dirty = true;
 	if (cpu_rate && rec_container_add_cpu_reading(&c->rec, wall_usec, c->signals.cpu_cores) > 0)
-		c->history->dirty = true;
+		c->history->dirty = c->history->shared_dirty = true;
 }
 
 static int on_sample_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -597,7 +598,7 @@ static void oom_at_container_limit(struct agent *a, struct agent_container *c,
 	if (r < 0)
 		log_debug_errno(r, "OOM not recorded in the history: %m");
 	else
-		c->history->dirty = true;
+		c->history->dirty = c->history->shared_dirty = true;
 	c->oom_pending = true;
 	c->oom_bumped_memory = rec_container_max_memory_peak(&c->rec);
 	if (!c->oom_seen_usec)
@@ -678,7 +679,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 	log_info("Received %s, saving history and exiting", strsignal((int)si->ssi_signo));
 	(void)sd_notify(false, "STOPPING=1");
-	return sd_event_exit(a->event, 0);
+	return history_sync_exit(a);
 }
 
 /* ---- life cycle ---------------------------------------------------------------------------- */
@@ -831,7 +832,8 @@ int agent_new(struct agent_config *config, struct agent **ret)
 			   USEC_PER_SEC, on_checkpoint_timer)) < 0 ||
 	    (r = add_timer(a, &a->rescan_timer, 0, USEC_PER_MSEC, on_rescan_timer)) < 0 ||
 	    (r = node_room_start(&a->node_room, a->event, a->kube, a->metrics, a->config.node_name,
-				 a->config.node_refresh_usec)) < 0)
+				 a->config.node_refresh_usec)) < 0 ||
+	    (r = history_sync_start(a)) < 0)
 		goto fail;
 	a->hpas.refresh_usec = a->config.hpa_refresh_usec;
 	(void)sd_event_source_set_enabled(a->sample_timer, SD_EVENT_ON);
@@ -860,6 +862,7 @@ struct agent *agent_free(struct agent *a)
 	kube_client_free(a->kube);
 	/* After the client: a LIST in flight holds its namespace's entry. */
 	hpa_cache_free_all(&a->hpas);
+	history_sync_free(a);
 	act_free_inflight(a);
 	oomwatch_free(a->oomwatch);
 	sd_event_source_unref(a->sample_timer);

@@ -11,6 +11,7 @@
 #include "agent/config.h"
 #include "agent/decide.h"
 #include "agent/history.h"
+#include "agent/history_sync.h"
 #include "agent/hpa_cache.h"
 #include "agent/node_room.h"
 #include "agent/outcome.h"
@@ -158,6 +159,8 @@ struct agent {
 
 	struct agent_pod *pods;
 	struct history_store histories;
+	/* This node's history of each workload written to the API, the other nodes' read back. */
+	struct history_sync shared;
 	bool ready; /* first pod sync done */
 	/* The API server said it refuses lowering memory limits (1.33): decisions keep them. */
 	bool keep_memory_limit;

@@ -25,6 +25,7 @@ void agent_config_init(struct agent_config *c)
 		.rescan_interval_usec = 10 * USEC_PER_SEC,
 		.node_refresh_usec = 60 * USEC_PER_SEC,
 		.hpa_refresh_usec = 300 * USEC_PER_SEC,
+		.history_interval_usec = 600 * USEC_PER_SEC,
 		.log_level = LOG_INFO,
 		.sampler_mode = CG_SAMPLER_AUTO,
 		.policy = POL_DEFAULTS_INIT,
@@ -120,6 +121,9 @@ static void usage(FILE *f)
 	      "                          listed again (5m); a CPU or memory request an HPA\n"
 	      "                          scales on by utilization is never changed, its limit\n"
 	      "                          still grows (0 = do not look HPAs up)\n"
+	      "  --history-interval DUR  how often this node's history of each workload is\n"
+	      "                          written to its WorkloadHistory entry and the other\n"
+	      "                          nodes' entries are read (10m; 0 = node-local history)\n"
 	      "  --sampler MODE          auto (io_uring, else pread), uring, pread\n"
 	      "  --no-bpf                see OOM kills through memory.events only\n"
 	      "  --log-level LEVEL       error, warning, info (default), debug\n"
@@ -173,6 +177,7 @@ enum {
 	ARG_PSI_WINDOW,
 	ARG_REC,
 	ARG_HPA_REFRESH,
+	ARG_HISTORY_INTERVAL,
 };
 
 static int bad(const char *opt, const char *value, const char *why)
@@ -205,6 +210,7 @@ static const struct duration_option {
 	{ ARG_ADMISSION_TIMEOUT, DURATION_FIELD(admission_timeout_usec), false },
 	{ ARG_PSI_WINDOW, DURATION_FIELD(decide.psi_window_usec), false },
 	{ ARG_HPA_REFRESH, DURATION_FIELD(hpa_refresh_usec), true },
+	{ ARG_HISTORY_INTERVAL, DURATION_FIELD(history_interval_usec), true },
 };
 
 static const struct duration_option *duration_option_find(int arg)
@@ -416,6 +422,7 @@ int agent_config_parse(int argc, char **argv, struct agent_config *c)
 		{ "pressure-lookahead", required_argument, NULL, ARG_PRESSURE_LOOKAHEAD },
 		{ "node-refresh", required_argument, NULL, ARG_NODE_REFRESH },
 		{ "hpa-refresh", required_argument, NULL, ARG_HPA_REFRESH },
+		{ "history-interval", required_argument, NULL, ARG_HISTORY_INTERVAL },
 		{ "admission-timeout", required_argument, NULL, ARG_ADMISSION_TIMEOUT },
 		{ "api-only", no_argument, NULL, ARG_API_ONLY },
 		{ "bypass-budget", required_argument, NULL, ARG_BYPASS_BUDGET },

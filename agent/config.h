@@ -23,6 +23,9 @@ struct agent_config {
 	/* --hpa-refresh (5 min): list a namespace's HorizontalPodAutoscalers again; 0 = never list
 	 * them (requests an HPA scales on are then resized like any other) */
 	uint64_t hpa_refresh_usec;
+	/* --history-interval (10 min): write this node's WorkloadHistory entries and read the other
+	 * nodes'; 0 = history stays node-local */
+	uint64_t history_interval_usec;
 	bool dry_run;  /* --dry-run */
 	bool api_only; /* --api-only: resize through the API, the kubelet writes cgroups */
 	bool no_bpf;   /* --no-bpf */

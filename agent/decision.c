@@ -56,11 +56,11 @@ static void estimates_of(const struct agent *a, const struct agent_container *c,
 	in->memory = (struct decide_estimate){ -1, -1, -1 };
 	if (!history_long_enough(c->history, a->config.min_history_usec, now_usec))
 		return;
-	if (!rec_decaying_histogram_is_empty(&c->history->aggregate->cpu))
+	if (!rec_decaying_histogram_is_empty(&history_view(c->history)->cpu))
 		in->cpu =
 			(struct decide_estimate){ r->target.cpu_millicores, r->lower.cpu_millicores,
 						  r->upper.cpu_millicores };
-	if (!rec_decaying_histogram_is_empty(&c->history->aggregate->memory))
+	if (!rec_decaying_histogram_is_empty(&history_view(c->history)->memory))
 		in->memory =
 			(struct decide_estimate){ r->target.memory_bytes, r->lower.memory_bytes,
 						  r->upper.memory_bytes };
@@ -276,7 +276,14 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		return;
 	/* VPA divides its minimum among the containers it tracks in the pod: here the app containers
 	 * and the native sidecars. */
-	r = rec_recommend(c->history->aggregate, (int)p->n_containers, &c->recommendation);
+	/* A new replica's first decision is made from its workload's merged history: one LIST
+	 * of the other nodes' entries when the workload appeared here. */
+	if (!history_sync_known(a, c->history)) {
+		log_debug("%s/%s %s: waits for the workload's shared history", p->namespace,
+			  p->name, c->name);
+		return;
+	}
+	r = rec_recommend(history_view(c->history), (int)p->n_containers, &c->recommendation);
 	/* Whether an HPA divides by a request is known before anything is decided: one LIST of
 	 * the namespace when the pod appeared (its answer decides a waiting OOM kill at once). */
 	if (!hpa_cache_known(a, p->namespace)) {
@@ -289,7 +296,7 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	hpa_cache_pins(a, pod, c->name, &hpa_cpu, &hpa_memory);
 	note_hpa(a, p, c, pc.resources & POL_RESOURCE_CPU ? hpa_cpu : NULL,
 		 pc.resources & POL_RESOURCE_MEMORY ? hpa_memory : NULL);
-	r = rec_recommend(c->history->aggregate, (int)pod->n_containers, &c->recommendation);
+	r = rec_recommend(history_view(c->history), (int)pod->n_containers, &c->recommendation);
 	if (r < 0)
 		return;
 	c->have_recommendation = true;

@@ -8,6 +8,7 @@
 
 #include "agent/agent_metrics.h"
 #include "agent/kube/kube.h"
+#include "agent/recommender/merge.h"
 #include "agent/util/log.h"
 #include "agent/util/time.h"
 
@@ -20,6 +21,8 @@ static void history_free(struct agent_history *h)
 	free((char *)h->id.owner_name);
 	free((char *)h->id.container);
 	rec_aggregate_free(h->aggregate);
+	rec_aggregate_free(h->remote);
+	rec_aggregate_free(h->view);
 	free(h);
 }
 
@@ -201,9 +204,30 @@ int history_save(struct history_store *s)
 	return n;
 }
 
-bool history_long_enough(const struct agent_history *h, uint64_t min_usec, int64_t now_usec)
+const struct rec_aggregate *history_view(struct agent_history *h)
 {
-	const struct rec_aggregate *g = h->aggregate;
+	if (!h->remote)
+		return h->aggregate;
+	if (!h->view &&
+	    rec_aggregate_new(h->aggregate->tunables, h->aggregate->creation_usec, &h->view) < 0)
+		return h->aggregate;
+	/* Same tunables on both sides (the remote was parsed with them): cannot fail. */
+	if (rec_aggregate_merged(h->aggregate, &h->remote, 1, h->view) < 0)
+		return h->aggregate;
+	return h->view;
+}
+
+void history_set_remote(struct agent_history *h, struct rec_aggregate *remote)
+{
+	rec_aggregate_free(h->remote);
+	h->remote = remote;
+}
+
+/* Merged with the other nodes' history: a new replica whose workload ran elsewhere long enough
+ * acts on its first decision. */
+bool history_long_enough(struct agent_history *h, uint64_t min_usec, int64_t now_usec)
+{
+	const struct rec_aggregate *g = history_view(h);
 	int64_t first = h->first_reading_usec;
 
 	if (min_usec == 0)

@@ -21,6 +21,13 @@ struct agent_history {
 	 * own span counts only whole CPU minutes, so a fresh agent would wait 1–2 minutes longer than
 	 * --min-history says. */
 	int64_t first_reading_usec;
+	/* The other nodes' history of this container identity, read from their WorkloadHistory
+	 * entries and merged (NULL until one was read), and the view decisions use: the aggregate
+	 * merged with it (history_view()). The aggregate itself stays this node's own: it is what
+	 * the node shares. */
+	struct rec_aggregate *remote;
+	struct rec_aggregate *view;
+	bool shared_dirty; /* changed since this node's entry was last written */
 	struct agent_history *next;
 };
 
@@ -47,6 +54,12 @@ int history_of(struct history_store *s, const struct kube_pod *pod, const char *
  * older than the history window. Returns how many were written, or -errno. */
 int history_save(struct history_store *s);
 
+/* What recommendations are made from: this node's history merged with the other nodes' (VPA's
+ * MergeContainerState), or this node's alone when none was read. */
+const struct rec_aggregate *history_view(struct agent_history *h);
+/* Replaces the other nodes' history (taken over; NULL = none). */
+void history_set_remote(struct agent_history *h, struct rec_aggregate *remote);
+
 /* Long enough to act on: the aggregate spans min_usec (whole CPU minutes, restored from a
  * checkpoint too), or this agent has been reading it that long. */
-bool history_long_enough(const struct agent_history *h, uint64_t min_usec, int64_t now_usec);
+bool history_long_enough(struct agent_history *h, uint64_t min_usec, int64_t now_usec);

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/agent_metrics.h"
 #include "agent/kube/kube.h"
+#include "agent/util/cleanup.h"
 #include "agent/util/log.h"
 #include "agent/util/quantity.h"
 #include "agent/util/time.h"
@@ -79,6 +81,10 @@ static void on_node(const struct kube_result *res, void *userdata)
 		}
 		n->known = true;
 		n->failing = false;
+		if (node.uid && (!n->uid || strcmp(n->uid, node.uid) != 0)) {
+			free(n->uid);
+			n->uid = TAKE_PTR(node.uid);
+		}
 		n->cpu_allocatable = node.cpu_allocatable;
 		n->memory_allocatable = node.memory_allocatable;
 		agent_metrics_node_allocatable(n->metrics, true, node.cpu_allocatable,
@@ -127,6 +133,8 @@ int node_room_start(struct node_room *n, sd_event *event, struct kube_client *ku
 void node_room_stop(struct node_room *n)
 {
 	n->timer = sd_event_source_disable_unref(n->timer);
+	free(n->uid);
+	n->uid = NULL;
 }
 
 struct decide_node node_room_for(const struct node_room *n, const struct kube_pod *self)

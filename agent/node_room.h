@@ -20,6 +20,7 @@ struct node_room {
 	sd_event_source *timer;
 	bool known, in_flight, failing;
 	int64_t cpu_allocatable, memory_allocatable; /* millicores, bytes */
+	char *uid; /* the Node's metadata.uid once read (owned): it owns the history entries */
 };
 
 /* Starts reading the Node at once, then every refresh_usec (sooner while it fails). */

@@ -15,6 +15,8 @@
 #include "agent/util/cleanup.h"
 #include "agent/util/log.h"
 #include "agent/util/time.h"
+#include "agent/shared_history.h"
+#include "agent/webhook_history.h"
 
 static void cjson_deletep(cJSON **p)
 {
@@ -38,6 +40,7 @@ static void cjson_deletep(cJSON **p)
 struct webhook_server {
 	struct kube_client *kube;
 	struct webhook_caps caps;
+	struct rec_tunables tunables; /* VPA's defaults: the estimator on the merged history */
 	struct http_server *http;
 	char *cert_file;      /* for the log */
 	struct conn *lookups; /* requests whose owner GET is in flight */
@@ -216,6 +219,63 @@ static int start_lookup(struct conn *cn)
 	return kube_get(s->kube, &ref, on_owner, cn);
 }
 
+/* The workload's WorkloadHistory entries answered: their merged recommendation, or (none there,
+ * or the LIST failed) the owner's annotation, read next. */
+static void on_history(const struct kube_result *r, void *userdata)
+{
+	struct conn *cn = userdata;
+	struct webhook_server *s = cn->server;
+	_cleanup_free_ char *text = NULL;
+	char kind[64], name[254], err[WEBHOOK_ERRBUF] = "";
+	int rc = -ENOENT;
+
+	if (!s) { /* the server went away while the LIST ran */
+		conn_free(cn);
+		return;
+	}
+	if (r->outcome == KUBE_OK && r->object &&
+	    webhook_history_workload(cn->req, kind, sizeof(kind), name, sizeof(name)) >= 0)
+		rc = webhook_history_recommendation(r->object, cn->req, kind, name, &s->tunables,
+						    (int64_t)now_usec(CLOCK_REALTIME), &text, err);
+	if (rc >= 0) {
+		lookup_unlink(s, cn);
+		answer(cn, text);
+	} else {
+		log_debug("webhook: pod %s/%s: no merged history (%s: %s), reading the owner",
+			  cn->req->namespace ? cn->req->namespace : "",
+			  cn->req->name ? cn->req->name : "", kube_outcome_to_string(r->outcome),
+			  err[0]       ? err
+			  : r->message ? r->message
+				       : "no entries");
+		if (start_lookup(cn) >= 0)
+			return;
+		lookup_unlink(s, cn);
+		s->stats.owner_errors++;
+		count(s, WEBHOOK_RESULT_FAILED_OPEN);
+		if (webhook_response(cn->req->uid, NULL, &cn->answer) < 0)
+			cn->answer = NULL;
+	}
+	if (cn->suspended) {
+		cn->suspended = false;
+		http_server_resume(s->http, cn->mhd);
+	}
+}
+
+/* The merged history first: a LIST of the workload's entries (by its snug.io/workload label). */
+static int start_history(struct conn *cn)
+{
+	struct webhook_server *s = cn->server;
+	char kind[64], name[254], key[SHARED_KEY_SIZE];
+
+	if (!s->kube || !cn->req->namespace || !*cn->req->namespace ||
+	    webhook_history_workload(cn->req, kind, sizeof(kind), name, sizeof(name)) < 0)
+		return start_lookup(cn);
+	shared_workload_key(kind, name, key);
+	if (kube_list_histories(s->kube, cn->req->namespace, key, on_history, cn) < 0)
+		return start_lookup(cn);
+	return 0;
+}
+
 /* POST /mutate with the whole body: answer now, or suspend until the owner is known. */
 static enum MHD_Result handle_mutate(struct conn *cn)
 {
@@ -233,7 +293,7 @@ static enum MHD_Result handle_mutate(struct conn *cn)
 		else if (cn->req->is_pod && strcmp(cn->req->operation, "CREATE") == 0 &&
 			 cn->req->object && cn->req->has_owner &&
 			 owner_kind_supported(cn->req->owner.kind)) {
-			r = start_lookup(cn);
+			r = start_history(cn);
 			if (r >= 0) {
 				cn->next_lookup = s->lookups;
 				s->lookups = cn;
@@ -362,6 +422,7 @@ int webhook_server_new(sd_event *event, struct kube_client *kube,
 		return -ENOMEM;
 	s->kube = kube;
 	s->caps = cfg->caps;
+	rec_tunables_init_default(&s->tunables);
 	s->cert_file = strdup(cfg->cert_file);
 	if (!s->cert_file) {
 		free(s);

@@ -119,7 +119,8 @@ static void on_call_done(struct kube_request *r, const struct kube_reply *reply,
 				pod = NULL;
 			}
 		}
-	} else if (res.outcome == KUBE_OK && k->call == KUBE_CALL_LIST_HPA) {
+	} else if (res.outcome == KUBE_OK &&
+		   (k->call == KUBE_CALL_LIST_HPA || k->call == KUBE_CALL_LIST_HISTORY)) {
 		obj = cJSON_ParseWithLength(reply->body, reply->len);
 		if (!cJSON_IsObject(obj)) {
 			k->client->stats.parse_errors++;
@@ -615,4 +616,107 @@ int kube_list_hpas(struct kube_client *c, const char *namespace, kube_done_t don
 		    ns) < 0)
 		return -ENOMEM;
 	return send_call(c, KUBE_CALL_LIST_HPA, "GET", path, NULL, NULL, namespace, done, userdata);
+}
+
+bool kube_label_value_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 63)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	/* A label value starts and ends with an alphanumeric character. */
+	return s[0] != '-' && s[0] != '_' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '_' &&
+	       s[n - 1] != '.';
+}
+
+int kube_list_histories(struct kube_client *c, const char *namespace, const char *workload_key,
+			kube_done_t done, void *userdata)
+{
+	_cleanup_free_ char *path = NULL, *ns = NULL;
+
+	if (!valid_name(namespace) || !workload_key || !kube_label_value_valid(workload_key))
+		return -EINVAL;
+	ns = kube_path_escape(namespace);
+	if (!ns)
+		return -ENOMEM;
+	/* No resourceVersion=0: a new replica's first decision waits for this answer, which must
+	 * hold the entries written up to now, not the watch cache's view (there is no watch cache
+	 * for a resource nobody watches anyway). */
+	/* At most KUBE_HISTORY_LIST_LIMIT entries (the first ones by name: the same nodes' for every
+	 * reader, so every node merges the same sample of a DaemonSet's thousands of entries). */
+	if (asprintf(&path,
+		     "/apis/snug.io/v1alpha1/namespaces/%s/workloadhistories"
+		     "?labelSelector=snug.io%%2Fworkload%%3D%s&limit=%d",
+		     ns, workload_key, KUBE_HISTORY_LIST_LIMIT) < 0)
+		return -ENOMEM;
+	return send_call(c, KUBE_CALL_LIST_HISTORY, "GET", path, NULL, NULL, namespace, done,
+			 userdata);
+}
+
+/* The escaped namespace and (name may be NULL) name of an entry. */
+static int history_parts(const char *namespace, const char *name, char **ret_ns, char **ret_name)
+{
+	_cleanup_free_ char *ns = NULL, *n = NULL;
+
+	if (!valid_name(namespace) || (name && !valid_name(name)))
+		return -EINVAL;
+	ns = kube_path_escape(namespace);
+	n = name ? kube_path_escape(name) : strdup("");
+	if (!ns || !n)
+		return -ENOMEM;
+	*ret_ns = TAKE_PTR(ns);
+	*ret_name = TAKE_PTR(n);
+	return 0;
+}
+
+int kube_patch_history(struct kube_client *c, const char *namespace, const char *name, char *body,
+		       kube_done_t done, void *userdata)
+{
+	_cleanup_free_ char *path = NULL, *ns = NULL, *n = NULL;
+	int r = name ? history_parts(namespace, name, &ns, &n) : -EINVAL;
+
+	if (r >= 0 &&
+	    asprintf(&path, "/apis/snug.io/v1alpha1/namespaces/%s/workloadhistories/%s", ns, n) < 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(body);
+		return r;
+	}
+	return send_call(c, KUBE_CALL_PATCH_HISTORY, "PATCH", path, "application/merge-patch+json",
+			 body, name, done, userdata);
+}
+
+int kube_create_history(struct kube_client *c, const char *namespace, char *body, kube_done_t done,
+			void *userdata)
+{
+	_cleanup_free_ char *path = NULL, *ns = NULL, *n = NULL;
+	int r = history_parts(namespace, NULL, &ns, &n);
+
+	if (r >= 0 &&
+	    asprintf(&path, "/apis/snug.io/v1alpha1/namespaces/%s/workloadhistories", ns) < 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(body);
+		return r;
+	}
+	return send_call(c, KUBE_CALL_CREATE_HISTORY, "POST", path, "application/json", body,
+			 namespace, done, userdata);
+}
+
+int kube_delete_history(struct kube_client *c, const char *namespace, const char *name,
+			kube_done_t done, void *userdata)
+{
+	_cleanup_free_ char *path = NULL, *ns = NULL, *n = NULL;
+	int r = name ? history_parts(namespace, name, &ns, &n) : -EINVAL;
+
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "/apis/snug.io/v1alpha1/namespaces/%s/workloadhistories/%s", ns, n) < 0)
+		return -ENOMEM;
+	return send_call(c, KUBE_CALL_DELETE_HISTORY, "DELETE", path, NULL, NULL, name, done,
+			 userdata);
 }

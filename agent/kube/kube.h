@@ -153,6 +153,7 @@ int64_t kube_pod_requests(const struct kube_pod *p, bool cpu);
 /* What snug reads of its own Node: status.allocatable, what the kubelet admits pods against. */
 struct kube_node {
 	char *name, *resource_version;
+	char *uid; /* NULL when the object has none (the owner of this node's history entries) */
 	int64_t cpu_allocatable;    /* millicores */
 	int64_t memory_allocatable; /* bytes */
 };
@@ -192,6 +193,10 @@ enum kube_call {
 	KUBE_CALL_ANNOTATE,
 	KUBE_CALL_GET,
 	KUBE_CALL_LIST_HPA,
+	KUBE_CALL_LIST_HISTORY,
+	KUBE_CALL_PATCH_HISTORY,
+	KUBE_CALL_CREATE_HISTORY,
+	KUBE_CALL_DELETE_HISTORY,
 	_KUBE_CALL_MAX,
 };
 const char *kube_call_to_string(enum kube_call c);
@@ -378,3 +383,38 @@ bool kube_hpa_pins(const struct kube_hpa *h, const char *container, bool cpu);
  * the API server's watch cache; call KUBE_CALL_LIST_HPA); the result's object is the list, for
  * kube_hpa_list_parse(). */
 int kube_list_hpas(struct kube_client *c, const char *namespace, kube_done_t done, void *userdata);
+
+/* ---- WorkloadHistory entries (snug.io/v1alpha1, calls.c and history.c) ---------------------- */
+
+#define KUBE_HISTORY_WORKLOAD_LABEL "snug.io/workload"
+/* The entries one LIST reads: a workload on more nodes (a DaemonSet) is merged from this many. */
+#define KUBE_HISTORY_LIST_LIMIT 100
+#define KUBE_HISTORY_NODE_LABEL "snug.io/node"
+
+/* A label value as the API server takes it: 1-63 of [A-Za-z0-9_.-], starting and ending with a
+ * letter or digit. */
+bool kube_label_value_valid(const char *s);
+/* GET .../namespaces/NS/workloadhistories?labelSelector=snug.io/workload=KEY&limit=100 (call
+ * KUBE_CALL_LIST_HISTORY); the result's object is the list, for kube_history_list_parse(). The
+ * key must be a label value. */
+int kube_list_histories(struct kube_client *c, const char *namespace, const char *workload_key,
+			kube_done_t done, void *userdata);
+/* JSON merge patch of an entry (body: the whole object as the writer wants it; arrays replace);
+ * KUBE_NOT_FOUND when it does not exist yet: then kube_create_history() with the same body. */
+int kube_patch_history(struct kube_client *c, const char *namespace, const char *name, char *body,
+		       kube_done_t done, void *userdata);
+int kube_create_history(struct kube_client *c, const char *namespace, char *body, kube_done_t done,
+			void *userdata);
+int kube_delete_history(struct kube_client *c, const char *namespace, const char *name,
+			kube_done_t done, void *userdata);
+
+/* One entry of a list, its strings and containers pointing into the list object. */
+struct kube_history_entry {
+	const char *name, *node_name;
+	const char *workload_kind, *workload_name;
+	const cJSON *containers; /* spec.containers: an array of objects with a "name" */
+};
+/* The entries of a WorkloadHistoryList; a malformed item is skipped and counted in *ret_n_bad
+ * (errbuf says the last one's fault). -EINVAL when the list itself is malformed. */
+int kube_history_list_parse(const cJSON *list, struct kube_history_entry **ret, size_t *ret_n,
+			    size_t *ret_n_bad, char *errbuf);

@@ -13,7 +13,7 @@
 int kube_node_parse(const cJSON *obj, struct kube_node *ret, char *errbuf)
 {
 	const cJSON *meta, *status, *alloc;
-	const char *kind, *name, *rv, *cpu, *mem;
+	const char *kind, *name, *rv, *uid, *cpu, *mem;
 	struct kube_node n = { 0 };
 	int r;
 
@@ -35,6 +35,9 @@ int kube_node_parse(const cJSON *obj, struct kube_node *ret, char *errbuf)
 	if (!name || !*name)
 		return kube_err(errbuf, "node.metadata.name: missing");
 	r = kube_json_string(meta, "resourceVersion", "node.metadata", &rv, errbuf);
+	if (r < 0)
+		return r;
+	r = kube_json_string(meta, "uid", "node.metadata", &uid, errbuf);
 	if (r < 0)
 		return r;
 	r = kube_json_object(obj, "status", "node", &status, errbuf);
@@ -70,8 +73,8 @@ int kube_node_parse(const cJSON *obj, struct kube_node *ret, char *errbuf)
 	n.name = strdup(name);
 	if (!n.name)
 		return -ENOMEM;
-	if (rv && !(n.resource_version = strdup(rv))) {
-		free(n.name);
+	if ((rv && !(n.resource_version = strdup(rv))) || (uid && !(n.uid = strdup(uid)))) {
+		kube_node_done(&n);
 		return -ENOMEM;
 	}
 	*ret = n;
@@ -84,6 +87,7 @@ void kube_node_done(struct kube_node *n)
 		return;
 	free(n->name);
 	free(n->resource_version);
+	free(n->uid);
 	*n = (struct kube_node){ 0 };
 }
 

@@ -157,6 +157,10 @@ const char *kube_call_to_string(enum kube_call c)
 		[KUBE_CALL_ANNOTATE] = "annotate",
 		[KUBE_CALL_GET] = "get",
 		[KUBE_CALL_LIST_HPA] = "list-hpa",
+		[KUBE_CALL_LIST_HISTORY] = "list-history",
+		[KUBE_CALL_PATCH_HISTORY] = "patch-history",
+		[KUBE_CALL_CREATE_HISTORY] = "create-history",
+		[KUBE_CALL_DELETE_HISTORY] = "delete-history",
 	};
 	return (unsigned)c < ELEMENTSOF(names) ? names[c] : "?";
 }

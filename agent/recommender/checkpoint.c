@@ -289,11 +289,40 @@ static int histogram_from_json(const cJSON *o, struct rec_decaying_histogram *d)
 	return rec_decaying_histogram_load(d, &cp);
 }
 
+cJSON *rec_aggregate_to_json(const struct rec_aggregate *a)
+{
+	_cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
+	cJSON *h, *oom;
+
+	if (!o ||
+	    !cJSON_AddItemToObject(o, "firstSampleStart", time_to_json(a->first_sample_usec)) ||
+	    !cJSON_AddItemToObject(o, "lastSampleStart", time_to_json(a->last_sample_usec)) ||
+	    !cJSON_AddNumberToObject(o, "totalSamplesCount", (double)a->total_samples))
+		return NULL;
+	h = histogram_to_json(&a->cpu);
+	if (!h || !cJSON_AddItemToObject(o, "cpuHistogram", h)) {
+		cJSON_Delete(h);
+		return NULL;
+	}
+	h = histogram_to_json(&a->memory);
+	if (!h || !cJSON_AddItemToObject(o, "memoryHistogram", h)) {
+		cJSON_Delete(h);
+		return NULL;
+	}
+	if (a->last_oom_usec != REC_TIME_ZERO) {
+		oom = cJSON_AddObjectToObject(o, "lastOOM");
+		if (!oom || !cJSON_AddItemToObject(oom, "time", time_to_json(a->last_oom_usec)) ||
+		    !cJSON_AddNumberToObject(oom, "memoryBytes", (double)a->last_oom_memory_bytes))
+			return NULL;
+	}
+	return TAKE_PTR(o);
+}
+
 int rec_checkpoint_format(const struct rec_identity *id, const struct rec_aggregate *a,
 			  int64_t now_usec, char **ret)
 {
 	_cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
-	cJSON *ident, *h, *oom;
+	cJSON *ident, *hist, *item;
 	char *text;
 
 	if (!o)
@@ -306,27 +335,17 @@ int rec_checkpoint_format(const struct rec_identity *id, const struct rec_aggreg
 	    !cJSON_AddStringToObject(ident, "ownerName", id->owner_name) ||
 	    !cJSON_AddStringToObject(ident, "container", id->container))
 		return -ENOMEM;
-	if (!cJSON_AddItemToObject(o, "lastUpdateTime", time_to_json(now_usec)) ||
-	    !cJSON_AddItemToObject(o, "firstSampleStart", time_to_json(a->first_sample_usec)) ||
-	    !cJSON_AddItemToObject(o, "lastSampleStart", time_to_json(a->last_sample_usec)) ||
-	    !cJSON_AddNumberToObject(o, "totalSamplesCount", (double)a->total_samples))
+	if (!cJSON_AddItemToObject(o, "lastUpdateTime", time_to_json(now_usec)))
 		return -ENOMEM;
-	h = histogram_to_json(&a->cpu);
-	if (!h || !cJSON_AddItemToObject(o, "cpuHistogram", h)) {
-		cJSON_Delete(h);
+	hist = rec_aggregate_to_json(a);
+	if (!hist)
 		return -ENOMEM;
+	/* The file keeps its flat v3 shape: the history's fields follow the identity. */
+	while ((item = hist->child)) {
+		cJSON_DetachItemViaPointer(hist, item);
+		cJSON_AddItemToObject(o, item->string, item);
 	}
-	h = histogram_to_json(&a->memory);
-	if (!h || !cJSON_AddItemToObject(o, "memoryHistogram", h)) {
-		cJSON_Delete(h);
-		return -ENOMEM;
-	}
-	if (a->last_oom_usec != REC_TIME_ZERO) {
-		oom = cJSON_AddObjectToObject(o, "lastOOM");
-		if (!oom || !cJSON_AddItemToObject(oom, "time", time_to_json(a->last_oom_usec)) ||
-		    !cJSON_AddNumberToObject(oom, "memoryBytes", (double)a->last_oom_memory_bytes))
-			return -ENOMEM;
-	}
+	cJSON_Delete(hist);
 	text = cJSON_PrintUnformatted(o);
 	if (!text)
 		return -ENOMEM;
@@ -369,25 +388,15 @@ static int identity_from_json(const cJSON *o, struct rec_identity **ret)
 	return 0;
 }
 
-int rec_checkpoint_parse(const char *text, const struct rec_tunables *t, int64_t now_usec,
-			 struct rec_identity **ret_identity, struct rec_aggregate **ret_aggregate)
+int rec_aggregate_from_json(const cJSON *o, const struct rec_tunables *t, int64_t now_usec,
+			    struct rec_aggregate **ret)
 {
-	_cleanup_(cJSON_Deletep) cJSON *o = cJSON_Parse(text);
 	_cleanup_(rec_aggregate_freep) struct rec_aggregate *a = NULL;
-	_cleanup_free_ struct rec_identity *id = NULL;
-	const cJSON *version, *oom;
+	const cJSON *oom;
 	int r;
 
 	if (!cJSON_IsObject(o))
 		return -EBADMSG;
-	version = cJSON_GetObjectItemCaseSensitive(o, "version");
-	if (!cJSON_IsString(version))
-		return -EBADMSG;
-	if (strcmp(version->valuestring, REC_CHECKPOINT_VERSION) != 0)
-		return -EPROTONOSUPPORT;
-	r = identity_from_json(cJSON_GetObjectItemCaseSensitive(o, "identity"), &id);
-	if (r < 0)
-		return r;
 	r = rec_aggregate_new(t, now_usec, &a);
 	if (r < 0)
 		return r;
@@ -408,6 +417,32 @@ int rec_checkpoint_parse(const char *text, const struct rec_tunables *t, int64_t
 			     &a->last_oom_memory_bytes) < 0)
 			return -EBADMSG;
 	}
+	*ret = TAKE_PTR(a);
+	return 0;
+}
+
+int rec_checkpoint_parse(const char *text, const struct rec_tunables *t, int64_t now_usec,
+			 struct rec_identity **ret_identity, struct rec_aggregate **ret_aggregate)
+{
+	_cleanup_(cJSON_Deletep) cJSON *o = cJSON_Parse(text);
+	_cleanup_(rec_aggregate_freep) struct rec_aggregate *a = NULL;
+	_cleanup_free_ struct rec_identity *id = NULL;
+	const cJSON *version;
+	int r;
+
+	if (!cJSON_IsObject(o))
+		return -EBADMSG;
+	version = cJSON_GetObjectItemCaseSensitive(o, "version");
+	if (!cJSON_IsString(version))
+		return -EBADMSG;
+	if (strcmp(version->valuestring, REC_CHECKPOINT_VERSION) != 0)
+		return -EPROTONOSUPPORT;
+	r = identity_from_json(cJSON_GetObjectItemCaseSensitive(o, "identity"), &id);
+	if (r < 0)
+		return r;
+	r = rec_aggregate_from_json(o, t, now_usec, &a);
+	if (r < 0)
+		return r;
 	*ret_identity = TAKE_PTR(id);
 	*ret_aggregate = TAKE_PTR(a);
 	return 0;

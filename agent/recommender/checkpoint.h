@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "agent/recommender/recommender.h"
 
 /* VPA's SupportedCheckpointVersion; the file carries the same information as VPA's checkpoint
@@ -23,6 +25,15 @@ struct rec_identity {
  * identity (the identity inside the file settles collisions). -EINVAL for empty parts,
  * -ENOBUFS when size is too small (256 always suffices). */
 int rec_identity_file_name(const struct rec_identity *id, char *buf, size_t size);
+
+/* One aggregate's history as JSON (sample times and count, both histograms in the checkpoint form:
+ * reference time, total weight, non-empty buckets only, lastOOM when there was one): the body of a
+ * checkpoint file and of a container in a WorkloadHistory entry. NULL on allocation failure. */
+cJSON *rec_aggregate_to_json(const struct rec_aggregate *a);
+/* The reverse, into a new aggregate created at now_usec: -EBADMSG for malformed fields, -EINVAL
+ * for histograms of another layout. */
+int rec_aggregate_from_json(const cJSON *o, const struct rec_tunables *t, int64_t now_usec,
+			    struct rec_aggregate **ret);
 
 /* The JSON text of a checkpoint (caller frees). */
 int rec_checkpoint_format(const struct rec_identity *id, const struct rec_aggregate *a,

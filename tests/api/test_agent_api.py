@@ -5,6 +5,7 @@ as cgroup directories, feeds usage into the cgroup files, and checks what a user
 the server got, the cgroup files the agent wrote, Events, /metrics and /recommendations."""
 
 import json
+import math
 import os
 import re
 import sys
@@ -1221,6 +1222,132 @@ class AgentHpaTest(AgentBase):
         self.assertEqual(events(self.srv, "RequestKeptForHPA"), [])
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "webshop-1"][0]
         self.assertNotIn("requests_kept_for_hpa", rec)
+
+
+class SharedHistoryTest(AgentBase):
+    """The workload history shared through WorkloadHistory entries (snug.io/v1alpha1): a node writes
+    its own entry of each workload and decides on the merge of every node's (docs/shared-history.md)."""
+
+    HIST = "/apis/snug.io/v1alpha1/namespaces/default/workloadhistories"
+    CPU_FIRST, MEM_FIRST, RATIO = 0.01, 1e7, 1.05
+
+    @staticmethod
+    def workload_key(kind, name):
+        h = 0xcbf29ce484222325
+        for b in ("%s/%s" % (kind, name)).encode():
+            h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+        return "%016x" % h
+
+    @classmethod
+    def bucket(cls, v, first):
+        return int(math.floor(math.log(v * (cls.RATIO - 1) / first + 1) / math.log(cls.RATIO)))
+
+    @classmethod
+    def bucket_end(cls, b, first):
+        return first * (cls.RATIO ** (b + 1) - 1) / (cls.RATIO - 1)
+
+    def entry(self, node, cpu_cores, memory_bytes, kind="Deployment", name="web"):
+        """Another node's entry as that node's agent writes it: two days of history, one CPU and one
+        memory bucket (VPA's checkpoint form: the largest bucket 10000, the total weight apart)."""
+        now = time.time()
+        day = 86400
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+        ref = iso(now - now % day)
+        hist = lambda b, w: {"referenceTimestamp": ref, "totalWeight": w, "numBuckets": 176,  # noqa: E731
+                             "bucketWeights": {str(b): 10000}}
+        key = self.workload_key(kind, name)
+        return {"apiVersion": "snug.io/v1alpha1", "kind": "WorkloadHistory",
+                "metadata": {"name": "%s.%s" % (key, node), "namespace": "default",
+                             "labels": {"snug.io/workload": key, "snug.io/node": node}},
+                "spec": {"nodeName": node, "workload": {"apiVersion": "apps/v1", "kind": kind, "name": name},
+                         "containers": [{"name": "app", "firstSampleStart": iso(now - 2 * day),
+                                         "lastSampleStart": iso(now - 600), "totalSamplesCount": 2880,
+                                         "cpuHistogram": hist(self.bucket(cpu_cores, self.CPU_FIRST), 288.0),
+                                         "memoryHistogram": hist(self.bucket(memory_bytes, self.MEM_FIRST), 20.0)}]}}
+
+    def replica(self, name, tree=None, node="node-1", mode="auto", working_set=100 * MiB):
+        rs = "web-6d4cf56db6"
+        pod = self.srv.create_pod(name, node=node, annotations={"snug.io/mode": mode},
+                                  labels={"app": "web", "pod-template-hash": "6d4cf56db6"},
+                                  owner={"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs,
+                                         "uid": "5c0ffee0-0000-4000-8000-00000000abcd", "controller": True},
+                                  requests={"cpu": "100m", "memory": "128Mi"},
+                                  limits={"cpu": "200m", "memory": "256Mi"})
+        tree = tree or self.tree
+        tree.add_pod(pod)
+        c = tree.container(name)
+        c.memory = working_set
+        c.write_memory()
+        return c
+
+    def entries(self):
+        st, body = self.srv.request("GET", self.HIST)
+        return body.get("items", []) if st == 200 else []
+
+    def test_new_replica_starts_from_the_merged_history(self):
+        # node-9 ran web for two days at 2 cores and 1 GiB; a stale entry under this node's own name
+        # (8 cores) is this node's past and never counted twice. The replica on this node resizes on
+        # its first decision to the merged target, though --min-history is 1h and it has seconds.
+        for e in (self.entry("node-9", 2.0, 1 << 30), self.entry("node-1", 8.0, 4 << 30)):
+            self.srv.create(e)
+        self.replica("web-6d4cf56db6-abcde")
+        self.start_agent("--history-interval", "1s")
+        got = self.wait_resized("web-6d4cf56db6-abcde")[0]
+        res = container_patch(got)
+        # VPA's estimator: the P90 bucket's end as an int64 amount, plus 15% of it truncated.
+        margin = lambda v: v + int(v * 0.15)  # noqa: E731
+        want_cpu = margin(int(self.bucket_end(self.bucket(2.0, self.CPU_FIRST), self.CPU_FIRST) * 1000))
+        want_mem = margin(int(self.bucket_end(self.bucket(1 << 30, self.MEM_FIRST), self.MEM_FIRST)))
+        self.assertEqual(round(quantity(res["requests"]["cpu"]) * 1000), want_cpu, self.agent.log())
+        self.assertAlmostEqual(quantity(res["requests"]["memory"]), want_mem, delta=want_mem * 0.001)
+        # And this node's own entry: created (the PATCH found none), labelled, owned by nothing
+        # here (the fake has no Node), its container's history in it.
+        key = self.workload_key("Deployment", "web")
+
+        def own():
+            e = [x for x in self.entries() if x["metadata"]["name"] == "%s.node-1" % key]
+            return e and e[0]["spec"].get("updateTime") and e[0]
+        e = wait_for(own, timeout=10)
+        self.assertTrue(e, "no entry written:\n" + self.agent.log())
+        self.assertEqual(e["metadata"]["labels"], {"app.kubernetes.io/managed-by": "snug",
+                                                   "snug.io/workload": key, "snug.io/node": "node-1"})
+        self.assertEqual(e["spec"]["nodeName"], "node-1")
+        self.assertEqual(e["spec"]["workload"], {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"})
+        self.assertEqual([c["name"] for c in e["spec"]["containers"]], ["app"])
+        # The other node's entry is left as it was.
+        other = [x for x in self.entries() if x["spec"]["nodeName"] == "node-9"][0]
+        self.assertEqual(other["spec"]["containers"][0]["totalSamplesCount"], 2880)
+        lists = [r for r in self.srv.requests() if r["method"] == "GET" and r["path"] == self.HIST
+                 and "snug-agent" in (r.get("user_agent") or "")]
+        one = lambda v: v[0] if isinstance(v, list) else v  # noqa: E731
+        self.assertTrue(lists and all(one(r["query"].get("labelSelector")) == "snug.io/workload=" + key and
+                                      one(r["query"].get("limit")) == "100" for r in lists), lists[:1])
+
+    def test_two_nodes_converge_on_one_recommendation(self):
+        # Replicas of web on node-1 (300 MiB) and node-2 (900 MiB), recommend mode: each node's
+        # target starts from its own peak and both end on the merge of the two.
+        tree2 = FakeTree(os.path.join(self.dir, "cgroup2"))
+        self.replica("web-6d4cf56db6-aaaaa", mode="recommend", working_set=300 * MiB)
+        self.replica("web-6d4cf56db6-bbbbb", tree=tree2, node="node-2", mode="recommend", working_set=900 * MiB)
+        self.start_agent("--history-interval", "1s")
+        agent2 = Agent(self.srv, tree2.root, os.path.join(self.dir, "state2"), node="node-2",
+                       args=FAST + ["--history-interval", "1s"])
+        agent2.start()
+        try:
+            def targets():
+                out = []
+                for ag, pod in ((self.agent, "web-6d4cf56db6-aaaaa"), (agent2, "web-6d4cf56db6-bbbbb")):
+                    c = [x for x in ag.recommendations()["containers"] if x["pod"] == pod]
+                    out.append(c and c[0].get("recommendation", {}).get("target", {}).get("memory_bytes"))
+                return out
+            want = (lambda b: b + int(b * 0.15))(int(self.bucket_end(self.bucket(900 * MiB, self.MEM_FIRST),
+                                                                     self.MEM_FIRST)))
+            same = wait_for(lambda: targets()[0] and targets()[0] == targets()[1] and targets(), timeout=20)
+            self.assertTrue(same, "targets %s differ:\n%s\n%s" % (targets(), self.agent.log(), agent2.log()))
+            self.assertAlmostEqual(same[0], want, delta=want * 0.001)
+            self.assertEqual(sorted(x["spec"]["nodeName"] for x in self.entries()), ["node-1", "node-2"])
+        finally:
+            self.assertEqual(agent2.stop(), 0)
 
 
 if __name__ == "__main__":

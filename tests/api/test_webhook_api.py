@@ -10,6 +10,7 @@ Env: SNUG_AGENT, SNUG_FALLBACK_DRIVER (paths), SNUG_RESULTS (result line file).
 import base64
 import http.client
 import json
+import math
 import os
 import select
 import shutil
@@ -30,6 +31,13 @@ from snugtest.harness import main  # noqa: E402
 
 DRIVER = os.environ.get("SNUG_FALLBACK_DRIVER", os.path.join(REPO, "build", "tests", "fallback-driver"))
 ANN = "snug.io/recommendation"
+
+
+def fnv1a64(text):
+    h = 0xcbf29ce484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
 
 
 class Webhook:
@@ -332,6 +340,58 @@ class FallbackApiTest(unittest.TestCase):
         by_path = {o["path"]: o["value"] for o in ops}
         self.assertEqual(by_path["/spec/containers/0/resources/requests"], {"cpu": "1", "memory": "1Gi"})
         self.assertEqual(by_path["/spec/containers/0/resources/limits"], {"cpu": "2"})
+
+    @staticmethod
+    def history_entry(node, cores, memory):
+        """Node `node`'s WorkloadHistory entry of Deployment shop's app container: two days at `cores`
+        and `memory` bytes, in VPA's checkpoint form (one bucket each, the largest 10000)."""
+        now, day = time.time(), 86400
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+        bucket = lambda v, first: int(math.floor(math.log(v * 0.05 / first + 1) / math.log(1.05)))  # noqa: E731
+        hist = lambda b, w: {"referenceTimestamp": iso(now - now % day), "totalWeight": w,  # noqa: E731
+                             "numBuckets": 176, "bucketWeights": {str(b): 10000}}
+        key = "%016x" % fnv1a64("Deployment/shop")
+        return {"apiVersion": "snug.io/v1alpha1", "kind": "WorkloadHistory",
+                "metadata": {"name": "%s.%s" % (key, node), "namespace": "default",
+                             "labels": {"snug.io/workload": key, "snug.io/node": node}},
+                "spec": {"nodeName": node, "workload": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"},
+                         "containers": [{"name": "app", "firstSampleStart": iso(now - 2 * day),
+                                         "lastSampleStart": iso(now - 120), "totalSamplesCount": 2880,
+                                         "cpuHistogram": hist(bucket(cores, 0.01), 288.0),
+                                         "memoryHistogram": hist(bucket(memory, 1e7), 20.0)}]}}
+
+    def test_patch_from_the_merged_workload_history(self):
+        # Two nodes' entries of Deployment shop (0.5 cores / 300 MiB, 1.5 cores / 900 MiB): the
+        # recreated pod of its ReplicaSet gets VPA's target of the merge (P90 + 15%), not the owner's
+        # annotation, and no owner is read.
+        wh = self.start_webhook()
+        for node, cores, mem in (("node-1", 0.5, 300 << 20), ("node-2", 1.5, 900 << 20)):
+            self.srv.create(self.history_entry(node, cores, mem))
+        review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                  "request": {"uid": "u4", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "default",
+                              "operation": "CREATE",
+                              "object": {"metadata": {"generateName": "shop-7c9d8f6b5d-",
+                                                      "labels": {"pod-template-hash": "7c9d8f6b5d"},
+                                                      "ownerReferences": [
+                                  {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "shop-7c9d8f6b5d",
+                                   "uid": "0e1f", "controller": True}]},
+                                  "spec": {"containers": [{"name": "app", "resources": {
+                                      "requests": {"cpu": "100m", "memory": "128Mi"},
+                                      "limits": {"cpu": "200m", "memory": "256Mi"}}}]}}}}
+        st, out = wh.post(json.dumps(review).encode())
+        resp = json.loads(out)["response"]
+        self.assertEqual(resp.get("patchType"), "JSONPatch", wh.log())
+        by_path = {o["path"]: o["value"] for o in json.loads(base64.b64decode(resp["patch"]))}
+        end = lambda b, first: first * (1.05 ** (b + 1) - 1) / 0.05  # noqa: E731
+        margin = lambda v: v + int(v * 0.15)  # noqa: E731
+        cpu = margin(int(end(int(math.floor(math.log(1.5 * 0.05 / 0.01 + 1) / math.log(1.05))), 0.01) * 1000))
+        mem = margin(int(end(int(math.floor(math.log((900 << 20) * 0.05 / 1e7 + 1) / math.log(1.05))), 1e7)))
+        req = by_path["/spec/containers/0/resources/requests"]
+        self.assertEqual(req["cpu"], "%dm" % cpu)
+        self.assertEqual(int(req["memory"]), mem)
+        lists = [r for r in self.srv.requests() if r["method"] == "GET" and r["path"].endswith("/workloadhistories")]
+        self.assertEqual(len(lists), 1)
+        self.assertFalse([r for r in self.srv.requests() if "/replicasets/" in r["path"]], "the owner was read")
 
     def test_tls_certificate_reloaded(self):
         wh = self.start_webhook("--tls-check-interval", "0.2")

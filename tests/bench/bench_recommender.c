@@ -9,6 +9,7 @@
 
 #include "agent/recommender/checkpoint.h"
 #include "agent/recommender/recommender.h"
+#include "agent/shared_history.h"
 #include "agent/util/time.h"
 
 #define SEC REC_USEC_PER_SEC
@@ -126,6 +127,55 @@ int main(int argc, char **argv)
 		       sizeof(double) * (size_t)(t.cpu_histogram.num_buckets +
 						 t.memory_histogram.num_buckets) +
 		       sizeof(struct rec_container));
+
+	/* One WorkloadHistory entry (what a node writes per workload every --history-interval), as
+	 * sent: one busy container (a week of minute samples), three of them, and the bound: both
+	 * histograms with all 176 buckets non-empty. */
+	{
+		struct rec_aggregate *full;
+		struct shared_container cs[3] = { { "app", a }, { "sidecar", a }, { "proxy", a } };
+		struct shared_entry e = { .namespace = "production-payments",
+					  .node_name = "ip-10-0-133-27.eu-west-1.compute.internal",
+					  .node_uid = "3f1c9a2e-5b7d-4e8f-9a10-2b3c4d5e6f70",
+					  .workload_api_version = "apps/v1",
+					  .workload_kind = "Deployment",
+					  .workload_name = "checkout-api",
+					  .containers = cs,
+					  .n_containers = 1,
+					  .now_usec = T0 + 7 * DAY };
+		char *text;
+
+		if (rec_aggregate_new(&t, T0, &full) < 0)
+			return 1;
+		for (int b = 0; b < t.cpu_histogram.num_buckets; b++) {
+			rec_decaying_histogram_add_sample(
+				&full->cpu, rec_histogram_options_bucket_start(&t.cpu_histogram, b),
+				1.0 + b, T0);
+			rec_decaying_histogram_add_sample(
+				&full->memory,
+				rec_histogram_options_bucket_start(&t.memory_histogram, b), 1.0 + b,
+				T0);
+		}
+		if (shared_entry_format(&e, &text) == 0) {
+			printf("BENCH name=history_entry_bytes_1_container value=%zu unit=bytes\n",
+			       strlen(text));
+			free(text);
+		}
+		e.n_containers = 3;
+		if (shared_entry_format(&e, &text) == 0) {
+			printf("BENCH name=history_entry_bytes_3_containers value=%zu unit=bytes\n",
+			       strlen(text));
+			free(text);
+		}
+		cs[0].aggregate = full;
+		e.n_containers = 1;
+		if (shared_entry_format(&e, &text) == 0) {
+			printf("BENCH name=history_entry_bytes_all_buckets value=%zu unit=bytes\n",
+			       strlen(text));
+			free(text);
+		}
+		rec_aggregate_free(full);
+	}
 
 	/* Saving 1000 containers' checkpoints (atomic: write, fsync, rename, fsync dir each). */
 	{

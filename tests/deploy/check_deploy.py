@@ -270,7 +270,8 @@ def check_daemonset_contract():
     assert pm["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics"
     for d in docs:
         if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
-                             "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
+                             "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+                             "CustomResourceDefinition"):
             assert d["metadata"].get("namespace") == NAMESPACE, "%s/%s not in %s" % (
                 d["kind"], d["metadata"]["name"], NAMESPACE)
     crb = find(docs, "ClusterRoleBinding", "snug-agent")
@@ -444,7 +445,10 @@ def check_kustomization_complete():
 
 
 # API groups a cluster serves without any CRD installed (what the base may use).
-BUILTIN_GROUPS = {"", "apps", "batch", "policy", "rbac.authorization.k8s.io", "admissionregistration.k8s.io"}
+# apiextensions.k8s.io: the base defines snug's own CRD (WorkloadHistory), a built-in kind; it needs
+# no CRD installed beforehand.
+BUILTIN_GROUPS = {"", "apps", "batch", "policy", "rbac.authorization.k8s.io", "admissionregistration.k8s.io",
+                  "apiextensions.k8s.io"}
 
 
 def kubectl():

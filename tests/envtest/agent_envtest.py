@@ -12,6 +12,7 @@ API server holds (pod spec, metadata.generation, annotations, Events) and what t
 
 import copy
 import json
+import math
 import os
 import sys
 import threading
@@ -123,6 +124,35 @@ class Kubelet(threading.Thread):
                 raise RuntimeError("status of %s -> %d %s" % (name, st, json.dumps(out)[:400]))
 
 
+HIST = "/apis/snug.io/v1alpha1/namespaces/%s/workloadhistories" % NS
+CPU_FIRST, MEM_FIRST, RATIO = 0.01, 1e7, 1.05
+
+
+def bucket(v, first):
+    """VPA's exponential bucket of v (CPU: first 0.01 cores, memory: 1e7 bytes; ratio 1.05)."""
+    return int(math.floor(math.log(v * (RATIO - 1) / first + 1) / math.log(RATIO)))
+
+
+def bucket_end(b, first):
+    return first * (RATIO ** (b + 1) - 1) / (RATIO - 1)
+
+
+def shop_checkpoint(cores, memory):
+    """A node's checkpoint of Deployment shop's app container after two days at `cores` and `memory`
+    (VPA's checkpoint form: one bucket each, the largest 10000, the total weight apart)."""
+    now = time.time()
+    day = 86400
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    hist = lambda b, w: {"referenceTimestamp": iso(now - now % day), "totalWeight": w,  # noqa: E731
+                         "numBuckets": 176, "bucketWeights": {str(b): 10000}}
+    return {"version": "v3", "identity": {"namespace": NS, "ownerKind": "Deployment", "ownerName": "shop",
+                                          "container": "app"},
+            "lastUpdateTime": iso(now - 60), "firstSampleStart": iso(now - 2 * day),
+            "lastSampleStart": iso(now - 120), "totalSamplesCount": 2880,
+            "cpuHistogram": hist(bucket(cores, CPU_FIRST), 288.0),
+            "memoryHistogram": hist(bucket(memory, MEM_FIRST), 20.0)}
+
+
 class Node(BaseNode):
     """One agent on its own node, with its fake cgroup tree and state directory."""
 
@@ -178,6 +208,10 @@ class AgentEnvtest(unittest.TestCase):
             ("e2e-shrink", ["--min-history", "0"]),
             ("e2e-sidecar", []),
             ("e2e-hpa", ["--throttle-window", "2s"]),
+            # the shared workload history: replicas of Deployment shop on three nodes
+            ("e2e-hist-a", ["--history-interval", "1s"]),
+            ("e2e-hist-b", ["--history-interval", "1s"]),
+            ("e2e-hist-c", ["--history-interval", "1s"]),
         )}
         for n in cls.nodes:
             api.ok("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": n}})
@@ -226,6 +260,10 @@ class AgentEnvtest(unittest.TestCase):
             ("hpa-mem", "e2e-hpa", {"snug.io/mode": "in-place"},
              {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}, 200, 256,
              "oom"),
+            # Replicas of Deployment shop on two nodes, each with two days of its own history (a
+            # checkpoint): 0.5 cores and 300 MiB on one, 1.5 cores and 900 MiB on the other.
+            ("shop-a", "e2e-hist-a", {"snug.io/mode": "recommend"}, BURSTABLE, 300, 2048, None),
+            ("shop-b", "e2e-hist-b", {"snug.io/mode": "recommend"}, BURSTABLE, 900, 2048, None),
         ]
         # hpa-cpu belongs to Deployment web (its ReplicaSet web-<pod-template-hash>), scaled on CPU
         # utilization; hpa-mem to StatefulSet db, scaled on memory utilization.
@@ -235,6 +273,18 @@ class AgentEnvtest(unittest.TestCase):
             "hpa-mem": ({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": str(uuid.uuid4()),
                          "controller": True}, {}),
         }
+        shop = ({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "shop-7c9d8f6b5d", "uid": str(uuid.uuid4()),
+                 "controller": True}, {"pod-template-hash": "7c9d8f6b5d"})
+        for name in ("shop-a", "shop-b", "shop-c"):
+            cls.owners[name] = shop
+        # The CRD run.sh applied is served once established.
+        if not wait_for(lambda: api.call("GET", HIST)[0] == 200, timeout=30):
+            raise RuntimeError("workloadhistories not served: %s" % (api.call("GET", HIST),))
+        for node, cores, mem in (("e2e-hist-a", 0.5, 300 * MiB), ("e2e-hist-b", 1.5, 900 * MiB)):
+            state = os.path.join(cls.nodes[node].dir, "state")
+            os.makedirs(state, exist_ok=True)
+            with open(os.path.join(state, "%s_Deployment_shop_app.json" % NS), "w") as f:
+                json.dump(shop_checkpoint(cores, mem), f)
         for name, kind, target, resource in (("web", "Deployment", "web", "cpu"),
                                              ("db", "StatefulSet", "db", "memory")):
             api.ok("POST", "/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers" % NS, {
@@ -707,6 +757,58 @@ class AgentEnvtest(unittest.TestCase):
         self.assertEqual(ann["container"], "proxy")
         self.assertEqual(n.agent.metric("snug_tracked_containers"), 2)
 
+    # ---- the shared workload history -----------------------------------------------------------
+
+    def targets(self, pods):
+        out = []
+        for pod in pods:
+            c = [x for x in self.node_of(pod).agent.recommendations()["containers"] if x["pod"] == pod]
+            t = c and c[0].get("recommendation", {}).get("target")
+            out.append(t and (t.get("cpu_cores"), t.get("memory_bytes")))
+        return out
+
+    # VPA's estimator: the P90 bucket's end as an int64 amount, plus 15% of it truncated.
+    MERGED = ((lambda m: (m + int(m * 0.15)) / 1000.0)(int(bucket_end(bucket(1.5, CPU_FIRST), CPU_FIRST) * 1000)),
+              (lambda b: b + int(b * 0.15))(int(bucket_end(bucket(900 * MiB, MEM_FIRST), MEM_FIRST))))
+
+    def test_shared_history_two_nodes_converge_on_one_recommendation(self):
+        """Replicas of one Deployment on two nodes, each node with its own two days of history, end on
+        one recommendation: the merge of both nodes' histories (VPA's P90 of the union, + 15%)."""
+        same = wait_for(lambda: (lambda t: t if t[0] and t[0] == t[1] == self.MERGED else None)(
+            self.targets(["shop-a", "shop-b"])), timeout=30)
+        self.assertTrue(same, "targets %s, want %s both:\n%s\n%s" % (
+            self.targets(["shop-a", "shop-b"]), self.MERGED, self.log("shop-a"), self.log("shop-b")))
+        entries = self.api.ok("GET", HIST)["items"]
+        mine = sorted(e["spec"]["nodeName"] for e in entries if e["spec"]["workload"]["name"] == "shop")
+        self.assertEqual(mine[:2], ["e2e-hist-a", "e2e-hist-b"])
+        node_a = self.api.ok("GET", "/api/v1/nodes/e2e-hist-a")
+        e = [x for x in entries if x["spec"]["nodeName"] == "e2e-hist-a" and x["spec"]["workload"]["name"] == "shop"][0]
+        self.assertEqual(e["metadata"]["labels"]["snug.io/node"], "e2e-hist-a")
+        self.assertEqual(e["metadata"]["ownerReferences"], [{"apiVersion": "v1", "kind": "Node", "name": "e2e-hist-a",
+                                                             "uid": node_a["metadata"]["uid"]}])
+
+    def test_shared_history_third_node_replica_starts_from_it(self):
+        """A replica created on a third node, which has no history of the Deployment, is resized at its
+        first decision to the merged recommendation (--min-history is 1h: its own seconds would not do)."""
+        self.assertTrue(wait_for(lambda: len([e for e in self.api.ok("GET", HIST)["items"]
+                                              if e["spec"]["workload"]["name"] == "shop"]) >= 2, timeout=30),
+                        "the two nodes' entries are not there:\n" + self.log("shop-a"))
+        n = self.nodes["e2e-hist-c"]
+        self.assertFalse([f for f in os.listdir(os.path.join(n.dir, "state")) if "shop" in f],
+                         "node c has a history of shop of its own")
+        pod = self.make_pod("shop-c", "e2e-hist-c", {"snug.io/mode": "auto"},
+                            {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}})
+        n.tree.add_pod(pod)
+        c = n.tree.container("shop-c")
+        c.write("memory.max", "%d\n" % (256 * MiB))
+        c.memory = 100 * MiB
+        c.write_memory()
+        self.specs.append(("shop-c", "e2e-hist-c", {}, None, 100, 256, None))
+        pod = self.wait_resized("shop-c")
+        req = app(pod)["requests"]
+        self.assertAlmostEqual(quantity(req["cpu"]), self.MERGED[0], delta=0.001, msg=n.agent.log())
+        self.assertAlmostEqual(quantity_bytes(req["memory"]), self.MERGED[1], delta=self.MERGED[1] * 0.001)
+
     def test_zz_restart_does_not_resize_again(self):
         """Last: the main node's agent restarts from its checkpoints and resizes nothing again."""
         for name in ("oom", "leaky", "gpod", "bounded", "burner"):
@@ -721,7 +823,8 @@ class AgentEnvtest(unittest.TestCase):
         n.start()
         self.assertTrue(wait_for(lambda: (n.agent.metric("snug_tracked_containers") or 0) >= 8))
         time.sleep(2.5)  # several decide rounds
-        self.assertIn("Loaded %d checkpoints" % len(files), n.agent.log())
+        # The whole log: the restart's first line is more than the default tail ago.
+        self.assertIn("Loaded %d checkpoints" % len(files), n.agent.log(tail=1 << 22))
         self.assertEqual({p: self.api.pod(p)["metadata"].get("generation", 1) for p in n.pods}, gens,
                          "resized again after the restart:\n" + n.agent.log())
 

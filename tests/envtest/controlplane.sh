@@ -169,6 +169,7 @@ cp_apply() {
 		ClusterRoleBinding) path=/apis/rbac.authorization.k8s.io/v1/clusterrolebindings ;;
 		Role) path=/apis/rbac.authorization.k8s.io/v1/namespaces/$ns/roles ;;
 		RoleBinding) path=/apis/rbac.authorization.k8s.io/v1/namespaces/$ns/rolebindings ;;
+		CustomResourceDefinition) path=/apis/apiextensions.k8s.io/v1/customresourcedefinitions ;;
 		*) continue ;;
 		esac
 		code=$(cp_admin POST "$path" application/yaml "$doc")

@@ -3,8 +3,9 @@ run.sh, real kubectl) enforced by a real kube-apiserver against the snug agent's
 service-account token bound to a pod on node-a. Each check is one thing node-a's agent must not do
 (or must still do), and tells a denial by the policy from one by RBAC: the message names the policy.
 
-WorkloadHistory (issue 16's shared history) is installed here as a minimal CRD of its shape, and the
-agent given a test-only grant on it, so that the policy, not RBAC, is what refuses node-b's entry."""
+WorkloadHistory (issue 16's shared history) is the base's own CRD (deploy/workloadhistory-crd.yaml) and
+deploy/rbac.yaml grants the agent create/patch/delete on it, so the policy, not RBAC, is what refuses
+node-b's entry."""
 
 import os
 import sys
@@ -22,15 +23,9 @@ MERGE = "application/merge-patch+json"
 RES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
 HISTORIES = "/apis/snug.io/v1alpha1/namespaces/%s/workloadhistories" % NS
 
-WORKLOAD_HISTORY_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "workloadhistories.snug.io"},
-    "spec": {"group": "snug.io", "scope": "Namespaced",
-             "names": {"plural": "workloadhistories", "singular": "workloadhistory", "kind": "WorkloadHistory"},
-             "versions": [{"name": "v1alpha1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                 "type": "object", "properties": {"spec": {
-                     "type": "object", "x-kubernetes-preserve-unknown-fields": True,
-                     "properties": {"nodeName": {"type": "string"}}}}}}}]}}
+# One container's history in the CRD's shape (VPA's checkpoint form), empty.
+EMPTY = {"totalWeight": 0, "numBuckets": 176, "bucketWeights": {}}
+CONTAINER = {"name": "app", "totalSamplesCount": 0, "cpuHistogram": EMPTY, "memoryHistogram": EMPTY}
 
 
 def pod(name, node, annotations=None):
@@ -44,7 +39,7 @@ def pod(name, node, annotations=None):
 def history(name, node):
     return {"apiVersion": "snug.io/v1alpha1", "kind": "WorkloadHistory",
             "metadata": {"name": name, "labels": {"snug.io/node": node}},
-            "spec": {"nodeName": node, "workload": {"kind": "Deployment", "name": "web"}, "containers": {}}}
+            "spec": {"nodeName": node, "workload": {"kind": "Deployment", "name": "web"}, "containers": []}}
 
 
 class PolicyEnvtest(unittest.TestCase):
@@ -65,21 +60,8 @@ class PolicyEnvtest(unittest.TestCase):
             "spec": {"selector": {"matchLabels": {"k8s-app": "kube-proxy"}}, "template": {
                 "metadata": {"labels": {"k8s-app": "kube-proxy"}},
                 "spec": {"containers": [{"name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.36.2"}]}}}})
-        # WorkloadHistory, and a grant on it that deploy/rbac.yaml will hold once the history lands.
-        admin.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", WORKLOAD_HISTORY_CRD)
-        admin.ok("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "snug-policy-test-histories"},
-            "rules": [{"apiGroups": ["snug.io"], "resources": ["workloadhistories"],
-                       "verbs": ["get", "list", "create", "update", "patch", "delete"]}]})
-        admin.ok("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "snug-policy-test-histories"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": "snug-policy-test-histories"},
-            "subjects": [{"kind": "ServiceAccount", "name": AGENT_SA, "namespace": AGENT_NS}]})
         established = wait_for(lambda: admin.call("GET", HISTORIES)[0] == 200, timeout=30)
-        assert established, "the WorkloadHistory CRD was never served"
+        assert established, "the WorkloadHistory CRD (the base's) was never served"
         for name, node in (("web-node-a", "node-a"), ("web-node-b", "node-b")):
             admin.ok("POST", HISTORIES, history(name, node))
         cls.agent = Client(server, ca, agent_token(admin, "node-a"))
@@ -178,7 +160,7 @@ class PolicyEnvtest(unittest.TestCase):
         self.assertDeniedByPolicy(self.agent.call("POST", HISTORIES, history("db-node-b", "node-b")),
                                   "create of node-b's WorkloadHistory")
         self.assertDeniedByPolicy(self.agent.call("PATCH", HISTORIES + "/web-node-b",
-                                                  {"spec": {"containers": {"app": {}}}}, MERGE),
+                                                  {"spec": {"containers": [CONTAINER]}}, MERGE),
                                   "update of node-b's WorkloadHistory")
         self.assertDeniedByPolicy(self.agent.call("DELETE", HISTORIES + "/web-node-b"),
                                   "delete of node-b's WorkloadHistory")
@@ -224,7 +206,7 @@ class PolicyEnvtest(unittest.TestCase):
         self.assertAllowed(self.agent.call("POST", HISTORIES, history("db-node-a", "node-a")),
                            "create of node-a's WorkloadHistory")
         self.assertAllowed(self.agent.call("PATCH", HISTORIES + "/db-node-a",
-                                           {"spec": {"containers": {"app": {"cpu": {}}}}}, MERGE),
+                                           {"spec": {"containers": [CONTAINER]}}, MERGE),
                            "update of node-a's WorkloadHistory")
         self.assertAllowed(self.agent.call("DELETE", HISTORIES + "/db-node-a"), "delete of node-a's WorkloadHistory")
 

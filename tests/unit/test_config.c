@@ -148,11 +148,14 @@ START_TEST(test_duration_flags)
 			 (char *)"11s",
 			 (char *)"--test-half-life",
 			 (char *)"12s",
+			 (char *)"--history-interval",
+			 (char *)"13s",
 			 NULL };
 	struct agent_config c;
 
 	agent_config_init(&c);
-	ck_assert_int_eq(agent_config_parse(24, argv, &c), 0);
+	ck_assert_uint_eq(c.history_interval_usec, 600 * USEC_PER_SEC);
+	ck_assert_int_eq(agent_config_parse(26, argv, &c), 0);
 	ck_assert_uint_eq(c.sample_interval_usec, 2 * USEC_PER_SEC);
 	ck_assert_uint_eq(c.decide_interval_usec, 3 * USEC_PER_SEC);
 	ck_assert_uint_eq(c.checkpoint_interval_usec, 4 * USEC_PER_SEC);
@@ -165,6 +168,7 @@ START_TEST(test_duration_flags)
 	ck_assert_uint_eq(c.admission_timeout_usec, 11 * USEC_PER_SEC);
 	ck_assert_int_eq(c.tunables.cpu_histogram_decay_half_life_usec, 12 * USEC_PER_SEC);
 	ck_assert_int_eq(c.tunables.memory_histogram_decay_half_life_usec, 12 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.history_interval_usec, 13 * USEC_PER_SEC);
 	agent_config_done(&c);
 }
 END_TEST

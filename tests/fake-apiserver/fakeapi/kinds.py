@@ -57,6 +57,9 @@ RES_RB = _reg("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
 RES_LEASE = _reg("coordination.k8s.io", "v1", "leases", "Lease")
 RES_HPA = _reg("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", subs=("status",),
                short=["hpa"])
+# snug's own CRD (deploy/workloadhistory-crd.yaml), served as the apiextensions server serves a
+# custom resource: namespaced, no subresources, generation 1 on create
+RES_WORKLOAD_HISTORY = _reg("snug.io", "v1alpha1", "workloadhistories", "WorkloadHistory")
 
 KIND_TO_RES = {}
 for _r in RESOURCES.values():
