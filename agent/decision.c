@@ -276,13 +276,11 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		return;
 	/* VPA divides its minimum among the containers it tracks in the pod: here the app containers
 	 * and the native sidecars. */
-	/* A new replica's first decision is made from its workload's merged history: one LIST
-	 * of the other nodes' entries when the workload appeared here. */
-	if (!history_sync_known(a, c->history)) {
-		log_debug("%s/%s %s: waits for the workload's shared history", p->namespace,
-			  p->name, c->name);
-		return;
-	}
+	/* The workload's merged history comes with one LIST of the other nodes' entries when the
+	 * workload appeared here; until it answers, this node's own history decides (an OOM kill
+	 * or memory pressure never waits for the API), and its answer decides the workload's
+	 * containers again (history_sync.c), so a new replica gets the merged target then. */
+	(void)history_sync_known(a, c->history);
 	r = rec_recommend(history_view(c->history), (int)p->n_containers, &c->recommendation);
 	/* Whether an HPA divides by a request is known before anything is decided: one LIST of
 	 * the namespace when the pod appeared (its answer decides a waiting OOM kill at once). */

@@ -79,8 +79,9 @@ static struct rec_aggregate *remote_of(struct agent *a, const struct agent_histo
 	return remote;
 }
 
-/* The first answer lets the decisions that waited for it go (hpa_cache.c does the same): an OOM
- * kill, or a startup boost of a container starting now, does not wait for the next decide tick. */
+/* The first answer decides the workload's containers again on the merged history: a new replica
+ * gets the workload's target now, not at the next decide tick; a pending OOM kill or startup boost
+ * keeps its own trigger. */
 static void redecide_workload(struct agent *a, const struct history_workload *w)
 {
 	for (struct agent_pod *p = a->pods; p; p = p->next)
@@ -94,6 +95,8 @@ static void redecide_workload(struct agent *a, const struct history_workload *w)
 			else if (c->boost.state == AGENT_BOOST_WANTED ||
 				 c->boost.state == AGENT_BOOST_RETURN_DUE)
 				a->redecide(a, c, AGENT_TRIGGER_STARTUP_BOOST);
+			else if (c->cg)
+				a->redecide(a, c, AGENT_TRIGGER_PERIODIC);
 		}
 }
 

@@ -1284,6 +1284,18 @@ class SharedHistoryTest(AgentBase):
         st, body = self.srv.request("GET", self.HIST)
         return body.get("items", []) if st == 200 else []
 
+    def test_oom_kill_does_not_wait_for_the_history_list(self):
+        # CI, kubelet 1.33: a freshly installed CRD's LIST went unanswered, and every decision of
+        # the new workload waited for it: an OOM-killed pod crash-looped with no resize. A LIST
+        # that hangs (20 s here) must not hold the OOM reaction.
+        self.srv.fault(action="delay", delay=20, path=r"/workloadhistories", method="GET", count=5)
+        c = self.oom_pod("stuck", mode="in-place", memory_max=256 * MiB)
+        self.start_then_oom_kill(c, "--history-interval", "1s")
+        t0 = time.time()
+        req = self.wait_resized("stuck")[0]
+        self.assertLess(time.time() - t0, 10, self.agent.log())
+        self.assertGreater(quantity(container_patch(req)["limits"]["memory"]), 256 * MiB)
+
     def test_new_replica_starts_from_the_merged_history(self):
         # node-9 ran web for two days at 2 cores and 1 GiB; a stale entry under this node's own name
         # (8 cores) is this node's past and never counted twice. The replica on this node resizes on
