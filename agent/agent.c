@@ -59,16 +59,22 @@ static void container_detach_cgroup(struct agent *a, struct agent_container *c)
 	signals_restart(&c->signals);
 }
 
-/* memory.events `oom` of a cgroup (relative to the tree); -errno when it cannot be read. */
-static int read_memcg_oom(struct agent *a, const char *path, uint64_t *ret)
+/* memory.events of a cgroup (relative to the tree); -errno when it cannot be read. */
+static int read_memcg_events(struct agent *a, const char *path, struct cg_memory_events *ret)
 {
 	_cleanup_close_ int fd = cg_tree_open_dir(a->tree, path);
-	struct cg_memory_events e;
-	int r;
 
 	if (fd < 0)
 		return fd;
-	r = cg_read_memory_events_at(fd, &e);
+	return cg_read_memory_events_at(fd, ret);
+}
+
+/* memory.events `oom` of a cgroup; -errno when it cannot be read. */
+static int read_memcg_oom(struct agent *a, const char *path, uint64_t *ret)
+{
+	struct cg_memory_events e;
+	int r = read_memcg_events(a, path, &e);
+
 	if (r < 0)
 		return r;
 	*ret = e.oom;
@@ -94,12 +100,18 @@ static void container_attach_cgroup(struct agent *a, struct agent_container *c,
 	}
 	{
 		uint64_t container_oom = 0, pod_oom = 0;
+		struct cg_memory_events own;
 
-		/* A new cgroup's events all happened since it appeared: its kills are counted. */
-		if (!is_new)
-			(void)read_memcg_oom(a, cg->path, &container_oom);
 		(void)read_memcg_oom(a, cg->pod->path, &pod_oom);
-		signals_oom_init(&c->signals.oom, container_oom, pod_oom);
+		/* A new cgroup's events all happened since it appeared: its kills are counted. */
+		if (is_new)
+			signals_oom_new_cgroup(&c->signals.oom, pod_oom,
+					       read_memcg_events(a, cg->path, &own) >= 0 &&
+						       own.oom_kill > 0);
+		else {
+			(void)read_memcg_oom(a, cg->path, &container_oom);
+			signals_oom_init(&c->signals.oom, container_oom, pod_oom);
+		}
 	}
 	if (a->oomwatch) {
 		r = oomwatch_track(a->oomwatch, cg->inode, cg_tree_fd(a->tree), cg->path,

@@ -12,6 +12,15 @@ void signals_oom_init(struct signals_oom_state *s, uint64_t container_oom, uint6
 	};
 }
 
+void signals_oom_new_cgroup(struct signals_oom_state *s, uint64_t pod_oom_now, bool killed_already)
+{
+	uint64_t pod_oom = pod_oom_now;
+
+	if (killed_already)
+		pod_oom = s->known && s->pod_oom <= pod_oom_now ? s->pod_oom : 0;
+	signals_oom_init(s, 0, pod_oom);
+}
+
 enum signals_oom_cause signals_oom_classify(struct signals_oom_state *s, uint64_t now_usec,
 					    const struct signals_oom_reading *r)
 {

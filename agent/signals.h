@@ -31,6 +31,13 @@ struct signals_oom_state {
 /* Sets the baseline: the `oom` counters of the container and pod cgroups when tracking starts. */
 void signals_oom_init(struct signals_oom_state *s, uint64_t container_oom, uint64_t pod_oom);
 
+/* Sets the baseline for a container cgroup that appeared while snug runs (a start or restart):
+ * its own counters start from zero. The pod cgroup outlives its containers: when the new cgroup
+ * was OOM-killed before snug saw it (killed_already: its oom_kill is non-zero), pod_oom_now
+ * already counts that kill, so the pod's baseline stays what it was before the restart (zero
+ * when the pod was never read), and the kill is judged against it, not taken as the node's. */
+void signals_oom_new_cgroup(struct signals_oom_state *s, uint64_t pod_oom_now, bool killed_already);
+
 /* What was read right after a kill: the `oom` counters, and how close the container itself
  * came to its own limit. */
 struct signals_oom_reading {

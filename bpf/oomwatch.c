@@ -190,6 +190,25 @@ static void arm_missed_timer(struct oomwatch *ow)
 
 static void drain_rb(struct oomwatch *ow);
 
+/* Reports the kills memory.events counted in e that no BPF record claimed. */
+static void emit_missed(struct oomwatch *ow, struct ow_entry *e)
+{
+	struct oomwatch_record rec = { 0 };
+
+	rec.kind = OOMWATCH_KILL;
+	rec.source = OOMWATCH_SOURCE_MEMORY_EVENTS;
+	rec.cgroup_id = e->id;
+	rec.container = e->container;
+	rec.seen_ns = now_nsec(CLOCK_MONOTONIC);
+	rec.kills = e->events_unmatched;
+	rec.missed_by_bpf = true;
+	rec.counters = e->missed_counters;
+	e->events_unmatched = 0;
+	log_debug("oomwatch: %" PRIu64 " kill(s) in cgroup %" PRIu64 " not seen by BPF", rec.kills,
+		  e->id);
+	emit(ow, &rec);
+}
+
 /* Kills memory.events counted that no BPF record claimed within the grace period. */
 static int on_missed_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -200,22 +219,10 @@ static int on_missed_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	drain_rb(ow);
 	for (size_t i = 0; i < ow->n_entries; i++) {
 		struct ow_entry *e = ow->entries[i];
-		struct oomwatch_record rec = { 0 };
 
 		if (e->dead || e->events_unmatched == 0 || e->missed_deadline > now)
 			continue;
-		rec.kind = OOMWATCH_KILL;
-		rec.source = OOMWATCH_SOURCE_MEMORY_EVENTS;
-		rec.cgroup_id = e->id;
-		rec.container = e->container;
-		rec.seen_ns = now_nsec(CLOCK_MONOTONIC);
-		rec.kills = e->events_unmatched;
-		rec.missed_by_bpf = true;
-		rec.counters = e->missed_counters;
-		e->events_unmatched = 0;
-		log_debug("oomwatch: %" PRIu64 " kill(s) in cgroup %" PRIu64 " not seen by BPF",
-			  rec.kills, e->id);
-		emit(ow, &rec);
+		emit_missed(ow, e);
 	}
 	ow->busy--;
 	gc_entries(ow);
@@ -242,6 +249,7 @@ static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 {
 	struct cg_memory_events cur, base;
 	struct oomwatch_record rec = { 0 };
+	bool initial = false;
 	uint64_t kills;
 	int r;
 
@@ -266,6 +274,7 @@ static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 			return;
 		}
 		memset(&e->last, 0, sizeof(e->last));
+		initial = true;
 	}
 	base = e->last;
 	/* Counters only grow within one cgroup: lower values mean a new cgroup behind the same
@@ -301,6 +310,15 @@ static void entry_refresh(struct oomwatch *ow, struct ow_entry *e)
 
 		e->bpf_unmatched -= matched;
 		kills -= matched;
+		/* A new cgroup's kills from before it was tracked: the ring buffer was drained after
+		 * the entry was made, so their BPF records came by before it, unclaimed. Reported
+		 * now, while the cgroup (its memory.peak) is still there, not after the grace. */
+		if (kills > 0 && initial) {
+			e->events_unmatched = kills;
+			e->missed_counters = cur;
+			emit_missed(ow, e);
+			return;
+		}
 		if (kills > 0) {
 			/* Give the BPF record a moment to arrive before calling it missed. */
 			if (e->events_unmatched == 0)
@@ -701,6 +719,9 @@ int oomwatch_track(struct oomwatch *ow, uint64_t cgroup_id, int dir_fd, const ch
 		e->gone = true; /* no memory.events (memory controller off, or removed already) */
 	else {
 		ow->busy++;
+		/* Records of a new cgroup's kills still queued are claimed by it first. */
+		if (e->report_initial)
+			drain_rb(ow);
 		entry_refresh(ow, e); /* baseline, or the kills of a new cgroup */
 		ow->busy--;
 		gc_entries(ow);
@@ -714,9 +735,20 @@ int oomwatch_untrack(struct oomwatch *ow, uint64_t cgroup_id)
 
 	if (!e)
 		return -ENOENT;
+	/* A kill counted before the cgroup was tracked had its BPF record go by unclaimed: a
+	 * container that dies at once (an OOM kill under a limit far too small) is untracked when
+	 * its cgroup goes, often within the grace period. Its kill is reported now, not dropped. */
+	if (e->events_unmatched > 0) {
+		ow->busy++;
+		drain_rb(ow);
+		if (!e->dead && e->events_unmatched > 0)
+			emit_missed(ow, e);
+		ow->busy--;
+	}
 	drop_watch(ow, e);
 	e->dead = true;
 	gc_entries(ow);
+	arm_missed_timer(ow);
 	return 0;
 }
 

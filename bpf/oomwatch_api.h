@@ -121,7 +121,8 @@ enum {
  * track/untrack. -ENOENT/-ENOTDIR when the directory is gone. */
 int oomwatch_track(struct oomwatch *ow, uint64_t cgroup_id, int dir_fd, const char *path,
 		   unsigned flags, void *container);
-/* Stops watching cgroup_id; -ENOENT when it was not tracked. */
+/* Stops watching cgroup_id; -ENOENT when it was not tracked. Kills its memory.events counted
+ * that no BPF record claimed yet are reported first (the handler runs inside this call). */
 int oomwatch_untrack(struct oomwatch *ow, uint64_t cgroup_id);
 size_t oomwatch_tracked(const struct oomwatch *ow);
 

@@ -40,7 +40,7 @@ from nodectl import MiB, cg_files, cg_key, cg_read, container_status, condition,
 # acts within seconds under TCG; --min-history stays at its default (10 min), so only the signals
 # (OOM kill, memory pressure, throttling) act, never a history-based recommendation.
 AGENT_ARGS = ["--sample-interval", "500ms", "--decide-interval", "2s", "--throttle-window", "10s",
-              "--cooldown", "20s"]
+              "--cooldown", "20s"] + os.environ.get("SNUG_NODE_AGENT_ARGS", "").split()
 # How long the no-tug-of-war watch lasts: the issue asks three minutes; two (beside the sidecar
 # scenario) is what the tier's time budget affords under TCG (SNUG_NODE_QUIET_SECONDS).
 QUIET_SECONDS = float(os.environ.get("SNUG_NODE_QUIET_SECONDS", "120"))

@@ -69,6 +69,89 @@ START_TEST(test_host_load_attach)
 }
 END_TEST
 
+/* The oomwatch of the fixture, with a grace period no test waits out. */
+static void setup_long_grace(struct ow_fixture *f)
+{
+	struct oomwatch_config cfg = { .missed_grace_usec = 60 * 1000000ULL };
+
+	ow_fixture_setup(f, false);
+	f->ow = oomwatch_free(f->ow);
+	cfg.cgroup_root = f->dir;
+	ck_assert_int_eq(oomwatch_new(f->event, &cfg, ow_collect, f, &f->ow), 0);
+	ck_assert_int_eq(oomwatch_source(f->ow), OOMWATCH_SOURCE_BPF);
+}
+
+/* A fake cgroup dir under the fixture with the given memory.events; path into buf. */
+static void make_cgroup(struct ow_fixture *f, const char *name, const char *events, char *buf,
+			size_t size)
+{
+	char file[600];
+
+	snprintf(buf, size, "%s/%s", f->dir, name);
+	ck_assert_int_eq(mkdir(buf, 0755), 0);
+	snprintf(file, sizeof(file), "%s/memory.events", buf);
+	ow_write_file(file, events);
+}
+
+/* A container OOM-killed before snug tracked its new cgroup (under TCG a container under a limit
+ * far too small dies before the API names it): its BPF record went by unclaimed, so the kill is
+ * reported when tracking starts, while the cgroup is still there to be judged, not a grace period
+ * later, when the cgroup may be gone (the real node tier under kubelet 1.33 lost every one). */
+START_TEST(test_new_cgroup_killed_before_tracking)
+{
+	struct ow_fixture f;
+	char c[512];
+
+	if (skip_unless_root("oomwatch: a new cgroup killed before tracking"))
+		return;
+	setup_long_grace(&f);
+	make_cgroup(&f, "c", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\noom_group_kill 1\n", c,
+		    sizeof(c));
+	ck_assert_int_eq(oomwatch_track(f.ow, 77, AT_FDCWD, c, OOMWATCH_TRACK_NEW, (void *)"c"), 0);
+	ck_assert_uint_eq(f.n, 2);
+	ck_assert_int_eq(f.recs[0].kind, OOMWATCH_PRESSURE);
+	ck_assert_int_eq(f.recs[1].kind, OOMWATCH_KILL);
+	ck_assert_uint_eq(f.recs[1].kills, 1); /* the group kill counts its victim twice */
+	ck_assert(f.recs[1].missed_by_bpf);
+	ck_assert_str_eq((const char *)f.recs[1].container, "c");
+	ck_assert_uint_eq(f.recs[1].counters.oom, 1);
+	/* Once: no timer reports it again, nor does untracking. */
+	ck_assert_int_eq(oomwatch_untrack(f.ow, 77), 0);
+	ck_assert_uint_eq(ow_run_until(&f, 3, 300), 2);
+	ow_fixture_teardown(&f);
+}
+END_TEST
+
+/* A kill memory.events counted while tracked, whose BPF record has not come when the cgroup is
+ * untracked (the container's cgroup went): reported then, not dropped with the entry. */
+START_TEST(test_untrack_reports_an_unclaimed_kill)
+{
+	struct ow_fixture f;
+	char c[512], file[600];
+
+	if (skip_unless_root("oomwatch untrack of an unclaimed kill"))
+		return;
+	setup_long_grace(&f);
+	make_cgroup(&f, "c", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n", c,
+		    sizeof(c));
+	ck_assert_int_eq(oomwatch_track(f.ow, 78, AT_FDCWD, c, 0, (void *)"c"), 0);
+	snprintf(file, sizeof(file), "%s/memory.events", c);
+	ow_write_file(file, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n");
+	/* The pressure; the kill waits for its BPF record (60 s grace). */
+	ck_assert_uint_eq(ow_run_until(&f, 2, 500), 1);
+	ck_assert_int_eq(f.recs[0].kind, OOMWATCH_PRESSURE);
+	ck_assert_int_eq(oomwatch_untrack(f.ow, 78), 0);
+	ck_assert_uint_eq(f.n, 2);
+	ck_assert_int_eq(f.recs[1].kind, OOMWATCH_KILL);
+	ck_assert_uint_eq(f.recs[1].kills, 1);
+	ck_assert(f.recs[1].missed_by_bpf);
+	ck_assert_str_eq((const char *)f.recs[1].container, "c");
+	ck_assert_int_eq(oomwatch_untrack(f.ow, 78), -ENOENT);
+	ck_assert_uint_eq(ow_run_until(&f, 3, 300), 2);
+	ow_fixture_teardown(&f);
+}
+END_TEST
+
 /* The classic tracepoint program loads too; attaching needs tracefs, which this host may not have
  * mounted: then it must fall back cleanly, never half-attached. */
 START_TEST(test_host_classic_tp)
@@ -153,6 +236,8 @@ Suite *oomwatch_bpf_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_host_load_attach);
+	tcase_add_test(tc, test_new_cgroup_killed_before_tracking);
+	tcase_add_test(tc, test_untrack_reports_an_unclaimed_kill);
 	tcase_add_test(tc, test_host_classic_tp);
 	tcase_add_test(tc, test_unprivileged_falls_back);
 	suite_add_tcase(s, tc);

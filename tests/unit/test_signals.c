@@ -52,6 +52,33 @@ START_TEST(test_oom_pod_limit_hit_first_by_a_container_at_its_own)
 }
 END_TEST
 
+/* A restarted container's new cgroup, OOM-killed at the pod's limit (one container: pod limit =
+ * container limit) before snug saw it: the pod's counter already holds the kill when tracking
+ * starts. Judged against the pod's count from before the restart, the kill is the container's
+ * (it came within 10 % of its limit), not the node's; a new cgroup not killed yet takes the pod's
+ * count as it is. */
+START_TEST(test_oom_new_cgroup_killed_before_tracking)
+{
+	struct signals_oom_state s;
+
+	signals_oom_init(&s, 0, 2); /* the first container, two kills seen */
+	signals_oom_new_cgroup(&s, 3, true);
+	ck_assert_uint_eq(s.pod_oom, 2);
+	ck_assert_int_eq(classify(&s, 5000000, 0, true, 3, 63 * MiB, 64 * MiB),
+			 SIGNALS_OOM_CONTAINER_LIMIT);
+	/* Never read before (the first container died before snug tracked it): from zero. */
+	s = (struct signals_oom_state){ 0 };
+	signals_oom_new_cgroup(&s, 1, true);
+	ck_assert_uint_eq(s.pod_oom, 0);
+	ck_assert_int_eq(classify(&s, 1000, 0, true, 1, 20 * MiB, 64 * MiB), SIGNALS_OOM_POD_LIMIT);
+	/* Alive when tracked: the pod's count now is the baseline; nothing grew, so the node's. */
+	signals_oom_new_cgroup(&s, 4, false);
+	ck_assert_uint_eq(s.pod_oom, 4);
+	ck_assert_uint_eq(s.container_oom, 0);
+	ck_assert_int_eq(classify(&s, 9000000, 0, true, 4, 64 * MiB, 64 * MiB), SIGNALS_OOM_NODE);
+}
+END_TEST
+
 /* A global OOM counts no memcg `oom` event: the node, however full the container was. Unknown
  * pod counters do not make it a pod kill. */
 START_TEST(test_oom_node)
@@ -331,6 +358,7 @@ Suite *signals_suite(void)
 	tcase_add_test(tc, test_oom_pod_limit);
 	tcase_add_test(tc, test_oom_pod_limit_hit_first_by_a_container_at_its_own);
 	tcase_add_test(tc, test_oom_node);
+	tcase_add_test(tc, test_oom_new_cgroup_killed_before_tracking);
 	tcase_add_test(tc, test_oom_group_kill_same_event);
 	tcase_add_test(tc, test_oom_counter_reset);
 	suite_add_tcase(s, tc);
