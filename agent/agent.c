@@ -802,6 +802,8 @@ int agent_new(struct agent_config *config, struct agent **ret)
 			.max_evictions = a->config.max_evictions,
 			.interval_usec = a->config.eviction_interval_usec,
 			.dry_run = a->config.dry_run,
+			.flush_history = history_sync_flush,
+			.flush_ctx = a,
 		};
 
 		r = fallback_new(a->event, a->kube, &fbc, &a->fallback);
