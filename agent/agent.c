@@ -270,6 +270,8 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 	}
 	managed = (pol.mode != POL_MODE_OFF || pol.n_errors > 0) && !pod->deleting &&
 		  (pod->phase == KUBE_PHASE_RUNNING || pod->phase == KUBE_PHASE_PENDING);
+	if (a->fallback)
+		fallback_pod_changed(a->fallback, pod, managed && pol.mode == POL_MODE_AUTO);
 	if (!managed) {
 		pol_done(&pol);
 		if (p) {

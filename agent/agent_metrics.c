@@ -337,6 +337,7 @@ static void refresh(struct agent_metrics *m)
 			{ "refused-single", st->refused_single },
 			{ "refused-no-history", st->refused_no_history },
 			{ "dry-run", st->dry_run },
+			{ "withdrawn", st->withdrawn },
 		};
 		struct metrics_series *s;
 

@@ -760,6 +760,34 @@ void fallback_forget(struct fallback *fb, const char *pod_uid)
 	schedule(fb);
 }
 
+void fallback_pod_changed(struct fallback *fb, const struct kube_pod *pod, bool wants_eviction)
+{
+	const char *labels[2] = { FALLBACK_REQUEST_LABEL, NULL };
+	const char *annotations[2] = { FALLBACK_REQUEST_ANNOTATION, NULL };
+	const char *v = kube_pod_label(pod, FALLBACK_REQUEST_LABEL);
+	struct kube_object_ref ref = {
+		.api_version = "v1",
+		.kind = "Pod",
+		.namespace = pod->namespace,
+		.name = pod->name,
+		.uid = pod->uid,
+	};
+
+	if (wants_eviction || !v || pod->deleting)
+		return;
+	fallback_forget(fb, pod->uid);
+	if (fb->cfg.dry_run)
+		return;
+	/* The answer needs no handling: a failure leaves the label, and the next update of the pod
+	 * withdraws again. */
+	if (fb->ops.patch_pod(fb->ops_ctx, pod->namespace, pod->name, labels, 1, annotations, 1, NULL,
+			      NULL) < 0)
+		return;
+	fb->stats.withdrawn++;
+	emit(fb, &ref, "Normal", "SnugEvictionWithdrawn",
+	     "the eviction request is withdrawn: the pod is no longer in mode auto");
+}
+
 bool fallback_pending(const struct fallback *fb, const char *pod_uid)
 {
 	return fb && pod_uid && find(fb, pod_uid);

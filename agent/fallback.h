@@ -63,6 +63,7 @@ struct fallback_stats {
 	uint64_t failed;	     /* gave up after max_attempts (or the owner is gone) */
 	uint64_t rate_limited;	     /* times a request waited for the per-node budget */
 	uint64_t dry_run;	     /* requests skipped by dry_run */
+	uint64_t withdrawn;	     /* requests removed again (the pod left mode auto) */
 	uint64_t queued;	     /* gauge: pods in the queue now (asked or not yet) */
 };
 
@@ -103,6 +104,10 @@ int fallback_submit(struct fallback *fb, const struct kube_pod *pod,
 		    const char *reason, const char **ret_why);
 /* Drops a pod (deleted); a call in flight is ignored when it returns. */
 void fallback_forget(struct fallback *fb, const char *pod_uid);
+/* Every update of a watched pod: one that carries the eviction request but no longer wants it (its
+ * mode is not auto any more) has the label and annotation removed, so snug-webhook does not evict it
+ * (Event SnugEvictionWithdrawn). */
+void fallback_pod_changed(struct fallback *fb, const struct kube_pod *pod, bool wants_eviction);
 /* Whether the pod is queued, being worked on, or asked for (until fallback_forget). */
 bool fallback_pending(const struct fallback *fb, const char *pod_uid);
 /* Whether the eviction request is written on the pod (the engine's part is done). */

@@ -60,8 +60,9 @@ static int f_patch_pod(void *ctx, const char *ns, const char *name, const char *
 	ck_assert_uint_eq(n_annotations, 1);
 	ck_assert_str_eq(annotations[0], FALLBACK_REQUEST_ANNOTATION);
 	c = add(ctx, "request", name, done, ud);
-	c->annotation = strdup(annotations[1]);
-	ck_assert_int_ge(asprintf(&c->label, "%s=%s", labels[0], labels[1]), 0);
+	c->annotation = annotations[1] ? strdup(annotations[1]) : NULL;
+	ck_assert_int_ge(asprintf(&c->label, "%s=%s", labels[0], labels[1] ? labels[1] : "null"), 0);
+	ck_assert(!labels[1] == !annotations[1]); /* set or removed together */
 	return 0;
 }
 static int f_event(void *ctx, const struct kube_object_ref *obj, const char *type,
@@ -118,7 +119,8 @@ static void answer(struct fake *f, enum kube_outcome o, int64_t replicas, const 
 	cJSON_AddStringToObject(cJSON_GetObjectItem(obj, "metadata"), "uid", owner_uid);
 	if (strcmp(c->kind, "get") == 0 && o == KUBE_OK)
 		r.object = obj;
-	c->done(&r, c->userdata);
+	if (c->done)
+		c->done(&r, c->userdata);
 	cJSON_Delete(obj);
 }
 
@@ -610,6 +612,41 @@ START_TEST(first_step_timer_is_precise)
 }
 END_TEST
 
+START_TEST(request_withdrawn_when_the_pod_leaves_mode_auto)
+{
+	sd_event *e;
+	struct fake f;
+	struct fallback *fb = setup(&e, &f, NULL);
+	struct kube_pod pod;
+	struct kube_kv asked = { (char *)FALLBACK_REQUEST_LABEL, (char *)"true" };
+	struct call *c;
+
+	make_pod(&pod, "web-1", "ReplicaSet");
+	ck_assert_int_eq(fallback_submit(fb, &pod, recs, 1, false, NULL, NULL), 0);
+	c = to_request(e, &f);
+	answer(&f, KUBE_OK, -1, "u-rs");
+	/* still in mode auto, or not asked: nothing */
+	fallback_pod_changed(fb, &pod, false);
+	pod.labels = &asked;
+	pod.n_labels = 1;
+	fallback_pod_changed(fb, &pod, true);
+	ck_assert_ptr_null(next_call(e, &f, 50000));
+	ck_assert(fallback_requested(fb, pod.uid));
+	/* the operator switched it to in-place: label and annotation removed, the entry dropped */
+	fallback_pod_changed(fb, &pod, false);
+	c = next_call(e, &f, 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->kind, "request");
+	ck_assert_str_eq(c->label, "snug.io/eviction-requested=null");
+	ck_assert_ptr_null(c->annotation);
+	answer(&f, KUBE_OK, -1, "u-rs");
+	ck_assert(!fallback_pending(fb, pod.uid));
+	ck_assert_uint_eq(fallback_stats(fb)->withdrawn, 1);
+	ck_assert(saw_event(&f, "SnugEvictionWithdrawn"));
+	teardown(e, &f, fb);
+}
+END_TEST
+
 Suite *fallback_suite(void)
 {
 	Suite *s = suite_create("fallback");
@@ -629,6 +666,7 @@ Suite *fallback_suite(void)
 	tcase_add_test(tc, forget_in_flight);
 	tcase_add_test(tc, dry_run_writes_nothing);
 	tcase_add_test(tc, first_step_timer_is_precise);
+	tcase_add_test(tc, request_withdrawn_when_the_pod_leaves_mode_auto);
 	suite_add_tcase(s, tc);
 	return s;
 }
