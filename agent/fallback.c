@@ -780,8 +780,8 @@ void fallback_pod_changed(struct fallback *fb, const struct kube_pod *pod, bool 
 		return;
 	/* The answer needs no handling: a failure leaves the label, and the next update of the pod
 	 * withdraws again. */
-	if (fb->ops.patch_pod(fb->ops_ctx, pod->namespace, pod->name, labels, 1, annotations, 1, NULL,
-			      NULL) < 0)
+	if (fb->ops.patch_pod(fb->ops_ctx, pod->namespace, pod->name, labels, 1, annotations, 1,
+			      NULL, NULL) < 0)
 		return;
 	fb->stats.withdrawn++;
 	emit(fb, &ref, "Normal", "SnugEvictionWithdrawn",

@@ -61,7 +61,8 @@ static int f_patch_pod(void *ctx, const char *ns, const char *name, const char *
 	ck_assert_str_eq(annotations[0], FALLBACK_REQUEST_ANNOTATION);
 	c = add(ctx, "request", name, done, ud);
 	c->annotation = annotations[1] ? strdup(annotations[1]) : NULL;
-	ck_assert_int_ge(asprintf(&c->label, "%s=%s", labels[0], labels[1] ? labels[1] : "null"), 0);
+	ck_assert_int_ge(asprintf(&c->label, "%s=%s", labels[0], labels[1] ? labels[1] : "null"),
+			 0);
 	ck_assert(!labels[1] == !annotations[1]); /* set or removed together */
 	return 0;
 }
