@@ -52,7 +52,9 @@ struct webhook_rec_container {
 	int64_t cpu_request, cpu_limit, memory_request, memory_limit;
 };
 
-/* snug.io/recommendation on a ReplicaSet/StatefulSet/DaemonSet/Job:
+/* snug.io/recommendation on a ReplicaSet/StatefulSet/DaemonSet/Job (written by older agents; read for
+ * upgrades), the value of the eviction request snug.io/eviction-requested on a pod, and the form the
+ * merged history's recommendation takes inside the webhook:
  * {"at":<unix s>,"node":"...","reason":"...",
  *  "containers":[{"name":"app","requests":{"cpu":"250m","memory":"256Mi"},"limits":{...}}]} */
 struct webhook_rec {
