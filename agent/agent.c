@@ -282,6 +282,8 @@ static void pod_sync(struct agent *a, const struct kube_pod *pod)
 	}
 	managed = (pol.mode != POL_MODE_OFF || pol.n_errors > 0) && !pod->deleting &&
 		  (pod->phase == KUBE_PHASE_RUNNING || pod->phase == KUBE_PHASE_PENDING);
+	if (a->fallback)
+		fallback_pod_changed(a->fallback, pod, managed && pol.mode == POL_MODE_AUTO);
 	if (!managed) {
 		pol_done(&pol);
 		if (p) {
@@ -814,6 +816,8 @@ int agent_new(struct agent_config *config, struct agent **ret)
 			.max_evictions = a->config.max_evictions,
 			.interval_usec = a->config.eviction_interval_usec,
 			.dry_run = a->config.dry_run,
+			.flush_history = history_sync_flush,
+			.flush_ctx = a,
 		};
 
 		r = fallback_new(a->event, a->kube, &fbc, &a->fallback);

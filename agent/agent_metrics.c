@@ -329,14 +329,15 @@ static void refresh(struct agent_metrics *m)
 			const char *result;
 			uint64_t n;
 		} ev[] = {
-			{ "evicted", st->evicted },
-			{ "blocked", st->blocked },
+			{ "requested", st->requested },
 			{ "error", st->errors },
 			{ "failed", st->failed },
 			{ "gone", st->gone },
 			{ "refused-bare", st->refused_bare },
 			{ "refused-single", st->refused_single },
+			{ "refused-no-history", st->refused_no_history },
 			{ "dry-run", st->dry_run },
+			{ "withdrawn", st->withdrawn },
 		};
 		struct metrics_series *s;
 

@@ -1,5 +1,7 @@
-/* snug-agent webhook: the mutating admission webhook that gives pods recreated after a fallback
- * eviction the resources recorded on their owner; one sd-event loop, fails open on any error. */
+/* snug-agent webhook: the cluster-level component of the eviction fallback: the controller that
+ * evicts the pods their node's agent asked to evict, and the mutating admission webhook that gives
+ * the recreated pods their workload's merged recommendation; one sd-event loop, the admission
+ * fails open on any error. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -16,18 +18,23 @@
 #include "agent/util/parse.h"
 #include "agent/util/quantity.h"
 #include "agent/util/time.h"
+#include "agent/webhook_evictor.h"
 #include "agent/webhook_server.h"
 
 static void help(FILE *f)
 {
 	fprintf(f,
 		"Usage: snug-agent webhook [OPTIONS]\n\n"
-		"HTTPS mutating admission webhook (admission.k8s.io/v1) for pod CREATE: reads the\n"
-		"snug.io/recommendation annotation of the pod's controller (ReplicaSet, "
-		"StatefulSet,\n"
-		"DaemonSet, Job) and patches the containers' requests, limits keeping their ratio "
-		"to\n"
-		"the requests and the pod's QoS class. Any error admits the pod unchanged.\n\n"
+		"The cluster-level side of the eviction fallback. A controller watches the pods\n"
+		"labelled snug.io/eviction-requested=true (asked by their node's snug-agent) and\n"
+		"evicts them through the Eviction API (a PodDisruptionBudget's 429 is retried "
+		"with\n"
+		"backoff). An HTTPS mutating admission webhook (admission.k8s.io/v1) for pod "
+		"CREATE\n"
+		"gives a pod of a ReplicaSet, StatefulSet, DaemonSet or Job its workload's merged\n"
+		"recommendation (WorkloadHistory entries; an older snug's snug.io/recommendation\n"
+		"annotation on the owner when there are none), limits keeping their ratio to the\n"
+		"requests and the pod's QoS class. Any error admits the pod unchanged.\n\n"
 		"Serves POST /mutate, GET /healthz, GET /metrics.\n\n"
 		"Options:\n"
 		"  --listen ADDR:PORT     where to listen (default :8443; [::1]:N for IPv6)\n"
@@ -39,6 +46,9 @@ static void help(FILE *f)
 		"  --max-cpu QTY          never set a CPU request above this (e.g. 4, 1500m)\n"
 		"  --max-memory QTY       never set a memory request above this (e.g. 8Gi)\n"
 		"  --tls-check-interval S  how often the TLS files are checked (default 5)\n"
+		"  --no-evict             admission only: no eviction controller\n"
+		"  --eviction-backoff-min S  first retry of a blocked eviction (default 10)\n"
+		"  --eviction-backoff-max S  longest retry delay (default 300)\n"
 		"  --port-file FILE       write the bound port there once listening (tests)\n"
 		"  --log-level LEVEL      error, warning, info (default), debug\n"
 		"  -h, --help             this text\n");
@@ -70,6 +80,8 @@ struct webhook_cli {
 	struct webhook_server_config server;
 	const char *kubeconfig; /* NULL: in-cluster, then $KUBECONFIG, then ~/.kube/config */
 	const char *port_file;
+	bool no_evict;
+	struct webhook_evictor_config evictor;
 };
 
 /* What runs, with webhook_daemon_done() freeing it in the one safe order. */
@@ -78,15 +90,35 @@ struct webhook_daemon {
 	sd_event *event;
 	struct webhook_server *server;
 	struct kube_client *kube;
+	/* The controller's own client: a label-selected pod watch and evictions, with the usual
+	 * timeouts (the admission client's are 3 s). */
+	struct kube_client *evictor_kube;
+	struct webhook_evictor *evictor;
 };
 
 static void webhook_daemon_done(struct webhook_daemon *d)
 {
 	/* The kube client goes first: its pending callbacks must not run into a freed server. */
+	d->evictor = webhook_evictor_free(d->evictor);
+	d->evictor_kube = kube_client_free(d->evictor_kube);
 	d->kube = kube_client_free(d->kube);
 	d->server = webhook_server_free(d->server);
 	d->event = sd_event_unref(d->event);
 	d->kcfg = kube_config_free(d->kcfg);
+}
+
+/* --eviction-backoff-min/-max SECONDS. */
+static int parse_backoff(bool min, const char *arg, struct webhook_evictor_config *cfg)
+{
+	double sec;
+
+	if (safe_atod(arg, &sec) < 0 || !(sec >= 0.01 && sec <= 86400)) {
+		fprintf(stderr, "snug-agent webhook: bad --eviction-backoff-%s '%s'\n",
+			min ? "min" : "max", arg);
+		return -EINVAL;
+	}
+	*(min ? &cfg->backoff_min_usec : &cfg->backoff_max_usec) = (uint64_t)(sec * USEC_PER_SEC);
+	return 0;
 }
 
 /* Like systemd's parse_argv(): 1 to run, 0 after --help, -EINVAL after saying what is wrong. */
@@ -101,7 +133,10 @@ static int webhook_parse_argv(int argc, char **argv, struct webhook_cli *cli)
 		O_MAXMEM,
 		O_PORTFILE,
 		O_LOG,
-		O_TLSCHECK
+		O_TLSCHECK,
+		O_NOEVICT,
+		O_BACKOFF_MIN,
+		O_BACKOFF_MAX
 	};
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -113,6 +148,9 @@ static int webhook_parse_argv(int argc, char **argv, struct webhook_cli *cli)
 		{ "port-file", required_argument, NULL, O_PORTFILE },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "tls-check-interval", required_argument, NULL, O_TLSCHECK },
+		{ "no-evict", no_argument, NULL, O_NOEVICT },
+		{ "eviction-backoff-min", required_argument, NULL, O_BACKOFF_MIN },
+		{ "eviction-backoff-max", required_argument, NULL, O_BACKOFF_MAX },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -161,6 +199,14 @@ static int webhook_parse_argv(int argc, char **argv, struct webhook_cli *cli)
 				return -EINVAL;
 			}
 			cli->server.reload_check_usec = (uint64_t)(sec * USEC_PER_SEC);
+			break;
+		case O_NOEVICT:
+			cli->no_evict = true;
+			break;
+		case O_BACKOFF_MIN:
+		case O_BACKOFF_MAX:
+			if (parse_backoff(opt == O_BACKOFF_MIN, optarg, &cli->evictor) < 0)
+				return -EINVAL;
 			break;
 		case O_LOG:
 			r = log_level_from_string(optarg);
@@ -225,6 +271,20 @@ static int webhook_daemon_start(struct webhook_daemon *d, const struct webhook_c
 	if (r < 0)
 		return log_error_errno(r, "webhook: cannot serve on %s with %s and %s: %m",
 				       cfg->listen, cfg->cert_file, cfg->key_file);
+	if (!cli->no_evict) {
+		static const struct kube_options eopts = {
+			.component = "snug-webhook",
+			.pod_label_selector = WEBHOOK_EVICTOR_SELECTOR,
+		};
+
+		r = kube_client_new(d->event, d->kcfg, &eopts, &d->evictor_kube);
+		if (r >= 0)
+			r = webhook_evictor_new(d->event, d->evictor_kube, &cli->evictor,
+						&d->evictor);
+		if (r < 0)
+			return log_error_errno(r, "webhook: eviction controller: %m");
+		webhook_server_set_evictions(d->server, webhook_evictor_stats(d->evictor));
+	}
 	if (cli->port_file) {
 		r = write_port_file(cli->port_file, webhook_server_port(d->server));
 		if (r < 0)

@@ -1,6 +1,7 @@
-/* The eviction fallback engine: a queue of pods, each going GET owner (replica count) → annotate
- * the owner with the recommendation → evict, one sd-event timer for retries and the per-node
- * eviction budget. All calls are asynchronous through struct fallback_ops. */
+/* The eviction fallback engine, the node's side: a queue of pods, each going GET owner (replica
+ * count) → write this node's history entry of the workload → ask for the eviction (label and
+ * annotation on the pod), one sd-event timer for retries and the per-node eviction budget. The
+ * webhook's controller evicts (webhook_evictor.c). All calls are asynchronous. */
 #include "agent/fallback.h"
 
 #include <errno.h>
@@ -18,19 +19,21 @@
 #include "agent/webhook.h"
 
 enum step {
-	STEP_GET,   /* read the owner: does it exist, how many replicas */
-	STEP_EVICT, /* (annotate if not yet) then evict */
+	STEP_GET,     /* read the owner: does it exist, how many replicas */
+	STEP_FLUSH,   /* write this node's history entry of the workload (the webhook merges it) */
+	STEP_REQUEST, /* label and annotate the pod: the webhook's controller evicts it */
+	STEP_REQUESTED, /* asked: nothing more until the pod goes */
 };
 
 struct entry {
 	struct fallback *fb; /* NULL once the engine is gone (a callback then only frees) */
 	char *uid, *namespace, *name;
 	char *owner_api_version, *owner_kind, *owner_name, *owner_uid;
-	struct webhook_rec rec; /* what goes in the annotation (rec.at set when written) */
+	struct webhook_rec rec; /* what goes in the request annotation (rec.at set when written) */
 	bool allow_single;
 	enum step step;
 	uint64_t due_usec; /* CLOCK_MONOTONIC */
-	bool in_flight, cancelled, annotated, waiting_for_budget;
+	bool in_flight, cancelled, waiting_for_budget;
 	int slot; /* index in fb->window of the eviction budget taken, -1 = none */
 	unsigned attempts, blocked;
 	struct entry *next;
@@ -62,15 +65,13 @@ static int kube_ops_get(void *ctx, const struct kube_object_ref *obj, kube_done_
 {
 	return kube_get(ctx, obj, done, ud);
 }
-static int kube_ops_annotate(void *ctx, const struct kube_object_ref *obj, const char *const *kv,
-			     size_t n, kube_done_t done, void *ud)
+static int kube_ops_patch_pod(void *ctx, const char *ns, const char *name,
+			      const char *const *labels, size_t n_labels,
+			      const char *const *annotations, size_t n_annotations,
+			      kube_done_t done, void *ud)
 {
-	return kube_annotate(ctx, obj, kv, n, done, ud);
-}
-static int kube_ops_evict(void *ctx, const char *ns, const char *name, const char *uid,
-			  kube_done_t done, void *ud)
-{
-	return kube_evict(ctx, ns, name, uid, done, ud);
+	return kube_patch_pod_metadata(ctx, ns, name, labels, n_labels, annotations, n_annotations,
+				       done, ud);
 }
 static int kube_ops_event(void *ctx, const struct kube_object_ref *obj, const char *type,
 			  const char *reason, const char *message, kube_done_t done, void *ud)
@@ -79,8 +80,7 @@ static int kube_ops_event(void *ctx, const struct kube_object_ref *obj, const ch
 }
 static const struct fallback_ops kube_ops = {
 	.get = kube_ops_get,
-	.annotate = kube_ops_annotate,
-	.evict = kube_ops_evict,
+	.patch_pod = kube_ops_patch_pod,
 	.event = kube_ops_event,
 };
 
@@ -218,7 +218,9 @@ static void schedule(struct fallback *fb)
 		uint64_t t = e->due_usec;
 		if (e->in_flight)
 			continue;
-		if (e->step == STEP_EVICT && e->waiting_for_budget && !fb->cfg.dry_run) {
+		if (e->step == STEP_REQUESTED)
+			continue;
+		if (e->step == STEP_REQUEST && e->waiting_for_budget && !fb->cfg.dry_run) {
 			uint64_t b = budget_next_free(fb);
 			if (b > t)
 				t = b;
@@ -246,17 +248,6 @@ static void pod_ref(const struct entry *e, struct kube_object_ref *ref)
 		.namespace = e->namespace,
 		.name = e->name,
 		.uid = e->uid,
-	};
-}
-
-static void owner_ref(const struct entry *e, struct kube_object_ref *ref)
-{
-	*ref = (struct kube_object_ref){
-		.api_version = e->owner_api_version,
-		.kind = e->owner_kind,
-		.namespace = e->namespace,
-		.name = e->owner_name,
-		.uid = e->owner_uid,
 	};
 }
 
@@ -346,26 +337,27 @@ static struct fallback *callback_enter(struct entry *e)
 	return fb;
 }
 
-static void on_evict(const struct kube_result *r, void *userdata)
+static void on_request(const struct kube_result *r, void *userdata)
 {
 	struct entry *e = userdata;
 	struct fallback *fb = e->fb;
 	struct kube_object_ref ref;
+	char what[384];
 
-	/* Count what happened even for a pod forgotten meanwhile: the eviction did happen. */
-	if (fb && r->outcome == KUBE_OK)
-		fb->stats.evicted++;
 	if (r->outcome == KUBE_OK)
-		e->slot = -1; /* the budget stays spent */
+		e->slot = -1; /* the budget stays spent: the webhook's controller evicts now */
 	if (!(fb = callback_enter(e)))
 		return;
 	pod_ref(e, &ref);
 	switch (r->outcome) {
 	case KUBE_OK:
-		emit(fb, &ref, "Normal", "SnugEvicted",
-		     "evicted; %s %s records the recommendation for its replacement", e->owner_kind,
-		     e->owner_name);
-		finish(fb, e);
+		fb->stats.requested++;
+		e->step = STEP_REQUESTED;
+		describe(e, what, sizeof(what));
+		emit(fb, &ref, "Normal", "SnugEvictionRequested",
+		     "asked snug-webhook to evict this pod (" FALLBACK_REQUEST_LABEL
+		     "); its replacement gets the workload's merged recommendation, here %s (%s)",
+		     what, e->rec.reason ? e->rec.reason : "in-place resize unavailable");
 		break;
 	case KUBE_NOT_FOUND:
 		budget_release(fb, e);
@@ -373,106 +365,96 @@ static void on_evict(const struct kube_result *r, void *userdata)
 		log_info("fallback: pod %s/%s already gone", e->namespace, e->name);
 		finish(fb, e);
 		break;
-	case KUBE_BLOCKED: {
-		uint64_t d;
-
-		budget_release(fb, e);
-		fb->stats.blocked++;
-		e->blocked++;
-		d = backoff_jittered(&fb->backoff, e->blocked);
-		e->due_usec = now_mono(fb) + d;
-		emit(fb, &ref, "Warning", "SnugEvictionBlocked",
-		     "eviction blocked (%s), retry %u in %" PRIu64 " s",
-		     r->cause ? r->cause : (r->message ? r->message : "disruption budget"),
-		     e->blocked, (uint64_t)((d + USEC_PER_SEC - 1) / USEC_PER_SEC));
-		break;
-	}
 	default:
 		budget_release(fb, e);
 		fb->stats.errors++;
-		attempt_failed(fb, e, "eviction", r);
+		attempt_failed(fb, e, "the eviction request", r);
 		break;
 	}
 	schedule(fb);
 }
 
-static void start_evict(struct fallback *fb, struct entry *e)
-{
-	struct kube_object_ref ref;
-	char what[384];
-	int r;
-
-	pod_ref(e, &ref);
-	describe(e, what, sizeof(what));
-	emit(fb, &ref, "Normal", "SnugEvicting", "evicting to apply %s (%s)", what,
-	     e->rec.reason ? e->rec.reason : "in-place resize unavailable");
-	r = fb->ops.evict(fb->ops_ctx, e->namespace, e->name, e->uid, on_evict, e);
-	if (r < 0) {
-		struct kube_result res = { .outcome = KUBE_TRANSIENT, .error = r, .replicas = -1 };
-		budget_release(fb, e);
-		fb->stats.errors++;
-		attempt_failed(fb, e, "eviction", &res);
-		return;
-	}
-	e->in_flight = true;
-}
-
-static void on_annotate(const struct kube_result *r, void *userdata)
-{
-	struct entry *e = userdata;
-	struct fallback *fb = callback_enter(e);
-	struct kube_object_ref ref;
-
-	if (!fb)
-		return;
-	if (r->outcome != KUBE_OK) {
-		/* Without the annotation the replacement pod would come back unchanged: the
-		 * eviction would be a disruption for nothing. */
-		budget_release(fb, e);
-		fb->stats.annotate_errors++;
-		if (r->outcome == KUBE_NOT_FOUND) {
-			fb->stats.failed++;
-			pod_ref(e, &ref);
-			emit(fb, &ref, "Warning", "SnugEvictionFailed", "%s %s is gone",
-			     e->owner_kind, e->owner_name);
-			finish(fb, e);
-		} else
-			attempt_failed(fb, e, "recording the recommendation on the owner", r);
-		schedule(fb);
-		return;
-	}
-	fb->stats.annotated++;
-	e->annotated = true;
-	owner_ref(e, &ref);
-	emit(fb, &ref, "Normal", "SnugRecommendationRecorded",
-	     "recorded " WEBHOOK_ANNOTATION " for the replacement of pod %s", e->name);
-	start_evict(fb, e);
-	schedule(fb);
-}
-
-static void start_annotate(struct fallback *fb, struct entry *e)
+/* The request: the label the webhook's controller selects on and the annotation saying when, from
+ * which node, why and what the node recommended (the format of snug.io/recommendation). */
+static void start_request(struct fallback *fb, struct entry *e)
 {
 	_cleanup_free_ char *text = NULL;
-	struct kube_object_ref ref;
-	const char *kv[2];
+	const char *labels[2] = { FALLBACK_REQUEST_LABEL, "true" };
+	const char *annotations[2] = { FALLBACK_REQUEST_ANNOTATION, NULL };
 	int r;
 
 	e->rec.at = (int64_t)(now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
 	r = webhook_rec_format(&e->rec, &text);
 	if (r >= 0) {
-		kv[0] = WEBHOOK_ANNOTATION;
-		kv[1] = text;
-		owner_ref(e, &ref);
-		r = fb->ops.annotate(fb->ops_ctx, &ref, kv, 1, on_annotate, e);
+		annotations[1] = text;
+		r = fb->ops.patch_pod(fb->ops_ctx, e->namespace, e->name, labels, 1, annotations, 1,
+				      on_request, e);
 	}
 	if (r < 0) {
 		struct kube_result res = { .outcome = KUBE_TRANSIENT, .error = r, .replicas = -1 };
 		budget_release(fb, e);
-		fb->stats.annotate_errors++;
-		attempt_failed(fb, e, "recording the recommendation on the owner", &res);
+		fb->stats.errors++;
+		attempt_failed(fb, e, "the eviction request", &res);
 		return;
 	}
 	e->in_flight = true;
+}
+
+/* This node's history entry of the workload was written (or could not be): ask now. A failed write
+ * does not hold the request back: the entry of the last interval is in the API already. */
+static void on_flushed(int result, void *userdata)
+{
+	struct entry *e = userdata;
+	struct fallback *fb = callback_enter(e);
+
+	if (!fb)
+		return;
+	if (result < 0) {
+		fb->stats.flush_errors++;
+		log_warning(
+			"fallback: pod %s/%s: this node's history entry not written (%s), asking "
+			"for the eviction anyway",
+			e->namespace, e->name, strerror(-result));
+	} else
+		fb->stats.flushed++;
+	e->step = STEP_REQUEST;
+	e->due_usec = now_mono(fb);
+	schedule(fb);
+}
+
+/* True when the request can go now; false while the write is in flight or when the entry is gone
+ * (freed: the caller must not touch it). */
+static bool start_flush(struct fallback *fb, struct entry *e)
+{
+	struct kube_object_ref ref;
+	int r = 0;
+
+	if (fb->cfg.flush_history)
+		r = fb->cfg.flush_history(fb->cfg.flush_ctx, e->uid, on_flushed, e);
+	if (r == -EOPNOTSUPP) {
+		/* No shared history: the replacement would come back with its template's
+		 * resources, a disruption for nothing. */
+		fb->stats.refused_no_history++;
+		pod_ref(e, &ref);
+		emit(fb, &ref, "Warning", "SnugEvictionRefused",
+		     "not evicted: the shared workload history is off (--history-interval 0), so "
+		     "the replacement would not get the recommendation");
+		finish(fb, e);
+		return false;
+	}
+	if (r > 0) {
+		e->in_flight = true;
+		return false;
+	}
+	if (r < 0) {
+		fb->stats.flush_errors++;
+		log_warning("fallback: pod %s/%s: this node's history entry not written (%s), "
+			    "asking for the eviction anyway",
+			    e->namespace, e->name, strerror(-r));
+	}
+	e->step = STEP_REQUEST;
+	e->due_usec = now_mono(fb);
+	return true;
 }
 
 static void on_get(const struct kube_result *r, void *userdata)
@@ -521,7 +503,7 @@ static void on_get(const struct kube_result *r, void *userdata)
 		finish(fb, e);
 		goto out;
 	}
-	e->step = STEP_EVICT;
+	e->step = STEP_FLUSH;
 	e->attempts = 0;
 	e->due_usec = now_mono(fb);
 out:
@@ -530,10 +512,15 @@ out:
 
 static void start_get(struct fallback *fb, struct entry *e)
 {
-	struct kube_object_ref ref;
+	const struct kube_object_ref ref = {
+		.api_version = e->owner_api_version,
+		.kind = e->owner_kind,
+		.namespace = e->namespace,
+		.name = e->owner_name,
+		.uid = e->owner_uid,
+	};
 	int r;
 
-	owner_ref(e, &ref);
 	r = fb->ops.get(fb->ops_ctx, &ref, on_get, e);
 	if (r < 0) {
 		struct kube_result res = { .outcome = KUBE_TRANSIENT, .error = r, .replicas = -1 };
@@ -553,16 +540,22 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		next = e->next;
 		if (e->in_flight || e->due_usec > now)
 			continue;
+		if (e->step == STEP_REQUESTED)
+			continue;
 		if (e->step == STEP_GET) {
 			start_get(fb, e);
 			continue;
 		}
+		if (e->step == STEP_FLUSH && !fb->cfg.dry_run && !start_flush(fb, e))
+			continue;
+		if (e->step != STEP_REQUEST && !fb->cfg.dry_run)
+			continue;
 		if (fb->cfg.dry_run) {
 			char what[384];
 			describe(e, what, sizeof(what));
 			fb->stats.dry_run++;
-			log_info("fallback: dry run: would record %s on %s %s and evict pod %s/%s",
-				 what, e->owner_kind, e->owner_name, e->namespace, e->name);
+			log_info("fallback: dry run: would ask for the eviction of pod %s/%s (%s)",
+				 e->namespace, e->name, what);
 			finish(fb, e);
 			continue;
 		}
@@ -579,10 +572,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 			continue;
 		}
 		e->waiting_for_budget = false;
-		if (e->annotated)
-			start_evict(fb, e);
-		else
-			start_annotate(fb, e);
+		start_request(fb, e);
 	}
 	schedule(fb);
 	return 0;
@@ -596,7 +586,7 @@ int fallback_new_with_ops(sd_event *event, const struct fallback_ops *ops, void 
 	struct fallback *fb;
 	int r;
 
-	if (!event || !ops || !ops->get || !ops->annotate || !ops->evict || !cfg || !cfg->node_name)
+	if (!event || !ops || !ops->get || !ops->patch_pod || !cfg || !cfg->node_name)
 		return -EINVAL;
 	fb = calloc(1, sizeof(*fb));
 	if (!fb)
@@ -712,11 +702,11 @@ int fallback_submit(struct fallback *fb, const struct kube_pod *pod,
 
 	e = find(fb, pod->uid);
 	if (e) {
-		/* Already on its way: the newest recommendation is the one to record. */
+		/* Already on its way: the newest recommendation is the one to tell (an eviction
+		 * already asked for stays asked for). */
 		r = rec_set(&e->rec, recs, n, reason);
 		if (r < 0)
 			return r;
-		e->annotated = false;
 		e->allow_single = allow_single_replica;
 		fb->stats.updated++;
 		return 1;
@@ -744,8 +734,9 @@ int fallback_submit(struct fallback *fb, const struct kube_pod *pod,
 	fb->tail = &e->next;
 	fb->stats.queued++;
 	fb->stats.submitted++;
-	log_info("fallback: pod %s/%s queued for eviction (%s %s): %s", e->namespace, e->name,
-		 e->owner_kind, e->owner_name, reason ? reason : "in-place resize unavailable");
+	log_info("fallback: pod %s/%s queued for an eviction request (%s %s): %s", e->namespace,
+		 e->name, e->owner_kind, e->owner_name,
+		 reason ? reason : "in-place resize unavailable");
 	schedule(fb);
 	return 0;
 fail:
@@ -769,9 +760,44 @@ void fallback_forget(struct fallback *fb, const char *pod_uid)
 	schedule(fb);
 }
 
+void fallback_pod_changed(struct fallback *fb, const struct kube_pod *pod, bool wants_eviction)
+{
+	const char *labels[2] = { FALLBACK_REQUEST_LABEL, NULL };
+	const char *annotations[2] = { FALLBACK_REQUEST_ANNOTATION, NULL };
+	const char *v = kube_pod_label(pod, FALLBACK_REQUEST_LABEL);
+	struct kube_object_ref ref = {
+		.api_version = "v1",
+		.kind = "Pod",
+		.namespace = pod->namespace,
+		.name = pod->name,
+		.uid = pod->uid,
+	};
+
+	if (wants_eviction || !v || pod->deleting)
+		return;
+	fallback_forget(fb, pod->uid);
+	if (fb->cfg.dry_run)
+		return;
+	/* The answer needs no handling: a failure leaves the label, and the next update of the pod
+	 * withdraws again. */
+	if (fb->ops.patch_pod(fb->ops_ctx, pod->namespace, pod->name, labels, 1, annotations, 1,
+			      NULL, NULL) < 0)
+		return;
+	fb->stats.withdrawn++;
+	emit(fb, &ref, "Normal", "SnugEvictionWithdrawn",
+	     "the eviction request is withdrawn: the pod is no longer in mode auto");
+}
+
 bool fallback_pending(const struct fallback *fb, const char *pod_uid)
 {
 	return fb && pod_uid && find(fb, pod_uid);
+}
+
+bool fallback_requested(const struct fallback *fb, const char *pod_uid)
+{
+	const struct entry *e = fb && pod_uid ? find(fb, pod_uid) : NULL;
+
+	return e && e->step == STEP_REQUESTED;
 }
 
 const struct fallback_stats *fallback_stats(const struct fallback *fb)

@@ -144,6 +144,21 @@ static void on_list(const struct kube_result *res, void *userdata)
 		redecide_workload(a, w);
 }
 
+/* Tells everyone waiting for w's write how it ended. */
+static void wake_waiters(struct history_workload *w, int result)
+{
+	struct history_flush_waiter *q = w->waiters;
+
+	w->waiters = NULL;
+	while (q) {
+		struct history_flush_waiter *next = q->next;
+
+		q->done(result, q->userdata);
+		free(q);
+		q = next;
+	}
+}
+
 static void write_done(struct history_workload *w, bool ok, const struct kube_result *res)
 {
 	struct agent *a = w->agent;
@@ -170,6 +185,7 @@ static void write_done(struct history_workload *w, bool ok, const struct kube_re
 				    res->message ? res->message : "no message");
 		w->write_failing = true;
 	}
+	wake_waiters(w, ok ? 0 : -EIO);
 	if (a->shared.writes_in_flight > 0)
 		a->shared.writes_in_flight--;
 	if (a->shared.exiting && a->shared.writes_in_flight == 0)
@@ -250,6 +266,7 @@ static void on_deleted(const struct kube_result *res, void *userdata)
 		w->gone = true;
 		w->agent->shared.deletes++;
 	}
+	wake_waiters(w, -ESTALE);
 }
 
 /* Whether a container of this workload runs here now. */
@@ -360,6 +377,7 @@ void history_sync_free(struct agent *a)
 		free(w->name);
 		free(w->api_version);
 		free(w->create_body);
+		wake_waiters(w, -ECANCELED);
 		free(w);
 	}
 }
@@ -405,6 +423,40 @@ bool history_sync_known(struct agent *a, const struct agent_history *h)
 		return true;
 	list_now(w);
 	return w->answered;
+}
+
+int history_sync_flush(void *agent, const char *pod_uid, void (*done)(int result, void *userdata),
+		       void *userdata)
+{
+	struct agent *a = agent;
+	struct agent_pod *p = agent_find_pod(a, pod_uid);
+	struct history_workload *w = NULL;
+	struct history_flush_waiter *q;
+
+	if (!a->shared.interval_usec || !a->kube)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; p && !w && i < p->n_containers; i++)
+		if (p->containers[i].history)
+			w = find(&a->shared, p->containers[i].history);
+	if (!w)
+		return 0;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->done = done;
+	q->userdata = userdata;
+	/* A write in flight carries the latest histogram but a few seconds: wait for it. */
+	if (!w->writing) {
+		w->gone = false;
+		write_entry(w, (int64_t)now_usec(CLOCK_REALTIME));
+		if (!w->writing) {
+			free(q);
+			return -EIO;
+		}
+	}
+	q->next = w->waiters;
+	w->waiters = q;
+	return 1;
 }
 
 static int on_exit_timer(sd_event_source *src, uint64_t usec, void *userdata)

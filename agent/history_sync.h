@@ -13,6 +13,13 @@ struct agent;
 struct agent_history;
 struct kube_pod;
 
+/* Someone waiting for a workload's entry to be written (the eviction fallback, before it asks). */
+struct history_flush_waiter {
+	void (*done)(int result, void *userdata);
+	void *userdata;
+	struct history_flush_waiter *next;
+};
+
 /* One workload (namespace, kind, name) with a history on this node. Never freed while the agent
  * runs (a request in flight holds it): a node sees few workloads, and one that leaves is kept,
  * marked gone, in case it comes back. */
@@ -25,6 +32,7 @@ struct history_workload {
 	bool list_failing, write_failing; /* said once until it works again */
 	bool gone;	   /* its entry was deleted: no history here within the window */
 	char *create_body; /* the body to POST when the PATCH finds no entry (owned) */
+	struct history_flush_waiter *waiters; /* told when the write in flight ends */
 	struct history_workload *next;
 };
 
@@ -45,6 +53,12 @@ void history_sync_track(struct agent *a, const struct agent_history *h, const st
 /* Whether a decision for h can be made: sharing off, or the workload's first LIST answered (an
  * unreachable API counts as answered: the node's own history then). */
 bool history_sync_known(struct agent *a, const struct agent_history *h);
+/* (agent: the struct agent; the eviction fallback's flush_history hook) Writes this node's entry of
+ * the workload of pod_uid's containers now (or waits for the write in
+ * flight): 1 when done(result, userdata) will run once, later; 0 when the node has no history of
+ * it to write; -EOPNOTSUPP when sharing is off; another -errno when the write cannot start. */
+int history_sync_flush(void *agent, const char *pod_uid, void (*done)(int result, void *userdata),
+		       void *userdata);
 /* SIGTERM: writes what changed since the last interval, then exits the loop (at most a few seconds
  * later when the API does not answer: the checkpoints on disk keep it for the next start). */
 int history_sync_exit(struct agent *a);

@@ -52,7 +52,9 @@ struct webhook_rec_container {
 	int64_t cpu_request, cpu_limit, memory_request, memory_limit;
 };
 
-/* snug.io/recommendation on a ReplicaSet/StatefulSet/DaemonSet/Job:
+/* snug.io/recommendation on a ReplicaSet/StatefulSet/DaemonSet/Job (written by older agents; read for
+ * upgrades), the value of the eviction request snug.io/eviction-requested on a pod, and the form the
+ * merged history's recommendation takes inside the webhook:
  * {"at":<unix s>,"node":"...","reason":"...",
  *  "containers":[{"name":"app","requests":{"cpu":"250m","memory":"256Mi"},"limits":{...}}]} */
 struct webhook_rec {
@@ -104,12 +106,25 @@ enum webhook_result {
 };
 const char *webhook_result_to_string(enum webhook_result r);
 
+/* The controller's evictions (webhook_evictor.c). */
+struct webhook_eviction_stats {
+	uint64_t evicted;      /* 201: the pod is terminating */
+	uint64_t gone;	       /* 404 (another replica evicted it) or 409 (a namesake): done */
+	uint64_t blocked;      /* 429 (a PDB said not now, or throttling), retried (each one) */
+	uint64_t errors;       /* other failures, retried (each attempt) */
+	uint64_t failed;       /* given up after max_attempts */
+	uint64_t stale;	       /* the request was withdrawn or the pod went before the eviction */
+	uint64_t refused_bare; /* a pod without a controller: it would not come back */
+	uint64_t requests;     /* gauge: pods asking now */
+};
+
 struct webhook_stats {
 	uint64_t requests[_WEBHOOK_RESULT_MAX];
 	uint64_t bad_requests; /* not an AdmissionReview at all (also counted failed-open) */
 	uint64_t owner_errors; /* the owner lookup failed */
 	uint64_t bad_annotations;
 	uint64_t tls_reloads, tls_reload_errors;
+	struct webhook_eviction_stats evictions; /* filled in for /metrics from the controller */
 };
 
 /* What one review came to, offline: the request and the owner's annotation (NULL = none) →

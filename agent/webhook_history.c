@@ -116,14 +116,18 @@ int webhook_history_recommendation(const cJSON *list, const struct webhook_reque
 		const cJSON *cn = cJSON_GetObjectItemCaseSensitive(c, "name");
 		struct rec_recommendation rr;
 
-		if (merged[i] && cJSON_IsString(cn) &&
-		    !rec_decaying_histogram_is_empty(&merged[i]->cpu) &&
-		    !rec_decaying_histogram_is_empty(&merged[i]->memory) &&
+		bool has_cpu = merged[i] && !rec_decaying_histogram_is_empty(&merged[i]->cpu);
+		bool has_memory = merged[i] && !rec_decaying_histogram_is_empty(&merged[i]->memory);
+
+		/* A resource without samples is left as it is: a young workload evicted after an
+		 * OOM kill has the kill in its memory histogram before its first minute of CPU. */
+		if ((has_cpu || has_memory) && cJSON_IsString(cn) &&
 		    rec_recommend(merged[i], (int)nc, &rr) >= 0)
 			rec.containers[rec.n_containers++] = (struct webhook_rec_container){
 				.name = cn->valuestring,
-				.cpu_request = rr.target.cpu_millicores,
-				.memory_request = rr.target.memory_bytes,
+				.cpu_request = has_cpu ? rr.target.cpu_millicores : RESOURCE_UNSET,
+				.memory_request =
+					has_memory ? rr.target.memory_bytes : RESOURCE_UNSET,
 				.cpu_limit = RESOURCE_UNSET,
 				.memory_limit = RESOURCE_UNSET,
 			};

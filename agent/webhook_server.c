@@ -45,6 +45,7 @@ struct webhook_server {
 	char *cert_file;      /* for the log */
 	struct conn *lookups; /* requests whose owner GET is in flight */
 	struct webhook_stats stats;
+	const struct webhook_eviction_stats *evictions; /* the controller's, NULL when off */
 };
 
 /* The state of one HTTP request. */
@@ -367,7 +368,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		return reply(connection, MHD_HTTP_OK, "text/plain", "ok\n");
 	if (strcmp(url, "/metrics") == 0) {
 		_cleanup_free_ char *text = NULL;
-		if (webhook_metrics_text(&s->stats, &text) < 0)
+		struct webhook_stats st = s->stats;
+
+		if (s->evictions)
+			st.evictions = *s->evictions;
+		if (webhook_metrics_text(&st, &text) < 0)
 			return reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
 				     "out of memory\n");
 		return reply(connection, MHD_HTTP_OK, "text/plain; version=0.0.4", text);
@@ -487,6 +492,11 @@ const struct webhook_stats *webhook_server_stats(const struct webhook_server *s)
 	return &s->stats;
 }
 
+void webhook_server_set_evictions(struct webhook_server *s, const struct webhook_eviction_stats *st)
+{
+	s->evictions = st;
+}
+
 int webhook_metrics_text(const struct webhook_stats *st, char **ret)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -514,6 +524,24 @@ int webhook_metrics_text(const struct webhook_stats *st, char **ret)
 		"snug_webhook_tls_reloads_total{result=\"error\"} %" PRIu64 "\n",
 		st->bad_requests, st->owner_errors, st->bad_annotations, st->tls_reloads,
 		st->tls_reload_errors);
+	fprintf(f,
+		"# HELP snug_webhook_evictions_total Evictions the controller made for the pods "
+		"their node's agent asked to evict, by result.\n"
+		"# TYPE snug_webhook_evictions_total counter\n"
+		"snug_webhook_evictions_total{result=\"evicted\"} %" PRIu64 "\n"
+		"snug_webhook_evictions_total{result=\"gone\"} %" PRIu64 "\n"
+		"snug_webhook_evictions_total{result=\"blocked\"} %" PRIu64 "\n"
+		"snug_webhook_evictions_total{result=\"error\"} %" PRIu64 "\n"
+		"snug_webhook_evictions_total{result=\"failed\"} %" PRIu64 "\n"
+		"snug_webhook_evictions_total{result=\"stale\"} %" PRIu64 "\n"
+		"snug_webhook_evictions_total{result=\"refused-bare\"} %" PRIu64 "\n"
+		"# HELP snug_webhook_eviction_requests Pods asking to be evicted now (labelled "
+		"snug.io/eviction-requested=true).\n"
+		"# TYPE snug_webhook_eviction_requests gauge\n"
+		"snug_webhook_eviction_requests %" PRIu64 "\n",
+		st->evictions.evicted, st->evictions.gone, st->evictions.blocked,
+		st->evictions.errors, st->evictions.failed, st->evictions.stale,
+		st->evictions.refused_bare, st->evictions.requests);
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(buf);

@@ -28,5 +28,8 @@ struct webhook_server *webhook_server_free(struct webhook_server *s);
 /* The port actually bound (for ":0"). */
 uint16_t webhook_server_port(const struct webhook_server *s);
 const struct webhook_stats *webhook_server_stats(const struct webhook_server *s);
+/* The eviction controller's counters, shown on /metrics (st must outlive the server). */
+void webhook_server_set_evictions(struct webhook_server *s,
+				  const struct webhook_eviction_stats *st);
 /* The /metrics text (Prometheus exposition format); caller frees. */
 int webhook_metrics_text(const struct webhook_stats *st, char **ret);

@@ -534,11 +534,56 @@ int kube_event(struct kube_client *c, const struct kube_object_ref *obj, const c
 			 done, userdata);
 }
 
+/* The JSON merge patch {"metadata":{"labels":{...},"annotations":{...}}}: pairs key/value, a NULL
+ * value deletes the key (null in a merge patch). Either list may be empty, not both. */
+static int metadata_patch_body(const char *const *labels, size_t n_labels,
+			       const char *const *annotations, size_t n_annotations, char **ret)
+{
+	const struct {
+		const char *field;
+		const char *const *kv;
+		size_t n;
+	} parts[] = { { "labels", labels, n_labels },
+		      { "annotations", annotations, n_annotations } };
+	cJSON *root, *meta;
+
+	if (n_labels + n_annotations == 0)
+		return -EINVAL;
+	root = cJSON_CreateObject();
+	meta = root ? cJSON_AddObjectToObject(root, "metadata") : NULL;
+	if (!meta)
+		goto oom;
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+		cJSON *obj;
+
+		if (parts[p].n == 0)
+			continue;
+		obj = cJSON_AddObjectToObject(meta, parts[p].field);
+		if (!obj)
+			goto oom;
+		for (size_t i = 0; i < parts[p].n; i++) {
+			const char *k = parts[p].kv[2 * i], *v = parts[p].kv[2 * i + 1];
+
+			if (!k || !*k) {
+				cJSON_Delete(root);
+				return -EINVAL;
+			}
+			if (!(v ? cJSON_AddStringToObject(obj, k, v)
+				: cJSON_AddNullToObject(obj, k)))
+				goto oom;
+		}
+	}
+	*ret = print_json(root);
+	return *ret ? 0 : -ENOMEM;
+oom:
+	cJSON_Delete(root);
+	return -ENOMEM;
+}
+
 int kube_annotate(struct kube_client *c, const struct kube_object_ref *obj, const char *const *kv,
 		  size_t n_pairs, kube_done_t done, void *userdata)
 {
 	_cleanup_free_ char *path = NULL;
-	cJSON *root, *meta, *ann;
 	char *body;
 	int r;
 
@@ -547,32 +592,31 @@ int kube_annotate(struct kube_client *c, const struct kube_object_ref *obj, cons
 	r = object_path(obj, NULL, &path);
 	if (r < 0)
 		return r;
-	root = cJSON_CreateObject();
-	if (!root)
-		return -ENOMEM;
-	meta = cJSON_AddObjectToObject(root, "metadata");
-	ann = meta ? cJSON_AddObjectToObject(meta, "annotations") : NULL;
-	if (!ann)
-		goto oom;
-	for (size_t i = 0; i < n_pairs; i++) {
-		const char *k = kv[2 * i], *v = kv[2 * i + 1];
-
-		if (!k || !*k) {
-			cJSON_Delete(root);
-			return -EINVAL;
-		}
-		/* In a JSON merge patch, null deletes the key. */
-		if (!(v ? cJSON_AddStringToObject(ann, k, v) : cJSON_AddNullToObject(ann, k)))
-			goto oom;
-	}
-	body = print_json(root);
-	if (!body)
-		return -ENOMEM;
+	r = metadata_patch_body(NULL, 0, kv, n_pairs, &body);
+	if (r < 0)
+		return r;
 	return send_call(c, KUBE_CALL_ANNOTATE, "PATCH", path, "application/merge-patch+json", body,
 			 obj->name, done, userdata);
-oom:
-	cJSON_Delete(root);
-	return -ENOMEM;
+}
+
+int kube_patch_pod_metadata(struct kube_client *c, const char *namespace, const char *name,
+			    const char *const *labels, size_t n_labels,
+			    const char *const *annotations, size_t n_annotations, kube_done_t done,
+			    void *userdata)
+{
+	struct kube_object_ref ref = { .kind = "Pod", .namespace = namespace, .name = name };
+	_cleanup_free_ char *path = NULL;
+	char *body;
+	int r;
+
+	r = object_path(&ref, NULL, &path);
+	if (r < 0)
+		return r;
+	r = metadata_patch_body(labels, n_labels, annotations, n_annotations, &body);
+	if (r < 0)
+		return r;
+	return send_call(c, KUBE_CALL_ANNOTATE, "PATCH", path, "application/merge-patch+json", body,
+			 name, done, userdata);
 }
 
 int kube_get(struct kube_client *c, const struct kube_object_ref *obj, kube_done_t done,

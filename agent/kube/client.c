@@ -576,9 +576,11 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg, const struct
 		     opts->backoff_max_usec ?: 30 * USEC_PER_SEC,
 		     now_nsec(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)c);
 	c->node_name = opts->node_name ? strdup(opts->node_name) : NULL;
+	c->pod_label_selector = opts->pod_label_selector ? strdup(opts->pod_label_selector) : NULL;
 	c->component = strdup_or(opts->component, "snug");
 	r = -ENOMEM;
-	if ((opts->node_name && !c->node_name) || !c->component ||
+	if ((opts->node_name && !c->node_name) ||
+	    (opts->pod_label_selector && !c->pod_label_selector) || !c->component ||
 	    asprintf(&c->user_agent, "%s/0.1 (linux) libcurl", c->component) < 0)
 		goto fail;
 
@@ -660,6 +662,7 @@ struct kube_client *kube_client_free(struct kube_client *c)
 	free(c->token);
 	kube_config_free(c->cfg);
 	free(c->node_name);
+	free(c->pod_label_selector);
 	free(c->component);
 	free(c->user_agent);
 	sd_event_unref(c->event);

@@ -133,7 +133,7 @@ struct kube_client {
 	size_t n_ios, cap_ios;
 	struct kube_request *requests;
 	struct kube_config *cfg;
-	char *node_name, *component, *user_agent;
+	char *node_name, *pod_label_selector, *component, *user_agent;
 	uint64_t request_timeout_usec, connect_timeout_usec;
 	unsigned watch_timeout_sec;
 	struct backoff backoff; /* watch and list retries */

@@ -223,7 +223,10 @@ enum kube_outcome kube_classify(enum kube_call call, const struct kube_status *s
 struct kube_client;
 
 struct kube_options {
-	const char *node_name;	       /* required for the watch and as the Event source host */
+	const char *node_name; /* the watch's spec.nodeName selector and the Event source host */
+	/* The watch selects pods by this label selector too (the webhook's controller: pods asking
+	 * to be evicted, on any node); the watch needs node_name, this, or both. */
+	const char *pod_label_selector;
 	const char *component;	       /* Event source and User-Agent, default "snug" */
 	uint64_t request_timeout_usec; /* whole request, default 30 s */
 	uint64_t connect_timeout_usec; /* default 10 s */
@@ -289,7 +292,8 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg, const struct
 /* Aborts every request (no callbacks run) and frees the client. Not from inside a callback. */
 struct kube_client *kube_client_free(struct kube_client *c);
 
-/* Starts discovery → list → watch of pods with spec.nodeName = options.node_name, forever. */
+/* Starts discovery → list → watch of pods with spec.nodeName = options.node_name and/or
+ * options.pod_label_selector, forever. */
 int kube_client_watch_pods(struct kube_client *c, const struct kube_watch_ops *ops, void *userdata);
 enum kube_resize_path kube_client_resize_path(const struct kube_client *c);
 bool kube_client_synced(const struct kube_client *c);
@@ -339,6 +343,13 @@ int kube_event(struct kube_client *c, const struct kube_object_ref *obj, const c
 /* Merge-patch metadata.annotations of a pod or owner: pairs key/value, value NULL deletes. */
 int kube_annotate(struct kube_client *c, const struct kube_object_ref *obj, const char *const *kv,
 		  size_t n_pairs, kube_done_t done, void *userdata);
+
+/* Merge-patch a pod's metadata.labels and metadata.annotations in one request (pairs key/value,
+ * value NULL deletes): the eviction request, whose label and annotation come and go together. */
+int kube_patch_pod_metadata(struct kube_client *c, const char *namespace, const char *name,
+			    const char *const *labels, size_t n_labels,
+			    const char *const *annotations, size_t n_annotations, kube_done_t done,
+			    void *userdata);
 
 /* GET a pod or owner object; the result carries the object and its replica count. A pod read this
  * way that is newer than the cached one replaces it (with an `updated` callback) before `done` runs. */

@@ -485,6 +485,26 @@ static int start_request(struct kube_client *c, enum kube_call call, const char 
 	return 0;
 }
 
+/* The query selecting the watched pods: this node's (fieldSelector), those with a label
+ * (labelSelector), or both; escaped. NULL when out of memory. */
+static char *pod_selectors(const struct kube_client *c)
+{
+	_cleanup_free_ char *field = NULL, *fsel = NULL, *lsel = NULL;
+	char *ret;
+
+	if (c->node_name && *c->node_name) {
+		if (asprintf(&field, "spec.nodeName=%s", c->node_name) < 0 ||
+		    !(fsel = kube_path_escape(field)))
+			return NULL;
+	}
+	if (c->pod_label_selector && !(lsel = kube_path_escape(c->pod_label_selector)))
+		return NULL;
+	if (asprintf(&ret, "%s%s%s%s%s", fsel ? "fieldSelector=" : "", fsel ?: "",
+		     fsel && lsel ? "&" : "", lsel ? "labelSelector=" : "", lsel ?: "") < 0)
+		return NULL;
+	return ret;
+}
+
 static void cycle(struct kube_client *c)
 {
 	_cleanup_free_ char *sel = NULL, *path = NULL, *rv = NULL;
@@ -498,17 +518,11 @@ static void cycle(struct kube_client *c)
 			fail_later(c, "cannot build GET /api/v1");
 		return;
 	}
-	{
-		_cleanup_free_ char *s = NULL;
-
-		if (asprintf(&s, "spec.nodeName=%s", c->node_name) < 0)
-			return fail_later(c, "out of memory");
-		sel = kube_path_escape(s);
-		if (!sel)
-			return fail_later(c, "out of memory");
-	}
+	sel = pod_selectors(c);
+	if (!sel)
+		return fail_later(c, "out of memory");
 	if (!c->rv || c->relist_wanted) {
-		if (asprintf(&path, "/api/v1/pods?fieldSelector=%s", sel) < 0)
+		if (asprintf(&path, "/api/v1/pods?%s", sel) < 0)
 			return fail_later(c, "out of memory");
 		k = start_request(c, KUBE_CALL_LIST, path, NULL, on_list, 0);
 	} else {
@@ -519,7 +533,7 @@ static void cycle(struct kube_client *c)
 		t += (unsigned)(kube_backoff_usec(c, 0) % (t ? t : 1));
 		rv = kube_path_escape(c->rv);
 		if (!rv || asprintf(&path,
-				    "/api/v1/pods?fieldSelector=%s&watch=1&resourceVersion=%s"
+				    "/api/v1/pods?%s&watch=1&resourceVersion=%s"
 				    "&allowWatchBookmarks=true&timeoutSeconds=%u",
 				    sel, rv, t) < 0)
 			return fail_later(c, "out of memory");
@@ -534,7 +548,8 @@ static void cycle(struct kube_client *c)
 
 int kube_client_watch_pods(struct kube_client *c, const struct kube_watch_ops *ops, void *userdata)
 {
-	if (!c->node_name || !*c->node_name)
+	if ((!c->node_name || !*c->node_name) &&
+	    (!c->pod_label_selector || !*c->pod_label_selector))
 		return -EINVAL;
 	if (c->watching)
 		return -EBUSY;

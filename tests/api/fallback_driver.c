@@ -1,6 +1,7 @@
-/* Test driver for the eviction fallback engine: GETs the given pods through the kube client,
- * submits them to the engine in one sd-event loop, and prints the engine's counters as JSON when
- * every pod is done (or --run-ms passed). The API tier runs it against the fake API server. */
+/* Test driver for the eviction fallback engine (the node's side): GETs the given pods through the
+ * kube client, submits them to the engine in one sd-event loop, and prints the engine's counters as
+ * JSON when every pod is done or asked for (or --run-ms passed). The API tier runs it against the
+ * fake API server, with `snug-agent webhook` evicting what it asks for. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -46,7 +47,8 @@ static bool all_done(const struct driver *d)
 	if (d->n_got < d->n_pods)
 		return false;
 	for (size_t i = 0; i < d->n_pods; i++)
-		if (d->uids[i] && fallback_pending(d->fb, d->uids[i]))
+		if (d->uids[i] && fallback_pending(d->fb, d->uids[i]) &&
+		    !fallback_requested(d->fb, d->uids[i]))
 			return false;
 	return true;
 }
@@ -246,14 +248,13 @@ int main(int argc, char **argv)
 
 	st = fallback_stats(d.fb);
 	printf("{\"submitted\":%" PRIu64 ",\"updated\":%" PRIu64 ",\"refused_bare\":%" PRIu64
-	       ",\"refused_single\":%" PRIu64 ",\"refused_kind\":%" PRIu64 ",\"annotated\":%" PRIu64
-	       ",\"annotate_errors\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"gone\":%" PRIu64
-	       ",\"blocked\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"failed\":%" PRIu64
-	       ",\"rate_limited\":%" PRIu64 ",\"dry_run\":%" PRIu64 ",\"queued\":%" PRIu64
-	       ",\"submit\":[",
+	       ",\"refused_single\":%" PRIu64 ",\"refused_kind\":%" PRIu64 ",\"flushed\":%" PRIu64
+	       ",\"requested\":%" PRIu64 ",\"gone\":%" PRIu64 ",\"errors\":%" PRIu64
+	       ",\"failed\":%" PRIu64 ",\"rate_limited\":%" PRIu64 ",\"dry_run\":%" PRIu64
+	       ",\"queued\":%" PRIu64 ",\"submit\":[",
 	       st->submitted, st->updated, st->refused_bare, st->refused_single, st->refused_kind,
-	       st->annotated, st->annotate_errors, st->evicted, st->gone, st->blocked, st->errors,
-	       st->failed, st->rate_limited, st->dry_run, st->queued);
+	       st->flushed, st->requested, st->gone, st->errors, st->failed, st->rate_limited,
+	       st->dry_run, st->queued);
 	for (size_t i = 0; i < d.n_pods; i++)
 		printf("%s%d", i ? "," : "", d.submit_results[i]);
 	printf("]}\n");

@@ -1027,20 +1027,49 @@ class NoInPlaceResizeTest(AgentBase):
     def evictions(self):
         return [r for r in self.srv.requests() if r["method"] == "POST" and r["path"].endswith("/eviction")]
 
-    def test_auto_mode_annotates_owner_and_evicts(self):
+    def requests_of(self, pred):
+        return [r for r in self.srv.requests() if pred(r)]
+
+    def test_auto_mode_writes_history_then_asks_for_the_eviction(self):
+        # The agent does not evict (no grant): it writes its node's WorkloadHistory entry of the
+        # workload, then the label and annotation snug.io/eviction-requested on its own pod; no owner
+        # is written. snug-webhook evicts (test_webhook_api.py).
         owner = self.make_rs("web", 3)
         self.start_then_oom_kill(self.oom_pod("web-1", owner=owner, labels={"app": "web"}))
-        ev = wait_for(lambda: [r for r in self.evictions() if r["status"] == 201], timeout=20)
-        self.assertTrue(ev, "no eviction:\n" + self.agent.log())
+        asked = wait_for(lambda: (self.srv.get_pod("web-1")["metadata"].get("labels") or {})
+                         .get("snug.io/eviction-requested"), timeout=20)
+        self.assertEqual(asked, "true", "no eviction request:\n" + self.agent.log())
+        pod = self.srv.get_pod("web-1")
+        req = json.loads(pod["metadata"]["annotations"]["snug.io/eviction-requested"])
+        self.assertEqual(req["node"], "node-1")
+        self.assertEqual(req["containers"][0]["name"], "app")
+        self.assertGreater(quantity(req["containers"][0]["limits"]["memory"]), 256 * MiB)
         # No PATCH can work on 1.26: the client knows from discovery and does not send one.
         self.assertEqual([r for r in resize_requests(self.srv) if r["status"] == 200], [])
         self.assertTrue(events(self.srv, "ResizeNotSupported"))
+        self.assertTrue(wait_for(lambda: events(self.srv, "SnugEvictionRequested")))
+        # this node's history entry of ReplicaSet web was written before the request
+        log = self.srv.requests()
+        hist = [i for i, r in enumerate(log) if r["method"] in ("PATCH", "POST") and "/workloadhistories" in r["path"]
+                and r["status"] in (200, 201)]
+        ask = [i for i, r in enumerate(log) if r["method"] == "PATCH" and r["path"].endswith("/pods/web-1")
+               and "eviction-requested" in json.dumps(r.get("body") or "")]
+        self.assertTrue(hist, "no WorkloadHistory write: %s" % [(r["method"], r["path"], r["status"]) for r in log])
+        self.assertTrue(ask, "the request PATCH is not in the log")
+        self.assertLess(hist[0], ask[0], "the history entry was written after the request")
+        st, entries = self.srv.request("GET", "/apis/snug.io/v1alpha1/namespaces/default/workloadhistories")
+        mine = [e for e in entries["items"] if e["spec"]["nodeName"] == "node-1"
+                and e["spec"]["workload"]["name"] == "web"]
+        self.assertTrue(mine and mine[0]["spec"]["containers"][0]["name"] == "app", entries)
+        self.assertTrue(wait_for(lambda: (self.agent.metric("snug_evictions_total", result="requested") or 0) >= 1))
+        # and the agent itself never evicts nor writes an owner
+        time.sleep(1)
+        self.assertEqual(self.evictions(), [])
+        self.assertEqual(self.requests_of(lambda r: r["method"] != "GET" and "/replicasets" in r["path"]
+                                          and (r.get("user_agent") or "").startswith("snug")), [])
+        self.assertEqual(self.srv.get_pod("web-1")["metadata"].get("deletionTimestamp"), None)
         st, rs = self.srv.request("GET", "/apis/apps/v1/namespaces/default/replicasets/web")
-        rec = json.loads(rs["metadata"]["annotations"]["snug.io/recommendation"])
-        text = json.dumps(rec)
-        self.assertIn("app", text)
-        self.assertIn("node-1", text)
-        self.assertTrue(wait_for(lambda: (self.agent.metric("snug_evictions_total", result="evicted") or 0) >= 1))
+        self.assertNotIn("snug.io/recommendation", rs["metadata"].get("annotations") or {})
 
     def test_bare_pod_is_never_evicted(self):
         self.start_then_oom_kill(self.oom_pod("bare"))
@@ -1048,6 +1077,7 @@ class NoInPlaceResizeTest(AgentBase):
                         "no ResizeNotSupported event:\n" + self.agent.log())
         time.sleep(1)
         self.assertEqual(self.evictions(), [])
+        self.assertNotIn("snug.io/eviction-requested", self.srv.get_pod("bare")["metadata"].get("labels") or {})
 
     def test_in_place_mode_never_evicts(self):
         owner = self.make_rs("db", 3)
@@ -1055,6 +1085,7 @@ class NoInPlaceResizeTest(AgentBase):
         self.assertTrue(wait_for(lambda: events(self.srv, "ResizeNotSupported")))
         time.sleep(1)
         self.assertEqual(self.evictions(), [])
+        self.assertNotIn("snug.io/eviction-requested", self.srv.get_pod("db-1")["metadata"].get("labels") or {})
 
 
 class SidecarTest(AgentBase):

@@ -1,8 +1,11 @@
-"""API tier of the eviction fallback: the engine (build/tests/fallback-driver) and `snug-agent webhook`
-against tests/fake-apiserver, whose ReplicaSet controller recreates evicted pods through the webhook
-over HTTPS. What a user would notice: the replacement pod has the recommended resources; a PDB delays
-but does not lose an eviction; bare and single-replica pods are left alone; the per-node eviction budget
-holds; a broken annotation admits pods unchanged; one client cannot take every connection.
+"""API tier of the eviction fallback: the node's engine (build/tests/fallback-driver, which asks with
+the label snug.io/eviction-requested on the pod) and `snug-agent webhook` (its controller evicts what is
+asked for, its admission webhook mutates the replacement) against tests/fake-apiserver, whose ReplicaSet
+controller recreates evicted pods through the webhook over HTTPS. What a user would notice: the
+replacement pod has the workload's merged recommendation; a PDB delays but does not lose an eviction; an
+eviction of a pod already gone (another webhook replica's) is done, not an error; bare and
+single-replica pods are left alone; the per-node budget holds; a broken annotation admits pods
+unchanged; one client cannot take every connection.
 
 Env: SNUG_AGENT, SNUG_FALLBACK_DRIVER (paths), SNUG_RESULTS (result line file).
 """
@@ -28,6 +31,7 @@ from snugtest import REPO  # noqa: E402
 from snugtest.agent import AGENT  # noqa: E402
 from snugtest.fakeserver import FakeApiServer  # noqa: E402
 from snugtest.harness import main  # noqa: E402
+from snugtest.units import quantity as quantity_bytes  # noqa: E402
 
 DRIVER = os.environ.get("SNUG_FALLBACK_DRIVER", os.path.join(REPO, "build", "tests", "fallback-driver"))
 ANN = "snug.io/recommendation"
@@ -169,6 +173,24 @@ class FallbackApiTest(unittest.TestCase):
         return [r for r in self.srv.requests()
                 if r["method"] == "POST" and r["path"].endswith("/eviction") and (status is None or r["status"] == status)]
 
+    def merged_history(self, name="web", cores=(0.5, 1.5), memory=(300 << 20, 900 << 20)):
+        """Two nodes' WorkloadHistory entries of ReplicaSet `name`; returns VPA's target of the merge
+        (P90 + 15 %: the larger node's bucket end) as (millicores, bytes)."""
+        for i, (c, m) in enumerate(zip(cores, memory)):
+            self.srv.create(self.history_entry("node-%d" % (i + 1), c, m, kind="ReplicaSet", name=name))
+        end = lambda b, first: first * (1.05 ** (b + 1) - 1) / 0.05  # noqa: E731
+        bucket = lambda v, first: int(math.floor(math.log(v * 0.05 / first + 1) / math.log(1.05)))  # noqa: E731
+        margin = lambda v: v + int(v * 0.15)  # noqa: E731
+        return (margin(int(end(bucket(max(cores), 0.01), 0.01) * 1000)),
+                margin(int(end(bucket(max(memory), 1e7), 1e7))))
+
+    def asked(self, pod):
+        p = self.srv.get_pod(pod)
+        return p and (p["metadata"].get("labels") or {}).get("snug.io/eviction-requested") == "true"
+
+    def webhook_metric(self, result, wh=None):
+        return (wh or self.wh).metric('snug_webhook_evictions_total{result="%s"}' % result)
+
     def rs_annotation(self, name="web"):
         st, rs = self.srv.request("GET", "/apis/apps/v1/namespaces/default/replicasets/%s" % name)
         return (rs["metadata"].get("annotations") or {}).get(ANN)
@@ -185,108 +207,157 @@ class FallbackApiTest(unittest.TestCase):
 
     # ---- tests
     def test_evicted_pod_comes_back_with_recommendation(self):
-        wh = self.start_webhook()
+        # The node asks (label + annotation on its pod), the webhook's controller evicts, the
+        # replacement gets the workload's merged history: node-2's 1.5 cores / 900 MiB win the P90.
+        wh = self.start_webhook("--eviction-backoff-min", "0.2", "--eviction-backoff-max", "0.4")
+        cpu, mem = self.merged_history()
         rs = self.make_rs()
         self.owned_pod(rs, "web-a")
         st = self.drive(["web-a"])
-        self.assertEqual(st["evicted"], 1, self.driver_log)
-        self.assertEqual(st["annotated"], 1)
-        ann = json.loads(self.rs_annotation())
-        self.assertEqual(ann["node"], "node-1")
-        self.assertGreater(ann["at"], 1.7e9)
-        self.assertEqual(ann["containers"][0]["name"], "app")
-        self.assertEqual(ann["containers"][0]["requests"], {"cpu": "300m", "memory": "200Mi"})
+        self.assertEqual(st["requested"], 1, self.driver_log)
+        # the request as the node wrote it (the pod may be gone already)
+        ask = [r["body"] for r in self.srv.requests() if r["method"] == "PATCH" and r["path"].endswith("/pods/web-a")]
+        self.assertEqual(len(ask), 1, ask)
+        self.assertEqual(ask[0]["metadata"]["labels"], {"snug.io/eviction-requested": "true"})
+        req = json.loads(ask[0]["metadata"]["annotations"]["snug.io/eviction-requested"])
+        self.assertEqual((req["node"], req["containers"][0]["requests"]), ("node-1", {"cpu": "300m", "memory": "200Mi"}))
+        pod = self.replacement("web-a")
+        # the eviction is the webhook's, never the node engine's
+        ev = self.evictions(201)
+        self.assertEqual(len(ev), 1)
+        self.assertEqual(ev[0]["user_agent"].split("/")[0], "snug-webhook")
+        self.assertFalse([r for r in self.srv.requests() if (r.get("user_agent") or "").startswith("snug-fallback-driver")
+                          and (r["path"].endswith("/eviction") or "/replicasets/" in r["path"] and r["method"] != "GET")])
+        self.assertIsNone(self.rs_annotation())
+        res = pod["spec"]["containers"][0]["resources"]
+        self.assertEqual(res["requests"]["cpu"], "%dm" % cpu)
+        self.assertEqual(quantity_bytes(res["requests"]["memory"]), mem)
+        # limits keep their 2:1 ratio to the requests
+        self.assertEqual(res["limits"]["cpu"], "%dm" % (2 * cpu))
+        self.assertEqual(pod["status"]["qosClass"], "Burstable")
+        self.assertEqual(wh.metric('snug_webhook_requests_total{result="patched"}'), 1)
+        self.assertEqual(self.webhook_metric("evicted"), 1)
         # the template is never touched
         st_, rsnow = self.srv.request("GET", "/apis/apps/v1/namespaces/default/replicasets/web")
         self.assertEqual(rsnow["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"], "100m")
-        pod = self.replacement("web-a")
-        res = pod["spec"]["containers"][0]["resources"]
-        self.assertEqual(res["requests"], {"cpu": "300m", "memory": "200Mi"})
-        # limits keep their 2:1 ratio to the requests
-        self.assertEqual(res["limits"], {"cpu": "600m", "memory": "400Mi"})
-        self.assertEqual(pod["status"]["qosClass"], "Burstable")
-        self.assertEqual(wh.metric('snug_webhook_requests_total{result="patched"}'), 1)
-        # Events tell the story on the pod and the owner
+        # Events tell the story on the pod
         st_, evs = self.srv.request("GET", "/api/v1/namespaces/default/events")
         reasons = {e["reason"] for e in evs["items"]}
-        self.assertTrue({"SnugEvicting", "SnugEvicted", "SnugRecommendationRecorded"} <= reasons, reasons)
+        self.assertTrue({"SnugEvictionRequested", "SnugEvicted"} <= reasons, reasons)
 
     def test_guaranteed_pod_stays_guaranteed_and_caps_apply(self):
-        wh = self.start_webhook("--max-cpu", "250m")
+        self.start_webhook("--max-cpu", "250m")
+        cpu, mem = self.merged_history()
         rs = self.make_rs(resources={"limits": {"cpu": "100m", "memory": "128Mi"}})
         self.owned_pod(rs, "web-a")
         st = self.drive(["web-a"], rec="app:500m:256Mi")
-        self.assertEqual(st["evicted"], 1, self.driver_log)
+        self.assertEqual(st["requested"], 1, self.driver_log)
         pod = self.replacement("web-a")
         res = pod["spec"]["containers"][0]["resources"]
-        self.assertEqual(res["requests"], {"cpu": "250m", "memory": "256Mi"})
-        self.assertEqual(res["limits"], {"cpu": "250m", "memory": "256Mi"})
+        self.assertEqual(res["requests"]["cpu"], "250m")
+        self.assertEqual(res["limits"]["cpu"], "250m")
+        self.assertEqual(quantity_bytes(res["requests"]["memory"]), mem)
+        self.assertEqual(res["limits"]["memory"], res["requests"]["memory"])
         self.assertEqual(pod["status"]["qosClass"], "Guaranteed")
 
     def test_pdb_block_is_retried_not_lost(self):
-        self.start_webhook()
+        wh = self.start_webhook("--eviction-backoff-min", "0.2", "--eviction-backoff-max", "0.4")
         rs = self.make_rs()
         self.owned_pod(rs, "web-a")
         self.srv.create_pdb("web-pdb", {"app": "web"}, disruptions_allowed=0, desired_healthy=3, current_healthy=3)
-        drv = subprocess.Popen([DRIVER, "--kubeconfig", self.srv.kubeconfig(), "--node", "node-1", "--rec", "app:300m:200Mi",
-                                "--pod", "default/web-a", "--backoff-min-ms", "200", "--backoff-max-ms", "400", "--run-ms", "30000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            self.assertTrue(self.srv.wait_for(lambda: len(self.evictions(429)) >= 3, timeout=15),
-                            "expected repeated 429s: %s" % self.evictions())
-            self.assertIsNotNone(self.srv.get_pod("web-a"))
-            self.srv.set_pdb_status("web-pdb", 1, desired_healthy=2, current_healthy=3)
-            out, err = drv.communicate(timeout=40)
-        finally:
-            if drv.poll() is None:
-                drv.kill()
-                drv.wait()
-        st = json.loads(out)
-        self.assertEqual(st["evicted"], 1, err.decode())
-        self.assertGreaterEqual(st["blocked"], 3)
-        self.assertEqual(st["failed"], 0)
+        st = self.drive(["web-a"])
+        self.assertEqual(st["requested"], 1, self.driver_log)
+        self.assertTrue(self.srv.wait_for(lambda: len(self.evictions(429)) >= 3, timeout=15),
+                        "expected repeated 429s: %s\n%s" % (self.evictions(), wh.log()))
+        self.assertIsNotNone(self.srv.get_pod("web-a"))
+        self.assertFalse(self.srv.get_pod("web-a")["metadata"].get("deletionTimestamp"))
+        self.srv.set_pdb_status("web-pdb", 1, desired_healthy=2, current_healthy=3)
+        self.replacement("web-a")
         self.assertEqual(len(self.evictions(201)), 1)
-        pod = self.replacement("web-a")
-        self.assertEqual(pod["spec"]["containers"][0]["resources"]["requests"]["cpu"], "300m")
+        self.assertGreaterEqual(self.webhook_metric("blocked"), 3)
+        self.assertEqual(self.webhook_metric("evicted"), 1)
+        self.assertEqual(self.webhook_metric("failed"), 0)
         st_, evs = self.srv.request("GET", "/api/v1/namespaces/default/events")
         blocked = [e for e in evs["items"] if e["reason"] == "SnugEvictionBlocked"]
         self.assertTrue(blocked)
         self.assertIn("web-pdb", blocked[0]["message"])
 
-    def test_bare_and_single_replica_pods_not_evicted(self):
+    def test_eviction_of_a_pod_already_gone_is_done(self):
+        # Another replica of the Deployment evicted it first: the API answers 404. Done, not an
+        # error: no retry, no SnugEvictionFailed.
+        self.start_webhook("--eviction-backoff-min", "0.2", "--eviction-backoff-max", "0.4")
+        rs = self.make_rs()
+        self.owned_pod(rs, "web-a")
+        self.srv.fault(action="error", method="POST", path="/pods/web-a/eviction$", status=404, count=1,
+                       message='pods "web-a" not found')
+        st = self.drive(["web-a"])
+        self.assertEqual(st["requested"], 1, self.driver_log)
+        self.assertTrue(self.srv.wait_for(lambda: self.webhook_metric("gone") == 1, timeout=10), self.wh.log())
+        time.sleep(1.5)  # several backoff periods: a retry would have come by now
+        self.assertEqual(len(self.evictions()), 1, self.evictions())
+        self.assertEqual((self.webhook_metric("error"), self.webhook_metric("failed")), (0, 0))
+        st_, evs = self.srv.request("GET", "/api/v1/namespaces/default/events")
+        self.assertFalse([e for e in evs["items"] if e["reason"] == "SnugEvictionFailed"])
+
+    def test_two_webhook_replicas_evict_once(self):
+        # Both replicas of the Deployment see the request; the pod is evicted and replaced once, and
+        # neither counts an error.
+        self.start_webhook("--eviction-backoff-min", "0.2", "--eviction-backoff-max", "0.4")
+        os.makedirs(os.path.join(self.dir, "b"))
+        other = Webhook(self.srv, os.path.join(self.dir, "b"), ("--eviction-backoff-min", "0.2")).start()
+        try:
+            rs = self.make_rs()
+            self.owned_pod(rs, "web-a")
+            self.drive(["web-a"])
+            self.replacement("web-a")
+            time.sleep(1)
+            both = [self.webhook_metric(r) + self.webhook_metric(r, other) for r in ("evicted", "gone", "error", "failed")]
+            self.assertEqual(both[2:], [0, 0], self.wh.log() + other.log())
+            self.assertGreaterEqual(both[0], 1)
+            replaced = [e for e in self.srv.state()["controller_log"] if e.get("replaced") == "web-a" and e.get("pod")]
+            self.assertEqual(len(replaced), 1, replaced)
+        finally:
+            other.stop()
+
+    def test_bare_and_single_replica_pods_not_asked_for(self):
         self.srv.create_pod("bare")
         solo = self.make_rs(name="solo", replicas=1)
         self.owned_pod(solo, "solo-a")
         st = self.drive(["bare", "solo-a"])
         self.assertEqual(st["refused_bare"], 1)
         self.assertEqual(st["refused_single"], 1)
-        self.assertEqual(st["evicted"], 0)
+        self.assertEqual(st["requested"], 0)
+        self.assertFalse(self.asked("bare") or self.asked("solo-a"))
         self.assertEqual(self.evictions(), [])
-        self.assertIsNone(self.rs_annotation("solo"))
-        self.assertIsNotNone(self.srv.get_pod("bare"))
-        self.assertIsNotNone(self.srv.get_pod("solo-a"))
         # ... unless the pod opts in
         self.owned_pod(solo, "solo-b", annotations={"snug.io/allow-single-replica-eviction": "true"})
         st = self.drive(["solo-b"])
-        self.assertEqual(st["evicted"], 1, self.driver_log)
+        self.assertEqual(st["requested"], 1, self.driver_log)
+        self.assertTrue(self.asked("solo-b"))
+
+    def test_webhook_refuses_a_bare_pod_that_asks(self):
+        # A compromised node may label its own bare pod: the controller does not evict a pod that
+        # would not come back.
+        self.start_webhook()
+        self.srv.create_pod("bare", labels={"snug.io/eviction-requested": "true"})
+        self.assertTrue(self.srv.wait_for(lambda: self.webhook_metric("refused-bare") == 1, timeout=10), self.wh.log())
+        self.assertEqual(self.evictions(), [])
 
     def test_eviction_rate_limit_holds(self):
         rs = self.make_rs(replicas=3)
         for p in ("web-a", "web-b", "web-c"):
             self.owned_pod(rs, p)
-        # one eviction per hour on this node: within the run only one pod goes
+        # one request per hour on this node: within the run only one pod is asked for
         st = self.drive(["web-a", "web-b", "web-c"], "--max-evictions", "1", "--interval-ms", "3600000", run_ms=3000)
-        self.assertEqual(st["evicted"], 1, self.driver_log)
-        self.assertEqual(st["queued"], 2)
+        self.assertEqual(st["requested"], 1, self.driver_log)
+        self.assertEqual(st["queued"], 3)  # one asked, two waiting
         self.assertGreaterEqual(st["rate_limited"], 1)
-        self.assertEqual(len(self.evictions()), 1)
-        # with a short window the others go too
-        left = [p for p in ("web-a", "web-b", "web-c") if self.srv.get_pod(p) and not self.srv.get_pod(p)["metadata"].get("deletionTimestamp")]
+        left = [p for p in ("web-a", "web-b", "web-c") if not self.asked(p)]
         self.assertEqual(len(left), 2)
-        self.srv.clear_requests()
+        # with a short window the others go too
         st = self.drive(left, "--max-evictions", "1", "--interval-ms", "700")
-        self.assertEqual(st["evicted"], 2, self.driver_log)
-        self.assertEqual(len(self.evictions(201)), 2)
+        self.assertEqual(st["requested"], 2, self.driver_log)
+        self.assertTrue(all(self.asked(p) for p in ("web-a", "web-b", "web-c")))
 
     def test_broken_annotation_admits_unchanged(self):
         wh = self.start_webhook()
@@ -342,19 +413,20 @@ class FallbackApiTest(unittest.TestCase):
         self.assertEqual(by_path["/spec/containers/0/resources/limits"], {"cpu": "2"})
 
     @staticmethod
-    def history_entry(node, cores, memory):
-        """Node `node`'s WorkloadHistory entry of Deployment shop's app container: two days at `cores`
-        and `memory` bytes, in VPA's checkpoint form (one bucket each, the largest 10000)."""
+    def history_entry(node, cores, memory, kind="Deployment", name="shop"):
+        """Node `node`'s WorkloadHistory entry of workload kind/name's app container (Deployment shop):
+        two days at `cores` and `memory` bytes, in VPA's checkpoint form (one bucket each, the largest
+        10000)."""
         now, day = time.time(), 86400
         iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
         bucket = lambda v, first: int(math.floor(math.log(v * 0.05 / first + 1) / math.log(1.05)))  # noqa: E731
         hist = lambda b, w: {"referenceTimestamp": iso(now - now % day), "totalWeight": w,  # noqa: E731
                              "numBuckets": 176, "bucketWeights": {str(b): 10000}}
-        key = "%016x" % fnv1a64("Deployment/shop")
+        key = "%016x" % fnv1a64("%s/%s" % (kind, name))
         return {"apiVersion": "snug.io/v1alpha1", "kind": "WorkloadHistory",
                 "metadata": {"name": "%s.%s" % (key, node), "namespace": "default",
                              "labels": {"snug.io/workload": key, "snug.io/node": node}},
-                "spec": {"nodeName": node, "workload": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"},
+                "spec": {"nodeName": node, "workload": {"apiVersion": "apps/v1", "kind": kind, "name": name},
                          "containers": [{"name": "app", "firstSampleStart": iso(now - 2 * day),
                                          "lastSampleStart": iso(now - 120), "totalSamplesCount": 2880,
                                          "cpuHistogram": hist(bucket(cores, 0.01), 288.0),

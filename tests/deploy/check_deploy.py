@@ -493,8 +493,14 @@ def check_base_needs_no_crd():
 # Writes the agent's ClusterRole grants that deploy/policy.yaml leaves unconfined, and why.
 POLICY_EXEMPT = {
     ("", "events", "create"): "an Event names its object but changes none",
-    ("", "pods/eviction", "create"): "open: the policy sees the Eviction, not the pod (docs/security.md)",
 }
+# Writes the agent must never be granted again (docs/security.md): an eviction, which the policy
+# cannot confine to the agent's node (it sees the Eviction, not the pod), and any owner write (a
+# pod template is the whole workload). snug-webhook evicts; the webhook reads the merged history.
+AGENT_NEVER = {("", "pods/eviction", "create")} | {
+    (g, r, v) for g, rs in (("apps", ("replicasets", "statefulsets", "daemonsets", "deployments")),
+                            ("batch", ("jobs",)))
+    for r in rs for v in ("create", "update", "patch", "delete")}
 VERB_OPERATION = {"create": "CREATE", "patch": "UPDATE", "update": "UPDATE", "delete": "DELETE"}
 
 
@@ -518,6 +524,8 @@ def check_policy_confines_agent_writes():
                 for op in rule["operations"]:
                     covered.add((g, r, op))
     role = rbac.role_perms(find(docs, "ClusterRole", "snug-agent"))
+    never = sorted(a for a in AGENT_NEVER if rbac.allowed(role, a))
+    assert not never, "the agent's ClusterRole grants what no node agent may hold: %s" % never
     writes = sorted(p for p in role if p[2] in VERB_OPERATION)
     loose = [p for p in writes if p not in POLICY_EXEMPT and (p[0], p[1], VERB_OPERATION[p[2]]) not in covered]
     assert not loose, "the agent may make these writes and deploy/policy.yaml does not confine them: %s" % loose

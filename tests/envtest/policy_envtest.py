@@ -5,7 +5,8 @@ service-account token bound to a pod on node-a. Each check is one thing node-a's
 
 WorkloadHistory (issue 16's shared history) is the base's own CRD (deploy/workloadhistory-crd.yaml) and
 deploy/rbac.yaml grants the agent create/patch/delete on it, so the policy, not RBAC, is what refuses
-node-b's entry."""
+node-b's entry. Evictions and owner writes are RBAC's refusals: the agent holds neither right any more
+(it asks snug-webhook with the label snug.io/eviction-requested, which the policy confines)."""
 
 import os
 import sys
@@ -146,12 +147,9 @@ class PolicyEnvtest(unittest.TestCase):
         path = "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy"
         body = {"spec": {"template": {"spec": {"containers": [{"name": "kube-proxy",
                                                                "image": "registry.example/evil:1"}]}}}}
-        self.assertDeniedByPolicy(self.agent.call("PATCH", path, body, "application/strategic-merge-patch+json"),
-                                  "kube-system DaemonSet template")
-        # nor slip the template change in beside the one annotation it may write
-        body["metadata"] = {"annotations": {"snug.io/recommendation": "{}"}}
-        self.assertDeniedByPolicy(self.agent.call("PATCH", path, body, "application/strategic-merge-patch+json"),
-                                  "DaemonSet template with the recommendation annotation")
+        # RBAC's refusal now: the agent holds no owner write at all (the owner annotation is gone)
+        self.assertDeniedByRbac(self.agent.call("PATCH", path, body, "application/strategic-merge-patch+json"),
+                                "kube-system DaemonSet template")
         ds = self.admin.ok("GET", path)
         self.assertEqual(ds["spec"]["template"]["spec"]["containers"][0]["image"],
                          "registry.k8s.io/kube-proxy:v1.36.2")
@@ -174,7 +172,60 @@ class PolicyEnvtest(unittest.TestCase):
         self.assertDeniedByPolicy(self.agent.call("POST", HISTORIES, forged),
                                   "node-a's WorkloadHistory labelled snug.io/node=node-b")
 
+    def assertDeniedByRbac(self, result, what):
+        st, out = result
+        self.assertEqual(st, 403, "%s was not refused: %d %s" % (what, st, out))
+        self.assertNotIn("ValidatingAdmissionPolicy", out.get("message", ""), out)
+        self.assertIn("cannot", out.get("message", ""), "%s refused, but not by RBAC: %s" % (what, out))
+
+    def evict(self, name):
+        return self.agent.call("POST", "/api/v1/namespaces/%s/pods/%s/eviction" % (NS, name), {
+            "apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": NS}})
+
+    def test_cannot_evict_any_pod(self):
+        # The policy could not confine an eviction to the agent's node (it sees the Eviction, not the
+        # pod): the agent holds no pods/eviction right at all, for node-b's pod nor its own.
+        for name in ("on-b", "on-a"):
+            self.assertDeniedByRbac(self.evict(name), "eviction of %s" % name)
+            pod = self.admin.ok("GET", "/api/v1/namespaces/%s/pods/%s" % (NS, name))
+            self.assertNotIn("deletionTimestamp", pod["metadata"])
+
+    def test_cannot_write_an_owner(self):
+        # not even the snug.io/recommendation annotation the eviction fallback used to record
+        path = "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy"
+        self.assertDeniedByRbac(self.agent.call("PATCH", path, {"metadata": {"annotations": {
+            "snug.io/recommendation": "{}"}}}, MERGE), "the DaemonSet's snug.io/recommendation")
+
+    def test_cannot_ask_to_evict_a_pod_of_another_node(self):
+        self.assertDeniedByPolicy(self.patch_pod("on-b", {"metadata": {
+            "labels": {"snug.io/eviction-requested": "true"},
+            "annotations": {"snug.io/eviction-requested": "{}"}}}), "the eviction request on node-b's pod")
+        self.assertDeniedByPolicy(self.patch_pod("on-b", {"metadata": {
+            "labels": {"snug.io/eviction-requested": "true"}}}), "the eviction request label on node-b's pod")
+
+    def test_cannot_set_another_label(self):
+        for what, labels in (("another snug.io label", {"snug.io/managed": "true"}),
+                             ("the request label with another value", {"snug.io/eviction-requested": "yes"}),
+                             ("a label beside the request label", {"snug.io/eviction-requested": "true",
+                                                                   "app": "other"}),
+                             ("a removed label", {"app": None})):
+            self.assertDeniedByPolicy(self.patch_pod("on-a", {"metadata": {"labels": labels}}),
+                                      "%s on node-a's pod" % what)
+        pod = self.admin.ok("GET", "/api/v1/namespaces/%s/pods/on-a" % NS)
+        self.assertEqual(pod["metadata"]["labels"].get("app"), "on-a")
+
     # ---- allowed -----------------------------------------------------------------------------
+
+    def test_can_ask_to_evict_its_own_nodes_pod(self):
+        self.assertAllowed(self.patch_pod("on-a", {"metadata": {
+            "labels": {"snug.io/eviction-requested": "true"},
+            "annotations": {"snug.io/eviction-requested": '{"at":1,"node":"node-a","containers":[]}'}}}),
+            "the eviction request on node-a's pod")
+        pod = self.admin.ok("GET", "/api/v1/namespaces/%s/pods/on-a" % NS)
+        self.assertEqual(pod["metadata"]["labels"]["snug.io/eviction-requested"], "true")
+        self.assertAllowed(self.patch_pod("on-a", {"metadata": {
+            "labels": {"snug.io/eviction-requested": None},
+            "annotations": {"snug.io/eviction-requested": None}}}), "withdrawing it")
 
     def test_can_resize_its_own_nodes_pod(self):
         body = {"spec": {"containers": [{"name": "app", "resources": dict(RES, requests={"cpu": "150m",
@@ -193,14 +244,6 @@ class PolicyEnvtest(unittest.TestCase):
             "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": NS, "name": "on-a"},
             "reason": "Resized", "message": "cpu 100m to 150m", "type": "Normal",
             "source": {"component": "snug"}}), "an Event")
-
-    def test_can_write_the_recommendation_annotation_of_an_owner(self):
-        # the eviction fallback's owner annotation, until the shared history retires it
-        path = "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy"
-        self.assertAllowed(self.agent.call("PATCH", path, {"metadata": {"annotations": {
-            "snug.io/recommendation": "{}"}}}, MERGE), "the DaemonSet's snug.io/recommendation")
-        self.assertDeniedByPolicy(self.agent.call("PATCH", path, {"metadata": {"annotations": {
-            "snug.io/mode": "auto"}}}, MERGE), "another snug.io annotation of the DaemonSet")
 
     def test_can_write_its_own_nodes_workload_history(self):
         self.assertAllowed(self.agent.call("POST", HISTORIES, history("db-node-a", "node-a")),

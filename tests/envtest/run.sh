@@ -77,8 +77,11 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 		echo "envtest $version: the policy suite died" >&2
 		pfail=$((pfail + 1))
 	fi
-	# The client runs as the agent on node-1 would: a token bound to a pod there.
-	if ! cp_agent_token "$kubectl" node-1 > "$work/agent-token"; then
+	# The client runs as the agent on node-1 would: a token bound to a pod there; its evictions as
+	# snug-webhook (the base's deploy/webhook-rbac.yaml).
+	if ! cp_agent_token "$kubectl" node-1 > "$work/agent-token" ||
+		! "$kubectl" --kubeconfig "$CP_WORK/admin.kubeconfig" -n snug-system create token snug-webhook \
+			--duration=2h > "$work/webhook-token"; then
 		echo "envtest $version: no bound token for node-1" >&2
 		fail=$((fail + 1))
 		cp_stop
@@ -89,6 +92,7 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 	SNUG_ENVTEST_SERVER=$CP_SERVER SNUG_ENVTEST_CA=$CP_CA \
 		SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN \
 		SNUG_ENVTEST_AGENT_TOKEN_FILE=$work/agent-token SNUG_ENVTEST_VERSION=$num \
+		SNUG_ENVTEST_WEBHOOK_TOKEN_FILE=$work/webhook-token \
 		SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig \
 		SNUG_RESULTS=$work/result "$prog"
 	if [ -f "$work/result" ]; then

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Envtest tier of the eviction fallback: `snug-agent run` (as the snug-agent service account,
-# deploy/rbac.yaml, with a token bound to a pod on node-1 and confined by deploy/policy.yaml) against a real kube-apiserver (tests/envtest's control plane) that cannot resize
-# the pod in place — 1.33 with InPlacePodVerticalScaling=false, 1.36 with a pod whose node has no
-# resize support — evicts it past a real PodDisruptionBudget, and the real API server calls
-# `snug-agent webhook` over HTTPS on loopback (MutatingWebhookConfiguration with a url + caBundle)
-# when the test creates the replacement pod.
+# deploy/rbac.yaml, with a token bound to a pod on node-1 and confined by deploy/policy.yaml) against a
+# real kube-apiserver (tests/envtest's control plane) that cannot resize the pod in place — 1.33 with
+# InPlacePodVerticalScaling=false, 1.36 with a pod whose node has no resize support — writes its
+# WorkloadHistory entry and asks for the eviction (label snug.io/eviction-requested on its pod);
+# `snug-agent webhook` (as the snug-webhook service account, deploy/webhook-rbac.yaml) evicts it past a
+# real PodDisruptionBudget, and the real API server calls the same webhook over HTTPS on loopback
+# (MutatingWebhookConfiguration with a url + caBundle) when the test creates the replacement pod.
 # Usage: envtest.sh AGENT RESULTS_FILE
 set -u
 agent=$1 results=$2
@@ -34,19 +36,22 @@ for spec in "kube-apiserver.xz 1.36.2 no-node-support" \
 	fi
 	work=$(mktemp -d /tmp/snug-fallback-envtest.XXXXXX)
 	if ! CP_APISERVER_EXTRA_FLAGS="$*" cp_start "$assets" "$work" ||
-		! cp_apply deploy/rbac.yaml; then
+		! cp_apply deploy/rbac.yaml || ! cp_apply deploy/workloadhistory-crd.yaml ||
+		! cp_apply deploy/webhook-rbac.yaml; then
 		echo "fallback envtest $version: control plane did not start" >&2
 		fail=$((fail + 1))
 		cp_stop
 		continue
 	fi
 	cp_kubeconfig "$work/kubeconfig"
-	# The policy, and the agent's token bound to a pod on node-1 (the webhook, which only reads,
-	# keeps the client certificate). The test applies its own MutatingWebhookConfiguration (a url on
-	# loopback), so not the whole base.
+	# The policy, the agent's token bound to a pod on node-1 and the webhook's token (its service
+	# account is cluster-level: no node). The test applies its own MutatingWebhookConfiguration (a
+	# url on loopback), so not the whole base.
 	cp_admin_kubeconfig "$work/admin.kubeconfig"
 	if ! "$kubectl" --kubeconfig "$work/admin.kubeconfig" apply -f deploy/policy.yaml >/dev/null ||
-		! cp_agent_token "$kubectl" node-1 > "$work/agent-token"; then
+		! cp_agent_token "$kubectl" node-1 > "$work/agent-token" ||
+		! "$kubectl" --kubeconfig "$work/admin.kubeconfig" -n snug-system create token snug-webhook \
+			--duration=2h > "$work/webhook-token"; then
 		echo "fallback envtest $version: no policy or no bound token" >&2
 		fail=$((fail + 1))
 		cp_stop
@@ -56,7 +61,7 @@ for spec in "kube-apiserver.xz 1.36.2 no-node-support" \
 	if SNUG_AGENT=$agent SNUG_ENVTEST_SERVER=$CP_SERVER \
 		SNUG_ENVTEST_CA=$CP_CA SNUG_ENVTEST_CA_KEY=$work/pki/ca.key \
 		SNUG_ENVTEST_ADMIN_TOKEN=$CP_ADMIN_TOKEN SNUG_ENVTEST_KUBECONFIG=$work/kubeconfig \
-		SNUG_ENVTEST_AGENT_TOKEN_FILE=$work/agent-token \
+		SNUG_ENVTEST_AGENT_TOKEN_FILE=$work/agent-token SNUG_ENVTEST_WEBHOOK_TOKEN_FILE=$work/webhook-token \
 		SNUG_ENVTEST_WORK=$work SNUG_ENVTEST_VERSION=$version SNUG_ENVTEST_CASE=$case \
 		PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/envtest/webhook_envtest.py; then
 		pass=$((pass + 1))

@@ -96,6 +96,41 @@ START_TEST(test_recommendation_from_entries)
 }
 END_TEST
 
+/* A young workload evicted after an OOM kill: the kill is in its memory histogram, no minute of CPU
+ * has ended yet. The memory request comes from the history, the CPU request is left as it is. */
+START_TEST(test_memory_only_history)
+{
+	static const char *const LIST =
+		"{\"kind\":\"WorkloadHistoryList\",\"items\":["
+		"{\"metadata\":{\"name\":\"k.node-a\"},\"spec\":{\"nodeName\":\"node-a\","
+		"\"workload\":{\"kind\":\"Deployment\",\"name\":\"web\"},\"containers\":[{\"name\":"
+		"\"app\",\"totalSamplesCount\":0,\"cpuHistogram\":{\"totalWeight\":0,"
+		"\"numBuckets\":176,"
+		"\"bucketWeights\":{}},\"memoryHistogram\":{\"referenceTimestamp\":\"2026-12-03T00:"
+		"00:"
+		"00Z\",\"totalWeight\":1,\"numBuckets\":176,\"bucketWeights\":{\"37\":10000}}}]}}]"
+		"}";
+	struct rec_tunables t;
+	struct webhook_request *r = review("ReplicaSet", "web-6d4cf56db6", "6d4cf56db6");
+	cJSON *list = cJSON_Parse(LIST);
+	struct webhook_rec *rec = NULL;
+	char *text = NULL, err[WEBHOOK_ERRBUF] = "";
+
+	rec_tunables_init_default(&t);
+	ck_assert_int_eq(webhook_history_recommendation(list, r, "Deployment", "web", &t,
+							1796000000LL * 1000000, &text, err),
+			 0);
+	ck_assert_int_eq(webhook_rec_parse(text, &rec, err), 0);
+	ck_assert_uint_eq(rec->n_containers, 1);
+	ck_assert_int_eq(rec->containers[0].cpu_request, RESOURCE_UNSET);
+	ck_assert_int_gt(rec->containers[0].memory_request, 1000000000LL);
+	webhook_rec_free(rec);
+	free(text);
+	cJSON_Delete(list);
+	webhook_request_free(r);
+}
+END_TEST
+
 Suite *webhook_history_suite(void)
 {
 	Suite *s = suite_create("webhook_history");
@@ -103,6 +138,7 @@ Suite *webhook_history_suite(void)
 
 	tcase_add_test(tc, test_workload_of_a_pod);
 	tcase_add_test(tc, test_recommendation_from_entries);
+	tcase_add_test(tc, test_memory_only_history);
 	suite_add_tcase(s, tc);
 	return s;
 }
