@@ -182,9 +182,14 @@ static void container_restore_last_resize(const struct kube_pod *pod, struct age
 		log_warning("Pod %s/%s: %s partly ignored for container %s: %s", pod->namespace,
 			    pod->name, LAST_RESIZE_ANNOTATION, c->name, problem);
 	c->resize.last_usec = lr.at_usec;
-	memcpy(c->resize.bypass_grows_usec, lr.bypass_grows_usec,
-	       sizeof(c->resize.bypass_grows_usec));
-	c->resize.n_bypass_grows = lr.n_bypass_grows;
+	c->resize.cpu.last_usec = lr.cpu.at_usec;
+	memcpy(c->resize.cpu.bypass_grows_usec, lr.cpu.bypass_grows_usec,
+	       sizeof(c->resize.cpu.bypass_grows_usec));
+	c->resize.cpu.n_bypass_grows = lr.cpu.n_bypass_grows;
+	c->resize.memory.last_usec = lr.memory.at_usec;
+	memcpy(c->resize.memory.bypass_grows_usec, lr.memory.bypass_grows_usec,
+	       sizeof(c->resize.memory.bypass_grows_usec));
+	c->resize.memory.n_bypass_grows = lr.memory.n_bypass_grows;
 }
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)

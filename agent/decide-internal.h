@@ -68,6 +68,7 @@ struct plan {
 	 * request is its denominator and stays; only the limit may move. */
 	const char *hpa;
 	bool room_held; /* bound_request stopped at the room */
+	/* This resource's own cooldown and budget (a resize of the other resource starts neither). */
 	bool in_cooldown, budget_spent;
 	uint64_t cooldown_left_usec;
 	const struct decide_config *cfg;
@@ -94,8 +95,7 @@ bool decide_pressure_seen(const struct plan *p, const struct decide_signals *s);
 bool decide_plan_pressure(struct plan *p, const struct decide_signals *s);
 /* Sustained throttling, or throttling with a sustained CPU stall (PSI), raises the CPU limit. */
 bool decide_cpu_starved(const struct decide_config *cfg, const struct decide_signals *s);
-bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown);
-bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e, bool in_cooldown,
-				uint64_t cooldown_left_usec);
+bool decide_plan_throttle(struct plan *p, const struct decide_signals *s);
+bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e);
 /* The startup boost's CPU step (decide_boost.c): APPLY raises the limit, RETURN puts back. */
 bool decide_plan_boost(struct plan *p, const struct decide_boost *b);

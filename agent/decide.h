@@ -165,6 +165,15 @@ struct decide_boost {
 	int64_t original_cpu_request, original_cpu_limit;
 };
 
+/* One resource's cooldown state, which the caller keeps (the same clock as now_usec). */
+struct decide_cooldown {
+	uint64_t last_resize_usec; /* the last resize that changed this resource; 0 = never */
+	/* When this resource's past grows inside its cooldown were accepted (any order; those
+	 * older than config->bypass_window_usec are ignored): the budget's state. */
+	const uint64_t *bypass_grows_usec;
+	size_t n_bypass_grows;
+};
+
 struct decide_input {
 	const struct pol_container *policy; /* of the container decided on */
 	struct decide_pod pod;
@@ -175,12 +184,9 @@ struct decide_input {
 	struct decide_estimate cpu, memory;
 	struct decide_signals signals;
 	struct decide_node node;
-	uint64_t last_resize_usec; /* 0 = never; same clock as now_usec */
-	/* When this container's past grows inside the cooldown were accepted (same clock; any
-	 * order; those older than config->bypass_window_usec are ignored): the budget's state,
-	 * which the caller keeps. */
-	const uint64_t *bypass_grows_usec;
-	size_t n_bypass_grows;
+	/* Each resource's cooldown and budget of grows inside it, its own: a CPU resize holds no
+	 * memory change and spends none of memory's budget, and the other way round. */
+	struct decide_cooldown cpu_cooldown, memory_cooldown;
 	uint64_t now_usec;
 	const struct decide_config *config; /* NULL = defaults */
 	/* The API server refuses lowering a memory limit unless the memory resizePolicy is
@@ -237,7 +243,9 @@ struct decide_step {
 
 struct decide_decision {
 	enum decide_kind kind;
-	bool bypass_cooldown; /* acted inside the cooldown (OOM, pressure, heavy throttling) */
+	bool bypass_cooldown; /* acted inside a cooldown (OOM, pressure, heavy throttling) */
+	/* ... which resource's: each grow is counted in that resource's budget. */
+	bool cpu_bypassed_cooldown, memory_bypassed_cooldown;
 	/* A signal wanted to act inside the cooldown but this container's budget of such grows is
 	 * spent: it waits for the cooldown (the reason says so). */
 	bool bypass_budget_spent;

@@ -329,6 +329,7 @@ bool decide_plan_oom(struct plan *p, const struct decide_signals *s)
 		if (p->new_req <= p->req) {
 			decide_plan_skip(p, "oom-kill: memory request %s not raised",
 					 fmtq(false, p->req, a));
+			reset(p);
 			return false;
 		}
 		p->kind = DECIDE_OOM;
@@ -551,7 +552,7 @@ bool decide_plan_pressure(struct plan *p, const struct decide_signals *s)
 	return true;
 }
 
-bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown)
+bool decide_plan_throttle(struct plan *p, const struct decide_signals *s)
 {
 	char a[32], stall[96], what[160];
 	bool heavy = s->cpu_throttle_ratio >= p->cfg->throttle_heavy_ratio;
@@ -565,7 +566,7 @@ bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool i
 		decide_plan_skip(p, "%s, but controlled-values=requests leaves limits alone", what);
 		return false;
 	}
-	if (!heavy && in_cooldown) {
+	if (!heavy && p->in_cooldown) {
 		decide_plan_skip(p, "%s: waits for the cooldown", what);
 		return false;
 	}
@@ -625,8 +626,7 @@ static bool rec_triggers(struct plan *p, const struct decide_estimate *e, int64_
 	return false;
 }
 
-bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e, bool in_cooldown,
-				uint64_t cooldown_left_usec)
+bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e)
 {
 	char a[32], b[32], c[32], why[96];
 	int64_t target;
@@ -650,11 +650,11 @@ bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e,
 			p->name, fmtq(p->cpu, p->req, a), why, p->hpa, p->name);
 		return false;
 	}
-	if (in_cooldown) {
+	if (p->in_cooldown) {
 		decide_plan_skip(
 			p, "%s request %s %s: waits for the cooldown (%" PRIu64 "s left)", p->name,
 			fmtq(p->cpu, p->req, a), why,
-			(uint64_t)((cooldown_left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC));
+			(uint64_t)((p->cooldown_left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC));
 		return false;
 	}
 
