@@ -487,6 +487,7 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 	const struct signals_windows windows = {
 		.throttle_usec = a->config.decide.throttle_window_usec,
 		.stall_usec = a->config.decide.psi_window_usec,
+		.over_request_usec = a->config.decide.over_request_window_usec,
 	};
 	bool cpu_rate;
 

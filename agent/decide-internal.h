@@ -60,6 +60,10 @@ struct plan {
 	/* memory only: the PSI memory `some` stall share and its window (a shrink waits for 0) */
 	double stall_some;
 	uint64_t stall_window_usec;
+	/* memory only, not vpa-like: the share of the window the working set stood above the
+	 * request, and the window (decide_signals) */
+	double over_request;
+	uint64_t over_request_window_usec;
 	bool guaranteed, requests_only;
 	/* snug.io/updater=vpa-like: the request changes only outside [lower, upper] (no
 	 * --min-change rule), and no stall holds a shrink */

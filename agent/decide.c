@@ -44,6 +44,11 @@ void decide_config_default(struct decide_config *ret)
 		.bypass_budget = 5,
 		.bypass_window_usec = 3600 * USEC_PER_SEC,
 		.vpa_like_interval_usec = 60 * USEC_PER_SEC,
+		/* Above the request more than half the time: the request is below the median of
+		 * the working set, which is below VPA's own lower bound for memory (the 50th
+		 * percentile of the peaks). Over a minute, as throttling must last. */
+		.over_request_share = 0.5,
+		.over_request_window_usec = 60 * USEC_PER_SEC,
 	};
 }
 
@@ -163,7 +168,8 @@ static bool valid_config(const struct decide_config *c)
 	       c->memory_round_bytes >= 1 && c->memory_round_bytes <= DECIDE_VALUE_MAX &&
 	       c->oom_min_bump_bytes >= 0 && c->oom_min_bump_bytes <= DECIDE_VALUE_MAX &&
 	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100 && c->bypass_window_usec > 0 &&
-	       valid_share(c->psi_memory_some) && valid_share(c->psi_cpu_some);
+	       valid_share(c->psi_memory_some) && valid_share(c->psi_cpu_some) &&
+	       valid_share(c->over_request_share);
 }
 
 static void finish_none(struct decide_decision *d, const char *fmt, ...)
@@ -264,7 +270,8 @@ static bool valid_input(const struct decide_input *in)
 	       in->signals.cpu_throttle_ratio >= 0 && in->signals.cpu_throttle_ratio <= 1e6 &&
 	       valid_share(in->signals.memory_stall_some) &&
 	       valid_share(in->signals.memory_stall_full) &&
-	       valid_share(in->signals.cpu_stall_some) && valid_boost(&in->boost) &&
+	       valid_share(in->signals.cpu_stall_some) &&
+	       valid_share(in->signals.memory_over_request) && valid_boost(&in->boost) &&
 	       decide_valid_value(in->node.cpu_free_millis) &&
 	       decide_valid_value(in->node.memory_free_bytes) &&
 	       decide_valid_value(in->node.memory_allocatable_bytes);
@@ -371,8 +378,8 @@ static void combine(const struct decide_input *in, const struct plan *mem, const
 			  ? mem->kind
 			  : cpu->kind;
 	/* Only a grow that its resource's running cooldown would have held spends that budget. */
-	d->memory_bypassed_cooldown = mem->bypass && mem->in_cooldown;
-	d->cpu_bypassed_cooldown = cpu->bypass && cpu->in_cooldown;
+	d->memory_bypassed_cooldown = mem->kind != DECIDE_NONE && mem->bypass && mem->in_cooldown;
+	d->cpu_bypassed_cooldown = cpu->kind != DECIDE_NONE && cpu->bypass && cpu->in_cooldown;
 	d->bypass_cooldown = d->memory_bypassed_cooldown || d->cpu_bypassed_cooldown;
 	if (mem->kind != DECIDE_NONE)
 		decide_text_add(reason, "%s", mem->change.buf);

@@ -94,6 +94,10 @@ struct decide_signals {
 	 * nothing measured yet: no PSI, or a new window). */
 	double memory_stall_some, memory_stall_full, cpu_stall_some;
 	uint64_t stall_window_usec;
+	/* The share of the last over_request_window_usec (one to two --throttle-window's) in which
+	 * the working set stood above the memory request (0 = none, or nothing measured yet). */
+	double memory_over_request;
+	uint64_t memory_over_request_window_usec;
 	/* memory.pressure is read for this container. Then memory.events `max` alone is no
 	 * pressure: any container that streams files through a page cache at its limit hits `max`
 	 * at every charge, harmlessly; it takes the working set near the limit, or a stall. */
@@ -143,6 +147,12 @@ struct decide_config {
 	 * wait for the cooldown like any other change. */
 	unsigned bypass_budget;
 	uint64_t bypass_window_usec;
+	/* A working set above the memory request for at least over_request_share of a window of
+	 * at least over_request_window_usec (0.5 of 60 s: the request is below the median of what
+	 * the container holds) is an under-reservation: the request grows to the recommendation's
+	 * target at once, inside memory's cooldown (within its bypass budget). 0 = off. */
+	double over_request_share;
+	uint64_t over_request_window_usec;
 	/* snug.io/updater=vpa-like: at most one resize per this (VPA's --updater-interval: 1 min),
 	 * in place of the cooldown. */
 	uint64_t vpa_like_interval_usec;

@@ -626,6 +626,15 @@ static bool rec_triggers(struct plan *p, const struct decide_estimate *e, int64_
 	return false;
 }
 
+/* The working set stood above the memory request for a sustained share of a window, and the
+ * recommendation wants a larger request: an under-reservation, not a sizing to wait for. */
+static bool under_requested(const struct plan *p, int64_t target)
+{
+	return !p->cpu && p->cfg->over_request_share > 0 && p->req > 0 && target > p->req &&
+	       p->over_request_window_usec >= p->cfg->over_request_window_usec &&
+	       p->over_request >= p->cfg->over_request_share;
+}
+
 bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e)
 {
 	char a[32], b[32], c[32], why[96];
@@ -650,7 +659,22 @@ bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e)
 			p->name, fmtq(p->cpu, p->req, a), why, p->hpa, p->name);
 		return false;
 	}
-	if (p->in_cooldown) {
+	if (p->in_cooldown && under_requested(p, target)) {
+		char held[160];
+
+		snprintf(held, sizeof(held),
+			 "memory request %s %s, working set above it %d%% of %us",
+			 fmtq(false, p->req, a), why, (int)lround(p->over_request * 100),
+			 (unsigned)(p->over_request_window_usec / USEC_PER_SEC));
+		if (budget_holds(p, held))
+			return false;
+		/* Requests are what the scheduler reserves: a pod using more than it reserved is
+		 * the one that crowds its neighbours (and the kubelet evicts first). */
+		p->bypass = true;
+		note(p, "working set above the request %d%% of %us: grown inside the cooldown",
+		     (int)lround(p->over_request * 100),
+		     (unsigned)(p->over_request_window_usec / USEC_PER_SEC));
+	} else if (p->in_cooldown) {
 		decide_plan_skip(
 			p, "%s request %s %s: waits for the cooldown (%" PRIu64 "s left)", p->name,
 			fmtq(p->cpu, p->req, a), why,
@@ -775,6 +799,9 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.usage = cpu ? -1 : in->signals.memory_usage,
 		.stall_some = no_psi ? 0 : in->signals.memory_stall_some,
 		.stall_window_usec = no_psi ? 0 : in->signals.stall_window_usec,
+		.over_request = no_psi ? 0 : in->signals.memory_over_request,
+		.over_request_window_usec =
+			no_psi ? 0 : in->signals.memory_over_request_window_usec,
 		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == QOS_GUARANTEED,

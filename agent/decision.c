@@ -41,6 +41,8 @@ static struct decide_signals signals_of(const struct agent *a, const struct agen
 		/* The memory window stands for all three: they are fed by the same samples. */
 		.stall_window_usec = s->memory_some.span_usec,
 		.memory_psi_known = s->psi_memory,
+		.memory_over_request = s->over_request.share,
+		.memory_over_request_window_usec = s->over_request.span_usec,
 	};
 }
 
@@ -310,6 +312,18 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	}
 	if (index == SIZE_MAX)
 		return;
+	/* The working set is measured against the request the spec has now (a resize, ours or
+	 * anyone's, starts that measure over). */
+	{
+		const struct kube_container *kc =
+			index < pod->n_containers
+				? &pod->containers[index]
+				: &pod->init_containers[index - pod->n_containers];
+
+		signals_set_memory_request(&c->signals, kc->spec.memory_request >= 0
+								? kc->spec.memory_request
+								: kc->spec.memory_limit);
+	}
 	r = pod_view(a, c, pod, index, &model, &node);
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,

@@ -383,6 +383,72 @@ START_TEST(test_cooldown_per_resource)
 }
 END_TEST
 
+/* Issue 17, cause (b): jvm-small, written 64Mi / 96Mi for a heap that saws from 40 to 110 MiB, had
+ * its limit grown on pressure (which starts memory's cooldown) while its request stayed at 64Mi
+ * for five minutes: the scheduler reserved less than it used ("64Mi outside [137.8Mi, 200.6Mi]:
+ * waits for the cooldown"). A working set above the request most of a minute grows the request
+ * to the target at once, within node room, caps and memory's budget. */
+START_TEST(test_under_requested_memory_grows_at_once)
+{
+	uint64_t spent[5] = { NOW - 50 * SEC, NOW - 40 * SEC, NOW - 30 * SEC, NOW - 20 * SEC,
+			      NOW - 10 * SEC };
+	const struct decide_decision *d;
+	struct fx f;
+
+	fx_init(&f, QOS_BURSTABLE, 1);
+	set(&f, 0, 50, 100, 64 * MIB, 160 * MIB);
+	f.in.memory = (struct decide_estimate){ 170 * MIB, 138 * MIB, 201 * MIB };
+	f.in.memory_cooldown.last_resize_usec = NOW - 20 * SEC; /* the pressure grow */
+	f.in.signals.memory_usage = 100 * MIB;
+	f.in.signals.memory_working_set = 100 * MIB;
+	/* Above the request 40% of the minute: it waits for the cooldown as before. */
+	f.in.signals.memory_over_request = 0.4;
+	f.in.signals.memory_over_request_window_usec = 60 * SEC;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert_reason(d, "memory request 64Mi outside [138Mi, 201Mi]: waits for the cooldown");
+	/* 70% of a minute: the request grows to the target now, the limit keeps its ratio. */
+	f.in.signals.memory_over_request = 0.7;
+	d = run(&f);
+	ck_assert_int_eq(d->kind, DECIDE_RECOMMENDATION);
+	ck_assert_int_eq(d->new_res.memory_request, 170 * MIB);
+	ck_assert_int_eq(d->new_res.memory_limit, 425 * MIB);
+	ck_assert(d->memory_bypassed_cooldown);
+	ck_assert(!d->cpu_bypassed_cooldown);
+	ck_assert_reason(d, "working set above the request 70% of 60s: grown inside the cooldown");
+	/* 70% of only 30 s is not sustained yet. */
+	f.in.signals.memory_over_request_window_usec = 30 * SEC;
+	assert_unchanged(run(&f));
+	f.in.signals.memory_over_request_window_usec = 60 * SEC;
+	/* Within the node's room, as any grow. */
+	f.in.node.memory_free_bytes = 100 * MIB;
+	d = run(&f);
+	ck_assert_int_eq(d->new_res.memory_request, 100 * MIB);
+	ck_assert_reason(d, "node has only 100Mi memory left");
+	f.in.node.memory_free_bytes = -1;
+	/* A spent memory budget holds it, and says so. */
+	f.in.memory_cooldown.bypass_grows_usec = spent;
+	f.in.memory_cooldown.n_bypass_grows = 5;
+	d = run(&f);
+	assert_unchanged(d);
+	ck_assert(d->bypass_budget_spent);
+	ck_assert_reason(d, "working set above it 70% of 60s: waits for the cooldown");
+	f.in.memory_cooldown.n_bypass_grows = 0;
+	/* A target at or below the request is no under-reservation: a shrink waits. */
+	f.in.memory = (struct decide_estimate){ 48 * MIB, 40 * MIB, 56 * MIB };
+	assert_unchanged(run(&f));
+	/* VPA-like has no such signal. */
+	f.in.memory = (struct decide_estimate){ 170 * MIB, 138 * MIB, 201 * MIB };
+	f.pc.updater = POL_UPDATER_VPA_LIKE;
+	f.in.memory_cooldown.last_resize_usec = NOW - 20 * SEC;
+	assert_unchanged(run(&f));
+	/* --- off. */
+	f.pc.updater = POL_UPDATER_SNUG;
+	f.cfg.over_request_share = 0;
+	assert_unchanged(run(&f));
+}
+END_TEST
+
 START_TEST(test_oom_kill)
 {
 	struct fx f;
@@ -2447,6 +2513,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_no_recommendation_yet);
 	tcase_add_test(tc, test_cooldown);
 	tcase_add_test(tc, test_cooldown_per_resource);
+	tcase_add_test(tc, test_under_requested_memory_grows_at_once);
 	tcase_add_test(tc, test_oom_kill);
 	tcase_add_test(tc, test_oom_kill_follows_vpa);
 	tcase_add_test(tc, test_oom_without_limit_and_at_max);
