@@ -119,6 +119,8 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 			double v = ((double)r->working_set - (double)s->working_set) / dt;
 
 			s->working_set_rate = v <= 0 ? 0 : 0.5 * s->working_set_rate + 0.5 * v;
+			if (v > 0 && s->working_set_growths == 0)
+				s->working_set_growth_start_usec = s->working_set_ts_usec;
 			s->working_set_growths = v <= 0 ? 0 : s->working_set_growths + 1;
 			/* The interval counts as above the request when it ends above it. */
 			if (s->memory_request && r->working_set > s->memory_request)
@@ -207,10 +209,14 @@ bool signals_throttled(const struct signals_state *s, uint64_t window_usec, doub
 
 int64_t signals_projected_working_set(const struct signals_state *s, uint64_t lookahead_usec)
 {
-	double ahead = s->working_set_rate * (double)lookahead_usec / 1e6;
+	uint64_t seen = s->working_set_ts_usec - s->working_set_growth_start_usec;
+	double ahead;
 
 	if (s->working_set_growths < SIGNALS_GROWTH_SAMPLES)
 		return (int64_t)s->working_set;
+	if (lookahead_usec > seen)
+		lookahead_usec = seen;
+	ahead = s->working_set_rate * (double)lookahead_usec / 1e6;
 
 	return (int64_t)s->working_set + (int64_t)ahead;
 }

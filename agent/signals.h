@@ -105,6 +105,7 @@ struct signals_state {
 	/* How many samples in a row the working set grew: one jump is a step (a burst that takes
 	 * its memory at once), not a trend to project. */
 	unsigned working_set_growths;
+	uint64_t working_set_growth_start_usec; /* the sample before the first of them */
 
 	/* The working set above the container's memory request (the kubelet's eviction ranks pods
 	 * by exactly that: usage above the request): the request as the agent last read it (bytes,
@@ -164,7 +165,8 @@ bool signals_throttled(const struct signals_state *s, uint64_t window_usec, doub
 /* The working set lookahead_usec from now if it keeps growing as it does: a steady leak is met with
  * a bigger limit before it reaches the current one, not after the OOM kill. Growth seen at one
  * sample only is not projected: a burst that takes its memory in one step and holds it (or frees
- * it) is no trend, and its step is already in the working set measured. */
+ * it) is no trend, and its step is already in the working set measured. Nor is growth projected
+ * further ahead than it has been seen: two seconds of a burst's allocation say nothing of a third. */
 int64_t signals_projected_working_set(const struct signals_state *s, uint64_t lookahead_usec);
 #define SIGNALS_GROWTH_SAMPLES 2
 

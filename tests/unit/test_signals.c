@@ -227,8 +227,10 @@ START_TEST(test_working_set_projection)
 END_TEST
 
 /* Issue 17, cause (c): batch takes 40 MiB at once every 20 s. After a shrink to 48Mi / 96Mi the
- * one-sample jump read as a rate of 20 MiB/s, "heading for 100.9Mi of 96Mi", and the limit grew
- * for a kill that was not coming. A single step is not projected; growth over two samples is. */
+ * jump read as a 20 MiB/s rate, "heading for 100.9Mi of 96Mi" (run b), and the limit grew for a
+ * kill that was not coming. A single step is not projected; nor is growth projected further ahead
+ * than it has been seen (run c: the burst faulted in over two samples, 6 then 34 MiB, "heading for
+ * 95.7Mi of 96Mi" with growth seen at two samples and a 3 s lookahead). */
 START_TEST(test_burst_step_not_projected)
 {
 	struct signals_state s = { 0 };
@@ -238,11 +240,17 @@ START_TEST(test_burst_step_not_projected)
 	feed_memory(&s, 6, 48 * MiB, 96 * MiB); /* the burst's 40 MiB, in one sample */
 	ck_assert_int_eq(signals_projected_working_set(&s, 3 * SEC), 48 * MiB);
 	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0.95));
-	feed_memory(&s, 7, 8 * MiB, 96 * MiB); /* freed */
-	/* A grower at 10 MiB/s: its second sample of growth is projected. */
-	feed_memory(&s, 8, 60 * MiB, 96 * MiB);
-	ck_assert_int_eq(signals_projected_working_set(&s, 3 * SEC), 60 * MiB);
-	feed_memory(&s, 9, 70 * MiB, 96 * MiB);
+	feed_memory(&s, 7, 1 * MiB, 96 * MiB); /* freed */
+	/* The burst over two samples, as the real node saw it: projected 2 s, not 3. */
+	feed_memory(&s, 8, 7 * MiB, 96 * MiB);
+	feed_memory(&s, 9, 41 * MiB, 96 * MiB);
+	ck_assert_int_le(signals_projected_working_set(&s, 3 * SEC), 41 * MiB + 2 * 19 * MiB);
+	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0.95));
+	feed_memory(&s, 10, 1 * MiB, 96 * MiB);
+	/* A heap filling at 10 MiB/s is projected once it grew at two samples. */
+	feed_memory(&s, 11, 50 * MiB, 96 * MiB);
+	feed_memory(&s, 12, 60 * MiB, 96 * MiB);
+	feed_memory(&s, 13, 70 * MiB, 96 * MiB);
 	ck_assert_int_gt(signals_projected_working_set(&s, 3 * SEC), 91 * MiB);
 	ck_assert(signals_memory_near_limit(&s, 3 * SEC, 0.95));
 }
