@@ -14,6 +14,7 @@
 
 #include "agent/actuate.h"
 #include "agent/agent_metrics.h"
+#include "agent/bypass_budget.h"
 #include "agent/events.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
@@ -181,15 +182,7 @@ static void container_restore_last_resize(const struct kube_pod *pod, struct age
 			      realtime_usec(), &lr, problem, sizeof(problem)) > 0)
 		log_warning("Pod %s/%s: %s partly ignored for container %s: %s", pod->namespace,
 			    pod->name, LAST_RESIZE_ANNOTATION, c->name, problem);
-	c->resize.last_usec = lr.at_usec;
-	c->resize.cpu.last_usec = lr.cpu.at_usec;
-	memcpy(c->resize.cpu.bypass_grows_usec, lr.cpu.bypass_grows_usec,
-	       sizeof(c->resize.cpu.bypass_grows_usec));
-	c->resize.cpu.n_bypass_grows = lr.cpu.n_bypass_grows;
-	c->resize.memory.last_usec = lr.memory.at_usec;
-	memcpy(c->resize.memory.bypass_grows_usec, lr.memory.bypass_grows_usec,
-	       sizeof(c->resize.memory.bypass_grows_usec));
-	c->resize.memory.n_bypass_grows = lr.memory.n_bypass_grows;
+	bypass_budget_restore(c, &lr);
 }
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)

@@ -77,6 +77,20 @@ void bypass_budget_report(struct agent *a, struct agent_pod *p, struct agent_con
 	pod_event(a->kube, p, POD_EVENT_WARNING, "BypassBudgetSpent", msg);
 }
 
+static void restore(struct agent_cooldown *c, const struct last_resize_resource *r)
+{
+	c->last_usec = r->at_usec;
+	memcpy(c->bypass_grows_usec, r->bypass_grows_usec, sizeof(c->bypass_grows_usec));
+	c->n_bypass_grows = r->n_bypass_grows;
+}
+
+void bypass_budget_restore(struct agent_container *c, const struct last_resize *lr)
+{
+	c->resize.last_usec = lr->at_usec;
+	restore(&c->resize.cpu, &lr->cpu);
+	restore(&c->resize.memory, &lr->memory);
+}
+
 void bypass_budget_grows(const struct agent *a, const struct agent_pod *p, uint64_t now_usec,
 			 struct last_resize_grows *ret)
 {

@@ -21,6 +21,8 @@ void bypass_budget_cooldown_start(struct agent_container *c, const struct decide
  * Event BypassBudgetSpent and snug_bypass_budget_spent_total, once per spend. */
 void bypass_budget_report(struct agent *a, struct agent_pod *p, struct agent_container *c,
 			  const struct decide_decision *d);
+/* What snug.io/last-resize said of the container's cooldowns, read back after a restart. */
+void bypass_budget_restore(struct agent_container *c, const struct last_resize *lr);
 /* The pod's containers' cooldowns and recent grows inside them (those past the window dropped),
  * one entry per container in ret (p->n_containers of them), for snug.io/last-resize. */
 void bypass_budget_grows(const struct agent *a, const struct agent_pod *p, uint64_t now_usec,

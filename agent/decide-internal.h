@@ -88,6 +88,9 @@ struct plan {
 
 void decide_text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* How far in's container's request of that resource may grow (p->room, p->room_kind), as the
+ * scheduler counts the pod's requests (decide_pod.c). */
+void decide_plan_room(struct plan *p, const struct decide_input *in, bool cpu);
 /* Sets p up for one resource of in's container, from its current resources cur. */
 void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		      const struct decide_config *cfg, const struct resources *cur);
