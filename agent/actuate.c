@@ -592,9 +592,8 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 	c->resize.in_flight = false;
 	switch (res->outcome) {
 	case KUBE_OK:
-		c->resize.last_usec = now_usec(CLOCK_REALTIME);
-		if (ar->d.bypass_cooldown)
-			bypass_budget_record(a, c, c->resize.last_usec);
+		bypass_budget_cooldown_start(c, &ar->d, now_usec(CLOCK_REALTIME));
+		bypass_budget_record(a, c, &ar->d, c->resize.last_usec);
 		/* Throttling and pressure seen under the old limits say nothing about the new ones;
 		 * until the next sample, pressure is judged against the limit just set (decisions in
 		 * between would grow the limit again and again). */
@@ -644,7 +643,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 			    res->message ? res->message : "");
 		break;
 	case KUBE_NOT_SUPPORTED:
-		c->resize.last_usec = now_usec(CLOCK_REALTIME);
+		bypass_budget_cooldown_start(c, &ar->d, now_usec(CLOCK_REALTIME));
 		c->oom_pending = false;
 		boost_not_taken(c, &ar->d, true);
 		snprintf(msg, sizeof(msg), "in-place resize not supported (%s); wanted: %s",
@@ -672,7 +671,7 @@ static void on_resize_done(const struct kube_result *res, void *userdata)
 			break;
 		}
 		/* Rejected or forbidden: say why once per cooldown, don't hammer the server. */
-		c->resize.last_usec = now_usec(CLOCK_REALTIME);
+		bypass_budget_cooldown_start(c, &ar->d, now_usec(CLOCK_REALTIME));
 		c->oom_pending = false;
 		record(c, AGENT_RESULT_REJECTED, ar->d.reason);
 		boost_not_taken(c, &ar->d, true);
@@ -710,7 +709,7 @@ void act_apply(struct agent *a, struct agent_pod *p, struct agent_container *c,
 			d->report_only ? AGENT_RESULT_REPORT_ONLY : AGENT_RESULT_DRY_RUN;
 
 		/* Reported once per cooldown, like a resize would be. */
-		c->resize.last_usec = now_usec(CLOCK_REALTIME);
+		bypass_budget_cooldown_start(c, d, now_usec(CLOCK_REALTIME));
 		c->oom_pending = false;
 		record(c, result, d->reason);
 		agent_metrics_resize(a->metrics, agent_result_to_string(result));

@@ -14,6 +14,7 @@
 
 #include "agent/actuate.h"
 #include "agent/agent_metrics.h"
+#include "agent/bypass_budget.h"
 #include "agent/events.h"
 #include "agent/fallback.h"
 #include "agent/kube/kube.h"
@@ -158,10 +159,7 @@ static void container_restore_last_resize(const struct kube_pod *pod, struct age
 			      realtime_usec(), &lr, problem, sizeof(problem)) > 0)
 		log_warning("Pod %s/%s: %s partly ignored for container %s: %s", pod->namespace,
 			    pod->name, LAST_RESIZE_ANNOTATION, c->name, problem);
-	c->resize.last_usec = lr.at_usec;
-	memcpy(c->resize.bypass_grows_usec, lr.bypass_grows_usec,
-	       sizeof(c->resize.bypass_grows_usec));
-	c->resize.n_bypass_grows = lr.n_bypass_grows;
+	bypass_budget_restore(c, &lr);
 }
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)
@@ -461,6 +459,7 @@ static void container_feed(struct agent *a, struct agent_container *c, const str
 	const struct signals_windows windows = {
 		.throttle_usec = a->config.decide.throttle_window_usec,
 		.stall_usec = a->config.decide.psi_window_usec,
+		.over_request_usec = a->config.decide.over_request_window_usec,
 	};
 	bool cpu_rate;
 

@@ -47,14 +47,21 @@ enum agent_kubelet_wait {
 /* A container's resizes: the cooldown and its budget, what is in flight, the last decision and
  * where the kubelet stands on it. Actuation (actuate.c) keeps it; the loop and /recommendations
  * read it. */
-struct agent_resize {
-	uint64_t last_usec; /* CLOCK_REALTIME; from snug.io/last-resize after a restart */
-	/* The budget of grows inside the cooldown: when they were accepted (CLOCK_REALTIME, oldest
-	 * first, those past the window dropped), carried in snug.io/last-resize across restarts. */
+/* One resource's cooldown and its budget of grows inside it (CLOCK_REALTIME), carried in
+ * snug.io/last-resize across restarts. */
+struct agent_cooldown {
+	uint64_t last_usec; /* the last resize that changed this resource; 0 = none */
+	/* When the grows inside the cooldown were accepted (oldest first, those past the window
+	 * dropped). */
 	uint64_t bypass_grows_usec[LAST_RESIZE_MAX_GROWS];
 	size_t n_bypass_grows;
-	bool bypass_budget_warned; /* this spend of the budget was reported */
-	bool in_flight;		   /* also while the pod is read back after a 409 */
+};
+
+struct agent_resize {
+	uint64_t last_usec; /* of either resource (CLOCK_REALTIME); from snug.io/last-resize */
+	struct agent_cooldown cpu, memory; /* each resource's own */
+	bool bypass_budget_warned;	   /* this spend of the budget was reported */
+	bool in_flight;			   /* also while the pod is read back after a 409 */
 	/* The decision being made is the one retry after a 409: another 409 is left to the next. */
 	bool after_conflict;
 	struct agent_action last;

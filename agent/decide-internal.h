@@ -60,6 +60,10 @@ struct plan {
 	/* memory only: the PSI memory `some` stall share and its window (a shrink waits for 0) */
 	double stall_some;
 	uint64_t stall_window_usec;
+	/* memory only, not vpa-like: the share of the window the working set stood above the
+	 * request, and the window (decide_signals) */
+	double over_request;
+	uint64_t over_request_window_usec;
 	bool guaranteed, requests_only;
 	/* snug.io/updater=vpa-like: the request changes only outside [lower, upper] (no
 	 * --min-change rule), and no stall holds a shrink */
@@ -68,6 +72,7 @@ struct plan {
 	 * request is its denominator and stays; only the limit may move. */
 	const char *hpa;
 	bool room_held; /* bound_request stopped at the room */
+	/* This resource's own cooldown and budget (a resize of the other resource starts neither). */
 	bool in_cooldown, budget_spent;
 	uint64_t cooldown_left_usec;
 	const struct decide_config *cfg;
@@ -83,6 +88,9 @@ struct plan {
 
 void decide_text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* How far in's container's request of that resource may grow (p->room, p->room_kind), as the
+ * scheduler counts the pod's requests (decide_pod.c). */
+void decide_plan_room(struct plan *p, const struct decide_input *in, bool cpu);
 /* Sets p up for one resource of in's container, from its current resources cur. */
 void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		      const struct decide_config *cfg, const struct resources *cur);
@@ -94,8 +102,7 @@ bool decide_pressure_seen(const struct plan *p, const struct decide_signals *s);
 bool decide_plan_pressure(struct plan *p, const struct decide_signals *s);
 /* Sustained throttling, or throttling with a sustained CPU stall (PSI), raises the CPU limit. */
 bool decide_cpu_starved(const struct decide_config *cfg, const struct decide_signals *s);
-bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown);
-bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e, bool in_cooldown,
-				uint64_t cooldown_left_usec);
+bool decide_plan_throttle(struct plan *p, const struct decide_signals *s);
+bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e);
 /* The startup boost's CPU step (decide_boost.c): APPLY raises the limit, RETURN puts back. */
 bool decide_plan_boost(struct plan *p, const struct decide_boost *b);

@@ -44,6 +44,11 @@ void decide_config_default(struct decide_config *ret)
 		.bypass_budget = 5,
 		.bypass_window_usec = 3600 * USEC_PER_SEC,
 		.vpa_like_interval_usec = 60 * USEC_PER_SEC,
+		/* Above the request more than half the time: the request is below the median of
+		 * the working set, which is below VPA's own lower bound for memory (the 50th
+		 * percentile of the peaks). Over a minute, as throttling must last. */
+		.over_request_share = 0.5,
+		.over_request_window_usec = 60 * USEC_PER_SEC,
 	};
 }
 
@@ -163,7 +168,8 @@ static bool valid_config(const struct decide_config *c)
 	       c->memory_round_bytes >= 1 && c->memory_round_bytes <= DECIDE_VALUE_MAX &&
 	       c->oom_min_bump_bytes >= 0 && c->oom_min_bump_bytes <= DECIDE_VALUE_MAX &&
 	       c->oom_bump_ratio >= 1 && c->oom_bump_ratio <= 100 && c->bypass_window_usec > 0 &&
-	       valid_share(c->psi_memory_some) && valid_share(c->psi_cpu_some);
+	       valid_share(c->psi_memory_some) && valid_share(c->psi_cpu_some) &&
+	       valid_share(c->over_request_share);
 }
 
 static void finish_none(struct decide_decision *d, const char *fmt, ...)
@@ -176,6 +182,7 @@ static void finish_none(struct decide_decision *d, const char *fmt, ...)
 	d->new_res = d->old_res;
 	d->n_steps = 0;
 	d->needs_restart = d->shrinks_memory_limit = d->bypass_cooldown = false;
+	d->cpu_bypassed_cooldown = d->memory_bypassed_cooldown = false;
 	va_start(ap, fmt);
 	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
 	va_end(ap);
@@ -204,19 +211,33 @@ static bool keep_burstable(const struct decide_input *in, struct decide_decision
 	return decide_qos_with(&in->pod, in->index, r) == QOS_BURSTABLE;
 }
 
-/* How many of the container's grows inside the cooldown fall in the budget's window; one stamped
- * in the future (a clock set back) counts. */
-static unsigned recent_bypass_grows(const struct decide_input *in, const struct decide_config *cfg)
+/* How many of a resource's grows inside its cooldown fall in the budget's window; one stamped in
+ * the future (a clock set back) counts. */
+static unsigned recent_bypass_grows(const struct decide_cooldown *c, uint64_t now_usec,
+				    const struct decide_config *cfg)
 {
 	unsigned n = 0;
 
-	for (size_t i = 0; i < in->n_bypass_grows; i++) {
-		uint64_t t = in->bypass_grows_usec[i];
+	for (size_t i = 0; i < c->n_bypass_grows; i++) {
+		uint64_t t = c->bypass_grows_usec[i];
 
-		if (t > in->now_usec || in->now_usec - t < cfg->bypass_window_usec)
+		if (t > now_usec || now_usec - t < cfg->bypass_window_usec)
 			n++;
 	}
 	return n;
+}
+
+/* Sets p's cooldown (in_cooldown, the time left, the budget) from its resource's own state. */
+static void plan_cooldown(struct plan *p, const struct decide_cooldown *c, uint64_t now_usec,
+			  uint64_t cooldown, const struct decide_config *cfg)
+{
+	uint64_t last = c->last_resize_usec;
+
+	p->in_cooldown = last != 0 && (now_usec < last || now_usec - last < cooldown);
+	p->cooldown_left_usec = 0;
+	if (p->in_cooldown)
+		p->cooldown_left_usec = cooldown - (now_usec > last ? now_usec - last : 0);
+	p->budget_spent = recent_bypass_grows(c, now_usec, cfg) >= cfg->bypass_budget;
 }
 
 static bool valid_boost(const struct decide_boost *b)
@@ -239,15 +260,18 @@ static bool valid_input(const struct decide_input *in)
 {
 	return in->policy && decide_valid_pod(&in->pod) &&
 	       decide_index_valid(&in->pod, in->index) &&
-	       (in->n_bypass_grows == 0 || in->bypass_grows_usec) && valid_estimate(&in->cpu) &&
-	       valid_estimate(&in->memory) && decide_valid_value(in->signals.oom_bumped_memory) &&
+	       (in->cpu_cooldown.n_bypass_grows == 0 || in->cpu_cooldown.bypass_grows_usec) &&
+	       (in->memory_cooldown.n_bypass_grows == 0 || in->memory_cooldown.bypass_grows_usec) &&
+	       valid_estimate(&in->cpu) && valid_estimate(&in->memory) &&
+	       decide_valid_value(in->signals.oom_bumped_memory) &&
 	       decide_valid_value(in->signals.memory_usage) &&
 	       decide_valid_value(in->signals.memory_cgroup_limit) &&
 	       decide_valid_value(in->signals.memory_working_set) &&
 	       in->signals.cpu_throttle_ratio >= 0 && in->signals.cpu_throttle_ratio <= 1e6 &&
 	       valid_share(in->signals.memory_stall_some) &&
 	       valid_share(in->signals.memory_stall_full) &&
-	       valid_share(in->signals.cpu_stall_some) && valid_boost(&in->boost) &&
+	       valid_share(in->signals.cpu_stall_some) &&
+	       valid_share(in->signals.memory_over_request) && valid_boost(&in->boost) &&
 	       decide_valid_value(in->node.cpu_free_millis) &&
 	       decide_valid_value(in->node.memory_free_bytes) &&
 	       decide_valid_value(in->node.memory_allocatable_bytes);
@@ -280,28 +304,21 @@ static void plan_resources(const struct decide_input *in, const struct decide_co
 	const struct pol_container *pc = in->policy;
 	bool vpa_like = pc->updater == POL_UPDATER_VPA_LIKE;
 	uint64_t cooldown = vpa_like ? cfg->vpa_like_interval_usec : cfg->cooldown_usec;
-	bool in_cooldown =
-		in->last_resize_usec != 0 && (in->now_usec < in->last_resize_usec ||
-					      in->now_usec - in->last_resize_usec < cooldown);
-	uint64_t left = 0;
 	bool done = false;
 
-	if (in_cooldown)
-		left = cooldown - (in->now_usec > in->last_resize_usec
-					   ? in->now_usec - in->last_resize_usec
-					   : 0);
 	decide_plan_init(mem, false, in, cfg, cur);
 	decide_plan_init(cpu, true, in, cfg, cur);
-	mem->in_cooldown = cpu->in_cooldown = in_cooldown;
-	mem->cooldown_left_usec = cpu->cooldown_left_usec = left;
-	mem->budget_spent = cpu->budget_spent = recent_bypass_grows(in, cfg) >= cfg->bypass_budget;
+	/* Each resource its own cooldown and budget: a CPU raise on throttling says nothing about
+	 * the memory the recommendation wants, and holds none of it (nor the other way round). */
+	plan_cooldown(mem, &in->memory_cooldown, in->now_usec, cooldown, cfg);
+	plan_cooldown(cpu, &in->cpu_cooldown, in->now_usec, cooldown, cfg);
 
 	if ((pc->resources & POL_RESOURCE_MEMORY) && vpa_like) {
 		if (in->signals.oom_kill || decide_pressure_seen(mem, &in->signals))
 			decide_plan_skip(mem,
 					 "memory signal ignored: snug.io/updater=vpa-like acts on "
 					 "the recommendation only");
-		decide_plan_recommendation(mem, &in->memory, in_cooldown, left);
+		decide_plan_recommendation(mem, &in->memory);
 	} else if (pc->resources & POL_RESOURCE_MEMORY) {
 		if (in->signals.oom_kill) {
 			done = decide_plan_oom(mem, &in->signals);
@@ -309,7 +326,7 @@ static void plan_resources(const struct decide_input *in, const struct decide_co
 		} else if (decide_pressure_seen(mem, &in->signals))
 			done = decide_plan_pressure(mem, &in->signals);
 		if (!done)
-			decide_plan_recommendation(mem, &in->memory, in_cooldown, left);
+			decide_plan_recommendation(mem, &in->memory);
 	} else if (in->signals.oom_kill || decide_pressure_seen(mem, &in->signals))
 		decide_plan_skip(mem,
 				 "memory signal ignored: snug.io/resources leaves memory alone");
@@ -328,9 +345,9 @@ static void plan_resources(const struct decide_input *in, const struct decide_co
 					 "cpu throttling ignored: snug.io/updater=vpa-like acts on "
 					 "the recommendation only");
 		else if (cpu->lim >= 0 && decide_cpu_starved(cfg, &in->signals))
-			done = decide_plan_throttle(cpu, &in->signals, in_cooldown);
+			done = decide_plan_throttle(cpu, &in->signals);
 		if (!done)
-			decide_plan_recommendation(cpu, &in->cpu, in_cooldown, left);
+			decide_plan_recommendation(cpu, &in->cpu);
 	}
 }
 
@@ -341,10 +358,12 @@ static void combine(const struct decide_input *in, const struct plan *mem, const
 {
 	bool keep_note = false;
 
-	d->new_res.memory_request = mem->new_req;
-	d->new_res.memory_limit = mem->new_lim;
-	d->new_res.cpu_request = cpu->new_req;
-	d->new_res.cpu_limit = cpu->new_lim;
+	/* A plan that did not act changes nothing, whatever a rule that gave up left in it (with
+	 * each resource's own cooldown the other one may act alone). */
+	d->new_res.memory_request = mem->kind != DECIDE_NONE ? mem->new_req : mem->req;
+	d->new_res.memory_limit = mem->kind != DECIDE_NONE ? mem->new_lim : mem->lim;
+	d->new_res.cpu_request = cpu->kind != DECIDE_NONE ? cpu->new_req : cpu->req;
+	d->new_res.cpu_limit = cpu->kind != DECIDE_NONE ? cpu->new_lim : cpu->lim;
 	if (in->keep_memory_limit && d->old_res.memory_limit >= 0 &&
 	    d->new_res.memory_limit < d->old_res.memory_limit &&
 	    decide_target(&in->pod, in->index).memory_restart != DECIDE_RESTART_CONTAINER) {
@@ -358,8 +377,10 @@ static void combine(const struct decide_input *in, const struct plan *mem, const
 	d->kind = mem->kind != DECIDE_NONE && (cpu->kind == DECIDE_NONE || mem->kind < cpu->kind)
 			  ? mem->kind
 			  : cpu->kind;
-	/* Only a grow that a running cooldown would have held spends the budget. */
-	d->bypass_cooldown = (mem->bypass || cpu->bypass) && mem->in_cooldown;
+	/* Only a grow that its resource's running cooldown would have held spends that budget. */
+	d->memory_bypassed_cooldown = mem->kind != DECIDE_NONE && mem->bypass && mem->in_cooldown;
+	d->cpu_bypassed_cooldown = cpu->kind != DECIDE_NONE && cpu->bypass && cpu->in_cooldown;
+	d->bypass_cooldown = d->memory_bypassed_cooldown || d->cpu_bypassed_cooldown;
 	if (mem->kind != DECIDE_NONE)
 		decide_text_add(reason, "%s", mem->change.buf);
 	if (cpu->kind != DECIDE_NONE) {

@@ -94,6 +94,10 @@ struct decide_signals {
 	 * nothing measured yet: no PSI, or a new window). */
 	double memory_stall_some, memory_stall_full, cpu_stall_some;
 	uint64_t stall_window_usec;
+	/* The share of the last over_request_window_usec (one to two --throttle-window's) in which
+	 * the working set stood above the memory request (0 = none, or nothing measured yet). */
+	double memory_over_request;
+	uint64_t memory_over_request_window_usec;
 	/* memory.pressure is read for this container. Then memory.events `max` alone is no
 	 * pressure: any container that streams files through a page cache at its limit hits `max`
 	 * at every charge, harmlessly; it takes the working set near the limit, or a stall. */
@@ -143,6 +147,12 @@ struct decide_config {
 	 * wait for the cooldown like any other change. */
 	unsigned bypass_budget;
 	uint64_t bypass_window_usec;
+	/* A working set above the memory request for at least over_request_share of a window of
+	 * at least over_request_window_usec (0.5 of 60 s: the request is below the median of what
+	 * the container holds) is an under-reservation: the request grows to the recommendation's
+	 * target at once, inside memory's cooldown (within its bypass budget). 0 = off. */
+	double over_request_share;
+	uint64_t over_request_window_usec;
 	/* snug.io/updater=vpa-like: at most one resize per this (VPA's --updater-interval: 1 min),
 	 * in place of the cooldown. */
 	uint64_t vpa_like_interval_usec;
@@ -165,6 +175,15 @@ struct decide_boost {
 	int64_t original_cpu_request, original_cpu_limit;
 };
 
+/* One resource's cooldown state, which the caller keeps (the same clock as now_usec). */
+struct decide_cooldown {
+	uint64_t last_resize_usec; /* the last resize that changed this resource; 0 = never */
+	/* When this resource's past grows inside its cooldown were accepted (any order; those
+	 * older than config->bypass_window_usec are ignored): the budget's state. */
+	const uint64_t *bypass_grows_usec;
+	size_t n_bypass_grows;
+};
+
 struct decide_input {
 	const struct pol_container *policy; /* of the container decided on */
 	struct decide_pod pod;
@@ -175,12 +194,9 @@ struct decide_input {
 	struct decide_estimate cpu, memory;
 	struct decide_signals signals;
 	struct decide_node node;
-	uint64_t last_resize_usec; /* 0 = never; same clock as now_usec */
-	/* When this container's past grows inside the cooldown were accepted (same clock; any
-	 * order; those older than config->bypass_window_usec are ignored): the budget's state,
-	 * which the caller keeps. */
-	const uint64_t *bypass_grows_usec;
-	size_t n_bypass_grows;
+	/* Each resource's cooldown and budget of grows inside it, its own: a CPU resize holds no
+	 * memory change and spends none of memory's budget, and the other way round. */
+	struct decide_cooldown cpu_cooldown, memory_cooldown;
 	uint64_t now_usec;
 	const struct decide_config *config; /* NULL = defaults */
 	/* The API server refuses lowering a memory limit unless the memory resizePolicy is
@@ -237,7 +253,9 @@ struct decide_step {
 
 struct decide_decision {
 	enum decide_kind kind;
-	bool bypass_cooldown; /* acted inside the cooldown (OOM, pressure, heavy throttling) */
+	bool bypass_cooldown; /* acted inside a cooldown (OOM, pressure, heavy throttling) */
+	/* ... which resource's: each grow is counted in that resource's budget. */
+	bool cpu_bypassed_cooldown, memory_bypassed_cooldown;
 	/* A signal wanted to act inside the cooldown but this container's budget of such grows is
 	 * spent: it waits for the cooldown (the reason says so). */
 	bool bypass_budget_spent;

@@ -329,6 +329,7 @@ bool decide_plan_oom(struct plan *p, const struct decide_signals *s)
 		if (p->new_req <= p->req) {
 			decide_plan_skip(p, "oom-kill: memory request %s not raised",
 					 fmtq(false, p->req, a));
+			reset(p);
 			return false;
 		}
 		p->kind = DECIDE_OOM;
@@ -551,7 +552,7 @@ bool decide_plan_pressure(struct plan *p, const struct decide_signals *s)
 	return true;
 }
 
-bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool in_cooldown)
+bool decide_plan_throttle(struct plan *p, const struct decide_signals *s)
 {
 	char a[32], stall[96], what[160];
 	bool heavy = s->cpu_throttle_ratio >= p->cfg->throttle_heavy_ratio;
@@ -565,7 +566,7 @@ bool decide_plan_throttle(struct plan *p, const struct decide_signals *s, bool i
 		decide_plan_skip(p, "%s, but controlled-values=requests leaves limits alone", what);
 		return false;
 	}
-	if (!heavy && in_cooldown) {
+	if (!heavy && p->in_cooldown) {
 		decide_plan_skip(p, "%s: waits for the cooldown", what);
 		return false;
 	}
@@ -625,8 +626,16 @@ static bool rec_triggers(struct plan *p, const struct decide_estimate *e, int64_
 	return false;
 }
 
-bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e, bool in_cooldown,
-				uint64_t cooldown_left_usec)
+/* The working set stood above the memory request for a sustained share of a window, and the
+ * recommendation wants a larger request: an under-reservation, not a sizing to wait for. */
+static bool under_requested(const struct plan *p, int64_t target)
+{
+	return !p->cpu && p->cfg->over_request_share > 0 && p->req > 0 && target > p->req &&
+	       p->over_request_window_usec >= p->cfg->over_request_window_usec &&
+	       p->over_request >= p->cfg->over_request_share;
+}
+
+bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e)
 {
 	char a[32], b[32], c[32], why[96];
 	int64_t target;
@@ -650,11 +659,26 @@ bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e,
 			p->name, fmtq(p->cpu, p->req, a), why, p->hpa, p->name);
 		return false;
 	}
-	if (in_cooldown) {
+	if (p->in_cooldown && under_requested(p, target)) {
+		char held[160];
+
+		snprintf(held, sizeof(held),
+			 "memory request %s %s, working set above it %d%% of %us",
+			 fmtq(false, p->req, a), why, (int)lround(p->over_request * 100),
+			 (unsigned)(p->over_request_window_usec / USEC_PER_SEC));
+		if (budget_holds(p, held))
+			return false;
+		/* Requests are what the scheduler reserves: a pod using more than it reserved is
+		 * the one that crowds its neighbours (and the kubelet evicts first). */
+		p->bypass = true;
+		note(p, "working set above the request %d%% of %us: grown inside the cooldown",
+		     (int)lround(p->over_request * 100),
+		     (unsigned)(p->over_request_window_usec / USEC_PER_SEC));
+	} else if (p->in_cooldown) {
 		decide_plan_skip(
 			p, "%s request %s %s: waits for the cooldown (%" PRIu64 "s left)", p->name,
 			fmtq(p->cpu, p->req, a), why,
-			(uint64_t)((cooldown_left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC));
+			(uint64_t)((p->cooldown_left_usec + USEC_PER_SEC - 1) / USEC_PER_SEC));
 		return false;
 	}
 
@@ -707,56 +731,6 @@ bool decide_plan_recommendation(struct plan *p, const struct decide_estimate *e,
 	return true;
 }
 
-/* How far the request of container `index` may grow, as p->room / p->room_kind. The pod's
- * requests as the scheduler counts them (PodRequests) are max(S + r, I) + O: S the other app
- * containers' and the sidecars' requests, r this one's, I the init containers' max (each with the
- * sidecars before it), O the overhead. When the container is a sidecar, the init containers after
- * it run beside it: their part of I is r + A, A the largest of them with the other sidecars before
- * it. With a pod-level request P they are P + O whatever r is, and the API server's bound is
- * max(S + r, I) ≤ P (validatePodResourceConsistency); otherwise they must fit the node's room F:
- * r ≤ F - O - max(S, A), and none at all when the init containers before it need more than F - O. */
-static void plan_room(struct plan *p, const struct decide_input *in, bool cpu)
-{
-	const struct decide_pod *pod = &in->pod;
-	int64_t s = 0, sidecars = 0, init_max = 0, after_max = 0, base;
-	int64_t pod_req = cpu ? pod->resources.cpu_request : pod->resources.memory_request;
-	int64_t free = cpu ? in->node.cpu_free_millis : in->node.memory_free_bytes;
-	int64_t overhead =
-		decide_positive(cpu ? pod->overhead_cpu_millis : pod->overhead_memory_bytes);
-	enum decide_field f = cpu ? DECIDE_CPU_REQUEST : DECIDE_MEMORY_REQUEST;
-	bool after = false; /* past the sidecar decided on */
-
-	for (size_t i = 0; i < pod->n_containers; i++) {
-		struct resources r = decide_normalize(pod->containers[i].res);
-
-		if (i != in->index)
-			s += decide_positive(decide_field(&r, f));
-	}
-	for (size_t i = 0; i < pod->n_init_containers; i++) {
-		struct resources r = decide_normalize(pod->init_containers[i].res);
-		int64_t v = decide_positive(decide_field(&r, f));
-
-		if (pod->n_containers + i == in->index)
-			after = true;
-		else if (pod->init_containers[i].sidecar) {
-			s += v;
-			sidecars += v;
-		} else if (after)
-			after_max = decide_max64(after_max, sidecars + v);
-		else
-			init_max = decide_max64(init_max, sidecars + v);
-	}
-	base = decide_max64(s, after_max);
-	if (pod_req >= 0) {
-		p->room_kind = ROOM_POD_LEVEL;
-		p->room = init_max <= pod_req ? pod_req - base : -1;
-	} else if (free >= 0) {
-		p->room_kind = ROOM_NODE;
-		p->room = init_max + overhead <= free ? free - overhead - base : -1;
-	} else
-		p->room_kind = ROOM_UNKNOWN;
-}
-
 void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		      const struct decide_config *cfg, const struct resources *cur)
 {
@@ -775,6 +749,9 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		.usage = cpu ? -1 : in->signals.memory_usage,
 		.stall_some = no_psi ? 0 : in->signals.memory_stall_some,
 		.stall_window_usec = no_psi ? 0 : in->signals.stall_window_usec,
+		.over_request = no_psi ? 0 : in->signals.memory_over_request,
+		.over_request_window_usec =
+			no_psi ? 0 : in->signals.memory_over_request_window_usec,
 		.pod_limit = cpu ? in->pod.resources.cpu_limit : in->pod.resources.memory_limit,
 		.allocatable = cpu ? -1 : in->node.memory_allocatable_bytes,
 		.guaranteed = in->pod.qos == QOS_GUARANTEED,
@@ -790,7 +767,7 @@ void decide_plan_init(struct plan *p, bool cpu, const struct decide_input *in,
 		p->max_key = pc->max_memory_is_cap ? "--max-memory" : "snug.io/max-memory";
 	if (p->hpa && !*p->hpa)
 		p->hpa = NULL;
-	plan_room(p, in, cpu);
+	decide_plan_room(p, in, cpu);
 	p->change = (struct text){ p->change_buf, sizeof(p->change_buf), 0 };
 	p->skip = (struct text){ p->skip_buf, sizeof(p->skip_buf), 0 };
 	p->notes = (struct text){ p->notes_buf, sizeof(p->notes_buf), 0 };

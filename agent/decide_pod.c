@@ -1,6 +1,7 @@
 /* The kubelet's and the API server's arithmetic on a pod's resources, for decide: the QoS class,
  * the request and limit sums (component-helpers PodRequests/PodLimits), the values the kubelet
- * writes into the pod cgroup (ResourceConfigForPod), and what input is valid. Pure. */
+ * writes into the pod cgroup (ResourceConfigForPod), the room a container's request has to grow
+ * (the scheduler's sums), and what input is valid. Pure. */
 #include "agent/decide-internal.h"
 
 #include <errno.h>
@@ -268,4 +269,54 @@ int64_t decide_ratio_limit(int64_t limit, int64_t new_request, int64_t old_reque
 		return limit;
 	v = (v + (unsigned __int128)old_request - 1) / (unsigned __int128)old_request;
 	return v > (unsigned __int128)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* How far the request of container `index` may grow, as p->room / p->room_kind. The pod's
+ * requests as the scheduler counts them (PodRequests) are max(S + r, I) + O: S the other app
+ * containers' and the sidecars' requests, r this one's, I the init containers' max (each with the
+ * sidecars before it), O the overhead. When the container is a sidecar, the init containers after
+ * it run beside it: their part of I is r + A, A the largest of them with the other sidecars before
+ * it. With a pod-level request P they are P + O whatever r is, and the API server's bound is
+ * max(S + r, I) ≤ P (validatePodResourceConsistency); otherwise they must fit the node's room F:
+ * r ≤ F - O - max(S, A), and none at all when the init containers before it need more than F - O. */
+void decide_plan_room(struct plan *p, const struct decide_input *in, bool cpu)
+{
+	const struct decide_pod *pod = &in->pod;
+	int64_t s = 0, sidecars = 0, init_max = 0, after_max = 0, base;
+	int64_t pod_req = cpu ? pod->resources.cpu_request : pod->resources.memory_request;
+	int64_t free = cpu ? in->node.cpu_free_millis : in->node.memory_free_bytes;
+	int64_t overhead =
+		decide_positive(cpu ? pod->overhead_cpu_millis : pod->overhead_memory_bytes);
+	enum decide_field f = cpu ? DECIDE_CPU_REQUEST : DECIDE_MEMORY_REQUEST;
+	bool after = false; /* past the sidecar decided on */
+
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		struct resources r = decide_normalize(pod->containers[i].res);
+
+		if (i != in->index)
+			s += decide_positive(decide_field(&r, f));
+	}
+	for (size_t i = 0; i < pod->n_init_containers; i++) {
+		struct resources r = decide_normalize(pod->init_containers[i].res);
+		int64_t v = decide_positive(decide_field(&r, f));
+
+		if (pod->n_containers + i == in->index)
+			after = true;
+		else if (pod->init_containers[i].sidecar) {
+			s += v;
+			sidecars += v;
+		} else if (after)
+			after_max = max64(after_max, sidecars + v);
+		else
+			init_max = max64(init_max, sidecars + v);
+	}
+	base = max64(s, after_max);
+	if (pod_req >= 0) {
+		p->room_kind = ROOM_POD_LEVEL;
+		p->room = init_max <= pod_req ? pod_req - base : -1;
+	} else if (free >= 0) {
+		p->room_kind = ROOM_NODE;
+		p->room = init_max + overhead <= free ? free - overhead - base : -1;
+	} else
+		p->room_kind = ROOM_UNKNOWN;
 }

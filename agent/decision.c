@@ -41,6 +41,8 @@ static struct decide_signals signals_of(const struct agent *a, const struct agen
 		/* The memory window stands for all three: they are fed by the same samples. */
 		.stall_window_usec = s->memory_some.span_usec,
 		.memory_psi_known = s->psi_memory,
+		.memory_over_request = s->over_request.share,
+		.memory_over_request_window_usec = s->over_request.span_usec,
 	};
 }
 
@@ -310,6 +312,18 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	}
 	if (index == SIZE_MAX)
 		return;
+	/* The working set is measured against the request the spec has now (a resize, ours or
+	 * anyone's, starts that measure over). */
+	{
+		const struct kube_container *kc =
+			index < pod->n_containers
+				? &pod->containers[index]
+				: &pod->init_containers[index - pod->n_containers];
+
+		signals_set_memory_request(&c->signals, kc->spec.memory_request >= 0
+								? kc->spec.memory_request
+								: kc->spec.memory_limit);
+	}
 	r = pod_view(a, c, pod, index, &model, &node);
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
@@ -323,9 +337,10 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		.index = index,
 		.signals = signals_of(a, c),
 		.node = node,
-		.last_resize_usec = c->resize.last_usec,
-		.bypass_grows_usec = c->resize.bypass_grows_usec,
-		.n_bypass_grows = c->resize.n_bypass_grows,
+		.cpu_cooldown = { c->resize.cpu.last_usec, c->resize.cpu.bypass_grows_usec,
+				  c->resize.cpu.n_bypass_grows },
+		.memory_cooldown = { c->resize.memory.last_usec, c->resize.memory.bypass_grows_usec,
+				     c->resize.memory.n_bypass_grows },
 		.now_usec = now_usec(CLOCK_REALTIME),
 		.config = &a->config.decide,
 		.keep_memory_limit = a->keep_memory_limit,

@@ -1,4 +1,5 @@
-/* Parsing snug.io/last-resize defensively, and the bypass-grow part of writing it. */
+/* Parsing snug.io/last-resize defensively, and writing it: each resource's cooldown and budget of
+ * grows inside it, per container, and the one cooldown older agents read. */
 #include "agent/last_resize.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ static bool unix_time(const cJSON *j, const char *what, uint64_t now_usec, uint6
 	return true;
 }
 
-static void parse_grows(const cJSON *list, uint64_t now_usec, struct last_resize *ret,
+static void parse_grows(const cJSON *list, uint64_t now_usec, struct last_resize_resource *ret,
 			struct problems *pr)
 {
 	const cJSON *it;
@@ -109,11 +110,61 @@ static void parse_grows(const cJSON *list, uint64_t now_usec, struct last_resize
 		}
 }
 
+/* One resource's entry of `cooldowns`: {"at":..,"bypass_grows":[..]}, both optional. */
+static void parse_resource(const cJSON *j, const char *what, uint64_t now_usec,
+			   struct last_resize_resource *ret, struct problems *pr)
+{
+	const cJSON *at, *grows;
+
+	if (!j)
+		return;
+	if (!cJSON_IsObject(j)) {
+		add_problem(pr, "cooldowns %s is not an object", what);
+		return;
+	}
+	at = cJSON_GetObjectItemCaseSensitive(j, "at");
+	if (at)
+		(void)unix_time(at, "at", now_usec, &ret->at_usec, pr);
+	grows = cJSON_GetObjectItemCaseSensitive(j, "bypass_grows");
+	if (grows)
+		parse_grows(grows, now_usec, ret, pr);
+}
+
+/* The container's entry of `cooldowns`; false when there is none (an annotation written before
+ * each resource had its own cooldown). */
+static bool parse_cooldowns(const cJSON *j, const char *container, uint64_t now_usec,
+			    struct last_resize *ret, struct problems *pr)
+{
+	const cJSON *cooldowns = cJSON_GetObjectItemCaseSensitive(j, "cooldowns"), *entry;
+
+	if (!cooldowns || !container)
+		return false;
+	if (!cJSON_IsObject(cooldowns)) {
+		add_problem(pr, "cooldowns is not an object");
+		return false;
+	}
+	entry = cJSON_GetObjectItemCaseSensitive(cooldowns, container);
+	if (!entry)
+		return false;
+	if (!cJSON_IsObject(entry)) {
+		add_problem(pr, "cooldowns entry is not an object");
+		return false;
+	}
+	parse_resource(cJSON_GetObjectItemCaseSensitive(entry, "cpu"), "cpu", now_usec, &ret->cpu,
+		       pr);
+	parse_resource(cJSON_GetObjectItemCaseSensitive(entry, "memory"), "memory", now_usec,
+		       &ret->memory, pr);
+	ret->at_usec =
+		ret->cpu.at_usec > ret->memory.at_usec ? ret->cpu.at_usec : ret->memory.at_usec;
+	return true;
+}
+
 int last_resize_parse(const char *text, const char *container, uint64_t now_usec,
 		      struct last_resize *ret, char *problem, size_t size)
 {
 	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
 	struct problems problems = { problem, size, false }, *pr = &problems;
+	struct last_resize_resource legacy = { 0 };
 	const cJSON *at, *ct, *grows;
 
 	*ret = (struct last_resize){ 0 };
@@ -126,6 +177,10 @@ int last_resize_parse(const char *text, const char *container, uint64_t now_usec
 		add_problem(pr, "not a JSON object");
 		return 1;
 	}
+	if (parse_cooldowns(j, container, now_usec, ret, pr))
+		return problems.any ? 1 : 0;
+
+	/* Before the split: the container's one cooldown and budget hold both resources. */
 	ct = cJSON_GetObjectItemCaseSensitive(j, "container");
 	if (ct && !cJSON_IsString(ct))
 		add_problem(pr, "container is not a string");
@@ -133,7 +188,7 @@ int last_resize_parse(const char *text, const char *container, uint64_t now_usec
 	else if (!ct || !container || strcmp(ct->valuestring, container) == 0) {
 		at = cJSON_GetObjectItemCaseSensitive(j, "at");
 		if (at)
-			(void)unix_time(at, "at", now_usec, &ret->at_usec, pr);
+			(void)unix_time(at, "at", now_usec, &legacy.at_usec, pr);
 	}
 	grows = cJSON_GetObjectItemCaseSensitive(j, "bypass_grows");
 	if (grows && !cJSON_IsObject(grows))
@@ -142,32 +197,82 @@ int last_resize_parse(const char *text, const char *container, uint64_t now_usec
 		const cJSON *list = cJSON_GetObjectItemCaseSensitive(grows, container);
 
 		if (list)
-			parse_grows(list, now_usec, ret, pr);
+			parse_grows(list, now_usec, &legacy, pr);
 	}
+	ret->at_usec = legacy.at_usec;
+	ret->cpu = ret->memory = legacy;
 	return problems.any ? 1 : 0;
 }
 
-static int add_bypass_grows(cJSON *annotation, const char *container, const uint64_t *usec,
-			    size_t n)
+static cJSON *times_array(cJSON *parent, const char *name, const uint64_t *usec, size_t n)
 {
-	cJSON *grows, *list;
+	cJSON *list = cJSON_AddArrayToObject(parent, name);
 
-	if (n == 0)
-		return 0;
-	grows = cJSON_GetObjectItemCaseSensitive(annotation, "bypass_grows");
-	if (!grows && !(grows = cJSON_AddObjectToObject(annotation, "bypass_grows")))
-		return -ENOMEM;
-	list = cJSON_AddArrayToObject(grows, container);
 	if (!list)
-		return -ENOMEM;
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		cJSON *v = cJSON_CreateNumber((double)(usec[i] / USEC_PER_SEC));
 
 		if (!v || !cJSON_AddItemToArray(list, v)) {
 			cJSON_Delete(v);
-			return -ENOMEM;
+			return NULL;
 		}
 	}
+	return list;
+}
+
+/* What an agent from before the split reads: the container's grows of both resources, in order
+ * (each list is oldest first). */
+static int add_bypass_grows(cJSON *annotation, const struct last_resize_grows *g)
+{
+	uint64_t merged[2 * LAST_RESIZE_MAX_GROWS];
+	size_t n = 0, i = 0, k = 0;
+	size_t nc = g->cpu.n < LAST_RESIZE_MAX_GROWS ? g->cpu.n : LAST_RESIZE_MAX_GROWS;
+	size_t nm = g->memory.n < LAST_RESIZE_MAX_GROWS ? g->memory.n : LAST_RESIZE_MAX_GROWS;
+	const uint64_t *c = g->cpu.usec + (g->cpu.n - nc), *m = g->memory.usec + (g->memory.n - nm);
+	cJSON *grows;
+
+	if (nc + nm == 0)
+		return 0;
+	while (i < nc || k < nm)
+		merged[n++] = k >= nm || (i < nc && c[i] <= m[k]) ? c[i++] : m[k++];
+	grows = cJSON_GetObjectItemCaseSensitive(annotation, "bypass_grows");
+	if (!grows && !(grows = cJSON_AddObjectToObject(annotation, "bypass_grows")))
+		return -ENOMEM;
+	return times_array(grows, g->container, merged, n) ? 0 : -ENOMEM;
+}
+
+static int add_resource(cJSON *entry, const char *name, const struct last_resize_cooldown *c)
+{
+	cJSON *r;
+
+	if (c->at_usec == 0 && c->n == 0)
+		return 0;
+	r = cJSON_AddObjectToObject(entry, name);
+	if (!r)
+		return -ENOMEM;
+	if (c->at_usec && !cJSON_AddNumberToObject(r, "at", (double)(c->at_usec / USEC_PER_SEC)))
+		return -ENOMEM;
+	if (c->n && !times_array(r, "bypass_grows", c->usec, c->n))
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_cooldowns(cJSON *annotation, const struct last_resize_grows *g)
+{
+	cJSON *cooldowns, *entry;
+
+	if (g->cpu.at_usec == 0 && g->cpu.n == 0 && g->memory.at_usec == 0 && g->memory.n == 0)
+		return 0;
+	cooldowns = cJSON_GetObjectItemCaseSensitive(annotation, "cooldowns");
+	if (!cooldowns && !(cooldowns = cJSON_AddObjectToObject(annotation, "cooldowns")))
+		return -ENOMEM;
+	entry = cJSON_AddObjectToObject(cooldowns, g->container);
+	if (!entry)
+		return -ENOMEM;
+	if (add_resource(entry, "cpu", &g->cpu) < 0 ||
+	    add_resource(entry, "memory", &g->memory) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -182,7 +287,7 @@ char *last_resize_format(const char *container, uint64_t at_usec, const char *ki
 	    !cJSON_AddStringToObject(j, "reason", reason))
 		return NULL;
 	for (size_t i = 0; i < n_grows; i++)
-		if (add_bypass_grows(j, grows[i].container, grows[i].usec, grows[i].n) < 0)
+		if (add_bypass_grows(j, &grows[i]) < 0 || add_cooldowns(j, &grows[i]) < 0)
 			return NULL;
 	return cJSON_PrintUnformatted(j);
 }

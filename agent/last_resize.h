@@ -18,32 +18,49 @@
  * it is ignored, so that a far-future `at` cannot hold a pod in its cooldown for ever. */
 #define LAST_RESIZE_CLOCK_SKEW_USEC (120 * USEC_PER_SEC)
 
-/* What the annotation says about one container; times are CLOCK_REALTIME microseconds. */
-struct last_resize {
-	uint64_t at_usec; /* its last resize; 0 = none (absent, another container's, or ignored) */
-	/* Its accepted grows inside the cooldown, oldest first. */
+/* One resource's cooldown as the annotation carries it; times are CLOCK_REALTIME microseconds. */
+struct last_resize_resource {
+	uint64_t at_usec; /* its last resize; 0 = none (absent, or ignored) */
+	/* Its accepted grows inside its cooldown, oldest first. */
 	uint64_t bypass_grows_usec[LAST_RESIZE_MAX_GROWS];
 	size_t n_bypass_grows;
 };
 
+/* What the annotation says about one container. Each resource has its own cooldown and budget
+ * (`cooldowns`); an annotation written before they were split (only `at` and `bypass_grows`)
+ * gives both resources the container's one cooldown and budget, which holds at least as much. */
+struct last_resize {
+	uint64_t at_usec; /* its last resize of either resource; 0 = none */
+	struct last_resize_resource cpu, memory;
+};
+
 /* Reads the annotation's text (NULL = absent) for `container` at now_usec. Never fails: anything
- * that cannot be trusted (not JSON, `at` not a number, not finite, negative, beyond year 5000, or
- * more than LAST_RESIZE_CLOCK_SKEW_USEC in the future; the same for each grow time) is left out of
- * *ret. Returns 0 when all was well, 1 when something was ignored: then `problem` (size bytes) says
- * what, for one log line. */
+ * that cannot be trusted (not JSON, a time not a number, not finite, negative, beyond year 5000,
+ * or more than LAST_RESIZE_CLOCK_SKEW_USEC in the future) is left out of *ret. Returns 0 when all
+ * was well, 1 when something was ignored: then `problem` (size bytes) says what, for one log
+ * line. */
 int last_resize_parse(const char *text, const char *container, uint64_t now_usec,
 		      struct last_resize *ret, char *problem, size_t size);
 
-/* One container's grows inside the cooldown, to carry in the annotation. */
-struct last_resize_grows {
-	const char *container;
-	const uint64_t *usec; /* CLOCK_REALTIME, oldest first */
+/* One resource's cooldown of one container, to carry in the annotation. */
+struct last_resize_cooldown {
+	uint64_t at_usec;     /* 0 = never resized */
+	const uint64_t *usec; /* its grows inside the cooldown, CLOCK_REALTIME, oldest first */
 	size_t n;
 };
 
+/* One container's cooldowns, to carry in the annotation. */
+struct last_resize_grows {
+	const char *container;
+	struct last_resize_cooldown cpu, memory;
+};
+
 /* The annotation's text (caller frees), what last_resize_parse() reads back:
- * {"at":unix seconds,"container":..,"kind":..,"reason":..,"bypass_grows":{name:[unix seconds]}}
- * for the resize of `container` at at_usec, with every container's recent grows (those with none
- * left out; the parser keeps the newest LAST_RESIZE_MAX_GROWS of each). NULL when out of memory. */
+ * {"at":unix seconds,"container":..,"kind":..,"reason":..,"bypass_grows":{name:[unix seconds]},
+ *  "cooldowns":{name:{"cpu":{"at":..,"bypass_grows":[..]},"memory":{..}}}}
+ * for the resize of `container` at at_usec, with every container's cooldowns (a resource never
+ * resized and without grows left out). `at` and `bypass_grows` (both resources' grows together)
+ * are what an agent from before the split reads: a cooldown no shorter and a budget no larger
+ * than the new ones. NULL when out of memory. */
 char *last_resize_format(const char *container, uint64_t at_usec, const char *kind,
 			 const char *reason, const struct last_resize_grows *grows, size_t n_grows);

@@ -128,7 +128,16 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 			double v = ((double)r->working_set - (double)s->working_set) / dt;
 
 			s->working_set_rate = v <= 0 ? 0 : 0.5 * s->working_set_rate + 0.5 * v;
+			if (v > 0 && s->working_set_growths == 0)
+				s->working_set_growth_start_usec = s->working_set_ts_usec;
+			s->working_set_growths = v <= 0 ? 0 : s->working_set_growths + 1;
+			/* The interval counts as above the request when it ends above it. */
+			if (s->memory_request && r->working_set > s->memory_request)
+				s->over_request_usec += r->ts_usec - s->working_set_ts_usec;
 		}
+		if (s->memory_request)
+			signals_stall_feed(&s->over_request, r->ts_usec, s->over_request_usec,
+					   w->over_request_usec);
 		s->working_set_ts_usec = r->ts_usec;
 		s->working_set = r->working_set;
 	}
@@ -171,8 +180,22 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 void signals_restart(struct signals_state *s)
 {
 	struct signals_oom_state oom = s->oom;
+	uint64_t request = s->memory_request;
 
-	*s = (struct signals_state){ .oom = oom };
+	/* The request is the spec's, which a restart does not change; the time above it starts
+	 * over with the new cgroup. */
+	*s = (struct signals_state){ .oom = oom, .memory_request = request };
+}
+
+void signals_set_memory_request(struct signals_state *s, int64_t request)
+{
+	uint64_t r = request > 0 ? (uint64_t)request : 0;
+
+	if (r == s->memory_request)
+		return;
+	s->memory_request = r;
+	s->over_request_usec = 0;
+	s->over_request = (struct signals_stall){ 0 };
 }
 
 void signals_resized(struct signals_state *s, int64_t new_memory_limit)
@@ -182,6 +205,7 @@ void signals_resized(struct signals_state *s, int64_t new_memory_limit)
 	s->throttle_window_usec = 0;
 	s->memory_max_grew = false;
 	s->working_set_rate = 0;
+	s->working_set_growths = 0;
 	s->memory_some = s->memory_full = s->cpu_some = (struct signals_stall){ 0 };
 	if (new_memory_limit > 0)
 		s->memory_max = (uint64_t)new_memory_limit;
@@ -194,7 +218,14 @@ bool signals_throttled(const struct signals_state *s, uint64_t window_usec, doub
 
 int64_t signals_projected_working_set(const struct signals_state *s, uint64_t lookahead_usec)
 {
-	double ahead = s->working_set_rate * (double)lookahead_usec / 1e6;
+	uint64_t seen = s->working_set_ts_usec - s->working_set_growth_start_usec;
+	double ahead;
+
+	if (s->working_set_growths < SIGNALS_GROWTH_SAMPLES)
+		return (int64_t)s->working_set;
+	if (lookahead_usec > seen)
+		lookahead_usec = seen;
+	ahead = s->working_set_rate * (double)lookahead_usec / 1e6;
 
 	return (int64_t)s->working_set + (int64_t)ahead;
 }

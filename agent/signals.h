@@ -109,7 +109,19 @@ struct signals_state {
 	uint64_t memory_current, working_set, memory_max;
 	uint64_t working_set_ts_usec;
 	double working_set_rate; /* bytes/s, smoothed; > 0 while memory grows */
-	bool memory_max_grew;	 /* memory.events `max` grew since the last decision */
+	/* How many samples in a row the working set grew: one jump is a step (a burst that takes
+	 * its memory at once), not a trend to project. */
+	unsigned working_set_growths;
+	uint64_t working_set_growth_start_usec; /* the sample before the first of them */
+
+	/* The working set above the container's memory request (the kubelet's eviction ranks pods
+	 * by exactly that: usage above the request): the request as the agent last read it (bytes,
+	 * 0 = none or not known yet), the cumulative time above it (µs), and its share of the last
+	 * one to two windows. A new request starts over. */
+	uint64_t memory_request;
+	uint64_t over_request_usec;
+	struct signals_stall over_request;
+	bool memory_max_grew; /* memory.events `max` grew since the last decision */
 
 	/* CPU: the previous cumulative counters, and the cores used between the last two. */
 	bool have_prev;
@@ -133,6 +145,7 @@ struct signals_state {
 struct signals_windows {
 	uint64_t throttle_usec; /* "sustained" throttling (the window restarts after twice that) */
 	uint64_t stall_usec;	/* pressure stall: the share covers one to two of these */
+	uint64_t over_request_usec; /* the working set above the request: likewise */
 };
 
 /* Feeds one reading. Returns true when it yielded a new CPU rate (cpu_cores). A counter that
@@ -149,12 +162,20 @@ void signals_restart(struct signals_state *s);
  * unchanged), not the old memory.max and the growth that led past it. */
 void signals_resized(struct signals_state *s, int64_t new_memory_limit);
 
+/* The container's memory request as the spec has it now (bytes, ≤ 0 = none): the working set is
+ * measured against it from the next sample; a different one starts the measure over. */
+void signals_set_memory_request(struct signals_state *s, int64_t request);
+
 /* Sustained throttling: the window is at least window_usec long and ratio of it was throttled. */
 bool signals_throttled(const struct signals_state *s, uint64_t window_usec, double ratio);
 
 /* The working set lookahead_usec from now if it keeps growing as it does: a steady leak is met with
- * a bigger limit before it reaches the current one, not after the OOM kill. */
+ * a bigger limit before it reaches the current one, not after the OOM kill. Growth seen at one
+ * sample only is not projected: a burst that takes its memory in one step and holds it (or frees
+ * it) is no trend, and its step is already in the working set measured. Nor is growth projected
+ * further ahead than it has been seen: two seconds of a burst's allocation say nothing of a third. */
 int64_t signals_projected_working_set(const struct signals_state *s, uint64_t lookahead_usec);
+#define SIGNALS_GROWTH_SAMPLES 2
 
 /* The projected working set is at least fraction of memory.max (a limit is known, fraction > 0). */
 bool signals_memory_near_limit(const struct signals_state *s, uint64_t lookahead_usec,

@@ -27,20 +27,27 @@ START_TEST(test_written_by_snug)
 			 0);
 	ck_assert_str_eq(problem, "");
 	ck_assert_uint_eq(lr.at_usec, 1699999990ULL * SEC);
-	ck_assert_uint_eq(lr.n_bypass_grows, 2);
-	ck_assert_uint_eq(lr.bypass_grows_usec[0], 1699999000ULL * SEC);
-	ck_assert_uint_eq(lr.bypass_grows_usec[1], 1699999990ULL * SEC);
+	/* Written before each resource had its own cooldown: the one holds both. */
+	ck_assert_uint_eq(lr.memory.at_usec, 1699999990ULL * SEC);
+	ck_assert_uint_eq(lr.cpu.at_usec, 1699999990ULL * SEC);
+	ck_assert_uint_eq(lr.memory.n_bypass_grows, 2);
+	ck_assert_uint_eq(lr.cpu.n_bypass_grows, 2);
+	ck_assert_uint_eq(lr.memory.bypass_grows_usec[0], 1699999000ULL * SEC);
+	ck_assert_uint_eq(lr.memory.bypass_grows_usec[1], 1699999990ULL * SEC);
+	ck_assert_uint_eq(lr.cpu.bypass_grows_usec[1], 1699999990ULL * SEC);
 	/* Another container's resize: not this one's cooldown, but its own grows still count. */
 	ck_assert_int_eq(last_resize_parse("{\"at\":1699999990,\"container\":\"sidecar\","
 					   "\"bypass_grows\":{\"app\":[1699999000]}}",
 					   "app", NOW, &lr, problem, sizeof(problem)),
 			 0);
 	ck_assert_uint_eq(lr.at_usec, 0);
-	ck_assert_uint_eq(lr.n_bypass_grows, 1);
+	ck_assert_uint_eq(lr.memory.at_usec, 0);
+	ck_assert_uint_eq(lr.memory.n_bypass_grows, 1);
+	ck_assert_uint_eq(lr.cpu.n_bypass_grows, 1);
 	/* Absent: nothing, no problem. */
 	ck_assert_int_eq(parse(NULL, &lr, problem), 0);
 	ck_assert_uint_eq(lr.at_usec, 0);
-	ck_assert_uint_eq(lr.n_bypass_grows, 0);
+	ck_assert_uint_eq(lr.cpu.n_bypass_grows + lr.memory.n_bypass_grows, 0);
 }
 END_TEST
 
@@ -66,6 +73,12 @@ static const struct {
 	{ "{\"bypass_grows\":[1]}", "bypass_grows is not an object" },
 	{ "{\"bypass_grows\":{\"app\":1}}", "bypass_grows entry is not an array" },
 	{ "{\"bypass_grows\":{\"app\":[1e300,\"x\",4102444800]}}", "a bypass grow time 1e+300" },
+	{ "{\"cooldowns\":[1]}", "cooldowns is not an object" },
+	{ "{\"cooldowns\":{\"app\":1}}", "cooldowns entry is not an object" },
+	{ "{\"cooldowns\":{\"app\":{\"cpu\":1}}}", "cooldowns cpu is not an object" },
+	{ "{\"cooldowns\":{\"app\":{\"memory\":{\"at\":1e300,\"bypass_grows\":[\"x\"]}}}}",
+	  "at 1e+300 is out of range" },
+	{ "{\"cooldowns\":{\"app\":{\"cpu\":{\"at\":4102444800}}}}", "s in the future" },
 };
 
 START_TEST(test_untrusted_values_ignored)
@@ -77,7 +90,8 @@ START_TEST(test_untrusted_values_ignored)
 
 	/* Nothing of it holds the pod: no cooldown, no spent budget ... */
 	ck_assert_uint_eq(lr.at_usec, 0);
-	ck_assert_uint_eq(lr.n_bypass_grows, 0);
+	ck_assert_uint_eq(lr.cpu.at_usec + lr.memory.at_usec, 0);
+	ck_assert_uint_eq(lr.cpu.n_bypass_grows + lr.memory.n_bypass_grows, 0);
 	/* ... and the log line says what was ignored. */
 	ck_assert_int_eq(r, 1);
 	ck_assert_msg(strstr(problem, bad[_i].problem), "case %d: \"%s\" lacks \"%s\"", _i, problem,
@@ -96,7 +110,7 @@ START_TEST(test_partly_good)
 			       &lr, problem),
 			 1);
 	ck_assert_uint_eq(lr.at_usec, 1700000100ULL * SEC);
-	ck_assert_uint_eq(lr.n_bypass_grows, 2);
+	ck_assert_uint_eq(lr.memory.n_bypass_grows, 2);
 	ck_assert_ptr_nonnull(strstr(problem, "a bypass grow time is not a number"));
 	ck_assert_ptr_nonnull(strstr(problem, "a bypass grow time -5 is out of range"));
 	/* Fractions of seconds are fine; no problem buffer is fine. */
@@ -117,21 +131,69 @@ START_TEST(test_many_grows)
 
 	for (size_t i = 0; i < LAST_RESIZE_MAX_GROWS + 8; i++)
 		times[i] = NOW - (LAST_RESIZE_MAX_GROWS + 8 - i) * SEC;
-	grows[0] = (struct last_resize_grows){ "app", times, LAST_RESIZE_MAX_GROWS + 8 };
-	grows[1] = (struct last_resize_grows){ "sidecar", times, 0 };
-	grows[2] = (struct last_resize_grows){ "other", times, 1 };
+	grows[0] = (struct last_resize_grows){ "app", .memory = { NOW - SEC, times,
+								  LAST_RESIZE_MAX_GROWS + 8 } };
+	grows[1] = (struct last_resize_grows){ "sidecar", .memory = { 0, times, 0 } };
+	grows[2] = (struct last_resize_grows){ "other", .memory = { 0, times, 1 } };
 	text = last_resize_format("app", NOW - SEC, "oom", "oom-kill: memory limit 64Mi -> 164Mi",
 				  grows, 3);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_int_eq(parse(text, &lr, problem), 0);
 	ck_assert_uint_eq(lr.at_usec, NOW - SEC);
 	ck_assert_int_eq(parse(text, &lr, problem), 0);
-	ck_assert_uint_eq(lr.n_bypass_grows, LAST_RESIZE_MAX_GROWS);
-	ck_assert_uint_eq(lr.bypass_grows_usec[0], times[8]);
-	ck_assert_uint_eq(lr.bypass_grows_usec[LAST_RESIZE_MAX_GROWS - 1],
+	ck_assert_uint_eq(lr.memory.n_bypass_grows, LAST_RESIZE_MAX_GROWS);
+	ck_assert_uint_eq(lr.memory.bypass_grows_usec[0], times[8]);
+	ck_assert_uint_eq(lr.memory.bypass_grows_usec[LAST_RESIZE_MAX_GROWS - 1],
 			  times[LAST_RESIZE_MAX_GROWS + 7]);
+	ck_assert_uint_eq(lr.cpu.n_bypass_grows, 0);
 	ck_assert_int_eq(last_resize_parse(text, "sidecar", NOW, &lr, problem, sizeof(problem)), 0);
-	ck_assert_uint_eq(lr.n_bypass_grows, 0);
+	ck_assert_uint_eq(lr.memory.n_bypass_grows, 0);
+}
+END_TEST
+
+/* Issue 17: each resource's cooldown and budget survive a restart apart, for every container of
+ * the pod; what an agent from before the split reads holds at least as much as they do. */
+START_TEST(test_cooldowns_per_resource)
+{
+	uint64_t cpu_grows[2] = { NOW - 300 * SEC, NOW - 100 * SEC };
+	uint64_t mem_grows[1] = { NOW - 200 * SEC };
+	_cleanup_(cJSON_Deletep) cJSON *j = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct last_resize_grows grows[2] = {
+		{ "app", .cpu = { NOW - 100 * SEC, cpu_grows, 2 },
+		  .memory = { NOW - 200 * SEC, mem_grows, 1 } },
+		{ "sidecar", .cpu = { NOW - 50 * SEC, NULL, 0 } },
+	};
+	const cJSON *old;
+	struct last_resize lr;
+	char problem[256];
+
+	/* The sidecar's CPU was resized last: `at` and `container` are the sidecar's. */
+	text = last_resize_format("sidecar", NOW - 50 * SEC, "throttle", "cpu-throttled", grows, 2);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(parse(text, &lr, problem), 0);
+	ck_assert_str_eq(problem, "");
+	ck_assert_uint_eq(lr.cpu.at_usec, NOW - 100 * SEC);
+	ck_assert_uint_eq(lr.memory.at_usec, NOW - 200 * SEC);
+	ck_assert_uint_eq(lr.at_usec, NOW - 100 * SEC);
+	ck_assert_uint_eq(lr.cpu.n_bypass_grows, 2);
+	ck_assert_uint_eq(lr.cpu.bypass_grows_usec[1], NOW - 100 * SEC);
+	ck_assert_uint_eq(lr.memory.n_bypass_grows, 1);
+	ck_assert_uint_eq(lr.memory.bypass_grows_usec[0], NOW - 200 * SEC);
+	ck_assert_int_eq(last_resize_parse(text, "sidecar", NOW, &lr, problem, sizeof(problem)), 0);
+	ck_assert_uint_eq(lr.cpu.at_usec, NOW - 50 * SEC);
+	ck_assert_uint_eq(lr.memory.at_usec, 0);
+	ck_assert_uint_eq(lr.memory.n_bypass_grows, 0);
+
+	/* An older agent reads `bypass_grows`: both resources' grows, oldest first. */
+	j = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(j);
+	old = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "bypass_grows"),
+					       "app");
+	ck_assert_int_eq(cJSON_GetArraySize(old), 3);
+	ck_assert_double_eq(cJSON_GetArrayItem(old, 0)->valuedouble, (double)(NOW / SEC - 300));
+	ck_assert_double_eq(cJSON_GetArrayItem(old, 1)->valuedouble, (double)(NOW / SEC - 200));
+	ck_assert_double_eq(cJSON_GetArrayItem(old, 2)->valuedouble, (double)(NOW / SEC - 100));
 }
 END_TEST
 
@@ -144,6 +206,7 @@ Suite *last_resize_suite(void)
 	tcase_add_loop_test(tc, test_untrusted_values_ignored, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_partly_good);
 	tcase_add_test(tc, test_many_grows);
+	tcase_add_test(tc, test_cooldowns_per_resource);
 	suite_add_tcase(s, tc);
 	return s;
 }

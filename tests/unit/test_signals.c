@@ -142,7 +142,7 @@ static void feed_memory(struct signals_state *s, uint64_t t_sec, uint64_t workin
 				     .working_set = working_set,
 				     .memory_max = max };
 
-	signals_feed(s, &r, &(struct signals_windows){ 60 * SEC, 30 * SEC });
+	signals_feed(s, &r, &(struct signals_windows){ 60 * SEC, 30 * SEC, 60 * SEC });
 }
 
 /* One second of PSI: some_ms and full_ms of memory stall, cpu_ms of CPU stall, added to the
@@ -250,6 +250,74 @@ START_TEST(test_working_set_projection)
 	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0.95));
 	feed_memory(&s, 8, 255 * MiB, 256 * MiB);
 	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0));
+}
+END_TEST
+
+/* Issue 17, cause (c): batch takes 40 MiB at once every 20 s. After a shrink to 48Mi / 96Mi the
+ * jump read as a 20 MiB/s rate, "heading for 100.9Mi of 96Mi" (run b), and the limit grew for a
+ * kill that was not coming. A single step is not projected; nor is growth projected further ahead
+ * than it has been seen (run c: the burst faulted in over two samples, 6 then 34 MiB, "heading for
+ * 95.7Mi of 96Mi" with growth seen at two samples and a 3 s lookahead). */
+START_TEST(test_burst_step_not_projected)
+{
+	struct signals_state s = { 0 };
+
+	for (uint64_t t = 0; t <= 5; t++)
+		feed_memory(&s, t, 8 * MiB, 96 * MiB);
+	feed_memory(&s, 6, 48 * MiB, 96 * MiB); /* the burst's 40 MiB, in one sample */
+	ck_assert_int_eq(signals_projected_working_set(&s, 3 * SEC), 48 * MiB);
+	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0.95));
+	feed_memory(&s, 7, 1 * MiB, 96 * MiB); /* freed */
+	/* The burst over two samples, as the real node saw it: projected 2 s, not 3. */
+	feed_memory(&s, 8, 7 * MiB, 96 * MiB);
+	feed_memory(&s, 9, 41 * MiB, 96 * MiB);
+	ck_assert_int_le(signals_projected_working_set(&s, 3 * SEC), 41 * MiB + 2 * 19 * MiB);
+	ck_assert(!signals_memory_near_limit(&s, 3 * SEC, 0.95));
+	feed_memory(&s, 10, 1 * MiB, 96 * MiB);
+	/* A heap filling at 10 MiB/s is projected once it grew at two samples. */
+	feed_memory(&s, 11, 50 * MiB, 96 * MiB);
+	feed_memory(&s, 12, 60 * MiB, 96 * MiB);
+	feed_memory(&s, 13, 70 * MiB, 96 * MiB);
+	ck_assert_int_gt(signals_projected_working_set(&s, 3 * SEC), 91 * MiB);
+	ck_assert(signals_memory_near_limit(&s, 3 * SEC, 0.95));
+}
+END_TEST
+
+/* Issue 17, cause (b): how long the working set stood above the memory request, as a share of one
+ * to two windows; a new request starts over, a restart keeps the request. */
+START_TEST(test_over_request_share)
+{
+	struct signals_state s = { 0 };
+	uint64_t t = 0;
+
+	feed_memory(&s, t, 100 * MiB, 160 * MiB);
+	ck_assert_double_eq(s.over_request.share, 0); /* no request known: nothing measured */
+	signals_set_memory_request(&s, 64 * MiB);
+	/* A sawtooth 40 -> 110 MiB, 10 MiB/s: above 64 MiB 5 s of every 8. */
+	for (t = 1; t <= 80; t++)
+		feed_memory(&s, t, (40 + 10 * (t % 8)) * MiB, 160 * MiB);
+	ck_assert_uint_ge(s.over_request.span_usec, 60 * SEC);
+	ck_assert_double_eq_tol(s.over_request.share, 5.0 / 8, 0.05);
+	/* The same request again changes nothing; a resize of CPU does not start it over. */
+	signals_set_memory_request(&s, 64 * MiB);
+	signals_resized(&s, 0);
+	ck_assert_double_eq_tol(s.over_request.share, 5.0 / 8, 0.05);
+	/* A restart keeps the request, and measures the new cgroup from its first sample. */
+	signals_restart(&s);
+	ck_assert_uint_eq(s.memory_request, 64 * MiB);
+	for (; t <= 150; t++)
+		feed_memory(&s, t, 100 * MiB, 160 * MiB);
+	ck_assert_double_eq_tol(s.over_request.share, 1, 1e-9);
+	/* A new request (grown to 170Mi) starts over, and the working set is below it. */
+	signals_set_memory_request(&s, 170 * MiB);
+	ck_assert_double_eq(s.over_request.share, 0);
+	for (; t <= 220; t++)
+		feed_memory(&s, t, 100 * MiB, 400 * MiB);
+	ck_assert_uint_ge(s.over_request.span_usec, 60 * SEC);
+	ck_assert_double_eq(s.over_request.share, 0);
+	/* No request: nothing. */
+	signals_set_memory_request(&s, -1);
+	ck_assert_uint_eq(s.memory_request, 0);
 }
 END_TEST
 
@@ -367,6 +435,8 @@ Suite *signals_suite(void)
 	tcase_add_test(tc, test_throttle_window_restarts);
 	tcase_add_test(tc, test_counter_reset);
 	tcase_add_test(tc, test_working_set_projection);
+	tcase_add_test(tc, test_burst_step_not_projected);
+	tcase_add_test(tc, test_over_request_share);
 	tcase_add_test(tc, test_restart_is_not_growth);
 	tcase_add_test(tc, test_memory_stall_share);
 	tcase_add_test(tc, test_stall_window_slides);
