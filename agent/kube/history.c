@@ -72,22 +72,12 @@ int kube_history_list_parse(const cJSON *list, struct kube_history_entry **ret, 
 			    size_t *ret_n_bad, char *errbuf)
 {
 	const cJSON *items, *item;
-	const char *kind;
 	struct kube_history_entry *entries;
 	size_t n = 0, bad = 0;
 	char itemerr[KUBE_ERRBUF];
 	int r;
 
-	if (!cJSON_IsObject(list))
-		return kube_err(errbuf, "workloadhistory list: not an object");
-	r = kube_json_string(list, "kind", "workloadhistory list", &kind, errbuf);
-	if (r < 0)
-		return r;
-	if (kind && strcmp(kind, "WorkloadHistoryList") != 0)
-		return kube_err(errbuf,
-				"workloadhistory list: kind \"%.48s\", not WorkloadHistoryList",
-				kind);
-	r = kube_json_array(list, "items", "workloadhistory list", &items, errbuf);
+	r = kube_list_items(list, "WorkloadHistoryList", "workloadhistory list", &items, errbuf);
 	if (r < 0)
 		return r;
 	entries = calloc(cJSON_GetArraySize(items) + 1, sizeof(*entries));

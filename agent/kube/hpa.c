@@ -161,21 +161,12 @@ int kube_hpa_list_parse(const cJSON *list, struct kube_hpa **ret, size_t *ret_n,
 			char *errbuf)
 {
 	const cJSON *items, *item;
-	const char *kind;
 	struct kube_hpa *hpas;
 	size_t n = 0, bad = 0;
 	char itemerr[KUBE_ERRBUF];
 	int r;
 
-	if (!cJSON_IsObject(list))
-		return kube_err(errbuf, "hpa list: not an object");
-	r = kube_json_string(list, "kind", "hpa list", &kind, errbuf);
-	if (r < 0)
-		return r;
-	if (kind && strcmp(kind, "HorizontalPodAutoscalerList") != 0)
-		return kube_err(errbuf, "hpa list: kind \"%.48s\", not HorizontalPodAutoscalerList",
-				kind);
-	r = kube_json_array(list, "items", "hpa list", &items, errbuf);
+	r = kube_list_items(list, "HorizontalPodAutoscalerList", "hpa list", &items, errbuf);
 	if (r < 0)
 		return r;
 	hpas = calloc(cJSON_GetArraySize(items) + 1, sizeof(*hpas));

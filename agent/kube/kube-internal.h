@@ -43,6 +43,10 @@ int kube_json_string(const cJSON *parent, const char *key, const char *path, con
 int kube_json_bool(const cJSON *parent, const char *key, const char *path, bool *ret, char *errbuf);
 int kube_json_int(const cJSON *parent, const char *key, const char *path, int64_t min, int64_t max,
 		  int64_t def, int64_t *ret, char *errbuf);
+/* The items of a list reply whose kind is `kind` (an absent kind is taken as it); what = the
+ * list's name in messages ("hpa list"). -EINVAL with the reason in errbuf otherwise. */
+int kube_list_items(const cJSON *list, const char *kind, const char *what, const cJSON **ret,
+		    char *errbuf);
 bool kube_uid_valid(const char *s);
 /* "namespace/name" of an object as far as it can be read, else "?", into buf. */
 const char *kube_object_ident(const cJSON *obj, char *buf, size_t size);

@@ -1,4 +1,5 @@
-/* Parses PodList replies and watch-stream lines into pods, bookmarks and errors. */
+/* Parses list replies (PodList, and any list's kind and items) and watch-stream lines into pods,
+ * bookmarks and errors. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,4 +174,20 @@ int kube_pod_list_parse(const char *body, size_t len, struct kube_pod ***ret_pod
 	*ret_n = n;
 	*ret_rv = TAKE_PTR(rv);
 	return 0;
+}
+
+int kube_list_items(const cJSON *list, const char *kind, const char *what, const cJSON **ret,
+		    char *errbuf)
+{
+	const char *got;
+	int r;
+
+	if (!cJSON_IsObject(list))
+		return kube_err(errbuf, "%s: not an object", what);
+	r = kube_json_string(list, "kind", what, &got, errbuf);
+	if (r < 0)
+		return r;
+	if (got && strcmp(got, kind) != 0)
+		return kube_err(errbuf, "%s: kind \"%.48s\", not %s", what, got, kind);
+	return kube_json_array(list, "items", what, ret, errbuf);
 }
