@@ -66,7 +66,7 @@ static struct options opt = {
 	.namespaces = 20,
 	.fresh = 20,
 	.interval_sec = 10,
-	.measure_intervals = 3,
+	.measure_intervals = 0.5,
 	.label = "history",
 	.sequential = 200,
 };
@@ -75,6 +75,7 @@ static unsigned n_pool;
 static struct sim_node *nodes;
 static unsigned n_nodes; /* seeded ones first, then the fresh ones */
 static bool measuring;
+static sd_event_source *sampler;
 static uint64_t window_start_usec, window_usec;
 static struct series patch_lat, create_lat, list_lat, list_bytes, fresh_ready;
 static uint64_t n_patch, n_create, n_list, n_conflict, n_error, n_not_found, n_throttled;
@@ -414,27 +415,25 @@ static struct cpu_mark cpu_now(void)
 }
 
 static struct cpu_mark cpu_at_start;
-static unsigned window_checks, drain_checks;
+static unsigned drain_checks;
 static const struct kube_config *seq_config;
 
 static int on_window_end(sd_event_source *s, uint64_t usec, void *userdata);
 
-/* The window opens once every seeded node has written each of its entries (the first writes are
- * creates, slower under load), at the earliest after two intervals; the fresh nodes start in its
- * first half. */
+/* The window opens once every seeded node runs (an interval after the first started): from then on
+ * each node writes and lists once per interval, at its own phase; the fresh nodes start in the
+ * window's first half. */
 static int on_window_check(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	sd_event *event = sd_event_source_get_event(s);
-	bool all_written = true;
+	bool all_started = true;
 	int r;
 
 	for (unsigned i = 0; i < opt.nodes; i++)
-		all_written &= nodes[i].agent.shared.writes >= nodes[i].n_containers;
-	if (!all_written && ++window_checks < 600)
+		all_started &= nodes[i].started_usec != 0;
+	if (!all_started)
 		return sd_event_source_set_time_relative(s, 200 * USEC_PER_MSEC);
 	(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
-	if (!all_written)
-		fprintf(stderr, "bench_history: not every entry was written after 2 min more\n");
 	measuring = true;
 	window_start_usec = now_usec(CLOCK_MONOTONIC);
 	cpu_at_start = cpu_now();
@@ -493,7 +492,6 @@ static struct {
 	unsigned patches, lists, failures;
 } seq;
 static double window_api_cpu_per_request;
-static sd_event_source *sampler;
 
 static void seq_next(void);
 
@@ -646,6 +644,29 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata)
 	return on_sequential_start(s, usec, userdata);
 }
 
+/* The replies that were no success, over the whole run, by call and HTTP code (0: none came, e.g.
+ * the client's 30 s timeout). */
+static void print_failures(void)
+{
+	uint64_t counts[_KUBE_CALL_MAX][6] = { { 0 } }; /* code 0, 1xx-5xx by hundreds */
+
+	for (unsigned i = 0; i < n_nodes; i++) {
+		const struct kube_http_count *hc;
+		size_t n = kube_client_http_counts(nodes[i].agent.kube, &hc);
+
+		for (size_t k = 0; k < n; k++)
+			if (hc[k].code / 100 < 6)
+				counts[hc[k].call][hc[k].code / 100] += hc[k].count;
+	}
+	for (int call = 0; call < _KUBE_CALL_MAX; call++)
+		if (counts[call][0] || counts[call][4] || counts[call][5])
+			printf("history-scale %s: %s over the run: %" PRIu64
+			       " without reply, %" PRIu64 " 4xx, %" PRIu64 " 5xx, %" PRIu64
+			       " 2xx\n",
+			       opt.label, kube_call_to_string(call), counts[call][0],
+			       counts[call][4], counts[call][5], counts[call][2]);
+}
+
 static int on_window_end(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct cpu_mark end = cpu_now();
@@ -681,6 +702,7 @@ static int on_window_end(sd_event_source *s, uint64_t usec, void *userdata)
 	}
 	bench("bench-cpu", 100.0 * self / secs, "pct", false);
 	fflush(stdout);
+	print_failures();
 	window_api_cpu_per_request = requests > 0 ? (api + etcd) * 1e6 / requests : NAN;
 	/* The load stops; what is in flight drains before the one-at-a-time requests. */
 	for (unsigned i = 0; i < n_nodes; i++)
@@ -690,6 +712,99 @@ static int on_window_end(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)sd_event_source_set_enabled(sampler, SD_EVENT_OFF);
 	return sd_event_add_time_relative(sd_event_source_get_event(s), NULL, CLOCK_MONOTONIC,
 					  250 * USEC_PER_MSEC, 0, on_drain, NULL);
+}
+
+/* Before the nodes start, every seeded node's entries are created, SEED_PARALLEL at a time by one
+ * client, with the body history_sync's first write sends (its PATCH finds no entry, then POSTs the
+ * same): the warm-up is then one interval, not two. */
+#define SEED_PARALLEL 8
+static struct {
+	struct kube_client *client;
+	unsigned node, container, in_flight, created, failed;
+	uint64_t start_usec;
+} seed;
+
+static void on_seed_request(enum kube_call call, long code, uint64_t usec, size_t bytes,
+			    void *userdata)
+{
+	if (call == KUBE_CALL_CREATE_HISTORY && code == 201)
+		series_add(&create_lat, (double)usec / 1000.0);
+}
+
+static int entry_body(const struct sim_node *n, const struct agent_history *h, char **ret)
+{
+	struct shared_container sc = { h->id.container, h->aggregate };
+	struct shared_entry e = { .namespace = h->id.namespace,
+				  .node_name = n->agent.config.node_name,
+				  .node_uid = n->agent.node_room.uid,
+				  .workload_api_version = "apps/v1",
+				  .workload_kind = h->id.owner_kind,
+				  .workload_name = h->id.owner_name,
+				  .containers = &sc,
+				  .n_containers = 1,
+				  .now_usec = (int64_t)now_usec(CLOCK_REALTIME) };
+
+	return shared_entry_format(&e, ret);
+}
+
+static void seed_next(sd_event *event);
+
+static void on_seeded(const struct kube_result *res, void *userdata)
+{
+	seed.in_flight--;
+	if (res->outcome == KUBE_OK)
+		seed.created++;
+	else
+		seed.failed++;
+	seed_next(userdata);
+}
+
+/* The load: the seeded nodes start spread over one interval, as the agents of a DaemonSet's
+ * rollout would; the window opens when they all run. */
+static void start_load(sd_event *event)
+{
+	uint64_t interval = (uint64_t)(opt.interval_sec * USEC_PER_SEC);
+	sd_event_source *check = NULL;
+
+	for (unsigned i = 0; i < opt.nodes; i++)
+		if (sd_event_add_time_relative(event, &nodes[i].start, CLOCK_MONOTONIC,
+					       (uint64_t)i * interval / opt.nodes + 1, 0,
+					       on_node_start, &nodes[i]) < 0)
+			abort();
+	if (sd_event_add_time_relative(event, &sampler, CLOCK_MONOTONIC, interval / 2, 0, on_sample,
+				       NULL) < 0 ||
+	    sd_event_source_set_enabled(sampler, SD_EVENT_ON) < 0 ||
+	    sd_event_add_time_relative(event, &check, CLOCK_MONOTONIC, interval, 0, on_window_check,
+				       NULL) < 0 ||
+	    sd_event_source_set_enabled(check, SD_EVENT_ON) < 0)
+		abort();
+}
+
+static void seed_next(sd_event *event)
+{
+	while (seed.in_flight < SEED_PARALLEL && seed.node < opt.nodes) {
+		struct sim_node *n = &nodes[seed.node];
+		const struct agent_history *h = n->containers[seed.container].history;
+		char *body = NULL;
+
+		if (++seed.container == n->n_containers) {
+			seed.container = 0;
+			seed.node++;
+		}
+		if (entry_body(n, h, &body) < 0 ||
+		    kube_create_history(seed.client, h->id.namespace, body, on_seeded, event) < 0) {
+			seed.failed++;
+			continue;
+		}
+		seed.in_flight++;
+	}
+	if (seed.in_flight || seed.node < opt.nodes)
+		return;
+	printf("history-scale %s: %u entries created in %.1f s (%d at a time), %u failed\n",
+	       opt.label, seed.created, (double)(now_usec(CLOCK_MONOTONIC) - seed.start_usec) / 1e6,
+	       SEED_PARALLEL, seed.failed);
+	fflush(stdout);
+	start_load(event);
 }
 
 static void usage(void)
@@ -784,8 +899,8 @@ int main(int argc, char **argv)
 {
 	struct kube_config *cfg = NULL;
 	sd_event *event = NULL;
-	sd_event_source *win_check = NULL;
-	uint64_t interval = 0, rng = 7;
+	struct kube_options ko = { .component = "snug-bench" };
+	uint64_t rng = 7;
 	struct rlimit nofile;
 	int r;
 
@@ -806,30 +921,21 @@ int main(int argc, char **argv)
 	nodes = calloc(n_nodes, sizeof(*nodes));
 	if (!nodes)
 		return 1;
-	interval = (uint64_t)(opt.interval_sec * USEC_PER_SEC);
-	window_usec = (uint64_t)(opt.measure_intervals * (double)interval);
+	window_usec = (uint64_t)(opt.measure_intervals * opt.interval_sec * USEC_PER_SEC);
 	for (unsigned i = 0; i < n_nodes; i++) {
-		bool fresh = i >= opt.nodes;
-
-		r = node_init(&nodes[i], fresh ? i - opt.nodes : i, fresh, cfg, event, &rng);
+		r = node_init(&nodes[i], i >= opt.nodes ? i - opt.nodes : i, i >= opt.nodes, cfg,
+			      event, &rng);
 		if (r < 0) {
 			fprintf(stderr, "bench_history: node %u: %s\n", i, strerror(-r));
 			return 1;
 		}
-		/* The seeded nodes start spread over the first interval, as the agents of a
-		 * DaemonSet's rollout would; the fresh ones in the window. */
-		if (!fresh && sd_event_add_time_relative(event, &nodes[i].start, CLOCK_MONOTONIC,
-							 (uint64_t)i * interval / opt.nodes + 1, 0,
-							 on_node_start, &nodes[i]) < 0)
-			return 1;
 	}
-	if (sd_event_add_time_relative(event, &sampler, CLOCK_MONOTONIC, interval / 2, 0, on_sample,
-				       NULL) < 0 ||
-	    sd_event_source_set_enabled(sampler, SD_EVENT_ON) < 0 ||
-	    sd_event_add_time_relative(event, &win_check, CLOCK_MONOTONIC, 2 * interval, 0,
-				       on_window_check, NULL) < 0 ||
-	    sd_event_source_set_enabled(win_check, SD_EVENT_ON) < 0)
+	ko.node_name = "bench-seeder";
+	if (kube_client_new(event, cfg, &ko, &seed.client) < 0)
 		return 1;
+	kube_client_set_observer(seed.client, on_seed_request, NULL);
+	seed.start_usec = now_usec(CLOCK_MONOTONIC);
+	seed_next(event);
 	r = sd_event_loop(event);
 	return r < 0 ? 1 : 0;
 }

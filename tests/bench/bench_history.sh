@@ -16,8 +16,8 @@ shift
 counts=${*:-50 200}
 shared=${SHARED_DIR:-../shared}
 cache=${SNUG_CACHE:-$HOME/.cache/snug}
-per_node=${BENCH_HISTORY_SEC_PER_NODE:-0.3}
-measure=${BENCH_HISTORY_MEASURE:-1}
+per_node=${BENCH_HISTORY_SEC_PER_NODE:-1}
+measure=${BENCH_HISTORY_MEASURE:-0.5}
 fresh=${BENCH_HISTORY_FRESH:-20}
 cd "$(dirname "$0")/../.."
 . tests/envtest/controlplane.sh
@@ -26,15 +26,14 @@ if ! assets=$(cp_assets "$shared" "$cache" kube-apiserver.xz 1.36.2); then
 	echo "*** SKIPPED: bench-history: no kube-apiserver/etcd under $shared/envtest ***"
 	exit 0
 fi
-baseline=$(mktemp /tmp/snug-bench-history-baseline.XXXXXX)
 work=
-trap 'cp_stop; rm -f "$baseline"; [ -n "$work" ] && rm -rf "$work"' EXIT
-first=
+trap 'cp_stop; [ -n "$work" ] && rm -rf "$work"' EXIT
+first= baseline=
 prefix=/registry/snug.io/workloadhistories/
 for n in $counts; do
 	work=$(mktemp -d /tmp/snug-bench-history.XXXXXX)
 	cp_start "$assets" "$work" || exit 1
-	cp_apply deploy/workloadhistory-crd.yaml >/dev/null || exit 1
+	cp_apply "${BENCH_HISTORY_CRD:-deploy/workloadhistory-crd.yaml}" >/dev/null || exit 1
 	cp_apply deploy/rbac.yaml >/dev/null || exit 1
 	for i in $(seq 1 60); do
 		[ "$(cp_admin GET /apis/snug.io/v1alpha1/workloadhistories)" = 200 ] && break
@@ -52,7 +51,10 @@ for n in $counts; do
 	interval=${BENCH_HISTORY_INTERVAL:-$(awk -v n="$n" -v p="$per_node" 'BEGIN{print n * p}')}
 	args=(--kubeconfig "$work/kubeconfig" --nodes "$n" --interval "$interval" --measure "$measure"
 		--fresh "$fresh" --label "$label" --apiserver-pid "$CP_API_PID" --etcd-pid "$CP_ETCD_PID")
-	[ -n "$first" ] && args+=(--baseline "$baseline")
+	if [ -n "$first" ]; then
+		printf '%s\n' "$baseline" > "$work/baseline"
+		args+=(--baseline "$work/baseline")
+	fi
 	# shellcheck disable=SC2086
 	"$prog" "${args[@]}" ${BENCH_HISTORY_ARGS:-} | tee "$work/out" || exit 1
 	read -r db1 _ < <(python3 tests/bench/etcd_stats.py size "$CP_ETCD_URL") || exit 1
@@ -64,10 +66,18 @@ for n in $counts; do
 		echo "BENCH name=$label-etcd-db-growth value=$((db2 - db0)) unit=bytes"
 		echo "BENCH name=$label-etcd-db-uncompacted value=$((db1 - db0)) unit=bytes"
 	} | tee -a "$work/out"
+	# One entry as the API server returns it, and how much of it is managedFields.
+	cp_admin GET "/apis/snug.io/v1alpha1/namespaces/bench-00/workloadhistories?limit=1" >/dev/null
+	python3 -c 'import json, sys
+o = json.load(open(sys.argv[1]))["items"][0]
+print("history-scale %s: one entry as served: %d bytes, of which managedFields %d" % (sys.argv[2],
+      len(json.dumps(o, separators=(",", ":"))),
+      len(json.dumps(o["metadata"].get("managedFields", []), separators=(",", ":")))))' \
+		"$CP_WORK/out" "$label"
 	echo "history-scale $label: etcd db $db0 -> $db1 bytes before compaction, $db2 after; $count entries of $per_key bytes (key + value)"
 	if [ -z "$first" ]; then
 		first=$n
-		sed -n "s/^BENCH name=$label-\([^ ]*\) value=\([^ ]*\) .*/\1 \2/p" "$work/out" > "$baseline"
+		baseline=$(sed -n "s/^BENCH name=$label-\([^ ]*\) value=\([^ ]*\) .*/\1 \2/p" "$work/out")
 	fi
 	cp_stop
 	rm -rf "$work"
