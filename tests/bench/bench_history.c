@@ -529,10 +529,13 @@ static void seq_report(void)
 	       "in %.1f s; CPU s: apiserver %.2f etcd %.2f (patches %.2f, lists %.2f)\n",
 	       opt.label, seq.patches, seq.lists, seq.failures, secs, api, etcd, patch_cpu,
 	       list_cpu);
-	if (!seq.patches || !seq.lists || isnan(reused))
+	if (!seq.patches || !seq.lists)
 		return;
 	bench("sequential-patch-mean", (double)seq.patch_usec / seq.patches / 1000.0, "ms", true);
 	bench("sequential-list-mean", (double)seq.list_usec / seq.lists / 1000.0, "ms", true);
+	fflush(stdout);
+	if (isnan(reused))
+		return; /* no process to read the CPU time of */
 	bench("sequential-patch-api-cpu", patch_cpu * 1e6 / seq.patches, "us", true);
 	bench("sequential-list-api-cpu", list_cpu * 1e6 / seq.lists, "us", true);
 	/* The agent's bursts of parallel requests, each on a new connection, against one reused
