@@ -56,7 +56,7 @@ for n in $counts; do
 		args+=(--baseline "$work/baseline")
 	fi
 	# shellcheck disable=SC2086
-	"$prog" "${args[@]}" ${BENCH_HISTORY_ARGS:-} | tee "$work/out" || exit 1
+	"$prog" "${args[@]}" ${BENCH_HISTORY_ARGS:-} | tee "$work/bench.txt" || exit 1
 	read -r db1 _ < <(python3 tests/bench/etcd_stats.py size "$CP_ETCD_URL") || exit 1
 	read -r db2 _ < <(python3 tests/bench/etcd_stats.py compact "$CP_ETCD_URL") || exit 1
 	read -r count per_key < <(python3 tests/bench/etcd_stats.py keys "$CP_ETCD_URL" "$prefix") || exit 1
@@ -65,8 +65,9 @@ for n in $counts; do
 		echo "BENCH name=$label-etcd-bytes-per-entry value=$per_key unit=bytes"
 		echo "BENCH name=$label-etcd-db-growth value=$((db2 - db0)) unit=bytes"
 		echo "BENCH name=$label-etcd-db-uncompacted value=$((db1 - db0)) unit=bytes"
-	} | tee -a "$work/out"
-	# One entry as the API server returns it, and how much of it is managedFields.
+	} | tee -a "$work/bench.txt"
+	# One entry as the API server returns it, and how much of it is managedFields (cp_admin keeps
+	# the reply in $CP_WORK/out).
 	cp_admin GET "/apis/snug.io/v1alpha1/namespaces/bench-00/workloadhistories?limit=1" >/dev/null
 	python3 -c 'import json, sys
 o = json.load(open(sys.argv[1]))["items"][0]
@@ -77,7 +78,7 @@ print("history-scale %s: one entry as served: %d bytes, of which managedFields %
 	echo "history-scale $label: etcd db $db0 -> $db1 bytes before compaction, $db2 after; $count entries of $per_key bytes (key + value)"
 	if [ -z "$first" ]; then
 		first=$n
-		baseline=$(sed -n "s/^BENCH name=$label-\([^ ]*\) value=\([^ ]*\) .*/\1 \2/p" "$work/out")
+		baseline=$(sed -n "s/^BENCH name=$label-\([^ ]*\) value=\([^ ]*\) .*/\1 \2/p" "$work/bench.txt")
 	fi
 	cp_stop
 	rm -rf "$work"
