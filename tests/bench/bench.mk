@@ -33,7 +33,7 @@ bench-agent: $(AGENT)
 
 bench: bench-metrics bench-recommender bench-agent
 
-# bench-history (not part of `make bench`: about 8 minutes): the shared workload history at 50 and
+# bench-history (not part of `make bench`: about 11 minutes): the shared workload history at 50 and
 # 200 simulated nodes (BENCH_HISTORY_NODES) against a real kube-apiserver + etcd on loopback
 # (bench_history.sh runs bench_history.c, the agent's own history_sync; docs/history-scale.md).
 BENCH_HISTORY := $(OUT)/tests/bench_history
