@@ -46,6 +46,10 @@ static void check_finished(struct kube_client *c)
 		reply.body = r->resp;
 		reply.len = r->resp_len;
 		kube_count_http(c, r->call, reply.code);
+		if (c->observer)
+			c->observer(r->call, reply.code,
+				    now_usec(CLOCK_MONOTONIC) - r->submitted_usec, reply.len,
+				    c->observer_userdata);
 		if (reply.code == 401) {
 			c->token_reload = true;
 			/* An expired token is the usual cause: the next request re-reads the file. */
@@ -466,6 +470,7 @@ void kube_request_submit(struct kube_request *r, kube_req_line_t on_line, kube_r
 	r->on_line = on_line;
 	r->on_done = on_done;
 	r->userdata = userdata;
+	r->submitted_usec = now_usec(CLOCK_MONOTONIC);
 	r->queued = true;
 	(void)sd_event_source_set_enabled(r->client->defer, SD_EVENT_ONESHOT);
 }
@@ -679,4 +684,10 @@ size_t kube_client_http_counts(const struct kube_client *c, const struct kube_ht
 {
 	*ret = c->http_counts;
 	return c->n_http_counts;
+}
+
+void kube_client_set_observer(struct kube_client *c, kube_observer_t observer, void *userdata)
+{
+	c->observer = observer;
+	c->observer_userdata = userdata;
 }

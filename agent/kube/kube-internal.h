@@ -116,6 +116,7 @@ struct kube_request {
 	kube_req_line_t on_line;
 	kube_req_done_t on_done;
 	void *userdata;
+	uint64_t submitted_usec; /* CLOCK_MONOTONIC, for the observer */
 	/* Releases userdata when the request goes away without on_done (client freed). */
 	void (*free_userdata)(void *userdata);
 	char errbuf[CURL_ERROR_SIZE];
@@ -176,6 +177,8 @@ struct kube_client {
 	unsigned event_seq;
 
 	struct kube_stats stats;
+	kube_observer_t observer;
+	void *observer_userdata;
 	struct kube_http_count http_counts[KUBE_MAX_HTTP_COUNTS];
 	size_t n_http_counts;
 };

@@ -308,6 +308,12 @@ const struct kube_pod *kube_client_pod_at(const struct kube_client *c, size_t i)
 const struct kube_stats *kube_client_stats(const struct kube_client *c);
 /* Per (call, HTTP code) counters; *ret points into the client. */
 size_t kube_client_http_counts(const struct kube_client *c, const struct kube_http_count **ret);
+/* Told of every finished request, before its callback: the call, the HTTP code (0 = no reply), the
+ * time from its submission to the end of the reply (CLOCK_MONOTONIC, queueing in the loop included)
+ * and the reply's size in bytes. For latency figures (tests/bench/bench_history.c); NULL stops it. */
+typedef void (*kube_observer_t)(enum kube_call call, long code, uint64_t usec, size_t bytes,
+				void *userdata);
+void kube_client_set_observer(struct kube_client *c, kube_observer_t observer, void *userdata);
 
 /* One container's new resources for a resize; RESOURCE_UNSET fields are left out of the patch. */
 struct kube_resize_container {

@@ -32,3 +32,18 @@ bench-agent: $(AGENT)
 	$(Q)SNUG_AGENT=$(abspath $(AGENT)) PYTHONDONTWRITEBYTECODE=1 $(AGENT_PYTHON) tests/bench/bench_agent.py $(BENCH_AGENT_ARGS)
 
 bench: bench-metrics bench-recommender bench-agent
+
+# bench-history (not part of `make bench`: about 11 minutes): the shared workload history at 50 and
+# 200 simulated nodes (BENCH_HISTORY_NODES) against a real kube-apiserver + etcd on loopback
+# (bench_history.sh runs bench_history.c, the agent's own history_sync; docs/history-scale.md).
+BENCH_HISTORY := $(OUT)/tests/bench_history
+
+$(BENCH_HISTORY): $(OBJ)/tests/bench/bench_history.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS) -lm
+
+.PHONY: bench-history
+bench-history: $(BENCH_HISTORY)
+	$(Q)SHARED_DIR=$(SHARED_DIR) SNUG_CACHE=$(SNUG_CACHE) tests/bench/bench_history.sh \
+		$(abspath $(BENCH_HISTORY)) $(BENCH_HISTORY_NODES)

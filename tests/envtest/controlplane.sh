@@ -120,6 +120,7 @@ cp_start() {
 		--cert-dir "$work/certs" ${CP_APISERVER_EXTRA_FLAGS:-} > "$work/apiserver.log" 2>&1 &
 	CP_API_PID=$!
 	CP_SERVER="https://127.0.0.1:$api_port"
+	CP_ETCD_URL="http://127.0.0.1:$etcd_port"
 	CP_CA="$pki/ca.crt"
 	CP_WORK=$work
 	local i

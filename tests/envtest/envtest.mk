@@ -5,7 +5,8 @@
 #                          a pod whose node cannot; 1.33: InPlacePodVerticalScaling=false), a real PDB,
 #                          and the API server calling the webhook over HTTPS (webhook_envtest.{sh,py})
 #   run.sh                 the kube client (test_envtest_kube.c) and `snug-agent run` end to end
-#                          (agent_envtest.py) against the same control planes
+#                          (agent_envtest.py) against the same control planes; on 1.36 also a smoke
+#                          run of the history scale benchmark's program (bench_history, 3 nodes)
 # Each part skips loudly without the binaries under $(SHARED_DIR)/envtest.
 ENVTEST_KUBE := $(OUT)/tests/envtest-kube
 
@@ -20,7 +21,7 @@ check-webhook-envtest: $(AGENT)
 	$(Q)SHARED_DIR=$(SHARED_DIR) SNUG_CACHE=$(SNUG_CACHE) tests/envtest/webhook_envtest.sh \
 		$(abspath $(AGENT)) $(abspath $(OUT)/results/webhook-envtest)
 
-check-envtest: $(ENVTEST_KUBE) $(AGENT) check-webhook-envtest
+check-envtest: $(ENVTEST_KUBE) $(AGENT) $(BENCH_HISTORY) check-webhook-envtest
 	$(Q)SNUG_OUT=$(abspath $(OUT)) SHARED_DIR=$(SHARED_DIR) SNUG_CACHE=$(SNUG_CACHE) \
-		SNUG_AGENT=$(abspath $(AGENT)) \
+		SNUG_AGENT=$(abspath $(AGENT)) SNUG_BENCH_HISTORY=$(abspath $(BENCH_HISTORY)) \
 		tests/envtest/run.sh $(abspath $(ENVTEST_KUBE))

@@ -9,6 +9,7 @@
 set -u
 prog=$1
 agent=${SNUG_AGENT:-}
+bench_history=${SNUG_BENCH_HISTORY:-}
 out=${SNUG_OUT:-build}
 shared=${SHARED_DIR:-../shared}
 cache=${SNUG_CACHE:-$HOME/.cache/snug}
@@ -101,6 +102,30 @@ for spec in "kube-apiserver.xz 1.36.2 136" "kube-apiserver-1.33.xz 1.33.13 133";
 	else
 		echo "envtest $version: the test program died" >&2
 		fail=$((fail + 1))
+	fi
+	# The scale benchmark's program (tests/bench/bench_history.c, `make bench-history`) runs here
+	# in small: 3 simulated nodes and a fresh one, 2-second interval, as the admin (the policy
+	# binds the agent's account only). Its figures are not judged; that it writes, lists and gives
+	# the fresh node every workload's merged recommendation, without an error, is.
+	if [ -n "$bench_history" ] && [ "$num" = 136 ]; then
+		echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench-00"}}' > "$work/ns.json"
+		cp_admin POST /api/v1/namespaces application/json "$work/ns.json" >/dev/null
+		"$bench_history" --kubeconfig "$work/admin.kubeconfig" --nodes 3 --containers 4 \
+			--daemonsets 1 --replicas 2 --namespaces 1 --fresh 1 --interval 2 --sequential 5 \
+			--label smoke > "$work/bench.txt" 2>&1
+		rc=$?
+		if [ "$rc" = 0 ] && grep -q '^BENCH name=smoke-patch-p50 value=' "$work/bench.txt" &&
+			grep -q '^BENCH name=smoke-list-bytes value=' "$work/bench.txt" &&
+			grep -q '^BENCH name=smoke-errors value=0 unit=pct' "$work/bench.txt" &&
+			grep -q '^BENCH name=smoke-fresh-merged value=100 unit=pct' "$work/bench.txt" &&
+			grep -q '^BENCH name=smoke-sequential-list-mean value=' "$work/bench.txt"; then
+			echo "PASS envtest $version: bench_history with 3 nodes and a fresh one: BENCH lines, no error, the fresh node merged"
+			pass=$((pass + 1))
+		else
+			echo "FAIL envtest $version: bench_history (exit $rc):" >&2
+			cat "$work/bench.txt" >&2
+			fail=$((fail + 1))
+		fi
 	fi
 	if [ -n "$agent" ]; then
 		t1=$(date +%s)
