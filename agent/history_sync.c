@@ -308,14 +308,39 @@ static void sync_workload(struct history_workload *w, int64_t now)
 		list_now(w);
 }
 
+static unsigned n_workloads(const struct agent *a)
+{
+	unsigned n = 0;
+
+	for (const struct history_workload *w = a->shared.workloads; w; w = w->next)
+		n++;
+	return n;
+}
+
+/* One workload per tick, the ticks spread over the interval: a node's entries go out one by one,
+ * not as one burst of a PATCH and a LIST per workload (docs/history-scale.md: the burst is what the
+ * API server fell behind on, and every node's burst shares one priority-and-fairness flow). */
+static uint64_t tick_usec(const struct agent *a)
+{
+	unsigned n = n_workloads(a);
+
+	return a->shared.interval_usec / (n ? n : 1);
+}
+
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct agent *a = userdata;
-	int64_t now = (int64_t)now_usec(CLOCK_REALTIME);
+	struct history_workload *w = a->shared.workloads;
+	unsigned n = n_workloads(a);
 
-	for (struct history_workload *w = a->shared.workloads; w; w = w->next)
-		sync_workload(w, now);
-	return sd_event_source_set_time_relative(src, a->shared.interval_usec);
+	if (n > 0) {
+		a->shared.next_workload %= n;
+		for (unsigned i = 0; i < a->shared.next_workload; i++)
+			w = w->next;
+		a->shared.next_workload++;
+		sync_workload(w, (int64_t)now_usec(CLOCK_REALTIME));
+	}
+	return sd_event_source_set_time_relative(src, tick_usec(a));
 }
 
 static struct history_workload *workload_new(struct agent *a, const struct agent_history *h,
@@ -356,8 +381,12 @@ int history_sync_start(struct agent *a)
 	for (struct agent_history *h = a->histories.histories; h; h = h->next)
 		if (!find(&a->shared, h) && !workload_new(a, h, NULL))
 			return log_oom();
-	r = sd_event_add_time_relative(a->event, &a->shared.timer, CLOCK_MONOTONIC,
-				       a->shared.interval_usec, USEC_PER_SEC, on_timer, a);
+	/* 1 s of slack at most, less for the short intervals of tests. */
+	r = sd_event_add_time_relative(a->event, &a->shared.timer, CLOCK_MONOTONIC, tick_usec(a),
+				       a->shared.interval_usec / 64 < USEC_PER_SEC
+					       ? a->shared.interval_usec / 64
+					       : USEC_PER_SEC,
+				       on_timer, a);
 	if (r < 0)
 		return log_error_errno(r, "Cannot add the history timer: %m");
 	/* Re-armed by each run (a one-shot source would stay off after the first). */

@@ -40,6 +40,7 @@ struct history_sync {
 	uint64_t interval_usec; /* 0 = off: history stays node-local */
 	sd_event_source *timer, *exit_timer;
 	struct history_workload *workloads;
+	unsigned next_workload; /* the timer syncs one workload a tick, round-robin */
 	unsigned writes_in_flight;
 	bool exiting;
 	uint64_t lists, list_failures, writes, write_failures, deletes;
