@@ -267,8 +267,13 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 	size_t index = SIZE_MAX;
 	int r;
 
-	/* One resize at a time: sent, or written and not yet admitted by the kubelet. */
-	if (c->resize.in_flight || c->resize.kubelet_wait == AGENT_KUBELET_ADMISSION || !a->kube)
+	/* One resize at a time: sent, or written and not yet admitted by the kubelet. A
+	 * recommendation also waits until the kubelet actuated the last one: a second resize would
+	 * supersede it, and the kernel would get the kubelet's old limits back meanwhile (the demo's
+	 * grower, OOM-killed at its old pod limit when a CPU recommendation overtook its memory
+	 * grow, once the cooldown became per resource). A signal (OOM kill, pressure) does not. */
+	if (c->resize.in_flight || c->resize.kubelet_wait == AGENT_KUBELET_ADMISSION || !a->kube ||
+	    (trigger == AGENT_TRIGGER_PERIODIC && c->resize.kubelet_wait != AGENT_KUBELET_IDLE))
 		return;
 	pod = kube_client_pod(a->kube, p->uid);
 	if (!pod || pod->n_containers == 0)
