@@ -254,8 +254,27 @@ static void note_hpa(struct agent *a, struct agent_pod *p, struct agent_containe
 	pod_event(a->kube, p, POD_EVENT_NORMAL, "RequestKeptForHPA", msg);
 }
 
+/* The pod's container of that name as decide numbers them (app containers first, then the init
+ * containers: a native sidecar's index); NULL for a plain init container or an unknown name. */
+static const struct kube_container *decided_container(const struct kube_pod *pod, const char *name,
+						      size_t *index)
+{
+	for (size_t i = 0; i < pod->n_containers + pod->n_init_containers; i++) {
+		const struct kube_container *kc =
+			i < pod->n_containers ? &pod->containers[i]
+					      : &pod->init_containers[i - pod->n_containers];
+
+		if (strcmp(kc->name, name) == 0 && (i < pod->n_containers || kc->sidecar)) {
+			*index = i;
+			return kc;
+		}
+	}
+	return NULL;
+}
+
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger)
 {
+	const struct kube_container *kc;
 	const char *hpa_cpu, *hpa_memory;
 	struct agent_pod *p = c->pod;
 	const struct kube_pod *pod;
@@ -306,29 +325,14 @@ void agent_decide_container(struct agent *a, struct agent_container *c, enum age
 		return;
 	c->have_recommendation = true;
 	agent_metrics_recommendation(a->metrics, c);
-	/* decide numbers the app containers first, then the init containers (a sidecar's index). */
-	for (size_t i = 0; i < pod->n_containers + pod->n_init_containers; i++) {
-		const struct kube_container *kc =
-			i < pod->n_containers ? &pod->containers[i]
-					      : &pod->init_containers[i - pod->n_containers];
-
-		if (strcmp(kc->name, c->name) == 0 && (i < pod->n_containers || kc->sidecar))
-			index = i;
-	}
-	if (index == SIZE_MAX)
+	kc = decided_container(pod, c->name, &index);
+	if (!kc)
 		return;
 	/* The working set is measured against the request the spec has now (a resize, ours or
 	 * anyone's, starts that measure over). */
-	{
-		const struct kube_container *kc =
-			index < pod->n_containers
-				? &pod->containers[index]
-				: &pod->init_containers[index - pod->n_containers];
-
-		signals_set_memory_request(&c->signals, kc->spec.memory_request >= 0
-								? kc->spec.memory_request
-								: kc->spec.memory_limit);
-	}
+	signals_set_memory_request(&c->signals, kc->spec.memory_request >= 0
+							? kc->spec.memory_request
+							: kc->spec.memory_limit);
 	r = pod_view(a, c, pod, index, &model, &node);
 	if (r < 0) {
 		log_warning_errno(r, "No decision for %s/%s container %s: %m", p->namespace,
