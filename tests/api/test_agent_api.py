@@ -519,6 +519,43 @@ class AgentTest(AgentBase):
         rec = [x for x in self.agent.recommendations()["containers"] if x["pod"] == "burner"][0]
         self.assertEqual(rec["last_action"]["result"], "accepted")
 
+    def test_recommendation_waits_until_the_kubelet_actuated_a_signal_resize(self):
+        # Throttling raises the CPU limit; the recommendation (ready 3 s in: --min-history) wants
+        # the idle container's memory down. The kubelet takes 3 s to admit the raise and 3 s more
+        # to actuate it. A second resize before the actuation would supersede the first while the
+        # kernel still has the kubelet's old limits (make demo's grower was OOM-killed again at
+        # its old pod limit that way): the recommendation waits for the actuation (~6 s after the
+        # raise), not only for the admission (~3 s), and leaves the raised CPU limit alone.
+        self.srv.kubelet(mode="apply", delay=3.0)
+        self.make_pod("idle", annotations={"snug.io/mode": "in-place"},
+                      requests={"cpu": "100m", "memory": "1Gi"}, limits={"cpu": "200m", "memory": "2Gi"},
+                      working_set=40 * MiB)
+        c = self.tree.container("idle")
+        c.write("cpu.max", "20000 100000\n")
+        self.start_agent("--throttle-window", "1s", "--min-history", "3s")
+        self.wait_tracked(1)
+
+        def accepted():
+            return [r for r in resize_requests(self.srv, "idle") if r["status"] == 200]
+
+        def burn():
+            c.run(0.2, 0.2, throttled_fraction=0.8)
+            return accepted()
+
+        self.assertTrue(wait_for(burn, timeout=10, interval=0.2), "throttling not resized:\n" + self.agent.log())
+        self.assertTrue(wait_for(lambda: len(accepted()) >= 2, timeout=30),
+                        "no recommendation after the raise:\n" + self.agent.log())
+        first, second = accepted()[:2]
+        raised = quantity(container_patch(first)["limits"]["cpu"])
+        self.assertGreater(raised, 0.2, "first resize is not the throttling raise: %s" % patch_body(first))
+        self.assertEqual(quantity(container_patch(second)["requests"]["memory"]), 250 * MiB,
+                         "second resize is not the memory recommendation: %s" % patch_body(second))
+        self.assertGreaterEqual(second["mono"] - first["mono"], 5.5,
+                                "recommendation sent %.1f s after the raise, before the kubelet actuated it:\n%s"
+                                % (second["mono"] - first["mono"], self.agent.log()))
+        spec = self.srv.get_pod("idle")["spec"]["containers"][0]["resources"]
+        self.assertEqual(quantity(spec["limits"]["cpu"]), raised, "the recommendation undid the raise")
+
     def test_node_oom_kill_is_not_a_small_limit(self):
         # A kill the kernel made for the node (a global OOM counts `oom_kill` in the victim's
         # cgroup but no `oom` event: no memcg limit was hit) says nothing about the container's
