@@ -192,6 +192,23 @@ struct agent *agent_free(struct agent *a);
 /* Runs the loop until SIGTERM/SIGINT; saves every checkpoint before returning. */
 int agent_run(struct agent *a);
 
+/* The trigger of the decision a container waits on, if any, when an answer it waited for comes
+ * (its namespace's HPAs, its workload's shared history): an OOM kill not yet acted on, or a
+ * startup boost to give or to return. None while a resize is in flight: its reply decides. */
+static inline bool agent_container_waits(const struct agent_container *c,
+					 enum agent_trigger *trigger)
+{
+	if (c->resize.in_flight)
+		return false;
+	if (c->oom_pending && c->cg)
+		*trigger = AGENT_TRIGGER_OOM_KILL;
+	else if (c->boost.state == AGENT_BOOST_WANTED || c->boost.state == AGENT_BOOST_RETURN_DUE)
+		*trigger = AGENT_TRIGGER_STARTUP_BOOST;
+	else
+		return false;
+	return true;
+}
+
 /* The managed pod with this UID, or NULL (gone, or no longer managed). */
 static inline struct agent_pod *agent_find_pod(struct agent *a, const char *uid)
 {

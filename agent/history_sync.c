@@ -87,14 +87,12 @@ static void redecide_workload(struct agent *a, const struct history_workload *w)
 	for (struct agent_pod *p = a->pods; p; p = p->next)
 		for (size_t i = 0; i < p->n_containers; i++) {
 			struct agent_container *c = &p->containers[i];
+			enum agent_trigger trigger;
 
 			if (!c->history || !same_workload(w, c->history) || c->resize.in_flight)
 				continue;
-			if (c->oom_pending && c->cg)
-				a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
-			else if (c->boost.state == AGENT_BOOST_WANTED ||
-				 c->boost.state == AGENT_BOOST_RETURN_DUE)
-				a->redecide(a, c, AGENT_TRIGGER_STARTUP_BOOST);
+			if (agent_container_waits(c, &trigger))
+				a->redecide(a, c, trigger);
 			else if (c->cg)
 				a->redecide(a, c, AGENT_TRIGGER_PERIODIC);
 		}

@@ -43,13 +43,10 @@ static void redecide_namespace(struct agent *a, const char *namespace)
 			continue;
 		for (size_t i = 0; i < p->n_containers; i++) {
 			struct agent_container *c = &p->containers[i];
+			enum agent_trigger trigger;
 
-			if (c->oom_pending && !c->resize.in_flight && c->cg)
-				a->redecide(a, c, AGENT_TRIGGER_OOM_KILL);
-			else if ((c->boost.state == AGENT_BOOST_WANTED ||
-				  c->boost.state == AGENT_BOOST_RETURN_DUE) &&
-				 !c->resize.in_flight)
-				a->redecide(a, c, AGENT_TRIGGER_STARTUP_BOOST);
+			if (agent_container_waits(c, &trigger))
+				a->redecide(a, c, trigger);
 		}
 	}
 }
