@@ -7,8 +7,9 @@
 #include "agent/kube/kube-internal.h"
 #include "agent/kube/kube.h"
 
-static int parse_entry(const cJSON *o, struct kube_history_entry *e, char *errbuf)
+static int parse_entry(const cJSON *o, void *elem, char *errbuf)
 {
+	struct kube_history_entry *e = elem;
 	const cJSON *meta, *spec, *workload, *c;
 	size_t i = 0;
 	int r;
@@ -71,31 +72,13 @@ static int parse_entry(const cJSON *o, struct kube_history_entry *e, char *errbu
 int kube_history_list_parse(const cJSON *list, struct kube_history_entry **ret, size_t *ret_n,
 			    size_t *ret_n_bad, char *errbuf)
 {
-	const cJSON *items, *item;
-	struct kube_history_entry *entries;
-	size_t n = 0, bad = 0;
-	char itemerr[KUBE_ERRBUF];
+	void *entries;
 	int r;
 
-	r = kube_list_items(list, "WorkloadHistoryList", "workloadhistory list", &items, errbuf);
+	r = kube_list_parse(list, "WorkloadHistoryList", "workloadhistory list", sizeof(**ret),
+			    parse_entry, NULL, &entries, ret_n, ret_n_bad, errbuf);
 	if (r < 0)
 		return r;
-	entries = calloc(cJSON_GetArraySize(items) + 1, sizeof(*entries));
-	if (!entries)
-		return -ENOMEM;
-	cJSON_ArrayForEach (item, items) {
-		itemerr[0] = '\0';
-		entries[n] = (struct kube_history_entry){ 0 };
-		if (parse_entry(item, &entries[n], itemerr) < 0) {
-			bad++;
-			if (errbuf)
-				snprintf(errbuf, KUBE_ERRBUF, "%s", itemerr);
-			continue;
-		}
-		n++;
-	}
 	*ret = entries;
-	*ret_n = n;
-	*ret_n_bad = bad;
 	return 0;
 }

@@ -8,8 +8,10 @@
 #include "agent/kube/kube-internal.h"
 #include "agent/kube/kube.h"
 
-static void hpa_done(struct kube_hpa *h)
+static void hpa_done(void *elem)
 {
+	struct kube_hpa *h = elem;
+
 	for (size_t i = 0; i < h->n_pins; i++)
 		free(h->pins[i].container);
 	free(h->pins);
@@ -96,8 +98,9 @@ static int parse_metric(const cJSON *m, const char *path, struct kube_hpa *h, ch
 	return add_pin(h, strcmp(name, "cpu") == 0, container);
 }
 
-static int parse_hpa(const cJSON *o, struct kube_hpa *h, char *errbuf)
+static int parse_hpa(const cJSON *o, void *elem, char *errbuf)
 {
+	struct kube_hpa *h = elem;
 	const cJSON *meta, *spec, *ref, *metrics, *m;
 	const char *name, *av, *kind, *target;
 	char path[128];
@@ -160,37 +163,14 @@ static int parse_hpa(const cJSON *o, struct kube_hpa *h, char *errbuf)
 int kube_hpa_list_parse(const cJSON *list, struct kube_hpa **ret, size_t *ret_n, size_t *ret_n_bad,
 			char *errbuf)
 {
-	const cJSON *items, *item;
-	struct kube_hpa *hpas;
-	size_t n = 0, bad = 0;
-	char itemerr[KUBE_ERRBUF];
+	void *hpas;
 	int r;
 
-	r = kube_list_items(list, "HorizontalPodAutoscalerList", "hpa list", &items, errbuf);
+	r = kube_list_parse(list, "HorizontalPodAutoscalerList", "hpa list", sizeof(**ret),
+			    parse_hpa, hpa_done, &hpas, ret_n, ret_n_bad, errbuf);
 	if (r < 0)
 		return r;
-	hpas = calloc(cJSON_GetArraySize(items) + 1, sizeof(*hpas));
-	if (!hpas)
-		return -ENOMEM;
-	cJSON_ArrayForEach (item, items) {
-		itemerr[0] = '\0';
-		r = parse_hpa(item, &hpas[n], itemerr);
-		if (r == -ENOMEM) {
-			kube_hpa_free_array(hpas, n + 1);
-			return r;
-		}
-		if (r < 0) {
-			hpa_done(&hpas[n]);
-			bad++;
-			if (errbuf)
-				snprintf(errbuf, KUBE_ERRBUF, "%s", itemerr);
-			continue;
-		}
-		n++;
-	}
 	*ret = hpas;
-	*ret_n = n;
-	*ret_n_bad = bad;
 	return 0;
 }
 

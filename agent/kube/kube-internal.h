@@ -47,6 +47,14 @@ int kube_json_int(const cJSON *parent, const char *key, const char *path, int64_
  * list's name in messages ("hpa list"). -EINVAL with the reason in errbuf otherwise. */
 int kube_list_items(const cJSON *list, const char *kind, const char *what, const cJSON **ret,
 		    char *errbuf);
+/* The items of a list reply of that kind, one parse() each, into a new array of `size`-byte
+ * elements (one zeroed element more ends it). An item parse() refuses is skipped: done() (if any)
+ * frees what it left, it is counted in *ret_n_bad and errbuf says the last one's fault. -ENOMEM
+ * from parse() fails the whole list; -EINVAL when the list itself is malformed. */
+int kube_list_parse(const cJSON *list, const char *kind, const char *what, size_t size,
+		    int (*parse)(const cJSON *item, void *elem, char *errbuf),
+		    void (*done)(void *elem), void **ret, size_t *ret_n, size_t *ret_n_bad,
+		    char *errbuf);
 bool kube_uid_valid(const char *s);
 /* "namespace/name" of an object as far as it can be read, else "?", into buf. */
 const char *kube_object_ident(const cJSON *obj, char *buf, size_t size);

@@ -191,3 +191,48 @@ int kube_list_items(const cJSON *list, const char *kind, const char *what, const
 		return kube_err(errbuf, "%s: kind \"%.48s\", not %s", what, got, kind);
 	return kube_json_array(list, "items", what, ret, errbuf);
 }
+
+int kube_list_parse(const cJSON *list, const char *kind, const char *what, size_t size,
+		    int (*parse)(const cJSON *item, void *elem, char *errbuf),
+		    void (*done)(void *elem), void **ret, size_t *ret_n, size_t *ret_n_bad,
+		    char *errbuf)
+{
+	const cJSON *items, *item;
+	char itemerr[KUBE_ERRBUF];
+	size_t n = 0, bad = 0;
+	char *array;
+	int r;
+
+	r = kube_list_items(list, kind, what, &items, errbuf);
+	if (r < 0)
+		return r;
+	array = calloc(cJSON_GetArraySize(items) + 1, size);
+	if (!array)
+		return -ENOMEM;
+	cJSON_ArrayForEach (item, items) {
+		void *elem = array + n * size;
+
+		itemerr[0] = '\0';
+		r = parse(item, elem, itemerr);
+		if (r >= 0) {
+			n++;
+			continue;
+		}
+		if (done)
+			done(elem);
+		memset(elem, 0, size);
+		if (r == -ENOMEM) {
+			for (size_t i = 0; done && i < n; i++)
+				done(array + i * size);
+			free(array);
+			return r;
+		}
+		bad++;
+		if (errbuf)
+			snprintf(errbuf, KUBE_ERRBUF, "%s", itemerr);
+	}
+	*ret = array;
+	*ret_n = n;
+	*ret_n_bad = bad;
+	return 0;
+}
