@@ -110,20 +110,6 @@ static int dup_string(const char *s, char **ret)
 	return 0;
 }
 
-static int required_string(const cJSON *parent, const char *key, const char *path, char **ret,
-			   char *errbuf)
-{
-	const char *s;
-	int r;
-
-	r = kube_json_string(parent, key, path, &s, errbuf);
-	if (r < 0)
-		return r;
-	if (!s || !*s)
-		return kube_err(errbuf, "%s.%s: missing", path, key);
-	return dup_string(s, ret);
-}
-
 static int optional_string(const cJSON *parent, const char *key, const char *path, char **ret,
 			   char *errbuf)
 {
@@ -134,6 +120,22 @@ static int optional_string(const cJSON *parent, const char *key, const char *pat
 	if (r < 0)
 		return r;
 	return dup_string(s, ret);
+}
+
+static int required_string(const cJSON *parent, const char *key, const char *path, char **ret,
+			   char *errbuf)
+{
+	int r;
+
+	r = optional_string(parent, key, path, ret, errbuf);
+	if (r < 0)
+		return r;
+	if (!*ret || !**ret) {
+		free(*ret);
+		*ret = NULL;
+		return kube_err(errbuf, "%s.%s: missing", path, key);
+	}
+	return 0;
 }
 
 /* UIDs become parts of cgroup paths elsewhere: only [0-9a-zA-Z-], at most 64 characters. */
