@@ -248,6 +248,18 @@ static void annotate_last_resize(struct agent *a, struct agent_pod *p, struct ag
 	if (!grows)
 		return (void)log_oom();
 	bypass_budget_grows(a, p, c->resize.last_usec, grows);
+	/* A boost held goes along, so that a restarted agent gives it back (and never boosts the
+	 * boosted values again); the give-back's own annotation no longer carries it. */
+	for (size_t i = 0; i < p->n_containers; i++) {
+		const struct agent_container *o = &p->containers[i];
+
+		if ((o->boost.state == AGENT_BOOST_ACTIVE ||
+		     o->boost.state == AGENT_BOOST_RETURN_DUE) &&
+		    !(o == c && d->kind == DECIDE_STARTUP_BOOST_OVER))
+			grows[i].boost = (struct last_resize_boost){ o->boost.applied_realtime_usec,
+								     o->boost.original_cpu_request,
+								     o->boost.original_cpu_limit };
+	}
 	text = last_resize_format(c->name, c->resize.last_usec, decide_kind_to_string(d->kind),
 				  d->reason, grows, p->n_containers);
 	if (!text)

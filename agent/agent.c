@@ -148,9 +148,11 @@ static void pod_unlink(struct agent *a, struct agent_pod *p)
 }
 
 /* What snug wrote on the pod in snug.io/last-resize for this container, so a restarted agent keeps
- * honouring the cooldown and the budget of grows inside it. A value that cannot be trusted (a far-
- * future `at` would hold the pod in its cooldown for ever) is ignored with a log line. */
-static void container_restore_last_resize(const struct kube_pod *pod, struct agent_container *c)
+ * honouring the cooldown and the budget of grows inside it, and gives back a startup boost it
+ * holds. A value that cannot be trusted (a far-future `at` would hold the pod in its cooldown for
+ * ever) is ignored with a log line. True when the annotation names a boost (given back or not). */
+static bool container_restore_last_resize(struct agent *a, const struct kube_pod *pod,
+					  struct agent_container *c)
 {
 	struct last_resize lr;
 	char problem[256];
@@ -160,6 +162,8 @@ static void container_restore_last_resize(const struct kube_pod *pod, struct age
 		log_warning("Pod %s/%s: %s partly ignored for container %s: %s", pod->namespace,
 			    pod->name, LAST_RESIZE_ANNOTATION, c->name, problem);
 	bypass_budget_restore(c, &lr);
+	agent_boost_restore(a, c, &lr.boost);
+	return lr.boost.at_usec != 0;
 }
 
 static int pod_policy(struct agent *a, const struct kube_pod *pod, struct pol *ret)
@@ -220,10 +224,10 @@ static void pod_add_container(struct agent *a, struct agent_pod *p, const struct
 	c->history = h;
 	history_sync_track(a, h, pod);
 	rec_container_init(&c->rec, h->aggregate);
-	container_restore_last_resize(pod, c);
 	/* A startup boost is for a start snug sees: not for a container that was running before
-	 * (an agent restart). */
-	if (pol_has_boost(&p->pol) && pol_selects_container(&p->pol, c->name) &&
+	 * (an agent restart), nor a second time for one an agent before this one boosted. */
+	if (!container_restore_last_resize(a, pod, c) && pol_has_boost(&p->pol) &&
+	    pol_selects_container(&p->pol, c->name) &&
 	    (p->pol.mode == POL_MODE_IN_PLACE || p->pol.mode == POL_MODE_AUTO) && !kc->container_id)
 		c->boost.state = AGENT_BOOST_WANTED;
 	p->n_containers++;

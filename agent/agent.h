@@ -93,7 +93,8 @@ struct agent_boost {
 	enum agent_boost_state state;
 	int64_t original_cpu_request, original_cpu_limit; /* before the boost */
 	uint64_t applied_usec;				  /* CLOCK_MONOTONIC */
-	sd_event_source *deadline;			  /* the time bound */
+	uint64_t applied_realtime_usec; /* the same, for snug.io/last-resize across a restart */
+	sd_event_source *deadline;	/* the time bound */
 };
 
 /* One app container or native sidecar (an init container with restartPolicy Always) of a managed
@@ -220,6 +221,11 @@ static inline struct agent_pod *agent_find_pod(struct agent *a, const char *uid)
 
 /* Decides for one container now and, when something is to change, hands it to actuation. */
 void agent_decide_container(struct agent *a, struct agent_container *c, enum agent_trigger trigger);
+/* A startup boost snug.io/last-resize says the agent before this one gave (b->at_usec != 0): held
+ * again with the time left of its bound, given back when that is up or the container is Ready;
+ * never given a second time. One older than any boost can last is over: left alone. */
+void agent_boost_restore(struct agent *a, struct agent_container *c,
+			 const struct last_resize_boost *b);
 /* The pod changed: a wanted startup boost is applied, a boosted container that turned Ready gets
  * its CPU back (and again until the spec shows it). kc: the container in the pod as it is now. */
 void agent_boost_follow(struct agent *a, struct agent_container *c,

@@ -138,34 +138,71 @@ static int on_boost_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* The boost's time bound: until ≤ POL_BOOST_MAX_USEC (parse_boost_until() refuses more). */
+static uint64_t boost_until_usec(const struct agent_pod *p)
+{
+	return p->pol.boost_until_usec ? p->pol.boost_until_usec : POL_BOOST_MAX_USEC;
+}
+
+/* The boost held, given `elapsed` ago: its time bound armed for what is left of it. */
+static void boost_hold(struct agent *a, struct agent_container *c, uint64_t elapsed)
+{
+	struct agent_pod *p = c->pod;
+	int r;
+
+	c->boost.state = AGENT_BOOST_ACTIVE;
+	c->boost.applied_usec = now_usec(CLOCK_MONOTONIC) - elapsed;
+	c->boost.applied_realtime_usec = now_usec(CLOCK_REALTIME) - elapsed;
+	r = sd_event_add_time_relative(a->event, &c->boost.deadline, CLOCK_MONOTONIC,
+				       boost_until_usec(p) - elapsed, 0, on_boost_deadline, c);
+	if (r < 0)
+		log_warning_errno(r,
+				  "%s/%s %s: no startup boost timer (%m): the boost ends when the "
+				  "container is Ready",
+				  p->namespace, p->name, c->name);
+}
+
 /* What the boost's decision did to its state: applied (the time bound armed), not possible (done,
  * said once), nothing left to give back (done). */
 static void boost_decided(struct agent *a, struct agent_container *c,
 			  const struct decide_decision *d)
 {
 	struct agent_pod *p = c->pod;
-	uint64_t until = p->pol.boost_until_usec ? p->pol.boost_until_usec : POL_BOOST_MAX_USEC;
-	int r;
 
 	if (c->boost.state == AGENT_BOOST_WANTED && d->kind != DECIDE_STARTUP_BOOST) {
 		log_info("%s/%s %s: no startup boost: %s", p->namespace, p->name, c->name,
 			 d->reason);
 		c->boost.state = AGENT_BOOST_DONE;
 	} else if (c->boost.state == AGENT_BOOST_WANTED) {
-		c->boost.state = AGENT_BOOST_ACTIVE;
 		c->boost.original_cpu_request = d->old_res.cpu_request;
 		c->boost.original_cpu_limit = d->old_res.cpu_limit;
-		c->boost.applied_usec = now_usec(CLOCK_MONOTONIC);
-		/* until ≤ POL_BOOST_MAX_USEC: parse_boost_until() refuses more. */
-		r = sd_event_add_time_relative(a->event, &c->boost.deadline, CLOCK_MONOTONIC, until,
-					       0, on_boost_deadline, c);
-		if (r < 0)
-			log_warning_errno(r,
-					  "%s/%s %s: no startup boost timer (%m): the boost ends "
-					  "when the container is Ready",
-					  p->namespace, p->name, c->name);
+		boost_hold(a, c, 0);
 	} else if (c->boost.state == AGENT_BOOST_RETURN_DUE && d->kind != DECIDE_STARTUP_BOOST_OVER)
 		c->boost.state = AGENT_BOOST_DONE;
+}
+
+void agent_boost_restore(struct agent *a, struct agent_container *c,
+			 const struct last_resize_boost *b)
+{
+	struct agent_pod *p = c->pod;
+	uint64_t now = now_usec(CLOCK_REALTIME);
+	uint64_t elapsed = now > b->at_usec ? now - b->at_usec : 0;
+
+	if (b->at_usec == 0 || elapsed > POL_BOOST_MAX_USEC)
+		return;
+	c->boost.original_cpu_request = b->cpu_request;
+	c->boost.original_cpu_limit = b->cpu_limit;
+	if (elapsed >= boost_until_usec(p)) {
+		c->boost.state = AGENT_BOOST_RETURN_DUE;
+		c->boost.applied_usec = now_usec(CLOCK_MONOTONIC) - elapsed;
+		c->boost.applied_realtime_usec = b->at_usec;
+	} else
+		boost_hold(a, c, elapsed);
+	log_info("%s/%s %s: startup boost given %.0f s ago (%s): held until %s", p->namespace,
+		 p->name, c->name, (double)elapsed / USEC_PER_SEC, LAST_RESIZE_ANNOTATION,
+		 c->boost.state == AGENT_BOOST_RETURN_DUE
+			 ? "now"
+			 : "the container is Ready or its time is up");
 }
 
 void agent_boost_follow(struct agent *a, struct agent_container *c, const struct kube_container *kc)

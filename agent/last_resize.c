@@ -130,6 +130,46 @@ static void parse_resource(const cJSON *j, const char *what, uint64_t now_usec,
 		parse_grows(grows, now_usec, ret, pr);
 }
 
+/* A CPU value of a boost: RESOURCE_UNSET or whole millicores up to a million cores. */
+static bool boost_millis(const cJSON *j, const char *what, int64_t *ret, struct problems *pr)
+{
+	double v;
+
+	if (!cJSON_IsNumber(j)) {
+		add_problem(pr, "boost %s is not a number", what);
+		return false;
+	}
+	v = j->valuedouble;
+	if (!(v == RESOURCE_UNSET || (v >= 0 && v <= 1e9)) || v != floor(v)) {
+		add_problem(pr, "boost %s %g is out of range", what, v);
+		return false;
+	}
+	*ret = (int64_t)v;
+	return true;
+}
+
+/* The entry's `boost`: all three fields or nothing (a boost given back to half-known values
+ * would be a resize nobody asked for). */
+static void parse_boost(const cJSON *j, uint64_t now_usec, struct last_resize_boost *ret,
+			struct problems *pr)
+{
+	struct last_resize_boost b = { 0 };
+
+	if (!j)
+		return;
+	if (!cJSON_IsObject(j)) {
+		add_problem(pr, "boost is not an object");
+		return;
+	}
+	if (unix_time(cJSON_GetObjectItemCaseSensitive(j, "at"), "boost at", now_usec, &b.at_usec,
+		      pr) &&
+	    boost_millis(cJSON_GetObjectItemCaseSensitive(j, "cpu_request"), "cpu_request",
+			 &b.cpu_request, pr) &&
+	    boost_millis(cJSON_GetObjectItemCaseSensitive(j, "cpu_limit"), "cpu_limit",
+			 &b.cpu_limit, pr))
+		*ret = b;
+}
+
 /* The container's entry of `cooldowns`; false when there is none (an annotation written before
  * each resource had its own cooldown). */
 static bool parse_cooldowns(const cJSON *j, const char *container, uint64_t now_usec,
@@ -156,6 +196,7 @@ static bool parse_cooldowns(const cJSON *j, const char *container, uint64_t now_
 		       &ret->memory, pr);
 	ret->at_usec =
 		ret->cpu.at_usec > ret->memory.at_usec ? ret->cpu.at_usec : ret->memory.at_usec;
+	parse_boost(cJSON_GetObjectItemCaseSensitive(entry, "boost"), now_usec, &ret->boost, pr);
 	return true;
 }
 
@@ -258,11 +299,26 @@ static int add_resource(cJSON *entry, const char *name, const struct last_resize
 	return 0;
 }
 
+static int add_boost(cJSON *entry, const struct last_resize_boost *b)
+{
+	cJSON *j;
+
+	if (b->at_usec == 0)
+		return 0;
+	j = cJSON_AddObjectToObject(entry, "boost");
+	if (!j || !cJSON_AddNumberToObject(j, "at", (double)(b->at_usec / USEC_PER_SEC)) ||
+	    !cJSON_AddNumberToObject(j, "cpu_request", (double)b->cpu_request) ||
+	    !cJSON_AddNumberToObject(j, "cpu_limit", (double)b->cpu_limit))
+		return -ENOMEM;
+	return 0;
+}
+
 static int add_cooldowns(cJSON *annotation, const struct last_resize_grows *g)
 {
 	cJSON *cooldowns, *entry;
 
-	if (g->cpu.at_usec == 0 && g->cpu.n == 0 && g->memory.at_usec == 0 && g->memory.n == 0)
+	if (g->cpu.at_usec == 0 && g->cpu.n == 0 && g->memory.at_usec == 0 && g->memory.n == 0 &&
+	    g->boost.at_usec == 0)
 		return 0;
 	cooldowns = cJSON_GetObjectItemCaseSensitive(annotation, "cooldowns");
 	if (!cooldowns && !(cooldowns = cJSON_AddObjectToObject(annotation, "cooldowns")))
@@ -271,7 +327,7 @@ static int add_cooldowns(cJSON *annotation, const struct last_resize_grows *g)
 	if (!entry)
 		return -ENOMEM;
 	if (add_resource(entry, "cpu", &g->cpu) < 0 ||
-	    add_resource(entry, "memory", &g->memory) < 0)
+	    add_resource(entry, "memory", &g->memory) < 0 || add_boost(entry, &g->boost) < 0)
 		return -ENOMEM;
 	return 0;
 }

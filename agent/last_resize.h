@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/util/resources.h"
 #include "agent/util/time.h"
 
 #define LAST_RESIZE_ANNOTATION "snug.io/last-resize"
@@ -26,12 +27,20 @@ struct last_resize_resource {
 	size_t n_bypass_grows;
 };
 
+/* A startup boost not yet given back: when it was given and the CPU request and limit before it
+ * (millicores, RESOURCE_UNSET = not set), what a restarted agent gives back. */
+struct last_resize_boost {
+	uint64_t at_usec; /* CLOCK_REALTIME; 0 = no boost held */
+	int64_t cpu_request, cpu_limit;
+};
+
 /* What the annotation says about one container. Each resource has its own cooldown and budget
  * (`cooldowns`); an annotation written before they were split (only `at` and `bypass_grows`)
  * gives both resources the container's one cooldown and budget, which holds at least as much. */
 struct last_resize {
 	uint64_t at_usec; /* its last resize of either resource; 0 = none */
 	struct last_resize_resource cpu, memory;
+	struct last_resize_boost boost;
 };
 
 /* Reads the annotation's text (NULL = absent) for `container` at now_usec. Never fails: anything
@@ -49,15 +58,17 @@ struct last_resize_cooldown {
 	size_t n;
 };
 
-/* One container's cooldowns, to carry in the annotation. */
+/* One container's cooldowns, and its startup boost while held, to carry in the annotation. */
 struct last_resize_grows {
 	const char *container;
 	struct last_resize_cooldown cpu, memory;
+	struct last_resize_boost boost;
 };
 
 /* The annotation's text (caller frees), what last_resize_parse() reads back:
  * {"at":unix seconds,"container":..,"kind":..,"reason":..,"bypass_grows":{name:[unix seconds]},
- *  "cooldowns":{name:{"cpu":{"at":..,"bypass_grows":[..]},"memory":{..}}}}
+ *  "cooldowns":{name:{"cpu":{"at":..,"bypass_grows":[..]},"memory":{..},
+ *                     "boost":{"at":..,"cpu_request":millicores,"cpu_limit":millicores}}}}
  * for the resize of `container` at at_usec, with every container's cooldowns (a resource never
  * resized and without grows left out). `at` and `bypass_grows` (both resources' grows together)
  * are what an agent from before the split reads: a cooldown no shorter and a budget no larger

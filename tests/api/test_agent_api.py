@@ -761,6 +761,34 @@ class AgentTest(AgentBase):
         self.assertGreaterEqual(time.time() - t0, 1.0)
         self.assertEqual(container_patch(back)["limits"], {"cpu": "200m"})
 
+    def test_startup_boost_survives_an_agent_restart(self):
+        # The agent restarts between the boost and the container's start (a DaemonSet rollout
+        # while an image is pulled): the restarted agent neither boosts the boosted values again
+        # (4x of 800m) nor forgets what to give back. The boost and the values before it are in
+        # snug.io/last-resize; once Ready the container gets 200m/100m back.
+        res = self.start_boosted("restarted", **{"snug.io/startup-cpu-boost": "4x"})
+        self.assertEqual(res, {"limits": {"cpu": "800m"}, "requests": {"cpu": "400m"}})
+
+        def note():
+            return json.loads(self.srv.get_pod("restarted")["metadata"]["annotations"]["snug.io/last-resize"])
+
+        self.assertTrue(wait_for(lambda: "snug.io/last-resize" in self.srv.get_pod("restarted")["metadata"]
+                                 .get("annotations", {})), self.agent.log())
+        boost = note()["cooldowns"]["app"]["boost"]
+        self.assertEqual((boost["cpu_request"], boost["cpu_limit"]), (100, 200))
+        self.assertEqual(self.agent.stop(), 0)
+        self.start_agent()
+        time.sleep(1.5)
+        self.assertEqual(len([r for r in resize_requests(self.srv, "restarted") if r["status"] == 200]), 1,
+                         "boosted again after the restart:\n" + self.agent.log())
+        self.run_container("restarted")
+        back = self.wait_resized("restarted", 2)[1]
+        self.assertEqual(container_patch(back), {"limits": {"cpu": "200m"}, "requests": {"cpu": "100m"}},
+                         self.agent.log())
+        self.assertIn("restarted app: startup boost given", self.agent.log())
+        self.assertTrue(wait_for(lambda: note()["kind"] == "startup-boost-over"), self.agent.log())
+        self.assertNotIn("boost", note()["cooldowns"]["app"], "the boost given back is still held")
+
     def test_startup_boost_not_for_a_running_container(self):
         # Running before the agent saw it (an agent restart): no boost.
         self.make_pod("old", annotations={"snug.io/mode": "in-place", "snug.io/startup-cpu-boost": "2x"},

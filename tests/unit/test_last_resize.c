@@ -197,6 +197,54 @@ START_TEST(test_cooldowns_per_resource)
 }
 END_TEST
 
+/* A startup boost held comes back whole after a restart (so it is given back, and not given a
+ * second time); a boost with any field missing or untrusted does not come back at all. */
+START_TEST(test_boost_held)
+{
+	_cleanup_free_ char *text = NULL;
+	struct last_resize_grows grows[2] = {
+		{ "app", .cpu = { NOW - 30 * SEC, NULL, 0 },
+		  .boost = { NOW - 30 * SEC, 100, 200 } },
+		{ "sidecar", .boost = { NOW - 40 * SEC, RESOURCE_UNSET, 500 } },
+	};
+	static const char *const broken[] = {
+		"{\"cooldowns\":{\"app\":{\"boost\":{\"at\":1699999990,\"cpu_limit\":200}}}}",
+		"{\"cooldowns\":{\"app\":{\"boost\":{\"at\":1699999990,\"cpu_request\":0.5,"
+		"\"cpu_limit\":200}}}}",
+		"{\"cooldowns\":{\"app\":{\"boost\":{\"at\":1699999990,\"cpu_request\":-2,"
+		"\"cpu_limit\":200}}}}",
+		"{\"cooldowns\":{\"app\":{\"boost\":{\"at\":1800000000,\"cpu_request\":100,"
+		"\"cpu_limit\":200}}}}",
+		"{\"cooldowns\":{\"app\":{\"boost\":{\"at\":1699999990,\"cpu_request\":100,"
+		"\"cpu_limit\":\"200m\"}}}}",
+		"{\"cooldowns\":{\"app\":{\"boost\":[1699999990,100,200]}}}",
+	};
+	struct last_resize lr;
+	char problem[256];
+
+	text = last_resize_format("app", NOW - 30 * SEC, "startup-boost", "startup-boost 4x", grows,
+				  2);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(parse(text, &lr, problem), 0);
+	ck_assert_uint_eq(lr.boost.at_usec, NOW - 30 * SEC);
+	ck_assert_int_eq(lr.boost.cpu_request, 100);
+	ck_assert_int_eq(lr.boost.cpu_limit, 200);
+	ck_assert_uint_eq(lr.cpu.at_usec, NOW - 30 * SEC);
+	/* The sidecar's own boost: an unset request stays unset; no cooldown of its own. */
+	ck_assert_int_eq(last_resize_parse(text, "sidecar", NOW, &lr, problem, sizeof(problem)), 0);
+	ck_assert_uint_eq(lr.boost.at_usec, NOW - 40 * SEC);
+	ck_assert_int_eq(lr.boost.cpu_request, RESOURCE_UNSET);
+	ck_assert_int_eq(lr.boost.cpu_limit, 500);
+	ck_assert_uint_eq(lr.cpu.at_usec, 0);
+
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		ck_assert_int_eq(parse(broken[i], &lr, problem), 1);
+		ck_assert_msg(strstr(problem, "boost"), "%s: %s", broken[i], problem);
+		ck_assert_uint_eq(lr.boost.at_usec, 0);
+	}
+}
+END_TEST
+
 Suite *last_resize_suite(void)
 {
 	Suite *s = suite_create("last_resize");
@@ -207,6 +255,7 @@ Suite *last_resize_suite(void)
 	tcase_add_test(tc, test_partly_good);
 	tcase_add_test(tc, test_many_grows);
 	tcase_add_test(tc, test_cooldowns_per_resource);
+	tcase_add_test(tc, test_boost_held);
 	suite_add_tcase(s, tc);
 	return s;
 }
