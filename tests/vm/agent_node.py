@@ -683,8 +683,11 @@ def resizetest(node):
               "pod 1Gi -> %s; memory.current %s; min memory.max - memory.current %s"
               % (f["ctr_quota"], f["pod_quota"], fmt_mem(f["ctr_mem"]), fmt_mem(f["pod_mem"]),
                  fmt_mem(int(cg_read(idle["dir"], "memory.current"))), fmt_mem(min_margin)))
-        if any(r["kind"] != "recommendation" for r in rs):
-            fails.append("the idle pod was resized for something other than its recommendation")
+        # A throttling raise may come first: the kernel can throttle a mostly idle container while
+        # its workload starts (CFS bandwidth slices, seen under TCG: 16 % of its little CPU time,
+        # 2 -> 3 cores). The shrink this checks is the recommendation's, and it comes last.
+        if rs[-1]["kind"] != "recommendation" or any(r["kind"] not in ("recommendation", "throttle") for r in rs):
+            fails.append("the idle pod was not shrunk by its recommendation last: %s" % show(rs))
         last = rs[-1]
         if not (q(last["requests"]["cpu"]) < 1 and q(last["requests"]["memory"]) < 512 * MiB):
             fails.append("the idle pod's requests did not shrink: %s" % last["requests"])
