@@ -271,7 +271,7 @@ def check_daemonset_contract():
     for d in docs:
         if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
                              "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-                             "CustomResourceDefinition"):
+                             "CustomResourceDefinition", "FlowSchema", "PriorityLevelConfiguration"):
             assert d["metadata"].get("namespace") == NAMESPACE, "%s/%s not in %s" % (
                 d["kind"], d["metadata"]["name"], NAMESPACE)
     crb = find(docs, "ClusterRoleBinding", "snug-agent")
@@ -446,9 +446,9 @@ def check_kustomization_complete():
 
 # API groups a cluster serves without any CRD installed (what the base may use).
 # apiextensions.k8s.io: the base defines snug's own CRD (WorkloadHistory), a built-in kind; it needs
-# no CRD installed beforehand.
+# no CRD installed beforehand. flowcontrol.apiserver.k8s.io/v1: API priority and fairness, GA in 1.29.
 BUILTIN_GROUPS = {"", "apps", "batch", "policy", "rbac.authorization.k8s.io", "admissionregistration.k8s.io",
-                  "apiextensions.k8s.io"}
+                  "apiextensions.k8s.io", "flowcontrol.apiserver.k8s.io"}
 
 
 def kubectl():

@@ -253,6 +253,32 @@ class PolicyEnvtest(unittest.TestCase):
                            "update of node-a's WorkloadHistory")
         self.assertAllowed(self.agent.call("DELETE", HISTORIES + "/db-node-a"), "delete of node-a's WorkloadHistory")
 
+    # ---- API priority and fairness (deploy/flowcontrol.yaml) ----------------------------------
+
+    def test_history_requests_have_a_priority_level_of_their_own(self):
+        # The real API server classifies each request: the agent's and the webhook's history
+        # requests go to snug-history, the agent's pod calls (a resize) stay where they were.
+        fs = self.admin.ok("GET", "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas/snug-history")
+        uid = fs["metadata"]["uid"]
+        self.assertEqual(fs["spec"]["priorityLevelConfiguration"]["name"], "snug-history")
+        tr = self.admin.ok("POST", "/api/v1/namespaces/%s/serviceaccounts/snug-webhook/token" % AGENT_NS,
+                           {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                            "spec": {"expirationSeconds": 600}})
+        webhook = Client(self.agent.server, os.environ["SNUG_ENVTEST_CA"], tr["status"]["token"])
+        # The server picks a new FlowSchema up within seconds of its creation.
+        self.assertTrue(wait_for(lambda: self.agent.flow_schema_uid("GET", HISTORIES) == uid, timeout=30),
+                        "the agent's history LIST is not in FlowSchema snug-history: %s"
+                        % self.agent.flow_schema_uid("GET", HISTORIES))
+        self.assertEqual(self.agent.flow_schema_uid("PATCH", HISTORIES + "/web-node-a",
+                                                    {"spec": {"containers": [CONTAINER]}}, MERGE), uid,
+                         "the agent's history PATCH")
+        self.assertEqual(webhook.flow_schema_uid("GET", HISTORIES), uid, "the webhook's history LIST")
+        other = self.agent.flow_schema_uid("PATCH", "/api/v1/namespaces/%s/pods/on-a/resize" % NS,
+                                           {"spec": {"containers": [{"name": "app", "resources": RES}]}}, MERGE)
+        self.assertIsNotNone(other, "the resize was not classified at all")
+        self.assertNotEqual(other, uid, "the agent's resize is in the history's priority level")
+        self.assertNotEqual(self.admin.flow_schema_uid("GET", HISTORIES), uid, "an admin's LIST")
+
     def test_other_users_are_not_confined(self):
         self.assertAllowed(self.admin.call("PATCH", "/api/v1/namespaces/%s/pods/on-b" % NS,
                                            {"metadata": {"labels": {"checked": "yes"}}}, MERGE),

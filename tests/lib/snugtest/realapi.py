@@ -32,6 +32,18 @@ class Client:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"{}")
 
+    def flow_schema_uid(self, method, path, body=None, ctype="application/json"):
+        """The UID of the FlowSchema that API priority and fairness put the request in (the reply's
+        X-Kubernetes-PF-FlowSchema-UID header), or None."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.server + path, data=data, method=method,
+                                     headers={"Authorization": "Bearer " + self.token, "Content-Type": ctype})
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+                return r.headers.get("X-Kubernetes-PF-FlowSchema-UID")
+        except urllib.error.HTTPError as e:
+            return e.headers.get("X-Kubernetes-PF-FlowSchema-UID")
+
     def ok(self, method, path, body=None, ctype="application/json"):
         st, out = self.call(method, path, body, ctype)
         if st not in (200, 201):
