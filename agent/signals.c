@@ -155,6 +155,13 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 
 		s->cpu_cores = (double)du / (double)dt;
 		rate = true;
+		if (s->throttle_after_resize) {
+			/* The interval straddles the resize: its throttling was the old limit's. */
+			s->throttle_after_resize = false;
+			s->window_start_usec = r->ts_usec;
+			s->window_usage_usec = s->window_throttled_usec = 0;
+			goto done;
+		}
 		if (s->window_start_usec == 0 ||
 		    r->ts_usec - s->window_start_usec > 2 * throttle_window_usec) {
 			s->window_start_usec = s->prev_ts_usec;
@@ -170,6 +177,7 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 					  (double)(s->window_usage_usec + s->window_throttled_usec)
 				: 0.0;
 	}
+done:
 	s->have_prev = true;
 	s->prev_ts_usec = r->ts_usec;
 	s->prev_usage_usec = r->cpu_usage_usec;
@@ -203,6 +211,7 @@ void signals_resized(struct signals_state *s, int64_t new_memory_limit)
 	s->window_start_usec = s->window_usage_usec = s->window_throttled_usec = 0;
 	s->throttle_ratio = 0;
 	s->throttle_window_usec = 0;
+	s->throttle_after_resize = true;
 	s->memory_max_grew = false;
 	s->working_set_rate = 0;
 	s->working_set_growths = 0;

@@ -132,6 +132,9 @@ struct signals_state {
 	uint64_t window_start_usec, window_usage_usec, window_throttled_usec;
 	double throttle_ratio; /* throttled / (used + throttled) over the window */
 	uint64_t throttle_window_usec;
+	/* A resize just restarted the window: the next reading's interval began under the old
+	 * limits, so its throttling starts nothing (the window begins with that reading). */
+	bool throttle_after_resize;
 
 	/* Pressure stall (PSI), each over --psi-window; psi_memory: memory.pressure was read (kept
 	 * across resizes, which restart the windows). */

@@ -196,6 +196,35 @@ START_TEST(test_throttle_window)
 }
 END_TEST
 
+/* The reading after a resize covers time under the old limit: its throttling is not the new
+ * limit's. A burner stopped by the raise (nothing used since) is not "throttled" for ever by the
+ * last periods before it, which raised the limit a second time in the envtest tier under load. */
+START_TEST(test_throttle_straddling_the_resize)
+{
+	struct signals_state s = { 0 };
+	uint64_t usage = 0, thr = 0;
+
+	feed_cpu(&s, 0, 0, 0);
+	for (uint64_t t = 1; t <= 60; t++)
+		feed_cpu(&s, t, usage += 200000, thr += 800000);
+	ck_assert(signals_throttled(&s, 60 * SEC, 0.1));
+	signals_resized(&s, 0);
+	/* Throttled until the new cpu.max was written, then idle. */
+	ck_assert(feed_cpu(&s, 61, usage += 100000, thr += 400000));
+	for (uint64_t t = 62; t <= 130; t++) {
+		feed_cpu(&s, t, usage += 1000, thr);
+		ck_assert(!signals_throttled(&s, 60 * SEC, 0.1));
+	}
+	ck_assert_double_eq_tol(s.throttle_ratio, 0, 1e-9);
+	for (uint64_t t = 131; t <= 200; t++)
+		feed_cpu(&s, t, usage += 1000, thr);
+	/* Throttled under the new limit: counted as before. */
+	for (uint64_t t = 201; t <= 362; t++)
+		feed_cpu(&s, t, usage += 300000, thr += 700000);
+	ck_assert(signals_throttled(&s, 60 * SEC, 0.1));
+}
+END_TEST
+
 /* The window restarts once it is twice the configured length, so old throttling fades. */
 START_TEST(test_throttle_window_restarts)
 {
@@ -432,6 +461,7 @@ Suite *signals_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("feed");
 	tcase_add_test(tc, test_throttle_window);
+	tcase_add_test(tc, test_throttle_straddling_the_resize);
 	tcase_add_test(tc, test_throttle_window_restarts);
 	tcase_add_test(tc, test_counter_reset);
 	tcase_add_test(tc, test_working_set_projection);
