@@ -33,7 +33,7 @@ static struct decide_signals signals_of(const struct agent *a, const struct agen
 		.memory_cgroup_limit = s->memory_max && s->memory_max != CG_UNLIMITED
 					       ? (int64_t)s->memory_max
 					       : -1,
-		.cpu_throttle_ratio = s->throttle_ratio,
+		.cpu_throttle_ratio = signals_throttle_ratio(s),
 		.cpu_throttle_window_usec = s->throttle_window_usec,
 		.memory_stall_some = s->memory_some.share,
 		.memory_stall_full = s->memory_full.share,

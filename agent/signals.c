@@ -160,15 +160,20 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 			s->throttle_after_resize = false;
 			s->window_start_usec = r->ts_usec;
 			s->window_usage_usec = s->window_throttled_usec = 0;
+			s->window_readings = s->window_throttled_readings = 0;
 			goto done;
 		}
 		if (s->window_start_usec == 0 ||
 		    r->ts_usec - s->window_start_usec > 2 * throttle_window_usec) {
 			s->window_start_usec = s->prev_ts_usec;
 			s->window_usage_usec = s->window_throttled_usec = 0;
+			s->window_readings = s->window_throttled_readings = 0;
 		}
 		s->window_usage_usec += du;
 		s->window_throttled_usec += dthr;
+		s->window_readings++;
+		if (dthr > 0)
+			s->window_throttled_readings++;
 		s->throttle_window_usec = r->ts_usec - s->window_start_usec;
 		/* Throttled time per CPU time used: how much more the container wanted. */
 		s->throttle_ratio =
@@ -209,6 +214,7 @@ void signals_set_memory_request(struct signals_state *s, int64_t request)
 void signals_resized(struct signals_state *s, int64_t new_memory_limit)
 {
 	s->window_start_usec = s->window_usage_usec = s->window_throttled_usec = 0;
+	s->window_readings = s->window_throttled_readings = 0;
 	s->throttle_ratio = 0;
 	s->throttle_window_usec = 0;
 	s->throttle_after_resize = true;
@@ -222,7 +228,15 @@ void signals_resized(struct signals_state *s, int64_t new_memory_limit)
 
 bool signals_throttled(const struct signals_state *s, uint64_t window_usec, double ratio)
 {
-	return s->throttle_window_usec >= window_usec && s->throttle_ratio >= ratio;
+	return s->throttle_window_usec >= window_usec && signals_throttle_ratio(s) >= ratio;
+}
+
+double signals_throttle_ratio(const struct signals_state *s)
+{
+	bool recurred = (double)s->window_throttled_readings >=
+			SIGNALS_THROTTLED_READINGS * (double)s->window_readings;
+
+	return recurred ? s->throttle_ratio : 0;
 }
 
 int64_t signals_projected_working_set(const struct signals_state *s, uint64_t lookahead_usec)

@@ -130,6 +130,8 @@ struct signals_state {
 
 	/* Throttling over a window that restarts once it is twice the configured length. */
 	uint64_t window_start_usec, window_usage_usec, window_throttled_usec;
+	/* The window's readings, and those whose interval was throttled at all. */
+	unsigned window_readings, window_throttled_readings;
 	double throttle_ratio; /* throttled / (used + throttled) over the window */
 	uint64_t throttle_window_usec;
 	/* A resize just restarted the window: the next reading's interval began under the old
@@ -169,8 +171,15 @@ void signals_resized(struct signals_state *s, int64_t new_memory_limit);
  * measured against it from the next sample; a different one starts the measure over. */
 void signals_set_memory_request(struct signals_state *s, int64_t request);
 
-/* Sustained throttling: the window is at least window_usec long and ratio of it was throttled. */
+/* Sustained throttling: the window is at least window_usec long, ratio of the CPU time it wanted
+ * was throttled, and throttling recurred, in at least SIGNALS_THROTTLED_READINGS of its readings
+ * (not one burst: a container's start, the last periods before a raise, which with little CPU used
+ * since would otherwise read as a high ratio for the whole window). */
+#define SIGNALS_THROTTLED_READINGS 0.25
 bool signals_throttled(const struct signals_state *s, uint64_t window_usec, double ratio);
+/* The window's throttled share of the CPU time wanted, 0 unless throttling recurred (in at least
+ * SIGNALS_THROTTLED_READINGS of the readings): what decisions judge the limit by. */
+double signals_throttle_ratio(const struct signals_state *s);
 
 /* The working set lookahead_usec from now if it keeps growing as it does: a steady leak is met with
  * a bigger limit before it reaches the current one, not after the OOM kill. Growth seen at one

@@ -225,6 +225,33 @@ START_TEST(test_throttle_straddling_the_resize)
 }
 END_TEST
 
+/* Sustained means recurring: one burst of throttling (a container's start) in an otherwise idle
+ * window is a high ratio of the little CPU used, but no limit to raise; bursts every third reading
+ * are (the idle pod of the VM tier got 2 -> 3 cores for its start's burst). */
+START_TEST(test_throttle_must_recur)
+{
+	struct signals_state s = { 0 }, b = { 0 };
+	uint64_t usage = 0, thr = 0;
+
+	feed_cpu(&s, 0, 0, 0);
+	for (uint64_t t = 1; t <= 5; t++) /* starting: 50 ms used, 30 ms throttled a second */
+		feed_cpu(&s, t, usage += 50000, thr += 30000);
+	for (uint64_t t = 6; t <= 61; t++) /* then idle */
+		feed_cpu(&s, t, usage += 2000, thr);
+	ck_assert_double_gt(s.throttle_ratio, 0.1);
+	ck_assert(!signals_throttled(&s, 60 * SEC, 0.1));
+	ck_assert_double_eq(signals_throttle_ratio(&s), 0); /* what decisions see */
+
+	usage = thr = 0;
+	feed_cpu(&b, 0, 0, 0);
+	for (uint64_t t = 1; t <= 61; t++) /* a burst every third second, 40 % of it throttled */
+		feed_cpu(&b, t, usage += t % 3 ? 2000 : 60000, thr += t % 3 ? 0 : 40000);
+	ck_assert_double_gt(b.throttle_ratio, 0.1);
+	ck_assert(signals_throttled(&b, 60 * SEC, 0.1));
+	ck_assert_double_eq(signals_throttle_ratio(&b), b.throttle_ratio);
+}
+END_TEST
+
 /* The window restarts once it is twice the configured length, so old throttling fades. */
 START_TEST(test_throttle_window_restarts)
 {
@@ -462,6 +489,7 @@ Suite *signals_suite(void)
 	tc = tcase_create("feed");
 	tcase_add_test(tc, test_throttle_window);
 	tcase_add_test(tc, test_throttle_straddling_the_resize);
+	tcase_add_test(tc, test_throttle_must_recur);
 	tcase_add_test(tc, test_throttle_window_restarts);
 	tcase_add_test(tc, test_counter_reset);
 	tcase_add_test(tc, test_working_set_projection);
