@@ -21,28 +21,25 @@ class Client:
         self.ctx = ssl.create_default_context(cafile=ca)
         self.token = token
 
-    def call(self, method, path, body=None, ctype="application/json"):
-        """(HTTP status, decoded reply); an error status is returned, not raised."""
+    def _send(self, method, path, body, ctype, read):
+        """read(status, headers, body bytes) of the reply; an error status is returned, not raised."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.server + path, data=data, method=method,
                                      headers={"Authorization": "Bearer " + self.token, "Content-Type": ctype})
         try:
             with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"{}")
+                return read(r.status, r.headers, r.read())
         except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
+            return read(e.code, e.headers, e.read())
+
+    def call(self, method, path, body=None, ctype="application/json"):
+        """(HTTP status, decoded reply); an error status is returned, not raised."""
+        return self._send(method, path, body, ctype, lambda st, _, out: (st, json.loads(out or b"{}")))
 
     def flow_schema_uid(self, method, path, body=None, ctype="application/json"):
         """The UID of the FlowSchema that API priority and fairness put the request in (the reply's
         X-Kubernetes-PF-FlowSchema-UID header), or None."""
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.server + path, data=data, method=method,
-                                     headers={"Authorization": "Bearer " + self.token, "Content-Type": ctype})
-        try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
-                return r.headers.get("X-Kubernetes-PF-FlowSchema-UID")
-        except urllib.error.HTTPError as e:
-            return e.headers.get("X-Kubernetes-PF-FlowSchema-UID")
+        return self._send(method, path, body, ctype, lambda _, h, __: h.get("X-Kubernetes-PF-FlowSchema-UID"))
 
     def ok(self, method, path, body=None, ctype="application/json"):
         st, out = self.call(method, path, body, ctype)
