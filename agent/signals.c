@@ -161,6 +161,8 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 			s->window_start_usec = r->ts_usec;
 			s->window_usage_usec = s->window_throttled_usec = 0;
 			s->window_readings = s->window_throttled_readings = 0;
+			s->window_throttle_episodes = 0;
+			s->last_reading_throttled = false;
 			goto done;
 		}
 		if (s->window_start_usec == 0 ||
@@ -168,12 +170,17 @@ bool signals_feed(struct signals_state *s, const struct signals_reading *r,
 			s->window_start_usec = s->prev_ts_usec;
 			s->window_usage_usec = s->window_throttled_usec = 0;
 			s->window_readings = s->window_throttled_readings = 0;
+			s->window_throttle_episodes = 0;
 		}
 		s->window_usage_usec += du;
 		s->window_throttled_usec += dthr;
 		s->window_readings++;
-		if (dthr > 0)
+		if (dthr > 0) {
 			s->window_throttled_readings++;
+			if (!s->last_reading_throttled)
+				s->window_throttle_episodes++;
+		}
+		s->last_reading_throttled = dthr > 0;
 		s->throttle_window_usec = r->ts_usec - s->window_start_usec;
 		/* Throttled time per CPU time used: how much more the container wanted. */
 		s->throttle_ratio =
@@ -215,6 +222,8 @@ void signals_resized(struct signals_state *s, int64_t new_memory_limit)
 {
 	s->window_start_usec = s->window_usage_usec = s->window_throttled_usec = 0;
 	s->window_readings = s->window_throttled_readings = 0;
+	s->window_throttle_episodes = 0;
+	s->last_reading_throttled = false;
 	s->throttle_ratio = 0;
 	s->throttle_window_usec = 0;
 	s->throttle_after_resize = true;
@@ -233,8 +242,9 @@ bool signals_throttled(const struct signals_state *s, uint64_t window_usec, doub
 
 double signals_throttle_ratio(const struct signals_state *s)
 {
-	bool recurred = (double)s->window_throttled_readings >=
-			SIGNALS_THROTTLED_READINGS * (double)s->window_readings;
+	bool recurred = s->window_throttle_episodes >= 2 ||
+			(double)s->window_throttled_readings >=
+				SIGNALS_THROTTLED_READINGS * (double)s->window_readings;
 
 	return recurred ? s->throttle_ratio : 0;
 }

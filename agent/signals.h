@@ -130,8 +130,10 @@ struct signals_state {
 
 	/* Throttling over a window that restarts once it is twice the configured length. */
 	uint64_t window_start_usec, window_usage_usec, window_throttled_usec;
-	/* The window's readings, and those whose interval was throttled at all. */
-	unsigned window_readings, window_throttled_readings;
+	/* The window's readings, those whose interval was throttled at all, and the runs of such
+	 * readings that began in it (episodes); last_reading_throttled: the reading before. */
+	unsigned window_readings, window_throttled_readings, window_throttle_episodes;
+	bool last_reading_throttled;
 	double throttle_ratio; /* throttled / (used + throttled) over the window */
 	uint64_t throttle_window_usec;
 	/* A resize just restarted the window: the next reading's interval began under the old
@@ -172,13 +174,14 @@ void signals_resized(struct signals_state *s, int64_t new_memory_limit);
 void signals_set_memory_request(struct signals_state *s, int64_t request);
 
 /* Sustained throttling: the window is at least window_usec long, ratio of the CPU time it wanted
- * was throttled, and throttling recurred, in at least SIGNALS_THROTTLED_READINGS of its readings
- * (not one burst: a container's start, the last periods before a raise, which with little CPU used
- * since would otherwise read as a high ratio for the whole window). */
+ * was throttled, and throttling recurred: in two episodes or more (a batch job's bursts), or in at
+ * least SIGNALS_THROTTLED_READINGS of its readings (a burner held at its limit). Not one burst in an
+ * otherwise idle window (a container's start), which, with little CPU used since, would read as a
+ * high ratio for the whole window. */
 #define SIGNALS_THROTTLED_READINGS 0.25
 bool signals_throttled(const struct signals_state *s, uint64_t window_usec, double ratio);
-/* The window's throttled share of the CPU time wanted, 0 unless throttling recurred (in at least
- * SIGNALS_THROTTLED_READINGS of the readings): what decisions judge the limit by. */
+/* The window's throttled share of the CPU time wanted, 0 unless throttling recurred (above): what
+ * decisions judge the limit by. */
 double signals_throttle_ratio(const struct signals_state *s);
 
 /* The working set lookahead_usec from now if it keeps growing as it does: a steady leak is met with
