@@ -202,9 +202,17 @@ static uint64_t budget_next_free(const struct fallback *fb)
 	return t;
 }
 
+static uint64_t now_mono(struct fallback *fb)
+{
+	uint64_t t;
+	if (sd_event_now(fb->event, CLOCK_MONOTONIC, &t) < 0)
+		t = now_usec(CLOCK_MONOTONIC);
+	return t;
+}
+
 static void schedule(struct fallback *fb)
 {
-	uint64_t next = UINT64_MAX, now = event_now_usec(fb->event, CLOCK_MONOTONIC);
+	uint64_t next = UINT64_MAX, now = now_mono(fb);
 
 	for (struct entry *e = fb->head; e; e = e->next) {
 		uint64_t t = e->due_usec;
@@ -312,8 +320,7 @@ static void attempt_failed(struct fallback *fb, struct entry *e, const char *wha
 	log_warning("fallback: pod %s/%s: %s failed (%s%s%s), attempt %u of %u", e->namespace,
 		    e->name, what, kube_outcome_to_string(r->outcome), r->message ? ": " : "",
 		    r->message ? r->message : "", e->attempts, fb->cfg.max_attempts);
-	e->due_usec = event_now_usec(fb->event, CLOCK_MONOTONIC) +
-		      backoff_jittered(&fb->backoff, e->attempts);
+	e->due_usec = now_mono(fb) + backoff_jittered(&fb->backoff, e->attempts);
 }
 
 /* Common callback prologue: the entry may have been forgotten or the engine freed meanwhile. */
@@ -411,7 +418,7 @@ static void on_flushed(int result, void *userdata)
 	} else
 		fb->stats.flushed++;
 	e->step = STEP_REQUEST;
-	e->due_usec = event_now_usec(fb->event, CLOCK_MONOTONIC);
+	e->due_usec = now_mono(fb);
 	schedule(fb);
 }
 
@@ -446,7 +453,7 @@ static bool start_flush(struct fallback *fb, struct entry *e)
 			    e->namespace, e->name, strerror(-r));
 	}
 	e->step = STEP_REQUEST;
-	e->due_usec = event_now_usec(fb->event, CLOCK_MONOTONIC);
+	e->due_usec = now_mono(fb);
 	return true;
 }
 
@@ -498,7 +505,7 @@ static void on_get(const struct kube_result *r, void *userdata)
 	}
 	e->step = STEP_FLUSH;
 	e->attempts = 0;
-	e->due_usec = event_now_usec(fb->event, CLOCK_MONOTONIC);
+	e->due_usec = now_mono(fb);
 out:
 	schedule(fb);
 }
@@ -526,7 +533,7 @@ static void start_get(struct fallback *fb, struct entry *e)
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct fallback *fb = userdata;
-	uint64_t now = event_now_usec(fb->event, CLOCK_MONOTONIC);
+	uint64_t now = now_mono(fb);
 	struct entry *e, *next;
 
 	for (e = fb->head; e; e = next) {
@@ -711,7 +718,7 @@ int fallback_submit(struct fallback *fb, const struct kube_pod *pod,
 	e->slot = -1;
 	e->allow_single = allow_single_replica;
 	e->step = STEP_GET;
-	e->due_usec = event_now_usec(fb->event, CLOCK_MONOTONIC);
+	e->due_usec = now_mono(fb);
 	r = -ENOMEM;
 	if (!(e->uid = strdup(pod->uid)) || !(e->namespace = strdup(pod->namespace)) ||
 	    !(e->name = strdup(pod->name)) || !(e->owner_kind = strdup(pod->owner.kind)) ||

@@ -67,9 +67,18 @@ static void unlink_request(struct webhook_evictor *ev, struct request *q)
 		}
 }
 
+static uint64_t now_mono(struct webhook_evictor *ev)
+{
+	uint64_t t;
+
+	if (sd_event_now(ev->event, CLOCK_MONOTONIC, &t) < 0)
+		t = now_usec(CLOCK_MONOTONIC);
+	return t;
+}
+
 static void schedule(struct webhook_evictor *ev)
 {
-	uint64_t next = UINT64_MAX, now = event_now_usec(ev->event, CLOCK_MONOTONIC);
+	uint64_t next = UINT64_MAX, now = now_mono(ev);
 
 	for (struct request *q = ev->requests; q; q = q->next)
 		if (!q->in_flight && !q->done && q->due_usec < next)
@@ -151,7 +160,7 @@ static void on_evict(const struct kube_result *r, void *userdata)
 		ev->stats.blocked++;
 		q->blocked++;
 		d = backoff_jittered(&ev->backoff, q->blocked);
-		q->due_usec = event_now_usec(ev->event, CLOCK_MONOTONIC) + d;
+		q->due_usec = now_mono(ev) + d;
 		emit(ev, q, "Warning", "SnugEvictionBlocked",
 		     "eviction blocked (%s), retry %u in %" PRIu64 " s",
 		     r->cause ? r->cause : (r->message ? r->message : "disruption budget"),
@@ -173,8 +182,7 @@ static void on_evict(const struct kube_result *r, void *userdata)
 			    q->namespace, q->name, kube_outcome_to_string(r->outcome),
 			    r->message ? ": " : "", r->message ? r->message : "", q->attempts,
 			    ev->cfg.max_attempts);
-		q->due_usec = event_now_usec(ev->event, CLOCK_MONOTONIC) +
-			      backoff_jittered(&ev->backoff, q->attempts);
+		q->due_usec = now_mono(ev) + backoff_jittered(&ev->backoff, q->attempts);
 		break;
 	}
 	schedule(ev);
@@ -214,7 +222,7 @@ static void start_evict(struct webhook_evictor *ev, struct request *q)
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct webhook_evictor *ev = userdata;
-	uint64_t now = event_now_usec(ev->event, CLOCK_MONOTONIC);
+	uint64_t now = now_mono(ev);
 
 	for (struct request *q = ev->requests; q; q = q->next)
 		if (!q->in_flight && !q->done && q->due_usec <= now)
@@ -257,7 +265,7 @@ static void on_pod(const struct kube_pod *old, const struct kube_pod *pod, void 
 		return;
 	}
 	q->ev = ev;
-	q->due_usec = event_now_usec(ev->event, CLOCK_MONOTONIC);
+	q->due_usec = now_mono(ev);
 	q->next = ev->requests;
 	ev->requests = q;
 	ev->stats.requests++;

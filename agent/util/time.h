@@ -2,7 +2,6 @@
 #pragma once
 
 #include <stdint.h>
-#include <systemd/sd-event.h>
 #include <time.h>
 
 #define USEC_PER_SEC 1000000ULL
@@ -29,15 +28,4 @@ static inline uint64_t now_nsec(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-/* The event loop's time of this iteration, what its timers are compared with (the clock itself
- * when the loop has not run yet). */
-static inline uint64_t event_now_usec(sd_event *e, clockid_t clock)
-{
-	uint64_t t;
-
-	if (sd_event_now(e, clock, &t) < 0)
-		t = now_usec(clock);
-	return t;
 }
